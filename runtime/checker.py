@@ -1,0 +1,295 @@
+"""The definition checker behind ``civicforms validate`` and ``civicforms load``.
+
+It checks a definition against the published meta-schema, then the rules a meta-schema
+cannot express (see docs/definition-format.md). Every problem has a JSON path so that IT can
+find it in a diff.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from .definition import ADDRESS_PARTS, DefinitionError, read_file, resolve_ref
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str  # JSON path: $.pages[2].questions[0]
+    message: str
+
+    def render(self, file: str) -> str:
+        return f"{file}: {self.path}: {self.message}"
+
+
+@cache
+def meta_schema() -> dict[str, Any]:
+    text = resources.files("runtime").joinpath("schemas/definition.schema.json").read_text()
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+@cache
+def _meta_validator() -> Draft202012Validator:
+    return Draft202012Validator(meta_schema())
+
+
+def json_path(parts: Any) -> str:
+    out = "$"
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+WIDGET_TYPES = {
+    "text": "string", "textarea": "string", "tel": "string", "email": "string",
+    "date": "string", "radios": "string", "select": "string", "checkboxes": "array",
+    "number": "number", "yes-no": "boolean", "uk-address": "object",
+}
+
+
+def check_file(path: Path) -> list[Problem]:
+    """Check one file: unreadable files, and definitions whose id is not their file name."""
+    try:
+        doc = read_file(path)
+    except DefinitionError as exc:
+        return [Problem("$", str(exc))]
+    problems = check(doc)
+    if isinstance(doc.get("id"), str) and path.stem != doc["id"]:
+        problems.insert(0, Problem("$.id", f'"{doc["id"]}" must match the file name "{path.stem}"'))
+    return problems
+
+
+def check(doc: dict[str, Any]) -> list[Problem]:
+    """All problems with a definition document; an empty list means it can be published."""
+    problems = [
+        Problem(json_path(e.absolute_path), _meta_message(e))
+        for e in sorted(_meta_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
+    ]
+    if problems:
+        # Deeper rules assume the shape is right; report shape problems first, alone.
+        return problems
+    return list(_deeper(doc))
+
+
+def _meta_message(error: Any) -> str:
+    if error.validator == "additionalProperties":
+        return error.message.replace("Additional properties are not allowed", "unknown key")
+    if error.validator == "pattern" and isinstance(error.instance, str):
+        return f"{error.instance!r} is not in the expected form ({error.validator_value})"
+    return str(error.message)
+
+
+def _deeper(doc: dict[str, Any]) -> Iterator[Problem]:
+    schema = doc["schema"]
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        yield Problem(json_path(["schema", *exc.absolute_path]), f"not valid JSON Schema: {exc.message}")
+        return
+    yield from _check_refs(schema, ["schema"], schema)
+    props: dict[str, Any] = schema["properties"]
+    questions: dict[str, Any] = doc["questions"]
+    pages: list[dict[str, Any]] = doc["pages"]
+
+    for name in props:
+        if name not in questions:
+            yield Problem(f"$.schema.properties.{name}", f'property "{name}" has no entry in questions')
+    for name in questions:
+        if name not in props:
+            yield Problem(f"$.questions.{name}", f'"{name}" is not a property of the schema')
+
+    page_ids: dict[str, int] = {}
+    asked_on: dict[str, int] = {}
+    for i, page in enumerate(pages):
+        if page["id"] in page_ids:
+            yield Problem(f"$.pages[{i}].id", f'page id "{page["id"]}" is used twice')
+        page_ids[page["id"]] = i
+        for j, name in enumerate(page["questions"]):
+            where = f"$.pages[{i}].questions[{j}]"
+            if name not in props:
+                yield Problem(where, f'"{name}" is not a property of the schema')
+            elif name in asked_on:
+                yield Problem(where, f'"{name}" is already asked on page "{pages[asked_on[name]]["id"]}"')
+            else:
+                asked_on[name] = i
+    for name in props:
+        if name in questions and name not in asked_on:
+            yield Problem(f"$.questions.{name}", f'"{name}" is not asked on any page')
+
+    for name, question in questions.items():
+        if name in props:
+            yield from _check_widget(schema, name, question, props[name])
+
+    conditional = set()
+    for i, page in enumerate(pages):
+        if "show_if" in page:
+            conditional.add(i)
+            yield from _check_condition(page["show_if"], f"$.pages[{i}].show_if", props, asked_on, i)
+        for k, rule in enumerate(page.get("next", [])):
+            where = f"$.pages[{i}].next[{k}]"
+            yield from _check_condition(rule["if"], f"{where}.if", props, asked_on, i + 1)
+            target = page_ids.get(rule["goto"])
+            if target is None:
+                yield Problem(f"{where}.goto", f'no page has the id "{rule["goto"]}"')
+            elif target <= i:
+                yield Problem(f"{where}.goto", f'routing can only jump forward, and "{rule["goto"]}" is not after this page')
+            else:
+                conditional.update(range(i + 1, target))
+    root_required = set(schema.get("required", []))
+    for i in sorted(conditional):
+        for j, name in enumerate(pages[i]["questions"]):
+            if name in root_required:
+                yield Problem(
+                    f"$.pages[{i}].questions[{j}]",
+                    f'"{name}" is in the root "required" but its page is not always asked; '
+                    "require it in an allOf if/then block instead",
+                )
+
+    fields = set(_field_paths(schema))
+    for kind, path in doc["identity"].items():
+        if path not in fields:
+            yield Problem(f"$.identity.{kind}", f'"{path}" is not a field of the schema')
+    for path in doc.get("messages", {}):
+        if path not in fields:
+            yield Problem(f"$.messages.{path}", f'"{path}" is not a field of the schema')
+
+
+def _field_paths(schema: dict[str, Any]) -> Iterator[str]:
+    for name, sub in schema["properties"].items():
+        yield name
+        try:
+            sub = resolve_ref(schema, sub)
+        except KeyError:
+            continue
+        for part in sub.get("properties", {}) if isinstance(sub, dict) else {}:
+            yield f"{name}.{part}"
+
+
+def _check_refs(node: Any, where: list[Any], root: dict[str, Any]) -> Iterator[Problem]:
+    if isinstance(node, dict):
+        if "$ref" in node:
+            try:
+                resolve_ref(root, {"$ref": node["$ref"]})
+            except KeyError as exc:
+                yield Problem(json_path([*where, "$ref"]), str(exc.args[0]))
+        for key, value in node.items():
+            if key not in ("enum", "const"):
+                yield from _check_refs(value, [*where, key], root)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _check_refs(value, [*where, i], root)
+
+
+def _types(schema: dict[str, Any]) -> set[str]:
+    t = schema.get("type")
+    if isinstance(t, list):
+        return set(t)
+    if t is None and "enum" in schema:
+        return {type(v).__name__.replace("str", "string") for v in schema["enum"]}
+    return {t} if isinstance(t, str) else set()
+
+
+def _check_widget(root: dict[str, Any], name: str, question: dict[str, Any], prop: Any) -> Iterator[Problem]:
+    where = f"$.questions.{name}.widget"
+    try:
+        schema = resolve_ref(root, prop)
+    except KeyError:
+        return  # reported by _check_refs
+    if not isinstance(schema, dict):
+        yield Problem(f"$.schema.properties.{name}", "must be a schema object")
+        return
+    widget = question["widget"]
+    expected = WIDGET_TYPES[widget]
+    types = _types(schema)
+    if expected == "number":
+        ok = bool(types) and types <= {"number", "integer"}
+    else:
+        ok = types == {expected}
+    if not ok:
+        shown = "/".join(sorted(types)) or "no type"
+        yield Problem(where, f'widget "{widget}" needs a property of type {expected}, but "{name}" has {shown}')
+        return
+    enum: list[Any] | None = None
+    if widget in ("radios", "select"):
+        enum = schema.get("enum")
+        if not enum:
+            yield Problem(where, f'widget "{widget}" needs an "enum" on the property')
+    elif widget == "checkboxes":
+        items = resolve_ref(root, schema.get("items", {}))
+        enum = items.get("enum") if isinstance(items, dict) else None
+        if not enum:
+            yield Problem(where, 'widget "checkboxes" needs "items" with an "enum"')
+        if not schema.get("uniqueItems"):
+            yield Problem(f"$.schema.properties.{name}", 'checkboxes need "uniqueItems": true')
+    elif widget == "date" and schema.get("format") != "date":
+        yield Problem(where, 'widget "date" needs "format": "date" on the property')
+    elif widget == "email" and schema.get("format") != "email":
+        yield Problem(where, 'widget "email" needs "format": "email" on the property')
+    elif widget == "uk-address":
+        parts = schema.get("properties", {})
+        for part in ("line1", "town", "postcode"):
+            if part not in parts:
+                yield Problem(f"$.schema.properties.{name}", f'a uk-address needs a "{part}" property')
+        for part in parts:
+            if part not in ADDRESS_PARTS:
+                yield Problem(f"$.schema.properties.{name}", f'"{part}" is not part of a uk-address (use {", ".join(ADDRESS_PARTS)})')
+            else:
+                yield from _check_max_length(root, f"{name}.{part}", parts[part])
+    if widget in ("text", "textarea", "tel", "email"):
+        yield from _check_max_length(root, name, schema)
+    options = question.get("options")
+    if enum:
+        if options is None:
+            yield Problem(f"$.questions.{name}", f'widget "{widget}" needs "options" with a label for each enum value')
+        else:
+            missing = [str(v) for v in enum if str(v) not in options]
+            extra = [k for k in options if k not in {str(v) for v in enum}]
+            if missing:
+                yield Problem(f"$.questions.{name}.options", f"no label for {', '.join(missing)}")
+            if extra:
+                yield Problem(f"$.questions.{name}.options", f"{', '.join(extra)} not in the enum")
+    elif options is not None:
+        yield Problem(f"$.questions.{name}.options", f'widget "{widget}" takes no options')
+
+
+def _check_max_length(root: dict[str, Any], path: str, prop: Any) -> Iterator[Problem]:
+    schema = resolve_ref(root, prop)
+    if isinstance(schema, dict) and "enum" not in schema and "maxLength" not in schema:
+        yield Problem(
+            f"$.schema.properties.{path.replace('.', '.properties.')}",
+            f'free text "{path}" needs a "maxLength"',
+        )
+
+
+def _check_condition(cond: Any, where: str, props: dict[str, Any], asked_on: dict[str, int], before: int) -> Iterator[Problem]:
+    try:
+        Draft202012Validator.check_schema(cond)
+    except SchemaError as exc:
+        yield Problem(where, f"not a valid JSON Schema condition: {exc.message}")
+        return
+    for name in _names_in_condition(cond):
+        if name not in props:
+            yield Problem(where, f'condition uses "{name}", which is not a property of the schema')
+        elif asked_on.get(name, -1) >= before:
+            yield Problem(where, f'condition uses "{name}", which is not asked until a later page')
+
+
+def _names_in_condition(cond: Any) -> Iterator[str]:
+    """Top-level property names a condition reads (through allOf/anyOf/oneOf/not too)."""
+    if not isinstance(cond, dict):
+        return
+    yield from cond.get("properties", {})
+    yield from cond.get("required", [])
+    for key in ("allOf", "anyOf", "oneOf"):
+        for sub in cond.get(key, []):
+            yield from _names_in_condition(sub)
+    for key in ("not", "if", "then", "else"):
+        yield from _names_in_condition(cond.get(key))

@@ -1,0 +1,71 @@
+"""Citizen matching, first version: exact matches on normalised identifiers.
+
+A later issue adds scored fuzzy candidates and a staff review queue; nothing here ever
+merges two records.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+# Strongest first: the first of these a submission shares with a record decides the match.
+STRONG_KINDS = ("nhs_number", "ni_number", "email")
+COMPOSITE_KIND = "name_dob_postcode"
+
+
+def _get(answers: dict[str, Any], path: str) -> Any:
+    value: Any = answers
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def normalise(kind: str, value: Any) -> str | None:
+    """The comparable form of an identifier, or None when it is empty or malformed."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if kind == "email":
+        text = text.lower()
+        return text if "@" in text else None
+    if kind == "nhs_number":
+        digits = re.sub(r"\D", "", text)
+        return digits if len(digits) == 10 else None
+    if kind == "ni_number":
+        squashed = re.sub(r"\s", "", text).upper()
+        return squashed if re.fullmatch(r"[A-Z]{2}\d{6}[A-D]?", squashed) else None
+    if kind == "postcode":
+        return re.sub(r"\s", "", text).upper() or None
+    if kind == "phone":
+        digits = re.sub(r"\D", "", text)
+        if digits.startswith("44"):
+            digits = "0" + digits[2:]
+        return digits or None
+    if kind == "full_name":
+        folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+        return " ".join(re.sub(r"[^a-z\s'-]", " ", folded).split()) or None
+    if kind == "date_of_birth":
+        return text if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else None
+    return text or None
+
+
+def identifiers(identity: dict[str, str], answers: dict[str, Any]) -> dict[str, str]:
+    """The normalised identifiers a submission carries, by kind (plus the composite key)."""
+    found = {}
+    for kind, path in identity.items():
+        value = normalise(kind, _get(answers, path))
+        if value:
+            found[kind] = value
+    if all(k in found for k in ("full_name", "date_of_birth", "postcode")):
+        found[COMPOSITE_KIND] = f"{found['full_name']}|{found['date_of_birth']}|{found['postcode']}"
+    return found
+
+
+def match_order(found: dict[str, str]) -> list[tuple[str, str]]:
+    """The identifiers that may link to an existing record, strongest first."""
+    kinds = [*STRONG_KINDS, COMPOSITE_KIND]
+    return [(k, found[k]) for k in kinds if k in found]

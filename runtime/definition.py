@@ -1,0 +1,311 @@
+"""Service definitions: reading, canonical writing, hashing and a typed view for the engine."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+FORMAT = "civicforms/1"
+
+# Canonical key order: the keys a reader looks for first come first. Keys not listed keep
+# their order after the listed ones, so unknown keys never reorder a diff.
+TOP_LEVEL_ORDER = [
+    "format", "id", "version", "title", "description", "department", "live",
+    "reference_prefix", "start", "identity", "schema", "questions", "pages", "messages",
+    "check_answers", "confirmation",
+]
+SCHEMA_ORDER = [
+    "$schema", "$id", "$ref", "title", "description", "type", "const", "enum", "format",
+    "pattern", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum",
+    "exclusiveMaximum", "dateBefore", "dateAfter", "items", "minItems", "maxItems",
+    "uniqueItems", "properties", "required", "dependentRequired", "additionalProperties",
+    "allOf", "anyOf", "oneOf", "not", "if", "then", "else", "$defs",
+]
+QUESTION_ORDER = [
+    "label", "hint", "short_label", "error_name", "widget", "width", "rows", "prefix",
+    "suffix", "autocomplete", "spellcheck", "yes_label", "no_label", "options",
+]
+PAGE_ORDER = ["id", "title", "intro", "show_if", "questions", "next", "stop", "body"]
+OPTION_ORDER = ["label", "hint"]
+RULE_ORDER = ["if", "goto"]
+
+# Maps (context) -> key order. Contexts are decided by position in the document, never by
+# guessing from the keys, so a property named "label" inside a schema stays a schema key.
+_SCHEMA_MAP_KEYWORDS = {"properties", "$defs", "dependentRequired", "patternProperties"}
+_SCHEMA_KEYWORDS = {"items", "not", "if", "then", "else", "additionalProperties", "contains"}
+_SCHEMA_LIST_KEYWORDS = {"allOf", "anyOf", "oneOf", "prefixItems"}
+
+
+class DefinitionError(Exception):
+    """A definition file could not be read at all (not JSON, not an object)."""
+
+
+def _ordered(obj: dict[str, Any], order: list[str]) -> dict[str, Any]:
+    known = {k: obj[k] for k in order if k in obj}
+    rest = {k: v for k, v in obj.items() if k not in known}
+    return {**known, **rest}
+
+
+def _canonical_schema(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in _ordered(node, SCHEMA_ORDER).items():
+        if key in _SCHEMA_MAP_KEYWORDS and isinstance(value, dict):
+            out[key] = {k: _canonical_schema(v) for k, v in value.items()}
+        elif key in _SCHEMA_KEYWORDS:
+            out[key] = _canonical_schema(value)
+        elif key in _SCHEMA_LIST_KEYWORDS and isinstance(value, list):
+            out[key] = [_canonical_schema(v) for v in value]
+        else:
+            out[key] = value
+    return out
+
+
+def canonical(doc: dict[str, Any]) -> dict[str, Any]:
+    """Return ``doc`` with keys in the canonical order (values unchanged)."""
+    out = _ordered(doc, TOP_LEVEL_ORDER)
+    if isinstance(out.get("schema"), dict):
+        out["schema"] = _canonical_schema(out["schema"])
+    questions = out.get("questions")
+    if isinstance(questions, dict):
+        out["questions"] = {
+            name: _canonical_question(q) if isinstance(q, dict) else q
+            for name, q in questions.items()
+        }
+    pages = out.get("pages")
+    if isinstance(pages, list):
+        out["pages"] = [_canonical_page(p) if isinstance(p, dict) else p for p in pages]
+    return out
+
+
+def _canonical_question(q: dict[str, Any]) -> dict[str, Any]:
+    q = _ordered(q, QUESTION_ORDER)
+    if isinstance(q.get("options"), dict):
+        q["options"] = {
+            k: _ordered(v, OPTION_ORDER) if isinstance(v, dict) else v
+            for k, v in q["options"].items()
+        }
+    return q
+
+
+def _canonical_page(p: dict[str, Any]) -> dict[str, Any]:
+    p = _ordered(p, PAGE_ORDER)
+    if "show_if" in p:
+        p["show_if"] = _canonical_schema(p["show_if"])
+    if isinstance(p.get("next"), list):
+        p["next"] = [_canonical_rule(r) for r in p["next"]]
+    return p
+
+
+def _canonical_rule(rule: Any) -> Any:
+    if not isinstance(rule, dict):
+        return rule
+    rule = _ordered(rule, RULE_ORDER)
+    if "if" in rule:
+        rule["if"] = _canonical_schema(rule["if"])
+    return rule
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    """Serialise a definition canonically: stable key order, 2-space indent, final newline."""
+    return json.dumps(canonical(doc), indent=2, ensure_ascii=False) + "\n"
+
+
+def content_hash(doc: dict[str, Any]) -> str:
+    """SHA-256 of the canonical serialisation: the same definition always hashes the same."""
+    return hashlib.sha256(dumps(doc).encode("utf-8")).hexdigest()
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    """Parse a definition file, raising :class:`DefinitionError` with a readable reason."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DefinitionError(f"cannot read file: {exc}") from exc
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DefinitionError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from exc
+    if not isinstance(doc, dict):
+        raise DefinitionError("a definition must be a JSON object")
+    return doc
+
+
+def definition_files(paths: list[Path]) -> list[Path]:
+    """Expand folders to the ``*.json`` files inside them, sorted."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(path.glob("*.json")))
+        else:
+            files.append(path)
+    return files
+
+
+def resolve_ref(root: dict[str, Any], node: Any) -> Any:
+    """Follow local ``$ref`` pointers (``#/$defs/...``) until a schema without one."""
+    seen = 0
+    while isinstance(node, dict) and "$ref" in node:
+        ref = node["$ref"]
+        if not isinstance(ref, str) or not ref.startswith("#"):
+            raise KeyError(f"only references inside the file are allowed, not {ref!r}")
+        target: Any = root
+        for part in [p for p in ref[1:].split("/") if p]:
+            part = part.replace("~1", "/").replace("~0", "~")
+            if not isinstance(target, dict) or part not in target:
+                raise KeyError(f"{ref} does not resolve")
+            target = target[part]
+        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+        seen += 1
+        if seen > 20:
+            raise KeyError(f"{ref} is circular")
+    return node
+
+
+@dataclass(frozen=True)
+class Field:
+    """One answerable field: a question's property, or a part of a nested question."""
+
+    path: str  # dotted: "address.postcode"
+    schema: dict[str, Any]
+    question: str  # the top-level property it belongs to
+
+    @property
+    def html_id(self) -> str:
+        return self.path.replace(".", "-").replace("_", "-")
+
+
+ADDRESS_PARTS = {
+    "line1": ("Address line 1", "address-line1", "building and street"),
+    "line2": ("Address line 2 (optional)", "address-line2", "address line 2"),
+    "town": ("Town or city", "address-level2", "town or city"),
+    "county": ("County (optional)", "", "county"),
+    "postcode": ("Postcode", "postal-code", "postcode"),
+}
+
+
+@dataclass
+class Page:
+    id: str
+    title: str
+    questions: list[str]
+    intro: list[str] = field(default_factory=list)
+    show_if: dict[str, Any] | None = None
+    next: list[dict[str, Any]] = field(default_factory=list)
+    stop: bool = False
+
+
+class Definition:
+    """A checked definition, with the lookups the engine needs precomputed once."""
+
+    def __init__(self, doc: dict[str, Any]):
+        self.doc = doc
+        self.id: str = doc["id"]
+        self.version: int = doc["version"]
+        self.title: str = doc["title"]
+        self.schema: dict[str, Any] = doc["schema"]
+        self.questions: dict[str, dict[str, Any]] = doc["questions"]
+        self.messages: dict[str, dict[str, str]] = doc.get("messages", {})
+        self.pages = [
+            Page(
+                id=p["id"],
+                title=p.get("title", ""),
+                questions=list(p.get("questions", [])),
+                intro=list(p.get("intro", [])),
+                show_if=p.get("show_if"),
+                next=list(p.get("next", [])),
+                stop=bool(p.get("stop", False)),
+            )
+            for p in doc["pages"]
+        ]
+        self.hash = content_hash(doc)
+
+    @property
+    def live(self) -> bool:
+        return bool(self.doc.get("live", True))
+
+    @cached_property
+    def page_by_id(self) -> dict[str, Page]:
+        return {p.id: p for p in self.pages}
+
+    @cached_property
+    def page_of_question(self) -> dict[str, Page]:
+        return {q: p for p in self.pages for q in p.questions}
+
+    def property_schema(self, name: str) -> dict[str, Any]:
+        """The resolved schema of a top-level property."""
+        return resolve_ref(self.schema, self.schema.get("properties", {}).get(name, {}))
+
+    @cached_property
+    def required_somewhere(self) -> set[str]:
+        """Dotted paths required anywhere in the schema (root, if/then, dependentRequired)."""
+        found: set[str] = set()
+
+        def walk(node: Any, prefix: str) -> None:
+            node = resolve_ref(self.schema, node) if isinstance(node, dict) else node
+            if not isinstance(node, dict):
+                return
+            for name in node.get("required", []):
+                found.add(prefix + name)
+            for names in node.get("dependentRequired", {}).values():
+                found.update(prefix + n for n in names)
+            for key in ("then", "else"):
+                walk(node.get(key), prefix)
+            for sub in node.get("allOf", []) + node.get("anyOf", []) + node.get("oneOf", []):
+                walk(sub, prefix)
+            for name, sub in node.get("properties", {}).items():
+                walk(sub, f"{prefix}{name}.")
+
+        walk(self.schema, "")
+        return found
+
+    def is_optional(self, path: str) -> bool:
+        return path not in self.required_somewhere
+
+    def widget(self, name: str) -> str:
+        return str(self.questions[name]["widget"])
+
+    def fields_of(self, name: str) -> list[Field]:
+        """The fields a question posts: one, or one per address part."""
+        schema = self.property_schema(name)
+        if self.widget(name) == "uk-address":
+            props = schema.get("properties", {})
+            return [
+                Field(f"{name}.{part}", resolve_ref(self.schema, props[part]), name)
+                for part in ADDRESS_PARTS
+                if part in props
+            ]
+        return [Field(name, schema, name)]
+
+    def short_label(self, path: str) -> str:
+        name, _, part = path.partition(".")
+        if part:
+            return ADDRESS_PARTS.get(part, (part,))[0].replace(" (optional)", "")
+        q = self.questions.get(name, {})
+        return str(q.get("short_label") or q.get("label") or name)
+
+    def error_name(self, path: str) -> str:
+        name, _, part = path.partition(".")
+        if part:
+            return ADDRESS_PARTS.get(part, (part, "", part))[2]
+        q = self.questions.get(name, {})
+        if q.get("error_name"):
+            return str(q["error_name"])
+        short = self.short_label(path)
+        return short[:1].lower() + short[1:]
+
+    def option_label(self, name: str, value: Any) -> str:
+        options = self.questions.get(name, {}).get("options", {})
+        option = options.get(str(value)) if isinstance(options, dict) else None
+        return str(option["label"]) if option else str(value)
+
+    def iter_questions(self) -> Iterator[tuple[Page, str]]:
+        for page in self.pages:
+            for name in page.questions:
+                yield page, name

@@ -1,0 +1,114 @@
+"""Settings, read once from environment variables (``CIVICFORMS_*``)."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(Exception):
+    """A setting is missing or has a value the product cannot run with."""
+
+
+def _relative_luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast_with_white(hex_colour: str) -> float:
+    return 1.05 / (_relative_luminance(hex_colour) + 0.05)
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"expected true or false, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str = "production"
+    secret_key: str = ""
+    database_url: str = ""
+    definitions_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "form_definitions")
+    organisation_name: str = "Civic Forms"
+    organisation_url: str = "/"
+    logo_url: str = ""
+    brand_colour: str = "#1d70b8"
+    govuk_branding: bool = False
+    session_timeout_minutes: int = 60
+    max_post_bytes: int = 64 * 1024
+    secure_cookies: bool = True
+
+    @property
+    def development(self) -> bool:
+        return self.environment == "development"
+
+    def check(self) -> Settings:
+        if self.environment not in ("production", "development", "test"):
+            raise SettingsError("CIVICFORMS_ENV must be production, development or test")
+        if not self.secret_key or len(self.secret_key) < 32:
+            raise SettingsError("CIVICFORMS_SECRET_KEY must be set to at least 32 random characters")
+        if not re.fullmatch(r"#[0-9a-fA-F]{6}", self.brand_colour):
+            raise SettingsError("CIVICFORMS_BRAND_COLOUR must be a colour like #1d70b8")
+        if contrast_with_white(self.brand_colour) < 4.5:
+            raise SettingsError(
+                f"CIVICFORMS_BRAND_COLOUR {self.brand_colour} is too light: white text on it "
+                "must have a contrast ratio of at least 4.5:1 (WCAG AA)"
+            )
+        if self.logo_url and not (self.logo_url.startswith("/") or self.logo_url.startswith("https://")):
+            raise SettingsError("CIVICFORMS_LOGO_URL must be a path on this site or an https:// URL")
+        if self.session_timeout_minutes < 1:
+            raise SettingsError("CIVICFORMS_SESSION_TIMEOUT_MINUTES must be 1 or more")
+        return self
+
+
+def _dev_secret(instance: Path) -> str:
+    """Development only: a random key kept in instance/, never a key written in the code."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def from_environment(env: dict[str, str] | None = None) -> Settings:
+    """Build and check settings from ``CIVICFORMS_*`` environment variables."""
+    env = dict(os.environ if env is None else env)
+
+    def get(name: str, default: str = "") -> str:
+        return env.get(f"CIVICFORMS_{name}", default)
+
+    environment = get("ENV", "production")
+    instance = Path(get("INSTANCE_DIR", str(PROJECT_ROOT / "instance")))
+    secret = get("SECRET_KEY") or (_dev_secret(instance) if environment == "development" else "")
+    try:
+        timeout = int(get("SESSION_TIMEOUT_MINUTES", "60"))
+        max_post = int(get("MAX_POST_BYTES", str(64 * 1024)))
+    except ValueError as exc:
+        raise SettingsError(f"expected a whole number: {exc}") from exc
+    return Settings(
+        environment=environment,
+        secret_key=secret,
+        database_url=get("DATABASE_URL") or f"sqlite:///{instance / 'civicforms.db'}",
+        definitions_dir=Path(get("DEFINITIONS_DIR", str(PROJECT_ROOT / "form_definitions"))),
+        organisation_name=get("ORGANISATION_NAME", "Civic Forms"),
+        organisation_url=get("ORGANISATION_URL", "/"),
+        logo_url=get("LOGO_URL"),
+        brand_colour=get("BRAND_COLOUR", "#1d70b8"),
+        govuk_branding=_flag(get("GOVUK_BRANDING") or None, False),
+        session_timeout_minutes=timeout,
+        max_post_bytes=max_post,
+        secure_cookies=_flag(get("SECURE_COOKIES") or None, environment == "production"),
+    ).check()
