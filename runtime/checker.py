@@ -11,7 +11,6 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ class Problem:
 
 @cache
 def meta_schema() -> dict[str, Any]:
-    text = resources.files("runtime").joinpath("schemas/definition.schema.json").read_text()
+    text = (Path(__file__).parent / "schemas" / "definition.schema.json").read_text(encoding="utf-8")
     return json.loads(text)  # type: ignore[no-any-return]
 
 
@@ -49,9 +48,17 @@ def json_path(parts: Any) -> str:
 
 
 WIDGET_TYPES = {
-    "text": "string", "textarea": "string", "tel": "string", "email": "string",
-    "date": "string", "radios": "string", "select": "string", "checkboxes": "array",
-    "number": "number", "yes-no": "boolean", "uk-address": "object",
+    "text": "string",
+    "textarea": "string",
+    "tel": "string",
+    "email": "string",
+    "date": "string",
+    "radios": "string",
+    "select": "string",
+    "checkboxes": "array",
+    "number": "number",
+    "yes-no": "boolean",
+    "uk-address": "object",
 }
 
 
@@ -140,7 +147,9 @@ def _deeper(doc: dict[str, Any]) -> Iterator[Problem]:
             if target is None:
                 yield Problem(f"{where}.goto", f'no page has the id "{rule["goto"]}"')
             elif target <= i:
-                yield Problem(f"{where}.goto", f'routing can only jump forward, and "{rule["goto"]}" is not after this page')
+                yield Problem(
+                    f"{where}.goto", f'routing can only jump forward, and "{rule["goto"]}" is not after this page'
+                )
             else:
                 conditional.update(range(i + 1, target))
     root_required = set(schema.get("required", []))
@@ -240,7 +249,10 @@ def _check_widget(root: dict[str, Any], name: str, question: dict[str, Any], pro
                 yield Problem(f"$.schema.properties.{name}", f'a uk-address needs a "{part}" property')
         for part in parts:
             if part not in ADDRESS_PARTS:
-                yield Problem(f"$.schema.properties.{name}", f'"{part}" is not part of a uk-address (use {", ".join(ADDRESS_PARTS)})')
+                yield Problem(
+                    f"$.schema.properties.{name}",
+                    f'"{part}" is not part of a uk-address (use {", ".join(ADDRESS_PARTS)})',
+                )
             else:
                 yield from _check_max_length(root, f"{name}.{part}", parts[part])
     if widget in ("text", "textarea", "tel", "email"):
@@ -269,7 +281,9 @@ def _check_max_length(root: dict[str, Any], path: str, prop: Any) -> Iterator[Pr
         )
 
 
-def _check_condition(cond: Any, where: str, props: dict[str, Any], asked_on: dict[str, int], before: int) -> Iterator[Problem]:
+def _check_condition(
+    cond: Any, where: str, props: dict[str, Any], asked_on: dict[str, int], before: int
+) -> Iterator[Problem]:
     try:
         Draft202012Validator.check_schema(cond)
     except SchemaError as exc:

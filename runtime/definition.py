@@ -15,20 +15,74 @@ FORMAT = "civicforms/1"
 # Canonical key order: the keys a reader looks for first come first. Keys not listed keep
 # their order after the listed ones, so unknown keys never reorder a diff.
 TOP_LEVEL_ORDER = [
-    "format", "id", "version", "title", "description", "department", "live",
-    "reference_prefix", "start", "identity", "schema", "questions", "pages", "messages",
-    "check_answers", "confirmation",
+    "format",
+    "id",
+    "version",
+    "title",
+    "description",
+    "department",
+    "live",
+    "reference_prefix",
+    "start",
+    "identity",
+    "schema",
+    "questions",
+    "pages",
+    "messages",
+    "check_answers",
+    "confirmation",
 ]
 SCHEMA_ORDER = [
-    "$schema", "$id", "$ref", "title", "description", "type", "const", "enum", "format",
-    "pattern", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum",
-    "exclusiveMaximum", "dateBefore", "dateAfter", "items", "minItems", "maxItems",
-    "uniqueItems", "properties", "required", "dependentRequired", "additionalProperties",
-    "allOf", "anyOf", "oneOf", "not", "if", "then", "else", "$defs",
+    "$schema",
+    "$id",
+    "$ref",
+    "title",
+    "description",
+    "type",
+    "const",
+    "enum",
+    "format",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "dateBefore",
+    "dateAfter",
+    "items",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "properties",
+    "required",
+    "dependentRequired",
+    "additionalProperties",
+    "allOf",
+    "anyOf",
+    "oneOf",
+    "not",
+    "if",
+    "then",
+    "else",
+    "$defs",
 ]
 QUESTION_ORDER = [
-    "label", "hint", "short_label", "error_name", "widget", "width", "rows", "prefix",
-    "suffix", "autocomplete", "spellcheck", "yes_label", "no_label", "options",
+    "label",
+    "hint",
+    "short_label",
+    "error_name",
+    "widget",
+    "width",
+    "rows",
+    "prefix",
+    "suffix",
+    "autocomplete",
+    "spellcheck",
+    "yes_label",
+    "no_label",
+    "options",
 ]
 PAGE_ORDER = ["id", "title", "intro", "show_if", "questions", "next", "stop", "body"]
 OPTION_ORDER = ["label", "hint"]
@@ -74,10 +128,7 @@ def canonical(doc: dict[str, Any]) -> dict[str, Any]:
         out["schema"] = _canonical_schema(out["schema"])
     questions = out.get("questions")
     if isinstance(questions, dict):
-        out["questions"] = {
-            name: _canonical_question(q) if isinstance(q, dict) else q
-            for name, q in questions.items()
-        }
+        out["questions"] = {name: _canonical_question(q) if isinstance(q, dict) else q for name, q in questions.items()}
     pages = out.get("pages")
     if isinstance(pages, list):
         out["pages"] = [_canonical_page(p) if isinstance(p, dict) else p for p in pages]
@@ -87,10 +138,7 @@ def canonical(doc: dict[str, Any]) -> dict[str, Any]:
 def _canonical_question(q: dict[str, Any]) -> dict[str, Any]:
     q = _ordered(q, QUESTION_ORDER)
     if isinstance(q.get("options"), dict):
-        q["options"] = {
-            k: _ordered(v, OPTION_ORDER) if isinstance(v, dict) else v
-            for k, v in q["options"].items()
-        }
+        q["options"] = {k: _ordered(v, OPTION_ORDER) if isinstance(v, dict) else v for k, v in q["options"].items()}
     return q
 
 

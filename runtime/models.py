@@ -81,6 +81,8 @@ class FormSession(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime = Field(index=True)
+    # Set in the same transaction as the submission: later visits show the confirmation.
+    submission_reference: str | None = Field(default=None, max_length=20)
 
 
 class Submission(SQLModel, table=True):

@@ -12,14 +12,25 @@ from typing import Any
 from .definition import ADDRESS_PARTS, Definition
 
 WIDTHS = {
-    "2": "govuk-input--width-2", "3": "govuk-input--width-3", "4": "govuk-input--width-4",
-    "5": "govuk-input--width-5", "10": "govuk-input--width-10", "20": "govuk-input--width-20",
-    "30": "govuk-input--width-30", "full": "govuk-!-width-full",
-    "three-quarters": "govuk-!-width-three-quarters", "two-thirds": "govuk-!-width-two-thirds",
-    "one-half": "govuk-!-width-one-half", "one-third": "govuk-!-width-one-third",
+    "2": "govuk-input--width-2",
+    "3": "govuk-input--width-3",
+    "4": "govuk-input--width-4",
+    "5": "govuk-input--width-5",
+    "10": "govuk-input--width-10",
+    "20": "govuk-input--width-20",
+    "30": "govuk-input--width-30",
+    "full": "govuk-!-width-full",
+    "three-quarters": "govuk-!-width-three-quarters",
+    "two-thirds": "govuk-!-width-two-thirds",
+    "one-half": "govuk-!-width-one-half",
+    "one-third": "govuk-!-width-one-third",
     "one-quarter": "govuk-!-width-one-quarter",
 }
-_ADDRESS_WIDTHS = {"town": "govuk-!-width-two-thirds", "county": "govuk-!-width-two-thirds", "postcode": "govuk-input--width-10"}
+_ADDRESS_WIDTHS = {
+    "town": "govuk-!-width-two-thirds",
+    "county": "govuk-!-width-two-thirds",
+    "postcode": "govuk-input--width-10",
+}
 
 
 def html_id(path: str) -> str:
@@ -49,7 +60,11 @@ def _label_text(definition: Definition, name: str) -> str:
 
 def _heading(text: str, as_heading: bool, legend: bool = False) -> dict[str, Any]:
     if as_heading:
-        return {"text": text, "isPageHeading": True, "classes": "govuk-fieldset__legend--l" if legend else "govuk-label--l"}
+        return {
+            "text": text,
+            "isPageHeading": True,
+            "classes": "govuk-fieldset__legend--l" if legend else "govuk-label--l",
+        }
     return {"text": text, "classes": "govuk-fieldset__legend--m" if legend else "govuk-label--m"}
 
 
@@ -104,8 +119,14 @@ def question_view(
         ]
         return {
             "macro": "govukSelect",
-            "params": {"id": qid, "name": name, "label": _heading(label, as_heading), "hint": hint,
-                       "errorMessage": error, "items": items},
+            "params": {
+                "id": qid,
+                "name": name,
+                "label": _heading(label, as_heading),
+                "hint": hint,
+                "errorMessage": error,
+                "items": items,
+            },
         }
     if widget == "date":
         err_cls = " govuk-input--error" if error else ""
@@ -118,10 +139,14 @@ def question_view(
                 "hint": hint or {"text": "For example, 27 3 2007"},
                 "errorMessage": error,
                 "items": [
-                    {"id": f"{qid}-{part}", "name": part, "label": part.capitalize(),
-                     "classes": f"govuk-input--width-{width}{err_cls}",
-                     "value": raw.get(f"{name}-{part}", ""),
-                     **({"autocomplete": f"{q['autocomplete']}-{part}"} if q.get("autocomplete") == "bday" else {})}
+                    {
+                        "id": f"{qid}-{part}",
+                        "name": part,
+                        "label": part.capitalize(),
+                        "classes": f"govuk-input--width-{width}{err_cls}",
+                        "value": raw.get(f"{name}-{part}", ""),
+                        **({"autocomplete": f"{q['autocomplete']}-{part}"} if q.get("autocomplete") == "bday" else {}),
+                    }
                     for part, width in (("day", 2), ("month", 2), ("year", 4))
                 ],
             },
@@ -131,24 +156,36 @@ def question_view(
         for field in definition.fields_of(name):
             part = field.path.split(".")[1]
             text, autocomplete, _ = ADDRESS_PARTS[part]
-            inputs.append({
-                "macro": "govukInput",
-                "params": {
-                    "id": html_id(field.path), "name": field.path,
-                    "label": {"text": text}, "value": raw.get(field.path, ""),
-                    "autocomplete": autocomplete or None,
-                    "classes": _ADDRESS_WIDTHS.get(part),
-                    "errorMessage": _error(errors, field.path),
-                },
-            })
+            inputs.append(
+                {
+                    "macro": "govukInput",
+                    "params": {
+                        "id": html_id(field.path),
+                        "name": field.path,
+                        "label": {"text": text},
+                        "value": raw.get(field.path, ""),
+                        "autocomplete": autocomplete or None,
+                        "classes": _ADDRESS_WIDTHS.get(part),
+                        "errorMessage": _error(errors, field.path),
+                    },
+                }
+            )
         return {
             "macro": "address",
-            "params": {"legend": _heading(label, as_heading, legend=True), "hint": hint,
-                       "errorMessage": error, "inputs": inputs},
+            "params": {
+                "legend": _heading(label, as_heading, legend=True),
+                "hint": hint,
+                "errorMessage": error,
+                "inputs": inputs,
+            },
         }
     params: dict[str, Any] = {
-        "id": qid, "name": name, "label": _heading(label, as_heading), "hint": hint,
-        "errorMessage": error, "value": raw.get(name, ""),
+        "id": qid,
+        "name": name,
+        "label": _heading(label, as_heading),
+        "hint": hint,
+        "errorMessage": error,
+        "value": raw.get(name, ""),
         "autocomplete": q.get("autocomplete"),
     }
     if "spellcheck" in q:

@@ -15,7 +15,6 @@ from pathlib import Path
 from threading import Lock
 from typing import Any
 
-
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -23,7 +22,15 @@ from sqlmodel import Session, col, select
 from . import citizens
 from .checker import Problem, check
 from .definition import Definition, content_hash, read_file
-from .models import Citizen, CitizenIdentifier, FormSession, Service, ServiceVersion, Submission, utcnow
+from .models import (
+    Citizen,
+    CitizenIdentifier,
+    FormSession,
+    Service,
+    ServiceVersion,
+    Submission,
+    utcnow,
+)
 from .references import new_reference
 
 # -- definitions --------------------------------------------------------------------------
@@ -54,24 +61,34 @@ def publish(*, session: Session, doc: dict[str, Any]) -> PublishResult:
     digest = content_hash(doc)
     service = session.get(Service, doc["id"])
     if service is None:
-        service = Service(id=doc["id"], title=doc["title"], description=doc["description"],
-                          live=doc.get("live", True), current_version=doc["version"])
+        service = Service(
+            id=doc["id"],
+            title=doc["title"],
+            description=doc["description"],
+            live=doc.get("live", True),
+            current_version=doc["version"],
+        )
         session.add(service)
         session.flush()  # the version row refers to it
     existing = session.exec(
-        select(ServiceVersion).where(
-            ServiceVersion.service_id == doc["id"], ServiceVersion.version == doc["version"]
-        )
+        select(ServiceVersion).where(ServiceVersion.service_id == doc["id"], ServiceVersion.version == doc["version"])
     ).first()
     if existing is not None:
         if existing.content_hash != digest:
-            raise PublishError([Problem("$.version", (
-                f"version {doc['version']} of {doc['id']} is already published with different "
-                "content; give the changed definition a new version number"))])
+            raise PublishError(
+                [
+                    Problem(
+                        "$.version",
+                        (
+                            f"version {doc['version']} of {doc['id']} is already published with different "
+                            "content; give the changed definition a new version number"
+                        ),
+                    )
+                ]
+            )
         outcome = "unchanged"
     else:
-        session.add(ServiceVersion(service_id=doc["id"], version=doc["version"],
-                                   content_hash=digest, definition=doc))
+        session.add(ServiceVersion(service_id=doc["id"], version=doc["version"], content_hash=digest, definition=doc))
         outcome = "published"
     if doc["version"] >= service.current_version:
         service.title, service.description = doc["title"], doc["description"]
@@ -145,9 +162,17 @@ def start_form_session(*, session: Session, service: Definition, minutes: int) -
     """Start a journey; returns the secret token for the cookie (only its hash is stored)."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    session.add(FormSession(id=_token_id(token), service_id=service.id, service_version=service.version,
-                            answers={}, created_at=now, updated_at=now,
-                            expires_at=now + timedelta(minutes=minutes)))
+    session.add(
+        FormSession(
+            id=_token_id(token),
+            service_id=service.id,
+            service_version=service.version,
+            answers={},
+            created_at=now,
+            updated_at=now,
+            expires_at=now + timedelta(minutes=minutes),
+        )
+    )
     session.flush()
     return token
 
@@ -180,9 +205,7 @@ def delete_expired_form_sessions(*, session: Session) -> int:
 
 
 def submission_for_form_session(*, session: Session, form_session_id: str) -> Submission | None:
-    return session.exec(
-        select(Submission).where(Submission.form_session_id == form_session_id)
-    ).first()
+    return session.exec(select(Submission).where(Submission.form_session_id == form_session_id)).first()
 
 
 def find_or_create_citizen(*, session: Session, found: dict[str, str]) -> Citizen:
@@ -195,8 +218,9 @@ def find_or_create_citizen(*, session: Session, found: dict[str, str]) -> Citize
     citizen: Citizen | None = None
     owners: dict[tuple[str, str], int] = {}
     if keys:
-        rows = session.exec(select(CitizenIdentifier).where(
-            col(CitizenIdentifier.value).in_([v for _, v in keys]))).all()
+        rows = session.exec(
+            select(CitizenIdentifier).where(col(CitizenIdentifier.value).in_([v for _, v in keys]))
+        ).all()
         owners = {(r.kind, r.value): r.citizen_id for r in rows}
         for key in keys:
             if key in owners:
@@ -223,7 +247,11 @@ class AlreadySubmitted(Exception):
 
 
 def create_submission(
-    *, session: Session, service: Definition, answers: dict[str, Any], form_session_id: str | None = None,
+    *,
+    session: Session,
+    service: Definition,
+    answers: dict[str, Any],
+    form_session_id: str | None = None,
     prefix: str | None = None,
 ) -> Submission:
     """Store a validated submission against its citizen record and give it a reference.
@@ -235,8 +263,12 @@ def create_submission(
     for _attempt in range(5):
         submission = Submission(
             reference=new_reference(prefix or service.doc["reference_prefix"]),
-            service_id=service.id, service_version=service.version, definition_hash=service.hash,
-            citizen_id=citizen.id, answers=answers, form_session_id=form_session_id,
+            service_id=service.id,
+            service_version=service.version,
+            definition_hash=service.hash,
+            citizen_id=citizen.id,
+            answers=answers,
+            form_session_id=form_session_id,
         )
         try:
             with session.begin_nested():
@@ -259,8 +291,9 @@ def find_citizen(*, session: Session, key: str) -> Citizen | None:
     for kind in (*citizens.STRONG_KINDS,):
         value = citizens.normalise(kind, key)
         if value:
-            row = session.exec(select(CitizenIdentifier).where(
-                CitizenIdentifier.kind == kind, CitizenIdentifier.value == value)).first()
+            row = session.exec(
+                select(CitizenIdentifier).where(CitizenIdentifier.kind == kind, CitizenIdentifier.value == value)
+            ).first()
             if row is not None:
                 return session.get(Citizen, row.citizen_id)
     return None
@@ -268,12 +301,19 @@ def find_citizen(*, session: Session, key: str) -> Citizen | None:
 
 def citizen_submissions(*, session: Session, citizen_id: int) -> list[tuple[Submission, Service]]:
     rows = session.exec(
-        select(Submission, Service).join(Service, col(Service.id) == Submission.service_id)
-        .where(Submission.citizen_id == citizen_id).order_by(col(Submission.submitted_at), col(Submission.id))
+        select(Submission, Service)
+        .join(Service, col(Service.id) == Submission.service_id)
+        .where(Submission.citizen_id == citizen_id)
+        .order_by(col(Submission.submitted_at), col(Submission.id))
     ).all()
     return [(s, svc) for s, svc in rows]
 
 
 def citizen_identifiers(*, session: Session, citizen_id: int) -> list[CitizenIdentifier]:
-    return list(session.exec(select(CitizenIdentifier).where(
-        CitizenIdentifier.citizen_id == citizen_id).order_by(col(CitizenIdentifier.kind))))
+    return list(
+        session.exec(
+            select(CitizenIdentifier)
+            .where(CitizenIdentifier.citizen_id == citizen_id)
+            .order_by(col(CitizenIdentifier.kind))
+        )
+    )

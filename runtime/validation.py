@@ -64,8 +64,7 @@ class CompiledService:
             page.id: CivicValidator(page.show_if) for page in definition.pages if page.show_if is not None
         }
         self._routes = {
-            page.id: [(CivicValidator(rule["if"]), rule["goto"]) for rule in page.next]
-            for page in definition.pages
+            page.id: [(CivicValidator(rule["if"]), rule["goto"]) for rule in page.next] for page in definition.pages
         }
         self._index = {page.id: i for i, page in enumerate(definition.pages)}
 
@@ -114,9 +113,7 @@ class CompiledService:
         Cross-field rules (``if``/``then``) see every visible answer; only the errors about
         this page's questions are reported.
         """
-        errors = self.validate(self.visible_answers(answers) | {
-            q: answers[q] for q in page.questions if q in answers
-        })
+        errors = self.validate(self.visible_answers(answers) | {q: answers[q] for q in page.questions if q in answers})
         own = set(page.questions)
         return {path: msg for path, msg in errors.items() if path.split(".")[0] in own}
 
@@ -156,7 +153,8 @@ def error_messages(definition: Definition, errors: Any) -> dict[str, str]:
     found: list[tuple[int, str, str, ValidationError]] = []
     for error in errors:
         for path, keyword in _locate(error):
-            found.append((_PRIORITY.get(keyword, 3), path, keyword, error))
+            for where in _spread(definition, path, keyword):
+                found.append((_PRIORITY.get(keyword, 3), where, keyword, error))
     out: dict[str, str] = {}
     for _, path, keyword, error in sorted(found, key=lambda f: f[0]):
         if path not in out:
@@ -181,6 +179,15 @@ def _locate(error: ValidationError) -> list[tuple[str, str]]:
     if keyword in ("enum", "type") and any(isinstance(p, int) for p in error.absolute_path):
         keyword = "items"  # a checkbox value that is not an option
     return [(".".join(parent), keyword)]
+
+
+def _spread(definition: Definition, path: str, keyword: str) -> list[str]:
+    """A missing address is reported on each of its required lines, as GOV.UK pages do."""
+    question = definition.questions.get(path)
+    if keyword != "required" or not question or question.get("widget") != "uk-address":
+        return [path]
+    required = definition.property_schema(path).get("required", [])
+    return [f"{path}.{part}" for part in required] or [path]
 
 
 def _all_fields(definition: Definition) -> list[Any]:

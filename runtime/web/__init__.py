@@ -1,0 +1,17 @@
+"""Web faces of the runtime: the citizen-facing service pages (and, later, the back office)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+
+def create_citizen_app(config: dict[str, Any] | None = None) -> Flask:
+    """The citizen-facing runtime: deployable on its own, without builder or back office."""
+    from . import citizen
+    from .common import create_base_app
+
+    app = create_base_app(__name__, config)
+    app.register_blueprint(citizen.bp)
+    return app

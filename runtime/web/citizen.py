@@ -1,0 +1,255 @@
+"""Citizen-facing pages: home, start, question pages, check answers, confirmation.
+
+Views parse the request, call the engine (runtime.*) and render; they hold no rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, redirect, request, session, url_for
+from werkzeug.wrappers import Response
+
+from .. import answers as answer_forms
+from .. import rendering, store
+from ..definition import Definition, Page
+from ..models import FormSession
+from ..validation import CompiledService, compiled
+from .common import db, render_page, settings
+
+bp = Blueprint("citizen", __name__)
+
+FLOW_PAGES = ("start", "check-answers", "confirmation", "session-expired")
+
+
+def _service(service_id: str, version: int | None = None) -> Definition:
+    if len(service_id) > 60:
+        abort(404)
+    found = store.definition(session=db(), service_id=service_id, version=version)
+    if found is None or (version is None and not found.live):
+        abort(404)
+    return found
+
+
+def _tokens() -> dict[str, str]:
+    tokens = session.get("forms")
+    return tokens if isinstance(tokens, dict) else {}
+
+
+def _form_session(service_id: str) -> FormSession | None:
+    token = _tokens().get(service_id)
+    return store.get_form_session(session=db(), token=token if isinstance(token, str) else None)
+
+
+def _expired(service_id: str) -> Response:
+    return redirect(url_for("citizen.session_expired", service_id=service_id), 303)
+
+
+class Journey:
+    """A citizen's place in one service: the definition they started, and their answers."""
+
+    def __init__(self, form_session: FormSession):
+        self.form_session = form_session
+        self.service = _service(form_session.service_id, form_session.service_version)
+        self.engine: CompiledService = compiled(self.service)
+        self.answers: dict[str, Any] = dict(form_session.answers)
+
+    @property
+    def path(self) -> list[Page]:
+        return self.engine.path(self.answers)
+
+    def first_incomplete(self) -> Page | None:
+        for page in self.path:
+            if page.stop or self.engine.validate_page(page, self.answers):
+                return page
+        return None
+
+    def page_url(self, page: Page | None, **args: Any) -> str:
+        if page is None:
+            return url_for("citizen.check_answers", service_id=self.service.id)
+        return url_for("citizen.question", service_id=self.service.id, page_id=page.id, **args)
+
+    def back_url(self, page: Page) -> str:
+        path = self.path
+        if page in path and path.index(page) > 0:
+            return self.page_url(path[path.index(page) - 1])
+        return url_for("citizen.start", service_id=self.service.id)
+
+
+def _journey(service_id: str) -> Journey | None:
+    form_session = _form_session(service_id)
+    return Journey(form_session) if form_session is not None else None
+
+
+@bp.get("/")
+def home() -> Any:
+    return render_page("citizen/home.html", services=store.live_services(session=db()))
+
+
+@bp.get("/services/<service_id>")
+def start(service_id: str) -> Any:
+    service = _service(service_id)
+    return render_page("citizen/start.html", service=service)
+
+
+@bp.post("/services/<service_id>/start")
+def begin(service_id: str) -> Response:
+    """Start (or resume) a journey; the token goes in the signed session cookie."""
+    journey = _journey(service_id)
+    if journey is None or journey.form_session.submission_reference:
+        service = _service(service_id)
+        token = store.start_form_session(session=db(), service=service, minutes=settings().session_timeout_minutes)
+        db().commit()
+        session["forms"] = {**_tokens(), service_id: token}
+        session.permanent = True
+        journey = _journey(service_id)
+        assert journey is not None
+    return redirect(journey.page_url(journey.first_incomplete()), 303)
+
+
+def _question_page(journey: Journey, page: Page, raw: dict[str, Any], errors: dict[str, str], status: int = 200) -> Any:
+    service = journey.service
+    as_heading = len(page.questions) == 1
+    views = [rendering.question_view(service, name, raw, errors, as_heading) for name in page.questions]
+    return render_page(
+        "citizen/question.html",
+        status,
+        service=service,
+        page=page,
+        questions=views,
+        as_heading=as_heading,
+        errors=rendering.error_summary(service, errors),
+        back_url=journey.back_url(page),
+        change=request.args.get("change") == "1",
+    )
+
+
+@bp.route("/services/<service_id>/<page_id>", methods=["GET", "POST"])
+def question(service_id: str, page_id: str) -> Any:
+    journey = _journey(service_id)
+    if journey is None:
+        _service(service_id)  # 404 for a service that does not exist
+        return _expired(service_id)
+    if journey.form_session.submission_reference:
+        return redirect(url_for("citizen.confirmation", service_id=service_id), 303)
+    service = journey.service
+    page = service.page_by_id.get(page_id)
+    if page is None:
+        abort(404)
+    path = journey.path
+    first_gap = journey.first_incomplete()
+    if page not in path or (first_gap is not None and path.index(page) > path.index(first_gap)):
+        # Not asked on this citizen's journey, or not reached yet: go where they should be.
+        return redirect(journey.page_url(first_gap), 303)
+
+    if request.method == "GET":
+        raw: dict[str, Any] = {}
+        for name in page.questions:
+            raw.update(answer_forms.to_raw(service, name, journey.answers.get(name)))
+        return _question_page(journey, page, raw, {})
+
+    if page.stop:
+        abort(405)
+    given, raw = answer_forms.parse_page(service, page.questions, request.form)
+    merged = {k: v for k, v in journey.answers.items() if k not in page.questions} | given
+    errors = journey.engine.validate_page(page, merged)
+    if errors:
+        return _question_page(journey, page, raw, errors)
+    journey.answers = journey.engine.visible_answers(merged)
+    store.save_answers(
+        session=db(),
+        form_session=journey.form_session,
+        answers=journey.answers,
+        minutes=settings().session_timeout_minutes,
+    )
+    db().commit()
+    if request.args.get("change") == "1":
+        return redirect(journey.page_url(journey.first_incomplete()), 303)
+    path = journey.path
+    following = path[path.index(page) + 1] if page in path and path.index(page) + 1 < len(path) else None
+    return redirect(journey.page_url(following), 303)
+
+
+def _summary(journey: Journey) -> list[dict[str, Any]]:
+    service = journey.service
+    rows = []
+    for page in journey.path:
+        for name in page.questions:
+            lines = answer_forms.display(service, name, journey.answers.get(name))
+            anchor = rendering.anchor(service, name).lstrip("#")
+            rows.append(
+                {
+                    "key": {"text": service.short_label(name)},
+                    "value": {"lines": lines or ["Not answered"]},
+                    "href": journey.page_url(page, change="1") + f"#{anchor}",
+                    "visually_hidden": service.short_label(name).lower(),
+                }
+            )
+    return rows
+
+
+@bp.route("/services/<service_id>/check-answers", methods=["GET", "POST"])
+def check_answers(service_id: str) -> Any:
+    journey = _journey(service_id)
+    if journey is None:
+        _service(service_id)
+        return _expired(service_id)
+    if journey.form_session.submission_reference:
+        return redirect(url_for("citizen.confirmation", service_id=service_id), 303)
+    first_gap = journey.first_incomplete()
+    if first_gap is not None:
+        return redirect(journey.page_url(first_gap), 303)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        answers = journey.engine.visible_answers(journey.answers)
+        errors = journey.engine.validate(answers)
+        if not errors:
+            try:
+                submission = store.create_submission(
+                    session=db(),
+                    service=journey.service,
+                    answers=answers,
+                    form_session_id=journey.form_session.id,
+                )
+                journey.form_session.submission_reference = submission.reference
+                store.save_answers(
+                    session=db(),
+                    form_session=journey.form_session,
+                    answers={},
+                    minutes=settings().session_timeout_minutes,
+                )
+                db().commit()
+            except store.AlreadySubmitted:
+                db().rollback()  # another tab or a double click got there first
+            return redirect(url_for("citizen.confirmation", service_id=service_id), 303)
+    page_of = journey.service.page_of_question
+    summary = [
+        {"text": message, "href": journey.page_url(page_of[path.split(".")[0]], change="1")}
+        for path, message in errors.items()
+    ]
+    return render_page(
+        "citizen/check_answers.html",
+        200,
+        service=journey.service,
+        rows=_summary(journey),
+        errors=summary,
+        back_url=journey.page_url(journey.path[-1]),
+    )
+
+
+@bp.get("/services/<service_id>/confirmation")
+def confirmation(service_id: str) -> Any:
+    journey = _journey(service_id)
+    if journey is None:
+        _service(service_id)
+        return _expired(service_id)
+    reference = journey.form_session.submission_reference
+    if not reference:
+        return redirect(journey.page_url(journey.first_incomplete()), 303)
+    return render_page("citizen/confirmation.html", service=journey.service, reference=reference)
+
+
+@bp.get("/services/<service_id>/session-expired")
+def session_expired(service_id: str) -> Any:
+    service = _service(service_id)
+    return render_page("citizen/session_expired.html", service=service, minutes=settings().session_timeout_minutes)

@@ -1,0 +1,195 @@
+"""What every web face shares: settings, database session per request, templates with the
+GOV.UK Frontend macros, CSRF, hardened cookies, security headers and error pages."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, g, render_template, request, send_from_directory
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from htmx_flask import Htmx
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from sqlmodel import Session
+from werkzeug.exceptions import HTTPException
+
+from ..db import make_engine
+from ..db import session as new_session
+from ..settings import Settings, from_environment
+
+HERE = Path(__file__).parent
+DIST = HERE / "static" / "dist"
+
+csrf = CSRFProtect()
+htmx = Htmx()
+
+ERRORS = {
+    400: ("There is a problem with the information you sent", "Go back, check your answers and try again."),
+    404: (
+        "Page not found",
+        "If you typed the web address, check it is correct. If you pasted the web address, check you copied the entire address.",
+    ),
+    405: ("Page not found", "This page cannot be used that way."),
+    413: (
+        "The information you sent was too large",
+        "Go back and shorten your answers, then try again. Nothing has been saved from the page you sent.",
+    ),
+    500: (
+        "Sorry, there is a problem with the service",
+        "Try again later. Your answers have been saved for as long as your session lasts.",
+    ),
+}
+
+
+def create_base_app(import_name: str, config: dict[str, Any] | None = None) -> Flask:
+    config = dict(config or {})
+    settings: Settings = config.pop("SETTINGS", None) or from_environment()
+    app = Flask(import_name, static_folder=str(HERE / "static"), template_folder=str(HERE / "templates"))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_post_bytes,
+        MAX_FORM_MEMORY_SIZE=settings.max_post_bytes,
+        SESSION_COOKIE_NAME="civicforms_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=settings.session_timeout_minutes * 60,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session cookie
+        WTF_CSRF_SSL_STRICT=settings.secure_cookies,
+        SEND_FILE_MAX_AGE_DEFAULT=3600,
+    )
+    app.config.update(config)
+    app.extensions["civicforms.settings"] = settings
+    engine = make_engine(app.config.get("DATABASE_URL", settings.database_url))
+    app.extensions["civicforms.engine"] = engine
+
+    app.jinja_loader = ChoiceLoader(
+        [
+            FileSystemLoader(str(HERE / "templates")),
+            PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
+        ]
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    csrf.init_app(app)
+    htmx.init_app(app)
+
+    @app.before_request
+    def _nonce() -> None:
+        g.csp_nonce = secrets.token_urlsafe(16)
+
+    @app.teardown_appcontext
+    def _close_db(_exc: BaseException | None) -> None:
+        db = g.pop("db", None)
+        if db is not None:
+            db.close()
+
+    @app.context_processor
+    def _branding() -> dict[str, Any]:
+        return {"settings": settings, "csp_nonce": g.get("csp_nonce", "")}
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        return security_headers(response, settings)
+
+    @app.get("/assets/<path:filename>")
+    def assets(filename: str) -> Response:
+        """GOV.UK Frontend's fonts and images, at the path its stylesheet expects."""
+        return send_from_directory(DIST / "assets", filename)
+
+    @app.get("/brand.css")
+    def brand_css() -> Response:
+        """The organisation's colour from settings (checked for contrast when read)."""
+        css = f":root {{ --cf-brand-colour: {settings.brand_colour}; }}\n"
+        response = Response(css, mimetype="text/css")
+        response.cache_control.max_age = 300
+        return response
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return Response("ok\n", mimetype="text/plain")
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error: CSRFError) -> tuple[str, int]:
+        return render_template(
+            "errors/error.html",
+            title="Your page could not be sent",
+            message="This can happen if you left the page open for a long time or your browser blocked cookies. Go back, refresh the page and try again.",
+        ), 400
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> tuple[str, int]:
+        code = error.code or 500
+        title, message = ERRORS.get(code, (error.name, error.description or ""))
+        return render_template("errors/error.html", title=title, message=message), code
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> tuple[str, int]:
+        app.logger.exception("unhandled error")
+        db = g.get("db")
+        if db is not None:
+            db.rollback()
+        title, message = ERRORS[500]
+        return render_template("errors/error.html", title=title, message=message), 500
+
+    return app
+
+
+def db() -> Session:
+    """The request's database session, opened on first use and closed at teardown."""
+    from flask import current_app
+
+    if "db" not in g:
+        g.db = new_session(current_app.extensions["civicforms.engine"])
+    return g.db  # type: ignore[no-any-return]
+
+
+def settings() -> Settings:
+    from flask import current_app
+
+    return current_app.extensions["civicforms.settings"]  # type: ignore[no-any-return]
+
+
+def security_headers(response: Response, settings: Settings) -> Response:
+    nonce = g.get("csp_nonce", "")
+    img = "'self' data:"
+    if settings.logo_url.startswith("https://"):
+        origin = "/".join(settings.logo_url.split("/", 3)[:3])
+        img += f" {origin}"
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; "
+        f"img-src {img}; font-src 'self'; connect-src 'self'; object-src 'none'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    if settings.secure_cookies:
+        response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    if request.endpoint and not request.endpoint.endswith(("static", "assets", "brand_css")):
+        # Pages can hold personal data: never keep them in shared caches or the back/forward cache.
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def layout() -> str:
+    """The template a page extends: the full page, or just its content for an htmx swap."""
+    boosted = (
+        request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+    return "fragment.html" if boosted else "layout.html"
+
+
+def render_page(template: str, status: int = 200, **context: Any) -> tuple[Response, int]:
+    """Render a page; htmx requests get the page's content only, so responses vary on it."""
+    from flask import make_response
+
+    response = make_response(render_template(template, layout=layout(), **context), status)
+    response.vary.add("HX-Request")
+    if layout() == "fragment.html":
+        response.headers["HX-Push-Url"] = request.full_path.rstrip("?") if request.method == "GET" else "false"
+    return response, status

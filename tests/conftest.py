@@ -1,0 +1,146 @@
+"""Shared fixtures: a migrated database per test (SQLite, and PostgreSQL when
+``TEST_DATABASE_URL`` is set), the citizen app, and a ``citizen`` that fills in forms."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bs4 import BeautifulSoup
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from runtime import db as dbmod
+from runtime.settings import PROJECT_ROOT, Settings
+from runtime.store import load_folder
+from runtime.web import create_citizen_app
+
+DEFINITIONS = PROJECT_ROOT / "form_definitions"
+SERVICE_IDS = sorted(p.stem for p in DEFINITIONS.glob("*.json"))
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+
+
+def _load_definitions(url: str) -> None:
+    engine = dbmod.make_engine(url)
+    with dbmod.session(engine) as s:
+        results = load_folder(session=s, folder=DEFINITIONS)
+    engine.dispose()
+    failed = [f"{p}: {r}" for p, r in results if isinstance(r, Exception)]
+    assert not failed, failed
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated, loaded SQLite database, copied for each test (alembic runs once)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    url = f"sqlite:///{path}"
+    dbmod.upgrade(url)
+    _load_definitions(url)
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_migrated() -> str:
+    engine = dbmod.make_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    dbmod.upgrade(PG_URL)
+    return PG_URL
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database with the shipped definitions loaded, on each backend under test."""
+    if request.param == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "civicforms.db"
+        shutil.copy(template, path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgres_migrated")
+    engine = dbmod.make_engine(url)
+    tables = ", ".join(t.name for t in SQLModel.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    _load_definitions(url)
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        environment="test",
+        secret_key="test-secret-key-" + "x" * 32,
+        database_url=database_url,
+        secure_cookies=False,
+        organisation_name="Westbridge Council",
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Flask]:
+    app = create_citizen_app({"SETTINGS": settings, "TESTING": True})
+    yield app
+    app.extensions["civicforms.engine"].dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def db_session(app: Flask) -> Iterator[Any]:
+    s = dbmod.session(app.extensions["civicforms.engine"])
+    yield s
+    s.close()
+
+
+def page(response: Any) -> BeautifulSoup:
+    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+
+
+class Citizen:
+    """Drives a service as a citizen would: read the page, take its CSRF token, post."""
+
+    def __init__(self, client: FlaskClient):
+        self.client = client
+
+    def csrf(self, url: str) -> str:
+        response = self.client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        field = page(response).select_one("input[name=csrf_token]")
+        assert field is not None, f"no CSRF token on {url}"
+        return str(field["value"])
+
+    def start(self, service_id: str) -> Any:
+        token = self.csrf(f"/services/{service_id}")
+        return self.client.post(f"/services/{service_id}/start", data={"csrf_token": token})
+
+    def post(self, url: str, data: dict[str, Any]) -> Any:
+        """Post to a page the way its own form would, CSRF token included."""
+        token = self.csrf(url)
+        return self.client.post(url, data={**data, "csrf_token": token})
+
+    def answer(self, service_id: str, page_id: str, data: dict[str, Any], **query: str) -> Any:
+        url = f"/services/{service_id}/{page_id}"
+        if query:
+            url += "?" + "&".join(f"{k}={v}" for k, v in query.items())
+        return self.post(url, data)
+
+    def submit(self, service_id: str) -> Any:
+        return self.post(f"/services/{service_id}/check-answers", {})
+
+
+@pytest.fixture
+def citizen(client: FlaskClient) -> Citizen:
+    return Citizen(client)
