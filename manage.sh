@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Civic Forms developer entry point.
+#
+#   ./manage.sh setup              venv + Python deps, npm deps, build assets,
+#                                  migrate the database and load form definitions
+#   ./manage.sh serve [args...]    setup, then run the development server
+#   ./manage.sh test [pytest args] venv + deps + assets, then run pytest
+#
+# Re-running is cheap: pip and npm are skipped while pyproject.toml and
+# package-lock.json are unchanged (stamp files under .venv/ and node_modules/).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+
+VENV="$ROOT/.venv"
+PIP_STAMP="$VENV/.civicforms-pip-stamp"
+NPM_STAMP="$ROOT/node_modules/.civicforms-npm-stamp"
+MIN_NODE_MAJOR=20
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'manage.sh: error: %s\n' "$*" >&2; exit 1; }
+
+usage() {
+    cat >&2 <<'EOF'
+Usage: ./manage.sh <command> [args...]
+
+Commands:
+  setup              create .venv, install Python and npm dependencies, build
+                     front-end assets, run "civicforms db upgrade" and
+                     "civicforms load"
+  serve [args...]    setup, then run the server on http://127.0.0.1:5000
+  test [args...]     install dependencies and build assets, then run pytest
+                     with the given arguments
+EOF
+}
+
+# Print a SHA-256 of the given files' contents (portable across Linux/macOS).
+hash_files() {
+    if command -v sha256sum >/dev/null 2>&1; then
+        cat "$@" | sha256sum | cut -d' ' -f1
+    elif command -v shasum >/dev/null 2>&1; then
+        cat "$@" | shasum -a 256 | cut -d' ' -f1
+    else
+        cat "$@" | "$VENV/bin/python" -c 'import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())'
+    fi
+}
+
+# True if the given interpreter runs and is Python >= 3.11.
+python_ok() {
+    "$1" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' >/dev/null 2>&1
+}
+
+find_python() {
+    local candidate
+    for candidate in python3.13 python3.12 python3.11 python3; do
+        # pyenv shims exist for versions that are not installed: run them to check.
+        if command -v "$candidate" >/dev/null 2>&1 && python_ok "$candidate"; then
+            printf '%s\n' "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+ensure_venv() {
+    if [[ -x "$VENV/bin/python" ]] && python_ok "$VENV/bin/python"; then
+        return 0
+    fi
+    local python
+    python="$(find_python)" || die "Python 3.11 or newer is required (tried python3.13, python3.12, python3.11, python3).
+Install it (Debian/Ubuntu: apt-get install python3 python3-venv) and re-run."
+    if [[ -e "$VENV" ]]; then
+        say "Recreating $VENV (existing one is broken or older than Python 3.11)"
+        rm -rf "$VENV"
+    fi
+    say "Creating $VENV with $python ($("$python" --version 2>&1))"
+    "$python" -m venv "$VENV" || die "could not create $VENV with $python.
+On Debian/Ubuntu install the venv module: apt-get install python3-venv"
+}
+
+ensure_python_deps() {
+    local want
+    want="$(hash_files pyproject.toml)-$("$VENV/bin/python" -c 'import sys; print(sys.version)' | head -n1)"
+    if [[ -f "$PIP_STAMP" && "$(cat "$PIP_STAMP")" == "$want" && -x "$VENV/bin/civicforms" ]]; then
+        return 0
+    fi
+    say "Installing Python dependencies (pip install -e '.[dev]')"
+    "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet -e '.[dev]'
+    printf '%s\n' "$want" > "$PIP_STAMP"
+}
+
+check_node() {
+    command -v node >/dev/null 2>&1 \
+        || die "Node.js $MIN_NODE_MAJOR or newer is required but \"node\" was not found on PATH."
+    command -v npm >/dev/null 2>&1 \
+        || die "npm is required but was not found on PATH (it normally comes with Node.js)."
+    local major
+    major="$(node -p 'process.versions.node.split(".")[0]')"
+    [[ "$major" =~ ^[0-9]+$ && "$major" -ge "$MIN_NODE_MAJOR" ]] \
+        || die "Node.js $MIN_NODE_MAJOR or newer is required, found $(node --version)."
+}
+
+ensure_node_deps() {
+    check_node
+    [[ -f package-lock.json ]] || die "package-lock.json is missing"
+    local want
+    want="$(hash_files package.json package-lock.json)-$(node --version)"
+    if [[ -f "$NPM_STAMP" && "$(cat "$NPM_STAMP")" == "$want" ]]; then
+        return 0
+    fi
+    say "Installing npm dependencies (npm ci)"
+    npm ci --no-audit --no-fund
+    printf '%s\n' "$want" > "$NPM_STAMP"
+}
+
+build_assets() {
+    npm run --silent build
+}
+
+prepare() {
+    ensure_venv
+    ensure_python_deps
+    ensure_node_deps
+    build_assets
+}
+
+setup() {
+    # manage.sh is the local developer entry point: unless told otherwise, run
+    # the CLI in development mode (generated secret key and SQLite database
+    # under instance/, as "civicforms serve" does). Production deployments
+    # set CIVICFORMS_ENV and friends themselves.
+    export CIVICFORMS_ENV="${CIVICFORMS_ENV:-development}"
+    prepare
+    say "Migrating the database (civicforms db upgrade)"
+    "$VENV/bin/civicforms" db upgrade
+    say "Loading form definitions (civicforms load)"
+    "$VENV/bin/civicforms" load
+}
+
+command="${1:-}"
+[[ $# -gt 0 ]] && shift
+
+case "$command" in
+    setup)
+        setup
+        ;;
+    serve)
+        setup
+        exec "$VENV/bin/civicforms" serve --host 127.0.0.1 --port 5000 "$@"
+        ;;
+    test)
+        prepare
+        exec "$VENV/bin/pytest" "$@"
+        ;;
+    -h|--help|help)
+        usage
+        ;;
+    "")
+        usage
+        exit 2
+        ;;
+    *)
+        printf 'manage.sh: unknown command "%s"\n\n' "$command" >&2
+        usage
+        exit 2
+        ;;
+esac
