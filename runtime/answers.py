@@ -7,6 +7,7 @@ is ignored, and values that do not fit are kept as given so that validation can 
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from typing import Any, Protocol
 
@@ -30,7 +31,7 @@ def _one(form: FormData, key: str) -> str:
 def clean_text(value: str) -> str:
     """Strip outer space, unify line endings, drop control characters other than newlines."""
     value = value.replace("\r\n", "\n").replace("\r", "\n")
-    value = "".join(ch for ch in value if ch == "\n" or ch == "\t" or ord(ch) >= 32)
+    value = "".join(ch for ch in value if ch == "\n" or ch == "\t" or unicodedata.category(ch) != "Cc")
     return value.strip()
 
 

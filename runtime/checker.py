@@ -88,10 +88,15 @@ def check(doc: dict[str, Any]) -> list[Problem]:
 
 def _meta_message(error: Any) -> str:
     if error.validator == "additionalProperties":
-        return error.message.replace("Additional properties are not allowed", "unknown key")
-    if error.validator == "pattern" and isinstance(error.instance, str):
-        return f"{error.instance!r} is not in the expected form ({error.validator_value})"
-    return str(error.message)
+        message = str(error.message).replace("Additional properties are not allowed", "unknown key")
+    elif error.validator == "maxLength":
+        return f"must be {error.validator_value} characters or less"
+    elif error.validator == "pattern" and isinstance(error.instance, str):
+        message = f"{error.instance!r} is not in the expected form ({error.validator_value})"
+    else:
+        message = str(error.message)
+    # jsonschema quotes the value it rejects; a hostile file must not make a huge line.
+    return message if len(message) <= 200 else message[:197] + "..."
 
 
 def _deeper(doc: dict[str, Any]) -> Iterator[Problem]:
@@ -243,18 +248,18 @@ def _check_widget(root: dict[str, Any], name: str, question: dict[str, Any], pro
     elif widget == "email" and schema.get("format") != "email":
         yield Problem(where, 'widget "email" needs "format": "email" on the property')
     elif widget == "uk-address":
+        # Report where the address schema is written: usually a shared #/$defs entry.
+        ref = prop.get("$ref") if isinstance(prop, dict) else None
+        at = json_path(["schema", *ref[1:].split("/")[1:]]) if ref else f"$.schema.properties.{name}"
         parts = schema.get("properties", {})
         for part in ("line1", "town", "postcode"):
             if part not in parts:
-                yield Problem(f"$.schema.properties.{name}", f'a uk-address needs a "{part}" property')
+                yield Problem(at, f'a uk-address needs a "{part}" property')
         for part in parts:
             if part not in ADDRESS_PARTS:
-                yield Problem(
-                    f"$.schema.properties.{name}",
-                    f'"{part}" is not part of a uk-address (use {", ".join(ADDRESS_PARTS)})',
-                )
+                yield Problem(at, f'"{part}" is not part of a uk-address (use {", ".join(ADDRESS_PARTS)})')
             else:
-                yield from _check_max_length(root, f"{name}.{part}", parts[part])
+                yield from _check_max_length(root, f"{name}.{part}", parts[part], f"{at}.properties.{part}")
     if widget in ("text", "textarea", "tel", "email"):
         yield from _check_max_length(root, name, schema)
     options = question.get("options")
@@ -268,17 +273,14 @@ def _check_widget(root: dict[str, Any], name: str, question: dict[str, Any], pro
                 yield Problem(f"$.questions.{name}.options", f"no label for {', '.join(missing)}")
             if extra:
                 yield Problem(f"$.questions.{name}.options", f"{', '.join(extra)} not in the enum")
-    elif options is not None:
+    elif options is not None and widget not in ("radios", "select", "checkboxes"):
         yield Problem(f"$.questions.{name}.options", f'widget "{widget}" takes no options')
 
 
-def _check_max_length(root: dict[str, Any], path: str, prop: Any) -> Iterator[Problem]:
+def _check_max_length(root: dict[str, Any], path: str, prop: Any, at: str | None = None) -> Iterator[Problem]:
     schema = resolve_ref(root, prop)
     if isinstance(schema, dict) and "enum" not in schema and "maxLength" not in schema:
-        yield Problem(
-            f"$.schema.properties.{path.replace('.', '.properties.')}",
-            f'free text "{path}" needs a "maxLength"',
-        )
+        yield Problem(at or f"$.schema.properties.{path}", f'free text "{path}" needs a "maxLength"')
 
 
 def _check_condition(

@@ -13,6 +13,13 @@ from typing import Any
 # Strongest first: the first of these a submission shares with a record decides the match.
 STRONG_KINDS = ("nhs_number", "ni_number", "email")
 COMPOSITE_KIND = "name_dob_postcode"
+# Letters NFKD does not split into a base letter and an accent, and the apostrophes and
+# hyphens phones type instead of ' and -.
+_NAME_FOLD = str.maketrans(
+    {"ł": "l", "ø": "o", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "ı": "i"}
+    | dict.fromkeys("\u2018\u2019\u02bc\u0060\u00b4", "'")
+    | dict.fromkeys("\u2010\u2011\u2012\u2013\u2014", "-")
+)
 
 
 def _get(answers: dict[str, Any], path: str) -> Any:
@@ -46,8 +53,10 @@ def normalise(kind: str, value: Any) -> str | None:
             digits = "0" + digits[2:]
         return digits or None
     if kind == "full_name":
-        folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-        return " ".join(re.sub(r"[^a-z\s'-]", " ", folded).split()) or None
+        # Accents go (José = Jose), letters never do: Ł, Ø and non-Latin scripts are kept.
+        decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_NAME_FOLD))
+        folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        return " ".join(re.sub(r"[^\w\s'-]|[\d_]", " ", folded).split()) or None
     if kind == "date_of_birth":
         return text if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else None
     return text or None

@@ -102,15 +102,17 @@ def load(folder: Path | None) -> None:
         raise click.ClickException(f"{folder}: no such folder")
     engine = make_engine(settings.database_url)
     failed = False
-    with session(engine) as s:
-        for path, result in load_folder(session=s, folder=folder):
-            if isinstance(result, PublishError):
-                failed = True
-                for problem in result.problems:
-                    click.echo(problem.render(str(path)), err=True)
-            else:
-                click.echo(f"{path}: {result.service_id} version {result.version} {result.outcome}")
-    engine.dispose()
+    try:
+        with session(engine) as s:
+            for path, result in load_folder(session=s, folder=folder):
+                if isinstance(result, PublishError):
+                    failed = True
+                    for problem in result.problems:
+                        click.echo(problem.render(str(path)), err=True)
+                else:
+                    click.echo(f"{path}: {result.service_id} version {result.version} {result.outcome}")
+    finally:
+        engine.dispose()
     if failed:
         sys.exit(1)
 
@@ -146,19 +148,20 @@ def citizens_show(key: str) -> None:
 
     settings = _settings()
     engine = make_engine(settings.database_url)
-    with session(engine) as s:
-        citizen = find_citizen(session=s, key=key.strip())
-        if citizen is None or citizen.id is None:
-            click.echo(f"no citizen record matches {key!r}", err=True)
-            sys.exit(1)
-        click.echo(f"Citizen {citizen.id} (record created {citizen.created_at:%Y-%m-%d %H:%M} UTC)")
-        for ident in citizen_identifiers(session=s, citizen_id=citizen.id):
-            if ident.kind != "name_dob_postcode":
-                click.echo(f"  {ident.kind}: {ident.value}")
-        rows = citizen_submissions(session=s, citizen_id=citizen.id)
-        click.echo(f"{len(rows)} submission{'s' if len(rows) != 1 else ''}:")
-        for sub, service in rows:
-            click.echo(
-                f"  {sub.reference}  {sub.submitted_at:%Y-%m-%d %H:%M}  {service.title} (version {sub.service_version})"
-            )
-    engine.dispose()
+    try:
+        with session(engine) as s:
+            citizen = find_citizen(session=s, key=key.strip())
+            if citizen is None or citizen.id is None:
+                click.echo(f"no citizen record matches {key!r}", err=True)
+                sys.exit(1)
+            click.echo(f"Citizen {citizen.id} (record created {citizen.created_at:%Y-%m-%d %H:%M} UTC)")
+            for ident in citizen_identifiers(session=s, citizen_id=citizen.id):
+                if ident.kind != "name_dob_postcode":
+                    click.echo(f"  {ident.kind}: {ident.value}")
+            rows = citizen_submissions(session=s, citizen_id=citizen.id)
+            click.echo(f"{len(rows)} submission{'s' if len(rows) != 1 else ''}:")
+            for sub, service in rows:
+                when = f"{sub.submitted_at:%Y-%m-%d %H:%M}"
+                click.echo(f"  {sub.reference}  {when}  {service.title} (version {sub.service_version})")
+    finally:
+        engine.dispose()

@@ -170,9 +170,28 @@ def content_hash(doc: dict[str, Any]) -> str:
     return hashlib.sha256(dumps(doc).encode("utf-8")).hexdigest()
 
 
+# Far above any real service (the shipped ones are under 20 KB and 10 levels deep), low
+# enough that a hostile file is refused at once instead of keeping the checker busy.
+MAX_FILE_BYTES = 512 * 1024
+MAX_DEPTH = 64
+
+
+def _depth(doc: Any) -> int:
+    deepest, stack = 0, [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
+
+
 def read_file(path: Path) -> dict[str, Any]:
     """Parse a definition file, raising :class:`DefinitionError` with a readable reason."""
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise DefinitionError(f"file is too large ({size} bytes; the limit is {MAX_FILE_BYTES // 1024} KB)")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise DefinitionError(f"cannot read file: {exc}") from exc
@@ -180,8 +199,12 @@ def read_file(path: Path) -> dict[str, Any]:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DefinitionError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from exc
+    except RecursionError as exc:
+        raise DefinitionError(f"nested more than {MAX_DEPTH} levels deep") from exc
     if not isinstance(doc, dict):
         raise DefinitionError("a definition must be a JSON object")
+    if _depth(doc) > MAX_DEPTH:
+        raise DefinitionError(f"nested more than {MAX_DEPTH} levels deep")
     return doc
 
 

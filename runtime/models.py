@@ -18,6 +18,9 @@ SQLModel.metadata.naming_convention = {
 }
 
 JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+# A published definition is kept exactly as written: PostgreSQL's json (unlike jsonb) keeps
+# key order, so options stay in order and the content hash can be recomputed.
+DefinitionJSON = sa.JSON()
 
 
 def utcnow() -> datetime:
@@ -46,7 +49,7 @@ class ServiceVersion(SQLModel, table=True):
     service_id: str = Field(foreign_key="service.id", max_length=60, index=True)
     version: int
     content_hash: str = Field(max_length=64)
-    definition: dict[str, Any] = Field(sa_column=Column(JSONType, nullable=False))
+    definition: dict[str, Any] = Field(sa_column=Column(DefinitionJSON, nullable=False))
     published_at: datetime = Field(default_factory=utcnow)
 
 

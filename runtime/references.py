@@ -16,8 +16,9 @@ def new_reference(prefix: str) -> str:
 def normalise_reference(text: str) -> str:
     """What a citizen types back (``prk 7kd4 9xq2``) in the stored form."""
     squashed = "".join(ch for ch in text.upper() if ch.isalnum())
-    squashed = squashed.replace("O", "0").replace("I", "1").replace("L", "1")
     if len(squashed) < 9:
         return squashed
+    # Only the random part avoids look-alikes: a prefix such as BIN keeps its I.
     prefix, rest = squashed[:-8], squashed[-8:]
+    rest = rest.replace("O", "0").replace("I", "1").replace("L", "1")
     return f"{prefix}-{rest[:4]}-{rest[4:]}"

@@ -66,7 +66,7 @@ def upgrade() -> None:
     sa.Column('service_id', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('definition', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('definition', sa.JSON(), nullable=False),
     sa.Column('published_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['service_id'], ['service.id'], name=op.f('fk_service_version_service_id_service')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_service_version')),

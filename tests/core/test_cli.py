@@ -1,0 +1,391 @@
+"""The ``civicforms`` command as IT runs it: exit codes and ``file: path: message`` lines."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlmodel import select
+from werkzeug.datastructures import MultiDict
+
+from runtime import db as dbmod
+from runtime import store
+from runtime.answers import parse_page
+from runtime.cli import main
+from runtime.definition import content_hash, dumps
+from runtime.models import ServiceVersion
+from runtime.validation import compiled
+from tests.conftest import DEFINITIONS
+from tests.core.sample import sample_doc
+from tests.journeys import HAPPY_PATHS
+
+SECRET = "k" * 40
+
+
+def run(*args: str, **env: str | None) -> Result:
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def db_env(url: str) -> dict[str, str | None]:
+    return {"CIVICFORMS_DATABASE_URL": url, "CIVICFORMS_SECRET_KEY": SECRET, "CIVICFORMS_ENV": "test"}
+
+
+def write(folder: Path, doc: Any, name: str | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name or doc['id']}.json"
+    path.write_text(dumps(doc) if isinstance(doc, dict) else doc, encoding="utf-8")
+    return path
+
+
+# -- validate ----------------------------------------------------------------------------------
+
+
+def test_validate_the_shipped_folder() -> None:
+    result = run("validate", str(DEFINITIONS))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert re.fullmatch(r"\d+ definitions OK\n", result.stderr)
+
+
+def test_validate_a_good_file(tmp_path: Path) -> None:
+    path = write(tmp_path, sample_doc())
+    result = run("validate", str(path))
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "1 definition OK\n"
+
+
+def test_validate_a_broken_file_prints_file_path_and_message(tmp_path: Path) -> None:
+    doc = sample_doc()
+    doc["pages"][7]["questions"].append("nhs_numbr")
+    doc["schema"]["properties"]["notes"].pop("maxLength")
+    path = write(tmp_path, doc)
+    good = write(tmp_path, sample_doc() | {"id": "another-licence"})
+    result = run("validate", str(tmp_path))
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f'{path}: $.pages[7].questions[3]: "nhs_numbr" is not a property of the schema',
+        f'{path}: $.schema.properties.notes: free text "notes" needs a "maxLength"',
+    ]
+    assert str(good) not in result.output
+    assert "OK" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"format": "civicforms/1", "id": ', "$: not valid JSON: Expecting value (line 1, column 34)"),
+        ("", "$: not valid JSON"),
+        ("[1, 2, 3]", "$: a definition must be a JSON object"),
+        ("[" * 50_000 + "]" * 50_000, "$: nested more than"),
+    ],
+    ids=["invalid JSON", "empty", "array", "deeply nested"],
+)
+def test_validate_an_unreadable_file(tmp_path: Path, content: str, message: str) -> None:
+    path = write(tmp_path, content, name="pet-licence")
+    result = run("validate", str(path))
+    assert result.exit_code == 1
+    [line] = result.stdout.splitlines()
+    assert line.startswith(f"{path}: {message}")
+
+
+def test_validate_a_huge_file_quickly(tmp_path: Path) -> None:
+    doc = sample_doc()
+    doc["start"]["body"] = ["A paragraph of text that is not very long at all."] * 100_000
+    path = write(tmp_path, json.dumps(doc), name="pet-licence")
+    assert path.stat().st_size > 5_000_000
+    started = time.monotonic()
+    result = run("validate", str(path))
+    assert time.monotonic() - started < 2
+    assert result.exit_code == 1
+    [line] = result.stdout.splitlines()
+    assert line.startswith(f"{path}: $: file is too large")
+
+
+def test_validate_a_file_with_a_huge_value_prints_a_short_line(tmp_path: Path) -> None:
+    doc = sample_doc()
+    doc["title"] = "x" * 400_000
+    path = write(tmp_path, doc)
+    result = run("validate", str(path))
+    assert result.exit_code == 1
+    assert result.stdout == f"{path}: $.title: must be 2000 characters or less\n"
+
+
+def test_html_in_labels_is_just_text_to_validate(tmp_path: Path) -> None:
+    doc = sample_doc()
+    doc["title"] = "<script>alert('x')</script> Apply"
+    doc["questions"]["full_name"]["label"] = '<img src=x onerror="alert(1)"> Name?'
+    doc["confirmation"]["next_steps"] = ["</html>\u0000\u202e"]
+    path = write(tmp_path, doc)
+    result = run("validate", str(path))
+    assert result.exit_code == 0, result.output
+
+
+def test_validate_a_file_named_differently_from_its_id(tmp_path: Path) -> None:
+    path = write(tmp_path, sample_doc(), name="pets")
+    result = run("validate", str(path))
+    assert result.exit_code == 1
+    assert result.stdout == f'{path}: $.id: "pet-licence" must match the file name "pets"\n'
+
+
+def test_validate_a_path_that_does_not_exist(tmp_path: Path) -> None:
+    result = run("validate", str(tmp_path / "nowhere"))
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'nowhere'}: $: no such file or folder" in result.stderr
+
+
+def test_validate_a_folder_without_definitions(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("not a definition")
+    result = run("validate", str(tmp_path))
+    assert result.exit_code == 2
+    assert "no definition files found" in result.stderr
+
+
+# -- format ----------------------------------------------------------------------------------
+
+
+def test_format_check_then_format_then_check(tmp_path: Path) -> None:
+    messy = json.dumps(dict(reversed(sample_doc().items())), indent=4)
+    path = write(tmp_path, messy, name="pet-licence")
+    result = run("format", "--check", str(path))
+    assert result.exit_code == 1
+    assert result.stdout == f"{path}: not canonical (run civicforms format)\n"
+    assert path.read_text() == messy  # --check changes nothing
+
+    result = run("format", str(path))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{path}: formatted\n"
+    assert path.read_text() == dumps(sample_doc())
+
+    result = run("format", "--check", str(path))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+
+
+def test_format_check_on_the_shipped_folder() -> None:
+    result = run("format", "--check", str(DEFINITIONS))
+    assert result.exit_code == 0, result.output
+
+
+def test_format_refuses_a_file_that_is_not_json(tmp_path: Path) -> None:
+    path = write(tmp_path, "{not json", name="pet-licence")
+    result = run("format", str(path))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"{path}: $: not valid JSON")
+    assert path.read_text() == "{not json"
+
+
+# -- settings ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["db", "upgrade"], ["load"], ["citizens", "show", "jane@example.com"]])
+def test_a_missing_secret_key_in_production_is_a_clear_error(tmp_path: Path, command: list[str]) -> None:
+    result = CliRunner().invoke(
+        main,
+        command,
+        env={
+            "CIVICFORMS_ENV": "production",
+            "CIVICFORMS_SECRET_KEY": None,
+            "CIVICFORMS_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+        },
+    )
+    assert result.exit_code == 1
+    assert "Error: settings: CIVICFORMS_SECRET_KEY must be set" in result.stderr
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_a_bad_setting_is_a_clear_error(tmp_path: Path) -> None:
+    env = db_env(f"sqlite:///{tmp_path / 'x.db'}") | {"CIVICFORMS_BRAND_COLOUR": "#ffff00"}
+    result = CliRunner().invoke(main, ["load"], env=env)
+    assert result.exit_code == 1
+    assert "Error: settings: CIVICFORMS_BRAND_COLOUR #ffff00 is too light" in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+# -- db upgrade and load -------------------------------------------------------------------------
+
+
+def test_db_upgrade_and_load_a_fresh_sqlite_database(tmp_path: Path) -> None:
+    env = db_env(f"sqlite:///{tmp_path / 'fresh.db'}")
+    result = run("db", "upgrade", **env)
+    assert result.exit_code == 0, result.output
+    assert "database is up to date" in result.stdout
+
+    result = run("load", "--folder", str(DEFINITIONS), **env)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(list(DEFINITIONS.glob("*.json")))
+    assert all(line.endswith("version 1 published") for line in lines), lines
+    assert f"{DEFINITIONS / 'blue-badge.json'}: blue-badge version 1 published" in lines
+
+    result = run("load", "--folder", str(DEFINITIONS), **env)
+    assert result.exit_code == 0, result.output
+    assert all(line.endswith("unchanged") for line in result.stdout.splitlines())
+    assert "published" not in result.stdout
+
+    result = run("db", "upgrade", **env)  # a second upgrade is a no-op
+    assert result.exit_code == 0, result.output
+
+
+def test_load_takes_the_folder_from_the_settings(tmp_path: Path, database_url: str) -> None:
+    write(tmp_path / "defs", sample_doc())
+    env = db_env(database_url) | {"CIVICFORMS_DEFINITIONS_DIR": str(tmp_path / "defs")}
+    result = run("load", **env)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{tmp_path / 'defs' / 'pet-licence.json'}: pet-licence version 1 published\n"
+
+
+def test_load_a_folder_that_does_not_exist(tmp_path: Path, database_url: str) -> None:
+    result = CliRunner().invoke(main, ["load", "--folder", str(tmp_path / "nowhere")], env=db_env(database_url))
+    assert result.exit_code == 1
+    assert "no such folder" in result.stderr
+
+
+def test_load_publishes_then_leaves_alone_then_refuses_a_changed_version(tmp_path: Path, database_url: str) -> None:
+    env = db_env(database_url)
+    folder = tmp_path / "defs"
+    path = write(folder, sample_doc())
+    result = run("load", "--folder", str(folder), **env)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{path}: pet-licence version 1 published\n"
+
+    result = run("load", "--folder", str(folder), **env)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{path}: pet-licence version 1 unchanged\n"
+
+    changed = sample_doc()
+    changed["questions"]["full_name"]["label"] = "What is your name?"
+    write(folder, changed)
+    result = run("load", "--folder", str(folder), **env)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"{path}: $.version: version 1 of pet-licence is already published")
+    assert "new version number" in result.stderr
+
+    write(folder, changed | {"version": 2})
+    result = run("load", "--folder", str(folder), **env)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{path}: pet-licence version 2 published\n"
+
+    engine = dbmod.make_engine(database_url)
+    with dbmod.session(engine) as s:
+        versions = s.exec(select(ServiceVersion).where(ServiceVersion.service_id == "pet-licence")).all()
+        assert sorted(v.version for v in versions) == [1, 2]
+        assert {v.version: v.content_hash for v in versions} == {
+            1: content_hash(sample_doc()),
+            2: content_hash(changed | {"version": 2}),
+        }
+    engine.dispose()
+
+
+def test_load_reports_a_broken_file_and_still_loads_the_good_ones(tmp_path: Path, database_url: str) -> None:
+    folder = tmp_path / "defs"
+    good = write(folder, sample_doc())
+    broken_doc = sample_doc() | {"id": "broken-licence"}
+    broken_doc["pages"][7]["questions"].append("nhs_numbr")
+    broken = write(folder, broken_doc)
+    not_json = write(folder, "{oops", name="a-not-json")
+    misnamed = write(folder, sample_doc() | {"id": "other-licence"}, name="misnamed")
+    result = run("load", "--folder", str(folder), **db_env(database_url))
+    assert result.exit_code == 1
+    assert result.stdout == f"{good}: pet-licence version 1 published\n"
+    errors = result.stderr.splitlines()
+    assert f'{broken}: $.pages[7].questions[3]: "nhs_numbr" is not a property of the schema' in errors
+    assert any(line.startswith(f"{not_json}: $: not valid JSON") for line in errors), errors
+    assert any(line.startswith(f"{misnamed}: $.id: must match the file name") for line in errors), errors
+
+    engine = dbmod.make_engine(database_url)
+    with dbmod.session(engine) as s:
+        assert store.definition(session=s, service_id="pet-licence") is not None
+        assert store.definition(session=s, service_id="broken-licence") is None
+        assert store.definition(session=s, service_id="other-licence") is None
+    engine.dispose()
+
+
+def test_a_published_definition_reads_back_as_published(tmp_path: Path, database_url: str) -> None:
+    folder = tmp_path / "defs"
+    write(folder, sample_doc())
+    assert run("load", "--folder", str(folder), **db_env(database_url)).exit_code == 0
+    engine = dbmod.make_engine(database_url)
+    with dbmod.session(engine) as s:
+        published = store.definition(session=s, service_id="pet-licence")
+        assert published is not None
+        assert published.hash == content_hash(sample_doc())
+        assert list(published.questions["pet_kind"]["options"]) == ["cat", "dog", "other"]
+    engine.dispose()
+
+
+# -- citizens show ----------------------------------------------------------------------------------
+
+
+def happy_answers(definition: Any) -> dict[str, Any]:
+    """The answers a citizen gives on the happy path, parsed as the web app parses them."""
+    answers: dict[str, Any] = {}
+    for page_id, data in HAPPY_PATHS[definition.id]:
+        form: MultiDict[str, str] = MultiDict()
+        for key, value in data.items():
+            for one in value if isinstance(value, list) else [value]:
+                form.add(key, one)
+        answers.update(parse_page(definition, definition.page_by_id[page_id].questions, form)[0])
+    service = compiled(definition)
+    answers = service.visible_answers(answers)
+    assert service.validate(answers) == {}
+    return answers
+
+
+@pytest.fixture
+def two_submissions(database_url: str) -> tuple[int, list[tuple[str, str]]]:
+    """Jane applies for a parking permit and registers with a GP: one citizen, two references."""
+    engine = dbmod.make_engine(database_url)
+    made = []
+    with dbmod.session(engine) as s:
+        for service_id in ("resident-parking-permit", "register-with-gp"):
+            definition = store.definition(session=s, service_id=service_id)
+            assert definition is not None
+            submission = store.create_submission(session=s, service=definition, answers=happy_answers(definition))
+            s.commit()
+            made.append((submission.reference, definition.title, submission.citizen_id))
+    engine.dispose()
+    assert made[0][2] == made[1][2]  # linked by email
+    return made[0][2], [(reference, title) for reference, title, _ in made]
+
+
+@pytest.mark.parametrize("key", ["email", "record number"])
+def test_citizens_show_lists_submissions_to_every_service(
+    database_url: str, two_submissions: tuple[int, list[tuple[str, str]]], key: str
+) -> None:
+    citizen_id, made = two_submissions
+    lookup = " JANE.SMITH@example.com " if key == "email" else str(citizen_id)
+    result = run("citizens", "show", lookup, **db_env(database_url))
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"Citizen {citizen_id} (record created ")
+    assert "  email: jane.smith@example.com" in lines
+    assert "  nhs_number: 9434765919" in lines
+    assert "2 submissions:" in lines
+    listed = [line for line in lines if line.startswith("  ") and "(version " in line]
+    assert len(listed) == 2
+    for (reference, title), line in zip(made, listed, strict=True):
+        assert line.startswith(f"  {reference}  ")
+        assert line.endswith(f"{title} (version 1)")
+
+
+def test_citizens_show_an_unknown_citizen(database_url: str, two_submissions: Any) -> None:
+    for key in ("nobody@example.com", "999999", "not an identifier"):
+        result = run("citizens", "show", key, **db_env(database_url))
+        assert result.exit_code == 1, key
+        assert result.stdout == ""
+        assert result.stderr == f"no citizen record matches {key!r}\n"
+
+
+def test_validate_runs_without_a_database_or_settings(tmp_path: Path) -> None:
+    # IT runs validate in CI, where there is no secret key and no database.
+    shutil.copy(DEFINITIONS / "blue-badge.json", tmp_path / "blue-badge.json")
+    result = run("validate", str(tmp_path), CIVICFORMS_ENV="production", CIVICFORMS_SECRET_KEY=None)
+    assert result.exit_code == 0, result.output

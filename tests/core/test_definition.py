@@ -1,0 +1,195 @@
+"""Canonical formatting and hashing: a one-word change is a one-line diff."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runtime.definition import (
+    PAGE_ORDER,
+    QUESTION_ORDER,
+    TOP_LEVEL_ORDER,
+    Definition,
+    canonical,
+    content_hash,
+    dumps,
+    resolve_ref,
+)
+from tests.conftest import DEFINITIONS
+from tests.core.sample import sample_doc
+
+SHIPPED = sorted(DEFINITIONS.glob("*.json"))
+
+
+def shuffle_keys(obj: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    items = list(obj.items())
+    rng.shuffle(items)
+    return dict(items)
+
+
+def shuffled(doc: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """The same definition with the keys canonical formatting orders in a random order.
+
+    The order of properties, questions, options and messages is the author's, so it stays.
+    """
+    doc = shuffle_keys(doc, rng)
+    doc["schema"] = shuffle_keys(doc["schema"], rng)
+    doc["schema"]["properties"] = {k: shuffle_keys(v, rng) for k, v in doc["schema"]["properties"].items()}
+    doc["questions"] = {k: shuffle_keys(v, rng) for k, v in doc["questions"].items()}
+    doc["pages"] = [shuffle_keys(p, rng) for p in doc["pages"]]
+    for page in doc["pages"]:
+        if "next" in page:
+            page["next"] = [shuffle_keys(r, rng) for r in page["next"]]
+    return doc
+
+
+def test_dumps_is_stable() -> None:
+    text = dumps(sample_doc())
+    assert dumps(json.loads(text)) == text
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_key_order_in_the_file_does_not_matter(seed: int) -> None:
+    assert dumps(shuffled(sample_doc(), random.Random(seed))) == dumps(sample_doc())
+
+
+def test_top_level_keys_come_in_the_canonical_order() -> None:
+    doc = dict(reversed(list(sample_doc().items())))
+    keys = list(json.loads(dumps(doc)))
+    assert keys == [k for k in TOP_LEVEL_ORDER if k in doc]
+    assert keys[:3] == ["format", "id", "version"]
+
+
+def test_unknown_keys_keep_their_place_after_the_known_ones() -> None:
+    doc = {"zebra": 1, "format": "civicforms/1", "aardvark": 2, "id": "x"}
+    assert list(canonical(doc)) == ["format", "id", "zebra", "aardvark"]
+
+
+def test_question_and_page_keys_come_in_the_canonical_order() -> None:
+    doc = sample_doc()
+    doc["questions"]["full_name"] = dict(reversed(list(doc["questions"]["full_name"].items())))
+    doc["pages"][1] = dict(reversed(list(doc["pages"][1].items())))
+    out = json.loads(dumps(doc))
+    question = list(out["questions"]["full_name"])
+    assert question == [k for k in QUESTION_ORDER if k in question]
+    assert question[0] == "label"
+    page = list(out["pages"][1])
+    assert page == [k for k in PAGE_ORDER if k in page]
+    assert page[0] == "id"
+
+
+def test_the_order_of_questions_pages_and_options_is_the_author_s() -> None:
+    doc = sample_doc()
+    doc["questions"]["pet_kind"]["options"] = dict(reversed(list(doc["questions"]["pet_kind"]["options"].items())))
+    out = json.loads(dumps(doc))
+    assert list(out["questions"]["pet_kind"]["options"]) == ["other", "dog", "cat"]
+    assert list(out["questions"]) == list(sample_doc()["questions"])
+    assert [p["id"] for p in out["pages"]] == [p["id"] for p in sample_doc()["pages"]]
+
+
+def test_schema_keywords_are_ordered_but_property_names_are_not() -> None:
+    doc = sample_doc()
+    # A property named like a schema keyword stays where the author put it.
+    doc["schema"]["properties"] = {"type": {"maxLength": 5, "type": "string"}, **doc["schema"]["properties"]}
+    out = json.loads(dumps(doc))
+    assert list(out["schema"])[:2] == ["type", "properties"]
+    assert list(out["schema"]["properties"])[0] == "type"
+    assert list(out["schema"]["properties"]["type"]) == ["type", "maxLength"]
+
+
+def test_format_is_two_space_indented_with_a_final_newline() -> None:
+    text = dumps(sample_doc())
+    assert text.endswith("}\n")
+    assert not text.endswith("\n\n")
+    lines = text.splitlines()
+    assert lines[1] == '  "format": "civicforms/1",'
+    assert all((len(line) - len(line.lstrip(" "))) % 2 == 0 for line in lines)
+    assert "\t" not in text
+
+
+def test_non_ascii_text_is_written_as_is() -> None:
+    doc = sample_doc()
+    doc["title"] = "Gwneud cais am drwydded anifail anwes – Côr"
+    assert "Côr" in dumps(doc)
+    assert "\\u" not in dumps(doc)
+
+
+def test_a_one_word_label_change_is_a_one_line_diff() -> None:
+    before = sample_doc()
+    after = sample_doc()
+    after["questions"]["full_name"]["label"] = "What is your legal name?"
+    diff = [
+        line
+        for line in difflib.unified_diff(dumps(before).splitlines(), dumps(after).splitlines(), n=0, lineterm="")
+        if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))
+    ]
+    assert diff == [
+        '-      "label": "What is your full name?",',
+        '+      "label": "What is your legal name?",',
+    ]
+
+
+def test_content_hash_is_stable_and_ignores_key_order() -> None:
+    digest = content_hash(sample_doc())
+    assert len(digest) == 64
+    assert content_hash(sample_doc()) == digest
+    assert content_hash(shuffled(sample_doc(), random.Random(1))) == digest
+    assert Definition(sample_doc()).hash == digest
+
+
+def test_content_hash_changes_with_the_content() -> None:
+    changed = sample_doc()
+    changed["pages"][2]["title"] = "About yourself"
+    assert content_hash(changed) != content_hash(sample_doc())
+    reordered = sample_doc()
+    reordered["pages"][2]["questions"].reverse()  # the order of questions is content
+    assert content_hash(reordered) != content_hash(sample_doc())
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_every_shipped_definition_is_already_canonical(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert dumps(json.loads(text)) == text, f"run: civicforms format {path}"
+
+
+# -- the typed view ------------------------------------------------------------------------------
+
+
+def test_resolve_ref_follows_local_references() -> None:
+    schema = sample_doc()["schema"]
+    address = resolve_ref(schema, schema["properties"]["address"])
+    assert address["required"] == ["line1", "town", "postcode"]
+
+
+def test_resolve_ref_refuses_remote_and_circular_references() -> None:
+    with pytest.raises(KeyError, match="only references inside the file"):
+        resolve_ref({}, {"$ref": "https://example.com/schema.json"})
+    with pytest.raises(KeyError, match="circular"):
+        resolve_ref({"$defs": {"a": {"$ref": "#/$defs/a"}}}, {"$ref": "#/$defs/a"})
+
+
+def test_fields_labels_and_optional_questions() -> None:
+    definition = Definition(sample_doc())
+    assert [f.path for f in definition.fields_of("address")] == [
+        "address.line1",
+        "address.line2",
+        "address.town",
+        "address.county",
+        "address.postcode",
+    ]
+    assert definition.fields_of("address")[4].html_id == "address-postcode"
+    assert definition.short_label("full_name") == "Full name"
+    assert definition.error_name("full_name") == "your full name"
+    assert definition.error_name("date_of_birth") == "date of birth"
+    assert definition.error_name("address.postcode") == "postcode"
+    assert definition.is_optional("notes")
+    assert not definition.is_optional("full_name")
+    assert not definition.is_optional("pet_kind")  # required in an if/then block
+    assert not definition.is_optional("address.town")
+    assert definition.is_optional("address.line2")
+    assert definition.option_label("pet_kind", "other") == "Something else"
