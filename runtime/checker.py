@@ -295,7 +295,7 @@ def _check_condition(
         if name not in props:
             yield Problem(where, f'condition uses "{name}", which is not a property of the schema')
         elif asked_on.get(name, -1) >= before:
-            yield Problem(where, f'condition uses "{name}", which is not asked until a later page')
+            yield Problem(where, f'condition uses "{name}", which is not asked on an earlier page')
 
 
 def _names_in_condition(cond: Any) -> Iterator[str]:

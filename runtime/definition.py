@@ -84,6 +84,10 @@ QUESTION_ORDER = [
     "no_label",
     "options",
 ]
+START_ORDER = ["body", "you_will_need", "button"]
+IDENTITY_ORDER = ["full_name", "date_of_birth", "email", "phone", "postcode", "nhs_number", "ni_number"]
+CHECK_ANSWERS_ORDER = ["title", "declaration", "button"]
+CONFIRMATION_ORDER = ["title", "next_steps"]
 PAGE_ORDER = ["id", "title", "intro", "show_if", "questions", "next", "stop", "body"]
 OPTION_ORDER = ["label", "hint"]
 RULE_ORDER = ["if", "goto"]
@@ -124,6 +128,14 @@ def _canonical_schema(node: Any) -> Any:
 def canonical(doc: dict[str, Any]) -> dict[str, Any]:
     """Return ``doc`` with keys in the canonical order (values unchanged)."""
     out = _ordered(doc, TOP_LEVEL_ORDER)
+    for key, order in (
+        ("start", START_ORDER),
+        ("identity", IDENTITY_ORDER),
+        ("check_answers", CHECK_ANSWERS_ORDER),
+        ("confirmation", CONFIRMATION_ORDER),
+    ):
+        if isinstance(out.get(key), dict):
+            out[key] = _ordered(out[key], order)
     if isinstance(out.get("schema"), dict):
         out["schema"] = _canonical_schema(out["schema"])
     questions = out.get("questions")
@@ -308,6 +320,12 @@ class Definition:
     @cached_property
     def page_of_question(self) -> dict[str, Page]:
         return {q: p for p in self.pages for q in p.questions}
+
+    @cached_property
+    def field_order(self) -> dict[str, int]:
+        """Field paths in the order a citizen meets them: the order of an error summary."""
+        fields = [f.path for _, name in self.iter_questions() for f in self.fields_of(name)]
+        return {path: i for i, path in enumerate(fields)}
 
     def property_schema(self, name: str) -> dict[str, Any]:
         """The resolved schema of a top-level property."""

@@ -103,6 +103,18 @@ class CompiledService:
 
     # -- validation -----------------------------------------------------------------------
 
+    def first_incomplete(self, answers: dict[str, Any]) -> Page | None:
+        """The first page on the path that still has an error, or is a stop page.
+
+        None means every page is answered and the citizen can check and send. One full
+        validation serves every page, rather than one per page.
+        """
+        wrong = {path.split(".")[0] for path in self.validate(self.visible_answers(answers))}
+        for page in self.path(answers):
+            if page.stop or wrong.intersection(page.questions):
+                return page
+        return None
+
     def validate(self, answers: dict[str, Any]) -> dict[str, str]:
         """Validate a whole submission: ``{field path: message}``, empty when valid."""
         return error_messages(self.definition, self.validator.iter_errors(answers))
@@ -160,21 +172,22 @@ def error_messages(definition: Definition, errors: Any) -> dict[str, str]:
         if path not in out:
             out[path] = message_for(definition, path, keyword, error.validator_value)
     # Keep the order the citizen meets the fields in, for the error summary.
-    order = {f.path: i for i, f in enumerate(_all_fields(definition))}
+    order = definition.field_order
     return dict(sorted(out.items(), key=lambda kv: order.get(kv[0], len(order))))
 
 
 def _locate(error: ValidationError) -> list[tuple[str, str]]:
     parent = [str(p) for p in error.absolute_path if isinstance(p, str)]
     keyword = str(error.validator)
+    value: Any = error.validator_value
+    schema: Any = error.schema
     if keyword == "required" and isinstance(error.instance, dict):
-        missing = [n for n in error.validator_value if n not in error.instance]
-        return [(".".join([*parent, n]), "required") for n in missing]
+        return [(".".join([*parent, n]), "required") for n in value if n not in error.instance]
     if keyword == "dependentRequired" and isinstance(error.instance, dict):
-        missing = {n for names in error.validator_value.values() for n in names if n not in error.instance}
+        missing = {n for names in value.values() for n in names if n not in error.instance}
         return [(".".join([*parent, n]), "required") for n in sorted(missing)]
     if keyword == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = set(error.schema.get("properties", {}))
+        allowed = set(schema.get("properties", {}))
         return [(".".join([*parent, n]), "additionalProperties") for n in error.instance if n not in allowed]
     if keyword in ("enum", "type") and any(isinstance(p, int) for p in error.absolute_path):
         keyword = "items"  # a checkbox value that is not an option
@@ -188,10 +201,6 @@ def _spread(definition: Definition, path: str, keyword: str) -> list[str]:
         return [path]
     required = definition.property_schema(path).get("required", [])
     return [f"{path}.{part}" for part in required] or [path]
-
-
-def _all_fields(definition: Definition) -> list[Any]:
-    return [f for _, name in definition.iter_questions() for f in definition.fields_of(name)]
 
 
 def _long_date(value: str) -> str:

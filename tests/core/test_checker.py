@@ -250,13 +250,13 @@ BROKEN: list[tuple[str, Callable[[Doc], Any], str, str]] = [
         "show_if uses a later answer",
         lambda d: page(d, "cat-colours").update(show_if={"required": ["email"]}),
         "$.pages[5].show_if",
-        'condition uses "email", which is not asked until a later page',
+        'condition uses "email", which is not asked on an earlier page',
     ),
     (
         "routing uses a later answer",
         lambda d: page(d, "your-pet")["next"][0].update({"if": {"required": ["pet_kind"]}}),
         "$.pages[3].next[0].if",
-        'condition uses "pet_kind", which is not asked until a later page',
+        'condition uses "pet_kind", which is not asked on an earlier page',
     ),
     (
         "routing condition not JSON Schema",
