@@ -66,7 +66,8 @@ class Settings:
                 f"CIVICFORMS_BRAND_COLOUR {self.brand_colour} is too light: white text on it "
                 "must have a contrast ratio of at least 4.5:1 (WCAG AA)"
             )
-        if self.logo_url and not (self.logo_url.startswith("/") or self.logo_url.startswith("https://")):
+        local = self.logo_url.startswith("/") and not self.logo_url.startswith("//")
+        if self.logo_url and not (local or self.logo_url.startswith("https://")):
             raise SettingsError("CIVICFORMS_LOGO_URL must be a path on this site or an https:// URL")
         if self.session_timeout_minutes < 1:
             raise SettingsError("CIVICFORMS_SESSION_TIMEOUT_MINUTES must be 1 or more")

@@ -118,7 +118,7 @@ def load_folder(*, session: Session, folder: Path) -> list[tuple[Path, PublishRe
     return results
 
 
-_definitions: OrderedDict[tuple[str, int], Definition] = OrderedDict()
+_definitions: OrderedDict[tuple[str, str, int], Definition] = OrderedDict()
 _definitions_lock = Lock()
 
 
@@ -133,7 +133,8 @@ def definition(*, session: Session, service_id: str, version: int | None = None)
         if service is None:
             return None
         version = service.current_version
-    key = (service_id, version)
+    # Published versions never change, so (database, service, version) names one definition.
+    key = (str(session.get_bind().engine.url), service_id, version)
     with _definitions_lock:
         if key in _definitions:
             _definitions.move_to_end(key)
@@ -230,11 +231,13 @@ def find_or_create_citizen(*, session: Session, found: dict[str, str]) -> Citize
         citizen = Citizen()
         session.add(citizen)
         session.flush()
+    citizen_id = citizen.id
+    assert citizen_id is not None  # flushed above or loaded
     for kind, value in keys:
         if (kind, value) not in owners:
             try:
                 with session.begin_nested():
-                    session.add(CitizenIdentifier(citizen_id=citizen.id, kind=kind, value=value))
+                    session.add(CitizenIdentifier(citizen_id=citizen_id, kind=kind, value=value))
             except IntegrityError:
                 pass  # another submission claimed it a moment ago; it stays with that record
     return citizen
@@ -260,6 +263,7 @@ def create_submission(
     a second submission from the same form session raises :class:`AlreadySubmitted`.
     """
     citizen = find_or_create_citizen(session=session, found=citizens.identifiers(service.doc["identity"], answers))
+    assert citizen.id is not None
     for _attempt in range(5):
         submission = Submission(
             reference=new_reference(prefix or service.doc["reference_prefix"]),

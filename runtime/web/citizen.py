@@ -5,6 +5,7 @@ Views parse the request, call the engine (runtime.*) and render; they hold no ru
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, abort, redirect, request, session, url_for
@@ -20,10 +21,13 @@ from .common import db, render_page, settings
 bp = Blueprint("citizen", __name__)
 
 FLOW_PAGES = ("start", "check-answers", "confirmation", "session-expired")
+# What a service id can look like (the definition format's rule): anything else is not a
+# service, and is never sent to the database (PostgreSQL refuses NUL characters, for one).
+_SERVICE_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 def _service(service_id: str, version: int | None = None) -> Definition:
-    if len(service_id) > 60:
+    if len(service_id) > 60 or not _SERVICE_ID.fullmatch(service_id):
         abort(404)
     found = store.definition(session=db(), service_id=service_id, version=version)
     if found is None or (version is None and not found.live):
@@ -59,10 +63,7 @@ class Journey:
         return self.engine.path(self.answers)
 
     def first_incomplete(self) -> Page | None:
-        for page in self.path:
-            if page.stop or self.engine.validate_page(page, self.answers):
-                return page
-        return None
+        return self.engine.first_incomplete(self.answers)
 
     def page_url(self, page: Page | None, **args: Any) -> str:
         if page is None:
@@ -111,6 +112,7 @@ def _question_page(journey: Journey, page: Page, raw: dict[str, Any], errors: di
     service = journey.service
     as_heading = len(page.questions) == 1
     views = [rendering.question_view(service, name, raw, errors, as_heading) for name in page.questions]
+    change = request.args.get("change") == "1"
     return render_page(
         "citizen/question.html",
         status,
@@ -119,8 +121,9 @@ def _question_page(journey: Journey, page: Page, raw: dict[str, Any], errors: di
         questions=views,
         as_heading=as_heading,
         errors=rendering.error_summary(service, errors),
-        back_url=journey.back_url(page),
-        change=request.args.get("change") == "1",
+        # Changing an answer from check answers: "Back" returns there, as Continue does.
+        back_url=journey.page_url(None) if change else journey.back_url(page),
+        change=change,
     )
 
 
@@ -128,7 +131,8 @@ def _question_page(journey: Journey, page: Page, raw: dict[str, Any], errors: di
 def question(service_id: str, page_id: str) -> Any:
     journey = _journey(service_id)
     if journey is None:
-        _service(service_id)  # 404 for a service that does not exist
+        if page_id not in _service(service_id).page_by_id:
+            abort(404)  # no such service or page: not a matter of an expired session
         return _expired(service_id)
     if journey.form_session.submission_reference:
         return redirect(url_for("citizen.confirmation", service_id=service_id), 303)
@@ -164,7 +168,10 @@ def question(service_id: str, page_id: str) -> Any:
     )
     db().commit()
     if request.args.get("change") == "1":
-        return redirect(journey.page_url(journey.first_incomplete()), 303)
+        # Back to check answers, unless the change revealed a question: ask it, still in
+        # change mode, so that answering it returns to check answers too.
+        gap = journey.first_incomplete()
+        return redirect(journey.page_url(gap, change="1") if gap is not None else journey.page_url(None), 303)
     path = journey.path
     following = path[path.index(page) + 1] if page in path and path.index(page) + 1 < len(path) else None
     return redirect(journey.page_url(following), 303)

@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, g, render_template, request, send_from_directory
+from flask import Flask, Response, abort, g, render_template, request, send_from_directory
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
@@ -28,7 +28,8 @@ ERRORS = {
     400: ("There is a problem with the information you sent", "Go back, check your answers and try again."),
     404: (
         "Page not found",
-        "If you typed the web address, check it is correct. If you pasted the web address, check you copied the entire address.",
+        "If you typed the web address, check it is correct. "
+        "If you pasted the web address, check you copied the entire address.",
     ),
     405: ("Page not found", "This page cannot be used that way."),
     413: (
@@ -77,8 +78,13 @@ def create_base_app(import_name: str, config: dict[str, Any] | None = None) -> F
     htmx.init_app(app)
 
     @app.before_request
-    def _nonce() -> None:
-        g.csp_nonce = secrets.token_urlsafe(16)
+    def _undecodable_post() -> None:
+        """A form must arrive as UTF-8. Werkzeug turns other bytes in a multipart field into
+        U+FFFD (a urlencoded body that is not UTF-8 parses as empty, and fails CSRF): refuse
+        the post rather than keep mangled text."""
+        if request.method == "POST" and request.mimetype == "multipart/form-data":
+            if any("\ufffd" in value for _, value in request.form.items(multi=True)):
+                abort(400)
 
     @app.teardown_appcontext
     def _close_db(_exc: BaseException | None) -> None:
@@ -88,7 +94,7 @@ def create_base_app(import_name: str, config: dict[str, Any] | None = None) -> F
 
     @app.context_processor
     def _branding() -> dict[str, Any]:
-        return {"settings": settings, "csp_nonce": g.get("csp_nonce", "")}
+        return {"settings": settings, "csp_nonce": csp_nonce()}
 
     @app.after_request
     def _headers(response: Response) -> Response:
@@ -116,7 +122,10 @@ def create_base_app(import_name: str, config: dict[str, Any] | None = None) -> F
         return render_template(
             "errors/error.html",
             title="Your page could not be sent",
-            message="This can happen if you left the page open for a long time or your browser blocked cookies. Go back, refresh the page and try again.",
+            message=(
+                "This can happen if you left the page open for a long time or your browser blocked cookies. "
+                "Go back, refresh the page and try again."
+            ),
         ), 400
 
     @app.errorhandler(HTTPException)
@@ -152,8 +161,16 @@ def settings() -> Settings:
     return current_app.extensions["civicforms.settings"]  # type: ignore[no-any-return]
 
 
+def csp_nonce() -> str:
+    """This request's script nonce, made on first use: an error page rendered before the
+    app's own before_request hooks ran (a CSRF failure, a post too large) needs one too."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce  # type: ignore[no-any-return]
+
+
 def security_headers(response: Response, settings: Settings) -> Response:
-    nonce = g.get("csp_nonce", "")
+    nonce = csp_nonce()
     img = "'self' data:"
     if settings.logo_url.startswith("https://"):
         origin = "/".join(settings.logo_url.split("/", 3)[:3])
@@ -170,8 +187,9 @@ def security_headers(response: Response, settings: Settings) -> Response:
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     if settings.secure_cookies:
         response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-    if request.endpoint and not request.endpoint.endswith(("static", "assets", "brand_css")):
-        # Pages can hold personal data: never keep them in shared caches or the back/forward cache.
+    if not (request.endpoint or "").endswith(("static", "assets", "brand_css")):
+        # Pages can hold personal data: never keep them in shared caches or the back/forward
+        # cache. Error pages (with no endpoint when no route matched) are pages too.
         response.headers["Cache-Control"] = "no-store"
     return response
 
