@@ -135,6 +135,27 @@ def serve(host: str, port: int) -> None:
 
 
 @main.group()
+def sessions() -> None:
+    """Citizens' unsent answers."""
+
+
+@sessions.command("purge")
+def sessions_purge() -> None:
+    """Delete unsent answers whose session has expired (run it from cron, e.g. hourly)."""
+    from .db import make_engine, session
+    from .store import delete_expired_form_sessions
+
+    engine = make_engine(_settings().database_url)
+    try:
+        with session(engine) as s:
+            count = delete_expired_form_sessions(session=s)
+            s.commit()
+    finally:
+        engine.dispose()
+    click.echo(f"deleted {count} expired session{'s' if count != 1 else ''}")
+
+
+@main.group()
 def citizens() -> None:
     """Citizen records (until the back office exists)."""
 

@@ -389,3 +389,32 @@ def test_validate_runs_without_a_database_or_settings(tmp_path: Path) -> None:
     shutil.copy(DEFINITIONS / "blue-badge.json", tmp_path / "blue-badge.json")
     result = run("validate", str(tmp_path), CIVICFORMS_ENV="production", CIVICFORMS_SECRET_KEY=None)
     assert result.exit_code == 0, result.output
+
+
+# -- sessions purge ---------------------------------------------------------------------------------
+
+
+def test_sessions_purge_deletes_only_expired_answers(database_url: str) -> None:
+    from datetime import timedelta
+
+    from runtime.models import FormSession, utcnow
+
+    engine = dbmod.make_engine(database_url)
+    with dbmod.session(engine) as s:
+        service = store.definition(session=s, service_id="missed-bin-collection")
+        assert service is not None
+        old = store.start_form_session(session=s, service=service, minutes=60)
+        live = store.start_form_session(session=s, service=service, minutes=60)
+        row = store.get_form_session(session=s, token=old)
+        assert row is not None
+        row.expires_at = utcnow() - timedelta(minutes=1)
+        s.commit()
+
+    result = run("sessions", "purge", **db_env(database_url))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "deleted 1 expired session\n"
+    with dbmod.session(engine) as s:
+        assert store.get_form_session(session=s, token=live) is not None
+        assert len(s.exec(select(FormSession)).all()) == 1
+    assert run("sessions", "purge", **db_env(database_url)).stdout == "deleted 0 expired sessions\n"
+    engine.dispose()
