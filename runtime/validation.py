@@ -208,6 +208,23 @@ def _long_date(value: str) -> str:
     return f"{bound.day} {bound.strftime('%B')} {bound.year}"
 
 
+# GOV.UK-style defaults for the keywords whose wording does not depend on the widget.
+DEFAULT_MESSAGES = {
+    "pattern": "Enter {name} in the correct format",
+    "maxLength": "{cap} must be {limit} characters or less",
+    "minLength": "{cap} must be {limit} characters or more",
+    "minimum": "{cap} must be {limit} or more",
+    "maximum": "{cap} must be {limit} or less",
+    "exclusiveMinimum": "{cap} must be more than {limit}",
+    "exclusiveMaximum": "{cap} must be less than {limit}",
+    "minItems": "Select at least {limit} options for {name}",
+    "maxItems": "Select no more than {limit} options for {name}",
+    "dateBefore": "{cap} must be before {limit}",
+    "dateAfter": "{cap} must be after {limit}",
+    "additionalProperties": "{cap} is not a question in this service",
+}
+
+
 def message_for(definition: Definition, path: str, keyword: str, limit: Any) -> str:
     """The message for one failed keyword on one field."""
     own = definition.messages.get(path, {})
@@ -235,28 +252,11 @@ def message_for(definition: Definition, path: str, keyword: str, limit: Any) -> 
         if limit == "date":
             return f"{cap} must be a real date"
         return f"Enter {name} in the correct format"
-    if keyword == "pattern":
-        return f"Enter {name} in the correct format"
-    if keyword == "maxLength":
-        return f"{cap} must be {limit} characters or less"
-    if keyword == "minLength":
-        return f"{cap} must be {limit} characters or more"
-    if keyword == "minimum":
-        return f"{cap} must be {limit} or more"
-    if keyword == "maximum":
-        return f"{cap} must be {limit} or less"
-    if keyword == "exclusiveMinimum":
-        return f"{cap} must be more than {limit}"
-    if keyword == "exclusiveMaximum":
-        return f"{cap} must be less than {limit}"
-    if keyword == "minItems":
-        return f"Select at least {limit} options for {name}"
-    if keyword == "maxItems":
-        return f"Select no more than {limit} options for {name}"
-    if keyword == "dateBefore":
-        return f"{cap} must be in the past" if limit == "today" else f"{cap} must be before {_long_date(limit)}"
-    if keyword == "dateAfter":
-        return f"{cap} must be in the future" if limit == "today" else f"{cap} must be after {_long_date(limit)}"
-    if keyword == "additionalProperties":
-        return f"{cap} is not a question in this service"
+    if keyword in ("dateBefore", "dateAfter") and limit == "today":
+        return f"{cap} must be in the {'past' if keyword == 'dateBefore' else 'future'}"
+    if keyword in ("dateBefore", "dateAfter"):
+        limit = _long_date(limit)
+    template = DEFAULT_MESSAGES.get(keyword)
+    if template:
+        return template.format(name=name, cap=cap, limit=limit)
     return f"Check {name}"
