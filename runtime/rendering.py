@@ -173,6 +173,7 @@ def question_view(
         return {
             "macro": "address",
             "params": {
+                "id": qid,
                 "legend": _heading(label, as_heading, legend=True),
                 "hint": hint,
                 "errorMessage": error,

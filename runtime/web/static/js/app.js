@@ -34,3 +34,28 @@ if (body.classList.contains('govuk-frontend-supported')) {
     })
   })
 }
+
+// After htmx swaps a new page in (a boosted link or form, or the browser's back button), nothing
+// tells a screen reader that the page changed, and focus is left on an element that no longer
+// exists. So move focus to the new page's h1, which is then announced, as a full page load
+// would start at the top. A page with an error summary is left alone: GOV.UK Frontend's
+// ErrorSummary focuses itself.
+function focusHeading (page) {
+  if (!(page instanceof Element) || page.id !== 'page' || !page.isConnected) return
+  if (page.querySelector('.govuk-error-summary')) return
+  const heading = page.querySelector('h1')
+  if (!heading) return
+  if (!heading.hasAttribute('tabindex')) {
+    heading.setAttribute('tabindex', '-1')
+    heading.classList.add('cf-focused-heading')
+    // Like GOV.UK Frontend's skip link target: not focusable again once focus has moved on.
+    heading.addEventListener('blur', () => {
+      heading.removeAttribute('tabindex')
+      heading.classList.remove('cf-focused-heading')
+    }, { once: true })
+  }
+  heading.focus({ preventScroll: true })
+}
+
+document.addEventListener('htmx:afterSettle', (event) => focusHeading(event.target))
+document.addEventListener('htmx:historyRestore', () => focusHeading(document.getElementById('page')))

@@ -1,0 +1,171 @@
+"""Browser fixtures: a live citizen app on SQLite, Debian's Chromium through Playwright, and axe-core.
+
+Playwright never downloads a browser here: it drives /usr/bin/chromium. Without it the browser
+tests are skipped, unless ``CIVICFORMS_REQUIRE_BROWSER=1`` (CI), when they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runtime.settings import PROJECT_ROOT, Settings
+from runtime.web import create_citizen_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+ORGANISATION = "Westbridge Council"
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    reason = f"{CHROMIUM} is missing: install Debian's chromium package to run the browser tests"
+    if os.environ.get("CIVICFORMS_REQUIRE_BROWSER") == "1":
+        pytest.fail(reason + " (CIVICFORMS_REQUIRE_BROWSER=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+@dataclass
+class LiveServer:
+    url: str
+
+    def __call__(self, path: str = "/") -> str:
+        return self.url + path
+
+
+@pytest.fixture(scope="session")
+def live_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The citizen app on a real port, with its own copy of the loaded SQLite database."""
+    from werkzeug.serving import make_server
+
+    path = tmp_path_factory.mktemp("browser") / "civicforms.db"
+    shutil.copy(sqlite_template, path)
+    settings = Settings(
+        environment="test",
+        secret_key="browser-test-secret-key-" + "x" * 16,
+        database_url=f"sqlite:///{path}",
+        secure_cookies=False,
+        organisation_name=ORGANISATION,
+    ).check()
+    app = create_citizen_app({"SETTINGS": settings})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(f"http://127.0.0.1:{server.server_port}")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        app.extensions["civicforms.engine"].dispose()
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    if not AXE.is_file():
+        pytest.fail(f"{AXE.relative_to(PROJECT_ROOT)} is missing: run `npm ci` first", pytrace=False)
+    return AXE.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+# Pages whose JavaScript is off. Their timers never fire, even for scripts run through evaluate(),
+# so axe-core (which schedules its work with setTimeout) needs the shim below to finish there.
+_NO_JS_PAGES: set[int] = set()
+_TIMER_SHIM = """() => {
+    const soon = (fn, ...args) => { Promise.resolve().then(() => fn(...args)); return 1; };
+    window.setTimeout = (fn, _ms, ...args) => soon(fn, ...args);
+    window.clearTimeout = () => {};
+    window.requestAnimationFrame = fn => soon(fn, performance.now());
+}"""
+
+
+@contextmanager
+def new_page(browser: Any, **options: Any) -> Iterator[Any]:
+    """A page in a fresh context (its own cookies), closed afterwards."""
+    # bypass_csp lets the tests inject axe-core; the app's own pages never need it.
+    context = browser.new_context(bypass_csp=True, locale="en-GB", **options)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    if options.get("java_script_enabled") is False:
+        _NO_JS_PAGES.add(id(page))
+    try:
+        yield page
+    finally:
+        _NO_JS_PAGES.discard(id(page))
+        context.close()
+
+
+@pytest.fixture
+def js_page(browser: Any) -> Iterator[Any]:
+    """A page with JavaScript on (htmx and GOV.UK Frontend run)."""
+    with new_page(browser) as page:
+        yield page
+
+
+@pytest.fixture
+def nojs_page(browser: Any) -> Iterator[Any]:
+    """A page with JavaScript off: what every page must work without."""
+    with new_page(browser, java_script_enabled=False) as page:
+        yield page
+
+
+@pytest.fixture
+def axe(axe_source: str) -> Any:
+    """``axe(page)`` runs axe-core on the page and fails the test on any WCAG 2.2 A/AA violation."""
+
+    def run(page: Any) -> None:
+        # evaluate() runs even when the page's own JavaScript is off, unlike a <script> tag.
+        if not page.evaluate("() => typeof window.axe === 'object'"):
+            if id(page) in _NO_JS_PAGES:
+                page.evaluate(_TIMER_SHIM)
+            page.evaluate(axe_source)
+        result = page.evaluate(
+            """tags => axe.run(document, {runOnly: {type: "tag", values: tags}})
+                .then(r => r.violations.map(v => ({
+                    id: v.id, impact: v.impact, help: v.help,
+                    nodes: v.nodes.map(n => n.target.join(" ") + " :: " + n.html.slice(0, 160)),
+                })))""",
+            AXE_TAGS,
+        )
+        assert not result, f"axe-core found violations on {page.url}:\n" + format_violations(result)
+
+    return run
+
+
+def format_violations(violations: list[dict[str, Any]]) -> str:
+    lines = []
+    for v in violations:
+        lines.append(f"- {v['id']} ({v['impact']}): {v['help']}")
+        lines.extend(f"    {node}" for node in v["nodes"])
+    return "\n".join(lines)

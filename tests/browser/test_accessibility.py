@@ -1,0 +1,119 @@
+"""axe-core over the pages of every shipped service, the error pages, reflow at 320px and the CSP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import new_page
+from tests.browser.helpers import arrive, continue_, fill
+from tests.conftest import SERVICE_IDS
+from tests.journeys import HAPPY_PATHS
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])
+def test_axe_reports_violations(browser: Any, axe: Any, js: bool) -> None:
+    """The check itself: a page with a known problem fails it, with or without JavaScript."""
+    with new_page(browser, java_script_enabled=js) as page:
+        page.set_content('<html lang="en"><title>t</title><main><h1>t</h1><img src="x.png"></main></html>')
+        with pytest.raises(AssertionError, match=r"image-alt \(critical\).*\n.*img"):
+            axe(page)
+
+
+@pytest.mark.parametrize("service_id", SERVICE_IDS)
+def test_every_page_of_every_service(live_server: Any, js_page: Any, axe: Any, service_id: str) -> None:
+    """The start page, each question page of the happy path, check answers and confirmation."""
+    page = js_page
+    service_url = live_server(f"/services/{service_id}")
+    page.goto(service_url)
+    arrive(page, service_url)
+    axe(page)
+    page.locator("form .govuk-button--start").click()
+    for page_id, data in HAPPY_PATHS[service_id]:
+        arrive(page, f"{service_url}/{page_id}")
+        axe(page)
+        fill(page, data)
+        continue_(page)
+    arrive(page, f"{service_url}/check-answers")
+    axe(page)
+    page.locator("main form .govuk-button").click()
+    arrive(page, f"{service_url}/confirmation")
+    expect(page.locator(".govuk-panel .cf-reference")).not_to_be_empty()
+    axe(page)
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])
+def test_not_found_and_session_expired(live_server: Any, browser: Any, axe: Any, js: bool) -> None:
+    with new_page(browser, java_script_enabled=js) as page:
+        response = page.goto(live_server("/services/no-such-service"))
+        assert response is not None and response.status == 404
+        expect(page.locator("h1")).to_have_text("Page not found")
+        axe(page)
+
+        # A question page without a session (cookie lost or expired) leads to the session-expired page.
+        page.goto(live_server("/services/missed-bin-collection/collection-address"))
+        arrive(page, live_server("/services/missed-bin-collection/session-expired"))
+        expect(page.locator("h1")).to_have_text("Sorry, you’ll have to start again")
+        axe(page)
+
+
+def test_question_pages_reflow_at_320_pixels(live_server: Any, browser: Any) -> None:
+    """WCAG 1.4.10: at 320 CSS pixels (1280px zoomed to 400%) nothing scrolls sideways."""
+    with new_page(browser, viewport={"width": 320, "height": 640}) as page:
+        for service_id in SERVICE_IDS:
+            page.goto(live_server(f"/services/{service_id}"))
+            page.locator("form .govuk-button--start").click()
+            first = HAPPY_PATHS[service_id][0][0]
+            arrive(page, live_server(f"/services/{service_id}/{first}"))
+            width = page.evaluate("() => document.documentElement.scrollWidth")
+            assert width <= 320, (service_id, width)
+            continue_(page)  # with nothing filled in: the error summary and messages must reflow too
+            expect(page.locator(".govuk-error-summary")).to_be_visible()
+            width = page.evaluate("() => document.documentElement.scrollWidth")
+            assert width <= 320, (service_id, "error state", width)
+
+
+def test_pages_run_under_the_content_security_policy(live_server: Any, browser: Any) -> None:
+    """No inline script or style is blocked: the CSP is enforced here (not bypassed as for axe)."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        problems: list[str] = []
+
+        def console(message: Any) -> None:
+            # An error page's own status is reported too ("Failed to load resource: ... 404"): not a problem.
+            if message.type == "error" and not message.text.startswith("Failed to load resource: the server"):
+                problems.append(message.text)
+
+        page.on("console", console)
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.goto(live_server("/"))
+        page.get_by_role("link", name="Report a missed bin collection").click()
+        arrive(page, live_server("/services/missed-bin-collection"))
+        page.get_by_role("button", name="Start now").click()
+        arrive(page, live_server("/services/missed-bin-collection/collection-address"))
+        continue_(page)
+        expect(page.locator(".govuk-error-summary")).to_be_focused()
+        # GOV.UK Frontend and app.js did run: the scripts were allowed.
+        assert page.evaluate("() => document.body.classList.contains('govuk-frontend-supported')")
+        assert page.evaluate("() => typeof window.htmx") == "object"
+
+        # Error pages are whole pages with the same scripts: a 404, and a failed CSRF check
+        # (cookie lost), sent by a plain form submission rather than htmx.
+        page.goto(live_server("/services/missed-bin-collection/no-such-page"))
+        expect(page.locator("h1")).to_have_text("Page not found")
+        assert page.evaluate("() => document.body.classList.contains('govuk-frontend-supported')")
+        page.go_back()
+        arrive(page, live_server("/services/missed-bin-collection/collection-address"))
+        context.clear_cookies()
+        with page.expect_navigation():
+            page.evaluate("() => document.querySelector('main form').submit()")
+        expect(page.locator("h1")).to_have_text("Your page could not be sent")
+        assert page.evaluate("() => document.body.classList.contains('govuk-frontend-supported')")
+        assert not problems, problems
+    finally:
+        context.close()
