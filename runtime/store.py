@@ -288,7 +288,10 @@ def create_submission(
 
 def find_citizen(*, session: Session, key: str) -> Citizen | None:
     """A citizen by record number or by any identifier (email, NHS number, ...)."""
-    if key.isdigit():
+    key = key.strip()
+    if not key or len(key) > 400 or any(ord(ch) < 32 for ch in key):
+        return None  # nothing stored looks like that (and PostgreSQL refuses NUL bytes)
+    if key.isascii() and key.isdigit() and int(key) < 2**31:
         found = session.get(Citizen, int(key))
         if found is not None:
             return found

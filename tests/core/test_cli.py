@@ -377,7 +377,8 @@ def test_citizens_show_lists_submissions_to_every_service(
 
 
 def test_citizens_show_an_unknown_citizen(database_url: str, two_submissions: Any) -> None:
-    for key in ("nobody@example.com", "999999", "not an identifier"):
+    hostile = ("", "   ", "' OR 1=1 --", "a\x00b@example.com", "9" * 40, "x" * 10_000, "<script>@x.y")
+    for key in ("nobody@example.com", "999999", "not an identifier", *hostile):
         result = run("citizens", "show", key, **db_env(database_url))
         assert result.exit_code == 1, key
         assert result.stdout == ""
