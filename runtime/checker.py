@@ -8,6 +8,7 @@ find it in a diff.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -107,6 +108,7 @@ def _deeper(doc: dict[str, Any]) -> Iterator[Problem]:
         yield Problem(json_path(["schema", *exc.absolute_path]), f"not valid JSON Schema: {exc.message}")
         return
     yield from _check_refs(schema, ["schema"], schema)
+    yield from _check_patterns(schema, ["schema"])
     props: dict[str, Any] = schema["properties"]
     questions: dict[str, Any] = doc["questions"]
     pages: list[dict[str, Any]] = doc["pages"]
@@ -200,6 +202,29 @@ def _check_refs(node: Any, where: list[Any], root: dict[str, Any]) -> Iterator[P
     elif isinstance(node, list):
         for i, value in enumerate(node):
             yield from _check_refs(value, [*where, i], root)
+
+
+# A group that repeats something and is itself repeated: "(a+)+", "(\\w*\\s?)*", "(x{1,9}){2,}".
+# Python's re backtracks through every way of splitting the input between the two, which can
+# take exponential time on a short citizen answer (ReDoS), so such patterns are refused.
+_NESTED_REPEAT = re.compile(r"\((?:[^()\\]|\\.)*?(?:[+*]|\{\d*,\d*\})(?:[^()\\]|\\.)*\)(?:[+*]|\{\d*,)")
+
+
+def _check_patterns(node: Any, where: list[Any]) -> Iterator[Problem]:
+    if isinstance(node, dict):
+        pattern = node.get("pattern")
+        if isinstance(pattern, str) and _NESTED_REPEAT.search(pattern):
+            yield Problem(
+                json_path([*where, "pattern"]),
+                "a repeated group that repeats inside can take minutes to check on some answers; "
+                "rewrite it without nested repetition",
+            )
+        for key, value in node.items():
+            if key not in ("enum", "const", "pattern"):
+                yield from _check_patterns(value, [*where, key])
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _check_patterns(value, [*where, i])
 
 
 def _types(schema: dict[str, Any]) -> set[str]:

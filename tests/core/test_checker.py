@@ -87,6 +87,18 @@ BROKEN: list[tuple[str, Callable[[Doc], Any], str, str]] = [
         "not valid JSON Schema: -1 is less than the minimum of 0",
     ),
     (
+        "pattern open to catastrophic backtracking",
+        lambda d: props(d)["notes"].update(pattern="^(\\w+\\s?)*$"),
+        "$.schema.properties.notes.pattern",
+        "without nested repetition",
+    ),
+    (
+        "nested counted repetition",
+        lambda d: props(d)["notes"].update(pattern="^(a{1,5}){2,}$"),
+        "$.schema.properties.notes.pattern",
+        "without nested repetition",
+    ),
+    (
         "unresolved $ref",
         lambda d: props(d).update(address={"$ref": "#/$defs/adress"}),
         "$.schema.properties.address.$ref",
