@@ -13,7 +13,10 @@ from typing import Any, Protocol
 
 from .definition import Definition
 
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+# At most 15 digits before the point and 10 after: beyond any amount a form asks for, inside
+# what a float holds exactly enough, and far from Python's int-parsing limit. Longer numbers
+# stay text, so validation says "must be a number" rather than the page failing.
+_NUMBER = re.compile(r"^-?\d{1,15}(\.\d{1,10})?$")
 _POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
 
 

@@ -227,6 +227,7 @@ def find_or_create_citizen(*, session: Session, found: dict[str, str]) -> Citize
             if key in owners:
                 citizen = session.get(Citizen, owners[key])
                 break
+    created = citizen is None
     if citizen is None:
         citizen = Citizen()
         session.add(citizen)
@@ -234,12 +235,25 @@ def find_or_create_citizen(*, session: Session, found: dict[str, str]) -> Citize
     citizen_id = citizen.id
     assert citizen_id is not None  # flushed above or loaded
     for kind, value in keys:
-        if (kind, value) not in owners:
-            try:
-                with session.begin_nested():
-                    session.add(CitizenIdentifier(citizen_id=citizen_id, kind=kind, value=value))
-            except IntegrityError:
-                pass  # another submission claimed it a moment ago; it stays with that record
+        if (kind, value) in owners:
+            continue
+        try:
+            with session.begin_nested():
+                session.add(CitizenIdentifier(citizen_id=citizen_id, kind=kind, value=value))
+            created = False  # the new record now has an identifier of its own
+        except IntegrityError:
+            # Another submission claimed this identifier a moment ago. A record made here and
+            # still empty is dropped for that one, so that the same person arriving twice at
+            # once is still one citizen; otherwise the identifier stays where it is.
+            owner = session.exec(
+                select(CitizenIdentifier).where(CitizenIdentifier.kind == kind, CitizenIdentifier.value == value)
+            ).first()
+            if created and owner is not None:
+                session.delete(citizen)
+                session.flush()
+                citizen = session.get(Citizen, owner.citizen_id)
+                assert citizen is not None
+                citizen_id, created = owner.citizen_id, False
     return citizen
 
 
@@ -259,12 +273,16 @@ def create_submission(
 ) -> Submission:
     """Store a validated submission against its citizen record and give it a reference.
 
-    Runs in the caller's transaction. The reference is retried on the (rare) collision;
-    a second submission from the same form session raises :class:`AlreadySubmitted`.
+    Runs in the caller's transaction, which should hold nothing else: on a clash (a reference
+    already taken, or this form session already sent from another tab) the transaction is
+    rolled back and, for a reference, tried again; a form session already sent raises
+    :class:`AlreadySubmitted`. No savepoint is used for the submission, because under
+    pysqlite a savepoint opened before any write runs outside a transaction and its release
+    commits on its own.
     """
-    citizen = find_or_create_citizen(session=session, found=citizens.identifiers(service.doc["identity"], answers))
-    assert citizen.id is not None
     for _attempt in range(5):
+        citizen = find_or_create_citizen(session=session, found=citizens.identifiers(service.doc["identity"], answers))
+        assert citizen.id is not None
         submission = Submission(
             reference=new_reference(prefix or service.doc["reference_prefix"]),
             service_id=service.id,
@@ -274,11 +292,12 @@ def create_submission(
             answers=answers,
             form_session_id=form_session_id,
         )
+        session.add(submission)
         try:
-            with session.begin_nested():
-                session.add(submission)
+            session.flush()
             return submission
         except IntegrityError:
+            session.rollback()
             if form_session_id is not None:
                 done = submission_for_form_session(session=session, form_session_id=form_session_id)
                 if done is not None:

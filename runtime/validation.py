@@ -184,7 +184,10 @@ def _locate(error: ValidationError) -> list[tuple[str, str]]:
     if keyword == "required" and isinstance(error.instance, dict):
         return [(".".join([*parent, n]), "required") for n in value if n not in error.instance]
     if keyword == "dependentRequired" and isinstance(error.instance, dict):
-        missing = {n for names in value.values() for n in names if n not in error.instance}
+        # Only the dependencies whose trigger was answered: jsonschema reports each one.
+        missing = {
+            n for trigger, names in value.items() if trigger in error.instance for n in names if n not in error.instance
+        }
         return [(".".join([*parent, n]), "required") for n in sorted(missing)]
     if keyword == "additionalProperties" and isinstance(error.instance, dict):
         allowed = set(schema.get("properties", {}))

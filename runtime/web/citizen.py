@@ -70,10 +70,11 @@ class Journey:
             return url_for("citizen.check_answers", service_id=self.service.id)
         return url_for("citizen.question", service_id=self.service.id, page_id=page.id, **args)
 
-    def back_url(self, page: Page) -> str:
+    def back_url(self, page: Page, change: bool = False) -> str:
         path = self.path
         if page in path and path.index(page) > 0:
-            return self.page_url(path[path.index(page) - 1])
+            previous = path[path.index(page) - 1]
+            return self.page_url(previous, change="1") if change else self.page_url(previous)
         return url_for("citizen.start", service_id=self.service.id)
 
 
@@ -122,7 +123,8 @@ def _question_page(journey: Journey, page: Page, raw: dict[str, Any], errors: di
         as_heading=as_heading,
         errors=rendering.error_summary(service, errors),
         # Changing an answer from check answers: "Back" returns there, as Continue does.
-        back_url=journey.page_url(None) if change else journey.back_url(page),
+        # A stop page reached from a change goes back to the page being changed instead.
+        back_url=journey.page_url(None) if change and not page.stop else journey.back_url(page, change=change),
         change=change,
     )
 
@@ -159,7 +161,10 @@ def question(service_id: str, page_id: str) -> Any:
     errors = journey.engine.validate_page(page, merged)
     if errors:
         return _question_page(journey, page, raw, errors)
-    journey.answers = journey.engine.visible_answers(merged)
+    # Answers on pages now hidden are kept until the submission, so that changing an answer
+    # back (or a misclick that reaches a stop page) loses nothing; they are never shown,
+    # validated or stored, since everything downstream works on the visible answers.
+    journey.answers = merged
     store.save_answers(
         session=db(),
         form_session=journey.form_session,
@@ -231,7 +236,13 @@ def check_answers(service_id: str) -> Any:
             return redirect(url_for("citizen.confirmation", service_id=service_id), 303)
     page_of = journey.service.page_of_question
     summary = [
-        {"text": message, "href": journey.page_url(page_of[path.split(".")[0]], change="1")}
+        {
+            "text": message,
+            # An error no question owns (a definition fault) still gets a summary entry.
+            "href": journey.page_url(page_of[path.split(".")[0]], change="1")
+            if path.split(".")[0] in page_of
+            else "#main-content",
+        }
         for path, message in errors.items()
     ]
     return render_page(

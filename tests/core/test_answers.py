@@ -94,7 +94,10 @@ def test_numbers(typed: str, expected: float) -> None:
     assert type(value) is type(expected)
 
 
-@pytest.mark.parametrize("typed", ["abc", "nan", "NaN", "inf", "-inf", "1e3", "0x10", "1_000", "--1", "1.2.3"])
+@pytest.mark.parametrize(
+    "typed",
+    ["abc", "nan", "NaN", "inf", "-inf", "1e3", "0x10", "1_000", "--1", "1.2.3", "1" * 5000, "9" * 400 + ".5"],
+)
 def test_things_that_are_not_numbers_stay_text_and_fail_validation(typed: str) -> None:
     value = parse("pet_count", {"pet_count": typed})
     assert value == typed

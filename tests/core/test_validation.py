@@ -71,6 +71,16 @@ def test_dependent_required_lands_on_the_field() -> None:
     assert errors_for(with_change(phone="01632 960 001"), doc) == {"notes": "Enter notes"}
 
 
+def test_dependent_required_only_for_the_triggers_answered() -> None:
+    doc = sample_doc()
+    doc["schema"]["dependentRequired"] = {"phone": ["notes"], "pet_count": ["pet_colours"]}
+    answers = with_change(phone="01632 960 001")
+    for name in ("pet_count", "pet_colours"):
+        answers.pop(name, None)
+    assert "pet_colours" not in errors_for(answers, doc)
+    assert errors_for(answers, doc)["notes"] == "Enter notes"
+
+
 @pytest.mark.parametrize(
     ("name", "message"),
     [

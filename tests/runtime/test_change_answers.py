@@ -150,12 +150,29 @@ def test_a_change_that_reveals_or_hides_pages(  # type: ignore[no-untyped-def]
         assert row not in rows
     for row, text in rows_now.items():
         assert rows[row] == text
-    saved = stored_answers(db_session)
-    assert not set(answers_gone) & set(saved)
-
+    # The form session may keep the hidden answers (so changing back loses nothing); the
+    # submission must not.
     assert citizen.submit(service_id).status_code == 303
     (stored,) = submissions(db_session)
     assert not set(answers_gone) & set(stored.answers), "a hidden page's answer was stored"
     for page_id, data in then_asked:
         for name in data:
             assert name in stored.answers, f"{page_id}: {name} was not stored"
+
+
+def test_a_change_that_reaches_a_stop_page_loses_nothing(citizen, client, db_session) -> None:  # type: ignore[no-untyped-def]
+    """A misclick on an eligibility question: the stop page, then back, with every answer kept."""
+    walk(citizen, "blue-badge")
+    before = summary_rows(check_answers(client, "blue-badge"))
+    response = citizen.answer("blue-badge", "where-you-live", {"lives_in_area": "no"}, change="1")
+    assert response.headers["Location"] == "/services/blue-badge/cannot-apply-online?change=1"
+    stop = page(client.get(response.headers["Location"]))
+    assert not stop.select("form button")
+    back = stop.select_one(".govuk-back-link")["href"]
+    assert back == "/services/blue-badge/where-you-live?change=1"
+    response = citizen.post(back, {"lives_in_area": "yes"})
+    assert response.headers["Location"] == "/services/blue-badge/check-answers"
+    assert summary_rows(check_answers(client, "blue-badge")) == before
+    assert citizen.submit("blue-badge").status_code == 303
+    (stored,) = submissions(db_session)
+    assert stored.answers["full_name"] == "Jane Smith"

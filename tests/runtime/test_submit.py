@@ -153,3 +153,30 @@ def test_a_reference_collision_under_concurrency_is_retried(app, db_session, mon
     assert [kind for kind, _ in outcomes] == ["stored"] * 6
     assert len(set(references)) == 6 and references.count("BIN-SAME-0000") == 1
     assert sorted(s.reference for s in submissions(db_session)) == references
+
+
+def test_one_new_person_sending_twice_at_once_is_one_citizen(app, db_session) -> None:  # type: ignore[no-untyped-def]
+    """Two forms from a person not seen before, stored at the same moment: one record."""
+    from sqlmodel import select
+
+    from runtime.models import Citizen, CitizenIdentifier
+
+    outcomes = _race(app, db_session, [(f"form-session-{n}", _answers(7)) for n in range(4)])
+    assert [kind for kind, _ in outcomes] == ["stored"] * 4
+    db_session.rollback()
+    stored = submissions(db_session)
+    assert len({s.citizen_id for s in stored}) == 1
+    assert len(db_session.exec(select(Citizen)).all()) == 1
+    owners = {i.citizen_id for i in db_session.exec(select(CitizenIdentifier)).all()}
+    assert owners == {stored[0].citizen_id}
+
+
+def test_a_submission_rolled_back_is_not_stored(app, db_session) -> None:  # type: ignore[no-untyped-def]
+    """A returning citizen's submission belongs to the caller's transaction (on SQLite too)."""
+    service = store.definition(session=db_session, service_id=SERVICE)
+    assert service is not None
+    store.create_submission(session=db_session, service=service, answers=_answers(3), form_session_id="first")
+    db_session.commit()
+    store.create_submission(session=db_session, service=service, answers=_answers(3), form_session_id="second")
+    db_session.rollback()
+    assert [s.form_session_id for s in submissions(db_session)] == ["first"]
