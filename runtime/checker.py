@@ -109,6 +109,13 @@ def _deeper(doc: dict[str, Any]) -> Iterator[Problem]:
         return
     yield from _check_refs(schema, ["schema"], schema)
     yield from _check_patterns(schema, ["schema"])
+    for keyword in ("anyOf", "oneOf", "not"):
+        if keyword in schema:
+            yield Problem(
+                f"$.schema.{keyword}",
+                f'a root "{keyword}" cannot be tied to one question for its error message; '
+                'use "allOf" with "if"/"then" blocks',
+            )
     props: dict[str, Any] = schema["properties"]
     questions: dict[str, Any] = doc["questions"]
     pages: list[dict[str, Any]] = doc["pages"]
@@ -146,10 +153,10 @@ def _deeper(doc: dict[str, Any]) -> Iterator[Problem]:
     for i, page in enumerate(pages):
         if "show_if" in page:
             conditional.add(i)
-            yield from _check_condition(page["show_if"], f"$.pages[{i}].show_if", props, asked_on, i)
+            yield from _check_condition(page["show_if"], ["pages", i, "show_if"], props, asked_on, i)
         for k, rule in enumerate(page.get("next", [])):
             where = f"$.pages[{i}].next[{k}]"
-            yield from _check_condition(rule["if"], f"{where}.if", props, asked_on, i + 1)
+            yield from _check_condition(rule["if"], ["pages", i, "next", k, "if"], props, asked_on, i + 1)
             target = page_ids.get(rule["goto"])
             if target is None:
                 yield Problem(f"{where}.goto", f'no page has the id "{rule["goto"]}"')
@@ -170,6 +177,15 @@ def _deeper(doc: dict[str, Any]) -> Iterator[Problem]:
                 )
 
     fields = set(_field_paths(schema))
+    seen_ids: dict[str, str] = {}
+    for path in sorted(fields):
+        element_id = path.replace(".", "-").replace("_", "-")  # as runtime.rendering.html_id
+        if element_id in seen_ids:
+            yield Problem(
+                f"$.questions.{path.split('.')[0]}",
+                f'"{path}" and "{seen_ids[element_id]}" would share the page element id "{element_id}"; rename one',
+            )
+        seen_ids.setdefault(element_id, path)
     for kind, path in doc["identity"].items():
         if path not in fields:
             yield Problem(f"$.identity.{kind}", f'"{path}" is not a field of the schema')
@@ -189,9 +205,28 @@ def _field_paths(schema: dict[str, Any]) -> Iterator[str]:
             yield f"{name}.{part}"
 
 
-def _check_refs(node: Any, where: list[Any], root: dict[str, Any]) -> Iterator[Problem]:
+_FORBIDDEN_KEYWORDS = ("$id", "$anchor", "$dynamicRef", "$dynamicAnchor", "$recursiveRef", "$recursiveAnchor")
+
+
+def _check_refs(node: Any, where: list[Any], root: dict[str, Any] | None) -> Iterator[Problem]:
+    """Every $ref is a JSON pointer inside the schema; no keyword can name another document.
+
+    ``root`` is None for a condition, where no $ref is allowed at all.
+    """
     if isinstance(node, dict):
-        if "$ref" in node:
+        for keyword in _FORBIDDEN_KEYWORDS:
+            if keyword in node and where[-1:] != ["properties"]:
+                yield Problem(
+                    json_path([*where, keyword]), f"{keyword} is not allowed: a definition is one self-contained file"
+                )
+        if "$ref" in node and where[-1:] != ["properties"] and root is None:
+            yield Problem(json_path([*where, "$ref"]), "conditions cannot use $ref")
+        elif "$ref" in node and where[-1:] != ["properties"] and not str(node["$ref"]).startswith("#/"):
+            yield Problem(
+                json_path([*where, "$ref"]),
+                f"only references inside the file are allowed (#/$defs/...), not {node['$ref']!r}",
+            )
+        elif "$ref" in node and where[-1:] != ["properties"] and root is not None:
             try:
                 resolve_ref(root, {"$ref": node["$ref"]})
             except KeyError as exc:
@@ -309,8 +344,11 @@ def _check_max_length(root: dict[str, Any], path: str, prop: Any, at: str | None
 
 
 def _check_condition(
-    cond: Any, where: str, props: dict[str, Any], asked_on: dict[str, int], before: int
+    cond: Any, parts: list[Any], props: dict[str, Any], asked_on: dict[str, int], before: int
 ) -> Iterator[Problem]:
+    where = json_path(parts)
+    yield from _check_refs(cond, parts, None)
+    yield from _check_patterns(cond, parts)
     try:
         Draft202012Validator.check_schema(cond)
     except SchemaError as exc:

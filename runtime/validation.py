@@ -13,6 +13,8 @@ from threading import Lock
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
+from referencing import Registry
+from referencing.exceptions import NoSuchResource
 
 from .definition import Definition, Page
 
@@ -48,6 +50,20 @@ CivicValidator = validators.extend(
 FORMATS = FormatChecker()
 
 
+def _refuse(uri: str) -> Any:
+    """Never fetch a schema from anywhere: a definition is one self-contained file."""
+    raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
+
+
+# An empty registry that retrieves nothing: a remote $ref fails instead of making the server
+# fetch a URL chosen by whoever wrote the definition (the checker refuses them first).
+OFFLINE: Registry[Any] = Registry(retrieve=_refuse)  # type: ignore[call-arg]
+
+
+def _validator(schema: Any, **kwargs: Any) -> Any:
+    return CivicValidator(schema, registry=OFFLINE, **kwargs)
+
+
 @FORMATS.checks("email")
 def _is_email(instance: object) -> bool:
     # jsonschema's own check only looks for an "@"; citizens deserve a typo caught early.
@@ -59,12 +75,12 @@ class CompiledService:
 
     def __init__(self, definition: Definition):
         self.definition = definition
-        self.validator = CivicValidator(definition.schema, format_checker=FORMATS)
+        self.validator = _validator(definition.schema, format_checker=FORMATS)
         self._page_conditions = {
-            page.id: CivicValidator(page.show_if) for page in definition.pages if page.show_if is not None
+            page.id: _validator(page.show_if) for page in definition.pages if page.show_if is not None
         }
         self._routes = {
-            page.id: [(CivicValidator(rule["if"]), rule["goto"]) for rule in page.next] for page in definition.pages
+            page.id: [(_validator(rule["if"]), rule["goto"]) for rule in page.next] for page in definition.pages
         }
         self._index = {page.id: i for i, page in enumerate(definition.pages)}
 

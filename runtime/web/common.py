@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, abort, g, render_template, request, send_from_directory
+from flask import Flask, Response, abort, g, redirect, render_template, request, send_from_directory, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
@@ -118,7 +118,13 @@ def create_base_app(import_name: str, config: dict[str, Any] | None = None) -> F
         return Response("ok\n", mimetype="text/plain")
 
     @app.errorhandler(CSRFError)
-    def _csrf_error(error: CSRFError) -> tuple[str, int]:
+    def _csrf_error(error: CSRFError) -> Any:
+        service_id = (request.view_args or {}).get("service_id")
+        expired = service_id and request.endpoint != "citizen.begin" and "csrf_token" not in session
+        if expired and "citizen.session_expired" in app.view_functions:
+            # The session cookie is gone (it lasts as long as the citizen's answers): the
+            # citizen needs the timed-out page, not a message about refreshing the form.
+            return redirect(url_for("citizen.session_expired", service_id=service_id), 303)
         return render_template(
             "errors/error.html",
             title="Your page could not be sent",

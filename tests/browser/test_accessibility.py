@@ -103,13 +103,13 @@ def test_pages_run_under_the_content_security_policy(live_server: Any, browser: 
         assert page.evaluate("() => typeof window.htmx") == "object"
 
         # Error pages are whole pages with the same scripts: a 404, and a failed CSRF check
-        # (cookie lost), sent by a plain form submission rather than htmx.
+        # (a forged token), sent by a plain form submission rather than htmx.
         page.goto(live_server("/services/missed-bin-collection/no-such-page"))
         expect(page.locator("h1")).to_have_text("Page not found")
         assert page.evaluate("() => document.body.classList.contains('govuk-frontend-supported')")
         page.go_back()
         arrive(page, live_server("/services/missed-bin-collection/collection-address"))
-        context.clear_cookies()
+        page.evaluate("() => { document.querySelector('input[name=csrf_token]').value = 'forged' }")
         with page.expect_navigation():
             page.evaluate("() => document.querySelector('main form').submit()")
         expect(page.locator("h1")).to_have_text("Your page could not be sent")

@@ -99,6 +99,69 @@ BROKEN: list[tuple[str, Callable[[Doc], Any], str, str]] = [
         "without nested repetition",
     ),
     (
+        "a question named csrf_token",
+        lambda d: (
+            props(d).update(csrf_token=props(d).pop("notes")),
+            d["questions"].update(csrf_token=d["questions"].pop("notes")),
+        ),
+        "$.schema.properties",
+        "csrf_token",
+    ),
+    (
+        "two fields with one element id",
+        lambda d: (
+            props(d).update(address_line1={"type": "string", "maxLength": 10}),
+            d["questions"].update(address_line1={"label": "Line", "widget": "text"}),
+            page(d, "contact")["questions"].append("address_line1"),
+        ),
+        "$.questions.address_line1",
+        'would share the page element id "address-line1"',
+    ),
+    (
+        "root anyOf",
+        lambda d: d["schema"].update(anyOf=[{"required": ["email"]}, {"required": ["phone"]}]),
+        "$.schema.anyOf",
+        'use "allOf" with "if"/"then" blocks',
+    ),
+    (
+        "$ref in a condition",
+        lambda d: page(d, "pet-details").update(show_if={"$ref": "#/$defs/uk_address"}),
+        "$.pages[4].show_if.$ref",
+        "conditions cannot use $ref",
+    ),
+    (
+        "remote $ref in a condition",
+        lambda d: page(d, "pet-details").update(show_if={"allOf": [{"$ref": "https://example.com/c.json"}]}),
+        "$.pages[4].show_if.allOf[0].$ref",
+        "conditions cannot use $ref",
+    ),
+    (
+        "$dynamicRef to another document",
+        lambda d: props(d)["notes"].update({"$dynamicRef": "https://example.com/x"}),
+        "$.schema.properties.notes.$dynamicRef",
+        "is not allowed: a definition is one self-contained file",
+    ),
+    (
+        "$id naming another document",
+        lambda d: props(d)["notes"].update({"$id": "https://other.example/a.json"}),
+        "$.schema.properties.notes.$id",
+        "is not allowed",
+    ),
+    (
+        "$ref that is not a JSON pointer",
+        lambda d: props(d).update(address={"$ref": "#$defs/uk_address"}),
+        "$.schema.properties.address.$ref",
+        "only references inside the file are allowed",
+    ),
+    (
+        "ReDoS pattern in a condition",
+        lambda d: page(d, "pet-details").update(
+            show_if={"properties": {"full_name": {"pattern": "^(a+)+$"}}, "required": ["full_name"]}
+        ),
+        "$.pages[4].show_if.properties.full_name.pattern",
+        "without nested repetition",
+    ),
+    (
         "unresolved $ref",
         lambda d: props(d).update(address={"$ref": "#/$defs/adress"}),
         "$.schema.properties.address.$ref",

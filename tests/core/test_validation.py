@@ -274,3 +274,26 @@ def test_required_beats_any_other_message_for_the_same_field() -> None:
     too_long = validator.iter_errors(with_change(full_name="x" * 200))
     missing = validator.iter_errors({k: v for k, v in complete_answers().items() if k != "full_name"})
     assert error_messages(definition, chain(missing, too_long)) == {"full_name": "Enter your full name"}
+
+
+def test_validators_never_fetch_a_remote_schema(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Even a definition that slipped past the checker cannot make the server fetch a URL."""
+    import urllib.request
+
+    from referencing.exceptions import Unresolvable
+
+    from runtime.definition import Definition
+    from runtime.validation import CompiledService
+
+    fetched: list[object] = []
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        fetched.append(args)
+        raise OSError("no network in this test")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    doc = sample_doc()
+    doc["schema"]["properties"]["notes"] = {"$ref": "https://example.com/notes.json"}
+    with pytest.raises(Unresolvable):
+        CompiledService(Definition(doc)).validate({"notes": "hello"})
+    assert fetched == []

@@ -37,6 +37,17 @@ def test_a_post_without_a_csrf_token_is_refused_and_saves_nothing(citizen, clien
     assert stored_answers(db_session) == {}
 
 
+def test_a_post_after_the_session_cookie_expired_shows_the_timed_out_page(citizen, client, db_session) -> None:  # type: ignore[no-untyped-def]
+    citizen.start("blue-badge")
+    token = citizen.csrf("/services/blue-badge/where-you-live")
+    client.delete_cookie("civicforms_session")  # what the browser does when the cookie's time is up
+    response = client.post("/services/blue-badge/where-you-live", data={"lives_in_area": "yes", "csrf_token": token})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/services/blue-badge/session-expired"
+    assert heading(page(client.get(response.headers["Location"]))) == "Sorry, you’ll have to start again"
+    assert stored_answers(db_session) == {}
+
+
 def test_an_empty_post_to_start_without_a_token_is_refused(client, db_session) -> None:  # type: ignore[no-untyped-def]
     response = client.post("/services/blue-badge/start")
     assert response.status_code == 400
@@ -90,7 +101,7 @@ WRONG_TYPES = [
     (
         "parking-zone",
         {"parking_zone": "C", "existing_permits": "9" * 400},
-        ("The number of permits your household already has must be 10 or fewer", "#existing-permits"),
+        ("The number of permits your household already has must be a whole number", "#existing-permits"),
     ),
     (
         "vehicle-details",
@@ -272,8 +283,13 @@ def test_bytes_that_are_not_utf8_never_cause_a_500(citizen, client, db_session) 
 def test_a_wrong_method_is_a_clear_page(client) -> None:  # type: ignore[no-untyped-def]
     for url in ("/services/blue-badge/confirmation", "/services/blue-badge/session-expired", "/"):
         response = client.post(url)
-        # CSRF is checked first on every post, so a stray post is refused either way.
-        assert response.status_code in (400, 405)
+        # CSRF is checked first on every post, so a stray post is refused either way; with no
+        # session at all, a service's page sends the citizen to the timed-out page.
+        if response.status_code == 303:
+            assert response.headers["Location"] == "/services/blue-badge/session-expired"
+            response = client.get(response.headers["Location"])
+        else:
+            assert response.status_code in (400, 405)
         assert heading(page(response))
     response = client.get("/services/blue-badge/start")
     assert response.status_code == 404
