@@ -197,6 +197,18 @@ def save_answers(*, session: Session, form_session: FormSession, answers: dict[s
     session.flush()
 
 
+def keep_alive(*, session: Session, form_session: FormSession, minutes: int) -> bool:
+    """Push a session's expiry back while the citizen reads pages; at most one write a minute."""
+    now = utcnow()
+    if now - form_session.updated_at < timedelta(minutes=1):
+        return False
+    form_session.updated_at = now
+    form_session.expires_at = now + timedelta(minutes=minutes)
+    session.add(form_session)
+    session.flush()
+    return True
+
+
 def delete_expired_form_sessions(*, session: Session) -> int:
     result = session.exec(delete(FormSession).where(col(FormSession.expires_at) <= utcnow()))
     return int(result.rowcount or 0)

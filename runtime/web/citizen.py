@@ -149,6 +149,10 @@ def question(service_id: str, page_id: str) -> Any:
         return redirect(journey.page_url(first_gap), 303)
 
     if request.method == "GET":
+        if store.keep_alive(
+            session=db(), form_session=journey.form_session, minutes=settings().session_timeout_minutes
+        ):
+            db().commit()
         raw: dict[str, Any] = {}
         for name in page.questions:
             raw.update(answer_forms.to_raw(service, name, journey.answers.get(name)))

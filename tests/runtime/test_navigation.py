@@ -158,3 +158,22 @@ def test_a_stop_page_ends_the_journey(citizen, client, db_session, service_id, p
     )
     assert client.post(stop_url, data={"csrf_token": token}).status_code == 405
     assert submissions(db_session) == []
+
+
+def test_reading_pages_keeps_the_session_alive(citizen, client, db_session) -> None:  # type: ignore[no-untyped-def]
+    """A citizen who only reads (GETs) for a while is not timed out while they read."""
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    from runtime.models import FormSession, utcnow
+
+    citizen.start("blue-badge")
+    row = db_session.exec(select(FormSession)).one()
+    row.updated_at = utcnow() - timedelta(minutes=50)
+    row.expires_at = utcnow() + timedelta(minutes=10)
+    db_session.commit()
+    assert client.get("/services/blue-badge/where-you-live").status_code == 200
+    db_session.expire_all()
+    row = db_session.exec(select(FormSession)).one()
+    assert row.expires_at > utcnow() + timedelta(minutes=55)
