@@ -20,7 +20,6 @@ from .common import db, render_page, settings
 
 bp = Blueprint("citizen", __name__)
 
-FLOW_PAGES = ("start", "check-answers", "confirmation", "session-expired")
 # What a service id can look like (the definition format's rule): anything else is not a
 # service, and is never sent to the database (PostgreSQL refuses NUL characters, for one).
 _SERVICE_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
