@@ -213,24 +213,26 @@ def _check_refs(node: Any, where: list[Any], root: dict[str, Any] | None) -> Ite
 
     ``root`` is None for a condition, where no $ref is allowed at all.
     """
-    if isinstance(node, dict):
+    # Under "properties" the keys are property names, not keywords.
+    if isinstance(node, dict) and where[-1:] != ["properties"]:
         for keyword in _FORBIDDEN_KEYWORDS:
-            if keyword in node and where[-1:] != ["properties"]:
+            if keyword in node:
                 yield Problem(
                     json_path([*where, keyword]), f"{keyword} is not allowed: a definition is one self-contained file"
                 )
-        if "$ref" in node and where[-1:] != ["properties"] and root is None:
+        ref = node.get("$ref")
+        if ref is not None and root is None:
             yield Problem(json_path([*where, "$ref"]), "conditions cannot use $ref")
-        elif "$ref" in node and where[-1:] != ["properties"] and not str(node["$ref"]).startswith("#/"):
+        elif ref is not None and not str(ref).startswith("#/"):
             yield Problem(
-                json_path([*where, "$ref"]),
-                f"only references inside the file are allowed (#/$defs/...), not {node['$ref']!r}",
+                json_path([*where, "$ref"]), f"only references inside the file are allowed (#/$defs/...), not {ref!r}"
             )
-        elif "$ref" in node and where[-1:] != ["properties"] and root is not None:
+        elif ref is not None and root is not None:
             try:
-                resolve_ref(root, {"$ref": node["$ref"]})
+                resolve_ref(root, {"$ref": ref})
             except KeyError as exc:
                 yield Problem(json_path([*where, "$ref"]), str(exc.args[0]))
+    if isinstance(node, dict):
         for key, value in node.items():
             if key not in ("enum", "const"):
                 yield from _check_refs(value, [*where, key], root)
