@@ -18,7 +18,9 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from .definition import ADDRESS_PARTS, DefinitionError, read_file, resolve_ref
+from .definition import DefinitionError, read_file, resolve_ref
+from .widgets import WIDGETS
+from .widgets.base import json_types
 
 
 @dataclass(frozen=True)
@@ -46,21 +48,6 @@ def json_path(parts: Any) -> str:
     for part in parts:
         out += f"[{part}]" if isinstance(part, int) else f".{part}"
     return out
-
-
-WIDGET_TYPES = {
-    "text": "string",
-    "textarea": "string",
-    "tel": "string",
-    "email": "string",
-    "date": "string",
-    "radios": "string",
-    "select": "string",
-    "checkboxes": "array",
-    "number": "number",
-    "yes-no": "boolean",
-    "uk-address": "object",
-}
 
 
 def check_file(path: Path) -> list[Problem]:
@@ -264,15 +251,6 @@ def _check_patterns(node: Any, where: list[Any]) -> Iterator[Problem]:
             yield from _check_patterns(value, [*where, i])
 
 
-def _types(schema: dict[str, Any]) -> set[str]:
-    t = schema.get("type")
-    if isinstance(t, list):
-        return set(t)
-    if t is None and "enum" in schema:
-        return {type(v).__name__.replace("str", "string") for v in schema["enum"]}
-    return {t} if isinstance(t, str) else set()
-
-
 def _check_widget(root: dict[str, Any], name: str, question: dict[str, Any], prop: Any) -> Iterator[Problem]:
     where = f"$.questions.{name}.widget"
     try:
@@ -282,52 +260,29 @@ def _check_widget(root: dict[str, Any], name: str, question: dict[str, Any], pro
     if not isinstance(schema, dict):
         yield Problem(f"$.schema.properties.{name}", "must be a schema object")
         return
-    widget = question["widget"]
-    expected = WIDGET_TYPES[widget]
-    types = _types(schema)
-    if expected == "number":
-        ok = bool(types) and types <= {"number", "integer"}
-    else:
-        ok = types == {expected}
-    if not ok:
+    widget = WIDGETS[question["widget"]]  # the meta-schema's enum lists exactly these
+
+    def resolve(node: Any) -> Any:
+        try:
+            return resolve_ref(root, node)
+        except KeyError:
+            return {}  # reported by _check_refs
+
+    types = json_types(schema)
+    if not widget.types_fit(types):
         shown = "/".join(sorted(types)) or "no type"
-        yield Problem(where, f'widget "{widget}" needs a property of type {expected}, but "{name}" has {shown}')
+        expected = " or ".join(sorted(widget.json_types - {"integer"}))  # "number" covers both
+        yield Problem(where, f'widget "{widget.name}" needs a property of type {expected}, but "{name}" has {shown}')
         return
-    enum: list[Any] | None = None
-    if widget in ("radios", "select"):
-        enum = schema.get("enum")
-        if not enum:
-            yield Problem(where, f'widget "{widget}" needs an "enum" on the property')
-    elif widget == "checkboxes":
-        items = resolve_ref(root, schema.get("items", {}))
-        enum = items.get("enum") if isinstance(items, dict) else None
-        if not enum:
-            yield Problem(where, 'widget "checkboxes" needs "items" with an "enum"')
-        if not schema.get("uniqueItems"):
-            yield Problem(f"$.schema.properties.{name}", 'checkboxes need "uniqueItems": true')
-    elif widget == "date" and schema.get("format") != "date":
-        yield Problem(where, 'widget "date" needs "format": "date" on the property')
-    elif widget == "email" and schema.get("format") != "email":
-        yield Problem(where, 'widget "email" needs "format": "email" on the property')
-    elif widget == "uk-address":
-        # Report where the address schema is written: usually a shared #/$defs entry.
-        ref = prop.get("$ref") if isinstance(prop, dict) else None
-        at = json_path(["schema", *ref[1:].split("/")[1:]]) if ref else f"$.schema.properties.{name}"
-        parts = schema.get("properties", {})
-        for part in ("line1", "town", "postcode"):
-            if part not in parts:
-                yield Problem(at, f'a uk-address needs a "{part}" property')
-        for part in parts:
-            if part not in ADDRESS_PARTS:
-                yield Problem(at, f'"{part}" is not part of a uk-address (use {", ".join(ADDRESS_PARTS)})')
-            else:
-                yield from _check_max_length(root, f"{name}.{part}", parts[part], f"{at}.properties.{part}")
-    if widget in ("text", "textarea", "tel", "email"):
-        yield from _check_max_length(root, name, schema)
+    for at, message in widget.check(name, question, schema, prop, resolve):
+        yield Problem(at, message)
+    enum = widget.enum(schema, resolve)
     options = question.get("options")
     if enum:
         if options is None:
-            yield Problem(f"$.questions.{name}", f'widget "{widget}" needs "options" with a label for each enum value')
+            yield Problem(
+                f"$.questions.{name}", f'widget "{widget.name}" needs "options" with a label for each enum value'
+            )
         else:
             missing = [str(v) for v in enum if str(v) not in options]
             extra = [k for k in options if k not in {str(v) for v in enum}]
@@ -335,14 +290,8 @@ def _check_widget(root: dict[str, Any], name: str, question: dict[str, Any], pro
                 yield Problem(f"$.questions.{name}.options", f"no label for {', '.join(missing)}")
             if extra:
                 yield Problem(f"$.questions.{name}.options", f"{', '.join(extra)} not in the enum")
-    elif options is not None and widget not in ("radios", "select", "checkboxes"):
-        yield Problem(f"$.questions.{name}.options", f'widget "{widget}" takes no options')
-
-
-def _check_max_length(root: dict[str, Any], path: str, prop: Any, at: str | None = None) -> Iterator[Problem]:
-    schema = resolve_ref(root, prop)
-    if isinstance(schema, dict) and "enum" not in schema and "maxLength" not in schema:
-        yield Problem(at or f"$.schema.properties.{path}", f'free text "{path}" needs a "maxLength"')
+    elif options is not None and not widget.takes_options:
+        yield Problem(f"$.questions.{name}.options", f'widget "{widget.name}" takes no options')
 
 
 def _check_condition(

@@ -10,6 +10,14 @@ import re
 import unicodedata
 from typing import Any
 
+from .widgets.identifiers import (
+    looks_like_nhs_number,
+    looks_like_ni_number,
+    normalise_nhs_number,
+    normalise_ni_number,
+    normalise_postcode,
+)
+
 # Strongest first: the first of these a submission shares with a record decides the match.
 STRONG_KINDS = ("nhs_number", "ni_number", "email")
 COMPOSITE_KIND = "name_dob_postcode"
@@ -40,13 +48,14 @@ def normalise(kind: str, value: Any) -> str | None:
         text = text.lower()
         return text if "@" in text else None
     if kind == "nhs_number":
-        digits = re.sub(r"\D", "", text)
-        return digits if len(digits) == 10 else None
+        digits = normalise_nhs_number(text)
+        return digits if looks_like_nhs_number(digits) else None
     if kind == "ni_number":
-        squashed = re.sub(r"\s", "", text).upper()
-        return squashed if re.fullmatch(r"[A-Z]{2}\d{6}[A-D]?", squashed) else None
+        squashed = normalise_ni_number(text)
+        return squashed if looks_like_ni_number(squashed) else None
     if kind == "postcode":
-        return re.sub(r"\s", "", text).upper() or None
+        # Compared without the space, so "SW1A 1AA" and a hand-typed "SW1A1AA" match.
+        return normalise_postcode(text).replace(" ", "").upper() or None
     if kind == "phone":
         digits = re.sub(r"\D", "", text)
         if digits.startswith("44"):

@@ -10,6 +10,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from .widgets import ADDRESS_PARTS, WIDGETS, Widget
+
 FORMAT = "civicforms/1"
 
 # Canonical key order: the keys a reader looks for first come first. Keys not listed keep
@@ -31,6 +33,8 @@ TOP_LEVEL_ORDER = [
     "messages",
     "check_answers",
     "confirmation",
+    "privacy",
+    "contact",
 ]
 SCHEMA_ORDER = [
     "$schema",
@@ -88,6 +92,8 @@ START_ORDER = ["body", "you_will_need", "button"]
 IDENTITY_ORDER = ["full_name", "date_of_birth", "email", "phone", "postcode", "nhs_number", "ni_number"]
 CHECK_ANSWERS_ORDER = ["title", "declaration", "button"]
 CONFIRMATION_ORDER = ["title", "next_steps"]
+PRIVACY_ORDER = ["url", "summary"]
+CONTACT_ORDER = ["email", "phone", "hours", "address"]
 PAGE_ORDER = ["id", "title", "intro", "show_if", "questions", "next", "stop", "body"]
 OPTION_ORDER = ["label", "hint"]
 RULE_ORDER = ["if", "goto"]
@@ -133,6 +139,8 @@ def canonical(doc: dict[str, Any]) -> dict[str, Any]:
         ("identity", IDENTITY_ORDER),
         ("check_answers", CHECK_ANSWERS_ORDER),
         ("confirmation", CONFIRMATION_ORDER),
+        ("privacy", PRIVACY_ORDER),
+        ("contact", CONTACT_ORDER),
     ):
         if isinstance(out.get(key), dict):
             out[key] = _ordered(out[key], order)
@@ -264,13 +272,141 @@ class Field:
         return self.path.replace(".", "-").replace("_", "-")
 
 
-ADDRESS_PARTS = {
-    "line1": ("Address line 1", "address-line1", "building and street"),
-    "line2": ("Address line 2 (optional)", "address-line2", "address line 2"),
-    "town": ("Town or city", "address-level2", "town or city"),
-    "county": ("County (optional)", "", "county"),
-    "postcode": ("Postcode", "postal-code", "postcode"),
-}
+# -- typed views, with the format's defaults ---------------------------------------------------
+# The defaults live here, once: templates, the builder's preview and the back office read
+# these views and never the raw document.
+
+START_BUTTON = "Start now"
+CHECK_ANSWERS_TITLE = "Check your answers before sending your application"
+CHECK_ANSWERS_BUTTON = "Accept and send"
+DECLARATION = (
+    "By sending this you are confirming that, to the best of your knowledge, "
+    "the details you are providing are correct.",
+)
+TEXTAREA_ROWS = 5
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    return tuple(str(v) for v in value) if isinstance(value, list) else ()
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if isinstance(value, str) and value.strip() else None
+
+
+def lower_first(text: str) -> str:
+    """'Full name' -> 'full name', but 'NHS number' stays: an acronym keeps its capitals."""
+    first = text.split(" ", 1)[0]
+    if len(first) > 1 and first.isupper():
+        return text
+    return text[:1].lower() + text[1:]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One choice of a radios, select or checkboxes question."""
+
+    value: str
+    label: str
+    hint: str | None = None
+
+
+@dataclass(frozen=True)
+class Question:
+    """How one property is asked, with every default filled in."""
+
+    name: str
+    label: str
+    widget: str
+    hint: str | None = None
+    short_label: str = ""  # the key on check answers; the label when the file gives none
+    error_name: str = ""  # the noun phrase in default error messages
+    width: str | None = None
+    rows: int = TEXTAREA_ROWS
+    prefix: str | None = None
+    suffix: str | None = None
+    autocomplete: str | None = None
+    spellcheck: bool | None = None
+    yes_label: str = "Yes"
+    no_label: str = "No"
+    options: tuple[Option, ...] = ()
+
+    @classmethod
+    def from_doc(cls, name: str, q: dict[str, Any]) -> Question:
+        label = str(q.get("label") or name)
+        short = _text(q.get("short_label")) or label
+        options = q.get("options")
+        return cls(
+            name=name,
+            label=label,
+            widget=str(q.get("widget", "text")),
+            hint=_text(q.get("hint")),
+            short_label=short,
+            error_name=_text(q.get("error_name")) or lower_first(short),
+            width=str(q["width"]) if q.get("width") else None,
+            rows=int(q.get("rows", TEXTAREA_ROWS)),
+            prefix=_text(q.get("prefix")),
+            suffix=_text(q.get("suffix")),
+            autocomplete=_text(q.get("autocomplete")),
+            spellcheck=q["spellcheck"] if isinstance(q.get("spellcheck"), bool) else None,
+            yes_label=_text(q.get("yes_label")) or "Yes",
+            no_label=_text(q.get("no_label")) or "No",
+            options=tuple(
+                Option(str(value), str(o.get("label", value)), _text(o.get("hint")))
+                for value, o in (options.items() if isinstance(options, dict) else ())
+                if isinstance(o, dict)
+            ),
+        )
+
+    @property
+    def widget_type(self) -> Widget:
+        return WIDGETS[self.widget]
+
+    def option_label(self, value: Any) -> str:
+        """The label of a chosen value; the value itself when no option has it."""
+        for option in self.options:
+            if option.value == str(value):
+                return option.label
+        return str(value)
+
+
+@dataclass(frozen=True)
+class StartPage:
+    body: tuple[str, ...] = ()
+    you_will_need: tuple[str, ...] = ()
+    button: str = START_BUTTON
+
+
+@dataclass(frozen=True)
+class CheckAnswers:
+    title: str = CHECK_ANSWERS_TITLE
+    declaration: tuple[str, ...] = DECLARATION
+    button: str = CHECK_ANSWERS_BUTTON
+    send_heading: str = "Now send your application"
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    title: str
+    next_steps: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Privacy:
+    """How the service uses the citizen's information: a link to the notice and a summary."""
+
+    url: str | None = None
+    summary: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Contact:
+    """How to contact the team that runs the service."""
+
+    email: str | None = None
+    phone: str | None = None
+    hours: str | None = None
+    address: tuple[str, ...] = ()
 
 
 @dataclass
@@ -285,15 +421,23 @@ class Page:
 
 
 class Definition:
-    """A checked definition, with the lookups the engine needs precomputed once."""
+    """A checked definition, with typed views and the lookups the engine needs, built once.
+
+    ``doc`` stays the stored document (hashing, storage, the builder's edits); everything
+    else reads the typed views.
+    """
 
     def __init__(self, doc: dict[str, Any]):
         self.doc = doc
         self.id: str = doc["id"]
         self.version: int = doc["version"]
         self.title: str = doc["title"]
+        self.description: str = str(doc.get("description", ""))
+        self.department: str | None = _text(doc.get("department"))
+        self.reference_prefix: str = str(doc.get("reference_prefix", ""))
+        self.identity: dict[str, str] = dict(doc.get("identity", {}))
         self.schema: dict[str, Any] = doc["schema"]
-        self.questions: dict[str, dict[str, Any]] = doc["questions"]
+        self.questions: dict[str, Question] = {name: Question.from_doc(name, q) for name, q in doc["questions"].items()}
         self.messages: dict[str, dict[str, str]] = doc.get("messages", {})
         self.pages = [
             Page(
@@ -307,6 +451,41 @@ class Definition:
             )
             for p in doc["pages"]
         ]
+        start = doc.get("start") or {}
+        self.start = StartPage(
+            body=_texts(start.get("body")),
+            you_will_need=_texts(start.get("you_will_need")),
+            button=_text(start.get("button")) or START_BUTTON,
+        )
+        check = doc.get("check_answers") or {}
+        self.check_answers = CheckAnswers(
+            title=_text(check.get("title")) or CHECK_ANSWERS_TITLE,
+            declaration=_texts(check.get("declaration")) or DECLARATION,
+            button=_text(check.get("button")) or CHECK_ANSWERS_BUTTON,
+            send_heading="Now send your application" if "pply" in self.title else "Now send your form",
+        )
+        confirmation = doc.get("confirmation") or {}
+        self.confirmation = Confirmation(
+            title=_text(confirmation.get("title")) or "Form sent",
+            next_steps=_texts(confirmation.get("next_steps")),
+        )
+        privacy = doc.get("privacy")
+        self.privacy: Privacy | None = (
+            Privacy(url=_text(privacy.get("url")), summary=_texts(privacy.get("summary")))
+            if isinstance(privacy, dict) and privacy
+            else None
+        )
+        contact = doc.get("contact")
+        self.contact: Contact | None = (
+            Contact(
+                email=_text(contact.get("email")),
+                phone=_text(contact.get("phone")),
+                hours=_text(contact.get("hours")),
+                address=_texts(contact.get("address")),
+            )
+            if isinstance(contact, dict) and contact
+            else None
+        )
         self.hash = content_hash(doc)
 
     @property
@@ -357,18 +536,29 @@ class Definition:
     def is_optional(self, path: str) -> bool:
         return path not in self.required_somewhere
 
+    def question(self, name: str) -> Question:
+        return self.questions[name]
+
     def widget(self, name: str) -> str:
-        return str(self.questions[name]["widget"])
+        return self.questions[name].widget
+
+    def widget_of(self, path: str) -> Widget:
+        """The widget that owns a field path: a question's, or an address part's own."""
+        name, _, part = path.partition(".")
+        question = self.questions.get(name)
+        widget = WIDGETS.get(question.widget, WIDGETS["text"]) if question else WIDGETS["text"]
+        if part:
+            return widget.part_widget(part) or WIDGETS["text"]
+        return widget
 
     def fields_of(self, name: str) -> list[Field]:
-        """The fields a question posts: one, or one per address part."""
+        """The fields a question posts: one, or one per part of a compound answer."""
         schema = self.property_schema(name)
-        if self.widget(name) == "uk-address":
+        parts = WIDGETS[self.widget(name)].parts
+        if parts:
             props = schema.get("properties", {})
             return [
-                Field(f"{name}.{part}", resolve_ref(self.schema, props[part]), name)
-                for part in ADDRESS_PARTS
-                if part in props
+                Field(f"{name}.{part}", resolve_ref(self.schema, props[part]), name) for part in parts if part in props
             ]
         return [Field(name, schema, name)]
 
@@ -376,23 +566,19 @@ class Definition:
         name, _, part = path.partition(".")
         if part:
             return ADDRESS_PARTS.get(part, (part,))[0].replace(" (optional)", "")
-        q = self.questions.get(name, {})
-        return str(q.get("short_label") or q.get("label") or name)
+        q = self.questions.get(name)
+        return q.short_label if q else name
 
     def error_name(self, path: str) -> str:
         name, _, part = path.partition(".")
         if part:
             return ADDRESS_PARTS.get(part, (part, "", part))[2]
-        q = self.questions.get(name, {})
-        if q.get("error_name"):
-            return str(q["error_name"])
-        short = self.short_label(path)
-        return short[:1].lower() + short[1:]
+        q = self.questions.get(name)
+        return q.error_name if q else name
 
     def option_label(self, name: str, value: Any) -> str:
-        options = self.questions.get(name, {}).get("options", {})
-        option = options.get(str(value)) if isinstance(options, dict) else None
-        return str(option["label"]) if option else str(value)
+        q = self.questions.get(name)
+        return q.option_label(value) if q else str(value)
 
     def iter_questions(self) -> Iterator[tuple[Page, str]]:
         for page in self.pages:

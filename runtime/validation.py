@@ -16,7 +16,8 @@ from jsonschema import Draft202012Validator, FormatChecker, ValidationError, val
 from referencing import Registry
 from referencing.exceptions import NoSuchResource
 
-from .definition import Definition, Page
+from .definition import Definition
+from .widgets import is_nhs_number, is_ni_number, is_postcode
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
 
@@ -70,80 +71,42 @@ def _is_email(instance: object) -> bool:
     return not isinstance(instance, str) or bool(_EMAIL.match(instance))
 
 
+@FORMATS.checks("uk-postcode")
+def _is_postcode(instance: object) -> bool:
+    return not isinstance(instance, str) or is_postcode(instance)
+
+
+@FORMATS.checks("nhs-number")
+def _is_nhs_number(instance: object) -> bool:
+    return not isinstance(instance, str) or is_nhs_number(instance)
+
+
+@FORMATS.checks("ni-number")
+def _is_ni_number(instance: object) -> bool:
+    return not isinstance(instance, str) or is_ni_number(instance)
+
+
 class CompiledService:
-    """A definition with its validators compiled: build once, use for every request."""
+    """A definition with its validators compiled: build once, use for every request.
+
+    The journey through it (which pages a citizen is asked, given their answers) is
+    ``runtime.journey.Journey``; this class only compiles and validates.
+    """
 
     def __init__(self, definition: Definition):
         self.definition = definition
         self.validator = _validator(definition.schema, format_checker=FORMATS)
-        self._page_conditions = {
+        self.page_conditions: dict[str, Any] = {
             page.id: _validator(page.show_if) for page in definition.pages if page.show_if is not None
         }
-        self._routes = {
+        self.routes: dict[str, list[tuple[Any, str]]] = {
             page.id: [(_validator(rule["if"]), rule["goto"]) for rule in page.next] for page in definition.pages
         }
-        self._index = {page.id: i for i, page in enumerate(definition.pages)}
-
-    # -- conditions -----------------------------------------------------------------------
-
-    def path(self, answers: dict[str, Any]) -> list[Page]:
-        """The pages this citizen is asked, in order, given their answers so far.
-
-        Conditions see only answers from pages already on the path, so an answer left over
-        from a page that is now hidden can never steer the journey.
-        """
-        pages = self.definition.pages
-        seen: dict[str, Any] = {}
-        path: list[Page] = []
-        i = 0
-        while i < len(pages):
-            page = pages[i]
-            condition = self._page_conditions.get(page.id)
-            if condition is not None and not condition.is_valid(seen):
-                i += 1
-                continue
-            path.append(page)
-            if page.stop:
-                break
-            seen.update({q: answers[q] for q in page.questions if q in answers})
-            i += 1
-            for rule, goto in self._routes[page.id]:
-                if rule.is_valid(seen):
-                    i = self._index[goto]
-                    break
-        return path
-
-    def visible_answers(self, answers: dict[str, Any]) -> dict[str, Any]:
-        """Answers with those on hidden pages removed: what is validated and stored."""
-        return {q: answers[q] for page in self.path(answers) for q in page.questions if q in answers}
-
-    # -- validation -----------------------------------------------------------------------
-
-    def first_incomplete(self, answers: dict[str, Any]) -> Page | None:
-        """The first page on the path that still has an error, or is a stop page.
-
-        None means every page is answered and the citizen can check and send. One full
-        validation serves every page, rather than one per page.
-        """
-        wrong = {path.split(".")[0] for path in self.validate(self.visible_answers(answers))}
-        for page in self.path(answers):
-            if page.stop or wrong.intersection(page.questions):
-                return page
-        return None
+        self.index = {page.id: i for i, page in enumerate(definition.pages)}
 
     def validate(self, answers: dict[str, Any]) -> dict[str, str]:
         """Validate a whole submission: ``{field path: message}``, empty when valid."""
         return error_messages(self.definition, self.validator.iter_errors(answers))
-
-    def validate_page(self, page: Page, answers: dict[str, Any]) -> dict[str, str]:
-        """Validate one page's answers in the context of the rest of the journey.
-
-        Cross-field rules (``if``/``then``) see every visible answer; only the errors about
-        this page's questions are reported.
-        """
-        errors = self.validate(self.visible_answers(answers) | {q: answers[q] for q in page.questions if q in answers})
-        own = set(page.questions)
-        return {path: msg for path, msg in errors.items() if path.split(".")[0] in own}
 
 
 _cache: OrderedDict[tuple[str, int, str], CompiledService] = OrderedDict()
@@ -186,7 +149,7 @@ def error_messages(definition: Definition, errors: Any) -> dict[str, str]:
     out: dict[str, str] = {}
     for _, path, keyword, error in sorted(found, key=lambda f: f[0]):
         if path not in out:
-            out[path] = message_for(definition, path, keyword, error.validator_value)
+            out[path] = message_for(definition, path, keyword, error.validator_value, error.instance)
     # Keep the order the citizen meets the fields in, for the error summary.
     order = definition.field_order
     return dict(sorted(out.items(), key=lambda kv: order.get(kv[0], len(order))))
@@ -216,15 +179,10 @@ def _locate(error: ValidationError) -> list[tuple[str, str]]:
 def _spread(definition: Definition, path: str, keyword: str) -> list[str]:
     """A missing address is reported on each of its required lines, as GOV.UK pages do."""
     question = definition.questions.get(path)
-    if keyword != "required" or not question or question.get("widget") != "uk-address":
+    if keyword != "required" or question is None or not question.widget_type.parts:
         return [path]
     required = definition.property_schema(path).get("required", [])
     return [f"{path}.{part}" for part in required] or [path]
-
-
-def _long_date(value: str) -> str:
-    bound = _bound(value)
-    return f"{bound.day} {bound.strftime('%B')} {bound.year}"
 
 
 # GOV.UK-style defaults for the keywords whose wording does not depend on the widget.
@@ -238,14 +196,16 @@ DEFAULT_MESSAGES = {
     "exclusiveMaximum": "{cap} must be less than {limit}",
     "minItems": "Select at least {limit} options for {name}",
     "maxItems": "Select no more than {limit} options for {name}",
-    "dateBefore": "{cap} must be before {limit}",
-    "dateAfter": "{cap} must be after {limit}",
     "additionalProperties": "{cap} is not a question in this service",
 }
 
 
-def message_for(definition: Definition, path: str, keyword: str, limit: Any) -> str:
-    """The message for one failed keyword on one field."""
+def message_for(definition: Definition, path: str, keyword: str, limit: Any, instance: Any = None) -> str:
+    """The message for one failed keyword on one field.
+
+    The definition's own message first; then the widget's wording (``runtime.widgets``);
+    then the generic GOV.UK-style default.
+    """
     own = definition.messages.get(path, {})
     if keyword in own:
         return own[keyword]
@@ -253,28 +213,9 @@ def message_for(definition: Definition, path: str, keyword: str, limit: Any) -> 
         return own["required"]
     name = definition.error_name(path)
     cap = name[:1].upper() + name[1:]
-    question = path.split(".")[0]
-    widget = definition.questions.get(question, {}).get("widget", "text") if "." not in path else "text"
-    choose = widget in ("radios", "select", "checkboxes", "yes-no")
-    if keyword == "required" or (keyword == "minItems" and limit == 1):
-        return f"Select {name}" if choose else f"Enter {name}"
-    if keyword in ("enum", "items", "const") or (keyword == "type" and choose):
-        return f"Select {name}"
-    if keyword == "type":
-        if widget == "number":
-            whole = "integer" in (limit if isinstance(limit, list) else [limit])
-            return f"{cap} must be a {'whole number' if whole else 'number'}"
-        return f"Enter {name}"
-    if keyword == "format":
-        if limit == "email":
-            return f"Enter {name} in the correct format, like name@example.com"
-        if limit == "date":
-            return f"{cap} must be a real date"
-        return f"Enter {name} in the correct format"
-    if keyword in ("dateBefore", "dateAfter") and limit == "today":
-        return f"{cap} must be in the {'past' if keyword == 'dateBefore' else 'future'}"
-    if keyword in ("dateBefore", "dateAfter"):
-        limit = _long_date(limit)
+    worded = definition.widget_of(path).message(keyword, limit, name, cap, instance)
+    if worded is not None:
+        return worded
     template = DEFAULT_MESSAGES.get(keyword)
     if template:
         return template.format(name=name, cap=cap, limit=limit)

@@ -33,7 +33,7 @@ HAPPY_PATHS: dict[str, list[tuple[str, dict[str, Any]]]] = {
                 "date_of_birth-day": "3",
                 "date_of_birth-month": "7",
                 "date_of_birth-year": "1950",
-                "ni_number": "qq 12 34 56 c",
+                "ni_number": "ab 12 34 56 c",
             },
         ),
         ("your-address", dict(ADDRESS)),

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 from .. import answers as answer_forms
 from .. import rendering, store
 from ..definition import Definition, Page
+from ..journey import Journey
 from ..models import FormSession
 from ..validation import CompiledService, compiled
 from .common import db, render_page, settings
@@ -48,21 +49,18 @@ def _expired(service_id: str) -> Response:
     return redirect(url_for("citizen.session_expired", service_id=service_id), 303)
 
 
-class Journey:
-    """A citizen's place in one service: the definition they started, and their answers."""
+class CitizenJourney:
+    """A citizen's place in one service: their form session, and the journey its answers make.
+
+    The journey itself (path, next and previous page, can-visit, first gap) is the pure
+    ``runtime.journey.Journey``; this class only adds the web bits: URLs and the session row.
+    """
 
     def __init__(self, form_session: FormSession):
         self.form_session = form_session
         self.service = _service(form_session.service_id, form_session.service_version)
         self.engine: CompiledService = compiled(self.service)
-        self.answers: dict[str, Any] = dict(form_session.answers)
-
-    @property
-    def path(self) -> list[Page]:
-        return self.engine.path(self.answers)
-
-    def first_incomplete(self) -> Page | None:
-        return self.engine.first_incomplete(self.answers)
+        self.journey = Journey(self.engine, form_session.answers)
 
     def page_url(self, page: Page | None, **args: Any) -> str:
         if page is None:
@@ -70,16 +68,15 @@ class Journey:
         return url_for("citizen.question", service_id=self.service.id, page_id=page.id, **args)
 
     def back_url(self, page: Page, change: bool = False) -> str:
-        path = self.path
-        if page in path and path.index(page) > 0:
-            previous = path[path.index(page) - 1]
-            return self.page_url(previous, change="1") if change else self.page_url(previous)
-        return url_for("citizen.start", service_id=self.service.id)
+        previous = self.journey.previous_page(page)
+        if previous is None:
+            return url_for("citizen.start", service_id=self.service.id)
+        return self.page_url(previous, change="1") if change else self.page_url(previous)
 
 
-def _journey(service_id: str) -> Journey | None:
+def _journey(service_id: str) -> CitizenJourney | None:
     form_session = _form_session(service_id)
-    return Journey(form_session) if form_session is not None else None
+    return CitizenJourney(form_session) if form_session is not None else None
 
 
 @bp.get("/")
@@ -105,10 +102,12 @@ def begin(service_id: str) -> Response:
         session.permanent = True
         journey = _journey(service_id)
         assert journey is not None
-    return redirect(journey.page_url(journey.first_incomplete()), 303)
+    return redirect(journey.page_url(journey.journey.first_incomplete), 303)
 
 
-def _question_page(journey: Journey, page: Page, raw: dict[str, Any], errors: dict[str, str], status: int = 200) -> Any:
+def _question_page(
+    journey: CitizenJourney, page: Page, raw: dict[str, Any], errors: dict[str, str], status: int = 200
+) -> Any:
     service = journey.service
     as_heading = len(page.questions) == 1
     views = [rendering.question_view(service, name, raw, errors, as_heading) for name in page.questions]
@@ -141,11 +140,9 @@ def question(service_id: str, page_id: str) -> Any:
     page = service.page_by_id.get(page_id)
     if page is None:
         abort(404)
-    path = journey.path
-    first_gap = journey.first_incomplete()
-    if page not in path or (first_gap is not None and path.index(page) > path.index(first_gap)):
+    if not journey.journey.can_visit(page):
         # Not asked on this citizen's journey, or not reached yet: go where they should be.
-        return redirect(journey.page_url(first_gap), 303)
+        return redirect(journey.page_url(journey.journey.first_incomplete), 303)
 
     if request.method == "GET":
         if store.keep_alive(
@@ -154,43 +151,40 @@ def question(service_id: str, page_id: str) -> Any:
             db().commit()
         raw: dict[str, Any] = {}
         for name in page.questions:
-            raw.update(answer_forms.to_raw(service, name, journey.answers.get(name)))
+            raw.update(answer_forms.to_raw(service, name, journey.journey.answers.get(name)))
         return _question_page(journey, page, raw, {})
 
     if page.stop:
         abort(405)
     given, raw = answer_forms.parse_page(service, page.questions, request.form)
-    merged = {k: v for k, v in journey.answers.items() if k not in page.questions} | given
-    errors = journey.engine.validate_page(page, merged)
+    # Answers on pages now hidden are kept until the submission, so that changing an answer
+    # back (or a misclick that reaches a stop page) loses nothing (see Journey.answer).
+    answered = journey.journey.answer(page, given)
+    errors = answered.page_errors(page)
     if errors:
         return _question_page(journey, page, raw, errors)
-    # Answers on pages now hidden are kept until the submission, so that changing an answer
-    # back (or a misclick that reaches a stop page) loses nothing; they are never shown,
-    # validated or stored, since everything downstream works on the visible answers.
-    journey.answers = merged
+    journey.journey = answered
     store.save_answers(
         session=db(),
         form_session=journey.form_session,
-        answers=journey.answers,
+        answers=answered.answers,
         minutes=settings().session_timeout_minutes,
     )
     db().commit()
     if request.args.get("change") == "1":
         # Back to check answers, unless the change revealed a question: ask it, still in
         # change mode, so that answering it returns to check answers too.
-        gap = journey.first_incomplete()
+        gap = answered.first_incomplete
         return redirect(journey.page_url(gap, change="1") if gap is not None else journey.page_url(None), 303)
-    path = journey.path
-    following = path[path.index(page) + 1] if page in path and path.index(page) + 1 < len(path) else None
-    return redirect(journey.page_url(following), 303)
+    return redirect(journey.page_url(answered.next_page(page)), 303)
 
 
-def _summary(journey: Journey) -> list[dict[str, Any]]:
+def _summary(journey: CitizenJourney) -> list[dict[str, Any]]:
     service = journey.service
     rows = []
-    for page in journey.path:
+    for page in journey.journey.path:
         for name in page.questions:
-            lines = answer_forms.display(service, name, journey.answers.get(name))
+            lines = answer_forms.display(service, name, journey.journey.answers.get(name))
             anchor = rendering.anchor(service, name).lstrip("#")
             rows.append(
                 {
@@ -211,13 +205,13 @@ def check_answers(service_id: str) -> Any:
         return _expired(service_id)
     if journey.form_session.submission_reference:
         return redirect(url_for("citizen.confirmation", service_id=service_id), 303)
-    first_gap = journey.first_incomplete()
+    first_gap = journey.journey.first_incomplete
     if first_gap is not None:
         return redirect(journey.page_url(first_gap), 303)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        answers = journey.engine.visible_answers(journey.answers)
-        errors = journey.engine.validate(answers)
+        answers = journey.journey.visible_answers
+        errors = journey.journey.errors
         if not errors:
             try:
                 submission = store.create_submission(
@@ -254,7 +248,7 @@ def check_answers(service_id: str) -> Any:
         service=journey.service,
         rows=_summary(journey),
         errors=summary,
-        back_url=journey.page_url(journey.path[-1]),
+        back_url=journey.page_url(journey.journey.last_page),
     )
 
 
@@ -266,7 +260,7 @@ def confirmation(service_id: str) -> Any:
         return _expired(service_id)
     reference = journey.form_session.submission_reference
     if not reference:
-        return redirect(journey.page_url(journey.first_incomplete()), 303)
+        return redirect(journey.page_url(journey.journey.first_incomplete), 303)
     return render_page("citizen/confirmation.html", service=journey.service, reference=reference)
 
 

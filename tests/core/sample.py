@@ -45,6 +45,9 @@ def sample_doc() -> dict[str, Any]:
                 "email": {"type": "string", "format": "email", "maxLength": 254},
                 "phone": {"type": "string", "pattern": "^[0-9+() ]{10,20}$", "maxLength": 20},
                 "notes": {"type": "string", "maxLength": 500},
+                "work_postcode": {"type": "string", "format": "uk-postcode"},
+                "nhs_number": {"type": "string", "format": "nhs-number"},
+                "ni_number": {"type": "string", "format": "ni-number"},
             },
             "required": ["lives_in_area", "full_name", "date_of_birth", "has_pet", "address", "email"],
             "allOf": [
@@ -126,6 +129,14 @@ def sample_doc() -> dict[str, Any]:
             },
             "phone": {"label": "What is your phone number?", "short_label": "Phone number", "widget": "tel"},
             "notes": {"label": "Anything else we should know?", "short_label": "Notes", "widget": "textarea"},
+            "work_postcode": {"label": "What is the postcode of your work?", "widget": "postcode"},
+            "nhs_number": {"label": "What is your NHS number?", "short_label": "NHS number", "widget": "nhs-number"},
+            "ni_number": {
+                "label": "What is your National Insurance number?",
+                "hint": "For example, QQ 12 34 56 C",
+                "short_label": "National Insurance number",
+                "widget": "ni-number",
+            },
         },
         "pages": [
             {"id": "where-you-live", "questions": ["lives_in_area"]},
@@ -156,6 +167,7 @@ def sample_doc() -> dict[str, Any]:
             },
             {"id": "your-address", "questions": ["address"]},
             {"id": "contact", "title": "How we contact you", "questions": ["email", "phone", "notes"]},
+            {"id": "numbers", "title": "Your numbers", "questions": ["work_postcode", "nhs_number", "ni_number"]},
         ],
         "messages": {
             "address.postcode": {"pattern": "Enter a real postcode, like SW1A 1AA"},

@@ -500,3 +500,37 @@ def test_a_huge_file_is_refused_without_reading_it_all(tmp_path: Path) -> None:
     [problem] = check_file(path)
     assert problem.path == "$"
     assert "too large" in problem.message
+
+
+# -- privacy and contact ----------------------------------------------------------------------
+
+
+def test_privacy_and_contact_are_optional_and_accepted_when_well_formed() -> None:
+    doc = sample_doc() | {
+        "privacy": {"url": "https://www.westbridge.gov.uk/privacy", "summary": ["We keep your answers safe."]},
+        "contact": {
+            "email": "pets@westbridge.gov.uk",
+            "phone": "01632 960 000",
+            "hours": "Monday to Friday, 9am to 5pm",
+            "address": ["Town Hall", "Westbridge", "WB1 1AA"],
+        },
+    }
+    assert check(doc) == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "path"),
+    [
+        ("privacy", {"url": "http://www.westbridge.gov.uk/privacy"}, "$.privacy.url"),
+        ("privacy", {"url": "javascript:alert(1)"}, "$.privacy.url"),
+        ("privacy", {"url": 'https://x.gov.uk/" onclick="alert(1)'}, "$.privacy.url"),
+        ("privacy", {"summary": "one paragraph, not a list"}, "$.privacy.summary"),
+        ("contact", {"email": "not an email"}, "$.contact.email"),
+        ("contact", {"phone": "call us"}, "$.contact.phone"),
+        ("contact", {"hours": ""}, "$.contact.hours"),
+        ("contact", {"fax": "01632 960 000"}, "$.contact"),
+    ],
+)
+def test_privacy_and_contact_refuse_bad_values(key: str, value: Any, path: str) -> None:
+    problems = check(sample_doc() | {key: value})
+    assert {p.path for p in problems} == {path}, problems

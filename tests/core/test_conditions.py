@@ -1,10 +1,14 @@
-"""Page conditions and routing: which pages a citizen is asked, and which answers survive."""
+"""Page conditions and routing: which pages a citizen is asked, and which answers survive.
+
+All of it through the pure ``runtime.journey.Journey``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from runtime.definition import Definition
+from runtime.journey import Journey
 from runtime.validation import CompiledService, compiled
 from tests.core.sample import complete_answers, sample_doc
 
@@ -16,6 +20,7 @@ ALL_PAGES = [
     "cat-colours",
     "your-address",
     "contact",
+    "numbers",
 ]
 
 
@@ -23,8 +28,12 @@ def service() -> CompiledService:
     return compiled(Definition(sample_doc()))
 
 
+def journey(answers: dict[str, Any], cs: CompiledService | None = None) -> Journey:
+    return Journey(cs or service(), answers)
+
+
 def path_ids(answers: dict[str, Any]) -> list[str]:
-    return [p.id for p in service().path(answers)]
+    return [p.id for p in journey(answers).path]
 
 
 def test_with_no_answers_only_unconditional_pages_and_the_default_route() -> None:
@@ -42,7 +51,7 @@ def test_show_if_false_skips_the_page() -> None:
 
 def test_routing_skips_the_pages_in_between() -> None:
     answers = {"lives_in_area": True, "has_pet": False}
-    assert path_ids(answers) == ["where-you-live", "about-you", "your-pet", "your-address", "contact"]
+    assert path_ids(answers) == ["where-you-live", "about-you", "your-pet", "your-address", "contact", "numbers"]
 
 
 def test_the_first_matching_rule_wins() -> None:
@@ -52,8 +61,13 @@ def test_the_first_matching_rule_wins() -> None:
         {"if": True, "goto": "your-address"},
     ]
     cs = compiled(Definition(doc))
-    assert [p.id for p in cs.path({"has_pet": True})][-2:] == ["your-pet", "contact"]
-    assert [p.id for p in cs.path({"has_pet": False})][-3:] == ["your-pet", "your-address", "contact"]
+    assert [p.id for p in journey({"has_pet": True}, cs).path][-3:] == ["your-pet", "contact", "numbers"]
+    assert [p.id for p in journey({"has_pet": False}, cs).path][-4:] == [
+        "your-pet",
+        "your-address",
+        "contact",
+        "numbers",
+    ]
 
 
 def test_a_stop_page_ends_the_path() -> None:
@@ -64,51 +78,51 @@ def test_a_stale_answer_on_a_skipped_page_does_not_steer() -> None:
     # The citizen said "cat" and then went back and said they have no pet: routing skips
     # pet-details, so the old "cat" must not bring back the cat-colours page.
     answers = complete_answers() | {"has_pet": False}
-    assert path_ids(answers) == ["where-you-live", "about-you", "your-pet", "your-address", "contact"]
+    assert path_ids(answers) == ["where-you-live", "about-you", "your-pet", "your-address", "contact", "numbers"]
 
 
 def test_a_stale_answer_behind_a_stop_page_does_not_count() -> None:
     answers = complete_answers() | {"lives_in_area": False}
-    assert service().visible_answers(answers) == {"lives_in_area": False}
+    assert journey(answers).visible_answers == {"lives_in_area": False}
 
 
 def test_visible_answers_removes_answers_of_hidden_pages() -> None:
     answers = complete_answers() | {"has_pet": False}
-    visible = service().visible_answers(answers)
+    visible = journey(answers).visible_answers
     assert visible == {k: v for k, v in answers.items() if k not in ("pet_kind", "pet_count", "pet_colours")}
     # ... and what is left is a valid submission.
     assert service().validate(visible) == {}
 
 
 def test_visible_answers_keeps_everything_on_the_path() -> None:
-    assert service().visible_answers(complete_answers()) == complete_answers()
+    assert journey(complete_answers()).visible_answers == complete_answers()
 
 
 def test_visible_answers_drops_answers_to_no_question() -> None:
-    assert "is_admin" not in service().visible_answers(complete_answers() | {"is_admin": True})
+    assert "is_admin" not in journey(complete_answers() | {"is_admin": True}).visible_answers
 
 
-# -- validate_page ------------------------------------------------------------------------------
+# -- page_errors ------------------------------------------------------------------------------
 
 
-def test_validate_page_reports_only_the_page_s_own_fields() -> None:
+def test_page_errors_reports_only_the_page_s_own_fields() -> None:
     cs = service()
     about_you = cs.definition.page_by_id["about-you"]
     # Everything else is missing too, but only this page's questions are the citizen's to fix now.
-    assert cs.validate_page(about_you, {"full_name": "Jane Smith"}) == {"date_of_birth": "Enter date of birth"}
+    assert Journey(cs, {"full_name": "Jane Smith"}).page_errors(about_you) == {"date_of_birth": "Enter date of birth"}
 
 
-def test_validate_page_respects_cross_field_rules_from_earlier_pages() -> None:
+def test_page_errors_respects_cross_field_rules_from_earlier_pages() -> None:
     cs = service()
     details = cs.definition.page_by_id["pet-details"]
-    assert cs.validate_page(details, {"has_pet": True}) == {
+    assert Journey(cs, {"has_pet": True}).page_errors(details) == {
         "pet_kind": "Select the kind of pet",
         "pet_count": "Enter the number of pets",
     }
-    assert cs.validate_page(details, {"has_pet": True, "pet_kind": "dog", "pet_count": 2}) == {}
+    assert Journey(cs, {"has_pet": True, "pet_kind": "dog", "pet_count": 2}).page_errors(details) == {}
 
 
-def test_validate_page_ignores_a_then_block_whose_condition_is_on_a_hidden_page() -> None:
+def test_page_errors_ignores_a_then_block_whose_condition_is_on_a_hidden_page() -> None:
     doc = sample_doc()
     # Require a phone number of those who have a pet; then hide the has_pet answer behind a stop page.
     doc["schema"]["allOf"].append(
@@ -117,16 +131,16 @@ def test_validate_page_ignores_a_then_block_whose_condition_is_on_a_hidden_page(
     cs = compiled(Definition(doc))
     contact = cs.definition.page_by_id["contact"]
     answers = {"lives_in_area": True, "has_pet": True, "email": "jane@example.com"}
-    assert cs.validate_page(contact, answers) == {"phone": "Enter phone number"}
+    assert Journey(cs, answers).page_errors(contact) == {"phone": "Enter phone number"}
     # After a stop page, the has_pet answer is not "visible": the rule no longer applies.
     answers = {"lives_in_area": False, "has_pet": True, "email": "jane@example.com"}
-    assert cs.validate_page(contact, answers) == {}
+    assert Journey(cs, answers).page_errors(contact) == {}
 
 
-def test_validate_page_checks_the_page_s_own_answers_as_posted() -> None:
+def test_page_errors_checks_the_page_s_own_answers_as_posted() -> None:
     cs = service()
     contact = cs.definition.page_by_id["contact"]
-    assert cs.validate_page(contact, {"email": "nope", "phone": "01632 960 001"}) == {
+    assert Journey(cs, {"email": "nope", "phone": "01632 960 001"}).page_errors(contact) == {
         "email": "Enter your email address in the correct format, like name@example.com"
     }
 

@@ -14,7 +14,12 @@ from runtime.definition import (
     PAGE_ORDER,
     QUESTION_ORDER,
     TOP_LEVEL_ORDER,
+    Contact,
     Definition,
+    Option,
+    Privacy,
+    Question,
+    StartPage,
     canonical,
     content_hash,
     dumps,
@@ -193,3 +198,79 @@ def test_fields_labels_and_optional_questions() -> None:
     assert not definition.is_optional("address.town")
     assert definition.is_optional("address.line2")
     assert definition.option_label("pet_kind", "other") == "Something else"
+
+
+# -- typed views and their defaults ------------------------------------------------------------
+
+
+def test_questions_are_typed_with_their_defaults() -> None:
+    definition = Definition(sample_doc())
+    q = definition.question("pet_kind")
+    assert isinstance(q, Question)
+    assert (q.label, q.short_label, q.error_name, q.widget) == (
+        "What kind of pet is it?",
+        "Kind of pet",
+        "the kind of pet",
+        "radios",
+    )
+    assert q.options == (Option("cat", "Cat"), Option("dog", "Dog"), Option("other", "Something else"))
+    assert q.option_label("dog") == "Dog" and q.option_label("ferret") == "ferret"
+    notes = definition.question("notes")
+    assert (notes.hint, notes.rows, notes.width, notes.spellcheck) == (None, 5, None, None)
+    has_pet = definition.question("has_pet")
+    assert (has_pet.yes_label, has_pet.no_label, has_pet.error_name) == ("Yes", "No", "has a pet")
+    # Without a short label, the label; an acronym keeps its capitals in the error name.
+    assert definition.question("work_postcode").short_label == "What is the postcode of your work?"
+    assert definition.question("nhs_number").error_name == "NHS number"
+
+
+def test_pages_start_check_answers_and_confirmation_have_defaults_in_python() -> None:
+    doc = sample_doc()
+    definition = Definition(doc)
+    assert definition.start == StartPage(
+        body=("Use this service to apply for a pet licence.",), you_will_need=("your tenancy number",)
+    )
+    assert definition.start.button == "Start now"
+    assert definition.check_answers.title == "Check your answers before sending your application"
+    assert definition.check_answers.declaration == ("The information I have given is correct.",)
+    assert definition.check_answers.button == "Send application"
+    assert definition.check_answers.send_heading == "Now send your application"
+    assert definition.confirmation.next_steps == ("We will email you within 10 working days.",)
+    assert definition.department == "Housing"
+    assert definition.privacy is None and definition.contact is None
+
+    del doc["check_answers"]
+    doc["title"] = "Report a missed bin"
+    bare = Definition(doc).check_answers
+    assert bare.button == "Accept and send"
+    assert bare.declaration[0].startswith("By sending this you are confirming")
+    assert bare.send_heading == "Now send your form"
+
+
+def test_privacy_and_contact() -> None:
+    doc = sample_doc() | {
+        "contact": {"phone": "01632 960 000", "hours": "Monday to Friday, 9am to 5pm", "address": ["Town Hall"]},
+        "privacy": {"url": "https://example.gov.uk/privacy"},
+    }
+    definition = Definition(doc)
+    assert definition.contact == Contact(
+        email=None, phone="01632 960 000", hours="Monday to Friday, 9am to 5pm", address=("Town Hall",)
+    )
+    assert definition.privacy == Privacy(url="https://example.gov.uk/privacy", summary=())
+
+
+def test_privacy_and_contact_come_last_in_their_canonical_order() -> None:
+    doc = {
+        "contact": {"address": ["Town Hall"], "hours": "9 to 5", "phone": "01632 960 000", "email": "a@b.gov.uk"},
+        "privacy": {"summary": ["We keep it safe."], "url": "https://example.gov.uk/privacy"},
+    } | sample_doc()
+    out = canonical(doc)
+    assert list(out)[-2:] == ["privacy", "contact"]
+    assert list(out["contact"]) == ["email", "phone", "hours", "address"]
+    assert list(out["privacy"]) == ["url", "summary"]
+
+
+def test_no_template_reads_the_raw_document() -> None:
+    templates = Path(__file__).parents[2] / "runtime" / "web" / "templates"
+    for path in templates.rglob("*.html"):
+        assert ".doc" not in path.read_text(encoding="utf-8"), path

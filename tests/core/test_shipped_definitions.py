@@ -67,21 +67,22 @@ def _check_question(render: Render, definition: Definition, name: str, as_headin
     soup = render(view)
     q = definition.questions[name]
     text = _text(soup)
-    assert _squash(q["label"]) in text
+    assert _squash(q.label) in text
     if definition.is_optional(name):
-        assert _squash(q["label"]) + " (optional)" in text
-    if q.get("hint"):
-        assert _squash(q["hint"]) in text
+        assert _squash(q.label) + " (optional)" in text
+    if q.hint:
+        assert _squash(q.hint) in text
     for element_id, field_name in _expected_inputs(definition, name):
         control = soup.find(id=element_id)
         assert control is not None, (name, element_id)
         assert control.get("name") == field_name, (name, element_id)
-    for value, option in (q.get("options") or {}).items():
+    for option in q.options:
+        value = option.value
         assert soup.select_one(f'input[value="{value}"], option[value="{value}"]') is not None, (name, value)
-        assert _squash(option["label"]) in text
+        assert _squash(option.label) in text
     if as_heading:
         heading = soup.select_one("h1")
-        assert heading is not None and _squash(q["label"]) in _text(heading)
+        assert heading is not None and _squash(q.label) in _text(heading)
     else:
         assert soup.select_one("h1") is None
 

@@ -119,7 +119,7 @@ INVALID: dict[str, list[tuple[str, dict[str, Any], list[tuple[str, str]]]]] = {
             {**_date("date_of_birth", ("31", "2", "1990")), "ni_number": "12345"},
             [
                 ("Your date of birth must be a real date", "#date-of-birth-day"),
-                ("Enter a National Insurance number in the correct format, like QQ 12 34 56 C", "#ni-number"),
+                ("Enter a National Insurance number in the correct format", "#ni-number"),
             ],
         ),
         (

@@ -1,0 +1,67 @@
+"""The widget registry: every question type, in the order of the builder's palette.
+
+A new question type is one ``Widget`` subclass in one module of this package and one entry in
+``WIDGETS``; the checker, answers, rendering and error messages all dispatch through it (a
+test checks that the meta-schema's widget enum lists exactly these names).
+"""
+
+from __future__ import annotations
+
+from .address import ADDRESS_PARTS, UK_ADDRESS
+from .base import WIDTHS, FormData, Widget, clean_text, html_id
+from .choices import CHECKBOXES, RADIOS, SELECT, YES_NO
+from .date import DATE, long_date
+from .identifiers import (
+    NHS_NUMBER,
+    NI_NUMBER,
+    POSTCODE,
+    format_nhs_number,
+    format_ni_number,
+    is_nhs_number,
+    is_ni_number,
+    is_postcode,
+    normalise_nhs_number,
+    normalise_ni_number,
+    normalise_postcode,
+)
+from .number import NUMBER
+from .text import EMAIL, TEL, TEXT, TEXTAREA
+
+WIDGETS: dict[str, Widget] = {
+    w.name: w
+    for w in (
+        TEXT,
+        TEXTAREA,
+        NUMBER,
+        DATE,
+        EMAIL,
+        TEL,
+        POSTCODE,
+        UK_ADDRESS,
+        YES_NO,
+        RADIOS,
+        CHECKBOXES,
+        SELECT,
+        NI_NUMBER,
+        NHS_NUMBER,
+    )
+}
+
+__all__ = [
+    "ADDRESS_PARTS",
+    "WIDGETS",
+    "WIDTHS",
+    "FormData",
+    "Widget",
+    "clean_text",
+    "format_nhs_number",
+    "format_ni_number",
+    "html_id",
+    "is_nhs_number",
+    "is_ni_number",
+    "is_postcode",
+    "long_date",
+    "normalise_nhs_number",
+    "normalise_ni_number",
+    "normalise_postcode",
+]

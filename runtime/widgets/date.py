@@ -1,0 +1,105 @@
+"""A date, asked as day, month and year boxes (the GOV.UK date input)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from .base import FormData, Widget, clean_text, error_param, heading, html_id, label_text, one
+
+if TYPE_CHECKING:
+    from ..definition import Definition
+
+_PARTS = (("day", 2), ("month", 2), ("year", 4))
+
+
+def long_date(value: date) -> str:
+    """``3 July 1950``: how GOV.UK writes a date."""
+    return f"{value.day} {value.strftime('%B')} {value.year}"
+
+
+def _parse_date(day: str, month: str, year: str) -> str:
+    """An ISO date when the parts make a real one; otherwise a string that fails ``format``."""
+    try:
+        if len(year) == 4:
+            return date(int(year), int(month), int(day)).isoformat()
+    except ValueError:
+        pass
+    return f"{year}-{month}-{day}"
+
+
+@dataclass(frozen=True)
+class Date(Widget):
+    def new_property(self) -> dict[str, Any]:
+        return {"type": "string", "format": "date"}
+
+    def parse(self, definition: Definition, name: str, form: FormData) -> tuple[Any, dict[str, Any]]:
+        parts = {p: clean_text(one(form, f"{name}-{p}")) for p, _ in _PARTS}
+        raw = {f"{name}-{p}": v for p, v in parts.items()}
+        if not any(parts.values()):
+            return None, raw
+        return _parse_date(parts["day"], parts["month"], parts["year"]), raw
+
+    def to_raw(self, definition: Definition, name: str, value: Any) -> dict[str, Any]:
+        try:
+            d = date.fromisoformat(value)
+        except (TypeError, ValueError):
+            return {}
+        return {f"{name}-day": str(d.day), f"{name}-month": str(d.month), f"{name}-year": str(d.year)}
+
+    def display(self, definition: Definition, name: str, value: Any) -> list[str]:
+        if value is None:
+            return []
+        try:
+            return [long_date(date.fromisoformat(value))]
+        except (TypeError, ValueError):
+            return [str(value)]
+
+    def anchor(self, name: str, path: str) -> str:
+        return f"#{html_id(name)}-day"
+
+    def view(
+        self, definition: Definition, name: str, raw: dict[str, Any], errors: dict[str, str], as_heading: bool
+    ) -> dict[str, Any]:
+        q = definition.question(name)
+        qid = html_id(name)
+        error = error_param(errors, name)
+        err_cls = " govuk-input--error" if error else ""
+        return {
+            "macro": "govukDateInput",
+            "params": {
+                "id": qid,
+                "namePrefix": name,
+                "fieldset": {"legend": heading(label_text(definition, name), as_heading, legend=True)},
+                "hint": {"text": q.hint or "For example, 27 3 2007"},
+                "errorMessage": error,
+                "items": [
+                    {
+                        "id": f"{qid}-{part}",
+                        "name": part,
+                        "label": part.capitalize(),
+                        "classes": f"govuk-input--width-{width}{err_cls}",
+                        "value": raw.get(f"{name}-{part}", ""),
+                        **({"autocomplete": f"bday-{part}"} if q.autocomplete == "bday" else {}),
+                    }
+                    for part, width in _PARTS
+                ],
+            },
+        }
+
+    def message(self, keyword: str, limit: Any, name: str, cap: str, instance: Any = None) -> str | None:
+        if keyword == "format":
+            return f"{cap} must be a real date"
+        if keyword in ("dateBefore", "dateAfter") and limit == "today":
+            return f"{cap} must be in the {'past' if keyword == 'dateBefore' else 'future'}"
+        if keyword in ("dateBefore", "dateAfter"):
+            try:
+                shown = long_date(date.fromisoformat(limit))
+            except (TypeError, ValueError):
+                shown = str(limit)
+            return f"{cap} must be {'before' if keyword == 'dateBefore' else 'after'} {shown}"
+        return super().message(keyword, limit, name, cap, instance)
+
+
+DATE = Date("date", "Date", frozenset({"string"}), format="date")
