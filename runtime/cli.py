@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from . import definition as definitions
-from .checker import check_file
+from .checker import check, check_file
 from .settings import SettingsError, from_environment
 
 
@@ -74,6 +75,76 @@ def format_(paths: tuple[Path, ...], check: bool) -> None:
         sys.exit(1)
 
 
+def _read_checked(path: Path) -> dict[str, Any] | None:
+    """A definition file that passes the checker, or None after printing why it does not."""
+    try:
+        doc = definitions.read_file(path)
+    except definitions.DefinitionError as exc:
+        click.echo(f"{path}: $: {exc}", err=True)
+        return None
+    problems = check(doc)
+    for problem in problems:
+        click.echo(problem.render(str(path)), err=True)
+    return None if problems else doc
+
+
+@main.command()
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+def diff(old: Path, new: Path) -> None:
+    """Print the changes from OLD to NEW in plain words, one sentence a line (nothing when the same).
+
+    Both files must pass the checker; problems print as ``file: json-path: message`` (exit 1).
+    """
+    from .changes import summarise
+
+    old_doc, new_doc = _read_checked(old), _read_checked(new)
+    if old_doc is None or new_doc is None:
+        sys.exit(1)
+    for sentence in summarise(old_doc, new_doc):
+        click.echo(sentence)
+
+
+@main.command()
+@click.option("--folder", type=click.Path(path_type=Path), default=None, help="Default: form_definitions/.")
+def export(folder: Path | None) -> None:
+    """Write every service's current published version canonically, one <service-id>.json each."""
+    from sqlmodel import select
+
+    from .db import make_engine, session
+    from .models import Service
+    from .store import definition
+
+    settings = _settings()
+    folder = folder or settings.definitions_dir
+    if folder.exists() and not folder.is_dir():
+        raise click.ClickException(f"{folder}: not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url)
+    try:
+        with session(engine) as s:
+            services = list(s.exec(select(Service).order_by(Service.id)))
+            for service in services:
+                published = definition(session=s, service_id=service.id)
+                if published is None:  # a service row always has its current version; say so if not
+                    click.echo(f"{service.id}: version {service.current_version} is missing", err=True)
+                    continue
+                path = folder / f"{service.id}.json"
+                text = definitions.dumps(published.doc)
+                if path.is_file() and path.read_text(encoding="utf-8", errors="replace") == text:
+                    click.echo(f"{path}: {service.id} version {published.version} unchanged")
+                    continue
+                # Written beside the file then renamed, so a reader never sees half a definition.
+                partial = path.with_name(f".{path.name}.partial")
+                partial.write_text(text, encoding="utf-8")
+                partial.replace(path)
+                click.echo(f"{path}: {service.id} version {published.version} written")
+    finally:
+        engine.dispose()
+    if not services:
+        click.echo("no published services to export", err=True)
+
+
 @main.group()
 def db() -> None:
     """Database commands."""
@@ -94,7 +165,7 @@ def upgrade() -> None:
 def load(folder: Path | None) -> None:
     """Publish every definition in the folder: new versions are added, same ones left alone."""
     from .db import make_engine, session
-    from .store import PublishError, load_folder
+    from .store import PublishError, get_draft, load_folder
 
     settings = _settings()
     folder = folder or settings.definitions_dir
@@ -111,6 +182,18 @@ def load(folder: Path | None) -> None:
                         click.echo(problem.render(str(path)), err=True)
                 else:
                     click.echo(f"{path}: {result.service_id} version {result.version} {result.outcome}")
+                    draft = get_draft(session=s, service_id=result.service_id)
+                    if draft is not None and (draft.base_version or 0) < result.version:
+                        # The builder's draft is left alone: the designer decides what to keep.
+                        based = (
+                            f"based on version {draft.base_version}"
+                            if draft.base_version is not None
+                            else "of a new service"
+                        )
+                        click.echo(
+                            f"{result.service_id}: builder draft {based}; version {result.version} loaded "
+                            "from the file; the draft was left as it is"
+                        )
     finally:
         engine.dispose()
     if failed:
@@ -186,3 +269,117 @@ def citizens_show(key: str) -> None:
                 click.echo(f"  {sub.reference}  {when}  {service.title} (version {sub.service_version})")
     finally:
         engine.dispose()
+
+
+# The builder's mount point on the web server: set-up links printed here open its pages.
+BUILDER_PATH = "/builder"
+
+
+@main.group()
+def users() -> None:
+    """Staff accounts for the builder and back office."""
+
+
+def _read_password() -> str:
+    """The new password: typed twice at a terminal (hidden), or the first line piped in."""
+    if sys.stdin.isatty():
+        return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+    line = sys.stdin.readline(2000)
+    return line.rstrip("\r\n")
+
+
+@users.command("create")
+@click.option("--email", required=True, help="Their work email address (they sign in with it).")
+@click.option("--name", required=True, help="Their full name, shown beside their changes.")
+@click.option("--department", required=True, help="Department name or slug, e.g. Highways or adult-social-care.")
+@click.option("--role", required=True, help="designer, reviewer or admin.")
+@click.option(
+    "--setup-link",
+    is_flag=True,
+    help="Print a one-time link (valid 7 days) for them to choose a password, instead of reading one.",
+)
+@click.option("--create-department", is_flag=True, help="Make the department if it does not exist yet.")
+def users_create(email: str, name: str, department: str, role: str, setup_link: bool, create_department: bool) -> None:
+    """Add a staff member with one role in one department.
+
+    The password is read from standard input (echo ... | civicforms users create ...), or
+    typed twice when run at a terminal; with --setup-link, a one-time link is printed instead.
+    """
+    from .db import make_engine, session
+    from .staff import StaffError, check_email, check_name, check_password, check_role, create_user
+    from .store import department_for_name, department_slug, find_department
+
+    settings = _settings()
+    try:
+        clean_email, clean_name, clean_role = check_email(email), check_name(name), check_role(role)
+    except StaffError as exc:
+        raise click.ClickException(f"--{exc.field}: {exc.message}") from exc
+    if not department_slug(department) or len(department) > 200 or any(ord(ch) < 32 for ch in department):
+        raise click.ClickException("--department: enter a department name, like Highways")
+    if setup_link and not settings.base_url:
+        raise click.ClickException(
+            "set CIVICFORMS_BASE_URL (e.g. https://forms.example.gov.uk) so that the set-up link can be printed"
+        )
+    password = None
+    if not setup_link:
+        password = _read_password()
+        if not password:
+            raise click.ClickException("no password given on standard input: pipe one in, or use --setup-link")
+        try:
+            check_password(password, email=clean_email, name=clean_name)
+        except StaffError as exc:
+            raise click.ClickException(f"password: {exc.message}") from exc
+    engine = make_engine(settings.database_url)
+    try:
+        with session(engine) as s:
+            found = find_department(session=s, key=department)
+            if found is None:
+                if not create_department:
+                    raise click.ClickException(
+                        f"no department called {department!r}: check the name (civicforms users list shows them) "
+                        "or add --create-department to make it"
+                    )
+                found = department_for_name(session=s, name=department)
+            assert found.id is not None
+            try:
+                created = create_user(
+                    session=s,
+                    email=clean_email,
+                    name=clean_name,
+                    department_id=found.id,
+                    role=clean_role,
+                    password=password,
+                )
+            except StaffError as exc:
+                s.rollback()
+                raise click.ClickException(f"--{exc.field}: {exc.message}") from exc
+            s.commit()
+            click.echo(f"created {created.user.email}: {clean_role} in {found.name}")
+            if created.setup_token:
+                click.echo("Send them this one-time link to choose a password (it works once, for 7 days):")
+                click.echo(settings.url(f"{BUILDER_PATH}/set-up/{created.setup_token}"))
+    finally:
+        engine.dispose()
+
+
+@users.command("list")
+def users_list() -> None:
+    """Every staff account: email, name, state and roles per department."""
+    from .db import make_engine, session
+    from .staff import list_users
+
+    engine = make_engine(_settings().database_url)
+    try:
+        with session(engine) as s:
+            rows = list_users(session=s)
+    finally:
+        engine.dispose()
+    if not rows:
+        click.echo("no staff accounts yet: add one with civicforms users create", err=True)
+        return
+    for row in rows:
+        state = "deactivated" if not row.active else "locked" if row.locked else "active"
+        if row.active and not row.has_password and not row.sso:
+            state = "invited"
+        roles = "; ".join(f"{department}: {', '.join(names)}" for department, names in row.roles.items())
+        click.echo(f"{row.email}\t{row.name}\t{state}\t{roles or 'no roles'}")

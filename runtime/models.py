@@ -28,6 +28,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class Department(SQLModel, table=True):
+    """A part of the organisation (Highways, Revenues, ...) that owns services and has staff."""
+
+    __tablename__ = "department"
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=60, unique=True)
+    name: str = Field(max_length=200)
+
+
 class Service(SQLModel, table=True):
     """A published e-service; its definitions live in ServiceVersion."""
 
@@ -38,6 +47,8 @@ class Service(SQLModel, table=True):
     live: bool = Field(default=True)
     current_version: int
     updated_at: datetime = Field(default_factory=utcnow)
+    # From the definition's `department` text; null only for rows published before 0002 and not since.
+    department_id: int | None = Field(default=None, foreign_key="department.id", index=True)
 
 
 class ServiceVersion(SQLModel, table=True):
@@ -51,6 +62,9 @@ class ServiceVersion(SQLModel, table=True):
     content_hash: str = Field(max_length=64)
     definition: dict[str, Any] = Field(sa_column=Column(DefinitionJSON, nullable=False))
     published_at: datetime = Field(default_factory=utcnow)
+    # Null for versions that `civicforms load` brought in from files.
+    published_by: int | None = Field(default=None, foreign_key="staff_user.id")
+    change_summary: list[str] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
 
 
 class Citizen(SQLModel, table=True):
@@ -77,6 +91,12 @@ class FormSession(SQLModel, table=True):
     """A citizen's progress through one service, kept on the server; the cookie holds a token."""
 
     __tablename__ = "form_session"
+    __table_args__ = (
+        # Pinned to the exact published version, which can therefore never be deleted under it.
+        sa.ForeignKeyConstraint(
+            ["service_id", "service_version"], ["service_version.service_id", "service_version.version"]
+        ),
+    )
     id: str = Field(primary_key=True, max_length=64)  # SHA-256 of the token in the cookie
     service_id: str = Field(foreign_key="service.id", max_length=60)
     service_version: int
@@ -92,6 +112,11 @@ class Submission(SQLModel, table=True):
     """A citizen's answers to one service version, stored against their citizen record."""
 
     __tablename__ = "submission"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["service_id", "service_version"], ["service_version.service_id", "service_version.version"]
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=20, unique=True)
     service_id: str = Field(foreign_key="service.id", max_length=60, index=True)
@@ -102,3 +127,82 @@ class Submission(SQLModel, table=True):
     # The form session it came from: unique, so a double submit can never store twice.
     form_session_id: str | None = Field(default=None, max_length=64, unique=True)
     submitted_at: datetime = Field(default_factory=utcnow)
+
+
+# -- staff ----------------------------------------------------------------------------------
+
+
+class StaffUser(SQLModel, table=True):
+    """A member of staff who signs in to the builder (and later the back office)."""
+
+    __tablename__ = "staff_user"
+    __table_args__ = (sa.UniqueConstraint("oidc_issuer", "oidc_subject", name="uq_staff_user_oidc_issuer_subject"),)
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True)  # always lower-case
+    name: str = Field(max_length=200)
+    password_hash: str | None = Field(default=None, max_length=300)
+    totp_secret: str | None = Field(default=None, max_length=64)
+    # The last TOTP time step accepted, so a code seen over a shoulder cannot be used twice.
+    totp_last_step: int | None = Field(default=None)
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    failed_sign_ins: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    locked_until: datetime | None = Field(default=None)
+    oidc_issuer: str | None = Field(default=None, max_length=400)
+    oidc_subject: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_sign_in_at: datetime | None = Field(default=None)
+
+
+class StaffRole(SQLModel, table=True):
+    """One role (designer, reviewer, admin) of one staff member in one department."""
+
+    __tablename__ = "staff_role"
+    user_id: int = Field(foreign_key="staff_user.id", primary_key=True)
+    department_id: int = Field(foreign_key="department.id", primary_key=True, index=True)
+    role: str = Field(max_length=30, primary_key=True)
+
+
+class StaffSetupToken(SQLModel, table=True):
+    """A one-time link to choose a password; only the SHA-256 of the token is stored."""
+
+    __tablename__ = "staff_setup_token"
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="staff_user.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    used_at: datetime | None = Field(default=None)
+
+
+class ServiceDraft(SQLModel, table=True):
+    """The builder's working copy of a service: saved on every change, published as a version.
+
+    No foreign key to service: a new service has a draft before it has ever been published.
+    """
+
+    __tablename__ = "service_draft"
+    service_id: str = Field(primary_key=True, max_length=60)
+    department_id: int = Field(foreign_key="department.id", index=True)
+    # json (not jsonb) on PostgreSQL: key order is kept, so the canonical file diffs cleanly.
+    definition: dict[str, Any] = Field(sa_column=Column(DefinitionJSON, nullable=False))
+    # Bumped on every save: a save names the revision it started from (optimistic locking).
+    revision: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    base_version: int | None = Field(default=None)  # the published version the draft started from
+    task_status: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    preview_visited_at: datetime | None = Field(default=None)
+    review_branch: str | None = Field(default=None, max_length=200)
+    created_by: int | None = Field(default=None, foreign_key="staff_user.id")
+    updated_by: int | None = Field(default=None, foreign_key="staff_user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class PreviewSession(SQLModel, table=True):
+    """A staff member's answers while trying a draft as a citizen would; never submitted."""
+
+    __tablename__ = "preview_session"
+    __table_args__ = (sa.UniqueConstraint("user_id", "service_id", name="uq_preview_session_user_id_service_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="staff_user.id")
+    service_id: str = Field(max_length=60)
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -35,6 +35,30 @@ def _flag(value: str | None, default: bool) -> bool:
     raise SettingsError(f"expected true or false, got {value!r}")
 
 
+# Labels for the sign-in buttons of well-known single sign-on providers; others say their name.
+KNOWN_PROVIDER_LABELS = {"entra": "Microsoft", "microsoft": "Microsoft", "google": "Google"}
+PUBLISH_MODES = ("direct", "review")
+
+
+@dataclass(frozen=True)
+class OidcProvider:
+    """One OpenID Connect provider staff can sign in with (Microsoft Entra ID, Google Workspace, ...)."""
+
+    name: str  # in URLs: /sso/<name>
+    issuer: str  # discovery document at <issuer>/.well-known/openid-configuration
+    client_id: str
+    client_secret: str = field(repr=False, default="")
+    label: str = ""  # "Sign in with <label>"
+
+    @property
+    def metadata_url(self) -> str:
+        return self.issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+
+def _local_http(url: str) -> bool:
+    return bool(re.match(r"http://(127\.0\.0\.1|localhost|\[::1\])(:[0-9]+)?(/|$)", url))
+
+
 @dataclass(frozen=True)
 class Settings:
     environment: str = "production"
@@ -49,6 +73,22 @@ class Settings:
     session_timeout_minutes: int = 60
     max_post_bytes: int = 64 * 1024
     secure_cookies: bool = True
+    # Staff accounts (builder and back office)
+    staff_require_totp: bool = False
+    staff_lockout_attempts: int = 5
+    staff_lockout_minutes: int = 15
+    staff_session_minutes: int = 480  # signed out this long after signing in, whatever they do
+    staff_idle_minutes: int = 30  # signed out after this long without a request
+    oidc_providers: tuple[OidcProvider, ...] = ()
+    publish_mode: str = "direct"
+    base_url: str = ""  # e.g. https://forms.example.gov.uk: for links printed outside a request
+
+    def oidc_provider(self, name: str) -> OidcProvider | None:
+        return next((p for p in self.oidc_providers if p.name == name), None)
+
+    def url(self, path: str) -> str:
+        """An absolute URL for a link printed outside a web request (e.g. a set-up link)."""
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
 
     @property
     def development(self) -> bool:
@@ -71,6 +111,30 @@ class Settings:
             raise SettingsError("CIVICFORMS_LOGO_URL must be a path on this site or an https:// URL")
         if self.session_timeout_minutes < 1:
             raise SettingsError("CIVICFORMS_SESSION_TIMEOUT_MINUTES must be 1 or more")
+        for name, value in (
+            ("STAFF_LOCKOUT_ATTEMPTS", self.staff_lockout_attempts),
+            ("STAFF_LOCKOUT_MINUTES", self.staff_lockout_minutes),
+            ("STAFF_SESSION_MINUTES", self.staff_session_minutes),
+            ("STAFF_IDLE_MINUTES", self.staff_idle_minutes),
+        ):
+            if value < 1:
+                raise SettingsError(f"CIVICFORMS_{name} must be 1 or more")
+        if self.staff_idle_minutes > self.staff_session_minutes:
+            raise SettingsError("CIVICFORMS_STAFF_IDLE_MINUTES must not be more than CIVICFORMS_STAFF_SESSION_MINUTES")
+        if self.publish_mode not in PUBLISH_MODES:
+            raise SettingsError("CIVICFORMS_PUBLISH_MODE must be direct or review")
+        if self.base_url and not (self.base_url.startswith("https://") or _local_http(self.base_url)):
+            raise SettingsError("CIVICFORMS_BASE_URL must be an https:// address (http:// only for localhost)")
+        for provider in self.oidc_providers:
+            prefix = f"CIVICFORMS_OIDC_{provider.name.upper()}"
+            if not re.fullmatch(r"[a-z][a-z0-9]{0,29}", provider.name):
+                raise SettingsError(
+                    f"CIVICFORMS_OIDC_PROVIDERS: {provider.name!r} must be a short name of letters and digits"
+                )
+            if not (provider.issuer.startswith("https://") or _local_http(provider.issuer)):
+                raise SettingsError(f"{prefix}_ISSUER must be an https:// address (http:// only for localhost)")
+            if not provider.client_id or not provider.client_secret:
+                raise SettingsError(f"{prefix}_CLIENT_ID and {prefix}_CLIENT_SECRET must be set")
         return self
 
 
@@ -97,8 +161,24 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
     try:
         timeout = int(get("SESSION_TIMEOUT_MINUTES", "60"))
         max_post = int(get("MAX_POST_BYTES", str(64 * 1024)))
+        lockout_attempts = int(get("STAFF_LOCKOUT_ATTEMPTS", "5"))
+        lockout_minutes = int(get("STAFF_LOCKOUT_MINUTES", "15"))
+        staff_session = int(get("STAFF_SESSION_MINUTES", "480"))
+        staff_idle = int(get("STAFF_IDLE_MINUTES", "30"))
     except ValueError as exc:
         raise SettingsError(f"expected a whole number: {exc}") from exc
+    providers = []
+    for name in [n.strip().lower() for n in get("OIDC_PROVIDERS").split(",") if n.strip()]:
+        key = f"OIDC_{name.upper()}"
+        providers.append(
+            OidcProvider(
+                name=name,
+                issuer=get(f"{key}_ISSUER").strip(),
+                client_id=get(f"{key}_CLIENT_ID").strip(),
+                client_secret=get(f"{key}_CLIENT_SECRET").strip(),
+                label=get(f"{key}_LABEL").strip() or KNOWN_PROVIDER_LABELS.get(name, name.title()),
+            )
+        )
     return Settings(
         environment=environment,
         secret_key=secret,
@@ -112,4 +192,12 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
         session_timeout_minutes=timeout,
         max_post_bytes=max_post,
         secure_cookies=_flag(get("SECURE_COOKIES") or None, environment == "production"),
+        staff_require_totp=_flag(get("STAFF_REQUIRE_TOTP") or None, False),
+        staff_lockout_attempts=lockout_attempts,
+        staff_lockout_minutes=lockout_minutes,
+        staff_session_minutes=staff_session,
+        staff_idle_minutes=staff_idle,
+        oidc_providers=tuple(providers),
+        publish_mode=get("PUBLISH_MODE", "direct").strip().lower(),
+        base_url=get("BASE_URL", "http://127.0.0.1:5000" if environment == "development" else "").strip(),
     ).check()

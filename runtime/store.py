@@ -1,4 +1,5 @@
-"""Data functions: publishing definitions, form sessions, submissions and citizen records.
+"""Data functions: departments, publishing definitions, builder drafts and versions, form
+sessions, submissions and citizen records.
 
 Every function takes the session explicitly and keyword-only arguments; callers own the
 transaction unless a function says it commits.
@@ -7,16 +8,18 @@ transaction unless a function says it commits.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from threading import Lock
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from . import citizens
@@ -25,13 +28,65 @@ from .definition import Definition, content_hash, read_file
 from .models import (
     Citizen,
     CitizenIdentifier,
+    Department,
     FormSession,
+    PreviewSession,
     Service,
+    ServiceDraft,
     ServiceVersion,
+    StaffUser,
     Submission,
     utcnow,
 )
 from .references import new_reference
+
+# -- departments --------------------------------------------------------------------------
+
+# A service whose definition names no department belongs here, so that some admin can always
+# see it in the builder (a service in no department would be invisible to every member of staff).
+GENERAL_DEPARTMENT = "General"
+
+
+def department_slug(name: str) -> str:
+    """The slug of a department name: lower-case words joined by hyphens ("adult-social-care")."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60].strip("-")
+
+
+def find_department(*, session: Session, key: str) -> Department | None:
+    """A department by its slug or its name (any case, any spacing)."""
+    slug = department_slug(key)
+    if not slug:
+        return None
+    return session.exec(select(Department).where(Department.slug == slug)).first()
+
+
+def department_for_name(*, session: Session, name: str | None) -> Department:
+    """The department with this name (matched by slug), made if missing; no name: "General"."""
+    clean = " ".join((name or "").split())[:200]
+    if not department_slug(clean):
+        clean = GENERAL_DEPARTMENT
+    found = find_department(session=session, key=clean)
+    if found is not None:
+        return found
+    department = Department(slug=department_slug(clean), name=clean)
+    try:
+        with session.begin_nested():
+            session.add(department)
+    except IntegrityError:
+        # Made a moment ago by another request loading the same name.
+        found = find_department(session=session, key=clean)
+        assert found is not None
+        return found
+    return department
+
+
+def departments(*, session: Session, ids: list[int] | None = None) -> list[Department]:
+    """Every department (or those with these ids), by name."""
+    query = select(Department).order_by(col(Department.name))
+    if ids is not None:
+        query = query.where(col(Department.id).in_(ids))
+    return list(session.exec(query))
+
 
 # -- definitions --------------------------------------------------------------------------
 
@@ -49,11 +104,20 @@ class PublishResult:
     outcome: str  # "published", "unchanged"
 
 
-def publish(*, session: Session, doc: dict[str, Any]) -> PublishResult:
+def publish(
+    *,
+    session: Session,
+    doc: dict[str, Any],
+    published_by: int | None = None,
+    change_summary: list[str] | None = None,
+) -> PublishResult:
     """Publish a checked definition as a new immutable version (idempotent for a same file).
 
     A version number that is already published with different content is refused: a
     submission must always be able to find the exact definition it was made against.
+    ``published_by`` is the staff member who published from the builder (None for files that
+    `civicforms load` brought in); ``change_summary`` the sentences shown in the history.
+    The service belongs to the department the definition names (see department_for_name).
     """
     problems = check(doc)
     if problems:
@@ -88,9 +152,19 @@ def publish(*, session: Session, doc: dict[str, Any]) -> PublishResult:
             )
         outcome = "unchanged"
     else:
-        session.add(ServiceVersion(service_id=doc["id"], version=doc["version"], content_hash=digest, definition=doc))
+        session.add(
+            ServiceVersion(
+                service_id=doc["id"],
+                version=doc["version"],
+                content_hash=digest,
+                definition=doc,
+                published_by=published_by,
+                change_summary=list(change_summary) if change_summary is not None else None,
+            )
+        )
         outcome = "published"
     if doc["version"] >= service.current_version:
+        service.department_id = department_for_name(session=session, name=doc.get("department")).id
         service.title, service.description = doc["title"], doc["description"]
         service.live = doc.get("live", True)
         service.current_version = doc["version"]
@@ -150,6 +224,325 @@ def definition(*, session: Session, service_id: str, version: int | None = None)
         while len(_definitions) > 256:
             _definitions.popitem(last=False)
     return built
+
+
+# -- builder drafts, versions and the service list -------------------------------------------
+
+
+class DraftError(Exception):
+    """A draft cannot be made or changed; the message says why in words for staff."""
+
+
+class EditConflict(DraftError):
+    """A colleague saved the draft after this edit began: their work is never overwritten."""
+
+    def __init__(self, current: ServiceDraft | None):
+        who = "someone" if current is None else "a colleague"
+        super().__init__(f"{who} changed this service while you were editing it")
+        self.current = current  # the draft as it is now (None: it was published or deleted)
+
+
+def create_draft(
+    *,
+    session: Session,
+    doc: dict[str, Any],
+    department_id: int,
+    user_id: int,
+    base_version: int | None = None,
+) -> ServiceDraft:
+    """Start the builder's working copy of a service (blank, from a template, or from a live version).
+
+    ``base_version`` names the published version the draft starts from; a new service
+    (None) must not take the id of a service that is already published.
+    """
+    service_id = doc.get("id")
+    if not isinstance(service_id, str) or not service_id:
+        raise DraftError("the definition has no service id")
+    if base_version is None and session.get(Service, service_id) is not None:
+        raise DraftError(f"a service called {service_id!r} already exists: choose another id")
+    already = f"{service_id!r} already has a draft: open it from the service list"
+    if session.get(ServiceDraft, service_id) is not None:
+        raise DraftError(already)
+    now = utcnow()
+    draft = ServiceDraft(
+        service_id=service_id,
+        department_id=department_id,
+        definition=doc,
+        revision=1,
+        base_version=base_version,
+        task_status={},
+        created_by=user_id,
+        updated_by=user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(draft)
+    except IntegrityError:  # a colleague started one a moment ago
+        raise DraftError(already) from None
+    return draft
+
+
+def get_draft(*, session: Session, service_id: str) -> ServiceDraft | None:
+    return session.get(ServiceDraft, service_id)
+
+
+def save_draft(
+    *,
+    session: Session,
+    draft: ServiceDraft,
+    doc: dict[str, Any],
+    expected_revision: int,
+    user_id: int,
+    task_status: dict[str, Any] | None = None,
+) -> ServiceDraft:
+    """Save an edit made to revision ``expected_revision``; raises EditConflict if the draft moved on.
+
+    One UPDATE ... WHERE revision = expected: of two colleagues saving the same revision,
+    exactly one wins, on every database, with no lock held between page loads.
+    """
+    values: dict[str, Any] = {
+        "definition": doc,
+        "revision": ServiceDraft.revision + 1,  # type: ignore[operator]
+        "updated_by": user_id,
+        "updated_at": utcnow(),
+    }
+    if task_status is not None:
+        values["task_status"] = dict(task_status)
+    result = session.exec(  # type: ignore[call-overload]
+        update(ServiceDraft)
+        .where(col(ServiceDraft.service_id) == draft.service_id, col(ServiceDraft.revision) == expected_revision)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if draft in session:
+        session.expire(draft)  # the UPDATE went past the ORM: read the row as it now is
+    current = session.get(ServiceDraft, draft.service_id)
+    if result.rowcount != 1:
+        raise EditConflict(current)
+    assert current is not None
+    return current
+
+
+def mark_draft(
+    *,
+    session: Session,
+    draft: ServiceDraft,
+    task_status: dict[str, Any] | None = None,
+    preview_visited: bool = False,
+    review_branch: str | None = None,
+) -> None:
+    """Record progress that is not an edit of the definition (task status, preview visited, review branch).
+
+    The revision is left alone: these never conflict with a colleague's edit.
+    """
+    if task_status is not None:
+        draft.task_status = dict(task_status)  # a new object, so the JSON column is written
+    if preview_visited:
+        draft.preview_visited_at = utcnow()
+    if review_branch is not None:
+        draft.review_branch = review_branch
+    session.add(draft)
+    session.flush()
+
+
+def delete_draft(*, session: Session, service_id: str) -> bool:
+    """Remove a draft (discarded, or published) and everyone's "try it" answers for it."""
+    session.exec(delete(PreviewSession).where(col(PreviewSession.service_id) == service_id))  # type: ignore[call-overload]
+    result = session.exec(delete(ServiceDraft).where(col(ServiceDraft.service_id) == service_id))  # type: ignore[call-overload]
+    return bool(result.rowcount)
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    """One published version, for the service's history page."""
+
+    version: int
+    published_at: datetime
+    published_by: str | None  # the staff member's name; None: loaded from a file by IT
+    change_summary: list[str] | None
+    content_hash: str
+    current: bool
+
+
+def service_versions(*, session: Session, service_id: str) -> list[VersionSummary]:
+    """Every published version of a service, newest first, with who published it (one query)."""
+    rows = session.exec(
+        select(  # type: ignore[call-overload]
+            ServiceVersion.version,
+            ServiceVersion.published_at,
+            StaffUser.name,
+            ServiceVersion.change_summary,
+            ServiceVersion.content_hash,
+            Service.current_version,
+        )
+        .join(Service, col(Service.id) == ServiceVersion.service_id)
+        .outerjoin(StaffUser, col(StaffUser.id) == ServiceVersion.published_by)
+        .where(ServiceVersion.service_id == service_id)
+        .order_by(col(ServiceVersion.version).desc())
+    ).all()
+    return [
+        VersionSummary(version, at, by, list(summary) if summary is not None else None, digest, version == current)
+        for version, at, by, summary, digest, current in rows
+    ]
+
+
+STATUS_DRAFT = "draft"
+STATUS_LIVE = "live"
+STATUS_CHANGED = "live with unpublished changes"
+STATUS_ARCHIVED = "archived"
+
+
+@dataclass(frozen=True)
+class ServiceSummary:
+    """One row of the builder's service list: a published service, a draft, or both."""
+
+    service_id: str
+    title: str
+    department_id: int
+    department_name: str
+    status: str  # STATUS_DRAFT, STATUS_LIVE, STATUS_CHANGED or STATUS_ARCHIVED
+    current_version: int | None  # None: never published
+    draft_revision: int | None  # None: no draft
+    last_change_at: datetime
+    last_change_by: str | None  # a staff member's name; None: loaded from a file by IT
+
+
+def department_services(*, session: Session, department_ids: list[int]) -> list[ServiceSummary]:
+    """The services and drafts of these departments, by title, with status and last change.
+
+    Two queries whatever the number of services (published services with their drafts, then
+    drafts never published), each reading only the columns the list shows.
+    """
+    if not department_ids:
+        return []
+    editor = aliased(StaffUser)
+    publisher = aliased(StaffUser)
+    draft_department = aliased(Department)
+    title = ServiceDraft.definition["title"].as_string()  # type: ignore[index]
+    published = session.exec(
+        select(  # type: ignore[call-overload]
+            Service.id,
+            Service.title,
+            Service.live,
+            Service.current_version,
+            Service.department_id,
+            Department.name,
+            ServiceVersion.published_at,
+            publisher.name,
+            ServiceDraft.revision,
+            ServiceDraft.department_id,
+            draft_department.name,
+            ServiceDraft.updated_at,
+            editor.name,
+        )
+        .outerjoin(Department, col(Department.id) == Service.department_id)
+        .outerjoin(
+            ServiceVersion,
+            (col(ServiceVersion.service_id) == Service.id) & (col(ServiceVersion.version) == Service.current_version),
+        )
+        .outerjoin(publisher, col(publisher.id) == ServiceVersion.published_by)
+        .outerjoin(ServiceDraft, col(ServiceDraft.service_id) == Service.id)
+        .outerjoin(draft_department, col(draft_department.id) == ServiceDraft.department_id)
+        .outerjoin(editor, col(editor.id) == ServiceDraft.updated_by)
+        .where(func.coalesce(ServiceDraft.department_id, Service.department_id).in_(department_ids))
+    ).all()
+    summaries: list[ServiceSummary] = []
+    for (
+        service_id,
+        service_title,
+        live,
+        version,
+        department_id,
+        department_name,
+        published_at,
+        published_by,
+        revision,
+        draft_department_id,
+        draft_department_name,
+        edited_at,
+        edited_by,
+    ) in published:
+        has_draft = revision is not None
+        status = STATUS_ARCHIVED if not live else STATUS_CHANGED if has_draft else STATUS_LIVE
+        changed_at, changed_by = published_at or utcnow(), published_by
+        if has_draft and (published_at is None or edited_at >= published_at):
+            changed_at, changed_by = edited_at, edited_by
+        summaries.append(
+            ServiceSummary(
+                service_id=service_id,
+                title=service_title,
+                department_id=draft_department_id if has_draft else department_id,
+                department_name=draft_department_name if has_draft else department_name,
+                status=status,
+                current_version=version,
+                draft_revision=revision,
+                last_change_at=changed_at,
+                last_change_by=changed_by,
+            )
+        )
+    drafts_only = session.exec(
+        select(  # type: ignore[call-overload]
+            ServiceDraft.service_id,
+            title,
+            ServiceDraft.department_id,
+            Department.name,
+            ServiceDraft.revision,
+            ServiceDraft.updated_at,
+            editor.name,
+        )
+        .join(Department, col(Department.id) == ServiceDraft.department_id)
+        .outerjoin(editor, col(editor.id) == ServiceDraft.updated_by)
+        .outerjoin(Service, col(Service.id) == ServiceDraft.service_id)
+        .where(col(Service.id).is_(None), col(ServiceDraft.department_id).in_(department_ids))
+    ).all()
+    for service_id, draft_title, department_id, department_name, revision, edited_at, edited_by in drafts_only:
+        summaries.append(
+            ServiceSummary(
+                service_id=service_id,
+                title=draft_title or service_id,
+                department_id=department_id,
+                department_name=department_name,
+                status=STATUS_DRAFT,
+                current_version=None,
+                draft_revision=revision,
+                last_change_at=edited_at,
+                last_change_by=edited_by,
+            )
+        )
+    summaries.sort(key=lambda s: (s.title.casefold(), s.service_id))
+    return summaries
+
+
+# -- the builder's "try it" -------------------------------------------------------------------
+
+
+def get_preview_session(*, session: Session, user_id: int, service_id: str) -> PreviewSession | None:
+    return session.exec(
+        select(PreviewSession).where(PreviewSession.user_id == user_id, PreviewSession.service_id == service_id)
+    ).first()
+
+
+def save_preview_session(*, session: Session, user_id: int, service_id: str, answers: dict[str, Any]) -> PreviewSession:
+    """Keep a staff member's "try it" answers for a draft (one row per staff member and service)."""
+    row = get_preview_session(session=session, user_id=user_id, service_id=service_id)
+    if row is None:
+        row = PreviewSession(user_id=user_id, service_id=service_id)
+    row.answers = dict(answers)  # a new object, so the JSON column is written
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    return row
+
+
+def clear_preview_session(*, session: Session, user_id: int, service_id: str) -> None:
+    """Start "try it" again from the beginning."""
+    session.exec(  # type: ignore[call-overload]
+        delete(PreviewSession).where(
+            col(PreviewSession.user_id) == user_id, col(PreviewSession.service_id) == service_id
+        )
+    )
 
 
 # -- form sessions ------------------------------------------------------------------------

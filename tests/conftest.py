@@ -1,11 +1,12 @@
 """Shared fixtures: a migrated database per test (SQLite, and PostgreSQL when
-``TEST_DATABASE_URL`` is set), the citizen app, and a ``citizen`` that fills in forms."""
+``TEST_DATABASE_URL`` is set), the citizen app, a ``citizen`` that fills in forms, and
+``staff``, a factory of staff accounts."""
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,10 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from runtime import db as dbmod
+from runtime import staff as staff_accounts
+from runtime.models import StaffUser
 from runtime.settings import PROJECT_ROOT, Settings
-from runtime.store import load_folder
+from runtime.store import department_for_name, load_folder
 from runtime.web import create_citizen_app
 
 DEFINITIONS = PROJECT_ROOT / "form_definitions"
@@ -153,3 +156,57 @@ class Citizen:
 @pytest.fixture
 def citizen(client: FlaskClient) -> Citizen:
     return Citizen(client)
+
+
+STAFF_PASSWORD = "correct horse battery staple"
+StaffFactory = Callable[..., StaffUser]
+
+
+@pytest.fixture
+def staff(database_url: str) -> Iterator[StaffFactory]:
+    """Make a staff account: ``staff(email=..., department="Highways", role="designer")``.
+
+    ``roles`` adds more as ``{"Department name": ["reviewer", ...]}``; ``totp_secret`` turns
+    the second factor on; ``password=None`` makes an invited account (set-up link, no password).
+    Departments are made when missing. Returns the saved (detached) StaffUser.
+    """
+    engine = dbmod.make_engine(database_url)
+    count = 0
+
+    def make(
+        email: str | None = None,
+        name: str = "Dana Designer",
+        department: str = "Highways",
+        role: str = "designer",
+        password: str | None = STAFF_PASSWORD,
+        totp_secret: str | None = None,
+        roles: dict[str, list[str]] | None = None,
+    ) -> StaffUser:
+        nonlocal count
+        count += 1
+        with dbmod.session(engine) as s:
+            home = department_for_name(session=s, name=department)
+            assert home.id is not None
+            created = staff_accounts.create_user(
+                session=s,
+                email=email or f"staff{count}@example.gov.uk",
+                name=name,
+                department_id=home.id,
+                role=role,
+                password=password,
+            )
+            user = created.user
+            assert user.id is not None
+            if totp_secret:
+                user.totp_secret = totp_secret
+                s.add(user)
+            for other, names in (roles or {}).items():
+                found = department_for_name(session=s, name=other)
+                assert found.id is not None
+                current = staff_accounts.roles_by_department(s, user.id).get(found.id, frozenset())
+                staff_accounts.set_roles(session=s, user_id=user.id, department_id=found.id, roles={*current, *names})
+            s.commit()
+            return user
+
+    yield make
+    engine.dispose()

@@ -1,0 +1,580 @@
+"""Staff accounts: passwords (argon2), a TOTP second factor, lock-out, roles per department.
+
+Pure data functions (no Flask): an explicit session and keyword-only arguments, like
+runtime/store.py. Callers own the transaction: nothing here commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from .models import Department, StaffRole, StaffSetupToken, StaffUser, utcnow
+
+# -- roles and permissions (docs/builder-design.md, "Roles") ---------------------------------
+
+DESIGNER, REVIEWER, ADMIN = "designer", "reviewer", "admin"
+ROLES: tuple[str, ...] = (DESIGNER, REVIEWER, ADMIN)
+ROLE_LABELS = {DESIGNER: "Designer", REVIEWER: "Reviewer", ADMIN: "Admin"}
+
+VIEW_SERVICES = "view_services"
+EDIT_DRAFTS = "edit_drafts"  # edit, preview, try it
+PUBLISH_OWN = "publish_own_drafts"
+PUBLISH_OTHERS = "publish_others_drafts"
+SEE_HISTORY = "see_history"
+ROLL_BACK = "roll_back"
+MANAGE_USERS = "manage_users"
+DEPARTMENT_SETTINGS = "department_settings"
+EDIT_DEFINITION_FILE = "edit_definition_file"  # the definition as JSON
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    VIEW_SERVICES: frozenset({DESIGNER, REVIEWER, ADMIN}),
+    EDIT_DRAFTS: frozenset({DESIGNER}),
+    PUBLISH_OWN: frozenset({DESIGNER, REVIEWER}),
+    PUBLISH_OTHERS: frozenset({REVIEWER}),
+    SEE_HISTORY: frozenset({REVIEWER}),
+    ROLL_BACK: frozenset({REVIEWER}),
+    MANAGE_USERS: frozenset({ADMIN}),
+    DEPARTMENT_SETTINGS: frozenset({ADMIN}),
+    EDIT_DEFINITION_FILE: frozenset({ADMIN}),
+}
+
+
+def has_permission(roles: set[str] | frozenset[str] | list[str] | tuple[str, ...], permission: str) -> bool:
+    """Whether any of these roles (in one department) grants the permission.
+
+    An unknown permission is a programming error, not a "no": a typo must never lock
+    everyone out or, worse, be mistaken for a check that passed.
+    """
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+    return bool(PERMISSIONS[permission] & set(roles))
+
+
+def roles_by_department(session: Session, user_id: int) -> dict[int, frozenset[str]]:
+    """{department id: the user's roles there}; a department the user has no role in is absent."""
+    found: dict[int, set[str]] = {}
+    for department_id, role in session.exec(
+        select(StaffRole.department_id, StaffRole.role).where(StaffRole.user_id == user_id)
+    ):
+        found.setdefault(department_id, set()).add(role)
+    return {k: frozenset(v) for k, v in found.items()}
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+
+class StaffError(Exception):
+    """Bad input for a staff account; ``field`` is the form field the message belongs next to."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class SignInError(Exception):
+    """Sign-in refused; the message is shown to the person signing in as it is."""
+
+    def __init__(self, message: str, *, locked_until: datetime | None = None):
+        super().__init__(message)
+        self.message = message
+        self.locked_until = locked_until
+
+
+WRONG_PASSWORD = "Enter a correct email address and password"
+WRONG_CODE = "The code is not correct or has expired: enter the 6-digit code your app shows now"
+SSO_NO_ACCOUNT = (
+    "There is no active Civic Forms account for this email address. Ask an admin in your department to invite you."
+)
+
+
+def locked_message(until: datetime) -> str:
+    return (
+        "Your account is locked because of too many failed attempts to sign in. "
+        f"Try again after {until:%H:%M} UTC, or ask an admin in your department to unlock it."
+    )
+
+
+# -- checking what staff type -----------------------------------------------------------------
+
+# The unquoted addresses people have at work: no quoted local parts, no IP-address domains.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+_EMAIL = re.compile(rf"[a-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+")
+MIN_PASSWORD = 12
+MAX_PASSWORD = 1000  # argon2 takes any length; this only stops a megabyte "password"
+
+
+def _has_control(text: str) -> bool:
+    return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
+
+
+def normalise_email(text: str) -> str:
+    """Email addresses are stored and compared lower-case, without surrounding spaces."""
+    return text.strip().lower()
+
+
+def check_email(text: str) -> str:
+    """The normalised email address, or StaffError("email", ...)."""
+    email = normalise_email(text)
+    if not email:
+        raise StaffError("email", "Enter an email address")
+    if len(email) > 254 or _has_control(email) or not _EMAIL.fullmatch(email):
+        raise StaffError("email", "Enter an email address in the correct format, like name@example.gov.uk")
+    return email
+
+
+def check_name(text: str) -> str:
+    """The name with spaces tidied, or StaffError("name", ...)."""
+    name = " ".join(text.split())
+    if not name:
+        raise StaffError("name", "Enter the person's full name")
+    if len(name) > 200:
+        raise StaffError("name", "Name must be 200 characters or fewer")
+    if _has_control(name):
+        raise StaffError("name", "Name must only contain letters, spaces and punctuation")
+    return name
+
+
+def check_password(password: str, *, email: str = "", name: str = "") -> str:
+    """The password if it is acceptable, or StaffError("password", ...). Spaces are kept as typed."""
+    if not password:
+        raise StaffError("password", "Enter a password")
+    if len(password) < MIN_PASSWORD:
+        raise StaffError("password", f"Password must be {MIN_PASSWORD} characters or more")
+    if len(password) > MAX_PASSWORD:
+        raise StaffError("password", f"Password must be {MAX_PASSWORD} characters or fewer")
+    if "\x00" in password:
+        raise StaffError("password", "Password must not contain a NUL character")
+    lowered = password.strip().lower()
+    if lowered in {normalise_email(email), " ".join(name.split()).lower()} or len(set(lowered)) < 4:
+        raise StaffError("password", "Choose a password that is harder to guess")
+    return password
+
+
+def check_role(text: str) -> str:
+    role = text.strip().lower()
+    if role not in ROLES:
+        raise StaffError("role", f"Role must be one of: {', '.join(ROLES)}")
+    return role
+
+
+# -- passwords ----------------------------------------------------------------------------------
+
+# argon2id with argon2-cffi's defaults (RFC 9106's low-memory choice); hashes made with older
+# parameters are upgraded at the next successful sign-in (check_needs_rehash).
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so a wrong email costs the same time as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(user: StaffUser, password: str) -> bool:
+    """Whether the password is the user's; rehashes it when the hashing parameters changed."""
+    if not user.password_hash:
+        _verify_dummy(password)
+        return False
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return True
+
+
+def _verify_dummy(password: str) -> None:
+    try:
+        _hasher.verify(_DUMMY_HASH, password)
+    except VerificationError:
+        pass
+
+
+def set_password(*, session: Session, user: StaffUser, password: str) -> None:
+    """Check and set a new password; unlocks the account."""
+    check_password(password, email=user.email, name=user.name)
+    user.password_hash = hash_password(password)
+    user.failed_sign_ins = 0
+    user.locked_until = None
+    session.add(user)
+    session.flush()
+
+
+# -- TOTP -----------------------------------------------------------------------------------------
+
+TOTP_WINDOW = 1  # one 30-second step either side: phones whose clock is a little out still work
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(*, secret: str, email: str, issuer: str) -> str:
+    """The otpauth:// URI an authenticator app reads (as a QR code, or typed in)."""
+    return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=issuer)
+
+
+def _matching_step(secret: str, code: str, now: datetime) -> int | None:
+    code = re.sub(r"[\s-]", "", code)
+    if not re.fullmatch(r"[0-9]{6}", code):
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now)
+    for step in range(current - TOTP_WINDOW, current + TOTP_WINDOW + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def check_totp(*, user: StaffUser, code: str, secret: str | None = None, now: datetime | None = None) -> bool:
+    """Whether ``code`` is a current code for the user's secret (or ``secret`` while enrolling).
+
+    A code is accepted once: its time step is remembered, so a code read over a shoulder (or
+    replayed) a few seconds later is refused.
+    """
+    secret = secret or user.totp_secret
+    if not secret:
+        return False
+    step = _matching_step(secret, code, now or utcnow())
+    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+        return False
+    user.totp_last_step = step
+    return True
+
+
+# -- signing in --------------------------------------------------------------------------------
+
+
+def find_user(*, session: Session, email: str) -> StaffUser | None:
+    email = normalise_email(email)
+    if not email or len(email) > 320 or "\x00" in email:
+        return None
+    return session.exec(select(StaffUser).where(StaffUser.email == email)).first()
+
+
+def _aware(moment: datetime) -> datetime:
+    """A naive datetime (written by hand, or by an older row) is taken as UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def is_locked(user: StaffUser, now: datetime | None = None) -> bool:
+    return user.locked_until is not None and _aware(user.locked_until) > (now or utcnow())
+
+
+def record_failure(*, session: Session, user: StaffUser, max_attempts: int, lock_minutes: int) -> None:
+    """Count a wrong password or code; the ``max_attempts``-th in a row locks the account."""
+    user.failed_sign_ins = (user.failed_sign_ins or 0) + 1
+    if user.failed_sign_ins >= max_attempts:
+        user.locked_until = utcnow() + timedelta(minutes=lock_minutes)
+        user.failed_sign_ins = 0
+    session.add(user)
+    session.flush()
+
+
+def check_password_sign_in(
+    *, session: Session, email: str, password: str, max_attempts: int = 5, lock_minutes: int = 15
+) -> StaffUser:
+    """The first step of signing in; raises SignInError with the words to show.
+
+    A locked account is refused before the password is even checked, so guessing on during
+    the lock-out learns nothing. The caller commits either way (failures must be counted).
+    """
+    user = find_user(session=session, email=email)
+    if user is None or not user.active or not user.password_hash:
+        _verify_dummy(password)
+        raise SignInError(WRONG_PASSWORD)
+    if is_locked(user):
+        assert user.locked_until is not None
+        raise SignInError(locked_message(_aware(user.locked_until)), locked_until=user.locked_until)
+    if not verify_password(user, password):
+        record_failure(session=session, user=user, max_attempts=max_attempts, lock_minutes=lock_minutes)
+        if user.locked_until is not None and is_locked(user):
+            raise SignInError(locked_message(_aware(user.locked_until)), locked_until=user.locked_until)
+        raise SignInError(WRONG_PASSWORD)
+    session.add(user)  # the hash may have been upgraded
+    session.flush()
+    return user
+
+
+def check_second_factor(
+    *, session: Session, user: StaffUser, code: str, max_attempts: int = 5, lock_minutes: int = 15
+) -> None:
+    """The TOTP step of signing in; wrong codes count towards the same lock-out as passwords."""
+    if not user.active:
+        raise SignInError(WRONG_PASSWORD)
+    if is_locked(user):
+        assert user.locked_until is not None
+        raise SignInError(locked_message(_aware(user.locked_until)), locked_until=user.locked_until)
+    if not check_totp(user=user, code=code):
+        record_failure(session=session, user=user, max_attempts=max_attempts, lock_minutes=lock_minutes)
+        if is_locked(user):
+            assert user.locked_until is not None
+            raise SignInError(locked_message(_aware(user.locked_until)), locked_until=user.locked_until)
+        raise SignInError(WRONG_CODE)
+    session.add(user)
+    session.flush()
+
+
+def record_sign_in(*, session: Session, user: StaffUser) -> None:
+    """Signed in: clear the failure count and note when."""
+    user.failed_sign_ins = 0
+    user.locked_until = None
+    user.last_sign_in_at = utcnow()
+    session.add(user)
+    session.flush()
+
+
+def user_for_oidc(*, session: Session, issuer: str, subject: str, email: str | None) -> StaffUser:
+    """The active account a single sign-on identity belongs to; links it on first use.
+
+    Nobody gets an account by signing in: the email must already have an active account,
+    and an account linked to one identity never accepts another.
+    """
+    user = session.exec(
+        select(StaffUser).where(StaffUser.oidc_issuer == issuer, StaffUser.oidc_subject == subject)
+    ).first()
+    if user is None and email:
+        user = find_user(session=session, email=email)
+        if user is not None and user.oidc_subject is not None:
+            raise SignInError(
+                "This account is already linked to another single sign-on identity. Ask an admin in your department."
+            )
+    if user is None or not user.active:
+        raise SignInError(SSO_NO_ACCOUNT)
+    if is_locked(user):
+        assert user.locked_until is not None
+        raise SignInError(locked_message(_aware(user.locked_until)), locked_until=user.locked_until)
+    user.oidc_issuer, user.oidc_subject = issuer, subject
+    session.add(user)
+    session.flush()
+    return user
+
+
+# -- accounts -----------------------------------------------------------------------------------
+
+SETUP_LINK_DAYS = 7
+
+
+def _token_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CreatedUser:
+    user: StaffUser
+    setup_token: str | None  # the one-time set-up link's secret, shown once; None when a password was given
+
+
+def create_user(
+    *,
+    session: Session,
+    email: str,
+    name: str,
+    department_id: int,
+    role: str,
+    password: str | None = None,
+) -> CreatedUser:
+    """A new staff member with one role in one department, and a password or a set-up link.
+
+    Raises StaffError for a bad email, name, role or password, an unknown department, or an
+    email that already has an account.
+    """
+    clean_email = check_email(email)
+    clean_name = check_name(name)
+    clean_role = check_role(role)
+    if session.get(Department, department_id) is None:
+        raise StaffError("department", "Choose a department that exists")
+    if password is not None:
+        check_password(password, email=clean_email, name=clean_name)
+    if find_user(session=session, email=clean_email) is not None:
+        raise StaffError("email", f"{clean_email} already has an account")
+    user = StaffUser(
+        email=clean_email,
+        name=clean_name,
+        password_hash=hash_password(password) if password is not None else None,
+    )
+    try:
+        with session.begin_nested():
+            session.add(user)
+    except IntegrityError:
+        raise StaffError("email", f"{clean_email} already has an account") from None
+    assert user.id is not None
+    session.add(StaffRole(user_id=user.id, department_id=department_id, role=clean_role))
+    session.flush()
+    token = None if password is not None else issue_setup_token(session=session, user=user)
+    return CreatedUser(user, token)
+
+
+def issue_setup_token(*, session: Session, user: StaffUser, days: int = SETUP_LINK_DAYS) -> str:
+    """A new one-time set-up link secret (earlier unused links stop working); only its hash is kept."""
+    assert user.id is not None
+    now = utcnow()
+    for old in session.exec(
+        select(StaffSetupToken).where(StaffSetupToken.user_id == user.id, col(StaffSetupToken.used_at).is_(None))
+    ):
+        old.used_at = now
+        session.add(old)
+    token = secrets.token_urlsafe(32)
+    session.add(StaffSetupToken(id=_token_id(token), user_id=user.id, expires_at=now + timedelta(days=days)))
+    session.flush()
+    return token
+
+
+def setup_token_user(*, session: Session, token: str) -> StaffUser | None:
+    """The active staff member a set-up link is for, while it is unused and unexpired."""
+    if not token or len(token) > 100:
+        return None
+    row = session.get(StaffSetupToken, _token_id(token))
+    if row is None or row.used_at is not None or _aware(row.expires_at) <= utcnow():
+        return None
+    user = session.get(StaffUser, row.user_id)
+    return user if user is not None and user.active else None
+
+
+def use_setup_token(*, session: Session, token: str, password: str) -> StaffUser:
+    """Choose a password through a set-up link; the link then stops working."""
+    user = setup_token_user(session=session, token=token)
+    if user is None:
+        raise StaffError("token", "This set-up link has expired or has already been used. Ask an admin for a new one.")
+    set_password(session=session, user=user, password=password)
+    row = session.get(StaffSetupToken, _token_id(token))
+    assert row is not None
+    row.used_at = utcnow()
+    session.add(row)
+    session.flush()
+    return user
+
+
+@dataclass(frozen=True)
+class UserSummary:
+    id: int
+    email: str
+    name: str
+    active: bool
+    locked: bool
+    has_password: bool
+    has_totp: bool
+    sso: bool
+    last_sign_in_at: datetime | None
+    roles: dict[str, tuple[str, ...]]  # {department name: roles}
+
+
+def list_users(*, session: Session, department_ids: list[int] | None = None) -> list[UserSummary]:
+    """Staff members (those with a role in these departments, or everyone), by name; two queries."""
+    query = select(StaffUser).order_by(func.lower(StaffUser.name), col(StaffUser.email))
+    if department_ids is not None:
+        members = select(StaffRole.user_id).where(col(StaffRole.department_id).in_(department_ids))
+        query = query.where(col(StaffUser.id).in_(members))
+    users = list(session.exec(query))
+    role_rows = session.exec(
+        select(StaffRole.user_id, Department.name, StaffRole.role)
+        .join(Department, col(Department.id) == StaffRole.department_id)
+        .where(col(StaffRole.user_id).in_([u.id for u in users]))
+        .order_by(col(Department.name), col(StaffRole.role))
+    ).all()
+    roles: dict[int, dict[str, list[str]]] = {}
+    for user_id, department_name, role in role_rows:
+        roles.setdefault(user_id, {}).setdefault(department_name, []).append(role)
+    return [
+        UserSummary(
+            id=u.id or 0,
+            email=u.email,
+            name=u.name,
+            active=u.active,
+            locked=is_locked(u),
+            has_password=bool(u.password_hash),
+            has_totp=bool(u.totp_secret),
+            sso=u.oidc_subject is not None,
+            last_sign_in_at=u.last_sign_in_at,
+            roles={d: tuple(r) for d, r in roles.get(u.id or 0, {}).items()},
+        )
+        for u in users
+    ]
+
+
+def set_roles(*, session: Session, user_id: int, department_id: int, roles: set[str] | list[str]) -> None:
+    """Replace a staff member's roles in one department (no roles: they leave it)."""
+    clean = {check_role(r) for r in roles}
+    if session.get(StaffUser, user_id) is None:
+        raise StaffError("user", "No such staff member")
+    if session.get(Department, department_id) is None:
+        raise StaffError("department", "Choose a department that exists")
+    session.exec(  # type: ignore[call-overload]
+        delete(StaffRole).where(col(StaffRole.user_id) == user_id, col(StaffRole.department_id) == department_id)
+    )
+    for role in sorted(clean):
+        session.add(StaffRole(user_id=user_id, department_id=department_id, role=role))
+    session.flush()
+
+
+def deactivate(*, session: Session, user_id: int) -> StaffUser:
+    """Stop a staff member signing in (their work and history stay); unused set-up links stop working."""
+    user = session.get(StaffUser, user_id)
+    if user is None:
+        raise StaffError("user", "No such staff member")
+    user.active = False
+    now = utcnow()
+    for row in session.exec(
+        select(StaffSetupToken).where(StaffSetupToken.user_id == user_id, col(StaffSetupToken.used_at).is_(None))
+    ):
+        row.used_at = now
+        session.add(row)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def reactivate(*, session: Session, user_id: int) -> StaffUser:
+    user = session.get(StaffUser, user_id)
+    if user is None:
+        raise StaffError("user", "No such staff member")
+    user.active = True
+    user.failed_sign_ins = 0
+    user.locked_until = None
+    session.add(user)
+    session.flush()
+    return user
+
+
+def unlock(*, session: Session, user_id: int) -> None:
+    """Lift a lock-out before it ends (an admin, after checking with the person)."""
+    user = session.get(StaffUser, user_id)
+    if user is None:
+        raise StaffError("user", "No such staff member")
+    user.failed_sign_ins = 0
+    user.locked_until = None
+    session.add(user)
+    session.flush()
+
+
+def reset_totp(*, session: Session, user_id: int) -> None:
+    """Turn the second factor off (a lost phone): the person sets it up again at next sign-in if required."""
+    user = session.get(StaffUser, user_id)
+    if user is None:
+        raise StaffError("user", "No such staff member")
+    user.totp_secret = None
+    session.add(user)
+    session.flush()
+
+
+def enrol_totp(*, session: Session, user: StaffUser, secret: str, code: str) -> None:
+    """Turn on the second factor once the person proves their app shows codes for ``secret``."""
+    if not check_totp(user=user, code=code, secret=secret):
+        raise StaffError("code", "Enter the 6-digit code your authenticator app shows now")
+    user.totp_secret = secret
+    session.add(user)
+    session.flush()

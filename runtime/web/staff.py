@@ -1,0 +1,500 @@
+"""Staff sign-in, shared by the builder and (later) the back office: blueprint ``staff``.
+
+Email and password (argon2), a TOTP second factor (mandatory when settings say so), lock-out,
+set-up links, single sign-on through OpenID Connect (Authlib), idle and absolute session
+expiry, and the helpers the faces' views use: ``current_user()``, ``login_required``,
+``requires(permission, department=...)``, ``department_roles(department_id)``.
+
+The staff session lives in the face's signed session cookie: signing in clears it first,
+so nothing from before sign-in (a CSRF token, a half-finished sign-in) survives into it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, abort, current_app, g, redirect, request, session, url_for
+from werkzeug.wrappers import Response
+
+from .. import staff as core
+from ..models import StaffUser
+from ..settings import OidcProvider
+from .common import db, render_page, settings
+
+bp = Blueprint("staff", __name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Keys in the session cookie.
+USER = "staff_user_id"
+SIGNED_IN_AT = "staff_signed_in_at"
+SEEN_AT = "staff_seen_at"
+PENDING = "staff_pending"  # {"user": id, "at": time, "next": path}: password right, second factor to come
+NEW_SECRET = "staff_new_totp_secret"  # the secret shown while setting up an authenticator app
+PENDING_SECONDS = 5 * 60
+NOTICES = {
+    "signed-out": "You have signed out.",
+    "expired": "You were signed out because you had not used the builder for a while. Sign in again to carry on.",
+    "ended": "For your security, you were signed out because you signed in a long time ago. Sign in again.",
+    "password-set": "Your password has been set. You can now sign in.",
+}
+
+
+# -- the signed-in staff member -------------------------------------------------------------------
+
+
+def _now() -> float:
+    return time.time()
+
+
+def current_user() -> StaffUser | None:
+    """The signed-in, active staff member, or None (signed out, expired, deactivated).
+
+    Expiry is checked here, on every request that asks: idle after ``staff_idle_minutes``
+    without a request, and absolute ``staff_session_minutes`` after signing in.
+    """
+    if "staff_user" in g:
+        return cast(StaffUser | None, g.staff_user)
+    g.staff_user = None
+    user_id = session.get(USER)
+    if not isinstance(user_id, int):
+        return None
+    now = _now()
+    config = settings()
+    signed_in_at = float(session.get(SIGNED_IN_AT, 0))
+    seen_at = float(session.get(SEEN_AT, 0))
+    if now - signed_in_at > config.staff_session_minutes * 60:
+        _end_session("ended")
+        return None
+    if now - seen_at > config.staff_idle_minutes * 60:
+        _end_session("expired")
+        return None
+    user = db().get(StaffUser, user_id)
+    if user is None or not user.active:
+        session.clear()
+        return None
+    if now - seen_at > 60:  # rewrite the cookie at most once a minute
+        session[SEEN_AT] = now
+    g.staff_user = user
+    return user
+
+
+def _end_session(reason: str) -> None:
+    session.clear()
+    g.staff_session_ended = reason
+
+
+def department_roles(department_id: int | None) -> frozenset[str]:
+    """The signed-in staff member's roles in a department (empty: none, or signed out)."""
+    if department_id is None:
+        return frozenset()
+    return _roles().get(department_id, frozenset())
+
+
+def _roles() -> dict[int, frozenset[str]]:
+    if "staff_roles" not in g:
+        user = current_user()
+        g.staff_roles = core.roles_by_department(db(), user.id) if user is not None and user.id is not None else {}
+    return cast(dict[int, frozenset[str]], g.staff_roles)
+
+
+def user_department_ids(permission: str | None = None) -> list[int]:
+    """The departments the signed-in staff member has a role in (with ``permission``, if given)."""
+    return sorted(d for d, roles in _roles().items() if permission is None or core.has_permission(roles, permission))
+
+
+def can(permission: str, department_id: int | None) -> bool:
+    """Whether the signed-in staff member may do this in that department (for showing links)."""
+    return core.has_permission(department_roles(department_id), permission)
+
+
+def is_admin(user: StaffUser | None = None) -> bool:
+    """Admin in at least one department (the users page)."""
+    if user is None:
+        user = current_user()
+    if user is None:
+        return False
+    return bool(user_department_ids(core.MANAGE_USERS))
+
+
+def require(permission: str, department_id: int | None) -> None:
+    """Abort unless the signed-in staff member may do this in the department.
+
+    No role there at all: 404, so nobody learns what other departments have. A role that
+    does not allow it: 403.
+    """
+    roles = department_roles(department_id)
+    if not roles:
+        abort(404)
+    if not core.has_permission(roles, permission):
+        abort(403)
+
+
+def _sign_in_redirect() -> Response:
+    reason = g.get("staff_session_ended")
+    target = url_for("staff.sign_in", next=_safe_next(request.full_path) or None, status=reason)
+    if request.headers.get("HX-Request") == "true":
+        # htmx would swap the sign-in page into the middle of the page: load it whole instead.
+        response = Response(status=204)
+        response.headers["HX-Redirect"] = target
+        return response
+    return cast(Response, redirect(target, 303))
+
+
+def login_required(view: F) -> F:
+    """Send anyone not signed in to the sign-in page (and back here afterwards)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if current_user() is None:
+            return _sign_in_redirect()
+        return view(*args, **kwargs)
+
+    wrapper.staff_login_required = True  # type: ignore[attr-defined]
+    return cast(F, wrapper)
+
+
+def requires(permission: str, department: Callable[..., int | None] | None = None) -> Callable[[F], F]:
+    """A view for signed-in staff with ``permission``.
+
+    ``department`` receives the view's keyword arguments and returns the department the
+    request is about (None when the thing does not exist): no role there is a 404, a role
+    without the permission a 403. Without ``department``, the permission in any department will do
+    (e.g. the users page for admins).
+    """
+    if permission not in core.PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if current_user() is None:
+                return _sign_in_redirect()
+            if department is None:
+                if not user_department_ids(permission):
+                    abort(403)
+            else:
+                require(permission, department(**kwargs))
+            return view(*args, **kwargs)
+
+        wrapper.staff_login_required = True  # type: ignore[attr-defined]
+        wrapper.staff_permission = permission  # type: ignore[attr-defined]
+        return cast(F, wrapper)
+
+    return decorate
+
+
+def public(view: F) -> F:
+    """Mark a staff view that answers without sign-in (sign-in pages), for the route-table test."""
+    view.staff_public = True  # type: ignore[attr-defined]
+    return view
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+
+
+def _safe_next(target: str | None) -> str:
+    """A path on this site to return to after signing in; anything else (another site) is dropped."""
+    if not target or len(target) > 2000 or any(ord(ch) < 32 for ch in target) or "\\" in target:
+        return ""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return ""
+    target = target.rstrip("?")
+    root = request.script_root
+    # full_path is relative to the app; a redirect needs the mounted path.
+    return target if not root or target.startswith(root + "/") else root + target
+
+
+def _home() -> str:
+    endpoint = current_app.config.get("STAFF_HOME_ENDPOINT")
+    return url_for(endpoint) if endpoint else request.script_root + "/"
+
+
+def _start_session(user: StaffUser, next_path: str = "") -> Response:
+    """Signed in: a new session (nothing from before survives), then where they were going."""
+    core.record_sign_in(session=db(), user=user)
+    db().commit()
+    session.clear()
+    now = _now()
+    session[USER] = user.id
+    session[SIGNED_IN_AT] = now
+    session[SEEN_AT] = now
+    return cast(Response, redirect(_safe_next(next_path) or _home(), 303))
+
+
+def _pending_user() -> tuple[StaffUser, str] | None:
+    """The staff member who gave a right password and still owes the second factor."""
+    pending = session.get(PENDING)
+    if not isinstance(pending, dict) or _now() - float(pending.get("at", 0)) > PENDING_SECONDS:
+        return None
+    user = db().get(StaffUser, pending.get("user"))
+    if user is None or not user.active:
+        return None
+    return user, str(pending.get("next") or "")
+
+
+def _field(name: str, limit: int) -> str:
+    """A posted text field, at most ``limit`` characters (longer is cut: it cannot be right anyway)."""
+    return request.form.get(name, "")[:limit]
+
+
+def _errors_list(errors: dict[str, str]) -> list[dict[str, str]]:
+    return [{"text": message, "href": f"#{field}"} for field, message in errors.items()]
+
+
+def _page(template: str, status: int = 200, **context: Any) -> Any:
+    errors: dict[str, str] = context.pop("errors", {}) or {}
+    return render_page(template, status, errors=_errors_list(errors), field_errors=errors, **context)
+
+
+# -- sign in ----------------------------------------------------------------------------------------
+
+
+def _sign_in_context(**overrides: Any) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "title": "Sign in",
+        "notice": None,
+        "next_path": "",
+        "providers": settings().oidc_providers,
+        "email": "",
+        "locked": False,
+    }
+    context.update(overrides)
+    return context
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@public
+def sign_in() -> Any:
+    """Email and password; then the second factor, or setting one up when it is mandatory."""
+    if request.method == "GET" and current_user() is not None:
+        return redirect(_safe_next(request.args.get("next")) or _home(), 303)
+    config = settings()
+    next_path = _safe_next(request.values.get("next"))
+    context = _sign_in_context(notice=NOTICES.get(request.args.get("status", "")), next_path=next_path)
+    if request.method == "GET":
+        return _page("staff/sign_in.html", **context)
+    email = _field("email", 400).strip()
+    password = _field("password", core.MAX_PASSWORD + 1)
+    context["email"] = email[:320]
+    errors: dict[str, str] = {}
+    if not email:
+        errors["email"] = "Enter your email address"
+    if not password:
+        errors["password"] = "Enter your password"
+    if errors:
+        return _page("staff/sign_in.html", 400, errors=errors, **context)
+    try:
+        user = core.check_password_sign_in(
+            session=db(),
+            email=email,
+            password=password,
+            max_attempts=config.staff_lockout_attempts,
+            lock_minutes=config.staff_lockout_minutes,
+        )
+    except core.SignInError as exc:
+        db().commit()  # the failure counts, whatever the answer
+        context["locked"] = exc.locked_until is not None
+        return _page("staff/sign_in.html", 400, errors={"email": exc.message}, **context)
+    db().commit()  # a rehashed password is kept
+    if user.totp_secret or config.staff_require_totp:
+        session.clear()
+        session[PENDING] = {"user": user.id, "at": _now(), "next": next_path}
+        return redirect(url_for("staff.two_factor" if user.totp_secret else "staff.set_up_two_factor"), 303)
+    return _start_session(user, next_path)
+
+
+@bp.route("/sign-in/two-factor", methods=["GET", "POST"])
+@public
+def two_factor() -> Any:
+    """The 6-digit code from the staff member's authenticator app."""
+    pending = _pending_user()
+    if pending is None or not pending[0].totp_secret:
+        return redirect(url_for("staff.sign_in"), 303)
+    user, next_path = pending
+    context: dict[str, Any] = {"title": "Enter the code from your authenticator app"}
+    if request.method == "GET":
+        return _page("staff/two_factor.html", **context)
+    code = _field("code", 20)
+    if not code.strip():
+        return _page("staff/two_factor.html", 400, errors={"code": "Enter the 6-digit code"}, **context)
+    config = settings()
+    try:
+        core.check_second_factor(
+            session=db(),
+            user=user,
+            code=code,
+            max_attempts=config.staff_lockout_attempts,
+            lock_minutes=config.staff_lockout_minutes,
+        )
+    except core.SignInError as exc:
+        db().commit()
+        if exc.locked_until is not None:
+            session.clear()
+            return _page("staff/sign_in.html", 400, errors={"email": exc.message}, **_sign_in_context(locked=True))
+        return _page("staff/two_factor.html", 400, errors={"code": exc.message}, **context)
+    return _start_session(user, next_path)
+
+
+@bp.route("/two-factor/set-up", methods=["GET", "POST"])
+@public
+def set_up_two_factor() -> Any:
+    """Set up an authenticator app: when the setting makes it mandatory, or by choice once signed in."""
+    user = current_user()
+    next_path = ""
+    if user is None:
+        pending = _pending_user()
+        if pending is None:
+            return redirect(url_for("staff.sign_in"), 303)
+        user, next_path = pending
+        if user.totp_secret:
+            return redirect(url_for("staff.two_factor"), 303)
+    secret = session.get(NEW_SECRET)
+    if not isinstance(secret, str) or len(secret) != 32:
+        secret = core.new_totp_secret()
+        session[NEW_SECRET] = secret
+    context: dict[str, Any] = {
+        "title": "Set up an authenticator app",
+        "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+        "uri": core.totp_uri(secret=secret, email=user.email, issuer=settings().organisation_name),
+        "mandatory": current_user() is None,
+        "replacing": bool(user.totp_secret),
+    }
+    if request.method == "GET":
+        return _page("staff/set_up_two_factor.html", **context)
+    code = _field("code", 20)
+    try:
+        if not code.strip():
+            raise core.StaffError("code", "Enter the 6-digit code your authenticator app shows")
+        core.enrol_totp(session=db(), user=user, secret=secret, code=code)
+    except core.StaffError as exc:
+        db().rollback()
+        return _page("staff/set_up_two_factor.html", 400, errors={exc.field: exc.message}, **context)
+    db().commit()
+    session.pop(NEW_SECRET, None)
+    if current_user() is None:
+        return _start_session(user, next_path)
+    return redirect(_home(), 303)
+
+
+@bp.route("/sign-out", methods=["GET", "POST"])
+@public
+def sign_out() -> Any:
+    """GET asks (a link can lead here); POST, with its CSRF token, signs out."""
+    if request.method == "GET":
+        if current_user() is None:
+            return redirect(url_for("staff.sign_in"), 303)
+        return _page("staff/sign_out.html", title="Sign out")
+    session.clear()
+    return redirect(url_for("staff.sign_in", status="signed-out"), 303)
+
+
+@bp.route("/set-up/<token>", methods=["GET", "POST"])
+@public
+def set_up(token: str) -> Any:
+    """Choose a password through the one-time link an admin (or IT's `civicforms users create`) gave."""
+    user = core.setup_token_user(session=db(), token=token)
+    if user is None:
+        return _page("staff/link_expired.html", 404, title="This link has expired or has already been used")
+    context: dict[str, Any] = {"title": "Choose a password", "user": user, "min_length": core.MIN_PASSWORD}
+    if request.method == "GET":
+        return _page("staff/set_up.html", **context)
+    password = _field("password", core.MAX_PASSWORD + 1)
+    confirm = _field("confirm", core.MAX_PASSWORD + 1)
+    errors: dict[str, str] = {}
+    try:
+        core.check_password(password, email=user.email, name=user.name)
+    except core.StaffError as exc:
+        errors["password"] = exc.message
+    if not errors and password != confirm:
+        errors["confirm"] = "The passwords do not match: type the same password twice"
+    if errors:
+        return _page("staff/set_up.html", 400, errors=errors, **context)
+    core.use_setup_token(session=db(), token=token, password=password)
+    db().commit()
+    session.clear()
+    return redirect(url_for("staff.sign_in", status="password-set"), 303)
+
+
+# -- single sign-on (OpenID Connect) ------------------------------------------------------------------
+
+
+def _oauth(app: Flask) -> Any:
+    """One Authlib client per configured provider, made once per app."""
+    from authlib.integrations.flask_client import OAuth
+
+    oauth = app.extensions.get("civicforms.oauth")
+    if oauth is None:
+        oauth = OAuth(app)
+        for provider in app.extensions["civicforms.settings"].oidc_providers:
+            _register(oauth, provider)
+        app.extensions["civicforms.oauth"] = oauth
+    return oauth
+
+
+def _register(oauth: Any, provider: OidcProvider) -> None:
+    oauth.register(
+        name=provider.name,
+        client_id=provider.client_id,
+        client_secret=provider.client_secret,
+        server_metadata_url=provider.metadata_url,
+        client_kwargs={"scope": "openid email profile", "code_challenge_method": "S256", "default_timeout": 10},
+    )
+
+
+@bp.record_once
+def _set_up_oauth(state: Any) -> None:
+    _oauth(state.app)
+
+
+def _provider_or_404(name: str) -> tuple[OidcProvider, Any]:
+    provider = settings().oidc_provider(name)
+    if provider is None:
+        abort(404)
+    return provider, _oauth(current_app).create_client(name)
+
+
+@bp.post("/sso/<provider>")
+@public
+def sso_start(provider: str) -> Any:
+    """Off to the provider's sign-in page (a POST with a CSRF token, from the sign-in page's button)."""
+    config, client = _provider_or_404(provider)
+    next_path = _safe_next(request.form.get("next"))
+    session.pop("staff_sso_next", None)
+    session["staff_sso_next"] = next_path
+    return client.authorize_redirect(url_for("staff.sso_callback", provider=config.name, _external=True))
+
+
+@bp.get("/sso/<provider>/callback")
+@public
+def sso_callback(provider: str) -> Any:
+    """Back from the provider: sign in the active account with that email (linking it on first use)."""
+    from authlib.integrations.base_client import OAuthError
+
+    config, client = _provider_or_404(provider)
+    context = _sign_in_context()
+    try:
+        token = client.authorize_access_token()
+    except OAuthError as exc:
+        current_app.logger.warning("single sign-on with %s failed: %s", provider, exc)
+        message = f"Signing in with {config.label} did not work. Try again, or sign in with your email and password."
+        return _page("staff/sign_in.html", 400, errors={"sso": message}, **context)
+    claims = token.get("userinfo") or {}
+    issuer, subject = str(claims.get("iss") or config.issuer), str(claims.get("sub") or "")
+    # An address the provider says it has not verified could be anyone's: it links nothing.
+    email = str(claims.get("email") or "") if claims.get("email_verified") is not False else ""
+    try:
+        if not subject:
+            raise core.SignInError(core.SSO_NO_ACCOUNT)
+        user = core.user_for_oidc(session=db(), issuer=issuer, subject=subject, email=email)
+    except core.SignInError as exc:
+        db().rollback()
+        return _page("staff/sign_in.html", 403, errors={"sso": exc.message}, **context)
+    next_path = session.get("staff_sso_next") or ""
+    # The provider checked the person (its own multi-factor rules apply), so no TOTP step here.
+    return _start_session(user, next_path)
