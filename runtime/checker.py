@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from .definition import DefinitionError, read_file, resolve_ref
+from .visibility import trap_problems
 from .widgets import WIDGETS
 from .widgets.base import json_types
 
@@ -71,7 +72,12 @@ def check(doc: dict[str, Any]) -> list[Problem]:
     if problems:
         # Deeper rules assume the shape is right; report shape problems first, alone.
         return problems
-    return list(_deeper(doc))
+    problems = list(_deeper(doc))
+    if problems:
+        return problems
+    # The trap proof needs a well-formed journey (pages, routing, references) to reason about.
+    # Root "required" on a conditional page is reported above, at the page's question.
+    return [p for p in trap_problems(doc) if not p.path.startswith("$.schema.required")]
 
 
 def _meta_message(error: Any) -> str:

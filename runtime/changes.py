@@ -1,0 +1,610 @@
+"""A human-readable summary of the changes between two versions of a definition.
+
+Used by the builder's publish page and version history, git commit messages and
+``civicforms diff``. Sentences come in a fixed order (details, start page, pages and questions
+in page order, required answers, error messages, check answers, confirmation, privacy and
+contact, identity), and anything no sentence covers is reported by its JSON path, so that no
+change is ever missed. The ``version`` number itself is not a change of content and is left out.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterator
+from datetime import date
+from typing import Any
+
+from .definition import canonical
+from .visibility import requirements, visibility_condition
+from .widgets import WIDGETS, long_date
+
+# Optional plain-words reader for conditions, given by the builder (runtime cannot import it):
+# (doc, condition) -> "Show this page only if ..." or None when it cannot read it.
+DescribeCondition = Callable[[dict[str, Any], Any], str | None]
+
+_SHORT = 80  # texts up to this long are quoted in full in a sentence
+
+
+def _same(a: Any, b: Any) -> bool:
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def _quote(value: Any) -> str:
+    return f"'{value}'"
+
+
+def _change(what: str, old: Any, new: Any) -> str | None:
+    """ "Added the X", "Removed the X", "Changed the X from 'a' to 'b'" (or just "Changed the X")."""
+    if _same(old, new):
+        return None
+    if old is None:
+        return f"Added the {what}"
+    if new is None:
+        return f"Removed the {what}"
+    if isinstance(old, str | int | float) and isinstance(new, str | int | float):
+        if len(str(old)) <= _SHORT and len(str(new)) <= _SHORT:
+            return f"Changed the {what} from {_quote(old)} to {_quote(new)}"
+    return f"Changed the {what}"
+
+
+def _section(doc: dict[str, Any], key: str) -> dict[str, Any]:
+    value = doc.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _pages(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [p for p in doc.get("pages", []) if isinstance(p, dict) and isinstance(p.get("id"), str)]
+
+
+def _questions(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    questions = doc.get("questions")
+    return {k: v for k, v in questions.items() if isinstance(v, dict)} if isinstance(questions, dict) else {}
+
+
+def _title(page: dict[str, Any]) -> str:
+    return _quote(page.get("title") or page["id"])
+
+
+def _label(doc: dict[str, Any], name: str) -> str:
+    return _quote(_questions(doc).get(name, {}).get("label") or name)
+
+
+def _short(doc: dict[str, Any], name: str) -> str:
+    q = _questions(doc).get(name, {})
+    return _quote(q.get("short_label") or q.get("label") or name)
+
+
+def _kept_order(old: list[str], new: list[str]) -> list[str]:
+    """The items of ``new`` that keep their relative order from ``old`` (a longest common subsequence)."""
+    common_old = [x for x in old if x in set(new)]
+    common_new = [x for x in new if x in set(old)]
+    n, m = len(common_old), len(common_new)
+    table = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            if common_old[i] == common_new[j]:
+                table[i][j] = table[i + 1][j + 1] + 1
+            else:
+                table[i][j] = max(table[i + 1][j], table[i][j + 1])
+    kept, i, j = [], 0, 0
+    while i < n and j < m:
+        if common_old[i] == common_new[j]:
+            kept.append(common_new[j])
+            i, j = i + 1, j + 1
+        elif table[i + 1][j] >= table[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    return kept
+
+
+def summarise(
+    old: dict[str, Any] | None, new: dict[str, Any], *, describe_condition: DescribeCondition | None = None
+) -> list[str]:
+    """The changes from ``old`` to ``new`` as sentences; ``[]`` when nothing changed."""
+    if old is None:
+        pages = _pages(new)
+        questions = sum(len(p.get("questions", [])) for p in pages)
+        return [f"First version: {_count(len(pages), 'page')}, {_count(questions, 'question')}"]
+    if _same(canonical(old), canonical(new)):
+        return []
+    out: list[str] = []
+    for part in (
+        _details(old, new),
+        _start(old, new),
+        _pages_and_questions(old, new, describe_condition),
+        _required(old, new),
+        _messages(old, new),
+        _end_pages(old, new),
+        _identity(old, new),
+        _leftovers(old, new),
+    ):
+        out.extend(line for line in part if line)
+    return out
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+# -- service details, start page, end pages ---------------------------------------------------
+
+
+def _details(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str | None]:
+    if old.get("id") != new.get("id"):
+        yield f"Changed the service id from {_quote(old.get('id'))} to {_quote(new.get('id'))}"
+    yield _change("title", old.get("title"), new.get("title"))
+    yield _change("description", old.get("description"), new.get("description"))
+    yield _change("department", old.get("department"), new.get("department"))
+    if old.get("live", True) != new.get("live", True):
+        yield "Put the service online" if new.get("live", True) else "Took the service offline"
+    yield _change("reference prefix", old.get("reference_prefix"), new.get("reference_prefix"))
+
+
+def _start(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str | None]:
+    a, b = _section(old, "start"), _section(new, "start")
+    if not _same(a.get("body"), b.get("body")):
+        yield "Changed the text of the start page"
+    yield _change("list of what you will need on the start page", a.get("you_will_need"), b.get("you_will_need"))
+    yield _change("start button text", a.get("button"), b.get("button"))
+
+
+def _end_pages(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str | None]:
+    a, b = _section(old, "check_answers"), _section(new, "check_answers")
+    yield _change("title of check answers", a.get("title"), b.get("title"))
+    yield _change("declaration", a.get("declaration"), b.get("declaration"))
+    yield _change("send button text", a.get("button"), b.get("button"))
+    a, b = _section(old, "confirmation"), _section(new, "confirmation")
+    yield _change("confirmation title", a.get("title"), b.get("title"))
+    if not _same(a.get("next_steps"), b.get("next_steps")):
+        yield "Changed what happens next on the confirmation page"
+    a, b = _section(old, "privacy"), _section(new, "privacy")
+    yield _change("privacy notice link", a.get("url"), b.get("url"))
+    yield _change("privacy summary", a.get("summary"), b.get("summary"))
+    a, b = _section(old, "contact"), _section(new, "contact")
+    yield _change("contact email address", a.get("email"), b.get("email"))
+    yield _change("contact phone number", a.get("phone"), b.get("phone"))
+    yield _change("contact opening hours", a.get("hours"), b.get("hours"))
+    yield _change("contact postal address", a.get("address"), b.get("address"))
+
+
+_IDENTITY_WORDS = {
+    "full_name": "full name",
+    "date_of_birth": "date of birth",
+    "email": "email address",
+    "phone": "phone number",
+    "postcode": "postcode",
+    "nhs_number": "NHS number",
+    "ni_number": "National Insurance number",
+}
+
+
+def _field_words(doc: dict[str, Any], path: Any) -> str:
+    name, _, part = str(path).partition(".")
+    return f"{_short(doc, name)} ({part})" if part else _short(doc, name)
+
+
+def _identity(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str]:
+    a, b = _section(old, "identity"), _section(new, "identity")
+    for kind in [*a, *(k for k in b if k not in a)]:
+        words = _IDENTITY_WORDS.get(kind, kind)
+        if kind not in b:
+            yield f"The citizen's {words} is no longer used to identify them"
+        elif kind not in a:
+            yield f"The citizen's {words} now identifies them, from {_field_words(new, b[kind])}"
+        elif a[kind] != b[kind]:
+            now, before = _field_words(new, b[kind]), _field_words(old, a[kind])
+            yield f"The citizen's {words} now comes from {now} instead of {before}"
+
+
+# -- pages and questions ---------------------------------------------------------------------
+
+
+def _pages_and_questions(
+    old: dict[str, Any], new: dict[str, Any], describe_condition: DescribeCondition | None
+) -> Iterator[str | None]:
+    old_pages, new_pages = _pages(old), _pages(new)
+    old_by_id = {p["id"]: p for p in old_pages}
+    new_by_id = {p["id"]: p for p in new_pages}
+    old_q, new_q = _questions(old), _questions(new)
+    old_page_of = {q: p["id"] for p in old_pages for q in p.get("questions", [])}
+
+    # A page whose id changed but which asks the same questions is the same page.
+    renamed_ids: dict[str, str] = {}  # new id -> old id
+    gone = [p for p in old_pages if p["id"] not in new_by_id]
+    for page in new_pages:
+        if page["id"] in old_by_id or not page.get("questions"):
+            continue
+        for candidate in gone:
+            if candidate.get("questions") == page.get("questions") and candidate["id"] not in renamed_ids.values():
+                renamed_ids[page["id"]] = candidate["id"]
+                break
+    matched_old = set(renamed_ids.values())
+
+    def old_of(page_id: str) -> dict[str, Any] | None:
+        return old_by_id.get(renamed_ids.get(page_id, page_id))
+
+    # Pages in the new order, then what happened to each.
+    kept = _kept_order([p["id"] for p in old_pages], [renamed_ids.get(p["id"], p["id"]) for p in new_pages])
+    previous: dict[str, Any] | None = None
+    for page in new_pages:
+        before = old_of(page["id"])
+        if before is None:
+            if not page.get("questions"):
+                kind = "stop page" if page.get("stop") else "page"
+                yield f"Added {kind} {_title(page)}"
+            for name in page.get("questions", []):
+                if name not in old_q:
+                    yield f"Added question {_label(new, name)} on new page {_title(page)}"
+                elif name in old_page_of:
+                    yield (
+                        f"Moved question {_label(new, name)} from page {_title(old_by_id[old_page_of[name]])} "
+                        f"to new page {_title(page)}"
+                    )
+            previous = page
+            continue
+        if before["id"] != page["id"]:
+            yield f"Changed the id of page {_title(page)} from {_quote(before['id'])} to {_quote(page['id'])}"
+        if before["id"] not in kept:
+            where = f"after page {_title(previous)}" if previous else "to the start"
+            yield f"Moved page {_title(page)} {where}"
+        yield from _page_changes(old, new, before, page, describe_condition)
+        for name in page.get("questions", []):
+            if name not in old_q:
+                yield f"Added question {_label(new, name)} on page {_title(page)}"
+            elif name in old_page_of and old_page_of[name] != before["id"]:
+                source = _title(old_by_id[old_page_of[name]])
+                yield f"Moved question {_label(new, name)} from page {source} to page {_title(page)}"
+        common = [q for q in before.get("questions", []) if q in page.get("questions", [])]
+        if common != [q for q in page.get("questions", []) if q in common]:
+            yield f"Reordered the questions on page {_title(page)}"
+        previous = page
+    for page in old_pages:
+        if page["id"] in new_by_id or page["id"] in matched_old:
+            continue
+        if not page.get("questions"):
+            yield f"Removed {'stop page' if page.get('stop') else 'page'} {_title(page)}"
+        for name in page.get("questions", []):
+            if name not in new_q:
+                yield f"Removed question {_label(old, name)} with its page {_title(page)}"
+    for page in new_pages:
+        before = old_of(page["id"])
+        if before is None:
+            continue
+        for name in before.get("questions", []):
+            if name not in new_q:
+                yield f"Removed question {_label(old, name)} from page {_title(page)}"
+    for name in new_q:
+        if name in old_q:
+            yield from _question_changes(old, new, name)
+
+
+def _page_changes(
+    old: dict[str, Any],
+    new: dict[str, Any],
+    a: dict[str, Any],
+    b: dict[str, Any],
+    describe_condition: DescribeCondition | None,
+) -> Iterator[str | None]:
+    if (a.get("title") or a["id"]) != (b.get("title") or b["id"]):
+        yield f"Renamed page {_title(a)} to {_title(b)}"
+    if not _same(a.get("intro"), b.get("intro")):
+        what = "Added an introduction to" if not a.get("intro") else "Changed the introduction of"
+        yield f"Removed the introduction of page {_title(b)}" if not b.get("intro") else f"{what} page {_title(b)}"
+    if bool(a.get("stop")) != bool(b.get("stop")):
+        yield f"Made page {_title(b)} a stop page" if b.get("stop") else f"Page {_title(b)} is no longer a stop page"
+    if not _same(a.get("show_if"), b.get("show_if")):
+        if "show_if" not in b:
+            yield f"Removed the condition on page {_title(b)}"
+        else:
+            words = describe_condition(new, b["show_if"]) if describe_condition else None
+            verb = "Added a condition to" if "show_if" not in a else "Changed when"
+            tail = "" if verb.startswith("Added") else " is shown"
+            yield f"{verb} page {_title(b)}{tail}" + (f": {words}" if words else "")
+    if not _same(a.get("next"), b.get("next")):
+        if not b.get("next"):
+            yield f"Removed the routing from page {_title(b)}"
+        elif not a.get("next"):
+            yield f"Added routing from page {_title(b)}"
+        else:
+            yield f"Changed the routing from page {_title(b)}"
+
+
+_QUESTION_WORDS = {
+    "width": "width",
+    "rows": "number of rows",
+    "prefix": "prefix",
+    "suffix": "suffix",
+    "autocomplete": "autocomplete setting",
+    "spellcheck": "spellcheck setting",
+    "yes_label": "'yes' answer",
+    "no_label": "'no' answer",
+}
+
+
+def _property(doc: dict[str, Any], name: str) -> Any:
+    schema = doc.get("schema", {})
+    prop = schema.get("properties", {}).get(name)
+    return prop if isinstance(prop, dict) else None
+
+
+def _question_changes(old: dict[str, Any], new: dict[str, Any], name: str) -> Iterator[str | None]:
+    a, b = _questions(old)[name], _questions(new)[name]
+    short = _short(new, name)
+    if a.get("label") != b.get("label"):
+        yield f"Reworded question {_label(old, name)} to {_label(new, name)}"
+    if a.get("hint") != b.get("hint"):
+        if a.get("hint") is None:
+            yield f"Added a hint to {short}"
+        elif b.get("hint") is None:
+            yield f"Removed the hint of {short}"
+        else:
+            yield f"Changed the hint of {short}"
+    if a.get("short_label") != b.get("short_label"):
+        yield f"Changed the short label of {_short(old, name)} to {short}"
+    if a.get("error_name") != b.get("error_name"):
+        yield _change(f"name used in error messages for {short}", a.get("error_name"), b.get("error_name"))
+    widget_changed = a.get("widget") != b.get("widget")
+    if widget_changed:
+        before = WIDGETS[a["widget"]].palette_label if a.get("widget") in WIDGETS else a.get("widget")
+        after = WIDGETS[b["widget"]].palette_label if b.get("widget") in WIDGETS else b.get("widget")
+        yield f"Changed {short} from {before} to {after}"
+    for key, words in _QUESTION_WORDS.items():
+        yield _change(f"{words} of {short}", a.get(key), b.get(key))
+    yield from _choice_changes(a, b, _label(new, name))
+    yield from _property_changes(_property(old, name), _property(new, name), short, widget_changed)
+
+
+def _choice_changes(a: dict[str, Any], b: dict[str, Any], label: str) -> Iterator[str]:
+    old: dict[str, Any] = a["options"] if isinstance(a.get("options"), dict) else {}
+    new: dict[str, Any] = b["options"] if isinstance(b.get("options"), dict) else {}
+
+    def text(options: dict[str, Any], value: str) -> str:
+        option = options[value]
+        return _quote(option.get("label", value) if isinstance(option, dict) else value)
+
+    for value in new:
+        if value not in old:
+            yield f"Added choice {text(new, value)} to {label}"
+    for value in old:
+        if value not in new:
+            yield f"Removed choice {text(old, value)} from {label}"
+    for value in new:
+        if value in old and isinstance(old[value], dict) and isinstance(new[value], dict):
+            if old[value].get("label") != new[value].get("label"):
+                yield f"Renamed choice {text(old, value)} to {text(new, value)} in {label}"
+            if old[value].get("hint") != new[value].get("hint"):
+                yield f"Changed the hint of choice {text(new, value)} in {label}"
+    common = [v for v in old if v in new]
+    if common != [v for v in new if v in old]:
+        yield f"Reordered the choices of {label}"
+
+
+def _date_words(value: Any) -> str:
+    if value == "today":
+        return "today"
+    try:
+        return long_date(date.fromisoformat(str(value)))
+    except ValueError:
+        return str(value)
+
+
+# (keyword, words, unit) of the property keywords a sentence covers.
+_LIMITS = (
+    ("minLength", "minimum length", " characters"),
+    ("maxLength", "maximum length", " characters"),
+    ("minimum", "minimum value", ""),
+    ("maximum", "maximum value", ""),
+    ("exclusiveMinimum", "value it must be more than", ""),
+    ("exclusiveMaximum", "value it must be less than", ""),
+    ("minItems", "minimum number of choices", ""),
+    ("maxItems", "maximum number of choices", ""),
+)
+_COVERED_KEYWORDS = {k for k, _, _ in _LIMITS} | {"type", "format", "pattern", "dateBefore", "dateAfter", "enum"}
+
+
+def _property_changes(a: Any, b: Any, short: str, widget_changed: bool) -> Iterator[str]:
+    if a is None or b is None or "$ref" in a or "$ref" in b:
+        return  # a shared $defs schema: reported by its path among the other changes
+    for key, words, unit in _LIMITS:
+        before, after = a.get(key), b.get(key)
+        if _same(before, after):
+            continue
+        if before is None:
+            yield f"Set the {words} of {short} to {after}{unit}"
+        elif after is None:
+            yield f"Removed the {words} of {short}"
+        else:
+            yield f"Changed the {words} of {short} from {before} to {after}{unit}"
+    if a.get("type") != b.get("type") and not widget_changed:
+        if {a.get("type"), b.get("type")} == {"number", "integer"}:
+            yield (
+                f"{short} now takes whole numbers only" if b.get("type") == "integer" else f"{short} now takes decimals"
+            )
+        else:
+            yield f"Changed the type of answer {short} takes"
+    if a.get("format") != b.get("format") and not widget_changed:
+        yield f"Changed the format of {short} from {a.get('format')} to {b.get('format')}"
+    if a.get("pattern") != b.get("pattern"):
+        yield f"Changed the pattern that {short} must match"
+    for key, word in (("dateBefore", "before"), ("dateAfter", "after")):
+        before, after = a.get(key), b.get(key)
+        if before != after:
+            if after is None:
+                yield f"{short} no longer has to be {word} {_date_words(before)}"
+            else:
+                yield f"{short} must now be {word} {_date_words(after)}"
+
+
+# -- required answers and messages ---------------------------------------------------------
+
+
+def _requirement_conditions(doc: dict[str, Any]) -> dict[str, list[str]]:
+    schema = doc.get("schema")
+    if not isinstance(schema, dict):
+        return {}
+    out: dict[str, list[str]] = {}
+    for req in requirements(schema):
+        out.setdefault(req.name, []).append(json.dumps(req.condition, sort_keys=True))
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def _page_visibility(doc: dict[str, Any], name: str) -> str | None:
+    for page in _pages(doc):
+        if name in page.get("questions", []):
+            try:
+                return json.dumps(visibility_condition(doc, page["id"]) or True, sort_keys=True)
+            except KeyError:
+                return None
+    return None
+
+
+def _required(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str]:
+    a, b = _requirement_conditions(old), _requirement_conditions(new)
+    old_q, new_q = _questions(old), _questions(new)
+    for name in new_q:
+        if name not in old_q:
+            continue
+        short = _short(new, name)
+        if bool(a.get(name)) != bool(b.get(name)):
+            yield f"Made {short} required" if b.get(name) else f"Made {short} optional"
+        elif a.get(name) != b.get(name):
+            # The builder requires an answer exactly when its page is shown; a change that only
+            # follows the page's own condition is already reported as that.
+            follows_page = a.get(name) == [_page_visibility(old, name)] and b.get(name) == [_page_visibility(new, name)]
+            if not follows_page:
+                yield f"Changed when {short} must be answered"
+
+
+_KEYWORD_WORDS = {
+    "required": "when it is not answered",
+    "type": "when the answer is the wrong type",
+    "format": "when it is not in the right format",
+    "pattern": "when it is not in the right format",
+    "enum": "when the answer is not one of the choices",
+    "minLength": "when it is too short",
+    "maxLength": "when it is too long",
+    "minimum": "when it is too small",
+    "maximum": "when it is too big",
+    "exclusiveMinimum": "when it is too small",
+    "exclusiveMaximum": "when it is too big",
+    "minItems": "when too few choices are selected",
+    "maxItems": "when too many choices are selected",
+    "dateBefore": "when the date is too late",
+    "dateAfter": "when the date is too early",
+}
+
+
+def _messages(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str]:
+    a, b = _section(old, "messages"), _section(new, "messages")
+    for path in [*b, *(p for p in a if p not in b)]:
+        before: dict[str, Any] = a[path] if isinstance(a.get(path), dict) else {}
+        after: dict[str, Any] = b[path] if isinstance(b.get(path), dict) else {}
+        doc = new if path in b else old
+        for keyword in [*after, *(k for k in before if k not in after)]:
+            if before.get(keyword) == after.get(keyword):
+                continue
+            verb = "Added" if keyword not in before else "Removed" if keyword not in after else "Changed"
+            when = _KEYWORD_WORDS.get(keyword, f"for {keyword}")
+            yield f"{verb} the error message for {_field_words(doc, path)} {when}"
+
+
+# -- everything else, by JSON path --------------------------------------------------------------
+
+_QUESTION_KEYS = {
+    "label",
+    "hint",
+    "short_label",
+    "error_name",
+    "widget",
+    "options",
+    *_QUESTION_WORDS,
+}
+_PAGE_KEYS = {"id", "title", "intro", "show_if", "questions", "next", "stop"}
+
+
+def _strip(doc: dict[str, Any]) -> dict[str, Any]:
+    """The document without everything a sentence above already covers."""
+    doc = copy.deepcopy(canonical(doc))
+    for key in ("version", "id", "title", "description", "department", "live", "reference_prefix", "identity"):
+        doc.pop(key, None)
+    for key, parts in (
+        ("start", ("body", "you_will_need", "button")),
+        ("check_answers", ("title", "declaration", "button")),
+        ("confirmation", ("title", "next_steps")),
+        ("privacy", ("url", "summary")),
+        ("contact", ("email", "phone", "hours", "address")),
+    ):
+        section = doc.get(key)
+        if isinstance(section, dict):
+            for part in parts:
+                section.pop(part, None)
+            if not section:
+                doc.pop(key)
+    doc.pop("messages", None)
+    questions = _questions(doc)
+    doc["questions"] = {n: {k: v for k, v in q.items() if k not in _QUESTION_KEYS} for n, q in questions.items()}
+    doc["questions"] = {n: q for n, q in doc["questions"].items() if q}
+    doc["pages"] = {p["id"]: {k: v for k, v in p.items() if k not in _PAGE_KEYS} for p in _pages(doc)}
+    doc["pages"] = {i: p for i, p in doc["pages"].items() if p}
+    schema = doc.get("schema")
+    if isinstance(schema, dict):
+        props = schema.get("properties")
+        if isinstance(props, dict):
+            for name, prop in list(props.items()):
+                if name not in questions:
+                    props.pop(name)  # a question added or removed: said above
+                elif isinstance(prop, dict) and "$ref" not in prop:
+                    rest = {k: v for k, v in prop.items() if k not in _COVERED_KEYWORDS}
+                    items = rest.get("items")
+                    if isinstance(items, dict):
+                        items = {k: v for k, v in items.items() if k not in ("enum", "type")}
+                        rest["items"] = items
+                        if not items:
+                            rest.pop("items")
+                    rest.pop("uniqueItems", None)
+                    if rest:
+                        props[name] = rest
+                    else:
+                        props.pop(name)
+        _strip_requirements(schema)
+    return doc
+
+
+def _strip_requirements(node: Any) -> None:
+    """Remove required lists and if/then blocks that only require answers (said above)."""
+    if not isinstance(node, dict):
+        return
+    node.pop("required", None)
+    node.pop("dependentRequired", None)
+    for key in ("then", "else"):
+        _strip_requirements(node.get(key))
+        if node.get(key) == {}:
+            node.pop(key)
+    if set(node) == {"if"}:
+        node.pop("if")
+    subs = node.get("allOf")
+    if isinstance(subs, list):
+        for sub in subs:
+            _strip_requirements(sub)
+        node["allOf"] = [sub for sub in subs if sub != {}]
+        if not node["allOf"]:
+            node.pop("allOf")
+
+
+def _paths(a: Any, b: Any, where: str) -> Iterator[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in [*a, *(k for k in b if k not in a)]:
+            part = f"{where}.{key}"
+            if key not in a or key not in b:
+                yield part
+            else:
+                yield from _paths(a[key], b[key], part)
+    elif not _same(a, b):
+        yield where
+
+
+def _leftovers(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str]:
+    for path in _paths(_strip(old), _strip(new), "$"):
+        yield f"Changed {path}"
