@@ -5,9 +5,13 @@
 #                                  migrate the database and load form definitions
 #   ./manage.sh serve [args...]    setup, then run the development server
 #   ./manage.sh test [pytest args] venv + deps + assets, then run pytest
+#   ./manage.sh lock [uv args...]  re-resolve requirements.lock after a change to
+#                                  pyproject.toml (--upgrade, --upgrade-package NAME)
 #
-# Re-running is cheap: pip and npm are skipped while pyproject.toml and
-# package-lock.json are unchanged (stamp files under .venv/ and node_modules/).
+# Python packages come from requirements.lock, every one pinned with its hashes.
+# Re-running is cheap: pip and npm are skipped while pyproject.toml,
+# requirements.lock and package-lock.json are unchanged (stamp files under .venv/
+# and node_modules/).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -15,6 +19,9 @@ cd "$ROOT"
 
 VENV="$ROOT/.venv"
 PIP_STAMP="$VENV/.civicforms-pip-stamp"
+LOCK_FILE="requirements.lock"
+# The lock tool, pinned like everything else so that re-locking is reproducible.
+UV_VERSION=0.13.9
 NPM_STAMP="$ROOT/node_modules/.civicforms-npm-stamp"
 MIN_NODE_MAJOR=20
 
@@ -32,6 +39,8 @@ Commands:
   serve [args...]    setup, then run the server on http://127.0.0.1:5000
   test [args...]     install dependencies and build assets, then run pytest
                      with the given arguments
+  lock [args...]     re-resolve requirements.lock from pyproject.toml with uv
+                     (kept pins stay; --upgrade or --upgrade-package NAME moves them)
 EOF
 }
 
@@ -46,9 +55,10 @@ hash_files() {
     fi
 }
 
-# True if the given interpreter runs and is Python >= 3.11.
+# True if the given interpreter runs and is Python >= 3.11.5 (the oldest that every locked
+# package supports: soupsieve, for the tests, needs 3.11.5).
 python_ok() {
-    "$1" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' >/dev/null 2>&1
+    "$1" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11, 5) else 1)' >/dev/null 2>&1
 }
 
 find_python() {
@@ -68,10 +78,10 @@ ensure_venv() {
         return 0
     fi
     local python
-    python="$(find_python)" || die "Python 3.11 or newer is required (tried python3.13, python3.12, python3.11, python3).
+    python="$(find_python)" || die "Python 3.11.5 or newer is required (tried python3.13, python3.12, python3.11, python3).
 Install it (Debian/Ubuntu: apt-get install python3 python3-venv) and re-run."
     if [[ -e "$VENV" ]]; then
-        say "Recreating $VENV (existing one is broken or older than Python 3.11)"
+        say "Recreating $VENV (existing one is broken or older than Python 3.11.5)"
         rm -rf "$VENV"
     fi
     say "Creating $VENV with $python ($("$python" --version 2>&1))"
@@ -80,13 +90,17 @@ On Debian/Ubuntu install the venv module: apt-get install python3-venv"
 }
 
 ensure_python_deps() {
+    [[ -f "$LOCK_FILE" ]] || die "$LOCK_FILE is missing (./manage.sh lock makes it)"
     local want
-    want="$(hash_files pyproject.toml)-$("$VENV/bin/python" -c 'import sys; print(sys.version)' | head -n1)"
+    want="$(hash_files pyproject.toml "$LOCK_FILE")-$("$VENV/bin/python" -c 'import sys; print(sys.version)' | head -n1)"
     if [[ -f "$PIP_STAMP" && "$(cat "$PIP_STAMP")" == "$want" && -x "$VENV/bin/civicforms" ]]; then
         return 0
     fi
-    say "Installing Python dependencies (pip install -e '.[dev]')"
-    "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet -e '.[dev]'
+    say "Installing Python dependencies (pip install --require-hashes -r $LOCK_FILE)"
+    # Exactly the locked versions, each checked against its hash; then the project itself,
+    # which brings nothing else (--no-deps), so the lock is the whole environment.
+    "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet --require-hashes -r "$LOCK_FILE"
+    "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet --no-deps -e .
     printf '%s\n' "$want" > "$PIP_STAMP"
 }
 
@@ -112,6 +126,24 @@ ensure_node_deps() {
     say "Installing npm dependencies (npm ci)"
     npm ci --no-audit --no-fund
     printf '%s\n' "$want" > "$NPM_STAMP"
+}
+
+# Re-resolve requirements.lock with uv, installed at a pinned version in a venv of its own
+# (never in .venv, which must hold only what the lock says). Universal: one file with
+# environment markers for every platform and Python 3.11.5 and newer (some locked packages
+# need 3.11.5), with the hashes of every wheel, so it installs on Linux and macOS, 3.11-3.13.
+lock() {
+    local tools="${TMPDIR:-/tmp}/civicforms-lock-tools-$UV_VERSION" python
+    if [[ ! -x "$tools/bin/uv" ]]; then
+        python="$(find_python)" || die "Python 3.11 or newer is required to run uv"
+        say "Installing uv $UV_VERSION into $tools"
+        "$python" -m venv "$tools"
+        "$tools/bin/python" -m pip install --disable-pip-version-check --quiet "uv==$UV_VERSION"
+    fi
+    say "Resolving $LOCK_FILE"
+    "$tools/bin/uv" pip compile pyproject.toml --extra dev --universal --python-version 3.11.5 \
+        --generate-hashes --custom-compile-command "./manage.sh lock" --quiet \
+        --output-file "$LOCK_FILE" "$@"
 }
 
 build_assets() {
@@ -152,6 +184,9 @@ case "$command" in
     test)
         prepare
         exec "$VENV/bin/pytest" "$@"
+        ;;
+    lock)
+        lock "$@"
         ;;
     -h|--help|help)
         usage

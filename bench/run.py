@@ -49,6 +49,7 @@ from runtime import db as dbmod
 from runtime import store, validation
 from runtime.answers import parse_page
 from runtime.definition import Definition, read_file
+from runtime.journey import Journey
 from runtime.settings import PROJECT_ROOT, Settings
 from runtime.web import create_citizen_app
 
@@ -89,7 +90,7 @@ class Timing:
     p95_ms: float
 
 
-def _percentile(ordered: list[int], fraction: float) -> float:
+def percentile(ordered: list[int], fraction: float) -> float:
     """Nearest-rank percentile of sorted nanosecond samples, in nanoseconds."""
     index = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
     return float(ordered[index])
@@ -104,8 +105,8 @@ def _timing(samples: list[int], runs: int | None = None) -> Timing:
         seconds=round(busy * runs / len(samples), 3),
         per_second=len(samples) / busy,
         mean_ms=busy * 1e3 / len(samples),
-        p50_ms=_percentile(ordered, 0.50) / 1e6,
-        p95_ms=_percentile(ordered, 0.95) / 1e6,
+        p50_ms=percentile(ordered, 0.50) / 1e6,
+        p95_ms=percentile(ordered, 0.95) / 1e6,
     )
 
 
@@ -190,7 +191,7 @@ def runtime_app(url: str) -> Flask:
 
 class SqlCounter:
     """Counts statements sent to the database through the app's engine, and (while recording a
-    journey) calls of CompiledService.validate, which validate_page also goes through."""
+    journey) calls of CompiledService.validate, which Journey.page_errors also goes through."""
 
     def __init__(self, app: Flask):
         self.count = 0
@@ -405,8 +406,8 @@ PROFILE_PARTS = [
     ("whole request through the test client", "werkzeug/test.py", "open"),
     ("  the view (citizen.question)", "runtime/web/citizen.py", "question"),
     ("    form session lookup (SELECT)", "runtime/web/citizen.py", "_journey"),
-    ("    Journey.first_incomplete (one validation)", "runtime/web/citizen.py", "first_incomplete"),
-    ("    Journey.back_url (path)", "runtime/web/citizen.py", "back_url"),
+    ("    Journey.first_incomplete (one validation)", "runtime/journey.py", "first_incomplete"),
+    ("    CitizenJourney.back_url (path)", "runtime/web/citizen.py", "back_url"),
     ("    rendering.question_view", "runtime/rendering.py", "question_view"),
     ("    render_template (layout, GOV.UK macros)", "flask/templating.py", "render_template"),
     ("  security headers (after_request)", "runtime/web/common.py", "security_headers"),
@@ -513,17 +514,15 @@ def bench_journeys(app: Flask, counter: SqlCounter, baseline: Baseline, seconds:
 
 def answers_for(definition: Definition, service_id: str) -> dict[str, Any]:
     """The answers a happy-path journey stores, built the way the question pages build them."""
-    engine = validation.compiled(definition)
-    answers: dict[str, Any] = {}
+    journey = Journey(validation.compiled(definition), {})
     for page_id, data in HAPPY_PATHS[service_id]:
         page = definition.page_by_id[page_id]
         given, _raw = parse_page(definition, page.questions, MultiDict(data))
-        merged = {k: v for k, v in answers.items() if k not in page.questions} | given
-        errors = engine.validate_page(page, merged)
+        journey = journey.answer(page, given)
+        errors = journey.page_errors(page)
         if errors:
             raise SystemExit(f"{service_id}/{page_id}: happy path does not validate: {errors}")
-        answers = engine.visible_answers(merged)
-    return answers
+    return journey.visible_answers
 
 
 def bench_validation(seconds: float) -> dict[str, Any]:
@@ -559,11 +558,12 @@ def bench_validation(seconds: float) -> dict[str, Any]:
         if errors or fresh_errors:
             raise SystemExit(f"{definition.id}: happy path answers do not validate: {errors or fresh_errors}")
         validate = measure(lambda e=engine, a=answers: e.validate(a), seconds / 6)
-        journey_path = engine.path(answers)
+        journey_path = Journey(engine, answers).path
 
         def first_incomplete(e: validation.CompiledService = engine, a: dict[str, Any] = answers) -> None:
-            # What every question page and check answers run to find where the citizen is.
-            if e.first_incomplete(a) is not None:
+            # What every question page and check answers run to find where the citizen is: a
+            # new Journey each time, as each request builds one (its properties are cached).
+            if Journey(e, a).first_incomplete is not None:
                 raise RuntimeError("incomplete")
 
         pages_check = measure(first_incomplete, seconds / 6)
@@ -716,7 +716,7 @@ def report(result: dict[str, Any]) -> None:
     ]
     headers = ["service", "answers", "validate", "p50", "p95", "all pages", "Definition", "1st compile", "1st validate"]
     table([*headers, "compile", "cache hit", "reused"], rows)
-    out("   all pages: CompiledService.first_incomplete on a complete journey (path + one validation)")
+    out("   all pages: Journey(service, answers).first_incomplete on a complete journey (path + one validation)")
     out("   Definition: Definition(doc) with its content hash, cached per version by store.definition")
     out("   1st compile / 1st validate: a new CompiledService and its first validate (median of 5, from cold)")
     out("   compile: CompiledService(definition), what a cache miss costs; cache hit: validation.compiled(definition)")

@@ -1,16 +1,23 @@
 """What every web face shares: settings, database session per request, templates with the
-GOV.UK Frontend macros, CSRF, hardened cookies, security headers and error pages."""
+GOV.UK Frontend macros, CSRF, htmx, hardened cookies, security headers, asset routes and the
+error handlers.
+
+Nothing here is a face's own: each face (citizen runtime, builder, back office) passes a
+:class:`Face` naming its templates folder, its layouts and the words on its error pages.
+"""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, abort, g, redirect, render_template, request, send_from_directory, session, url_for
+from flask import Flask, Response, abort, current_app, g, render_template, request, send_from_directory
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
-from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlmodel import Session
 from werkzeug.exceptions import HTTPException
 
@@ -24,29 +31,35 @@ DIST = HERE / "static" / "dist"
 csrf = CSRFProtect()
 htmx = Htmx()
 
-ERRORS = {
-    400: ("There is a problem with the information you sent", "Go back, check your answers and try again."),
-    404: (
-        "Page not found",
-        "If you typed the web address, check it is correct. "
-        "If you pasted the web address, check you copied the entire address.",
-    ),
-    405: ("Page not found", "This page cannot be used that way."),
-    413: (
-        "The information you sent was too large",
-        "Go back and shorten your answers, then try again. Nothing has been saved from the page you sent.",
-    ),
-    500: (
-        "Sorry, there is a problem with the service",
-        "Try again later. Your answers have been saved for as long as your session lasts.",
-    ),
-}
+SHARED_TEMPLATES = HERE / "templates"
 
 
-def create_base_app(import_name: str, config: dict[str, Any] | None = None) -> Flask:
+@dataclass(frozen=True)
+class Face:
+    """What one web face brings to the shared shell: its own templates and error wording."""
+
+    name: str
+    # Searched first, so the face's own layout, fragment and error page win; the shared
+    # templates (the page skeleton, components/question.html) and GOV.UK Frontend's macros after.
+    templates: Path
+    # {status: (title, message)}; a status without words here gets werkzeug's name and description.
+    error_texts: Mapping[int, tuple[str, str]] = field(default_factory=dict)
+    # (title, message) for a post whose CSRF token is missing or wrong.
+    csrf_error: tuple[str, str] = (
+        "Your page could not be sent",
+        "This can happen if you left the page open for a long time or your browser blocked cookies. "
+        "Go back, refresh the page and try again.",
+    )
+    layout: str = "layout.html"
+    fragment: str = "fragment.html"
+    error_template: str = "errors/error.html"
+
+
+def create_base_app(import_name: str, face: Face, config: dict[str, Any] | None = None) -> Flask:
+    """A Flask app with everything the faces share; the caller adds its blueprints."""
     config = dict(config or {})
     settings: Settings = config.pop("SETTINGS", None) or from_environment()
-    app = Flask(import_name, static_folder=str(HERE / "static"), template_folder=str(HERE / "templates"))
+    app = Flask(import_name, static_folder=str(HERE / "static"), template_folder=str(face.templates))
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_post_bytes,
@@ -62,15 +75,15 @@ def create_base_app(import_name: str, config: dict[str, Any] | None = None) -> F
     )
     app.config.update(config)
     app.extensions["civicforms.settings"] = settings
+    app.extensions["civicforms.face"] = face
     engine = make_engine(app.config.get("DATABASE_URL", settings.database_url))
     app.extensions["civicforms.engine"] = engine
 
-    app.jinja_loader = ChoiceLoader(
-        [
-            FileSystemLoader(str(HERE / "templates")),
-            PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
-        ]
-    )
+    loaders: list[BaseLoader] = [FileSystemLoader(str(face.templates))]
+    if face.templates.resolve() != SHARED_TEMPLATES.resolve():
+        loaders.append(FileSystemLoader(str(SHARED_TEMPLATES)))
+    loaders.append(PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}))
+    app.jinja_loader = ChoiceLoader(loaders)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
@@ -118,27 +131,14 @@ def create_base_app(import_name: str, config: dict[str, Any] | None = None) -> F
         return Response("ok\n", mimetype="text/plain")
 
     @app.errorhandler(CSRFError)
-    def _csrf_error(error: CSRFError) -> Any:
-        service_id = (request.view_args or {}).get("service_id")
-        expired = service_id and request.endpoint != "citizen.begin" and "csrf_token" not in session
-        if expired and "citizen.session_expired" in app.view_functions:
-            # The session cookie is gone (it lasts as long as the citizen's answers): the
-            # citizen needs the timed-out page, not a message about refreshing the form.
-            return redirect(url_for("citizen.session_expired", service_id=service_id), 303)
-        return render_template(
-            "errors/error.html",
-            title="Your page could not be sent",
-            message=(
-                "This can happen if you left the page open for a long time or your browser blocked cookies. "
-                "Go back, refresh the page and try again."
-            ),
-        ), 400
+    def _csrf_error(error: CSRFError) -> tuple[str, int]:
+        return error_page(*face.csrf_error, status=400)
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> tuple[str, int]:
         code = error.code or 500
-        title, message = ERRORS.get(code, (error.name, error.description or ""))
-        return render_template("errors/error.html", title=title, message=message), code
+        title, message = face.error_texts.get(code, (error.name, error.description or ""))
+        return error_page(title, message, status=code)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> tuple[str, int]:
@@ -146,24 +146,30 @@ def create_base_app(import_name: str, config: dict[str, Any] | None = None) -> F
         db = g.get("db")
         if db is not None:
             db.rollback()
-        title, message = ERRORS[500]
-        return render_template("errors/error.html", title=title, message=message), 500
+        title, message = face.error_texts.get(500, ("Sorry, there is a problem", "Try again later."))
+        return error_page(title, message, status=500)
 
     return app
 
 
+def error_page(title: str, message: str, status: int) -> tuple[str, int]:
+    """The face's own error page (its template, its layout) with these words."""
+    return render_template(face().error_template, title=title, message=message), status
+
+
+def face() -> Face:
+    """The face serving this request."""
+    return current_app.extensions["civicforms.face"]  # type: ignore[no-any-return]
+
+
 def db() -> Session:
     """The request's database session, opened on first use and closed at teardown."""
-    from flask import current_app
-
     if "db" not in g:
         g.db = new_session(current_app.extensions["civicforms.engine"])
     return g.db  # type: ignore[no-any-return]
 
 
 def settings() -> Settings:
-    from flask import current_app
-
     return current_app.extensions["civicforms.settings"]  # type: ignore[no-any-return]
 
 
@@ -201,11 +207,11 @@ def security_headers(response: Response, settings: Settings) -> Response:
 
 
 def layout() -> str:
-    """The template a page extends: the full page, or just its content for an htmx swap."""
+    """The template a page extends: the face's full page, or just its content for an htmx swap."""
     boosted = (
         request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
     )
-    return "fragment.html" if boosted else "layout.html"
+    return face().fragment if boosted else face().layout
 
 
 def render_page(template: str, status: int = 200, **context: Any) -> tuple[Response, int]:
@@ -214,6 +220,6 @@ def render_page(template: str, status: int = 200, **context: Any) -> tuple[Respo
 
     response = make_response(render_template(template, layout=layout(), **context), status)
     response.vary.add("HX-Request")
-    if layout() == "fragment.html":
+    if layout() == face().fragment:
         response.headers["HX-Push-Url"] = request.full_path.rstrip("?") if request.method == "GET" else "false"
     return response, status
