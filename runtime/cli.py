@@ -185,11 +185,12 @@ def load(folder: Path | None) -> None:
                     draft = get_draft(session=s, service_id=result.service_id)
                     if draft is not None and (draft.base_version or 0) < result.version:
                         # The builder's draft is left alone: the designer decides what to keep.
-                        based = (
-                            f"based on version {draft.base_version}"
-                            if draft.base_version is not None
-                            else "of a new service"
-                        )
+                        if draft.review_branch == f"service/{result.service_id}-v{result.version}":
+                            based = f"sent for review as version {result.version}"
+                        elif draft.base_version is not None:
+                            based = f"based on version {draft.base_version}"
+                        else:
+                            based = "of a new service"
                         click.echo(
                             f"{result.service_id}: builder draft {based}; version {result.version} loaded "
                             "from the file; the draft was left as it is"

@@ -221,5 +221,7 @@ def render_page(template: str, status: int = 200, **context: Any) -> tuple[Respo
     response = make_response(render_template(template, layout=layout(), **context), status)
     response.vary.add("HX-Request")
     if layout() == face().fragment:
-        response.headers["HX-Push-Url"] = request.full_path.rstrip("?") if request.method == "GET" else "false"
+        # full_path is relative to the face; the address bar needs its mount point (/builder) too.
+        pushed = request.script_root + request.full_path.rstrip("?")
+        response.headers["HX-Push-Url"] = pushed if request.method == "GET" else "false"
     return response, status

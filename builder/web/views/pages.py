@@ -1,7 +1,739 @@
-"""Builder views: pages, questions, conditions, routing and live preview."""
+"""Builder views: pages, questions, conditions, routing and live preview.
+
+Each view parses the form, calls one pure operation (builder.operations) through the shared
+edit flow (builder.web.editing) and redirects (303) or shows the form again with the errors
+next to the fields and everything the designer typed kept.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
+
+from flask import Blueprint, abort, make_response, redirect, request, url_for
+
+from builder import advice, operations
+from builder.conditions import (
+    OPERATOR_WORDS,
+    Clause,
+    Condition,
+    EditError,
+    describe,
+    from_schema,
+    operators_for,
+    validate_clause,
+)
+from builder.conditions import questions_for_condition as condition_questions
+from builder.web.editing import Editing, FormErrors, apply, outcome_errors, service_for
+from runtime import rendering, store
+from runtime import staff as core
+from runtime.models import Service
+from runtime.web.common import db, render_page
+from runtime.web.staff import requires
+from runtime.widgets import WIDGETS
 
 bp = Blueprint("pages", __name__)
+
+MAX_FIELD = 20_000  # longer than any text the operations accept, so they give the message
+MAX_CLAUSES = 5
+TEXT_WIDGETS = {"text", "textarea", "email", "tel"}
+# The custom error messages a designer can set, per widget: (keyword, what it is for).
+MESSAGES: dict[str, list[tuple[str, str]]] = {
+    "text": [("minLength", "Answer too short"), ("maxLength", "Answer too long")],
+    "textarea": [("minLength", "Answer too short"), ("maxLength", "Answer too long")],
+    "number": [("type", "Not a number"), ("minimum", "Number too small"), ("maximum", "Number too large")],
+    "date": [("format", "Not a real date"), ("dateBefore", "Date too late"), ("dateAfter", "Date too early")],
+}
+
+
+def _department(service_id: str, **_: Any) -> int | None:
+    """The department a service (or its draft) belongs to, for the role check; None: no such service."""
+    draft = store.get_draft(session=db(), service_id=service_id)
+    if draft is not None:
+        return draft.department_id
+    service = db().get(Service, service_id)
+    return service.department_id if service is not None else None
+
+
+def _editing(service_id: str) -> Editing:
+    return service_for(service_id, core.EDIT_DRAFTS)
+
+
+def _field(name: str) -> str:
+    return request.form.get(name, "")[:MAX_FIELD]
+
+
+def _find_page(doc: dict[str, Any], page: str) -> dict[str, Any]:
+    for candidate in doc["pages"]:
+        if candidate.get("id") == page:
+            return dict(candidate)
+    abort(404)
+
+
+def _find_question(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    question = doc.get("questions", {}).get(name)
+    if not isinstance(question, dict):
+        abort(404)
+    return question
+
+
+def _page_of(doc: dict[str, Any], name: str) -> dict[str, Any] | None:
+    return next((p for p in doc["pages"] if name in p.get("questions", [])), None)
+
+
+def _see_other(endpoint: str, **values: Any) -> Any:
+    return redirect(url_for(endpoint, **values), 303)
+
+
+def _advice(items: list[tuple[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for field, text in items:
+        out.setdefault(field, []).append(text)
+    return out
+
+
+def _preview(editing: Editing, page_id: str) -> dict[str, Any] | None:
+    """What the citizen would see on the page: the runtime's own question views (None: draft not checkable)."""
+    definition = editing.definition
+    if definition is None or page_id not in definition.page_by_id:
+        return None
+    page = definition.page_by_id[page_id]
+    as_heading = len(page.questions) == 1
+    views = [rendering.question_view(definition, name, {}, {}, as_heading) for name in page.questions]
+    return {"page": page, "questions": views, "as_heading": as_heading}
+
+
+def _page_context(editing: Editing, page_id: str) -> dict[str, Any]:
+    return {"editing": editing, "service_id": editing.service_id, "preview": _preview(editing, page_id)}
+
+
+# -- pages -------------------------------------------------------------------------------------
+
+
+def _list(editing: Editing, errors: FormErrors, status: int = 200) -> Any:
+    doc = editing.doc
+    pages = [
+        {
+            "id": p["id"],
+            "title": p.get("title", p["id"]),
+            "stop": bool(p.get("stop")),
+            "questions": [str(doc["questions"].get(n, {}).get("label", n)) for n in p.get("questions", [])],
+            "condition": _condition_words(doc, p.get("show_if")),
+        }
+        for p in doc["pages"]
+    ]
+    return render_page(
+        "builder/pages/list.html", status, title="Pages and questions", editing=editing, pages=pages, errors=errors
+    )
+
+
+def _condition_words(doc: dict[str, Any], schema: Any) -> str | None:
+    if schema is None:
+        return None
+    condition = from_schema(doc, schema)
+    return describe(doc, condition) if condition is not None else "Custom condition, edited in the file"
+
+
+@bp.get("/services/<service_id>/pages")
+@requires(core.EDIT_DRAFTS, department=_department)
+def list_pages(service_id: str) -> Any:
+    return _list(_editing(service_id), FormErrors())
+
+
+@bp.post("/services/<service_id>/pages/<page>/move")
+@requires(core.EDIT_DRAFTS, department=_department)
+def move_page(service_id: str, page: str) -> Any:
+    editing = _editing(service_id)
+    _find_page(editing.doc, page)
+    outcome = apply(editing, operations.move_page, task="pages", page=page, direction=_field("direction"))
+    if outcome.ok:
+        return _see_other("pages.list_pages", service_id=service_id, _anchor=f"page-{page}")
+    return _list(outcome.editing, outcome_errors(outcome), 400 if outcome.errors else 409)
+
+
+@bp.route("/services/<service_id>/pages/new", methods=["GET", "POST"])
+@requires(core.EDIT_DRAFTS, department=_department)
+def add_page(service_id: str) -> Any:
+    editing = _editing(service_id)
+    errors = FormErrors()
+    values = {"title": "", "intro": ""}
+    if request.method == "POST":
+        values = {"title": _field("title"), "intro": _field("intro")}
+        outcome = apply(editing, operations.add_page, task="pages", title=values["title"], intro=values["intro"])
+        if outcome.ok:
+            added = outcome.editing.doc["pages"][-1]["id"]
+            return _see_other("pages.edit_page", service_id=service_id, page=added)
+        editing, errors = outcome.editing, outcome_errors(outcome)
+    return render_page(
+        "builder/pages/new_page.html",
+        400 if errors else 200,
+        title="Add a page",
+        editing=editing,
+        values=values,
+        errors=errors,
+        advice=_advice(advice.text_advice("title", values["title"], heading=True)),
+    )
+
+
+def _page_values(page: dict[str, Any]) -> dict[str, Any]:
+    return {"title": page.get("title", ""), "intro": "\n\n".join(page.get("intro", [])), "stop": bool(page.get("stop"))}
+
+
+def _set_page(doc: dict[str, Any], page: str, *, title: str, intro: str, stop: bool) -> dict[str, Any]:
+    """The page's name, introduction and stop flag in one save (one operation after another)."""
+    new = operations.set_page(doc, page, title=title, intro=intro)
+    return operations.set_stop_page(new, page, stop=stop)
+
+
+@bp.route("/services/<service_id>/pages/<page>/", methods=["GET", "POST"])
+@requires(core.EDIT_DRAFTS, department=_department)
+def edit_page(service_id: str, page: str) -> Any:
+    editing = _editing(service_id)
+    target = _find_page(editing.doc, page)
+    errors = FormErrors()
+    values = _page_values(target)
+    if request.method == "POST":
+        values = {"title": _field("title"), "intro": _field("intro"), "stop": request.form.get("stop") == "yes"}
+        outcome = apply(editing, _set_page, task="pages", page=page, **values)
+        if outcome.ok:
+            return _see_other("pages.edit_page", service_id=service_id, page=page)
+        editing, errors = outcome.editing, outcome_errors(outcome)
+        target = _find_page(editing.doc, page)
+    return _edit_page(editing, target, values, errors)
+
+
+def _edit_page(editing: Editing, target: dict[str, Any], values: dict[str, Any], errors: FormErrors) -> Any:
+    doc = editing.doc
+    questions = [
+        {"name": n, "label": str(doc["questions"].get(n, {}).get("label", n))} for n in target.get("questions", [])
+    ]
+    page_advice = advice.text_advice("title", values["title"], heading=True) + advice.text_advice(
+        "intro", values["intro"]
+    )
+    return render_page(
+        "builder/pages/edit_page.html",
+        400 if errors else 200,
+        title=f"Edit page: {target.get('title', target['id'])}",
+        target=target,
+        values=values,
+        questions=questions,
+        condition=_condition_words(doc, target.get("show_if")),
+        routing=_routing_words(doc, target),
+        errors=errors,
+        advice=_advice(page_advice),
+        **_page_context(editing, target["id"]),
+    )
+
+
+def _routing_words(doc: dict[str, Any], page: dict[str, Any]) -> list[str]:
+    titles = {p["id"]: p.get("title", p["id"]) for p in doc["pages"]}
+    out = []
+    for rule in page.get("next", []):
+        condition = from_schema(doc, rule.get("if"))
+        words = describe(doc, condition, prefix="If") if condition is not None else "If a custom condition holds"
+        out.append(f"{words}, go to {titles.get(rule.get('goto'), rule.get('goto'))}")
+    return out
+
+
+@bp.route("/services/<service_id>/pages/<page>/delete", methods=["GET", "POST"])
+@requires(core.EDIT_DRAFTS, department=_department)
+def delete_page(service_id: str, page: str) -> Any:
+    editing = _editing(service_id)
+    target = _find_page(editing.doc, page)
+    errors = FormErrors()
+    if request.method == "POST":
+        if request.form.get("confirm") == "no":
+            return _see_other("pages.list_pages", service_id=service_id)
+        if request.form.get("confirm") != "yes":
+            errors = FormErrors({"confirm": "Select yes if you want to delete this page"})
+        else:
+            outcome = apply(editing, operations.delete_page, task="pages", page=page)
+            if outcome.ok:
+                return _see_other("pages.list_pages", service_id=service_id)
+            editing, errors = outcome.editing, outcome_errors(outcome)
+    questions = [str(editing.doc["questions"].get(n, {}).get("label", n)) for n in target.get("questions", [])]
+    return render_page(
+        "builder/pages/delete_page.html",
+        400 if errors else 200,
+        title=f"Are you sure you want to delete page {target.get('title', page)}?",
+        editing=editing,
+        target=target,
+        questions=questions,
+        errors=errors,
+    )
+
+
+# -- questions ---------------------------------------------------------------------------------
+
+
+def _palette() -> list[dict[str, Any]]:
+    return [{"value": name, "text": widget.palette_label} for name, widget in WIDGETS.items()]
+
+
+@bp.route("/services/<service_id>/pages/<page>/questions/new", methods=["GET", "POST"])
+@requires(core.EDIT_DRAFTS, department=_department)
+def add_question(service_id: str, page: str) -> Any:
+    """Pick a type from the palette (a GET form, so it works without JavaScript), then the question form."""
+    editing = _editing(service_id)
+    target = _find_page(editing.doc, page)
+    errors = FormErrors()
+    source = request.form if request.method == "POST" else request.args
+    widget = source.get("widget", "")
+    values = {"label": _field("label"), "hint": _field("hint"), "required": request.form.get("required", "yes")}
+    if request.method == "GET" and "widget" in request.args and widget not in WIDGETS:
+        errors = FormErrors({"widget": "Select the type of question"})
+    if request.method == "POST":
+        outcome = apply(
+            editing,
+            operations.add_question,
+            task="pages",
+            page=page,
+            widget=widget,
+            label=values["label"],
+            hint=values["hint"] or None,
+            required=values["required"] != "no",
+        )
+        if outcome.ok:
+            name = _find_page(outcome.editing.doc, page)["questions"][-1]
+            return _see_other("pages.edit_question", service_id=service_id, name=name)
+        editing, errors = outcome.editing, outcome_errors(outcome)
+    chosen = WIDGETS.get(widget)
+    return render_page(
+        "builder/pages/new_question.html",
+        400 if errors else 200,
+        title=f"Add a question: {chosen.palette_label}" if chosen else "What type of question do you want to add?",
+        editing=editing,
+        target=target,
+        widget=chosen,
+        palette=_palette(),
+        values=values,
+        errors=errors,
+        advice=_advice(advice.label_advice(values["label"]) + advice.hint_advice(values["hint"])),
+    )
+
+
+def _question_values(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    question = doc["questions"][name]
+    prop = doc["schema"]["properties"].get(name, {})
+    required = name in doc["schema"].get("required", []) or any(
+        name in rule.get("then", {}).get("required", []) for rule in doc["schema"].get("allOf", [])
+    )
+    messages = doc.get("messages", {}).get(name, {})
+    return {
+        "label": question.get("label", ""),
+        "hint": question.get("hint", ""),
+        "required": "yes" if required else "no",
+        "min_length": str(prop.get("minLength", "")),
+        "max_length": str(prop.get("maxLength", "")),
+        "min_value": str(prop.get("minimum", "")),
+        "max_value": str(prop.get("maximum", "")),
+        "whole_numbers": prop.get("type") == "integer",
+        "date_after": str(prop.get("dateAfter", "")),
+        "date_before": str(prop.get("dateBefore", "")),
+        "messages": {k: str(v) for k, v in messages.items()} if isinstance(messages, dict) else {},
+    }
+
+
+def _posted_question(widget: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The form's values (to show again) and the keyword arguments for update_question."""
+    values: dict[str, Any] = {
+        "label": _field("label"),
+        "hint": _field("hint"),
+        "required": "no" if request.form.get("required") == "no" else "yes",
+        "messages": {},
+    }
+    kwargs: dict[str, Any] = {
+        "label": values["label"],
+        "hint": values["hint"] or None,
+        "required": values["required"] == "yes",
+    }
+    if widget in TEXT_WIDGETS:
+        values["min_length"], values["max_length"] = _field("min_length"), _field("max_length")
+        kwargs["min_length"], kwargs["max_length"] = values["min_length"] or None, values["max_length"] or None
+    if widget == "number":
+        values["min_value"], values["max_value"] = _field("min_value"), _field("max_value")
+        values["whole_numbers"] = request.form.get("whole_numbers") == "yes"
+        kwargs["min_value"], kwargs["max_value"] = values["min_value"] or None, values["max_value"] or None
+        kwargs["whole_numbers"] = values["whole_numbers"]
+    if widget == "date":
+        values["date_after"], values["date_before"] = _field("date_after"), _field("date_before")
+        kwargs["date_after"], kwargs["date_before"] = values["date_after"] or None, values["date_before"] or None
+    keywords = ["required", *(k for k, _ in MESSAGES.get(widget, []))]
+    values["messages"] = {k: _field(f"messages.{k}") for k in keywords}
+    kwargs["messages"] = {k: v or None for k, v in values["messages"].items()}
+    return values, kwargs
+
+
+def _edit_question(editing: Editing, name: str, values: dict[str, Any], errors: FormErrors) -> Any:
+    doc = editing.doc
+    question = _find_question(doc, name)
+    page = _page_of(doc, name)
+    widget = WIDGETS.get(question.get("widget", ""))
+    options = question.get("options") if widget is not None and widget.takes_options else None
+    choices = [
+        {"value": v, "label": o.get("label", v), "hint": o.get("hint", "")}
+        for v, o in (options or {}).items()
+        if isinstance(o, dict)
+    ]
+    context = _page_context(editing, page["id"]) if page is not None else {"editing": editing, "preview": None}
+    return render_page(
+        "builder/pages/edit_question.html",
+        400 if errors else 200,
+        title=f"Edit question: {question.get('label', name)}",
+        name=name,
+        question=question,
+        widget=widget,
+        page=page,
+        values=values,
+        choices=choices if options is not None else None,
+        messages=[("required", "No answer given"), *MESSAGES.get(widget.name if widget else "", [])],
+        errors=errors,
+        advice=_advice(advice.question_advice(doc, name) if not errors else advice.label_advice(values["label"])),
+        **context,
+    )
+
+
+def _update_question(doc: dict[str, Any], name: str, **kwargs: Any) -> dict[str, Any]:
+    return operations.update_question(doc, name, **kwargs)
+
+
+@bp.route("/services/<service_id>/questions/<name>", methods=["GET", "POST"])
+@requires(core.EDIT_DRAFTS, department=_department)
+def edit_question(service_id: str, name: str) -> Any:
+    editing = _editing(service_id)
+    question = _find_question(editing.doc, name)
+    errors = FormErrors()
+    values = _question_values(editing.doc, name)
+    if request.method == "POST":
+        values, kwargs = _posted_question(question.get("widget", ""))
+        outcome = apply(editing, _update_question, task="pages", name=name, **kwargs)
+        if outcome.ok:
+            return _see_other("pages.edit_question", service_id=service_id, name=name)
+        editing, errors = outcome.editing, outcome_errors(outcome)
+        _find_question(editing.doc, name)
+        values = {**_question_values(editing.doc, name), **values}
+    return _edit_question(editing, name, values, errors)
+
+
+@bp.post("/services/<service_id>/questions/<name>/move")
+@requires(core.EDIT_DRAFTS, department=_department)
+def move_question(service_id: str, name: str) -> Any:
+    editing = _editing(service_id)
+    _find_question(editing.doc, name)
+    page = _page_of(editing.doc, name)
+    outcome = apply(editing, operations.move_question, task="pages", name=name, direction=_field("direction"))
+    if outcome.ok and page is not None:
+        return _see_other("pages.edit_page", service_id=service_id, page=page["id"], _anchor=f"question-{name}")
+    if page is None:
+        abort(404)
+    target = _find_page(outcome.editing.doc, page["id"])
+    return _edit_page(outcome.editing, target, _page_values(target), outcome_errors(outcome))
+
+
+@bp.route("/services/<service_id>/questions/<name>/delete", methods=["GET", "POST"])
+@requires(core.EDIT_DRAFTS, department=_department)
+def delete_question(service_id: str, name: str) -> Any:
+    editing = _editing(service_id)
+    question = _find_question(editing.doc, name)
+    page = _page_of(editing.doc, name)
+    errors = FormErrors()
+    back = (
+        url_for("pages.edit_page", service_id=service_id, page=page["id"])
+        if page is not None
+        else url_for("pages.list_pages", service_id=service_id)
+    )
+    if request.method == "POST":
+        if request.form.get("confirm") == "no":
+            return redirect(back, 303)
+        if request.form.get("confirm") != "yes":
+            errors = FormErrors({"confirm": "Select yes if you want to delete this question"})
+        else:
+            outcome = apply(editing, operations.delete_question, task="pages", name=name)
+            if outcome.ok:
+                return redirect(back, 303)
+            editing, errors = outcome.editing, outcome_errors(outcome)
+    return render_page(
+        "builder/pages/delete_question.html",
+        400 if errors else 200,
+        title=f"Are you sure you want to delete the question '{question.get('label', name)}'?",
+        editing=editing,
+        back=back,
+        errors=errors,
+    )
+
+
+@bp.post("/services/<service_id>/questions/<name>/choices")
+@requires(core.EDIT_DRAFTS, department=_department)
+def edit_choices(service_id: str, name: str) -> Any:
+    """Add a choice, or rename, move or remove one (``action`` and ``choice`` say which)."""
+    editing = _editing(service_id)
+    _find_question(editing.doc, name)
+    action, value = _field("action"), _field("choice")
+    if action == "add":
+        label, hint = _field("new_choice.label"), _field("new_choice.hint")
+        outcome = apply(editing, operations.add_choice, task="pages", name=name, label=label, hint=hint or None)
+        fields = {"label": "new_choice.label", "hint": "new_choice.hint"}
+    elif action == "rename":
+        label, hint = _field(f"choices.{value}.label"), _field(f"choices.{value}.hint")
+        outcome = apply(
+            editing, operations.rename_choice, task="pages", name=name, value=value, label=label, hint=hint or None
+        )
+        fields = {"label": f"choices.{value}.label", "hint": f"choices.{value}.hint"}
+    elif action in ("up", "down"):
+        outcome = apply(editing, operations.move_choice, task="pages", name=name, value=value, direction=action)
+        fields = {}
+    elif action == "remove":
+        outcome = apply(editing, operations.remove_choice, task="pages", name=name, value=value)
+        fields = {}
+    else:
+        outcome = None
+    if outcome is not None and outcome.ok:
+        return _see_other("pages.edit_question", service_id=service_id, name=name, _anchor="choices")
+    if outcome is None:
+        editing, errors = editing, FormErrors({"choices": "Select what to do with the choices"})
+    else:
+        editing = outcome.editing
+        # The operations name the field of one choice form ("label"); put the message next to that form's field.
+        moved = {fields.get(field, "choices"): text for field, text in outcome.errors.items()}
+        errors = FormErrors(moved, conflict=outcome.conflict)
+    _find_question(editing.doc, name)
+    values = _question_values(editing.doc, name)
+    values["posted"] = {k: v[:MAX_FIELD] for k, v in request.form.items() if k.startswith(("new_choice.", "choices."))}
+    return _edit_question(editing, name, values, errors)
+
+
+# -- conditions and routing --------------------------------------------------------------------
+
+
+def _question_items(doc: dict[str, Any], names: list[str], selected: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = [{"value": "", "text": "Select a question"}]
+    items += [
+        {"value": n, "text": str(doc["questions"].get(n, {}).get("label", n)), "selected": n == selected} for n in names
+    ]
+    return items
+
+
+def _operator_items(doc: dict[str, Any], names: list[str], selected: str) -> list[dict[str, Any]]:
+    """Every operator some question allows, worded for the selected question when there is one."""
+    allowed: list[str] = []
+    for name in names:
+        for op in operators_for(doc, name):
+            if op not in allowed:
+                allowed.append(op)
+    return [{"value": "", "text": "Select how to compare"}] + [
+        {"value": op, "text": OPERATOR_WORDS[op], "selected": op == selected} for op in allowed
+    ]
+
+
+def _posted_clauses(prefix: str = "clauses") -> list[dict[str, str]]:
+    rows = []
+    for i in range(MAX_CLAUSES):
+        row = {k: _field(f"{prefix}.{i}.{k}") for k in ("question", "operator", "value")}
+        if any(row.values()):
+            rows.append(row)
+    return rows
+
+
+def _clause_rows(doc: dict[str, Any], condition: Condition | None) -> list[dict[str, str]]:
+    if condition is None:
+        return []
+    rows = []
+    for clause in condition.clauses:
+        value = clause.value
+        if isinstance(value, bool):
+            text = "yes" if value else "no"
+        else:
+            options = doc["questions"].get(clause.question, {}).get("options") or {}
+            values = value if isinstance(value, list) else ([] if value is None else [value])
+            text = ", ".join(str(options.get(str(v), {}).get("label", v)) for v in values)
+        rows.append({"question": clause.question, "operator": clause.operator, "value": text})
+    return rows
+
+
+def _to_condition(doc: dict[str, Any], rows: list[dict[str, str]], combine: str) -> Condition:
+    clauses = []
+    for row in rows:
+        value: Any = row["value"]
+        question = doc["questions"].get(row["question"], {})
+        options = question.get("options") if isinstance(question.get("options"), dict) else {}
+        if options:
+            # Designers type the choice's text; the condition stores its value.
+            by_label = {str(o.get("label", "")).casefold(): v for v, o in options.items() if isinstance(o, dict)}
+            parts = [v.strip() for v in value.split(",") if v.strip()] if row["operator"] == "is_one_of" else [value]
+            mapped = [by_label.get(v.strip().casefold(), v.strip()) for v in parts]
+            value = mapped if row["operator"] == "is_one_of" else (mapped[0] if mapped else "")
+        clauses.append(Clause(row["question"], row["operator"], value))
+    return Condition(tuple(clauses), combine)
+
+
+def _renumbered(errors: dict[str, str], index: int, prefix: str = "clauses") -> dict[str, str]:
+    """EditError names a clause's field ("value"); the form has one per clause ("clauses.1.value")."""
+    return {(f"{prefix}.{index}.{k}" if k in ("question", "operator", "value") else k): v for k, v in errors.items()}
+
+
+def _set_condition(doc: dict[str, Any], page: str, rows: list[dict[str, str]], combine: str) -> dict[str, Any]:
+    for i, row in enumerate(rows):
+        try:
+            validate_clause(doc, _to_condition(doc, [row], "all").clauses[0], page)
+        except EditError as error:
+            raise EditError(f"clauses.{i}.{error.field}", error.message) from None
+    if not rows:
+        raise EditError("clauses.0.question", "Select a question")
+    return operations.set_condition(doc, page, _to_condition(doc, rows, combine))
+
+
+@bp.route("/services/<service_id>/pages/<page>/condition", methods=["GET", "POST"])
+@requires(core.EDIT_DRAFTS, department=_department)
+def edit_condition(service_id: str, page: str) -> Any:
+    editing = _editing(service_id)
+    target = _find_page(editing.doc, page)
+    errors = FormErrors()
+    stored = target.get("show_if")
+    condition = from_schema(editing.doc, stored) if stored is not None else None
+    custom = stored is not None and condition is None
+    rows = _clause_rows(editing.doc, condition)
+    combine = condition.combine if condition is not None else "all"
+    if request.method == "POST" and not custom:
+        if request.form.get("action") == "remove":
+            outcome = apply(editing, operations.set_condition, task="pages", page=page, condition=None)
+        else:
+            rows, combine = _posted_clauses(), "any" if request.form.get("combine") == "any" else "all"
+            outcome = apply(editing, _set_condition, task="pages", page=page, rows=rows, combine=combine)
+        if outcome.ok:
+            return _see_other("pages.edit_page", service_id=service_id, page=page)
+        editing, errors = outcome.editing, outcome_errors(outcome)
+        target = _find_page(editing.doc, page)
+    names = condition_questions(editing.doc, page)
+    shown = rows + [{"question": "", "operator": "", "value": ""}] * max(0, min(MAX_CLAUSES, len(rows) + 1) - len(rows))
+    return render_page(
+        "builder/pages/condition.html",
+        400 if errors else 200,
+        title=f"Condition for page {target.get('title', page)}",
+        editing=editing,
+        target=target,
+        custom=custom,
+        stored_words=_condition_words(editing.doc, stored),
+        rows=[
+            {
+                **row,
+                "questions": _question_items(editing.doc, names, row["question"]),
+                "operators": _operator_items(editing.doc, names, row["operator"]) if names else [],
+            }
+            for row in shown
+        ],
+        combine=combine,
+        has_questions=bool(names),
+        errors=errors,
+    )
+
+
+def _set_routing(doc: dict[str, Any], page: str, rows: list[dict[str, str]], goto: str) -> dict[str, Any]:
+    if not rows and not goto:
+        return operations.set_routing(doc, page, [])
+    for i, row in enumerate(rows):
+        try:
+            validate_clause(doc, _to_condition(doc, [row], "all").clauses[0], page, routing=True)
+        except EditError as error:
+            raise EditError(f"clauses.{i}.{error.field}", error.message) from None
+    if not rows:
+        raise EditError("clauses.0.question", "Select a question")
+    try:
+        return operations.set_routing(doc, page, [(_to_condition(doc, rows, "all"), goto)])
+    except EditError as error:
+        raise EditError("goto" if error.field.startswith("goto") else error.field, error.message) from None
+
+
+@bp.route("/services/<service_id>/pages/<page>/routing", methods=["GET", "POST"])
+@requires(core.EDIT_DRAFTS, department=_department)
+def edit_routing(service_id: str, page: str) -> Any:
+    """One routing rule: "If <condition>, go to <page>" (hand-written rules are shown read-only)."""
+    editing = _editing(service_id)
+    target = _find_page(editing.doc, page)
+    errors = FormErrors()
+    rules = target.get("next", [])
+    readable = len(rules) <= 1 and all(from_schema(editing.doc, r.get("if")) is not None for r in rules)
+    condition = from_schema(editing.doc, rules[0].get("if")) if rules and readable else None
+    rows = _clause_rows(editing.doc, condition)
+    goto = str(rules[0].get("goto", "")) if rules else ""
+    if request.method == "POST" and readable:
+        if request.form.get("action") == "remove":
+            rows, goto = [], ""
+        else:
+            rows, goto = _posted_clauses(), _field("goto")
+        outcome = apply(editing, _set_routing, task="pages", page=page, rows=rows, goto=goto)
+        if outcome.ok:
+            return _see_other("pages.edit_page", service_id=service_id, page=page)
+        editing, errors = outcome.editing, outcome_errors(outcome)
+        target = _find_page(editing.doc, page)
+    names = condition_questions(editing.doc, page, routing=True)
+    shown = rows or [{"question": "", "operator": "", "value": ""}]
+    later = editing.doc["pages"][[p["id"] for p in editing.doc["pages"]].index(page) + 1 :]
+    return render_page(
+        "builder/pages/routing.html",
+        400 if errors else 200,
+        title=f"Routing from page {target.get('title', page)}",
+        editing=editing,
+        target=target,
+        readable=readable,
+        words=_routing_words(editing.doc, target),
+        rows=[
+            {
+                **row,
+                "questions": _question_items(editing.doc, names, row["question"]),
+                "operators": _operator_items(editing.doc, names, row["operator"]) if names else [],
+            }
+            for row in shown
+        ],
+        pages=[{"value": "", "text": "Select a page"}]
+        + [{"value": p["id"], "text": p.get("title", p["id"]), "selected": p["id"] == goto} for p in later],
+        has_questions=bool(names),
+        errors=errors,
+    )
+
+
+# -- live preview ------------------------------------------------------------------------------
+
+
+@bp.post("/services/<service_id>/pages/<page>/preview")
+@requires(core.EDIT_DRAFTS, department=_department)
+def preview_page(service_id: str, page: str) -> Any:
+    """The preview panel for what the designer is typing (htmx), without saving anything."""
+    editing = _editing(service_id)
+    _find_page(editing.doc, page)
+    doc = editing.doc
+    name = _field("question")
+    try:
+        if name:
+            _find_question(doc, name)
+            doc = operations.update_question(doc, name, label=_field("label"), hint=_field("hint") or None)
+        elif "title" in request.form:
+            doc = operations.set_page(doc, page, title=_field("title"), intro=_field("intro"))
+    except EditError:
+        pass  # half-typed: preview what is saved
+    trial = Editing(editing.service_id, editing.department_id, editing.draft, doc, editing.base_version)
+    from flask import render_template
+
+    response = make_response(render_template("builder/pages/_preview.html", preview=_preview(trial, page)))
+    response.vary.add("HX-Request")
+    return response
+
+
+@bp.get("/services/<service_id>/preview")
+@requires(core.EDIT_DRAFTS, department=_department)
+def preview_service(service_id: str) -> Any:
+    """Every page of the draft, in order, as the citizen runtime renders it.
+
+    Looking through it is the "preview visited" item of the publish checklist.
+    """
+    editing = _editing(service_id)
+    previews = [_preview(editing, page["id"]) for page in editing.doc.get("pages", [])]
+    if editing.draft is not None and editing.definition is not None:
+        store.mark_draft(session=db(), draft=editing.draft, preview_visited=True)
+        db().commit()
+    return render_page(
+        "builder/pages/preview_service.html",
+        title=f"Preview: {editing.doc.get('title', service_id)}",
+        editing=editing,
+        service_id=service_id,
+        previews=[p for p in previews if p is not None],
+        problems=editing.problems,
+    )

@@ -1,7 +1,370 @@
-"""Builder views: publishing, version history, rollback, the definition file and try it."""
+"""Builder views: publishing, version history, rollback and the definition file."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import copy
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, abort, redirect, request, url_for
+from sqlmodel import func, select
+
+from builder import publishing
+from builder.conditions import describe_schema
+from runtime import staff as core
+from runtime import store
+from runtime.changes import summarise
+from runtime.checker import Problem, check
+from runtime.definition import MAX_DEPTH, MAX_FILE_BYTES, dumps
+from runtime.models import Service, ServiceDraft, ServiceVersion, StaffUser
+from runtime.visibility import always_asked, contradicts, visibility_condition
+from runtime.web.common import db, render_page, settings
+from runtime.web.staff import can, current_user, requires
+
+from ..editing import CONFLICT_MESSAGE, department_of, save, service_for
 
 bp = Blueprint("publish", __name__)
+
+
+def _live_doc(service_id: str) -> dict[str, Any] | None:
+    live = store.definition(session=db(), service_id=service_id)
+    return live.doc if live is not None else None
+
+
+def _user() -> StaffUser:
+    user = current_user()
+    assert user is not None and user.id is not None  # the decorators let only signed-in staff through
+    return user
+
+
+# -- the checklist ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the publish checklist: what must hold, whether it does, and the problems if not."""
+
+    text: str
+    done: bool
+    problems: tuple[str, ...] = ()
+
+
+def unreachable_pages(doc: dict[str, Any]) -> list[str]:
+    """Titles of pages no citizen can ever reach: a condition that cannot hold, or after a stop page always asked."""
+    titles: list[str] = []
+    stopped = False
+    for page in doc.get("pages", []):
+        if not isinstance(page, dict):
+            continue
+        page_id = str(page.get("id"))
+        try:
+            condition = visibility_condition(doc, page_id)
+        except KeyError:
+            continue
+        if stopped or (condition is not None and contradicts(condition, condition)):
+            titles.append(str(page.get("title") or page_id))
+        elif page.get("stop") and always_asked(doc, page_id):
+            stopped = True
+    return titles
+
+
+_PAGE_PATH = re.compile(r"\$\.pages\[(\d+)\]")
+_QUESTION_PATH = re.compile(r"\$\.(?:questions|schema\.properties)\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def plain_problem(doc: dict[str, Any], problem: Problem) -> str:
+    """A checker problem for a designer: the page or question it is about by name, then the message."""
+    pages = [p for p in doc.get("pages", []) if isinstance(p, dict)]
+    found_questions = doc.get("questions")
+    questions: dict[str, Any] = found_questions if isinstance(found_questions, dict) else {}
+    page = _PAGE_PATH.match(problem.path)
+    if page and int(page[1]) < len(pages):
+        found = pages[int(page[1])]
+        return f"Page '{found.get('title') or found.get('id')}': {problem.message}"
+    question = _QUESTION_PATH.match(problem.path)
+    if question and isinstance(questions.get(question[1]), dict):
+        return f"Question '{questions[question[1]].get('label') or question[1]}': {problem.message}"
+    return f"{problem.path}: {problem.message}"
+
+
+def checklist(doc: dict[str, Any], draft: ServiceDraft) -> list[Check]:
+    problems = check(doc)
+    unreachable = unreachable_pages(doc) if not problems else []
+    privacy, contact = doc.get("privacy"), doc.get("contact")
+    missing = []
+    if not (isinstance(privacy, dict) and (privacy.get("url") or privacy.get("summary"))):
+        missing.append("Add a privacy notice (a link or a summary) in 'Privacy and contact details'.")
+    if not (isinstance(contact, dict) and any(contact.get(k) for k in ("email", "phone", "address"))):
+        missing.append("Add an email address, phone number or postal address in 'Privacy and contact details'.")
+    return [
+        Check("The service has no errors", not problems, tuple(plain_problem(doc, p) for p in problems)),
+        Check(
+            "Every page can be reached",
+            not problems and not unreachable,
+            ("This is checked once the errors above are fixed.",)
+            if problems
+            else tuple(f"No answers lead to the page '{title}'." for title in unreachable),
+        ),
+        Check(
+            "You have previewed the service",
+            draft.preview_visited_at is not None,
+            () if draft.preview_visited_at else ("Preview the service before you publish it.",),
+        ),
+        Check("Privacy and contact details are filled in", not missing, tuple(missing)),
+    ]
+
+
+def _may_publish(draft: ServiceDraft, user: StaffUser) -> bool:
+    """Designers publish drafts they worked on; reviewers publish anyone's."""
+    if can(core.PUBLISH_OTHERS, draft.department_id):
+        return True
+    return can(core.PUBLISH_OWN, draft.department_id) and user.id in (draft.created_by, draft.updated_by)
+
+
+def _next_version(service_id: str, draft: ServiceDraft | None = None) -> int:
+    """One more than the newest version: published, or waiting for review on the draft's branch."""
+    latest = db().exec(select(func.max(ServiceVersion.version)).where(ServiceVersion.service_id == service_id)).one()
+    waiting = publishing.REVIEW_BRANCH.fullmatch(draft.review_branch or "") if draft is not None else None
+    return max(int(latest or 0), int(waiting["version"]) if waiting else 0) + 1
+
+
+def review_words(draft: ServiceDraft | None) -> str | None:
+    """What the task list and publish page say about a version sent to IT (None: nothing waits)."""
+    if draft is None or not draft.review_branch:
+        return None
+    try:
+        status = publishing.review_status(settings().definitions_dir, draft.review_branch)
+    except publishing.PublishingError:
+        return "Waiting for review"
+    if status == "merged":
+        match = publishing.REVIEW_BRANCH.fullmatch(draft.review_branch)
+        service = db().get(Service, draft.service_id)
+        if match and service is not None and service.current_version >= int(match["version"]):
+            return "Accepted by IT and live"
+        return "Accepted by IT, waiting to be loaded"
+    if status == "missing":
+        return "Review branch deleted"
+    return "Waiting for review"
+
+
+def _summary(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
+    return summarise(old, new, describe_condition=describe_schema)
+
+
+def _publish(doc: dict[str, Any], summary: list[str], user: StaffUser) -> publishing.PublishOutcome:
+    """Publish ``doc`` to the definitions folder and (unless it waits for review) the database.
+
+    The database change is made first but committed only after the file (and its commit) is
+    written: a publishing failure rolls it back, so the database and the folder always agree.
+    Raises PublishingError or store.PublishError with nothing changed.
+    """
+    config = settings()
+    session = db()
+    review = config.publish_mode == "review" and publishing.repository_of(config.definitions_dir) is not None
+    try:
+        if not review:
+            store.publish(session=session, doc=doc, published_by=user.id, change_summary=summary)
+        outcome = publishing.publish_file(
+            folder=config.definitions_dir,
+            doc=doc,
+            mode="review" if review else config.publish_mode,  # type: ignore[arg-type]
+            author_name=user.name,
+            author_email=user.email,
+            message=summary,
+        )
+    except Exception:
+        session.rollback()
+        raise
+    return outcome
+
+
+# -- publish ------------------------------------------------------------------------------------
+
+
+def _publish_context(service_id: str, draft: ServiceDraft | None) -> dict[str, Any]:
+    user = _user()
+    live = _live_doc(service_id)
+    context: dict[str, Any] = {"service_id": service_id, "draft": draft, "live": live, "errors": []}
+    if draft is None:
+        return context
+    doc = copy.deepcopy(draft.definition)
+    version = _next_version(service_id, draft)
+    doc["version"] = version
+    checks = checklist(doc, draft)
+    summary = _summary(live, doc) if checks[0].done else []
+    context.update(
+        doc=doc,
+        version=version,
+        checks=checks,
+        ready=all(c.done for c in checks),
+        summary=summary,
+        unchanged=live is not None and checks[0].done and not summary,
+        may_publish=_may_publish(draft, user),
+        review_status=review_words(draft),
+        service_title=str(doc.get("title") or service_id),
+    )
+    return context
+
+
+@bp.get("/services/<service_id>/publish")
+@requires(core.PUBLISH_OWN, department=department_of)
+def publish_page(service_id: str) -> Any:
+    draft = service_for(service_id, core.PUBLISH_OWN).draft
+    context = _publish_context(service_id, draft)
+    context["done"] = request.args.get("done", "")
+    return render_page("builder/publish/publish.html", title="Publish your changes", **context)
+
+
+@bp.post("/services/<service_id>/publish")
+@requires(core.PUBLISH_OWN, department=department_of)
+def publish(service_id: str) -> Any:
+    user = _user()
+    draft = service_for(service_id, core.PUBLISH_OWN).draft
+    if draft is None:
+        abort(404)
+    if not _may_publish(draft, user):
+        abort(403)
+    context = _publish_context(service_id, draft)
+    errors: list[str] = []
+    if str(draft.revision) != request.form.get("revision", ""):
+        errors.append("A colleague changed this service while you were looking at it. Check the changes below.")
+    elif not context["ready"]:
+        errors.append("The service cannot be published until everything on the checklist is done.")
+    elif context["unchanged"]:
+        errors.append("There are no changes to publish: the draft is the same as the live version.")
+    if not errors:
+        doc, summary = context["doc"], context["summary"]
+        try:
+            outcome = _publish(doc, summary, user)
+        except (publishing.PublishingError, store.PublishError) as exc:
+            errors.append(f"The service was not published: {exc}")
+        else:
+            session = db()
+            if outcome.live:
+                store.delete_draft(session=session, service_id=service_id)
+                done = "live"
+            else:
+                current = store.get_draft(session=session, service_id=service_id)
+                assert current is not None
+                store.mark_draft(session=session, draft=current, review_branch=outcome.branch)
+                done = "review"
+            session.commit()
+            return redirect(url_for(".publish_page", service_id=service_id, done=done), 303)
+    context["errors"] = errors
+    return render_page("builder/publish/publish.html", 400, title="Publish your changes", done="", **context)
+
+
+# -- history and rollback -----------------------------------------------------------------------
+
+
+@bp.get("/services/<service_id>/history")
+@requires(core.SEE_HISTORY, department=department_of)
+def history(service_id: str) -> Any:
+    versions = store.service_versions(session=db(), service_id=service_id)
+    return render_page(
+        "builder/publish/history.html",
+        title="Version history",
+        service_id=service_id,
+        versions=versions,
+        may_roll_back=can(core.ROLL_BACK, department_of(service_id)),
+        done=request.args.get("done", ""),
+        errors=[],
+    )
+
+
+@bp.post("/services/<service_id>/history")
+@requires(core.ROLL_BACK, department=department_of)
+def roll_back(service_id: str) -> Any:
+    user = _user()
+    versions = store.service_versions(session=db(), service_id=service_id)
+    wanted = request.form.get("version", "")
+    valid = wanted.isdigit() and len(wanted) <= 9  # int() of a 10,000-digit string would raise
+    old = store.definition(session=db(), service_id=service_id, version=int(wanted)) if valid else None
+    errors: list[str] = []
+    if old is None:
+        errors.append("Choose a version to roll back to")
+    else:
+        live = _live_doc(service_id)
+        doc = copy.deepcopy(old.doc)
+        doc["version"] = _next_version(service_id, store.get_draft(session=db(), service_id=service_id))
+        summary = [f"Rolled back to version {old.version}", *_summary(live, doc)]
+        try:
+            outcome = _publish(doc, summary, user)
+        except (publishing.PublishingError, store.PublishError) as exc:
+            errors.append(f"The service was not rolled back: {exc}")
+        else:
+            db().commit()
+            done = "live" if outcome.live else "review"
+            return redirect(url_for(".history", service_id=service_id, done=done), 303)
+    return render_page(
+        "builder/publish/history.html",
+        400,
+        title="Version history",
+        service_id=service_id,
+        versions=versions,
+        may_roll_back=True,
+        done="",
+        errors=errors,
+    )
+
+
+# -- the definition file ------------------------------------------------------------------------
+
+
+def _parse_definition(text: str, service_id: str) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """The edited JSON as a checked definition, or the problems as ``json-path: message``."""
+    if not text.strip():
+        return None, [Problem("$", "enter the definition as JSON")]
+    if len(text.encode("utf-8")) > MAX_FILE_BYTES:
+        return None, [Problem("$", f"the definition is too large (the limit is {MAX_FILE_BYTES // 1024} KB)")]
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, [Problem("$", f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")]
+    except RecursionError:
+        return None, [Problem("$", f"nested more than {MAX_DEPTH} levels deep")]
+    if not isinstance(doc, dict):
+        return None, [Problem("$", "a definition must be a JSON object")]
+    problems = check(doc)
+    if not problems and doc.get("id") != service_id:
+        problems = [Problem("$.id", f"must stay {service_id!r}: the id of a service cannot change")]
+    return (doc if not problems else None), problems
+
+
+def _definition_page(service_id: str, text: str | None = None, problems: list[Problem] | None = None) -> Any:
+    editing = service_for(service_id, core.VIEW_SERVICES)
+    return render_page(
+        "builder/publish/definition.html",
+        400 if problems else 200,
+        title="Definition file",
+        service_id=service_id,
+        canonical=dumps(editing.doc),
+        text=dumps(editing.doc) if text is None else text,
+        revision_field=editing.revision_field(),
+        editable=can(core.EDIT_DEFINITION_FILE, editing.department_id),
+        from_draft=editing.draft is not None,
+        problems=problems or [],
+        saved=request.args.get("saved") == "1",
+    )
+
+
+@bp.get("/services/<service_id>/definition")
+@requires(core.VIEW_SERVICES, department=department_of)
+def definition(service_id: str) -> Any:
+    return _definition_page(service_id)
+
+
+@bp.post("/services/<service_id>/definition")
+@requires(core.EDIT_DEFINITION_FILE, department=department_of)
+def save_definition(service_id: str) -> Any:
+    editing = service_for(service_id, core.EDIT_DEFINITION_FILE)
+    text = request.form.get("definition", "")
+    doc, problems = _parse_definition(text, service_id)
+    if doc is None:
+        return _definition_page(service_id, text, problems)
+    outcome = save(editing, doc)
+    if outcome.conflict:
+        return _definition_page(service_id, text, [Problem("$", CONFLICT_MESSAGE)])
+    return redirect(url_for(".definition", service_id=service_id, saved="1"), 303)
