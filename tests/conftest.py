@@ -19,6 +19,7 @@ from sqlmodel import SQLModel
 
 from runtime import db as dbmod
 from runtime import staff as staff_accounts
+from runtime import store
 from runtime.models import StaffUser
 from runtime.settings import PROJECT_ROOT, Settings
 from runtime.store import department_for_name, load_folder
@@ -83,6 +84,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
+    # Published versions never change in a real database, so the store caches them per
+    # (database, service, version); emptying the same schema between tests breaks that promise.
+    store._definitions.clear()
     _load_definitions(url)
     return url
 
