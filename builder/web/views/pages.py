@@ -524,6 +524,18 @@ def _operator_items(doc: dict[str, Any], names: list[str], selected: str) -> lis
     ]
 
 
+def _clause_fields(doc: dict[str, Any], names: list[str], rows: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """Each clause row with the question and operator choices its select lists offer."""
+    return [
+        {
+            **row,
+            "questions": _question_items(doc, names, row["question"]),
+            "operators": _operator_items(doc, names, row["operator"]) if names else [],
+        }
+        for row in rows
+    ]
+
+
 def _posted_clauses(prefix: str = "clauses") -> list[dict[str, str]]:
     rows = []
     for i in range(MAX_CLAUSES):
@@ -612,14 +624,7 @@ def edit_condition(service_id: str, page: str) -> Any:
         target=target,
         custom=custom,
         stored_words=_condition_words(editing.doc, stored),
-        rows=[
-            {
-                **row,
-                "questions": _question_items(editing.doc, names, row["question"]),
-                "operators": _operator_items(editing.doc, names, row["operator"]) if names else [],
-            }
-            for row in shown
-        ],
+        rows=_clause_fields(editing.doc, names, shown),
         combine=combine,
         has_questions=bool(names),
         errors=errors,
@@ -675,14 +680,7 @@ def edit_routing(service_id: str, page: str) -> Any:
         target=target,
         readable=readable,
         words=_routing_words(editing.doc, target),
-        rows=[
-            {
-                **row,
-                "questions": _question_items(editing.doc, names, row["question"]),
-                "operators": _operator_items(editing.doc, names, row["operator"]) if names else [],
-            }
-            for row in shown
-        ],
+        rows=_clause_fields(editing.doc, names, shown),
         pages=[{"value": "", "text": "Select a page"}]
         + [{"value": p["id"], "text": p.get("title", p["id"]), "selected": p["id"] == goto} for p in later],
         has_questions=bool(names),
