@@ -56,23 +56,30 @@ class Choice(Widget):
         return [] if value is None else [definition.question(name).option_label(value)]
 
 
+def _fieldset_view(
+    macro: str, definition: Definition, name: str, raw: dict[str, Any], errors: dict[str, str], as_heading: bool
+) -> dict[str, Any]:
+    """Radios and checkboxes: a fieldset whose legend is the question, one item per option."""
+    q = definition.question(name)
+    return {
+        "macro": macro,
+        "params": {
+            "name": name,
+            "idPrefix": html_id(name),
+            "fieldset": {"legend": heading(label_text(definition, name), as_heading, legend=True)},
+            "hint": {"text": q.hint} if q.hint else None,
+            "errorMessage": error_param(errors, name),
+            "items": _items(definition, name, raw.get(name)),
+        },
+    }
+
+
 @dataclass(frozen=True)
 class Radios(Choice):
     def view(
         self, definition: Definition, name: str, raw: dict[str, Any], errors: dict[str, str], as_heading: bool
     ) -> dict[str, Any]:
-        q = definition.question(name)
-        return {
-            "macro": "govukRadios",
-            "params": {
-                "name": name,
-                "idPrefix": html_id(name),
-                "fieldset": {"legend": heading(label_text(definition, name), as_heading, legend=True)},
-                "hint": {"text": q.hint} if q.hint else None,
-                "errorMessage": error_param(errors, name),
-                "items": _items(definition, name, raw.get(name)),
-            },
-        }
+        return _fieldset_view("govukRadios", definition, name, raw, errors, as_heading)
 
 
 @dataclass(frozen=True)
@@ -138,18 +145,7 @@ class Checkboxes(Widget):
     def view(
         self, definition: Definition, name: str, raw: dict[str, Any], errors: dict[str, str], as_heading: bool
     ) -> dict[str, Any]:
-        q = definition.question(name)
-        return {
-            "macro": "govukCheckboxes",
-            "params": {
-                "name": name,
-                "idPrefix": html_id(name),
-                "fieldset": {"legend": heading(label_text(definition, name), as_heading, legend=True)},
-                "hint": {"text": q.hint} if q.hint else None,
-                "errorMessage": error_param(errors, name),
-                "items": _items(definition, name, raw.get(name)),
-            },
-        }
+        return _fieldset_view("govukCheckboxes", definition, name, raw, errors, as_heading)
 
 
 @dataclass(frozen=True)
