@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from . import citizens
+from . import citizens, validation
 from .checker import Problem, check
 from .definition import Definition, content_hash, read_file
 from .models import (
@@ -192,8 +192,16 @@ def load_folder(*, session: Session, folder: Path) -> list[tuple[Path, PublishRe
     return results
 
 
-_definitions: OrderedDict[tuple[str, str, int], Definition] = OrderedDict()
-_definitions_lock = Lock()
+# Published versions never change, so (database, service, version) names one content hash, and
+# the hash names one compiled definition in runtime.validation's cache (the only one).
+_version_hashes: OrderedDict[tuple[str, str, int], str] = OrderedDict()
+_version_hashes_lock = Lock()
+
+
+def forget_definitions() -> None:
+    """Drop what is known of published versions (tests that empty and refill one database)."""
+    with _version_hashes_lock:
+        _version_hashes.clear()
 
 
 def live_services(*, session: Session) -> list[Service]:
@@ -201,28 +209,31 @@ def live_services(*, session: Session) -> list[Service]:
 
 
 def definition(*, session: Session, service_id: str, version: int | None = None) -> Definition | None:
-    """A published definition (the current one unless ``version`` is given), cached per version."""
+    """A published definition (the current one unless ``version`` is given), compiled once per version."""
     if version is None:
         service = session.get(Service, service_id)
         if service is None:
             return None
         version = service.current_version
-    # Published versions never change, so (database, service, version) names one definition.
     key = (str(session.get_bind().engine.url), service_id, version)
-    with _definitions_lock:
-        if key in _definitions:
-            _definitions.move_to_end(key)
-            return _definitions[key]
+    with _version_hashes_lock:
+        known = _version_hashes.get(key)
+        if known is not None:
+            _version_hashes.move_to_end(key)
+    if known is not None:
+        hit = validation.cached(known)
+        if hit is not None:
+            return hit.definition
     row = session.exec(
         select(ServiceVersion).where(ServiceVersion.service_id == service_id, ServiceVersion.version == version)
     ).first()
     if row is None:
         return None
-    built = Definition(row.definition)
-    with _definitions_lock:
-        _definitions[key] = built
-        while len(_definitions) > 256:
-            _definitions.popitem(last=False)
+    built = validation.compiled(Definition(row.definition)).definition
+    with _version_hashes_lock:
+        _version_hashes[key] = built.hash
+        while len(_version_hashes) > 4 * validation.CACHE_SIZE:
+            _version_hashes.popitem(last=False)
     return built
 
 

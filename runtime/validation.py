@@ -109,22 +109,31 @@ class CompiledService:
         return error_messages(self.definition, self.validator.iter_errors(answers))
 
 
-_cache: OrderedDict[tuple[str, int, str], CompiledService] = OrderedDict()
+# The one cache of compiled definitions in the process, keyed by content hash (the hash covers
+# the id and version, which are in the document). runtime.store maps published versions to
+# their hashes and keeps no definitions of its own.
+_cache: OrderedDict[str, CompiledService] = OrderedDict()
 _cache_lock = Lock()
 CACHE_SIZE = 256
 
 
-def compiled(definition: Definition) -> CompiledService:
-    """The compiled form of a definition, from a small LRU keyed by id, version and hash."""
-    key = (definition.id, definition.version, definition.hash)
+def cached(content_hash: str) -> CompiledService | None:
+    """The compiled definition with this content hash, if the cache holds it."""
     with _cache_lock:
-        hit = _cache.get(key)
+        hit = _cache.get(content_hash)
         if hit is not None:
-            _cache.move_to_end(key)
-            return hit
+            _cache.move_to_end(content_hash)
+        return hit
+
+
+def compiled(definition: Definition) -> CompiledService:
+    """The compiled form of a definition, from a small LRU keyed by its content hash."""
+    hit = cached(definition.hash)
+    if hit is not None:
+        return hit
     built = CompiledService(definition)
     with _cache_lock:
-        _cache[key] = built
+        built = _cache.setdefault(definition.hash, built)
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
     return built

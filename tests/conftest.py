@@ -84,9 +84,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
-    # Published versions never change in a real database, so the store caches them per
-    # (database, service, version); emptying the same schema between tests breaks that promise.
-    store._definitions.clear()
+    # Published versions never change in a real database, so the store remembers their content
+    # hashes per (database, service, version); emptying the same schema between tests breaks that.
+    store.forget_definitions()
     _load_definitions(url)
     return url
 
