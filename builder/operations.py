@@ -417,7 +417,7 @@ def new_blank_service(
     dept = _text("department", department, "the department", optional=True)
     if dept:
         doc["department"] = dept
-    doc["live"] = False
+    doc["live"] = True  # open to citizens once published; the details page can close it
     doc["reference_prefix"] = _check_prefix(reference_prefix)
     doc["start"] = {"body": [f"Use this service to {lower_first(title_text).rstrip('.')}."]}
     doc["identity"] = {"full_name": "full_name", "email": "email"}
@@ -461,7 +461,7 @@ def copy_service(source: dict[str, Any], *, id: str, title: str | None = None) -
     if title is not None:
         doc["title"] = _text("title", title, "the name of the service")
     if "live" in doc:
-        doc["live"] = False
+        doc["live"] = True  # a copy of an archived service opens once published, like a new one
     return doc
 
 
@@ -478,8 +478,8 @@ def set_details(
             new["department"] = dept
         else:
             new.pop("department", None)
-    if live is not KEEP and live is not None:
-        new["live"] = bool(live)
+    if live is not KEEP and live is not None and bool(live) != bool(new.get("live", True)):
+        new["live"] = bool(live)  # only a change writes the key: a file without it keeps its shape
     return new
 
 

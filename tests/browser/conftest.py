@@ -17,8 +17,11 @@ from typing import Any
 
 import pytest
 
+from runtime import db as dbmod
+from runtime import staff, store
 from runtime.settings import PROJECT_ROOT, Settings
 from runtime.web import create_citizen_app
+from runtime.web.dev import create_dev_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -33,6 +36,10 @@ CHROMIUM_ARGS = [
 AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 ORGANISATION = "Westbridge Council"
+# The designer that builder_server creates, in the Blue Badge team's department.
+DESIGNER_EMAIL = "designer@westbridge.example"
+DESIGNER_PASSWORD = "correct horse battery staple"
+DESIGNER_DEPARTMENT = "Blue Badge Team, Adult Social Care"
 
 
 def _require_chromium() -> None:
@@ -77,6 +84,70 @@ def live_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory)
         server.server_close()
         thread.join(timeout=10)
         app.extensions["civicforms.engine"].dispose()
+
+
+@dataclass
+class BuilderServer(LiveServer):
+    """The development app's address, with its database file and its definitions folder."""
+
+    database: Path
+    definitions: Path
+
+
+@pytest.fixture(scope="module")
+def builder_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuilderServer]:
+    """The development app (citizen runtime + builder at /builder/) on a real port, with one designer.
+
+    Each test module gets its own copy of the loaded database and an empty definitions folder, where
+    publishing writes (the folder is not in git, so publishing only writes the file)."""
+    from werkzeug.serving import make_server
+
+    folder = tmp_path_factory.mktemp("builder-browser")
+    path = folder / "civicforms.db"
+    shutil.copy(sqlite_template, path)
+    definitions = folder / "form_definitions"
+    definitions.mkdir()
+    settings = Settings(
+        environment="test",
+        secret_key="browser-test-secret-key-" + "x" * 16,
+        database_url=f"sqlite:///{path}",
+        definitions_dir=definitions,
+        secure_cookies=False,
+        organisation_name=ORGANISATION,
+    ).check()
+    engine = dbmod.make_engine(settings.database_url)
+    with dbmod.session(engine) as s:
+        department = store.find_department(session=s, key=DESIGNER_DEPARTMENT)
+        assert department is not None and department.id is not None
+        staff.create_user(
+            session=s,
+            email=DESIGNER_EMAIL,
+            name="Dana Designer",
+            department_id=department.id,
+            role="designer",
+            password=DESIGNER_PASSWORD,
+        )
+        s.commit()
+    engine.dispose()
+    app = create_dev_app({"SETTINGS": settings})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="builder-server", daemon=True)
+    thread.start()
+    try:
+        yield BuilderServer(f"http://127.0.0.1:{server.server_port}", database=path, definitions=definitions)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def sign_in(page: Any, server: LiveServer) -> None:
+    """Sign in to the builder as builder_server's designer, landing on the service list."""
+    page.goto(server("/builder/sign-in"))
+    page.fill('input[name="email"]', DESIGNER_EMAIL)
+    page.fill('input[name="password"]', DESIGNER_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(server("/builder/"))
 
 
 @pytest.fixture(scope="session")

@@ -55,7 +55,7 @@ def partner() -> dict[str, Any]:
 def test_a_blank_service_is_valid_and_ready_to_edit() -> None:
     doc = valid(ops.new_blank_service(id="front-door", title="Paint your front door", reference_prefix="fd"))
     assert doc["reference_prefix"] == "FD"
-    assert doc["live"] is False
+    assert doc["live"] is True
     assert [p["id"] for p in doc["pages"]] == ["your-details"]
 
 
@@ -79,7 +79,7 @@ def test_a_blank_service_refuses_bad_details(kwargs: dict[str, Any], field: str,
 def test_copy_service_takes_a_new_id_and_starts_at_version_1() -> None:
     source = load("blue-badge")
     doc = valid(ops.copy_service(source, id="blue-badge-copy", title="Apply for a Blue Badge (copy)"))
-    assert (doc["id"], doc["version"], doc["live"]) == ("blue-badge-copy", 1, False)
+    assert (doc["id"], doc["version"], doc["live"]) == ("blue-badge-copy", 1, True)
     assert doc["pages"] == source["pages"] and source["id"] == "blue-badge"
     refused("id", "different from the service you are copying", ops.copy_service, source, id="blue-badge")
 

@@ -179,7 +179,7 @@ def test_create_by_copying_a_live_service(builder_app: Flask, designer: FlaskCli
     assert response.status_code == 303
     doc = _draft(builder_app, "renew-a-blue-badge").definition
     assert doc["questions"].keys() == _live_doc(builder_app, "blue-badge")["questions"].keys()
-    assert doc["live"] is False
+    assert doc["live"] is True
 
 
 def _current_version(app: Flask, service_id: str) -> int:
@@ -424,3 +424,14 @@ def test_every_form_needs_its_csrf_token(builder_app: Flask, designer: FlaskClie
     assert designer.post("/services/new", data={"title": "No token", "start": "blank"}).status_code == 400
     assert _draft(builder_app, "blue-badge") is None
     assert _draft(builder_app, "no-token") is None
+
+
+def test_closing_a_service_on_the_details_page_archives_it_and_reopening_opens_it(
+    builder_app: Flask, designer: FlaskClient
+) -> None:
+    url = "/services/blue-badge/details"
+    assert designer.post(url, data={**_form(designer, url), "live": "no"}).status_code == 303
+    assert _draft(builder_app, "blue-badge").definition["live"] is False
+    assert '<option value="no" selected' in designer.get(url).get_data(as_text=True)
+    assert designer.post(url, data={**_form(designer, url), "live": "yes"}).status_code == 303
+    assert _draft(builder_app, "blue-badge").definition["live"] is True

@@ -238,18 +238,9 @@ def _path(endpoint: str, fallback: str, service_id: str) -> str:
     return f"{request.script_root}/services/{service_id}/{fallback}"
 
 
-# The whole-service preview; "try it" (walking the journey) takes over once it exists.
-TRY_IT = ("pages.preview_service", "publish.try_it", "publish.try_start", "publish.try_service", "publish.try_page")
-
-
-def _try_it(service_id: str) -> str | None:
-    for endpoint in TRY_IT:
-        if endpoint in current_app.view_functions:
-            try:
-                return url_for(endpoint, service_id=service_id)
-            except Exception:  # the view needs more than the service id: not a start link
-                continue
-    return None
+def _try_it(service_id: str) -> str:
+    """The "Preview and try the service" task: the whole-service preview, which leads on to try it."""
+    return url_for("pages.preview_service", service_id=service_id)
 
 
 @bp.get("/services/<service_id>/")
@@ -372,9 +363,24 @@ FORMS: dict[str, TaskForm] = {
         fields=lambda doc: [
             FormField("title", "Name of the service", hint="Start with a verb, like ‘Apply for a parking permit’"),
             FormField("description", "Description", kind="textarea", hint="One sentence saying what it is for."),
+            FormField(
+                "live",
+                "Open to citizens",
+                kind="select",
+                hint="Closing a service (archiving it) takes it off the home page once you publish; "
+                "answers already sent are kept.",
+                items=(("yes", "Open: citizens can use it once it is published"), ("no", "Closed (archived)")),
+            ),
         ],
-        read=lambda doc: {"title": str(doc.get("title", "")), "description": str(doc.get("description", ""))},
-        save=lambda f: (ops.set_details, {"title": f["title"], "description": f["description"]}),
+        read=lambda doc: {
+            "title": str(doc.get("title", "")),
+            "description": str(doc.get("description", "")),
+            "live": "yes" if doc.get("live", True) else "no",
+        },
+        save=lambda f: (
+            ops.set_details,
+            {"title": f["title"], "description": f["description"], "live": f.get("live", "yes") != "no"},
+        ),
     ),
     "start_page": TaskForm(
         task="start_page",
