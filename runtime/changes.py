@@ -18,6 +18,7 @@ from typing import Any
 from .definition import canonical
 from .visibility import requirements, visibility_condition
 from .widgets import WIDGETS, long_date
+from .workflow import DEFAULT_SECTION, parse_duration
 
 # Optional plain-words reader for conditions, given by the builder (runtime cannot import it):
 # (doc, condition) -> "Show this page only if ..." or None when it cannot read it.
@@ -118,6 +119,7 @@ def summarise(
         _messages(old, new),
         _end_pages(old, new),
         _identity(old, new),
+        _workflow(old, new),
         _leftovers(old, new),
     ):
         out.extend(line for line in part if line)
@@ -510,6 +512,195 @@ def _messages(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str]:
             yield f"{verb} the error message for {_field_words(doc, path)} {when}"
 
 
+# -- approval steps (the workflow section) ----------------------------------------------------
+
+
+def _workflow_section(doc: dict[str, Any]) -> dict[str, Any] | None:
+    section = doc.get("workflow")
+    return section if isinstance(section, dict) else None
+
+
+def _dicts(value: Any) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in value.items() if isinstance(v, dict)} if isinstance(value, dict) else {}
+
+
+def _state_words(section: dict[str, Any], state_id: Any) -> str:
+    state = _dicts(section.get("states")).get(str(state_id), {})
+    return _quote(state.get("label") or state_id)
+
+
+def _roles_words(roles: Any) -> str:
+    roles = roles if isinstance(roles, list) else []
+    if not roles:
+        return "nobody"
+    return ", ".join(str(r) for r in roles[:-1]) + (" or " if len(roles) > 1 else "") + str(roles[-1])
+
+
+def _deadline_words(value: Any, working_days: bool) -> str | None:
+    try:
+        return parse_duration(value).words(working_days)
+    except ValueError:
+        return _quote(value)
+
+
+def _deadline_change(label: str, before: Any, after: Any, a_working: bool, b_working: bool) -> str | None:
+    if (before == after and a_working == b_working) or (before is None and after is None):
+        return None
+    if before is None:
+        return f"Set the deadline of {label} to {_deadline_words(after, b_working)}"
+    if after is None:
+        return f"Removed the deadline of {label}"
+    old_words, new_words = _deadline_words(before, a_working), _deadline_words(after, b_working)
+    if old_words == new_words:
+        return None  # the same time, written differently (P1W and P7D)
+    old_n, _, old_unit = str(old_words).partition(" ")
+    new_n, _, new_unit = str(new_words).partition(" ")
+    if old_unit.rstrip("s") == new_unit.rstrip("s") and old_n.isdigit() and new_n.isdigit() and " and " not in old_unit:
+        return f"Changed the deadline of {label} from {old_n} to {new_words}"
+    return f"Changed the deadline of {label} from {old_words} to {new_words}"
+
+
+def _approvals_words(t: dict[str, Any]) -> str:
+    approvals: dict[str, Any] = t["approvals"] if isinstance(t.get("approvals"), dict) else {}
+    mode = approvals.get("mode", "any")
+    if mode == "quorum":
+        return f"{approvals.get('count')} people"
+    if mode == "all":
+        return f"every {_roles_words(t.get('roles'))}"
+    return "one person"
+
+
+def _transition_keys(transitions: Any) -> dict[tuple[str, str, int], dict[str, Any]]:
+    """Transitions keyed by (from, action, n): the n-th transition of that action from that state."""
+    out: dict[tuple[str, str, int], dict[str, Any]] = {}
+    seen: dict[tuple[str, str], int] = {}
+    for t in transitions if isinstance(transitions, list) else []:
+        if not isinstance(t, dict):
+            continue
+        pair = (str(t.get("from")), str(t.get("action")))
+        seen[pair] = seen.get(pair, -1) + 1
+        out[(*pair, seen[pair])] = t
+    return out
+
+
+_MESSAGE_WORDS = {
+    "submitted": "message sent when an application arrives",
+    "information_requested": "message asking the applicant for more information",
+    "decision": "message telling the applicant the decision",
+    "new_work": "message telling staff of new work",
+    "escalated": "message telling staff of an overdue case",
+}
+
+
+def _workflow(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str | None]:
+    own_a, own_b = _workflow_section(old), _workflow_section(new)
+    if own_a is None and own_b is None:
+        return
+    if own_a is None:
+        yield "Replaced the default review step with the service's own approval steps"
+    elif own_b is None:
+        yield "Removed the service's approval steps: the default review step applies"
+    a: dict[str, Any] = own_a if own_a is not None else DEFAULT_SECTION
+    b: dict[str, Any] = own_b if own_b is not None else DEFAULT_SECTION
+    if a.get("initial") != b.get("initial"):
+        yield f"Cases now start at {_state_words(b, b.get('initial'))} instead of {_state_words(a, a.get('initial'))}"
+    a_working, b_working = bool(a.get("working_days")), bool(b.get("working_days"))
+    if a_working != b_working:
+        yield "Deadlines now count working days only" if b_working else "Deadlines now count every day"
+    if a.get("one_decision_per_person", True) != b.get("one_decision_per_person", True):
+        yield (
+            "One person may now take only one decision on a case"
+            if b.get("one_decision_per_person", True)
+            else "One person may now take several decisions on a case"
+        )
+    states_a, states_b = _dicts(a.get("states")), _dicts(b.get("states"))
+    for sid, s in states_b.items():
+        if sid not in states_a:
+            yield f"Added {'final ' if s.get('final') else ''}state {_quote(s.get('label') or sid)}"
+            continue
+        before = states_a[sid]
+        label = _quote(s.get("label") or sid)
+        if before.get("label") != s.get("label"):
+            yield f"Renamed state {_quote(before.get('label') or sid)} to {label}"
+        if bool(before.get("final")) != bool(s.get("final")):
+            yield f"Made state {label} final" if s.get("final") else f"State {label} is no longer final"
+        yield _change(f"text the applicant sees in {label}", before.get("citizen_text"), s.get("citizen_text"))
+        yield _deadline_change(label, before.get("deadline"), s.get("deadline"), a_working, b_working)
+        if before.get("escalate_to") != s.get("escalate_to"):
+            if s.get("escalate_to") is None:
+                yield f"Overdue cases in {label} are no longer escalated"
+            else:
+                yield f"Overdue cases in {label} now go to the {s.get('escalate_to')}" + (
+                    f" instead of the {before['escalate_to']}" if before.get("escalate_to") else ""
+                )
+    for sid, s in states_a.items():
+        if sid not in states_b:
+            yield f"Removed state {_quote(s.get('label') or sid)}"
+    if list(states_a) != list(states_b) and [k for k in states_a if k in states_b] != [
+        k for k in states_b if k in states_a
+    ]:
+        yield "Reordered the states"
+    yield from _transition_changes(a, b)
+    messages_a, messages_b = _dicts(a.get("messages")), _dicts(b.get("messages"))
+    for kind in [*messages_b, *(k for k in messages_a if k not in messages_b)]:
+        words = _MESSAGE_WORDS.get(kind, f"{kind} message")
+        if kind not in messages_a:
+            yield f"Wrote the {words} (instead of the standard one)"
+        elif kind not in messages_b:
+            yield f"The {words} is now the standard one"
+        elif not _same(messages_a[kind], messages_b[kind]):
+            yield f"Changed the {words}"
+
+
+def _transition_changes(a: dict[str, Any], b: dict[str, Any]) -> Iterator[str | None]:
+    old, new = _transition_keys(a.get("transitions")), _transition_keys(b.get("transitions"))
+
+    def name(section: dict[str, Any], t: dict[str, Any]) -> str:
+        return f"{_quote(t.get('label') or t.get('action'))} in {_state_words(section, t.get('from'))}"
+
+    def leads(section: dict[str, Any], t: dict[str, Any]) -> str:
+        if t.get("request_information"):
+            return "asks the applicant for more information"
+        return f"leads to {_state_words(section, t.get('to'))}"
+
+    for key, t in new.items():
+        if key not in old:
+            yield f"Added action {name(b, t)}: it {leads(b, t)}, for {_roles_words(t.get('roles'))}"
+            continue
+        before = old[key]
+        what = name(b, t)
+        if before.get("label") != t.get("label"):
+            yield f"Renamed action {name(a, before)} to {_quote(t.get('label'))}"
+        if before.get("to") != t.get("to") or bool(before.get("request_information")) != bool(
+            t.get("request_information")
+        ):
+            if before.get("request_information") or t.get("request_information"):
+                yield f"Action {what} now {leads(b, t)}"
+            else:
+                yield f"Action {what} now {leads(b, t)} instead of {_state_words(a, before.get('to'))}"
+        if not _same(before.get("roles"), t.get("roles")):
+            yield (f"Changed who can {what} from {_roles_words(before.get('roles'))} to {_roles_words(t.get('roles'))}")
+        if (before.get("comment") == "required") != (t.get("comment") == "required"):
+            yield (
+                f"{what} now needs a comment" if t.get("comment") == "required" else f"{what} no longer needs a comment"
+            )
+        if not _same(before.get("guard"), t.get("guard")):
+            if "guard" not in before:
+                yield f"Added a condition to action {what}"
+            elif "guard" not in t:
+                yield f"Removed the condition on action {what}"
+            else:
+                yield f"Changed when action {what} applies"
+        if _approvals_words(before) != _approvals_words(t):
+            yield f"Changed who must agree to {what} from {_approvals_words(before)} to {_approvals_words(t)}"
+    for key, t in old.items():
+        if key not in new:
+            yield f"Removed action {name(a, t)}"
+    common_old = [k for k in old if k in new]
+    if common_old != [k for k in new if k in old]:
+        yield "Changed the order in which actions are tried"
+
+
 # -- everything else, by JSON path --------------------------------------------------------------
 
 _QUESTION_KEYS = {
@@ -543,6 +734,7 @@ def _strip(doc: dict[str, Any]) -> dict[str, Any]:
             if not section:
                 doc.pop(key)
     doc.pop("messages", None)
+    doc.pop("workflow", None)  # every part of it has a sentence (_workflow)
     questions = _questions(doc)
     doc["questions"] = {n: {k: v for k, v in q.items() if k not in _QUESTION_KEYS} for n, q in questions.items()}
     doc["questions"] = {n: q for n, q in doc["questions"].items() if q}

@@ -185,6 +185,10 @@ def _deeper(doc: dict[str, Any]) -> Iterator[Problem]:
     for path in doc.get("messages", {}):
         if path not in fields:
             yield Problem(f"$.messages.{path}", f'"{path}" is not a field of the schema')
+    # Imported here: the workflow module imports this one for Problem and the condition helpers.
+    from .workflow import problems as workflow_problems
+
+    yield from workflow_problems(doc)
 
 
 def _field_paths(schema: dict[str, Any]) -> Iterator[str]:

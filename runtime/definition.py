@@ -8,9 +8,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .widgets import ADDRESS_PARTS, WIDGETS, Widget
+
+if TYPE_CHECKING:
+    from .workflow import Workflow
 
 FORMAT = "civicforms/1"
 
@@ -491,6 +494,13 @@ class Definition:
     @property
     def live(self) -> bool:
         return bool(self.doc.get("live", True))
+
+    @cached_property
+    def workflow(self) -> Workflow:
+        """The approval steps (``runtime.workflow.DEFAULT`` when the file has none), built once."""
+        from .workflow import Workflow  # the workflow module compiles guards through runtime.validation
+
+        return Workflow.from_definition(self)
 
     @cached_property
     def page_by_id(self) -> dict[str, Page]:

@@ -160,3 +160,141 @@ def test_the_summary_is_deterministic() -> None:
     new = copy.deepcopy(old)
     new["pages"].reverse()
     assert summarise(old, new) == summarise(copy.deepcopy(old), copy.deepcopy(new))
+
+
+# -- approval steps (the workflow section) -------------------------------------------------------
+
+
+def _grant_doc() -> dict[str, Any]:
+    from tests.core.sample import sample_doc
+    from tests.core.test_workflow import grant_section
+
+    doc = sample_doc()
+    doc["workflow"] = grant_section()
+    return doc
+
+
+def test_adding_a_workflow_is_described_against_the_default() -> None:
+    from tests.core.sample import sample_doc
+
+    old = sample_doc()
+    new = _grant_doc()
+    lines = summarise(old, new)
+    assert lines[0] == "Replaced the default review step with the service's own approval steps"
+    assert "Deadlines now count working days only" in lines
+    assert "Added state 'Waiting for a manager'" in lines
+    assert (
+        "Changed the text the applicant sees in 'Received' from 'We are checking your application' to "
+        "'We have received your application'" in lines
+    )
+    assert "Set the deadline of 'Received' to 10 working days" in lines
+    assert "Overdue cases in 'Received' now go to the manager" in lines
+    assert "Action 'Approve' in 'Received' now leads to 'Waiting for a manager' instead of 'Approved'" in lines
+    assert "Added a condition to action 'Approve' in 'Received'" in lines
+    assert not any(line.startswith("Changed $") for line in lines), lines
+    back = summarise(new, old)
+    assert back[0] == "Removed the service's approval steps: the default review step applies"
+    assert "Removed state 'Waiting for a manager'" in back
+
+
+def test_workflow_changes_in_plain_words() -> None:
+    old = _grant_doc()
+    new = copy.deepcopy(old)
+    wf = new["workflow"]
+    wf["states"]["received"]["deadline"] = "P5D"
+    wf["working_days"] = True
+    wf["states"]["second-approval"]["label"] = "With a manager"
+    wf["states"]["on-hold"] = {"label": "On hold"}
+    wf["transitions"][1]["roles"] = ["manager"]
+    wf["transitions"][2]["comment"] = "optional"
+    wf["transitions"][3]["approvals"] = {"mode": "all"}
+    wf["transitions"][0]["guard"] = {"properties": {"pet_count": {"minimum": 4}}, "required": ["pet_count"]}
+    wf["transitions"].append(
+        {"from": "received", "action": "hold", "label": "Put on hold", "to": "on-hold", "roles": ["caseworker"]}
+    )
+    wf["transitions"].append(
+        {"from": "on-hold", "action": "resume", "label": "Resume", "to": "received", "roles": ["caseworker"]}
+    )
+    del wf["transitions"][4]  # managers can no longer reject at the second step
+    wf["one_decision_per_person"] = False
+    wf["messages"] = {"decision": {"subject": "Decision on {reference}", "body": "{state}"}}
+    assert summarise(old, new) == [
+        "One person may now take several decisions on a case",
+        "Changed the deadline of 'Received' from 10 to 5 working days",
+        "Renamed state 'Waiting for a manager' to 'With a manager'",
+        "Added state 'On hold'",
+        "Changed when action 'Approve' in 'Received' applies",
+        "Changed who can 'Approve' in 'Received' from caseworker to manager",
+        "'Reject' in 'Received' no longer needs a comment",
+        "Changed who must agree to 'Approve' in 'With a manager' from 2 people to every manager",
+        "Added action 'Put on hold' in 'Received': it leads to 'On hold', for caseworker",
+        "Added action 'Resume' in 'On hold': it leads to 'Received', for caseworker",
+        "Removed action 'Reject' in 'Waiting for a manager'",
+        "Wrote the message telling the applicant the decision (instead of the standard one)",
+    ]
+
+
+def test_deadline_changes_between_units_and_to_calendar_days() -> None:
+    old = _grant_doc()
+    new = copy.deepcopy(old)
+    new["workflow"]["states"]["received"]["deadline"] = "PT48H"
+    assert summarise(old, new) == ["Changed the deadline of 'Received' from 10 working days to 48 hours"]
+    new["workflow"]["states"]["received"]["deadline"] = "P2W"
+    new["workflow"]["working_days"] = False
+    assert summarise(old, new) == [
+        "Deadlines now count every day",
+        "Changed the deadline of 'Received' from 10 working days to 14 days",
+    ]
+    same = copy.deepcopy(old)
+    same["workflow"]["states"]["received"]["deadline"] = "P1W3D"  # 10 days, written differently
+    assert summarise(old, same) == []
+
+
+def test_reordering_transitions_is_a_change_because_the_first_match_wins() -> None:
+    old = _grant_doc()
+    new = copy.deepcopy(old)
+    ts = new["workflow"]["transitions"]
+    ts[2], ts[5] = ts[5], ts[2]
+    assert summarise(old, new) == ["Changed the order in which actions are tried"]
+
+
+def test_every_workflow_change_is_reported() -> None:
+    old = _grant_doc()
+    for change in (
+        lambda wf: wf.update(initial="second-approval"),
+        lambda wf: wf["states"]["approved"].update(final=False),
+        lambda wf: wf["states"]["received"].pop("escalate_to"),
+        lambda wf: wf["transitions"][5].update(label="Ask for more"),
+        lambda wf: wf["transitions"][1].update(to="rejected"),
+        lambda wf: wf["transitions"][0].pop("guard"),
+        lambda wf: wf["transitions"][1].update(request_information=True),
+    ):
+        new = copy.deepcopy(old)
+        change(new["workflow"])
+        lines = summarise(old, new)
+        assert lines and not any(line.startswith("Changed $") for line in lines), lines
+
+
+def test_civicforms_diff_prints_workflow_changes(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from runtime.cli import main
+    from runtime.definition import dumps
+
+    old = _grant_doc()
+    new = copy.deepcopy(old)
+    new["version"] = 2
+    new["workflow"]["states"]["second-approval"]["label"] = "<b>With a manager</b>"
+    new["workflow"]["transitions"][3]["roles"] = ["manager", "caseworker"]
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    (tmp_path / "old" / "pet-licence.json").write_text(dumps(old), encoding="utf-8")
+    (tmp_path / "new" / "pet-licence.json").write_text(dumps(new), encoding="utf-8")
+    result = CliRunner().invoke(
+        main, ["diff", str(tmp_path / "old" / "pet-licence.json"), str(tmp_path / "new" / "pet-licence.json")]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "Renamed state 'Waiting for a manager' to '<b>With a manager</b>'",
+        "Changed who can 'Approve' in '<b>With a manager</b>' from manager to manager or caseworker",
+    ]
