@@ -384,3 +384,69 @@ def users_list() -> None:
             state = "invited"
         roles = "; ".join(f"{department}: {', '.join(names)}" for department, names in row.roles.items())
         click.echo(f"{row.email}\t{row.name}\t{state}\t{roles or 'no roles'}")
+
+
+# Exit codes of `civicforms worker --once`, for cron and monitoring.
+WORKER_OK = 0  # every due message sent, or waiting for its next try
+WORKER_GAVE_UP = 3  # at least one message failed for the last time in this run (status "failed")
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Send what is due now, then exit (for cron); default: run until stopped.")
+def worker(once: bool) -> None:
+    """Escalate overdue cases, then send the outbox: messages to citizens and staff, with retries and back-off.
+
+    Delivery is chosen by CIVICFORMS_MAIL_BACKEND (log, smtp, notify). With --once the exit
+    code is 0 when every due message was sent or will be retried, 3 when one failed for the
+    last time, and 1 when the settings or the database are not usable.
+    """
+    import time
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from . import cases, outbox
+    from .db import make_engine, session
+    from .models import utcnow
+
+    settings = _settings()
+    try:
+        sender = outbox.sender_from_settings(settings)
+    except RuntimeError as exc:
+        raise click.ClickException(f"settings: {exc}") from exc
+    engine = make_engine(settings.database_url)
+    gave_up = False
+    try:
+        while True:
+            try:
+                # Overdue cases first, so that their escalation messages go out in this same run.
+                with session(engine) as s:
+                    escalated = cases.escalate_overdue(s, now=utcnow(), urls=cases.CaseUrls(settings.base_url))
+                    s.commit()
+                if escalated:
+                    click.echo(f"escalated {escalated} overdue case{'s' if escalated != 1 else ''}")
+                result = outbox.run_once(lambda: session(engine), sender, limit=settings.worker_batch_size)
+            except SQLAlchemyError as exc:
+                if once:
+                    raise click.ClickException(
+                        f"database: {type(exc).__name__}: {str(exc).splitlines()[0][:300]} "
+                        "(is CIVICFORMS_DATABASE_URL right, and has `civicforms db upgrade` run?)"
+                    ) from exc
+                click.echo(f"database error, trying again shortly: {type(exc).__name__}", err=True)
+                time.sleep(settings.worker_interval_seconds)
+                continue
+            gave_up = gave_up or bool(result.failed)
+            if result.handled or once:
+                click.echo(
+                    f"sent {result.sent}, to retry {result.retried}, failed for good {result.failed} "
+                    f"(delivery: {settings.mail_backend})"
+                )
+            if once:
+                break
+            if result.handled < settings.worker_batch_size:  # caught up: wait for more
+                time.sleep(settings.worker_interval_seconds)
+    except KeyboardInterrupt:
+        click.echo("worker stopped", err=True)
+    finally:
+        engine.dispose()
+    if gave_up:
+        sys.exit(WORKER_GAVE_UP)

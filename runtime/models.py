@@ -206,3 +206,118 @@ class PreviewSession(SQLModel, table=True):
     service_id: str = Field(max_length=60)
     answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+# -- cases, the audit log, information requests and the outbox (docs/workflow-design.md) --------
+
+
+class Case(SQLModel, table=True):
+    """A submission being decided by staff: where it is in the service's workflow, and by when.
+
+    Every change of state is ``UPDATE ... WHERE id = :id AND lock_version = :seen`` (runtime.cases):
+    of two caseworkers acting at once, exactly one wins.
+    """
+
+    __tablename__ = "case_record"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["service_id", "service_version"], ["service_version.service_id", "service_version.version"]
+        ),
+        # The inbox's keyset pagination: (deadline, id) order within each filter.
+        sa.Index("ix_case_department_open_deadline", "department_id", "closed_at", "deadline_at", "id"),
+        sa.Index("ix_case_assigned_deadline", "assigned_to", "deadline_at", "id"),
+        sa.Index("ix_case_department_state_deadline", "department_id", "state", "deadline_at", "id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", unique=True)
+    reference: str = Field(max_length=20, unique=True)  # copied from the submission, for search
+    service_id: str = Field(foreign_key="service.id", max_length=60)
+    service_version: int
+    department_id: int = Field(foreign_key="department.id")  # the service's department at submission
+    state: str = Field(max_length=60)
+    lock_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    assigned_to: int | None = Field(default=None, foreign_key="staff_user.id")
+    citizen_id: int = Field(foreign_key="citizen.id", index=True)
+    citizen_name: str | None = Field(default=None, max_length=200)
+    entered_state_at: datetime = Field(default_factory=utcnow)
+    deadline_at: datetime | None = Field(default=None)
+    escalated: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    waiting_for_citizen: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    closed_at: datetime | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CaseEvent(SQLModel, table=True):
+    """The audit log: one row per action on a case. Append only: database triggers refuse
+    UPDATE and DELETE, and no code in runtime/ issues either."""
+
+    __tablename__ = "case_event"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case_record.id", index=True)
+    at: datetime = Field(default_factory=utcnow)
+    actor_id: int | None = Field(default=None, foreign_key="staff_user.id")  # None: the citizen or the system
+    actor_kind: str = Field(max_length=10)  # staff | citizen | system
+    action: str = Field(max_length=60)
+    from_state: str | None = Field(default=None, max_length=60)
+    to_state: str | None = Field(default=None, max_length=60)
+    comment: str | None = Field(default=None, sa_column=Column(sa.Text(), nullable=True))
+    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+
+
+class CaseApproval(SQLModel, table=True):
+    """One approval towards a step that needs several (all, any, a quorum of a role)."""
+
+    __tablename__ = "case_approval"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "case_id",
+            "state",
+            "action",
+            "staff_id",
+            "entered_at",
+            name="uq_case_approval_case_id_state_action_staff_id_entered_at",
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case_record.id", index=True)
+    state: str = Field(max_length=60)
+    action: str = Field(max_length=60)
+    staff_id: int = Field(foreign_key="staff_user.id")
+    entered_at: datetime  # when the case entered the state: approvals count within one visit
+    at: datetime = Field(default_factory=utcnow)
+
+
+class InformationRequest(SQLModel, table=True):
+    """A caseworker's request for more information; the citizen's link carries a token whose
+    SHA-256 is all that is stored."""
+
+    __tablename__ = "information_request"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case_record.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    questions: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    message: str = Field(sa_column=Column(sa.Text(), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    answered_at: datetime | None = Field(default=None)
+    answers: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    return_state: str = Field(max_length=60)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message written in the same transaction as the action it tells of; `civicforms worker`
+    sends it, with retries and back-off."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=30)
+    recipient: str = Field(max_length=320)
+    subject: str = Field(max_length=500)
+    body: str = Field(sa_column=Column(sa.Text(), nullable=False))
+    case_id: int | None = Field(default=None, foreign_key="case_record.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    status: str = Field(default="pending", max_length=10, sa_column_kwargs={"server_default": "pending"})
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = Field(default=None)
+    last_error: str | None = Field(default=None, max_length=500)

@@ -6,6 +6,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +39,8 @@ def _flag(value: str | None, default: bool) -> bool:
 # Labels for the sign-in buttons of well-known single sign-on providers; others say their name.
 KNOWN_PROVIDER_LABELS = {"entra": "Microsoft", "microsoft": "Microsoft", "google": "Google"}
 PUBLISH_MODES = ("direct", "review")
+# How `civicforms worker` delivers the outbox: to the log (development), SMTP, or GOV.UK Notify.
+MAIL_BACKENDS = ("log", "smtp", "notify")
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,20 @@ class Settings:
     oidc_providers: tuple[OidcProvider, ...] = ()
     publish_mode: str = "direct"
     base_url: str = ""  # e.g. https://forms.example.gov.uk: for links printed outside a request
+    # Messages (runtime/outbox.py). Secrets come only from the environment, never a default.
+    mail_backend: str = "log"
+    mail_from: str = ""  # the From address for SMTP
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = field(repr=False, default="")
+    smtp_security: str = "starttls"  # starttls | tls (implicit, port 465) | none (a relay on localhost only)
+    notify_api_key: str = field(repr=False, default="")
+    notify_template_id: str = ""  # a Notify email template with ((subject)) and ((body))
+    # Deadlines in working days skip weekends and these dates (CIVICFORMS_HOLIDAYS=2026-12-25,2026-12-28)
+    holidays: frozenset[date] = frozenset()
+    worker_batch_size: int = 50
+    worker_interval_seconds: int = 10
 
     def oidc_provider(self, name: str) -> OidcProvider | None:
         return next((p for p in self.oidc_providers if p.name == name), None)
@@ -125,6 +142,7 @@ class Settings:
             raise SettingsError("CIVICFORMS_PUBLISH_MODE must be direct or review")
         if self.base_url and not (self.base_url.startswith("https://") or _local_http(self.base_url)):
             raise SettingsError("CIVICFORMS_BASE_URL must be an https:// address (http:// only for localhost)")
+        self._check_mail()
         for provider in self.oidc_providers:
             prefix = f"CIVICFORMS_OIDC_{provider.name.upper()}"
             if not re.fullmatch(r"[a-z][a-z0-9]{0,29}", provider.name):
@@ -136,6 +154,49 @@ class Settings:
             if not provider.client_id or not provider.client_secret:
                 raise SettingsError(f"{prefix}_CLIENT_ID and {prefix}_CLIENT_SECRET must be set")
         return self
+
+    def _check_mail(self) -> None:
+        if self.mail_backend not in MAIL_BACKENDS:
+            raise SettingsError("CIVICFORMS_MAIL_BACKEND must be log, smtp or notify")
+        if self.mail_backend == "smtp":
+            if not self.smtp_host:
+                raise SettingsError("CIVICFORMS_SMTP_HOST must be set when CIVICFORMS_MAIL_BACKEND is smtp")
+            if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", self.mail_from):
+                raise SettingsError(
+                    "CIVICFORMS_MAIL_FROM must be an email address when CIVICFORMS_MAIL_BACKEND is smtp"
+                )
+            if not 1 <= self.smtp_port <= 65535:
+                raise SettingsError("CIVICFORMS_SMTP_PORT must be a port number (1 to 65535)")
+            if self.smtp_security not in ("starttls", "tls", "none"):
+                raise SettingsError("CIVICFORMS_SMTP_SECURITY must be starttls, tls or none")
+            if self.smtp_security == "none" and self.smtp_host not in ("localhost", "127.0.0.1", "::1"):
+                raise SettingsError("CIVICFORMS_SMTP_SECURITY=none is only allowed for a relay on localhost")
+            if bool(self.smtp_username) != bool(self.smtp_password):
+                raise SettingsError("CIVICFORMS_SMTP_USERNAME and CIVICFORMS_SMTP_PASSWORD must be set together")
+        if self.mail_backend == "notify" and not (self.notify_api_key and self.notify_template_id):
+            raise SettingsError(
+                "CIVICFORMS_NOTIFY_API_KEY and CIVICFORMS_NOTIFY_TEMPLATE_ID must be set when "
+                "CIVICFORMS_MAIL_BACKEND is notify"
+            )
+        if self.worker_batch_size < 1 or self.worker_interval_seconds < 1:
+            raise SettingsError("CIVICFORMS_WORKER_BATCH_SIZE and CIVICFORMS_WORKER_INTERVAL_SECONDS must be 1 or more")
+
+
+def parse_holidays(text: str) -> frozenset[date]:
+    """``2026-12-25, 2026-12-28`` -> the dates; SettingsError naming the first that is not a date."""
+    found = set()
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", part):
+                raise ValueError(part)
+            found.add(date.fromisoformat(part))
+        except ValueError:
+            shown = part if len(part) <= 20 else part[:17] + "..."
+            raise SettingsError(f"CIVICFORMS_HOLIDAYS: {shown!r} is not a date like 2026-12-25") from None
+    return frozenset(found)
 
 
 def _dev_secret(instance: Path) -> str:
@@ -165,6 +226,9 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
         lockout_minutes = int(get("STAFF_LOCKOUT_MINUTES", "15"))
         staff_session = int(get("STAFF_SESSION_MINUTES", "480"))
         staff_idle = int(get("STAFF_IDLE_MINUTES", "30"))
+        smtp_port = int(get("SMTP_PORT", "587"))
+        worker_batch = int(get("WORKER_BATCH_SIZE", "50"))
+        worker_interval = int(get("WORKER_INTERVAL_SECONDS", "10"))
     except ValueError as exc:
         raise SettingsError(f"expected a whole number: {exc}") from exc
     providers = []
@@ -200,4 +264,16 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
         oidc_providers=tuple(providers),
         publish_mode=get("PUBLISH_MODE", "direct").strip().lower(),
         base_url=get("BASE_URL", "http://127.0.0.1:5000" if environment == "development" else "").strip(),
+        mail_backend=get("MAIL_BACKEND", "log").strip().lower(),
+        mail_from=get("MAIL_FROM").strip(),
+        smtp_host=get("SMTP_HOST").strip(),
+        smtp_port=smtp_port,
+        smtp_username=get("SMTP_USERNAME").strip(),
+        smtp_password=get("SMTP_PASSWORD"),
+        smtp_security=get("SMTP_SECURITY", "starttls").strip().lower(),
+        notify_api_key=get("NOTIFY_API_KEY").strip(),
+        notify_template_id=get("NOTIFY_TEMPLATE_ID").strip(),
+        holidays=parse_holidays(get("HOLIDAYS")),
+        worker_batch_size=worker_batch,
+        worker_interval_seconds=worker_interval,
     ).check()

@@ -1,0 +1,1095 @@
+"""Cases: a submission being decided by staff, its audit log, requests for information, assignment.
+
+Data functions with an explicit session and keyword-only arguments, like runtime/store.py:
+callers own the transaction (nothing here commits), and after an exception the caller rolls
+back. The rules of the workflow live in runtime/workflow.py (pure); this module gathers a
+case's facts, asks the engine, and records what it decided.
+
+Concurrency: every change of a case's state is one ``UPDATE ... WHERE id = :id AND
+lock_version = :seen``. Of two caseworkers acting on the same case at once exactly one
+UPDATE matches; the other raises :class:`Conflict` before writing anything, so there is one
+transition and one audit event. The audit log (``case_event``) is only ever inserted into
+here; the database refuses UPDATE and DELETE on it (migration 0003).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import and_, false, func, or_, update
+from sqlmodel import Session, col, select
+
+from . import workflow as wf
+from .citizens import identifiers
+from .definition import Definition
+from .models import (
+    Case,
+    CaseApproval,
+    CaseEvent,
+    InformationRequest,
+    Service,
+    StaffRole,
+    StaffUser,
+    Submission,
+)
+from .outbox import enqueue
+
+CASEWORKER, MANAGER = "caseworker", "manager"
+CASE_ROLES: tuple[str, ...] = (CASEWORKER, MANAGER)
+MAX_PAGE = 100
+MAX_BULK = 100
+MAX_MESSAGE = wf.MAX_COMMENT
+MAX_QUESTIONS = 20
+MAX_SEARCH = 100
+
+
+# -- errors -------------------------------------------------------------------------------------
+
+
+class CaseError(Exception):
+    """A case action refused; ``message`` is fit to show to the person who tried it."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class Conflict(CaseError):
+    """Someone else changed the case first: nothing was written; reload and try again."""
+
+    def __init__(self, message: str = "A colleague changed this case while you were looking at it: check it again"):
+        super().__init__(message)
+
+
+class NotFound(CaseError):
+    """No such case, or not one this member of staff may see (the web layer answers 404 either way)."""
+
+    def __init__(self) -> None:
+        super().__init__("Case not found")
+
+
+class InvalidCursor(CaseError):
+    """An ``after`` cursor that this module did not make."""
+
+    def __init__(self) -> None:
+        super().__init__("That page of the inbox no longer exists: start from the first page")
+
+
+class InformationError(CaseError):
+    """The citizen's answers to a request for information are not right: ``errors`` by field path."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+# -- links in messages ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseUrls:
+    """Where the links in messages point. The citizen face (part 4) serves ``/status/<token>``
+    and ``/information/<token>``; the back office serves ``/casework/cases/<id>``."""
+
+    base_url: str = ""
+
+    def _url(self, path: str) -> str:
+        return self.base_url.rstrip("/") + path
+
+    def status(self, token: str) -> str:
+        return self._url(f"/status/{token}")
+
+    def answer(self, token: str) -> str:
+        return self._url(f"/information/{token}")
+
+    def case(self, case_id: int) -> str:
+        return self._url(f"/casework/cases/{case_id}")
+
+
+# -- the citizen's status link --------------------------------------------------------------------
+
+_STATUS_SALT = "civicforms.case-status"
+MAX_TOKEN = 200
+
+
+def status_token(case: Case, secret_key: str) -> str:
+    """A signed, unguessable token naming the case; it carries no personal data (only the case id)."""
+    assert case.id is not None
+    return URLSafeSerializer(secret_key, salt=_STATUS_SALT).dumps({"case": case.id})
+
+
+def case_for_status_token(session: Session, token: str | None, secret_key: str) -> Case | None:
+    """The case a status token names; None for a forged, tampered, malformed or unknown token."""
+    if not token or len(token) > MAX_TOKEN:
+        return None
+    try:
+        data = URLSafeSerializer(secret_key, salt=_STATUS_SALT).loads(token)
+    except (BadSignature, ValueError, UnicodeError):
+        return None
+    case_id = data.get("case") if isinstance(data, dict) else None
+    if not isinstance(case_id, int) or isinstance(case_id, bool) or not 0 < case_id < 2**31:
+        return None
+    return session.get(Case, case_id)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+
+
+def workflow_of(definition: Definition) -> wf.Workflow:
+    """The definition's workflow (built once per definition, by Definition.workflow)."""
+    return definition.workflow
+
+
+def _definition_of(session: Session, case: Case) -> Definition:
+    from .store import definition  # store imports nothing from here; imported late to keep it so
+
+    found = definition(session=session, service_id=case.service_id, version=case.service_version)
+    if found is None:  # published versions are never deleted: a foreign key keeps them
+        raise CaseError(f"version {case.service_version} of {case.service_id} is missing")
+    return found
+
+
+def citizen_email(definition: Definition, answers: dict[str, Any]) -> str | None:
+    return identifiers(definition.identity, answers).get("email")
+
+
+def citizen_name(definition: Definition, answers: dict[str, Any]) -> str | None:
+    path = definition.identity.get("full_name")
+    value: Any = answers
+    for part in (path or "").split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return " ".join(value.split())[:200]
+
+
+def _role_members(session: Session, department_id: int, roles: Sequence[str]) -> list[StaffUser]:
+    """Active staff holding any of these roles in the department, each once."""
+    if not roles:
+        return []
+    rows = session.exec(
+        select(StaffUser)
+        .join(StaffRole, col(StaffRole.user_id) == StaffUser.id)
+        .where(
+            StaffRole.department_id == department_id,
+            col(StaffRole.role).in_(list(roles)),
+            col(StaffUser.active),
+        )
+        .order_by(col(StaffUser.id))
+    ).all()
+    return list({u.id: u for u in rows}.values())
+
+
+def _roles_in(session: Session, staff_id: int, department_id: int) -> frozenset[str]:
+    return frozenset(
+        session.exec(
+            select(StaffRole.role).where(StaffRole.user_id == staff_id, StaffRole.department_id == department_id)
+        ).all()
+    )
+
+
+def _load(session: Session, case_id: int) -> Case:
+    if not isinstance(case_id, int) or not 0 < case_id < 2**31:
+        raise NotFound()
+    found = session.exec(select(Case).where(Case.id == case_id).execution_options(populate_existing=True)).first()
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def _answers(session: Session, case: Case) -> dict[str, Any]:
+    submission = session.get(Submission, case.submission_id)
+    assert submission is not None  # a foreign key
+    return dict(submission.answers)
+
+
+def _event(
+    session: Session,
+    *,
+    case_id: int,
+    now: datetime,
+    kind: str,
+    action: str,
+    actor_id: int | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    comment: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> CaseEvent:
+    event = CaseEvent(
+        case_id=case_id,
+        at=now,
+        actor_id=actor_id,
+        actor_kind=kind,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        comment=comment or None,
+        detail=detail,
+    )
+    session.add(event)
+    return event
+
+
+def _message(
+    session: Session,
+    *,
+    workflow: wf.Workflow,
+    kind: str,
+    recipients: Sequence[str | None],
+    case: Case,
+    definition: Definition,
+    link: str,
+    now: datetime,
+) -> int:
+    """Enqueue one message per distinct recipient; returns how many."""
+    template = workflow.messages[kind]
+    state = workflow.states.get(case.state)
+    values = {
+        "reference": case.reference,
+        "service": definition.title,
+        "state": state.citizen_text if state else case.state,
+        "link": link,
+    }
+    if kind in ("new_work", "escalated") and state is not None:
+        values["state"] = state.label
+    subject, body = wf.render_message(template.subject, values), wf.render_message(template.body, values)
+    sent = 0
+    for recipient in dict.fromkeys(r for r in recipients if r):
+        enqueue(session, kind=kind, recipient=recipient, subject=subject, body=body, now=now, case_id=case.id)
+        sent += 1
+    return sent
+
+
+def _actors_of(workflow: wf.Workflow, state: str) -> list[str]:
+    """The roles that can act on a case in this state (who hears of new work there)."""
+    return sorted({role for t in workflow.transitions if t.from_ == state for role in t.roles})
+
+
+# -- opening a case ---------------------------------------------------------------------------------
+
+
+def open_case(
+    session: Session,
+    *,
+    submission: Submission,
+    definition: Definition,
+    now: datetime,
+    secret_key: str,
+    urls: CaseUrls | None = None,
+    holidays: frozenset[date] = frozenset(),
+) -> Case:
+    """Start the case for a new submission, in the caller's (the submission's) transaction.
+
+    The case enters the workflow's initial state with that state's deadline; the citizen is
+    told (when the answers hold an email address) and the staff who can act hear of new work.
+    """
+    from .store import department_for_name
+
+    assert submission.id is not None
+    urls = urls or CaseUrls()
+    workflow = workflow_of(definition)
+    service = session.get(Service, submission.service_id)
+    department_id = service.department_id if service is not None else None
+    if department_id is None:  # a service published before departments existed
+        department_id = department_for_name(session=session, name=definition.department).id
+    assert department_id is not None
+    case = Case(
+        submission_id=submission.id,
+        reference=submission.reference,
+        service_id=submission.service_id,
+        service_version=submission.service_version,
+        department_id=department_id,
+        state=workflow.initial,
+        lock_version=1,
+        citizen_id=submission.citizen_id,
+        citizen_name=citizen_name(definition, submission.answers),
+        entered_state_at=now,
+        deadline_at=workflow.deadline_for(workflow.initial, now, holidays),
+        created_at=now,
+    )
+    session.add(case)
+    session.flush()
+    assert case.id is not None
+    _event(session, case_id=case.id, now=now, kind="citizen", action="submitted", to_state=workflow.initial)
+    email = citizen_email(definition, submission.answers)
+    common: dict[str, Any] = {"workflow": workflow, "case": case, "definition": definition, "now": now}
+    _message(session, kind="submitted", recipients=[email], link=urls.status(status_token(case, secret_key)), **common)
+    staff = _role_members(session, department_id, _actors_of(workflow, workflow.initial))
+    _message(session, kind="new_work", recipients=[u.email for u in staff], link=urls.case(case.id), **common)
+    session.flush()
+    return case
+
+
+# -- acting on a case -------------------------------------------------------------------------------
+
+
+def _facts(session: Session, case: Case, definition: Definition, answers: dict[str, Any]) -> wf.CaseFacts:
+    approvals = session.exec(
+        select(CaseApproval).where(CaseApproval.case_id == case.id).order_by(col(CaseApproval.id))
+    ).all()
+    holders = session.exec(
+        select(StaffRole.role, func.count())
+        .join(StaffUser, col(StaffUser.id) == StaffRole.user_id)
+        .where(StaffRole.department_id == case.department_id, col(StaffUser.active))
+        .group_by(col(StaffRole.role))
+    ).all()
+    return wf.CaseFacts(
+        state=case.state,
+        answers=answers,
+        approvals=tuple(wf.Approval(a.staff_id, a.state, a.action, a.at) for a in approvals),
+        citizen_email=citizen_email(definition, answers),
+        role_holders={role: int(n) for role, n in holders},
+        entered_state_at=case.entered_state_at,
+    )
+
+
+def _actor(session: Session, case: Case, staff_id: int) -> wf.Actor:
+    """The member of staff with their roles in the case's department; NotFound if they have none
+    there (a case of another department does not exist for them)."""
+    user = session.get(StaffUser, staff_id) if isinstance(staff_id, int) else None
+    roles = _roles_in(session, staff_id, case.department_id) if user is not None and user.active else frozenset()
+    if not roles & set(CASE_ROLES):
+        raise NotFound()
+    return wf.Actor(staff_id=staff_id, roles=roles, email=user.email if user else None)
+
+
+@dataclass(frozen=True)
+class ActResult:
+    case: Case
+    outcome: wf.Outcome
+    event: CaseEvent
+
+
+def _bump(session: Session, case: Case, seen_lock_version: int, **values: Any) -> None:
+    """The one guarded write of a case: raises Conflict when its lock version moved on."""
+    result = session.exec(  # type: ignore[call-overload]
+        update(Case)
+        .where(col(Case.id) == case.id, col(Case.lock_version) == seen_lock_version)
+        .values(lock_version=col(Case.lock_version) + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict()
+    session.expire(case)
+
+
+def available_actions(session: Session, *, case_id: int, staff_id: int) -> list[wf.Transition]:
+    """The buttons this member of staff gets on the case page (none while waiting for the citizen)."""
+    case = _load(session, case_id)
+    actor = _actor(session, case, staff_id)
+    if case.waiting_for_citizen:
+        return []
+    definition = _definition_of(session, case)
+    return wf.allowed(workflow_of(definition), _facts(session, case, definition, _answers(session, case)), actor)
+
+
+def act(
+    session: Session,
+    *,
+    case_id: int,
+    seen_lock_version: int,
+    staff_id: int,
+    action: str,
+    comment: str | None,
+    now: datetime,
+    secret_key: str,
+    urls: CaseUrls | None = None,
+    holidays: frozenset[date] = frozenset(),
+) -> ActResult:
+    """Take an action on a case the member of staff saw at ``seen_lock_version``.
+
+    Raises :class:`Conflict` (someone acted first; nothing written), :class:`NotFound` (not
+    their department) or ``workflow.NotAllowed`` (the rules refuse it; nothing written).
+    A request for information goes through :func:`request_information`, which needs questions.
+    """
+    urls = urls or CaseUrls()
+    case = _load(session, case_id)
+    actor = _actor(session, case, staff_id)
+    if case.lock_version != seen_lock_version:
+        raise Conflict()
+    if case.waiting_for_citizen:
+        raise wf.NotAllowed("This case is waiting for the applicant's answers")
+    definition = _definition_of(session, case)
+    workflow = workflow_of(definition)
+    answers = _answers(session, case)
+    facts = _facts(session, case, definition, answers)
+    outcome = wf.decide(workflow, facts, actor, action, comment, now)
+    if outcome.request_information:
+        raise wf.NotAllowed("Choose the questions to ask the applicant")
+    from_state, entered_at = case.state, case.entered_state_at
+    values: dict[str, Any] = {}
+    if outcome.to_state is not None:
+        final = workflow.states[outcome.to_state].final
+        values = {
+            "state": outcome.to_state,
+            "entered_state_at": now,
+            "deadline_at": None if final else workflow.deadline_for(outcome.to_state, now, holidays),
+            "escalated": False,
+            "closed_at": now if final else None,
+        }
+    _bump(session, case, seen_lock_version, **values)
+    if outcome.approval is not None:
+        session.add(
+            CaseApproval(
+                case_id=case_id,
+                state=from_state,
+                action=action,
+                staff_id=staff_id,
+                entered_at=entered_at,
+                at=now,
+            )
+        )
+    detail = None
+    if outcome.approvals_needed > 1:
+        detail = {"approvals": outcome.approvals_so_far, "needed": outcome.approvals_needed}
+    event = _event(
+        session,
+        case_id=case_id,
+        now=now,
+        kind="staff",
+        action=action,
+        actor_id=staff_id,
+        from_state=from_state,
+        to_state=outcome.to_state,
+        comment=(comment or "").strip(),
+        detail=detail,
+    )
+    case = _load(session, case_id)
+    if outcome.to_state is not None:
+        common: dict[str, Any] = {"workflow": workflow, "case": case, "definition": definition, "now": now}
+        if workflow.states[outcome.to_state].final:
+            link = urls.status(status_token(case, secret_key))
+            _message(session, kind="decision", recipients=[facts.citizen_email], link=link, **common)
+        else:
+            staff = _role_members(session, case.department_id, _actors_of(workflow, outcome.to_state))
+            _message(session, kind="new_work", recipients=[u.email for u in staff], link=urls.case(case_id), **common)
+    session.flush()
+    return ActResult(case, outcome, event)
+
+
+# -- requests for information ---------------------------------------------------------------------
+
+
+def request_information(
+    session: Session,
+    *,
+    case_id: int,
+    seen_lock_version: int,
+    staff_id: int,
+    questions: Sequence[str],
+    message: str,
+    now: datetime,
+    urls: CaseUrls | None = None,
+    action: str | None = None,
+) -> tuple[Case, InformationRequest, str]:
+    """Ask the citizen for more: ``questions`` are names of the service's own questions (none: a
+    free-text reply). Returns the case, the request and the token for the citizen's link (only
+    its SHA-256 is stored). The case waits in its state until the citizen answers."""
+    urls = urls or CaseUrls()
+    case = _load(session, case_id)
+    actor = _actor(session, case, staff_id)
+    if case.lock_version != seen_lock_version:
+        raise Conflict()
+    if case.waiting_for_citizen:
+        raise wf.NotAllowed("This case is already waiting for the applicant's answers")
+    definition = _definition_of(session, case)
+    workflow = workflow_of(definition)
+    answers = _answers(session, case)
+    facts = _facts(session, case, definition, answers)
+    offered = [t for t in workflow.actions(case.state, answers) if t.request_information]
+    chosen = next((t for t in offered if action is None or t.action == action), None)
+    if chosen is None:
+        raise wf.NotAllowed("You cannot ask the applicant for more information at this step")
+    names = list(dict.fromkeys(questions))
+    unknown = [n for n in names if n not in definition.questions]
+    if unknown:
+        raise wf.NotAllowed(f"{', '.join(repr(n)[:60] for n in unknown[:3])} is not a question in this service")
+    if len(names) > MAX_QUESTIONS:
+        raise wf.NotAllowed(f"Choose at most {MAX_QUESTIONS} questions")
+    text = (message or "").strip()
+    if not text:
+        raise wf.NotAllowed("Enter a message to tell the applicant what you need")
+    outcome = wf.decide(workflow, facts, actor, chosen.action, text, now)
+    assert outcome.request_information
+    _bump(session, case, seen_lock_version, waiting_for_citizen=True)
+    token = secrets.token_urlsafe(32)
+    request = InformationRequest(
+        case_id=case_id,
+        token_hash=_token_hash(token),
+        questions=names,
+        message=text,
+        created_at=now,
+        return_state=case.state,
+    )
+    session.add(request)
+    session.flush()
+    _event(
+        session,
+        case_id=case_id,
+        now=now,
+        kind="staff",
+        action=chosen.action,
+        actor_id=staff_id,
+        from_state=case.state,
+        comment=text,
+        detail={"request_id": request.id, "questions": names},
+    )
+    case = _load(session, case_id)
+    _message(
+        session,
+        workflow=workflow,
+        kind="information_requested",
+        recipients=[facts.citizen_email],
+        case=case,
+        definition=definition,
+        link=urls.answer(token),
+        now=now,
+    )
+    session.flush()
+    return case, request, token
+
+
+def information_request_for_token(session: Session, token: str | None) -> InformationRequest | None:
+    """The request a citizen's link names (answered or not); None for an unknown token."""
+    if not token or len(token) > MAX_TOKEN:
+        return None
+    return session.exec(select(InformationRequest).where(InformationRequest.token_hash == _token_hash(token))).first()
+
+
+def open_information_request(session: Session, *, case_id: int) -> InformationRequest | None:
+    """The request the case is waiting on (for the citizen's status page)."""
+    return session.exec(
+        select(InformationRequest)
+        .where(InformationRequest.case_id == case_id, col(InformationRequest.answered_at).is_(None))
+        .order_by(col(InformationRequest.id).desc())
+    ).first()
+
+
+FREE_TEXT = "reply"  # the answer's key when the caseworker asked no questions of the service's own
+
+
+def _check_information(
+    definition: Definition, request: InformationRequest, original: dict[str, Any], given: dict[str, Any]
+) -> dict[str, Any]:
+    if not isinstance(given, dict):
+        raise InformationError({"": "Answer the questions"})
+    if not request.questions:
+        reply = given.get(FREE_TEXT)
+        if set(given) - {FREE_TEXT}:
+            raise InformationError({FREE_TEXT: "Only a reply was asked for"})
+        text = reply.strip() if isinstance(reply, str) else ""
+        if not text:
+            raise InformationError({FREE_TEXT: "Enter your reply"})
+        if len(text) > MAX_MESSAGE:
+            raise InformationError({FREE_TEXT: f"Your reply must be {MAX_MESSAGE:,} characters or less"})
+        return {FREE_TEXT: text}
+    asked = set(request.questions)
+    extra = [k for k in given if k not in asked]
+    if extra:
+        raise InformationError({str(k)[:60]: "This question was not asked" for k in extra[:5]})
+    from .validation import compiled
+
+    # The new answers replace the old ones and the whole is validated, so rules that join
+    # answers (one date after another, a conditional question) still hold; only errors on the
+    # questions asked are the citizen's to fix now.
+    merged = {k: v for k, v in original.items() if k not in asked} | given
+    errors = {path: text for path, text in compiled(definition).validate(merged).items() if path.split(".")[0] in asked}
+    if errors:
+        raise InformationError(errors)
+    return {name: given[name] for name in request.questions if name in given}
+
+
+def answer_information(
+    session: Session,
+    *,
+    request: InformationRequest,
+    answers: dict[str, Any],
+    now: datetime,
+    urls: CaseUrls | None = None,
+    holidays: frozenset[date] = frozenset(),
+) -> Case:
+    """Record the citizen's answers (checked against the service's schema) and return the case
+    to the step it left, with that step's deadline counted again from now.
+
+    Raises :class:`InformationError` (answers to fix) or :class:`Conflict` (already answered).
+    """
+    urls = urls or CaseUrls()
+    case = _load(session, request.case_id)
+    definition = _definition_of(session, case)
+    workflow = workflow_of(definition)
+    clean = _check_information(definition, request, _answers(session, case), answers)
+    taken = session.exec(  # type: ignore[call-overload]
+        update(InformationRequest)
+        .where(col(InformationRequest.id) == request.id, col(InformationRequest.answered_at).is_(None))
+        .values(answered_at=now, answers=clean)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        raise Conflict("These questions have already been answered")
+    session.expire(request)
+    back = request.return_state
+    result = session.exec(  # type: ignore[call-overload]
+        update(Case)
+        .where(col(Case.id) == case.id, col(Case.waiting_for_citizen))
+        .values(
+            lock_version=col(Case.lock_version) + 1,
+            waiting_for_citizen=False,
+            state=back,
+            deadline_at=workflow.deadline_for(back, now, holidays) if back in workflow.states else None,
+            escalated=False,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict("This case is no longer waiting for your answers")
+    _event(
+        session,
+        case_id=case.id,  # type: ignore[arg-type]
+        now=now,
+        kind="citizen",
+        action="information-answered",
+        to_state=back,
+        detail={"request_id": request.id, "questions": list(request.questions)},
+    )
+    case = _load(session, request.case_id)
+    assert case.id is not None
+    if case.assigned_to is not None:
+        assignee = session.get(StaffUser, case.assigned_to)
+        recipients = [assignee.email] if assignee is not None and assignee.active else []
+    else:
+        recipients = [u.email for u in _role_members(session, case.department_id, _actors_of(workflow, back))]
+    _message(
+        session,
+        workflow=workflow,
+        kind="new_work",
+        recipients=recipients,
+        case=case,
+        definition=definition,
+        link=urls.case(case.id),
+        now=now,
+    )
+    session.flush()
+    return case
+
+
+# -- assignment -------------------------------------------------------------------------------------
+
+_ANY: Any = object()
+
+
+def _check_assignee(session: Session, department_id: int, assignee_id: int | None) -> StaffUser | None:
+    if assignee_id is None:
+        return None
+    user = session.get(StaffUser, assignee_id) if isinstance(assignee_id, int) else None
+    if user is None or not user.active or not _roles_in(session, assignee_id, department_id) & set(CASE_ROLES):
+        raise CaseError("Cases can only be assigned to a caseworker or manager of the case's department")
+    return user
+
+
+def assign(
+    session: Session,
+    *,
+    case_id: int,
+    assignee_id: int | None,
+    staff_id: int,
+    now: datetime,
+    expected_assignee: int | None = _ANY,
+    urls: CaseUrls | None = None,
+) -> Case:
+    """Assign a case (None: unassign). Anyone with a case role may take a case themselves; only a
+    manager may give it to a colleague. ``expected_assignee`` (e.g. None for "assign to me"
+    from the unassigned list) makes a colleague's assignment in the meantime a Conflict."""
+    urls = urls or CaseUrls()
+    case = _load(session, case_id)
+    actor = _actor(session, case, staff_id)
+    if case.closed_at is not None:
+        raise CaseError("This case is closed")
+    if assignee_id is not None and assignee_id != staff_id and MANAGER not in actor.roles:
+        raise CaseError("Only a manager can assign cases to colleagues")
+    if assignee_id is None and case.assigned_to not in (None, staff_id) and MANAGER not in actor.roles:
+        raise CaseError("Only a manager can take a case off a colleague")
+    assignee = _check_assignee(session, case.department_id, assignee_id)
+    condition = [col(Case.id) == case_id]
+    if expected_assignee is not _ANY:
+        condition.append(
+            col(Case.assigned_to).is_(None) if expected_assignee is None else col(Case.assigned_to) == expected_assignee
+        )
+    previous = case.assigned_to
+    result = session.exec(  # type: ignore[call-overload]
+        update(Case).where(*condition).values(assigned_to=assignee_id).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict("A colleague assigned this case while you were looking at it")
+    _event(
+        session,
+        case_id=case_id,
+        now=now,
+        kind="staff",
+        action="assign",
+        actor_id=staff_id,
+        detail={"from": previous, "to": assignee_id},
+    )
+    case = _load(session, case_id)
+    if assignee is not None and assignee_id != staff_id:
+        definition = _definition_of(session, case)
+        _message(
+            session,
+            workflow=workflow_of(definition),
+            kind="new_work",
+            recipients=[assignee.email],
+            case=case,
+            definition=definition,
+            link=urls.case(case_id),
+            now=now,
+        )
+    session.flush()
+    return case
+
+
+def assign_many(
+    session: Session,
+    *,
+    case_ids: Sequence[int],
+    assignee_id: int | None,
+    staff_id: int,
+    now: datetime,
+    urls: CaseUrls | None = None,
+) -> list[int]:
+    """Assign several cases at once (at most 100); returns the ids assigned. Cases the member of
+    staff cannot see, or that are closed, are left out; a refusal for one refuses all."""
+    ids = [i for i in dict.fromkeys(case_ids) if isinstance(i, int) and 0 < i < 2**31]
+    if len(ids) > MAX_BULK:
+        raise CaseError(f"Choose at most {MAX_BULK} cases at a time")
+    done = []
+    for case_id in ids:
+        try:
+            assign(session, case_id=case_id, assignee_id=assignee_id, staff_id=staff_id, now=now, urls=urls)
+        except NotFound:
+            continue
+        except CaseError as exc:
+            if exc.message == "This case is closed":
+                continue
+            raise
+        done.append(case_id)
+    return done
+
+
+# -- deadlines --------------------------------------------------------------------------------------
+
+
+def escalate_overdue(session: Session, *, now: datetime, urls: CaseUrls | None = None, limit: int = 1000) -> int:
+    """Mark open cases past their deadline as escalated, log it, and tell the state's
+    ``escalate_to`` role (managers when the state names none). Idempotent: a case escalates
+    once per visit to a state; run it as often as you like (``civicforms worker`` does)."""
+    urls = urls or CaseUrls()
+    due = session.exec(
+        select(Case.id)
+        .where(
+            col(Case.closed_at).is_(None),
+            col(Case.escalated).is_(false()),
+            col(Case.waiting_for_citizen).is_(false()),
+            col(Case.deadline_at) <= now,
+        )
+        .order_by(col(Case.deadline_at), col(Case.id))
+        .limit(limit)
+    ).all()
+    count = 0
+    for case_id in (int(i) for i in due if i is not None):
+        result = session.exec(  # type: ignore[call-overload]
+            update(Case)
+            .where(
+                col(Case.id) == case_id, col(Case.escalated).is_(false()), col(Case.waiting_for_citizen).is_(false())
+            )
+            .values(escalated=True)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            continue  # another run got there first
+        case = _load(session, case_id)
+        definition = _definition_of(session, case)
+        workflow = workflow_of(definition)
+        state = workflow.states.get(case.state)
+        role = (state.escalate_to if state else None) or MANAGER
+        _event(
+            session,
+            case_id=case_id,
+            now=now,
+            kind="system",
+            action="escalate",
+            from_state=case.state,
+            to_state=case.state,
+            detail={"deadline": case.deadline_at.isoformat() if case.deadline_at else None, "to_role": role},
+        )
+        _message(
+            session,
+            workflow=workflow,
+            kind="escalated",
+            recipients=[u.email for u in _role_members(session, case.department_id, [role])],
+            case=case,
+            definition=definition,
+            link=urls.case(case_id),
+            now=now,
+        )
+        count += 1
+    session.flush()
+    return count
+
+
+# -- the inbox --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    service_id: str | None = None
+    state: str | None = None
+    assigned: str | None = None  # "me" | "unassigned" | None (anyone)
+    overdue: bool = False
+    search: str | None = None  # a reference or a citizen's name: prefix, any case
+    include_closed: bool = False  # closed cases are left out unless asked for (or a state is chosen)
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    id: int
+    reference: str
+    service_id: str
+    service_title: str
+    service_version: int
+    state: str
+    citizen_name: str | None
+    assigned_to: int | None
+    assignee_name: str | None
+    deadline_at: datetime | None
+    escalated: bool
+    waiting_for_citizen: bool
+    closed_at: datetime | None
+    lock_version: int
+
+    def overdue(self, now: datetime) -> bool:
+        return (
+            self.closed_at is None
+            and not self.waiting_for_citizen
+            and self.deadline_at is not None
+            and self.deadline_at < now
+        )
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    rows: list[InboxRow] = field(default_factory=list)
+    next_cursor: str | None = None  # pass as ``after`` for the next page; None on the last page
+
+
+def _cursor(deadline: datetime | None, case_id: int) -> str:
+    raw = json.dumps([deadline.isoformat() if deadline else None, case_id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _read_cursor(text: str) -> tuple[datetime | None, int]:
+    try:
+        if len(text) > 200:
+            raise ValueError
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        deadline, case_id = json.loads(raw)
+        if not isinstance(case_id, int) or isinstance(case_id, bool) or not 0 < case_id < 2**31:
+            raise ValueError
+        at = datetime.fromisoformat(deadline) if deadline is not None else None
+        if at is not None and at.tzinfo is None:
+            raise ValueError
+        return at, case_id
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise InvalidCursor() from None
+
+
+def _like_prefix(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def inbox(
+    session: Session,
+    *,
+    staff_id: int,
+    now: datetime,
+    department_ids: Sequence[int] | None = None,
+    filters: InboxFilters | None = None,
+    after: str | None = None,
+    limit: int = 50,
+) -> InboxPage:
+    """One page of the cases this member of staff can work on, soonest deadline first (no
+    deadline last), then by id; ``after`` is the previous page's ``next_cursor``.
+
+    Only departments where they hold a case role (``department_ids`` narrows further). One
+    query per page, served by the indexes of migration 0003.
+    """
+    filters = filters or InboxFilters()
+    limit = max(1, min(int(limit), MAX_PAGE))
+    assignee = StaffUser.__table__.alias("assignee")  # type: ignore[attr-defined]
+    mine = select(StaffRole.department_id).where(
+        StaffRole.user_id == staff_id, col(StaffRole.role).in_(list(CASE_ROLES))
+    )
+    query = (
+        select(  # type: ignore[call-overload,misc]
+            Case.id,
+            Case.reference,
+            Case.service_id,
+            Service.title,
+            Case.service_version,
+            Case.state,
+            Case.citizen_name,
+            Case.assigned_to,
+            assignee.c.name,
+            Case.deadline_at,
+            Case.escalated,
+            Case.waiting_for_citizen,
+            Case.closed_at,
+            Case.lock_version,
+        )
+        .join(Service, col(Service.id) == Case.service_id)
+        .outerjoin(assignee, assignee.c.id == Case.assigned_to)
+        .where(col(Case.department_id).in_(mine))
+    )
+    if department_ids is not None:
+        query = query.where(col(Case.department_id).in_(list(department_ids)))
+    if filters.service_id:
+        query = query.where(Case.service_id == filters.service_id)
+    if filters.state:
+        query = query.where(Case.state == filters.state)
+    elif not filters.include_closed:
+        query = query.where(col(Case.closed_at).is_(None))
+    if filters.assigned == "me":
+        query = query.where(Case.assigned_to == staff_id)
+    elif filters.assigned == "unassigned":
+        query = query.where(col(Case.assigned_to).is_(None))
+    if filters.overdue:
+        query = query.where(
+            col(Case.deadline_at) < now, col(Case.closed_at).is_(None), col(Case.waiting_for_citizen).is_(false())
+        )
+    search = " ".join((filters.search or "").split())[:MAX_SEARCH]
+    if search:
+        name = func.lower(col(Case.citizen_name))
+        words = search.lower()
+        query = query.where(
+            or_(
+                col(Case.reference).like(_like_prefix(search.upper().replace(" ", "")), escape="\\"),
+                name.like(_like_prefix(words), escape="\\"),
+                name.like("% " + _like_prefix(words), escape="\\"),  # a surname
+            )
+        )
+    if after:
+        deadline, last_id = _read_cursor(after)
+        if deadline is None:
+            query = query.where(col(Case.deadline_at).is_(None), col(Case.id) > last_id)
+        else:
+            query = query.where(
+                or_(
+                    col(Case.deadline_at) > deadline,
+                    and_(col(Case.deadline_at) == deadline, col(Case.id) > last_id),
+                    col(Case.deadline_at).is_(None),
+                )
+            )
+    query = query.order_by(col(Case.deadline_at).asc().nulls_last(), col(Case.id).asc()).limit(limit + 1)
+    rows = [InboxRow(*row) for row in session.exec(query).all()]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return InboxPage(rows, _cursor(rows[-1].deadline_at, rows[-1].id) if more and rows else None)
+
+
+# -- the case page ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventRow:
+    event: CaseEvent
+    actor_name: str | None  # None for the citizen and the system
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    case: Case
+    submission: Submission
+    definition: Definition
+    workflow: wf.Workflow
+    events: list[EventRow]
+    information_requests: list[InformationRequest]
+    other_cases: list[Case]  # the same citizen's other cases in departments this staff member works in
+    assignee: StaffUser | None
+
+
+def case_detail(session: Session, *, case_id: int, staff_id: int) -> CaseDetail:
+    """Everything the case page shows; NotFound unless the staff member has a case role in its department."""
+    case = _load(session, case_id)
+    _actor(session, case, staff_id)
+    submission = session.get(Submission, case.submission_id)
+    assert submission is not None
+    definition = _definition_of(session, case)
+    events = [
+        EventRow(event, name)
+        for event, name in session.exec(
+            select(CaseEvent, StaffUser.name)  # type: ignore[call-overload,misc]
+            .outerjoin(StaffUser, col(StaffUser.id) == CaseEvent.actor_id)
+            .where(CaseEvent.case_id == case_id)
+            .order_by(col(CaseEvent.id))
+        ).all()
+    ]
+    requests = list(
+        session.exec(
+            select(InformationRequest).where(InformationRequest.case_id == case_id).order_by(col(InformationRequest.id))
+        )
+    )
+    mine = select(StaffRole.department_id).where(
+        StaffRole.user_id == staff_id, col(StaffRole.role).in_(list(CASE_ROLES))
+    )
+    others = list(
+        session.exec(
+            select(Case)
+            .where(Case.citizen_id == case.citizen_id, Case.id != case_id, col(Case.department_id).in_(mine))
+            .order_by(col(Case.created_at).desc(), col(Case.id).desc())
+            .limit(50)
+        )
+    )
+    assignee = session.get(StaffUser, case.assigned_to) if case.assigned_to is not None else None
+    return CaseDetail(case, submission, definition, workflow_of(definition), events, requests, others, assignee)
+
+
+__all__ = [
+    "CASE_ROLES",
+    "ActResult",
+    "CaseDetail",
+    "CaseError",
+    "CaseUrls",
+    "Conflict",
+    "InboxFilters",
+    "InboxPage",
+    "InboxRow",
+    "InformationError",
+    "InvalidCursor",
+    "NotFound",
+    "act",
+    "answer_information",
+    "assign",
+    "assign_many",
+    "available_actions",
+    "case_detail",
+    "case_for_status_token",
+    "escalate_overdue",
+    "inbox",
+    "information_request_for_token",
+    "open_case",
+    "open_information_request",
+    "request_information",
+    "status_token",
+]

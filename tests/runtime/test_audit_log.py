@@ -1,0 +1,92 @@
+"""The audit log (case_event) is append only: the database refuses UPDATE and DELETE on
+SQLite and PostgreSQL, and no code in runtime/ issues either."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from runtime import db as dbmod
+from runtime.settings import PROJECT_ROOT
+from tests.runtime.test_cases import World
+
+
+@pytest.fixture
+def world(database_url: str) -> Iterator[World]:
+    engine = dbmod.make_engine(database_url)
+    yield World(engine)
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE case_event SET comment = 'rewritten' WHERE case_id = :case",
+        "UPDATE case_event SET action = 'approve', to_state = 'approved'",
+        "DELETE FROM case_event WHERE case_id = :case",
+        "DELETE FROM case_event",
+    ],
+)
+def test_the_database_refuses_to_change_or_remove_an_event(world: World, statement: str) -> None:
+    case_id = world.new_case()
+    world.act(case_id, world.caseworker, "reject", "Not eligible")
+    before = world.events(case_id)
+    with world.engine.connect() as conn:
+        with pytest.raises(DBAPIError, match="append-only audit log"):
+            conn.execute(text(statement), {"case": case_id})
+        conn.rollback()
+    assert world.events(case_id) == before
+    with world.engine.connect() as conn:
+        comments = conn.execute(text("SELECT comment FROM case_event ORDER BY id")).scalars().all()
+    assert comments == [None, "Not eligible"]
+
+
+def test_inserting_events_still_works(world: World) -> None:
+    case_id = world.new_case()
+    with world.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO case_event (case_id, at, actor_kind, action) "
+                "VALUES (:case, CURRENT_TIMESTAMP, 'system', 'note')"
+            ),
+            {"case": case_id},
+        )
+    assert [e[0] for e in world.events(case_id)] == ["submitted", "note"]
+
+
+# What changing or removing an event would look like in this code base: the ORM's update()
+# and delete() on the model, session.delete of an event, or SQL text naming the table.
+_FORBIDDEN = [
+    re.compile(r"\b(update|delete)\(\s*CaseEvent\b"),
+    re.compile(r"(?i)\b(update\s+case_event|delete\s+from\s+case_event)\b"),
+    re.compile(r"session\.delete\(\s*(event|ev|e|case_event)\b"),
+    re.compile(r"CaseEvent\.__table__\.(update|delete)"),
+]
+
+
+def test_no_code_in_runtime_updates_or_deletes_an_event() -> None:
+    offenders = []
+    for path in sorted((PROJECT_ROOT / "runtime").rglob("*.py")):
+        source = path.read_text()
+        for pattern in _FORBIDDEN:
+            for match in pattern.finditer(source):
+                line = source.count("\n", 0, match.start()) + 1
+                offenders.append(f"{path.relative_to(PROJECT_ROOT)}:{line}: {match.group(0)}")
+    assert offenders == []
+
+
+def test_the_scan_would_see_an_update_or_delete() -> None:
+    samples = [
+        "session.exec(update(CaseEvent).where(x).values(comment=''))",
+        "session.exec(delete( CaseEvent))",
+        'text("DELETE FROM case_event WHERE id = 1")',
+        'conn.exec_driver_sql("update case_event set comment = null")',
+        "session.delete(event)",
+        "CaseEvent.__table__.delete()",
+    ]
+    for sample in samples:
+        assert any(p.search(sample) for p in _FORBIDDEN), sample
