@@ -8,9 +8,11 @@ alike.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .definition import Definition
+from . import answers as answer_forms
+from .definition import Definition, Page
 from .widgets import WIDTHS, html_id
 
 __all__ = ["WIDTHS", "anchor", "error_summary", "html_id", "question_view"]
@@ -33,3 +35,29 @@ def question_view(
 ) -> dict[str, Any]:
     """``{"macro": <govuk macro name>, "params": {...}}`` for one question."""
     return definition.widget_of(name).view(definition, name, raw, errors, as_heading)
+
+
+def summary_rows(
+    definition: Definition,
+    pages: Iterable[Page],
+    answers: Mapping[str, Any],
+    change_url: Callable[[Page], str] | None = None,
+) -> list[dict[str, Any]]:
+    """The GOV.UK summary list rows of a journey's answers, page by page, as the citizen gave them.
+
+    With ``change_url`` each row links back to its question (check answers); without, the rows
+    only show the answers (staff reading a case).
+    """
+    rows = []
+    for page in pages:
+        for name in page.questions:
+            lines = answer_forms.display(definition, name, answers.get(name))
+            row: dict[str, Any] = {
+                "key": {"text": definition.short_label(name)},
+                "value": {"lines": lines or ["Not answered"]},
+            }
+            if change_url is not None:
+                row["href"] = change_url(page) + anchor(definition, name)
+                row["visually_hidden"] = definition.short_label(name).lower()
+            rows.append(row)
+    return rows

@@ -10,13 +10,14 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func
+from sqlalchemy import delete, exists, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -25,8 +26,16 @@ from .models import Department, StaffRole, StaffSetupToken, StaffUser, utcnow
 # -- roles and permissions (docs/builder-design.md, "Roles") ---------------------------------
 
 DESIGNER, REVIEWER, ADMIN = "designer", "reviewer", "admin"
-ROLES: tuple[str, ...] = (DESIGNER, REVIEWER, ADMIN)
-ROLE_LABELS = {DESIGNER: "Designer", REVIEWER: "Reviewer", ADMIN: "Admin"}
+# The back office's roles (docs/workflow-design.md): they decide cases, and build nothing.
+CASEWORKER, MANAGER = "caseworker", "manager"
+ROLES: tuple[str, ...] = (DESIGNER, REVIEWER, ADMIN, CASEWORKER, MANAGER)
+ROLE_LABELS = {
+    DESIGNER: "Designer",
+    REVIEWER: "Reviewer",
+    ADMIN: "Admin",
+    CASEWORKER: "Caseworker",
+    MANAGER: "Casework manager",
+}
 
 VIEW_SERVICES = "view_services"
 EDIT_DRAFTS = "edit_drafts"  # edit, preview, try it
@@ -37,6 +46,8 @@ ROLL_BACK = "roll_back"
 MANAGE_USERS = "manage_users"
 DEPARTMENT_SETTINGS = "department_settings"
 EDIT_DEFINITION_FILE = "edit_definition_file"  # the definition as JSON
+WORK_CASES = "work_cases"  # the inbox and case pages; each action still needs a role its transition names
+ASSIGN_OTHERS = "assign_others"  # assign cases to colleagues, one by one or in bulk
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     VIEW_SERVICES: frozenset({DESIGNER, REVIEWER, ADMIN}),
@@ -48,6 +59,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     MANAGE_USERS: frozenset({ADMIN}),
     DEPARTMENT_SETTINGS: frozenset({ADMIN}),
     EDIT_DEFINITION_FILE: frozenset({ADMIN}),
+    WORK_CASES: frozenset({CASEWORKER, MANAGER}),
+    ASSIGN_OTHERS: frozenset({MANAGER}),
 }
 
 
@@ -471,48 +484,111 @@ class UserSummary:
     sso: bool
     last_sign_in_at: datetime | None
     roles: dict[str, tuple[str, ...]]  # {department name: roles}
+    locked_until: datetime | None = None  # set only while the lock lasts
+    setup_link_pending: bool = False  # an unused, unexpired set-up link exists
+    department_roles: dict[int, tuple[str, ...]] = field(default_factory=dict)  # {department id: roles}
 
 
-def list_users(*, session: Session, department_ids: list[int] | None = None) -> list[UserSummary]:
-    """Staff members (those with a role in these departments, or everyone), by name; two queries."""
-    query = select(StaffUser).order_by(func.lower(StaffUser.name), col(StaffUser.email))
+def _members(department_ids: list[int] | None, user_ids: list[int] | None) -> Any:
+    """The WHERE clauses that pick staff members (by department, by id), for a list or a count."""
+    clauses: list[Any] = []
     if department_ids is not None:
         members = select(StaffRole.user_id).where(col(StaffRole.department_id).in_(department_ids))
-        query = query.where(col(StaffUser.id).in_(members))
-    users = list(session.exec(query))
+        clauses.append(col(StaffUser.id).in_(members))
+    if user_ids is not None:
+        clauses.append(col(StaffUser.id).in_(user_ids))
+    return clauses
+
+
+def list_users(
+    *,
+    session: Session,
+    department_ids: list[int] | None = None,
+    user_ids: list[int] | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[UserSummary]:
+    """Staff members (those with a role in these departments, or everyone), by name; two queries.
+
+    ``offset`` and ``limit`` give one page of the list (count_users gives its length).
+    """
+    now = utcnow()
+    pending = (
+        exists()
+        .where(
+            col(StaffSetupToken.user_id) == col(StaffUser.id),
+            col(StaffSetupToken.used_at).is_(None),
+            col(StaffSetupToken.expires_at) > now,
+        )
+        .label("setup_link_pending")
+    )
+    query = (
+        select(StaffUser, pending)
+        .where(*_members(department_ids, user_ids))
+        .order_by(func.lower(StaffUser.name), col(StaffUser.email), col(StaffUser.id))
+        .offset(max(offset, 0))
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    found = session.exec(query).all()
+    users = [u for u, _ in found]
+    links = {u.id: bool(p) for u, p in found}
     role_rows = session.exec(
-        select(StaffRole.user_id, Department.name, StaffRole.role)
+        select(StaffRole.user_id, Department.id, Department.name, StaffRole.role)
         .join(Department, col(Department.id) == StaffRole.department_id)
         .where(col(StaffRole.user_id).in_([u.id for u in users]))
         .order_by(col(Department.name), col(StaffRole.role))
     ).all()
     roles: dict[int, dict[str, list[str]]] = {}
-    for user_id, department_name, role in role_rows:
+    by_id: dict[int, dict[int | None, list[str]]] = {}
+    for user_id, department_id, department_name, role in role_rows:
         roles.setdefault(user_id, {}).setdefault(department_name, []).append(role)
+        by_id.setdefault(user_id, {}).setdefault(department_id, []).append(role)
     return [
         UserSummary(
             id=u.id or 0,
             email=u.email,
             name=u.name,
             active=u.active,
-            locked=is_locked(u),
+            locked=is_locked(u, now),
             has_password=bool(u.password_hash),
             has_totp=bool(u.totp_secret),
             sso=u.oidc_subject is not None,
             last_sign_in_at=u.last_sign_in_at,
             roles={d: tuple(r) for d, r in roles.get(u.id or 0, {}).items()},
+            locked_until=_aware(u.locked_until) if u.locked_until is not None and is_locked(u, now) else None,
+            setup_link_pending=links.get(u.id, False),
+            department_roles={d or 0: tuple(r) for d, r in by_id.get(u.id or 0, {}).items()},
         )
         for u in users
     ]
 
 
-def set_roles(*, session: Session, user_id: int, department_id: int, roles: set[str] | list[str]) -> None:
-    """Replace a staff member's roles in one department (no roles: they leave it)."""
+def count_users(*, session: Session, department_ids: list[int] | None = None) -> int:
+    """How many staff members list_users would list (for paging)."""
+    query = select(func.count()).select_from(StaffUser).where(*_members(department_ids, None))
+    return int(session.exec(query).one())
+
+
+def set_roles(
+    *,
+    session: Session,
+    user_id: int,
+    department_id: int,
+    roles: set[str] | list[str],
+    by: int | None = None,
+) -> None:
+    """Replace a staff member's roles in one department (no roles: they leave it).
+
+    ``by`` is the staff member making the change (None: IT, from the command line). The last
+    active admin of a department never loses the role, and nobody removes their own.
+    """
     clean = {check_role(r) for r in roles}
     if session.get(StaffUser, user_id) is None:
         raise StaffError("user", "No such staff member")
-    if session.get(Department, department_id) is None:
+    if _lock_department(session, department_id) is None:
         raise StaffError("department", "Choose a department that exists")
+    check_role_change(session=session, user_id=user_id, department_id=department_id, roles=clean, by=by)
     session.exec(  # type: ignore[call-overload]
         delete(StaffRole).where(col(StaffRole.user_id) == user_id, col(StaffRole.department_id) == department_id)
     )
@@ -521,11 +597,18 @@ def set_roles(*, session: Session, user_id: int, department_id: int, roles: set[
     session.flush()
 
 
-def deactivate(*, session: Session, user_id: int) -> StaffUser:
-    """Stop a staff member signing in (their work and history stay); unused set-up links stop working."""
+def deactivate(*, session: Session, user_id: int, by: int | None = None) -> StaffUser:
+    """Stop a staff member signing in (their work and history stay); unused set-up links stop working.
+
+    Their session ends at their next request (runtime.web.staff.current_user checks ``active``).
+    Refused for the last active admin of a department, and for ``by`` themselves.
+    """
     user = session.get(StaffUser, user_id)
     if user is None:
         raise StaffError("user", "No such staff member")
+    for department_id in sorted(roles_by_department(session, user_id)):
+        _lock_department(session, department_id)
+    check_deactivation(session=session, user_id=user_id, by=by)
     user.active = False
     now = utcnow()
     for row in session.exec(
@@ -569,6 +652,85 @@ def reset_totp(*, session: Session, user_id: int) -> None:
     user.totp_secret = None
     session.add(user)
     session.flush()
+
+
+# -- what admins may do (shared by the users page and the command line) -------------------------
+
+
+def _lock_department(session: Session, department_id: int) -> Department | None:
+    """The department, its row locked until the transaction ends (PostgreSQL; SQLite writes one at a time).
+
+    Two admins demoting each other at the same moment would otherwise both see another admin
+    left and leave the department with none.
+    """
+    return session.get(Department, department_id, with_for_update=True)
+
+
+def active_admin_ids(*, session: Session, department_id: int) -> set[int]:
+    """The active staff members who are admins of the department."""
+    rows = session.exec(
+        select(StaffRole.user_id)
+        .join(StaffUser, col(StaffUser.id) == StaffRole.user_id)
+        .where(StaffRole.department_id == department_id, StaffRole.role == ADMIN, col(StaffUser.active).is_(True))
+    )
+    return set(rows)
+
+
+def _only_admin(session: Session, user_id: int, department_id: int) -> bool:
+    return active_admin_ids(session=session, department_id=department_id) == {user_id}
+
+
+def check_role_change(
+    *, session: Session, user_id: int, department_id: int, roles: set[str], by: int | None = None
+) -> None:
+    """StaffError("roles", ...) when these new roles would take the admin role away wrongly.
+
+    Nobody removes their own admin role (another admin must), and the last active admin of a
+    department keeps it (make someone else an admin first).
+    """
+    current = roles_by_department(session, user_id).get(department_id, frozenset())
+    if ADMIN not in current or ADMIN in roles:
+        return
+    if by is not None and by == user_id:
+        raise StaffError("roles", "You cannot remove your own admin role: ask another admin of the department")
+    if _only_admin(session, user_id, department_id):
+        user = session.get(StaffUser, user_id)
+        department = session.get(Department, department_id)
+        assert user is not None and department is not None
+        raise StaffError(
+            "roles",
+            f"{user.name} is the only admin of {department.name}: make someone else an admin first",
+        )
+
+
+def check_deactivation(*, session: Session, user_id: int, by: int | None = None) -> None:
+    """StaffError("user", ...) when the staff member may not be deactivated (by ``by``)."""
+    if by is not None and by == user_id:
+        raise StaffError("user", "You cannot deactivate your own account: ask another admin")
+    user = session.get(StaffUser, user_id)
+    if user is None or not user.active:
+        return
+    for department_id, roles in sorted(roles_by_department(session, user_id).items()):
+        if ADMIN in roles and _only_admin(session, user_id, department_id):
+            department = session.get(Department, department_id)
+            assert department is not None
+            raise StaffError(
+                "user",
+                f"{user.name} is the only admin of {department.name}: make someone else an admin first",
+            )
+
+
+def administers_all_departments_of(*, session: Session, admin_id: int, user_id: int) -> bool:
+    """Whether ``admin_id`` is an admin of every department ``user_id`` has a role in.
+
+    Actions on the account itself (deactivate, reactivate, reset two-factor, a new set-up link)
+    reach every department the person works in: a set-up link lets whoever holds it choose the
+    password, so an admin of one department must not be able to take over someone who is an
+    admin (or reviewer) of another.
+    """
+    theirs = set(roles_by_department(session, user_id))
+    mine = {d for d, roles in roles_by_department(session, admin_id).items() if ADMIN in roles}
+    return bool(theirs) and theirs <= mine
 
 
 def enrol_totp(*, session: Session, user: StaffUser, secret: str, code: str) -> None:

@@ -29,14 +29,10 @@ if TYPE_CHECKING:
 
 
 def known_roles() -> tuple[str, ...]:
-    """The roles a transition may name: the staff roles, with the back office's two.
-
-    Until runtime.staff.ROLES has "caseworker" and "manager" they are added here, in this one
-    place; once it has them this returns ROLES unchanged.
-    """
+    """The roles a transition may name: the staff roles (runtime.staff.ROLES)."""
     from .staff import ROLES  # imported here: the engine itself needs no database modules
 
-    return tuple(dict.fromkeys((*ROLES, "caseworker", "manager")))
+    return ROLES
 
 
 # -- durations -------------------------------------------------------------------------------

@@ -12,12 +12,13 @@ from flask import Blueprint, abort, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
 from .. import answers as answer_forms
-from .. import rendering, store
+from .. import store
 from ..definition import Definition, Page
 from ..journey import Journey
 from ..models import FormSession
 from ..validation import CompiledService, compiled
 from .common import db, render_page, settings
+from .journey_pages import JourneyPages
 
 bp = Blueprint("citizen", __name__)
 
@@ -49,29 +50,23 @@ def _expired(service_id: str) -> Response:
     return redirect(url_for("citizen.session_expired", service_id=service_id), 303)
 
 
-class CitizenJourney:
+class CitizenJourney(JourneyPages):
     """A citizen's place in one service: their form session, and the journey its answers make.
 
     The journey itself (path, next and previous page, can-visit, first gap) is the pure
-    ``runtime.journey.Journey``; this class only adds the web bits: URLs and the session row.
+    ``runtime.journey.Journey``; JourneyPages turns it into URLs and page contexts; this class
+    only adds the form session row.
     """
+
+    start_endpoint = "citizen.start"
+    question_endpoint = "citizen.question"
+    check_answers_endpoint = "citizen.check_answers"
 
     def __init__(self, form_session: FormSession):
         self.form_session = form_session
         self.service = _service(form_session.service_id, form_session.service_version)
         self.engine: CompiledService = compiled(self.service)
         self.journey = Journey(self.engine, form_session.answers)
-
-    def page_url(self, page: Page | None, **args: Any) -> str:
-        if page is None:
-            return url_for("citizen.check_answers", service_id=self.service.id)
-        return url_for("citizen.question", service_id=self.service.id, page_id=page.id, **args)
-
-    def back_url(self, page: Page, change: bool = False) -> str:
-        previous = self.journey.previous_page(page)
-        if previous is None:
-            return url_for("citizen.start", service_id=self.service.id)
-        return self.page_url(previous, change="1") if change else self.page_url(previous)
 
 
 def _journey(service_id: str) -> CitizenJourney | None:
@@ -108,23 +103,8 @@ def begin(service_id: str) -> Response:
 def _question_page(
     journey: CitizenJourney, page: Page, raw: dict[str, Any], errors: dict[str, str], status: int = 200
 ) -> Any:
-    service = journey.service
-    as_heading = len(page.questions) == 1
-    views = [rendering.question_view(service, name, raw, errors, as_heading) for name in page.questions]
-    change = request.args.get("change") == "1"
-    return render_page(
-        "citizen/question.html",
-        status,
-        service=service,
-        page=page,
-        questions=views,
-        as_heading=as_heading,
-        errors=rendering.error_summary(service, errors),
-        # Changing an answer from check answers: "Back" returns there, as Continue does.
-        # A stop page reached from a change goes back to the page being changed instead.
-        back_url=journey.page_url(None) if change and not page.stop else journey.back_url(page, change=change),
-        change=change,
-    )
+    context = journey.question_context(page, raw, errors, change=request.args.get("change") == "1")
+    return render_page("citizen/question.html", status, **context)
 
 
 @bp.route("/services/<service_id>/<page_id>", methods=["GET", "POST"])
@@ -149,10 +129,7 @@ def question(service_id: str, page_id: str) -> Any:
             session=db(), form_session=journey.form_session, minutes=settings().session_timeout_minutes
         ):
             db().commit()
-        raw: dict[str, Any] = {}
-        for name in page.questions:
-            raw.update(answer_forms.to_raw(service, name, journey.journey.answers.get(name)))
-        return _question_page(journey, page, raw, {})
+        return _question_page(journey, page, journey.raw_answers(page), {})
 
     if page.stop:
         abort(405)
@@ -171,30 +148,7 @@ def question(service_id: str, page_id: str) -> Any:
         minutes=settings().session_timeout_minutes,
     )
     db().commit()
-    if request.args.get("change") == "1":
-        # Back to check answers, unless the change revealed a question: ask it, still in
-        # change mode, so that answering it returns to check answers too.
-        gap = answered.first_incomplete
-        return redirect(journey.page_url(gap, change="1") if gap is not None else journey.page_url(None), 303)
-    return redirect(journey.page_url(answered.next_page(page)), 303)
-
-
-def _summary(journey: CitizenJourney) -> list[dict[str, Any]]:
-    service = journey.service
-    rows = []
-    for page in journey.journey.path:
-        for name in page.questions:
-            lines = answer_forms.display(service, name, journey.journey.answers.get(name))
-            anchor = rendering.anchor(service, name).lstrip("#")
-            rows.append(
-                {
-                    "key": {"text": service.short_label(name)},
-                    "value": {"lines": lines or ["Not answered"]},
-                    "href": journey.page_url(page, change="1") + f"#{anchor}",
-                    "visually_hidden": service.short_label(name).lower(),
-                }
-            )
-    return rows
+    return redirect(journey.after_answer_url(page, answered, change=request.args.get("change") == "1"), 303)
 
 
 @bp.route("/services/<service_id>/check-answers", methods=["GET", "POST"])
@@ -231,25 +185,7 @@ def check_answers(service_id: str) -> Any:
             except store.AlreadySubmitted:
                 db().rollback()  # another tab or a double click got there first
             return redirect(url_for("citizen.confirmation", service_id=service_id), 303)
-    page_of = journey.service.page_of_question
-    summary = [
-        {
-            "text": message,
-            # An error no question owns (a definition fault) still gets a summary entry.
-            "href": journey.page_url(page_of[path.split(".")[0]], change="1")
-            if path.split(".")[0] in page_of
-            else "#main-content",
-        }
-        for path, message in errors.items()
-    ]
-    return render_page(
-        "citizen/check_answers.html",
-        200,
-        service=journey.service,
-        rows=_summary(journey),
-        errors=summary,
-        back_url=journey.page_url(journey.journey.last_page),
-    )
+    return render_page("citizen/check_answers.html", 200, **journey.check_answers_context(errors))
 
 
 @bp.get("/services/<service_id>/confirmation")

@@ -44,19 +44,21 @@ def count_queries(session: Session) -> Any:
 
 
 def test_the_permission_table_is_the_one_in_the_design() -> None:
-    """docs/builder-design.md, "Roles", row by row."""
+    """docs/builder-design.md, "Roles", row by row (the last two columns: docs/workflow-design.md)."""
     table = {
-        core.VIEW_SERVICES: (True, True, True),
-        core.EDIT_DRAFTS: (True, False, False),
-        core.PUBLISH_OWN: (True, True, False),
-        core.PUBLISH_OTHERS: (False, True, False),
-        core.SEE_HISTORY: (False, True, False),
-        core.ROLL_BACK: (False, True, False),
-        core.MANAGE_USERS: (False, False, True),
-        core.DEPARTMENT_SETTINGS: (False, False, True),
-        core.EDIT_DEFINITION_FILE: (False, False, True),
+        core.VIEW_SERVICES: (True, True, True, False, False),
+        core.EDIT_DRAFTS: (True, False, False, False, False),
+        core.PUBLISH_OWN: (True, True, False, False, False),
+        core.PUBLISH_OTHERS: (False, True, False, False, False),
+        core.SEE_HISTORY: (False, True, False, False, False),
+        core.ROLL_BACK: (False, True, False, False, False),
+        core.MANAGE_USERS: (False, False, True, False, False),
+        core.DEPARTMENT_SETTINGS: (False, False, True, False, False),
+        core.EDIT_DEFINITION_FILE: (False, False, True, False, False),
+        core.WORK_CASES: (False, False, False, True, True),
+        core.ASSIGN_OTHERS: (False, False, False, False, True),
     }
-    assert core.ROLES == ("designer", "reviewer", "admin")
+    assert core.ROLES == ("designer", "reviewer", "admin", "caseworker", "manager")
     assert set(core.PERMISSIONS) == set(table)
     for permission, expected in table.items():
         got = tuple(core.has_permission({role}, permission) for role in core.ROLES)
@@ -400,6 +402,7 @@ def test_list_users_with_roles_in_two_queries(session: Session, staff: StaffFact
 def test_change_roles_and_deactivate(session: Session, staff: StaffFactory) -> None:
     made = staff(email="dana@example.gov.uk", password=None)
     assert made.id is not None
+    staff(email="alex@example.gov.uk", name="Alex Admin", role="admin")  # so Dana is not the last admin
     highways = department_for_name(session=session, name="Highways")
     assert highways.id is not None
     core.set_roles(session=session, user_id=made.id, department_id=highways.id, roles={"reviewer", "admin"})
@@ -411,7 +414,7 @@ def test_change_roles_and_deactivate(session: Session, staff: StaffFactory) -> N
     core.deactivate(session=session, user_id=made.id)
     session.commit()
     assert all(t.used_at is not None for t in session.exec(select(StaffSetupToken)))
-    assert core.list_users(session=session)[0].active is False
+    assert [u.active for u in core.list_users(session=session)] == [True, False]  # Alex, Dana
 
 
 # -- single sign-on -------------------------------------------------------------------------------

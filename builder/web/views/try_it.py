@@ -1,0 +1,239 @@
+"""Builder views: "try it", walking a draft's whole journey as a citizen would, with nothing submitted.
+
+The pages are the citizen runtime's own templates (``citizen/*.html``, which
+``builder/try_it/*.html`` extend only to add the "you are trying a draft" banner); which page
+comes next, which are skipped and what is wrong is ``runtime.journey.Journey``, as for
+citizens. The answers live in the staff member's preview session (one per staff member and
+service, ``runtime.store``): no form session, submission or citizen record is ever made.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, redirect, request, url_for
+from werkzeug.wrappers import Response
+
+from builder.web.editing import Editing, department_of, service_for
+from builder.web.views.publish import plain_problem
+from runtime import answers as answer_forms
+from runtime import staff as core
+from runtime import store
+from runtime.definition import Definition, Page
+from runtime.journey import Journey
+from runtime.references import new_reference
+from runtime.validation import compiled
+from runtime.web.common import db, render_page
+from runtime.web.journey_pages import JourneyPages
+from runtime.web.staff import current_user, requires
+
+bp = Blueprint("try_it", __name__)
+
+MAX_FIELD = 20_000  # as the builder's other forms: longer than any answer a definition allows
+
+
+class CappedForm:
+    """The posted form with each value cut to MAX_FIELD characters (``runtime.widgets.FormData``)."""
+
+    def __init__(self, form: Any):
+        self.form = form
+
+    def getlist(self, key: str) -> list[str]:
+        return [str(value)[:MAX_FIELD] for value in self.form.getlist(key)]
+
+
+class Trial(JourneyPages):
+    """One staff member trying one service: the draft's definition, their answers and the journey they make."""
+
+    start_endpoint = "try_it.start"
+    question_endpoint = "try_it.question"
+    check_answers_endpoint = "try_it.check_answers"
+
+    def __init__(self, editing: Editing, service: Definition, user_id: int, answers: dict[str, Any]):
+        self.editing = editing
+        self.service = service
+        self.service_id = editing.service_id  # the URL's, even were the draft's "id" to differ
+        self.user_id = user_id
+        self.journey = Journey(compiled(service), answers)
+
+    @property
+    def url_args(self) -> dict[str, Any]:
+        return {"service_id": self.service_id}
+
+    def save(self, journey: Journey) -> None:
+        self.journey = journey
+        store.save_preview_session(
+            session=db(), user_id=self.user_id, service_id=self.service_id, answers=journey.answers
+        )
+        db().commit()
+
+
+def _usable(service: Definition, answers: Any) -> dict[str, Any]:
+    """The stored answers the draft can still show: those to questions it no longer has, or
+    that no longer fit their question's type (a text answer to what is now a checkbox), are dropped."""
+    if not isinstance(answers, dict):
+        return {}
+    kept: dict[str, Any] = {}
+    for name, value in answers.items():
+        if name not in service.questions:
+            continue
+        try:
+            answer_forms.to_raw(service, name, value)
+            answer_forms.display(service, name, value)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            continue
+        kept[name] = value
+    return kept
+
+
+def _load(service_id: str) -> tuple[Editing, Trial | None]:
+    """The service for this staff member (404 or 403 as for editing) and their trial of it.
+
+    The trial is None while the draft cannot be checked: there is no journey to walk.
+    """
+    editing = service_for(service_id, core.EDIT_DRAFTS)
+    service = editing.definition
+    if service is None or not service.pages:
+        return editing, None
+    user = current_user()
+    assert user is not None and user.id is not None  # requires() signed them in
+    row = store.get_preview_session(session=db(), user_id=user.id, service_id=service_id)
+    return editing, Trial(editing, service, user.id, _usable(service, row.answers if row is not None else {}))
+
+
+def _visited(editing: Editing) -> None:
+    """Trying the draft counts as previewing it, for the publish checklist."""
+    if editing.draft is not None and editing.draft.preview_visited_at is None:
+        store.mark_draft(session=db(), draft=editing.draft, preview_visited=True)
+        db().commit()
+
+
+def _unavailable(editing: Editing) -> Any:
+    """Why the draft cannot be tried yet, with the way back (never a 500)."""
+    problems = [plain_problem(editing.doc, problem) for problem in editing.problems]
+    return render_page(
+        "builder/try_it/unavailable.html",
+        title=f"You cannot try {editing.doc.get('title') or editing.service_id} yet",
+        editing=editing,
+        problems=problems,
+    )
+
+
+def _render(template: str, trial: Trial, status: int = 200, **context: Any) -> Any:
+    """A citizen page of the trial, with what the banner needs."""
+    return render_page(
+        template,
+        status,
+        **{
+            "service": trial.service,
+            "service_id": trial.service_id,
+            "restart_url": url_for("try_it.restart", service_id=trial.service_id),
+            "task_list_url": url_for("services.task_list", service_id=trial.service_id),
+            **context,
+        },
+    )
+
+
+@bp.get("/services/<service_id>/try/")
+@requires(core.EDIT_DRAFTS, department=department_of)
+def start(service_id: str) -> Any:
+    """The draft's start page, as citizens will see it."""
+    editing, trial = _load(service_id)
+    if trial is None:
+        return _unavailable(editing)
+    _visited(editing)
+    return _render("builder/try_it/start.html", trial)
+
+
+@bp.post("/services/<service_id>/try/start")
+@requires(core.EDIT_DRAFTS, department=department_of)
+def begin(service_id: str) -> Any:
+    """Start, or carry on from the first page still to answer."""
+    editing, trial = _load(service_id)
+    if trial is None:
+        return _unavailable(editing)
+    return redirect(trial.page_url(trial.journey.first_incomplete), 303)
+
+
+def _question_page(trial: Trial, page: Page, raw: dict[str, Any], errors: dict[str, str]) -> Any:
+    context = trial.question_context(page, raw, errors, change=request.args.get("change") == "1")
+    return _render("builder/try_it/question.html", trial, **context)
+
+
+@bp.route("/services/<service_id>/try/pages/<page_id>", methods=["GET", "POST"])
+@requires(core.EDIT_DRAFTS, department=department_of)
+def question(service_id: str, page_id: str) -> Any:
+    """A question page: shown with the answers so far, or answered (the citizen runtime's rules)."""
+    editing, trial = _load(service_id)
+    if trial is None:
+        return _unavailable(editing)
+    service = trial.service
+    page = service.page_by_id.get(page_id)
+    if page is None:
+        abort(404)
+    journey = trial.journey
+    if not journey.can_visit(page):
+        # Not asked on this journey, or not reached yet: go where a citizen would be sent.
+        return redirect(trial.page_url(journey.first_incomplete), 303)
+
+    if request.method == "GET":
+        _visited(editing)
+        return _question_page(trial, page, trial.raw_answers(page), {})
+
+    if page.stop:
+        abort(405)
+    given, raw = answer_forms.parse_page(service, page.questions, CappedForm(request.form))
+    answered = journey.answer(page, given)
+    errors = answered.page_errors(page)
+    if errors:
+        return _question_page(trial, page, raw, errors)
+    trial.save(answered)
+    return redirect(trial.after_answer_url(page, answered, change=request.args.get("change") == "1"), 303)
+
+
+@bp.route("/services/<service_id>/try/check-answers", methods=["GET", "POST"])
+@requires(core.EDIT_DRAFTS, department=department_of)
+def check_answers(service_id: str) -> Any:
+    """Check answers; its button "sends" (POST), which stores nothing and shows the confirmation."""
+    editing, trial = _load(service_id)
+    if trial is None:
+        return _unavailable(editing)
+    journey = trial.journey
+    gap = journey.first_incomplete
+    if gap is not None:
+        return redirect(trial.page_url(gap), 303)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        errors = journey.errors
+        if not errors:
+            return redirect(url_for("try_it.confirmation", service_id=service_id), 303)
+    else:
+        _visited(editing)
+    return _render("builder/try_it/check_answers.html", trial, **trial.check_answers_context(errors))
+
+
+@bp.get("/services/<service_id>/try/confirmation")
+@requires(core.EDIT_DRAFTS, department=department_of)
+def confirmation(service_id: str) -> Any:
+    """What a citizen sees once they have sent their answers, with a made-up reference number."""
+    editing, trial = _load(service_id)
+    if trial is None:
+        return _unavailable(editing)
+    gap = trial.journey.first_incomplete
+    if gap is not None:
+        return redirect(trial.page_url(gap), 303)
+    _visited(editing)
+    reference = new_reference(trial.service.reference_prefix or "REF")
+    return _render("builder/try_it/confirmation.html", trial, reference=reference)
+
+
+@bp.post("/services/<service_id>/try/restart")
+@requires(core.EDIT_DRAFTS, department=department_of)
+def restart(service_id: str) -> Response:
+    """Forget this staff member's answers and go back to the start page."""
+    editing = service_for(service_id, core.EDIT_DRAFTS)
+    user = current_user()
+    assert user is not None and user.id is not None
+    store.clear_preview_session(session=db(), user_id=user.id, service_id=editing.service_id)
+    db().commit()
+    return redirect(url_for("try_it.start", service_id=editing.service_id), 303)

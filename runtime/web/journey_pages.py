@@ -1,0 +1,98 @@
+"""The web side of walking a journey, shared by the citizen runtime and the builder's "try it".
+
+``runtime.journey.Journey`` decides the path; this class turns it into URLs and the context of
+the citizen templates (question page, check answers), so that both faces render the same pages
+from the same code. A subclass names its endpoints and keeps its answers where it likes (a form
+session for citizens, a preview session for staff).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import url_for
+
+from .. import answers as answer_forms
+from .. import rendering
+from ..definition import Definition, Page
+from ..journey import Journey
+
+
+class JourneyPages:
+    start_endpoint: str
+    question_endpoint: str
+    check_answers_endpoint: str
+
+    service: Definition
+    journey: Journey
+
+    @property
+    def url_args(self) -> dict[str, Any]:
+        """What every URL of the journey needs besides the page (the service's id)."""
+        return {"service_id": self.service.id}
+
+    def page_url(self, page: Page | None, **args: Any) -> str:
+        """A question page; None: check answers."""
+        if page is None:
+            return url_for(self.check_answers_endpoint, **self.url_args)
+        return url_for(self.question_endpoint, page_id=page.id, **self.url_args, **args)
+
+    def back_url(self, page: Page, change: bool = False) -> str:
+        previous = self.journey.previous_page(page)
+        if previous is None:
+            return url_for(self.start_endpoint, **self.url_args)
+        return self.page_url(previous, change="1") if change else self.page_url(previous)
+
+    def raw_answers(self, page: Page) -> dict[str, Any]:
+        """The page's form fields filled from the answers so far."""
+        raw: dict[str, Any] = {}
+        for name in page.questions:
+            raw.update(answer_forms.to_raw(self.service, name, self.journey.answers.get(name)))
+        return raw
+
+    def question_context(self, page: Page, raw: dict[str, Any], errors: dict[str, str], change: bool) -> dict[str, Any]:
+        """What citizen/question.html needs to show ``page``."""
+        as_heading = len(page.questions) == 1
+        return {
+            "service": self.service,
+            "page": page,
+            "questions": [rendering.question_view(self.service, n, raw, errors, as_heading) for n in page.questions],
+            "as_heading": as_heading,
+            "errors": rendering.error_summary(self.service, errors),
+            # Changing an answer from check answers: "Back" returns there, as Continue does.
+            # A stop page reached from a change goes back to the page being changed instead.
+            "back_url": self.page_url(None) if change and not page.stop else self.back_url(page, change=change),
+            "change": change,
+        }
+
+    def after_answer_url(self, page: Page, answered: Journey, change: bool) -> str:
+        """Where Continue leads once ``page`` is answered."""
+        if change:
+            # Back to check answers, unless the change revealed a question: ask it, still in
+            # change mode, so that answering it returns to check answers too.
+            gap = answered.first_incomplete
+            return self.page_url(gap, change="1") if gap is not None else self.page_url(None)
+        return self.page_url(answered.next_page(page))
+
+    def check_answers_context(self, errors: dict[str, str]) -> dict[str, Any]:
+        """What citizen/check_answers.html needs: the answers with change links, and any errors."""
+        page_of = self.service.page_of_question
+        summary = [
+            {
+                "text": message,
+                # An error no question owns (a definition fault) still gets a summary entry.
+                "href": self.page_url(page_of[path.split(".")[0]], change="1")
+                if path.split(".")[0] in page_of
+                else "#main-content",
+            }
+            for path, message in errors.items()
+        ]
+        rows = rendering.summary_rows(
+            self.service, self.journey.path, self.journey.answers, lambda page: self.page_url(page, change="1")
+        )
+        return {
+            "service": self.service,
+            "rows": rows,
+            "errors": summary,
+            "back_url": self.page_url(self.journey.last_page),
+        }
