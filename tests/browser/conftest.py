@@ -40,6 +40,7 @@ ORGANISATION = "Westbridge Council"
 DESIGNER_EMAIL = "designer@westbridge.example"
 DESIGNER_PASSWORD = "correct horse battery staple"
 DESIGNER_DEPARTMENT = "Blue Badge Team, Adult Social Care"
+ADMIN_EMAIL = "admin@westbridge.example"  # an admin of the same department, same password
 
 
 def _require_chromium() -> None:
@@ -127,6 +128,14 @@ def builder_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFacto
             role="designer",
             password=DESIGNER_PASSWORD,
         )
+        staff.create_user(
+            session=s,
+            email=ADMIN_EMAIL,
+            name="Ada Admin",
+            department_id=department.id,
+            role="admin",
+            password=DESIGNER_PASSWORD,
+        )
         s.commit()
     engine.dispose()
     app = create_dev_app({"SETTINGS": settings})
@@ -141,10 +150,10 @@ def builder_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFacto
         thread.join(timeout=10)
 
 
-def sign_in(page: Any, server: LiveServer) -> None:
-    """Sign in to the builder as builder_server's designer, landing on the service list."""
+def sign_in(page: Any, server: LiveServer, email: str = DESIGNER_EMAIL) -> None:
+    """Sign in to the builder as builder_server's designer (or admin), landing on the service list."""
     page.goto(server("/builder/sign-in"))
-    page.fill('input[name="email"]', DESIGNER_EMAIL)
+    page.fill('input[name="email"]', email)
     page.fill('input[name="password"]', DESIGNER_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(server("/builder/"))
