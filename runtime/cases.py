@@ -153,7 +153,7 @@ def workflow_of(definition: Definition) -> wf.Workflow:
     return definition.workflow
 
 
-def _definition_of(session: Session, case: Case) -> Definition:
+def definition_of(session: Session, case: Case) -> Definition:
     from .store import definition  # store imports nothing from here; imported late to keep it so
 
     found = definition(session=session, service_id=case.service_id, version=case.service_version)
@@ -393,7 +393,7 @@ def available_actions(session: Session, *, case_id: int, staff_id: int) -> list[
     actor = _actor(session, case, staff_id)
     if case.waiting_for_citizen:
         return []
-    definition = _definition_of(session, case)
+    definition = definition_of(session, case)
     return wf.allowed(workflow_of(definition), _facts(session, case, definition, _answers(session, case)), actor)
 
 
@@ -423,7 +423,7 @@ def act(
         raise Conflict()
     if case.waiting_for_citizen:
         raise wf.NotAllowed("This case is waiting for the applicant's answers")
-    definition = _definition_of(session, case)
+    definition = definition_of(session, case)
     workflow = workflow_of(definition)
     answers = _answers(session, case)
     facts = _facts(session, case, definition, answers)
@@ -506,7 +506,7 @@ def request_information(
         raise Conflict()
     if case.waiting_for_citizen:
         raise wf.NotAllowed("This case is already waiting for the applicant's answers")
-    definition = _definition_of(session, case)
+    definition = definition_of(session, case)
     workflow = workflow_of(definition)
     answers = _answers(session, case)
     facts = _facts(session, case, definition, answers)
@@ -629,7 +629,7 @@ def answer_information(
     """
     urls = urls or CaseUrls()
     case = _load(session, request.case_id)
-    definition = _definition_of(session, case)
+    definition = definition_of(session, case)
     workflow = workflow_of(definition)
     clean = _check_information(definition, request, _answers(session, case), answers)
     taken = session.exec(  # type: ignore[call-overload]
@@ -745,7 +745,7 @@ def assign(
     )
     case = _load(session, case_id)
     if assignee is not None and assignee_id != staff_id:
-        definition = _definition_of(session, case)
+        definition = definition_of(session, case)
         _message(
             session,
             workflow=workflow_of(definition),
@@ -820,7 +820,7 @@ def escalate_overdue(session: Session, *, now: datetime, urls: CaseUrls | None =
         if result.rowcount != 1:
             continue  # another run got there first
         case = _load(session, case_id)
-        definition = _definition_of(session, case)
+        definition = definition_of(session, case)
         workflow = workflow_of(definition)
         state = workflow.states.get(case.state)
         role = (state.escalate_to if state else None) or MANAGER
@@ -1035,7 +1035,7 @@ def case_detail(session: Session, *, case_id: int, staff_id: int) -> CaseDetail:
     _actor(session, case, staff_id)
     submission = session.get(Submission, case.submission_id)
     assert submission is not None
-    definition = _definition_of(session, case)
+    definition = definition_of(session, case)
     events = [
         EventRow(event, name)
         for event, name in session.exec(
@@ -1065,6 +1065,48 @@ def case_detail(session: Session, *, case_id: int, staff_id: int) -> CaseDetail:
     return CaseDetail(case, submission, definition, workflow_of(definition), events, requests, others, assignee)
 
 
+# -- the citizen's status page -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CitizenStatus:
+    """What the citizen's status page shows: never a staff member's name or comment."""
+
+    case: Case
+    definition: Definition
+    state: wf.State
+    submitted_at: datetime
+    waiting_on: InformationRequest | None  # the open request for information, if any
+    timeline: list[tuple[datetime, str]]  # newest first
+
+
+def citizen_status(session: Session, case: Case) -> CitizenStatus:
+    """The state of a case in the citizen's words, with the steps it has been through."""
+    assert case.id is not None
+    definition = definition_of(session, case)
+    workflow = workflow_of(definition)
+    submission = session.get(Submission, case.submission_id)
+    assert submission is not None
+    timeline: list[tuple[datetime, str]] = []
+    for event in session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(col(CaseEvent.id))):
+        detail = event.detail or {}
+        if event.action == "information-answered":
+            timeline.append((event.at, "You sent the information we asked for"))
+        elif event.actor_kind == "staff" and "request_id" in detail:
+            timeline.append((event.at, "We asked you for more information"))
+        elif event.to_state and event.to_state in workflow.states and event.to_state != event.from_state:
+            timeline.append((event.at, workflow.states[event.to_state].citizen_text))
+    timeline.reverse()
+    state = workflow.states.get(case.state) or wf.State(case.state, case.state, False, case.state, None, None)
+    waiting = open_information_request(session, case_id=case.id) if case.waiting_for_citizen else None
+    return CitizenStatus(case, definition, state, submission.submitted_at, waiting, timeline)
+
+
+def case_for_reference(session: Session, reference: str) -> Case | None:
+    """The case of a submission reference (the confirmation page links to its status)."""
+    return session.exec(select(Case).where(Case.reference == reference)).first()
+
+
 __all__ = [
     "CASE_ROLES",
     "ActResult",
@@ -1084,7 +1126,10 @@ __all__ = [
     "assign_many",
     "available_actions",
     "case_detail",
+    "case_for_reference",
     "case_for_status_token",
+    "citizen_status",
+    "CitizenStatus",
     "escalate_overdue",
     "inbox",
     "information_request_for_token",

@@ -9,10 +9,11 @@ from flask import Flask
 
 def create_citizen_app(config: dict[str, Any] | None = None) -> Flask:
     """The citizen-facing runtime: deployable on its own, without builder or back office."""
-    from . import citizen, citizen_shell
+    from . import case_status, citizen, citizen_shell
     from .common import create_base_app
 
     app = create_base_app(__name__, citizen_shell.CITIZEN_FACE, config)
     citizen_shell.init_app(app)
     app.register_blueprint(citizen.bp)
+    app.register_blueprint(case_status.bp)
     return app

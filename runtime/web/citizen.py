@@ -12,11 +12,12 @@ from flask import Blueprint, abort, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
 from .. import answers as answer_forms
-from .. import store
+from .. import cases, store
 from ..definition import Definition, Page
 from ..journey import Journey
-from ..models import FormSession
+from ..models import FormSession, utcnow
 from ..validation import CompiledService, compiled
+from .case_status import status_url
 from .common import db, render_page, settings
 from .journey_pages import JourneyPages
 
@@ -174,6 +175,16 @@ def check_answers(service_id: str) -> Any:
                     answers=answers,
                     form_session_id=journey.form_session.id,
                 )
+                # The case starts in the same transaction: no submission without its case.
+                cases.open_case(
+                    db(),
+                    submission=submission,
+                    definition=journey.service,
+                    now=utcnow(),
+                    secret_key=settings().secret_key,
+                    urls=cases.CaseUrls(settings().base_url or request.host_url.rstrip("/")),
+                    holidays=settings().holidays,
+                )
                 journey.form_session.submission_reference = submission.reference
                 store.save_answers(
                     session=db(),
@@ -197,7 +208,13 @@ def confirmation(service_id: str) -> Any:
     reference = journey.form_session.submission_reference
     if not reference:
         return redirect(journey.page_url(journey.journey.first_incomplete), 303)
-    return render_page("citizen/confirmation.html", service=journey.service, reference=reference)
+    case = cases.case_for_reference(db(), reference)
+    return render_page(
+        "citizen/confirmation.html",
+        service=journey.service,
+        reference=reference,
+        status_url=status_url(case) if case is not None else None,
+    )
 
 
 @bp.get("/services/<service_id>/session-expired")

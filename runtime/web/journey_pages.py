@@ -17,6 +17,18 @@ from .. import rendering
 from ..definition import Definition, Page
 from ..journey import Journey
 
+MAX_FIELD = 20_000  # longer than any answer a definition allows; a megabyte stops at the shell first
+
+
+class CappedForm:
+    """A posted form with each value cut to MAX_FIELD characters (``runtime.widgets.FormData``)."""
+
+    def __init__(self, form: Any):
+        self.form = form
+
+    def getlist(self, key: str) -> list[str]:
+        return [str(value)[:MAX_FIELD] for value in self.form.getlist(key)]
+
 
 class JourneyPages:
     start_endpoint: str

@@ -150,6 +150,10 @@ def test_the_citizen_app_has_exactly_these_routes(app: Flask) -> None:
         ("/services/<service_id>/check-answers", "citizen.check_answers", both),
         ("/services/<service_id>/confirmation", "citizen.confirmation", get),
         ("/services/<service_id>/session-expired", "citizen.session_expired", get),
+        ("/status/<token>", "case_status.status", get),
+        ("/status/<token>/information", "case_status.information_from_status", both),
+        ("/status/<token>/information/sent", "case_status.information_sent", get),
+        ("/information/<token>", "case_status.information", both),
         ("/static/<path:filename>", "static", get),
         ("/assets/<path:filename>", "assets", get),
         ("/brand.css", "brand_css", get),
@@ -159,7 +163,7 @@ def test_the_citizen_app_has_exactly_these_routes(app: Flask) -> None:
 
 def test_every_get_route_answers_without_a_500(citizen, client, app: Flask) -> None:  # type: ignore[no-untyped-def]
     """A route added without a test still gets visited once, with and without a journey."""
-    values = {"service_id": SERVICE, "page_id": "where-you-live", "filename": "js/app.js"}
+    values = {"service_id": SERVICE, "page_id": "where-you-live", "filename": "js/app.js", "token": "x"}
     for with_session in (False, True):
         if with_session:
             citizen.start(SERVICE)

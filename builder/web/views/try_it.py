@@ -24,22 +24,10 @@ from runtime.journey import Journey
 from runtime.references import new_reference
 from runtime.validation import compiled
 from runtime.web.common import db, render_page
-from runtime.web.journey_pages import JourneyPages
+from runtime.web.journey_pages import CappedForm, JourneyPages
 from runtime.web.staff import current_user, requires
 
 bp = Blueprint("try_it", __name__)
-
-MAX_FIELD = 20_000  # as the builder's other forms: longer than any answer a definition allows
-
-
-class CappedForm:
-    """The posted form with each value cut to MAX_FIELD characters (``runtime.widgets.FormData``)."""
-
-    def __init__(self, form: Any):
-        self.form = form
-
-    def getlist(self, key: str) -> list[str]:
-        return [str(value)[:MAX_FIELD] for value in self.form.getlist(key)]
 
 
 class Trial(JourneyPages):
