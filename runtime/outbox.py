@@ -252,22 +252,19 @@ class SmtpSender:
 
 
 class NotifySender:
-    """Sends through GOV.UK Notify: one email template with ``((subject))`` and ``((body))``.
-
-    notifications-python-client is imported only when this sender is chosen; it is not a
-    dependency of Civic Forms until someone adds it to pyproject.toml.
-    """
+    """Sends through GOV.UK Notify: one email template with ``((subject))`` and ``((body))``."""
 
     def __init__(self, *, api_key: str, template_id: str, client: Any = None):
         if client is None:
+            from notifications_python_client.notifications import NotificationsAPIClient
+
             try:
-                from notifications_python_client.notifications import NotificationsAPIClient
-            except ImportError as exc:
+                client = NotificationsAPIClient(api_key)
+            except (AssertionError, ValueError, IndexError) as exc:  # the client checks the key's shape
                 raise RuntimeError(
-                    "CIVICFORMS_MAIL_BACKEND is notify but notifications-python-client is not installed "
-                    "(add it to pyproject.toml and run ./manage.sh lock)"
+                    "CIVICFORMS_NOTIFY_API_KEY is not a GOV.UK Notify API key "
+                    "(copy the whole key from Notify's API integration page)"
                 ) from exc
-            client = NotificationsAPIClient(api_key)
         self.client, self.template_id = client, template_id
 
     def send(self, message: Message) -> None:
