@@ -19,7 +19,7 @@ import binascii
 import hashlib
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -151,6 +151,17 @@ def _token_hash(token: str) -> str:
 def workflow_of(definition: Definition) -> wf.Workflow:
     """The definition's workflow (built once per definition, by Definition.workflow)."""
     return definition.workflow
+
+
+def workflow_for(session: Session, case: Case) -> wf.Workflow:
+    """The steps a case follows: those of the service's current version, so that open cases
+    move on with what IT last reviewed (answers still show with the version they were given
+    on). A version that removes a state open cases are in is refused at publish unless the
+    publisher maps those cases to new states (runtime.store.publish, ``move_stranded``)."""
+    from .store import definition  # store imports nothing from here; imported late to keep it so
+
+    current = definition(session=session, service_id=case.service_id)
+    return workflow_of(current if current is not None else definition_of(session, case))
 
 
 def definition_of(session: Session, case: Case) -> Definition:
@@ -394,7 +405,7 @@ def available_actions(session: Session, *, case_id: int, staff_id: int) -> list[
     if case.waiting_for_citizen:
         return []
     definition = definition_of(session, case)
-    return wf.allowed(workflow_of(definition), _facts(session, case, definition, _answers(session, case)), actor)
+    return wf.allowed(workflow_for(session, case), _facts(session, case, definition, _answers(session, case)), actor)
 
 
 def act(
@@ -424,7 +435,7 @@ def act(
     if case.waiting_for_citizen:
         raise wf.NotAllowed("This case is waiting for the applicant's answers")
     definition = definition_of(session, case)
-    workflow = workflow_of(definition)
+    workflow = workflow_for(session, case)
     answers = _answers(session, case)
     facts = _facts(session, case, definition, answers)
     outcome = wf.decide(workflow, facts, actor, action, comment, now)
@@ -507,7 +518,7 @@ def request_information(
     if case.waiting_for_citizen:
         raise wf.NotAllowed("This case is already waiting for the applicant's answers")
     definition = definition_of(session, case)
-    workflow = workflow_of(definition)
+    workflow = workflow_for(session, case)
     answers = _answers(session, case)
     facts = _facts(session, case, definition, answers)
     offered = [t for t in workflow.actions(case.state, answers) if t.request_information]
@@ -630,7 +641,7 @@ def answer_information(
     urls = urls or CaseUrls()
     case = _load(session, request.case_id)
     definition = definition_of(session, case)
-    workflow = workflow_of(definition)
+    workflow = workflow_for(session, case)
     clean = _check_information(definition, request, _answers(session, case), answers)
     taken = session.exec(  # type: ignore[call-overload]
         update(InformationRequest)
@@ -748,7 +759,7 @@ def assign(
         definition = definition_of(session, case)
         _message(
             session,
-            workflow=workflow_of(definition),
+            workflow=workflow_for(session, case),
             kind="new_work",
             recipients=[assignee.email],
             case=case,
@@ -821,7 +832,7 @@ def escalate_overdue(session: Session, *, now: datetime, urls: CaseUrls | None =
             continue  # another run got there first
         case = _load(session, case_id)
         definition = definition_of(session, case)
-        workflow = workflow_of(definition)
+        workflow = workflow_for(session, case)
         state = workflow.states.get(case.state)
         role = (state.escalate_to if state else None) or MANAGER
         _event(
@@ -1062,7 +1073,89 @@ def case_detail(session: Session, *, case_id: int, staff_id: int) -> CaseDetail:
         )
     )
     assignee = session.get(StaffUser, case.assigned_to) if case.assigned_to is not None else None
-    return CaseDetail(case, submission, definition, workflow_of(definition), events, requests, others, assignee)
+    return CaseDetail(case, submission, definition, workflow_for(session, case), events, requests, others, assignee)
+
+
+# -- publishing a version that changes the states ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stranded:
+    """Open cases in a state that a new version of the service no longer has."""
+
+    state: str
+    count: int
+    references: list[str]  # the first few, for the message
+
+
+def stranded(session: Session, *, service_id: str, states: Iterable[str], shown: int = 10) -> list[Stranded]:
+    """Open cases of the service whose state is not among ``states`` (two queries at most per state)."""
+    keep = list(states)
+    rows = session.exec(  # type: ignore[call-overload]
+        select(Case.state, func.count())
+        .where(Case.service_id == service_id, col(Case.closed_at).is_(None), col(Case.state).not_in(keep))
+        .group_by(Case.state)
+        .order_by(Case.state)
+    ).all()
+    out = []
+    for state, count in rows:
+        references = session.exec(
+            select(Case.reference)
+            .where(Case.service_id == service_id, col(Case.closed_at).is_(None), Case.state == state)
+            .order_by(col(Case.id))
+            .limit(shown)
+        ).all()
+        out.append(Stranded(state, int(count), list(references)))
+    return out
+
+
+def move_stranded(
+    session: Session, *, service_id: str, mapping: dict[str, str], workflow: wf.Workflow, now: datetime, by: int | None
+) -> int:
+    """Move open cases from removed states to the states the publisher chose, each move in the audit log.
+
+    A case moved to a final state is closed. Runs in the publishing transaction.
+    """
+    moved = 0
+    for old, new in mapping.items():
+        if new not in workflow.states:
+            raise CaseError(f'"{new}" is not a state of the new version')
+        final = workflow.states[new].final
+        ids = [
+            case_id
+            for case_id in session.exec(
+                select(Case.id).where(Case.service_id == service_id, col(Case.closed_at).is_(None), Case.state == old)
+            ).all()
+            if case_id is not None
+        ]
+        if not ids:
+            continue
+        session.exec(  # type: ignore[call-overload]
+            update(Case)
+            .where(col(Case.id).in_(ids))
+            .values(
+                state=new,
+                lock_version=col(Case.lock_version) + 1,
+                entered_state_at=now,
+                closed_at=now if final else None,
+                deadline_at=None if final else col(Case.deadline_at),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        for case_id in ids:
+            _event(
+                session,
+                case_id=case_id,
+                now=now,
+                kind="staff" if by is not None else "system",
+                action="state-moved-at-publish",
+                actor_id=by,
+                from_state=old,
+                to_state=new,
+            )
+        moved += len(ids)
+    session.flush()
+    return moved
 
 
 # -- the citizen's status page -----------------------------------------------------------------------
@@ -1084,7 +1177,7 @@ def citizen_status(session: Session, case: Case) -> CitizenStatus:
     """The state of a case in the citizen's words, with the steps it has been through."""
     assert case.id is not None
     definition = definition_of(session, case)
-    workflow = workflow_of(definition)
+    workflow = workflow_for(session, case)
     submission = session.get(Submission, case.submission_id)
     assert submission is not None
     timeline: list[tuple[datetime, str]] = []
@@ -1126,7 +1219,10 @@ __all__ = [
     "assign_many",
     "available_actions",
     "case_detail",
+    "Stranded",
     "case_for_reference",
+    "move_stranded",
+    "stranded",
     "case_for_status_token",
     "citizen_status",
     "CitizenStatus",

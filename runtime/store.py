@@ -110,6 +110,7 @@ def publish(
     doc: dict[str, Any],
     published_by: int | None = None,
     change_summary: list[str] | None = None,
+    state_mapping: dict[str, str] | None = None,
 ) -> PublishResult:
     """Publish a checked definition as a new immutable version (idempotent for a same file).
 
@@ -118,6 +119,10 @@ def publish(
     ``published_by`` is the staff member who published from the builder (None for files that
     `civicforms load` brought in); ``change_summary`` the sentences shown in the history.
     The service belongs to the department the definition names (see department_for_name).
+
+    Open cases follow the current version's approval steps, so a version that removes a state
+    some open cases are in is refused, naming them, unless ``state_mapping`` says where each
+    such state's cases go (the moves are written to the audit log).
     """
     problems = check(doc)
     if problems:
@@ -163,6 +168,8 @@ def publish(
             )
         )
         outcome = "published"
+        if doc["version"] >= service.current_version:
+            _move_open_cases(session, doc, state_mapping or {}, published_by)
     if doc["version"] >= service.current_version:
         service.department_id = department_for_name(session=session, name=doc.get("department")).id
         service.title, service.description = doc["title"], doc["description"]
@@ -171,6 +178,40 @@ def publish(
         service.updated_at = utcnow()
     session.flush()
     return PublishResult(doc["id"], doc["version"], outcome)
+
+
+def _move_open_cases(session: Session, doc: dict[str, Any], mapping: dict[str, str], by: int | None) -> None:
+    """Refuse a version that strands open cases, or move them as the publisher said."""
+    from . import cases  # cases imports this module's functions late; neither needs the other at import
+
+    workflow = Definition(doc).workflow
+    stuck = cases.stranded(session, service_id=doc["id"], states=workflow.states)
+    if not stuck:
+        return
+    problems = []
+    for group in stuck:
+        target = mapping.get(group.state)
+        if target in workflow.states:
+            continue
+        shown = ", ".join(group.references) + (", ..." if group.count > len(group.references) else "")
+        problems.append(
+            Problem(
+                "$.workflow.states",
+                f'{group.count} open case{"s are" if group.count != 1 else " is"} in the state "{group.state}", '
+                f"which this version removes ({shown}): keep the state, or choose the state "
+                f"{'they move' if group.count != 1 else 'it moves'} to",
+            )
+        )
+    if problems:
+        raise PublishError(problems)
+    cases.move_stranded(
+        session,
+        service_id=doc["id"],
+        mapping={group.state: mapping[group.state] for group in stuck},
+        workflow=workflow,
+        now=utcnow(),
+        by=by,
+    )
 
 
 def load_folder(*, session: Session, folder: Path) -> list[tuple[Path, PublishResult | PublishError]]:
