@@ -187,7 +187,7 @@ def citizen_name(definition: Definition, answers: dict[str, Any]) -> str | None:
     return " ".join(value.split())[:200]
 
 
-def _role_members(session: Session, department_id: int, roles: Sequence[str]) -> list[StaffUser]:
+def role_members(session: Session, department_id: int, roles: Sequence[str]) -> list[StaffUser]:
     """Active staff holding any of these roles in the department, each once."""
     if not roles:
         return []
@@ -339,7 +339,7 @@ def open_case(
     email = citizen_email(definition, submission.answers)
     common: dict[str, Any] = {"workflow": workflow, "case": case, "definition": definition, "now": now}
     _message(session, kind="submitted", recipients=[email], link=urls.status(status_token(case, secret_key)), **common)
-    staff = _role_members(session, department_id, _actors_of(workflow, workflow.initial))
+    staff = role_members(session, department_id, _actors_of(workflow, workflow.initial))
     _message(session, kind="new_work", recipients=[u.email for u in staff], link=urls.case(case.id), **common)
     session.flush()
     return case
@@ -486,7 +486,7 @@ def act(
             link = urls.status(status_token(case, secret_key))
             _message(session, kind="decision", recipients=[facts.citizen_email], link=link, **common)
         else:
-            staff = _role_members(session, case.department_id, _actors_of(workflow, outcome.to_state))
+            staff = role_members(session, case.department_id, _actors_of(workflow, outcome.to_state))
             _message(session, kind="new_work", recipients=[u.email for u in staff], link=urls.case(case_id), **common)
     session.flush()
     return ActResult(case, outcome, event)
@@ -682,7 +682,7 @@ def answer_information(
         assignee = session.get(StaffUser, case.assigned_to)
         recipients = [assignee.email] if assignee is not None and assignee.active else []
     else:
-        recipients = [u.email for u in _role_members(session, case.department_id, _actors_of(workflow, back))]
+        recipients = [u.email for u in role_members(session, case.department_id, _actors_of(workflow, back))]
     _message(
         session,
         workflow=workflow,
@@ -849,7 +849,7 @@ def escalate_overdue(session: Session, *, now: datetime, urls: CaseUrls | None =
             session,
             workflow=workflow,
             kind="escalated",
-            recipients=[u.email for u in _role_members(session, case.department_id, [role])],
+            recipients=[u.email for u in role_members(session, case.department_id, [role])],
             case=case,
             definition=definition,
             link=urls.case(case_id),
@@ -1230,6 +1230,7 @@ __all__ = [
     "inbox",
     "information_request_for_token",
     "open_case",
+    "role_members",
     "open_information_request",
     "request_information",
     "status_token",

@@ -17,7 +17,7 @@ from runtime.settings import PROJECT_ROOT
 RUNTIME = PROJECT_ROOT / "runtime"
 BUILDER = PROJECT_ROOT / "builder"
 # The web layers and their WSGI entry points may import Flask; nothing else may.
-WEB = {RUNTIME / "web", RUNTIME / "wsgi.py", BUILDER / "web", BUILDER / "wsgi.py"}
+WEB = {RUNTIME / "web", RUNTIME / "wsgi.py", RUNTIME / "casework_wsgi.py", BUILDER / "web", BUILDER / "wsgi.py"}
 WEB_PACKAGES = ("flask", "flask_wtf", "htmx_flask", "jinja2", "werkzeug")
 
 

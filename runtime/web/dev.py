@@ -1,8 +1,8 @@
 """One development server for every face of the product (``civicforms serve``).
 
 Production runs each face from its own WSGI entry point (runtime/wsgi.py for citizens,
-builder/wsgi.py for the builder); here the citizen runtime answers at / and the builder is
-mounted at /builder/.
+builder/wsgi.py for the builder, runtime/casework_wsgi.py for the back office); here the citizen
+runtime answers at /, the builder is mounted at /builder/ and the back office at /casework/.
 """
 
 from __future__ import annotations
@@ -18,7 +18,10 @@ from . import create_citizen_app
 # Faces mounted beside the citizen runtime: (URL prefix, module, app factory). Named, never
 # imported, here: the runtime must deploy and run without them (nothing in runtime/ imports
 # builder/, and a test holds it to that).
-OPTIONAL_FACES = [("/builder", "builder.web", "create_builder_app")]
+OPTIONAL_FACES = [
+    ("/builder", "builder.web", "create_builder_app"),
+    ("/casework", "runtime.web.casework", "create_casework_app"),
+]
 
 
 def create_dev_app(config: dict[str, Any] | None = None) -> Flask:

@@ -38,7 +38,7 @@ NEW_SECRET = "staff_new_totp_secret"  # the secret shown while setting up an aut
 PENDING_SECONDS = 5 * 60
 NOTICES = {
     "signed-out": "You have signed out.",
-    "expired": "You were signed out because you had not used the builder for a while. Sign in again to carry on.",
+    "expired": "You were signed out because you had not used it for a while. Sign in again to carry on.",
     "ended": "For your security, you were signed out because you signed in a long time ago. Sign in again.",
     "password-set": "Your password has been set. You can now sign in.",
 }

@@ -316,7 +316,7 @@ print(json.dumps({
         "home": 200,
         "start": 200,
         "builder": 404,
-        "mounted": [],
+        "mounted": ["/casework"],
         "builder_loaded": False,
     }
 
@@ -340,7 +340,7 @@ def test_a_signed_in_staff_member_sees_their_departments_and_can_sign_out(staff:
     }
     assert rows == {"Highways": "Designer, Reviewer", "Revenues": "Admin"}
 
-    assert _navigation_texts(home) == ["Civic Forms builder", "Services"]
+    assert _navigation_texts(home) == ["Civic Forms builder", "Services", "Users"]  # an admin somewhere: the users page
     services = soup.select_one("#cf-service-navigation .govuk-service-navigation__item--active a")
     assert services is not None and services.get_text(strip=True) == "Services" and services["href"] == "/builder/"
     sign_out = soup.select_one("#cf-service-navigation form.cf-sign-out")

@@ -259,7 +259,7 @@ def test_every_staff_route_answers_without_sign_in_only_when_marked_public(make:
 
 @pytest.mark.parametrize(
     ("minutes_later", "reason"),
-    [(31, "you had not used the builder for a while"), (481, "you signed in a long time ago")],
+    [(31, "you had not used it for a while"), (481, "you signed in a long time ago")],
 )
 def test_sessions_expire(
     client: FlaskClient, staff: StaffFactory, monkeypatch: pytest.MonkeyPatch, minutes_later: int, reason: str

@@ -1,0 +1,625 @@
+"""The back office's pages: the inbox, a case, acting on it, asking the applicant for more,
+assigning, and (in development) the outbox.
+
+Thin views: check the staff member's permission, read the form, call runtime.cases (which
+owns the rules and the concurrency), commit or roll back, redirect (303) or show the page
+again with the reason. Every case URL names the case by its reference (never by the
+citizen's name); a case of a department where the staff member has no role is a 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
+from sqlmodel import col, select
+
+from ... import answers as answer_forms
+from ... import cases, outbox, rendering, store
+from ... import workflow as wf
+from ...definition import Definition
+from ...journey import Journey
+from ...models import Case, Service, StaffUser, utcnow
+from ...references import normalise_reference
+from ...staff import ASSIGN_OTHERS, WORK_CASES
+from ...validation import compiled
+from ..common import db, error_page, render_page, settings
+from ..staff import can, current_user, requires, user_department_ids
+from . import outbox_shown
+
+bp = Blueprint("cases", __name__)
+outbox_bp = Blueprint("outbox", __name__)
+
+MAX_KEY = 40  # a reference is at most 20 characters; a case id at most 10 digits
+MAX_TEXT = 20_000  # what a comment or message field keeps of a post (the rules allow 5,000)
+MAX_FILTER = 100
+MAX_TRAIL = 20  # earlier inbox pages remembered for "Previous"
+MAX_CURSOR = 200
+CONFLICT = (
+    "Someone else changed this case while you were looking at it. Nothing has been changed: "
+    "check the case as it is now, then try again."
+)
+IDENTIFIER_LABELS = {"email": "Email", "ni_number": "National Insurance number", "nhs_number": "NHS number"}
+STALE_FORM = "This form is out of date. Nothing has been changed: check the case as it is now, then try again."
+
+
+# -- finding the case ---------------------------------------------------------------------------
+
+
+def _case(reference: str) -> Case | None:
+    """The case a URL names: by reference (as typed back, too), or by id (the links in staff emails)."""
+    if "casework_case" in g:
+        return cast(Case | None, g.casework_case)
+    found = None
+    key = reference.strip()
+    if 0 < len(key) <= MAX_KEY and key.isprintable():
+        if key.isascii() and key.isdigit():
+            if int(key) < 2**31:
+                found = db().get(Case, int(key))
+        else:
+            found = cases.case_for_reference(db(), key.upper()) or cases.case_for_reference(
+                db(), normalise_reference(key)
+            )
+    g.casework_case = found
+    return found
+
+
+def _department(reference: str) -> int | None:
+    """The department a case URL is about (None: no such case, which is a 404)."""
+    found = _case(reference)
+    return None if found is None else found.department_id
+
+
+def _found(reference: str) -> Case:
+    found = _case(reference)
+    if found is None or found.id is None:
+        abort(404)
+    return found
+
+
+def _me() -> StaffUser:
+    user = current_user()
+    assert user is not None and user.id is not None  # the decorators signed them in
+    return user
+
+
+def _urls() -> cases.CaseUrls:
+    return cases.CaseUrls(settings().base_url or request.host_url.rstrip("/"))
+
+
+def _text(form: Mapping[str, Any], name: str, limit: int = MAX_FILTER) -> str:
+    value = form.get(name, "")
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _errors(errors: dict[str, str]) -> list[dict[str, str]]:
+    return [{"text": message, "href": f"#{field}"} for field, message in errors.items()]
+
+
+def _int(text: str) -> int | None:
+    text = text.strip()
+    if not text or len(text) > 10 or not text.isascii() or not text.isdigit() or int(text) >= 2**31:
+        return None
+    return int(text)
+
+
+# -- the inbox ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InboxQuery:
+    """The inbox's GET form, read and checked: what the filters and the page links carry."""
+
+    service: str = ""
+    state: str = ""
+    assigned: str = ""  # "me" | "unassigned" | "" (anyone)
+    overdue: bool = False
+    search: str = ""
+    after: str = ""
+    trail: tuple[str, ...] = ()  # the cursors of the pages before this one ("" is the first page)
+
+    @classmethod
+    def read(cls, form: Mapping[str, Any]) -> InboxQuery:
+        assigned = _text(form, "assigned")
+        trail_text = _text(form, "trail", (MAX_CURSOR + 1) * (MAX_TRAIL + 1))
+        trail = tuple(trail_text[1:].split(".")) if trail_text.startswith(".") else ()
+        return cls(
+            service=_text(form, "service"),
+            state=_text(form, "state"),
+            assigned=assigned if assigned in ("me", "unassigned") else "",
+            overdue=_text(form, "overdue") == "1",
+            search=" ".join(_text(form, "q", 200).split()),
+            after=_text(form, "after", MAX_CURSOR + 1),
+            trail=tuple(t[:MAX_CURSOR] for t in trail[-MAX_TRAIL:]),
+        )
+
+    @property
+    def filters(self) -> cases.InboxFilters:
+        return cases.InboxFilters(
+            service_id=self.service or None,
+            state=self.state or None,
+            assigned=self.assigned or None,
+            overdue=self.overdue,
+            search=self.search or None,
+        )
+
+    def args(self, **page: Any) -> dict[str, Any]:
+        """The query string of this inbox with the same filters (and ``after``/``trail`` given)."""
+        out: dict[str, Any] = {
+            "service": self.service,
+            "state": self.state,
+            "assigned": self.assigned,
+            "q": self.search,
+        }
+        out["overdue"] = "1" if self.overdue else ""
+        out.update(page)
+        return {k: v for k, v in out.items() if v}
+
+    def next_url(self, cursor: str) -> str:
+        trail = (*self.trail, self.after)[-MAX_TRAIL:]
+        return url_for("cases.inbox", **self.args(after=cursor, trail="." + ".".join(trail)))
+
+    def previous_url(self) -> str | None:
+        if not self.trail:
+            return None
+        *earlier, previous = self.trail
+        return url_for("cases.inbox", **self.args(after=previous, trail="." + ".".join(earlier) if earlier else ""))
+
+
+class _Definitions:
+    """Definitions by (service, version) for one request: a page of cases shares a few."""
+
+    def __init__(self) -> None:
+        self.found: dict[tuple[str, int | None], Definition | None] = {}
+
+    def get(self, service_id: str, version: int | None = None) -> Definition | None:
+        key = (service_id, version)
+        if key not in self.found:
+            self.found[key] = store.definition(session=db(), service_id=service_id, version=version)
+        return self.found[key]
+
+    def state_label(self, service_id: str, version: int, state: str) -> str:
+        """A state's label: cases follow the current version's steps (runtime.cases.workflow_for);
+        a closed case may rest in a state only its own version still has."""
+        for definition in (self.get(service_id), self.get(service_id, version)):
+            found = definition.workflow.states.get(state) if definition is not None else None
+            if found is not None:
+                return found.label
+        return state
+
+
+def _assignees(department_ids: list[int]) -> list[StaffUser]:
+    """Staff with a case role in these departments, each once, by name."""
+    people: dict[int, StaffUser] = {}
+    for department_id in department_ids:
+        for user in cases.role_members(db(), department_id, cases.CASE_ROLES):
+            if user.id is not None:
+                people[user.id] = user
+    return sorted(people.values(), key=lambda u: (u.name.casefold(), u.id or 0))
+
+
+def _inbox_page(query: InboxQuery, status: int = 200, errors: dict[str, str] | None = None, **extra: Any) -> Any:
+    user = _me()
+    departments = user_department_ids(WORK_CASES)
+    definitions = _Definitions()
+    services = list(
+        db().exec(select(Service).where(col(Service.department_id).in_(departments)).order_by(col(Service.title)))
+    )
+    states: dict[str, str] = {}
+    for service in services:
+        if query.service and service.id != query.service:
+            continue
+        definition = definitions.get(service.id)
+        if definition is not None:
+            for state in definition.workflow.states.values():
+                states.setdefault(state.id, state.label)
+    try:
+        result = cases.inbox(
+            db(),
+            staff_id=cast(int, user.id),
+            now=utcnow(),
+            department_ids=departments,
+            filters=query.filters,
+            after=query.after or None,
+            limit=int(current_app.config["CASEWORK_PAGE_SIZE"]),
+        )
+    except cases.InvalidCursor:
+        title, message = (
+            "This page of the inbox does not exist",
+            ("The link to this page of cases is broken or out of date. Start again from the first page of your cases."),
+        )
+        return error_page(title, message, status=400)
+    managed = user_department_ids(ASSIGN_OTHERS)
+    now = utcnow()
+    rows = [
+        {
+            "row": row,
+            "state": definitions.state_label(row.service_id, row.service_version, row.state),
+            "overdue": row.overdue(now),
+        }
+        for row in result.rows
+    ]
+    return render_page(
+        "casework/inbox.html",
+        status,
+        title="Cases",
+        query=query,
+        rows=rows,
+        services=services,
+        states=sorted(states.items(), key=lambda item: item[1].casefold()),
+        next_url=query.next_url(result.next_cursor) if result.next_cursor else None,
+        previous_url=query.previous_url(),
+        first_url=url_for("cases.inbox", **query.args()) if query.after else None,
+        bulk=bool(managed),
+        current_user_id=user.id,
+        assignees=_assignees(managed) if managed else [],
+        errors=_errors(errors or {}),
+        field_errors=errors or {},
+        **extra,
+    )
+
+
+@bp.get("/")
+@requires(WORK_CASES)
+def inbox() -> Any:
+    """The cases the signed-in member can work on, soonest deadline first, with filters."""
+    return _inbox_page(InboxQuery.read(request.args))
+
+
+@bp.post("/assign")
+@requires(ASSIGN_OTHERS)
+def assign_selected() -> Any:
+    """Bulk assignment from the inbox (managers): the ticked cases to one colleague, or to nobody."""
+    user = _me()
+    query = InboxQuery.read(request.form)
+    raw = request.form.getlist("case")
+    ids = [i for i in (_int(v[:20]) for v in raw[: cases.MAX_BULK + 1]) if i is not None]
+    choice = _text(request.form, "assignee", 20)
+    errors: dict[str, str] = {}
+    if not ids:
+        errors["case-list"] = "Select the cases to assign"
+    elif len(raw) > cases.MAX_BULK:
+        errors["case-list"] = f"Select at most {cases.MAX_BULK} cases at a time"
+    assignee: int | None = None
+    if choice == "nobody":
+        assignee = None
+    elif choice == "me":
+        assignee = user.id
+    elif _int(choice) is not None:
+        assignee = _int(choice)
+    else:
+        errors["assignee"] = "Choose who to assign the cases to"
+    if errors:
+        return _inbox_page(query, 400, errors, chosen_cases=ids)
+    try:
+        done = cases.assign_many(
+            db(), case_ids=ids, assignee_id=assignee, staff_id=cast(int, user.id), now=utcnow(), urls=_urls()
+        )
+    except cases.CaseError as exc:
+        db().rollback()
+        return _inbox_page(query, 400, {"assignee": exc.message}, chosen_cases=ids)
+    db().commit()
+    who = "nobody" if assignee is None else ("you" if assignee == user.id else _name(assignee))
+    count = f"{len(done)} case" if len(done) == 1 else f"{len(done)} cases"
+    flash(f"{count} assigned to {who}" if assignee is not None else f"{count} unassigned")
+    return redirect(url_for("cases.inbox", **query.args(after=query.after)), 303)
+
+
+def _name(staff_id: int | None) -> str:
+    user = db().get(StaffUser, staff_id) if staff_id is not None else None
+    return user.name if user is not None else "a former colleague"
+
+
+# -- the case page ------------------------------------------------------------------------------
+
+
+def _history(detail: cases.CaseDetail, definition: Definition) -> list[dict[str, Any]]:
+    """The audit log as the page shows it: who, when, from, to, what, comment."""
+    # The steps the case follows now, and those of the version it was sent on (older events).
+    states = {**definition.workflow.states, **detail.workflow.states}
+    labels = {t.action: t.label for t in (*definition.workflow.transitions, *detail.workflow.transitions)}
+    names = {u.id: u.name for u in db().exec(select(StaffUser).where(col(StaffUser.id).in_(_assign_ids(detail))))}
+    out = []
+    for row in detail.events:
+        event = row.event
+        who = row.actor_name or {"citizen": "The applicant", "system": "Civic Forms"}.get(event.actor_kind, "Someone")
+        detail_ = event.detail or {}
+        if event.action == "assign":
+            target = detail_.get("to")
+            what = f"Assigned to {names.get(target, 'a former colleague')}" if target is not None else "Unassigned"
+        elif event.action == "submitted":
+            what = "Sent the application"
+        elif event.action == "information-answered":
+            what = "Sent the information asked for"
+        elif event.action == "escalate":
+            what = "Passed its deadline: escalated"
+        elif "request_id" in detail_:
+            what = "Asked the applicant for more information"
+        else:
+            what = labels.get(event.action, event.action)
+            if "approvals" in detail_ and "needed" in detail_:
+                what += f" ({detail_['approvals']} of {detail_['needed']} approvals)"
+        item: dict[str, Any] = {
+            "who": who,
+            "at": event.at,
+            "what": what,
+            "from": states[event.from_state].label if event.from_state in states else event.from_state,
+            "to": states[event.to_state].label if event.to_state in states else event.to_state,
+            "comment": event.comment,
+        }
+        out.append(item)
+    return out
+
+
+def _assign_ids(detail: cases.CaseDetail) -> list[int]:
+    return [
+        int(e.event.detail["to"])
+        for e in detail.events
+        if e.event.action == "assign" and e.event.detail and isinstance(e.event.detail.get("to"), int)
+    ]
+
+
+def _case_page(
+    case_id: int,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    form: dict[str, Any] | None = None,
+) -> Any:
+    user = _me()
+    staff_id = cast(int, user.id)
+    try:
+        detail = cases.case_detail(db(), case_id=case_id, staff_id=staff_id)
+        actions = cases.available_actions(db(), case_id=case_id, staff_id=staff_id)
+    except cases.NotFound:
+        abort(404)
+    case, definition = detail.case, detail.definition
+    answers = dict(detail.submission.answers)
+    # The answers as the citizen gave them, with the version they used, by the same code as
+    # their own "Check your answers" page (runtime.rendering.summary_rows).
+    journey = Journey(compiled(definition), answers)
+    rows = rendering.summary_rows(definition, journey.path, answers)
+    definitions = _Definitions()
+    others = [
+        {
+            "case": other,
+            "state": definitions.state_label(other.service_id, other.service_version, other.state),
+            "service": _title(definitions.get(other.service_id), other.service_id),
+        }
+        for other in detail.other_cases
+    ]
+    state = detail.workflow.states.get(case.state)
+    assigning = can(ASSIGN_OTHERS, case.department_id)
+    requests = [
+        {
+            "row": r,
+            "questions": [definition.short_label(q) if q in definition.questions else q for q in r.questions],
+            "answers": [
+                (definition.short_label(q), _answer_lines(definition, q, v))
+                for q, v in (r.answers or {}).items()
+                if q in definition.questions
+            ],
+            "reply": (r.answers or {}).get(cases.FREE_TEXT) if not r.questions else None,
+        }
+        for r in detail.information_requests
+    ]
+    return render_page(
+        "casework/case.html",
+        status,
+        title=f"Case {case.reference}",
+        case=case,
+        detail=detail,
+        definition=definition,
+        state_label=state.label if state else case.state,
+        final=bool(state and state.final),
+        overdue=bool(
+            case.closed_at is None
+            and not case.waiting_for_citizen
+            and case.deadline_at is not None
+            and case.deadline_at < utcnow()
+        ),
+        rows=rows,
+        identifiers=[
+            (IDENTIFIER_LABELS[i.kind], i.value)
+            for i in store.citizen_identifiers(session=db(), citizen_id=case.citizen_id)
+            if i.kind in IDENTIFIER_LABELS  # the name-date-postcode key is for matching, not reading
+        ],
+        others=others,
+        history=_history(detail, definition),
+        requests=requests,
+        decisions=[t for t in actions if not t.request_information],
+        information=[t for t in actions if t.request_information],
+        questions=[(name, definition.short_label(name)) for name in definition.questions],
+        max_comment=wf.MAX_COMMENT,
+        assigning=assigning,
+        colleagues=_assignees([case.department_id]) if assigning else [],
+        me=user,
+        form=form or {},
+        errors=_errors(errors or {}),
+        field_errors=errors or {},
+    )
+
+
+def _title(definition: Definition | None, fallback: str) -> str:
+    return definition.title if definition is not None else fallback
+
+
+def _answer_lines(definition: Definition, name: str, value: Any) -> list[str]:
+    return answer_forms.display(definition, name, value) or ["Not answered"]
+
+
+@bp.get("/cases/<reference>")
+@requires(WORK_CASES, department=_department)
+def show_case(reference: str) -> Any:
+    """A case: the answers, the citizen, the history, and what the member of staff may do."""
+    case = _found(reference)
+    if reference != case.reference:
+        return redirect(url_for("cases.show_case", reference=case.reference), 303)
+    return _case_page(cast(int, case.id))
+
+
+def _seen_version() -> int | None:
+    return _int(_text(request.form, "lock_version", 20))
+
+
+def _done(case: Case, message: str) -> Any:
+    flash(message)
+    return redirect(url_for("cases.show_case", reference=case.reference), 303)
+
+
+@bp.post("/cases/<reference>/act")
+@requires(WORK_CASES, department=_department)
+def take_action(reference: str) -> Any:
+    """Take one of the case's actions (approve, reject, ...), with the comment given."""
+    case = _found(reference)
+    case_id, ref = cast(int, case.id), case.reference
+    action = _text(request.form, "action", 60)
+    comment = _text(request.form, "comment", MAX_TEXT)
+    form = {"action": action, "comment": comment}
+    seen = _seen_version()
+    if seen is None:
+        return _case_page(case_id, 400, {"case-actions": STALE_FORM}, form)
+    try:
+        result = cases.act(
+            db(),
+            case_id=case_id,
+            seen_lock_version=seen,
+            staff_id=cast(int, _me().id),
+            action=action,
+            comment=comment,
+            now=utcnow(),
+            secret_key=settings().secret_key,
+            urls=_urls(),
+            holidays=settings().holidays,
+        )
+    except cases.NotFound:
+        db().rollback()
+        abort(404)
+    except cases.Conflict:
+        db().rollback()
+        return _case_page(case_id, 409, {"case-actions": CONFLICT})
+    except wf.NotAllowed as exc:
+        db().rollback()
+        # An action this member may take was refused for its comment: say so by the comment box.
+        offered = {t.action for t in cases.available_actions(db(), case_id=case_id, staff_id=cast(int, _me().id))}
+        field = f"comment-{action}" if action in offered else "case-actions"
+        return _case_page(case_id, 400, {field: exc.message}, form)
+    db().commit()
+    outcome = result.outcome
+    if outcome.to_state is None:
+        message = f"Your decision is recorded: {outcome.approvals_so_far} of {outcome.approvals_needed} needed"
+    else:
+        states = cases.workflow_for(db(), result.case).states
+        label = states[outcome.to_state].label if outcome.to_state in states else outcome.to_state
+        message = f"Case {ref} is now: {label}"
+    return _done(case, message)
+
+
+@bp.post("/cases/<reference>/request-information")
+@requires(WORK_CASES, department=_department)
+def request_information(reference: str) -> Any:
+    """Ask the applicant for more: some of the service's own questions, and a message."""
+    case = _found(reference)
+    case_id = cast(int, case.id)
+    questions = [q[:100] for q in request.form.getlist("questions")[:100]]
+    message = _text(request.form, "message", MAX_TEXT)
+    action = _text(request.form, "action", 60)
+    form = {"questions": questions, "message": message, "action": action}
+    seen = _seen_version()
+    if seen is None:
+        return _case_page(case_id, 400, {"case-actions": STALE_FORM}, form)
+    definition = cases.definition_of(db(), case)
+    try:
+        cases.request_information(
+            db(),
+            case_id=case_id,
+            seen_lock_version=seen,
+            staff_id=cast(int, _me().id),
+            questions=questions,
+            message=message,
+            now=utcnow(),
+            urls=_urls(),
+            action=action or None,
+        )
+    except cases.NotFound:
+        db().rollback()
+        abort(404)
+    except cases.Conflict:
+        db().rollback()
+        return _case_page(case_id, 409, {"case-actions": CONFLICT})
+    except wf.NotAllowed as exc:
+        db().rollback()
+        if any(q not in definition.questions for q in questions) or len(set(questions)) > cases.MAX_QUESTIONS:
+            field = "request-questions"
+        elif not message.strip() or len(message.strip()) > wf.MAX_COMMENT:
+            field = "request-message"
+        else:
+            field = "case-actions"
+        return _case_page(case_id, 400, {field: exc.message}, form)
+    db().commit()
+    return _done(case, "You asked the applicant for more information. The case is waiting for the applicant.")
+
+
+@bp.post("/cases/<reference>/assign")
+@requires(WORK_CASES, department=_department)
+def assign_case(reference: str) -> Any:
+    """Assign the case to me, to a colleague (managers), or to nobody."""
+    case = _found(reference)
+    case_id = cast(int, case.id)
+    user = _me()
+    choice = _text(request.form, "assignee", 20)
+    if choice == "me":
+        assignee: int | None = user.id
+    elif choice == "nobody":
+        assignee = None
+    elif _int(choice) is not None:
+        assignee = _int(choice)
+    else:
+        return _case_page(case_id, 400, {"assignee": "Choose who to assign the case to"})
+    # The assignee the page showed: a colleague's assignment since then is a conflict, not overwritten.
+    shown = _text(request.form, "assigned_to", 20)
+    expected: Any = {}
+    if "assigned_to" in request.form:
+        if shown and _int(shown) is None:
+            return _case_page(case_id, 400, {"case-assignment": STALE_FORM})
+        expected = {"expected_assignee": _int(shown) if shown else None}
+    try:
+        cases.assign(
+            db(),
+            case_id=case_id,
+            assignee_id=assignee,
+            staff_id=cast(int, user.id),
+            now=utcnow(),
+            urls=_urls(),
+            **expected,
+        )
+    except cases.NotFound:
+        db().rollback()
+        abort(404)
+    except cases.Conflict as exc:
+        db().rollback()
+        return _case_page(case_id, 409, {"case-assignment": exc.message})
+    except cases.CaseError as exc:
+        db().rollback()
+        return _case_page(
+            case_id, 400, {"assignee" if assignee not in (None, user.id) else "case-assignment": exc.message}
+        )
+    db().commit()
+    if assignee is None:
+        return _done(case, "The case is not assigned to anyone now")
+    return _done(
+        case, "The case is assigned to you" if assignee == user.id else f"The case is assigned to {_name(assignee)}"
+    )
+
+
+# -- the outbox (development) --------------------------------------------------------------------
+
+
+@outbox_bp.get("/outbox")
+@requires(WORK_CASES)
+def list_messages() -> Any:
+    """The messages the product has written, newest first: development and test only."""
+    if not outbox_shown():
+        abort(404)
+    return render_page("casework/outbox.html", title="Outbox", messages=outbox.recent(db(), limit=200))
