@@ -150,6 +150,54 @@ def builder_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFacto
         thread.join(timeout=10)
 
 
+# The caseworker and manager that casework_server adds, in the council tax service's department.
+CASEWORK_DEPARTMENT = "Council Tax"
+CASEWORKER_EMAIL = "caseworker@westbridge.example"
+CASEWORKER_NAME = "Cas Caseworker"
+MANAGER_EMAIL = "manager@westbridge.example"
+MANAGER_NAME = "Mo Manager"
+
+
+@pytest.fixture(scope="module")
+def casework_server(builder_server: BuilderServer) -> BuilderServer:
+    """builder_server (citizen runtime, /builder/ and the back office at /casework/), with a
+    caseworker and a manager in the Council Tax department (same password as the designer)."""
+    engine = dbmod.make_engine(f"sqlite:///{builder_server.database}")
+    try:
+        with dbmod.session(engine) as s:
+            department = store.find_department(session=s, key=CASEWORK_DEPARTMENT)
+            assert department is not None and department.id is not None
+            for email, name, role in (
+                (CASEWORKER_EMAIL, CASEWORKER_NAME, "caseworker"),
+                (MANAGER_EMAIL, MANAGER_NAME, "manager"),
+            ):
+                staff.create_user(
+                    session=s,
+                    email=email,
+                    name=name,
+                    department_id=department.id,
+                    role=role,
+                    password=DESIGNER_PASSWORD,
+                )
+            s.commit()
+    finally:
+        engine.dispose()
+    return builder_server
+
+
+def casework_sign_in(page: Any, server: LiveServer, email: str, axe: Any = None) -> None:
+    """Sign in to the back office at /casework/sign-in, landing on the inbox (``axe``, when given,
+    checks the sign-in page first)."""
+    page.goto(server("/casework/sign-in"))
+    if axe is not None:
+        page.wait_for_load_state("load")
+        axe(page)
+    page.fill('input[name="email"]', email)
+    page.fill('input[name="password"]', DESIGNER_PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_url(server("/casework/"))
+
+
 def sign_in(page: Any, server: LiveServer, email: str = DESIGNER_EMAIL) -> None:
     """Sign in to the builder as builder_server's designer (or admin), landing on the service list."""
     page.goto(server("/builder/sign-in"))
