@@ -78,7 +78,7 @@ def create_builder_app(config: dict[str, Any] | None = None) -> Flask:
     """The builder face, deployable on its own (``gunicorn builder.wsgi:app``)."""
     from runtime.web import staff
 
-    from .views import admin, pages, publish, services, try_it
+    from .views import admin, pages, publish, services, try_it, workflow
 
     app = create_base_app(__name__, BUILDER_FACE, config)
     app.config.update(
@@ -98,6 +98,7 @@ def create_builder_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(publish.bp)
     app.register_blueprint(try_it.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(workflow.bp)
 
     @app.context_processor
     def _staff_navigation() -> dict[str, Any]:

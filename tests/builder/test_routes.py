@@ -73,6 +73,18 @@ ROUTES: dict[str, str] = {
     "try_it.check_answers": core.EDIT_DRAFTS,
     "try_it.confirmation": core.EDIT_DRAFTS,
     "try_it.restart": core.EDIT_DRAFTS,
+    "workflow.overview": core.EDIT_DRAFTS,
+    "workflow.default": core.EDIT_DRAFTS,
+    "workflow.settings": core.EDIT_DRAFTS,
+    "workflow.add_state": core.EDIT_DRAFTS,
+    "workflow.edit_state": core.EDIT_DRAFTS,
+    "workflow.delete_state": core.EDIT_DRAFTS,
+    "workflow.move_state": core.EDIT_DRAFTS,
+    "workflow.request_information": core.EDIT_DRAFTS,
+    "workflow.add_action": core.EDIT_DRAFTS,
+    "workflow.edit_action": core.EDIT_DRAFTS,
+    "workflow.delete_action": core.EDIT_DRAFTS,
+    "workflow.move_action": core.EDIT_DRAFTS,
     # The users page: any department's admin; a person's pages need the admin role in one of
     # their departments (tests/builder/test_admin.py checks the 404 for other departments).
     "admin.list_users": core.MANAGE_USERS,
@@ -98,6 +110,8 @@ URL_VALUES = {
     "filename": "js/app.js",
     # The first staff member each test makes: the one signed in, so their own department's.
     "user_id": "1",
+    "state": "received",
+    "index": "0",
 }
 
 

@@ -524,7 +524,7 @@ def _operator_items(doc: dict[str, Any], names: list[str], selected: str) -> lis
     ]
 
 
-def _clause_fields(doc: dict[str, Any], names: list[str], rows: list[dict[str, str]]) -> list[dict[str, Any]]:
+def clause_fields(doc: dict[str, Any], names: list[str], rows: list[dict[str, str]]) -> list[dict[str, Any]]:
     """Each clause row with the question and operator choices its select lists offer."""
     return [
         {
@@ -536,7 +536,7 @@ def _clause_fields(doc: dict[str, Any], names: list[str], rows: list[dict[str, s
     ]
 
 
-def _posted_clauses(prefix: str = "clauses") -> list[dict[str, str]]:
+def posted_clauses(prefix: str = "clauses") -> list[dict[str, str]]:
     rows = []
     for i in range(MAX_CLAUSES):
         row = {k: _field(f"{prefix}.{i}.{k}") for k in ("question", "operator", "value")}
@@ -545,7 +545,7 @@ def _posted_clauses(prefix: str = "clauses") -> list[dict[str, str]]:
     return rows
 
 
-def _clause_rows(doc: dict[str, Any], condition: Condition | None) -> list[dict[str, str]]:
+def clause_rows(doc: dict[str, Any], condition: Condition | None) -> list[dict[str, str]]:
     if condition is None:
         return []
     rows = []
@@ -561,7 +561,7 @@ def _clause_rows(doc: dict[str, Any], condition: Condition | None) -> list[dict[
     return rows
 
 
-def _to_condition(doc: dict[str, Any], rows: list[dict[str, str]], combine: str) -> Condition:
+def to_condition(doc: dict[str, Any], rows: list[dict[str, str]], combine: str) -> Condition:
     clauses = []
     for row in rows:
         value: Any = row["value"]
@@ -585,12 +585,12 @@ def _renumbered(errors: dict[str, str], index: int, prefix: str = "clauses") -> 
 def _set_condition(doc: dict[str, Any], page: str, rows: list[dict[str, str]], combine: str) -> dict[str, Any]:
     for i, row in enumerate(rows):
         try:
-            validate_clause(doc, _to_condition(doc, [row], "all").clauses[0], page)
+            validate_clause(doc, to_condition(doc, [row], "all").clauses[0], page)
         except EditError as error:
             raise EditError(f"clauses.{i}.{error.field}", error.message) from None
     if not rows:
         raise EditError("clauses.0.question", "Select a question")
-    return operations.set_condition(doc, page, _to_condition(doc, rows, combine))
+    return operations.set_condition(doc, page, to_condition(doc, rows, combine))
 
 
 @bp.route("/services/<service_id>/pages/<page>/condition", methods=["GET", "POST"])
@@ -602,13 +602,13 @@ def edit_condition(service_id: str, page: str) -> Any:
     stored = target.get("show_if")
     condition = from_schema(editing.doc, stored) if stored is not None else None
     custom = stored is not None and condition is None
-    rows = _clause_rows(editing.doc, condition)
+    rows = clause_rows(editing.doc, condition)
     combine = condition.combine if condition is not None else "all"
     if request.method == "POST" and not custom:
         if request.form.get("action") == "remove":
             outcome = apply(editing, operations.set_condition, task="pages", page=page, condition=None)
         else:
-            rows, combine = _posted_clauses(), "any" if request.form.get("combine") == "any" else "all"
+            rows, combine = posted_clauses(), "any" if request.form.get("combine") == "any" else "all"
             outcome = apply(editing, _set_condition, task="pages", page=page, rows=rows, combine=combine)
         if outcome.ok:
             return _see_other("pages.edit_page", service_id=service_id, page=page)
@@ -624,7 +624,7 @@ def edit_condition(service_id: str, page: str) -> Any:
         target=target,
         custom=custom,
         stored_words=_condition_words(editing.doc, stored),
-        rows=_clause_fields(editing.doc, names, shown),
+        rows=clause_fields(editing.doc, names, shown),
         combine=combine,
         has_questions=bool(names),
         errors=errors,
@@ -636,13 +636,13 @@ def _set_routing(doc: dict[str, Any], page: str, rows: list[dict[str, str]], got
         return operations.set_routing(doc, page, [])
     for i, row in enumerate(rows):
         try:
-            validate_clause(doc, _to_condition(doc, [row], "all").clauses[0], page, routing=True)
+            validate_clause(doc, to_condition(doc, [row], "all").clauses[0], page, routing=True)
         except EditError as error:
             raise EditError(f"clauses.{i}.{error.field}", error.message) from None
     if not rows:
         raise EditError("clauses.0.question", "Select a question")
     try:
-        return operations.set_routing(doc, page, [(_to_condition(doc, rows, "all"), goto)])
+        return operations.set_routing(doc, page, [(to_condition(doc, rows, "all"), goto)])
     except EditError as error:
         raise EditError("goto" if error.field.startswith("goto") else error.field, error.message) from None
 
@@ -657,13 +657,13 @@ def edit_routing(service_id: str, page: str) -> Any:
     rules = target.get("next", [])
     readable = len(rules) <= 1 and all(from_schema(editing.doc, r.get("if")) is not None for r in rules)
     condition = from_schema(editing.doc, rules[0].get("if")) if rules and readable else None
-    rows = _clause_rows(editing.doc, condition)
+    rows = clause_rows(editing.doc, condition)
     goto = str(rules[0].get("goto", "")) if rules else ""
     if request.method == "POST" and readable:
         if request.form.get("action") == "remove":
             rows, goto = [], ""
         else:
-            rows, goto = _posted_clauses(), _field("goto")
+            rows, goto = posted_clauses(), _field("goto")
         outcome = apply(editing, _set_routing, task="pages", page=page, rows=rows, goto=goto)
         if outcome.ok:
             return _see_other("pages.edit_page", service_id=service_id, page=page)
@@ -680,7 +680,7 @@ def edit_routing(service_id: str, page: str) -> Any:
         target=target,
         readable=readable,
         words=_routing_words(editing.doc, target),
-        rows=_clause_fields(editing.doc, names, shown),
+        rows=clause_fields(editing.doc, names, shown),
         pages=[{"value": "", "text": "Select a page"}]
         + [{"value": p["id"], "text": p.get("title", p["id"]), "selected": p["id"] == goto} for p in later],
         has_questions=bool(names),

@@ -225,6 +225,7 @@ TASKS: list[tuple[str, str, str]] = [
     ("privacy_and_contact", "Privacy and contact details", ""),
     ("reference", "Reference prefix", ""),
     ("identity", "Which answers identify the citizen", ""),
+    ("workflow", "Approval steps", "How staff decide each application"),
     ("preview", "Preview and try the service", ""),
     ("publish", "Publish", ""),
 ]
@@ -257,6 +258,8 @@ def task_list(service_id: str) -> Any:
             href = _path("pages.list_pages", "pages", service_id)
         elif key == "preview":
             href = _try_it(service_id) if may_edit else None
+        elif key == "workflow":
+            href = url_for("workflow.overview", service_id=service_id) if may_edit else None
         elif key == "publish":
             href = _path("publish.publish_page", "publish", service_id) if may_publish else None
         elif may_edit:
