@@ -18,6 +18,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from datetime import date, datetime
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import and_, false, func, or_, update
+from sqlalchemy import false, func, or_, update
 from sqlmodel import Session, col, select
 
 from . import workflow as wf
@@ -42,6 +43,7 @@ from .models import (
     Submission,
 )
 from .outbox import enqueue
+from .references import normalise_reference
 
 CASEWORKER, MANAGER = "caseworker", "manager"
 CASE_ROLES: tuple[str, ...] = (CASEWORKER, MANAGER)
@@ -926,6 +928,20 @@ def _read_cursor(text: str) -> tuple[datetime | None, int]:
         raise InvalidCursor() from None
 
 
+_WHOLE_REFERENCE = re.compile(r"[A-Z0-9]{1,10}-[A-Z0-9]{4}-[A-Z0-9]{4}")
+
+
+def _whole_reference(search: str) -> str | None:
+    """The reference a search names in full (as typed back: any case, spaces), else None.
+
+    Only with a digit in it: a long name squashes into the shape of a reference too. (The few
+    references with no digit are still found, by the slower search below.)"""
+    if not search or len(search) > 40 or not any(ch.isdigit() for ch in search):
+        return None
+    reference = normalise_reference(search)
+    return reference if _WHOLE_REFERENCE.fullmatch(reference) else None
+
+
 def _like_prefix(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
@@ -990,7 +1006,10 @@ def inbox(
             col(Case.deadline_at) < now, col(Case.closed_at).is_(None), col(Case.waiting_for_citizen).is_(false())
         )
     search = " ".join((filters.search or "").split())[:MAX_SEARCH]
-    if search:
+    whole = _whole_reference(search)
+    if whole:  # a whole reference is never a name: the unique index finds it at once
+        query = query.where(Case.reference == whole)
+    elif search:
         name = func.lower(col(Case.citizen_name))
         words = search.lower()
         query = query.where(
@@ -1002,18 +1021,34 @@ def inbox(
         )
     if after:
         deadline, last_id = _read_cursor(after)
-        if deadline is None:
-            query = query.where(col(Case.deadline_at).is_(None), col(Case.id) > last_id)
-        else:
-            query = query.where(
-                or_(
-                    col(Case.deadline_at) > deadline,
-                    and_(col(Case.deadline_at) == deadline, col(Case.id) > last_id),
-                    col(Case.deadline_at).is_(None),
-                )
+    else:
+        deadline, last_id = None, None
+    # Ordered as the indexes are, so that a page reads about ``limit`` index entries however
+    # many cases there are: the cases with a deadline first (``deadline_at >= :d`` is an index
+    # range, where ``> :d OR (= :d AND id > :id)`` would be a filter over every earlier entry),
+    # then those without one. One query per page, two at the turn from the one to the other.
+    # Open cases are in the department index under ``closed_at IS NULL``, which PostgreSQL does
+    # not treat as a constant when matching ORDER BY to an index: ordering by ``closed_at``
+    # too (all null) lets it read the index in order instead of sorting every open case.
+    order = [col(Case.deadline_at), col(Case.id)]
+    # Not for a name search: a rare name would then walk every open case in deadline order;
+    # a scan and a sort cost less (an index on names would do better: see docs/performance.md).
+    if not filters.state and not filters.include_closed and not (search and not whole):
+        order.insert(0, col(Case.closed_at))
+    rows: list[InboxRow] = []
+    if after is None or deadline is not None:
+        dated = query.where(col(Case.deadline_at).is_not(None))
+        if deadline is not None and last_id is not None:
+            dated = dated.where(
+                col(Case.deadline_at) >= deadline, or_(col(Case.deadline_at) > deadline, col(Case.id) > last_id)
             )
-    query = query.order_by(col(Case.deadline_at).asc().nulls_last(), col(Case.id).asc()).limit(limit + 1)
-    rows = [InboxRow(*row) for row in session.exec(query).all()]
+        rows = [InboxRow(*row) for row in session.exec(dated.order_by(*order).limit(limit + 1)).all()]
+    if len(rows) <= limit:
+        undated = query.where(col(Case.deadline_at).is_(None))
+        if deadline is None and last_id is not None:
+            undated = undated.where(col(Case.id) > last_id)
+        found = session.exec(undated.order_by(*order).limit(limit + 1 - len(rows))).all()
+        rows += [InboxRow(*row) for row in found]
     more = len(rows) > limit
     rows = rows[:limit]
     return InboxPage(rows, _cursor(rows[-1].deadline_at, rows[-1].id) if more and rows else None)

@@ -512,7 +512,9 @@ def _page(world: World, staff_id: int, **kw: Any) -> cases.InboxPage:
         return cases.inbox(s, staff_id=staff_id, now=kw.pop("now", NOW), **kw)
 
 
-def test_paging_through_250_cases_yields_each_once_in_deadline_order_with_one_query_a_page(world: World) -> None:
+def test_paging_through_250_cases_yields_each_once_in_deadline_order_with_at_most_two_queries_a_page(
+    world: World,
+) -> None:
     world.publish_workflow(QUORUM_WORKFLOW)
     ids = []
     with world.session() as s:  # 250 cases, several sharing each deadline, some with none
@@ -554,7 +556,9 @@ def test_paging_through_250_cases_yields_each_once_in_deadline_order_with_one_qu
             statements.clear()
             with world.session() as s:
                 page = cases.inbox(s, staff_id=world.caseworker, now=NOW, after=after, limit=100)
-            assert len(statements) == 1, statements
+            # One query a page (an index range), or two on the page where the cases with a deadline
+            # run out and those without one begin; never one per row.
+            assert 1 <= len(statements) <= 2, statements
             pages += 1
             seen.extend(r.id for r in page.rows)
             if page.next_cursor is None:
