@@ -37,6 +37,10 @@ BUILDER_PAGES = [
     f"/builder/services/{SERVICE}/definition",
     f"/builder/services/{SERVICE}/try/",
     f"/builder/services/{SERVICE}/try/pages/where-you-live",
+    f"/builder/services/{SERVICE}/workflow",
+    f"/builder/services/{SERVICE}/workflow/settings",
+    f"/builder/services/{SERVICE}/workflow/states/new",
+    f"/builder/services/{SERVICE}/workflow/actions/new",
 ]
 ADMIN_PAGES = ["/builder/admin/users", "/builder/admin/users/invite", "/builder/admin/users/1"]
 
