@@ -160,13 +160,33 @@ def upgrade() -> None:
     click.echo("database is up to date")
 
 
+def _moves(given: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """``SERVICE:OLD=NEW`` options as {service: {old state: new state}}."""
+    moves: dict[str, dict[str, str]] = {}
+    for text in given:
+        service, _, rest = text.partition(":")
+        old, _, new = rest.partition("=")
+        if not (service and old and new) or len(text) > 200:
+            raise click.BadParameter(f"{text[:80]!r}: write SERVICE:OLD-STATE=NEW-STATE", param_hint="--move-cases")
+        moves.setdefault(service, {})[old] = new
+    return moves
+
+
 @main.command()
 @click.option("--folder", type=click.Path(path_type=Path), default=None, help="Default: form_definitions/.")
-def load(folder: Path | None) -> None:
+@click.option(
+    "--move-cases",
+    "move_cases",
+    multiple=True,
+    metavar="SERVICE:OLD=NEW",
+    help="Where a service's open cases go when the new version removes the state they are in.",
+)
+def load(folder: Path | None, move_cases: tuple[str, ...]) -> None:
     """Publish every definition in the folder: new versions are added, same ones left alone."""
     from .db import make_engine, session
     from .store import PublishError, get_draft, load_folder
 
+    moves = _moves(move_cases)
     settings = _settings()
     folder = folder or settings.definitions_dir
     if not folder.is_dir():
@@ -175,7 +195,7 @@ def load(folder: Path | None) -> None:
     failed = False
     try:
         with session(engine) as s:
-            for path, result in load_folder(session=s, folder=folder):
+            for path, result in load_folder(session=s, folder=folder, moves=moves):
                 if isinstance(result, PublishError):
                     failed = True
                     for problem in result.problems:

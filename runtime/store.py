@@ -214,15 +214,22 @@ def _move_open_cases(session: Session, doc: dict[str, Any], mapping: dict[str, s
     )
 
 
-def load_folder(*, session: Session, folder: Path) -> list[tuple[Path, PublishResult | PublishError]]:
-    """Publish every definition in a folder; each file commits or fails on its own."""
+def load_folder(
+    *, session: Session, folder: Path, moves: dict[str, dict[str, str]] | None = None
+) -> list[tuple[Path, PublishResult | PublishError]]:
+    """Publish every definition in a folder; each file commits or fails on its own.
+
+    ``moves`` maps a service id to its ``state_mapping`` (see ``publish``): where its open cases
+    go when the new version removes their state.
+    """
     results: list[tuple[Path, PublishResult | PublishError]] = []
     for path in sorted(folder.glob("*.json")):
         try:
             doc = read_file(path)
             if doc.get("id") != path.stem:
                 raise PublishError([Problem("$.id", f"must match the file name {path.stem!r}")])
-            results.append((path, publish(session=session, doc=doc)))
+            mapping = (moves or {}).get(path.stem)
+            results.append((path, publish(session=session, doc=doc, state_mapping=mapping)))
             session.commit()
         except PublishError as exc:
             session.rollback()

@@ -384,3 +384,46 @@ def test_unreachable_pages() -> None:
     doc = sample_doc()
     del doc["pages"][1]["show_if"]  # the stop page is now asked of everyone
     assert unreachable_pages(doc)[:2] == ["About you", "your-pet"]
+
+
+# -- open cases and a version that removes their step ---------------------------------------------
+
+NEW_STEPS = {
+    "initial": "checking",
+    "states": {
+        "checking": {"label": "Checking"},
+        "done": {"label": "Done", "final": True},
+    },
+    "transitions": [{"from": "checking", "action": "close", "label": "Close", "to": "done", "roles": ["caseworker"]}],
+}
+
+
+def test_publishing_asks_where_open_cases_go_when_their_step_is_removed(
+    builder_app: Flask, staff: StaffMembers, citizen: Citizen
+) -> None:
+    from runtime.models import Case
+    from tests.runtime.helpers import walk
+
+    walk(citizen, SERVICE)
+    assert citizen.submit(SERVICE).status_code == 303
+    user = designer(staff)
+    doc = live_doc(builder_app)
+    doc["workflow"] = NEW_STEPS
+    make_draft(builder_app, user, doc)
+    client = staff.sign_in(user)
+    shown = page(client.get(f"/services/{SERVICE}/publish"))
+    label = one(shown, "label[for=move-1]").get_text(" ", strip=True)
+    assert label.startswith("1 open case is in the step ‘received’, which this version removes")
+    assert [o["value"] for o in shown.select("select[name='move.received'] option")] == ["", "checking", "done"]
+
+    refused = post_publish(client)  # no choice made: refused, nothing published
+    assert refused.status_code == 400
+    assert 'open case is in the state "received"' in one(page(refused), ".govuk-error-summary").get_text()
+    assert versions(builder_app) == [2]
+
+    url = f"/services/{SERVICE}/publish"
+    moved = client.post(url, data={"csrf_token": csrf(client, url), "revision": "1", "move.received": "checking"})
+    assert moved.status_code == 303
+    assert versions(builder_app) == [2, 3]
+    with dbmod.session(builder_app.extensions["civicforms.engine"]) as s:
+        assert s.exec(select(Case.state)).one() == "checking"

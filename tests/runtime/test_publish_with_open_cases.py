@@ -87,3 +87,30 @@ def test_a_version_keeping_the_state_needs_no_mapping(app: Flask, citizen: Citiz
         assert store.publish(session=s, doc=kept).outcome == "published"
         s.commit()
         assert s.exec(select(Case)).one().state == "received"
+
+
+def test_civicforms_load_refuses_then_moves_the_cases_it_is_told_to(
+    app: Flask, citizen: Citizen, database_url: str, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from runtime.cli import main
+    from runtime.definition import dumps
+
+    _send(citizen)
+    folder = tmp_path / "form_definitions"
+    folder.mkdir()
+    (folder / f"{SERVICE}.json").write_text(dumps(_version_2()), encoding="utf-8")
+    env = {"CIVICFORMS_ENV": "test", "CIVICFORMS_SECRET_KEY": "w" * 40, "CIVICFORMS_DATABASE_URL": database_url}
+    refused = CliRunner().invoke(main, ["load", "--folder", str(folder)], env=env)
+    assert refused.exit_code == 1
+    assert '$.workflow.states: 1 open case is in the state "received"' in refused.output
+    bad = CliRunner().invoke(main, ["load", "--folder", str(folder), "--move-cases", "received=checking"], env=env)
+    assert bad.exit_code == 2 and "SERVICE:OLD-STATE=NEW-STATE" in bad.output
+    moved = CliRunner().invoke(
+        main, ["load", "--folder", str(folder), "--move-cases", f"{SERVICE}:received=checking"], env=env
+    )
+    assert moved.exit_code == 0, moved.output
+    assert f"{SERVICE} version 2 published" in moved.output
+    with new_session(app.extensions["civicforms.engine"]) as s:
+        assert s.exec(select(Case.state)).one() == "checking"

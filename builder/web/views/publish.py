@@ -13,11 +13,11 @@ from sqlmodel import func, select
 
 from builder import publishing
 from builder.conditions import describe_schema
+from runtime import cases, store
 from runtime import staff as core
-from runtime import store
 from runtime.changes import summarise
 from runtime.checker import Problem, check
-from runtime.definition import MAX_DEPTH, MAX_FILE_BYTES, dumps
+from runtime.definition import MAX_DEPTH, MAX_FILE_BYTES, Definition, dumps
 from runtime.models import Service, ServiceDraft, ServiceVersion, StaffUser
 from runtime.visibility import always_asked, contradicts, visibility_condition
 from runtime.web.common import db, render_page, settings
@@ -153,7 +153,9 @@ def _summary(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
     return summarise(old, new, describe_condition=describe_schema)
 
 
-def _publish(doc: dict[str, Any], summary: list[str], user: StaffUser) -> publishing.PublishOutcome:
+def _publish(
+    doc: dict[str, Any], summary: list[str], user: StaffUser, moves: dict[str, str] | None = None
+) -> publishing.PublishOutcome:
     """Publish ``doc`` to the definitions folder and (unless it waits for review) the database.
 
     The database change is made first but committed only after the file (and its commit) is
@@ -165,7 +167,7 @@ def _publish(doc: dict[str, Any], summary: list[str], user: StaffUser) -> publis
     review = config.publish_mode == "review" and publishing.repository_of(config.definitions_dir) is not None
     try:
         if not review:
-            store.publish(session=session, doc=doc, published_by=user.id, change_summary=summary)
+            store.publish(session=session, doc=doc, published_by=user.id, change_summary=summary, state_mapping=moves)
         outcome = publishing.publish_file(
             folder=config.definitions_dir,
             doc=doc,
@@ -183,6 +185,34 @@ def _publish(doc: dict[str, Any], summary: list[str], user: StaffUser) -> publis
 # -- publish ------------------------------------------------------------------------------------
 
 
+def _stranded(service_id: str, doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Open cases in states this version removes, with the states they could move to."""
+    workflow = Definition(doc).workflow
+    groups = cases.stranded(db(), service_id=service_id, states=workflow.states)
+    chosen = request.form if request.method == "POST" else {}
+    return [
+        {
+            "group": group,
+            "name": f"move.{group.state}",
+            "choices": [{"value": "", "text": "Choose a state"}]
+            + [
+                {"value": state.id, "text": state.label, "selected": chosen.get(f"move.{group.state}") == state.id}
+                for state in workflow.states.values()
+            ],
+        }
+        for group in groups
+    ]
+
+
+def _moves(stranded: list[dict[str, Any]]) -> dict[str, str]:
+    """The publisher's choice of a new state for each removed state's open cases."""
+    return {
+        item["group"].state: str(request.form.get(item["name"], ""))[:60]
+        for item in stranded
+        if request.form.get(item["name"])
+    }
+
+
 def _publish_context(service_id: str, draft: ServiceDraft | None) -> dict[str, Any]:
     user = _user()
     live = _live_doc(service_id)
@@ -195,6 +225,7 @@ def _publish_context(service_id: str, draft: ServiceDraft | None) -> dict[str, A
     checks = checklist(doc, draft)
     summary = _summary(live, doc) if checks[0].done else []
     context.update(
+        stranded=_stranded(service_id, doc) if checks[0].done else [],
         doc=doc,
         version=version,
         checks=checks,
@@ -237,7 +268,7 @@ def publish(service_id: str) -> Any:
     if not errors:
         doc, summary = context["doc"], context["summary"]
         try:
-            outcome = _publish(doc, summary, user)
+            outcome = _publish(doc, summary, user, _moves(context["stranded"]))
         except (publishing.PublishingError, store.PublishError) as exc:
             errors.append(f"The service was not published: {exc}")
         else:
