@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -47,17 +48,24 @@ def _pyproject() -> dict[str, Any]:
 
 
 def _locked() -> dict[str, tuple[str, list[str]]]:
-    """Each locked package's canonical name: (version, hashes), read from requirements.lock."""
+    """Each locked package's canonical name: (version, hashes), read from requirements.lock.
+
+    The lock is universal: a package may be pinned at one version per Python range (an
+    environment marker after ";"); only the pin for this interpreter counts, and at most one may.
+    """
     locked: dict[str, tuple[str, list[str]]] = {}
-    name = ""
+    hashes: list[str] = []
     for line in LOCK.read_text().splitlines():
-        pin = re.match(r"^([A-Za-z0-9._-]+)==([^\s;\\]+)", line)
+        pin = re.match(r"^([A-Za-z0-9._-]+)==([^\s;\\]+)\s*(?:;\s*([^\\]+?))?\s*\\?$", line)
         if pin:
+            hashes = []
+            if pin[3] and not Marker(pin[3]).evaluate():
+                continue  # another Python's pin: its hashes are collected, then dropped
             name = canonicalize_name(pin[1])
             assert name not in locked or locked[name][0] == pin[2], f"{name} locked at two versions"
-            locked[name] = (pin[2], [])
+            locked[name] = (pin[2], hashes)
         elif line.strip().startswith("--hash=sha256:"):
-            locked[name][1].append(line.strip().removeprefix("--hash=sha256:").rstrip(" \\"))
+            hashes.append(line.strip().removeprefix("--hash=sha256:").rstrip(" \\"))
     return locked
 
 
