@@ -8,17 +8,24 @@ find it in a diff.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from .definition import DefinitionError, read_file, resolve_ref
+from .validation import (
+    ALLOWED_FORMATS,
+    MetaValidator,
+    check_schema,
+    date_bound_problem,
+    expansion_problems,
+    pattern_problem,
+    subschemas,
+)
 from .visibility import trap_problems
 from .widgets import WIDGETS
 from .widgets.base import json_types
@@ -40,8 +47,8 @@ def meta_schema() -> dict[str, Any]:
 
 
 @cache
-def _meta_validator() -> Draft202012Validator:
-    return Draft202012Validator(meta_schema())
+def _meta_validator() -> Any:
+    return MetaValidator(meta_schema())
 
 
 def json_path(parts: Any) -> str:
@@ -96,12 +103,19 @@ def _meta_message(error: Any) -> str:
 def _deeper(doc: dict[str, Any]) -> Iterator[Problem]:
     schema = doc["schema"]
     try:
-        Draft202012Validator.check_schema(schema)
+        check_schema(schema)
     except SchemaError as exc:
-        yield Problem(json_path(["schema", *exc.absolute_path]), f"not valid JSON Schema: {exc.message}")
+        yield Problem(json_path(["schema", *exc.absolute_path]), f"not valid JSON Schema: {_short(exc.message)}")
         return
-    yield from _check_refs(schema, ["schema"], schema)
-    yield from _check_patterns(schema, ["schema"])
+    # References first, alone: the rules below follow them, and a circular one never ends.
+    unsafe = [
+        *_check_refs(schema, ["schema"], schema),
+        *(Problem(json_path(["schema", *at]), message) for at, message in expansion_problems(schema)),
+    ]
+    if unsafe:
+        yield from unsafe
+        return
+    yield from _check_keywords(schema, ["schema"])
     for keyword in ("anyOf", "oneOf", "not"):
         if keyword in schema:
             yield Problem(
@@ -182,6 +196,7 @@ def _deeper(doc: dict[str, Any]) -> Iterator[Problem]:
     for kind, path in doc["identity"].items():
         if path not in fields:
             yield Problem(f"$.identity.{kind}", f'"{path}" is not a field of the schema')
+    yield from _check_identity_lengths(schema, doc["identity"], fields)
     for path in doc.get("messages", {}):
         if path not in fields:
             yield Problem(f"$.messages.{path}", f'"{path}" is not a field of the schema')
@@ -238,27 +253,101 @@ def _check_refs(node: Any, where: list[Any], root: dict[str, Any] | None) -> Ite
             yield from _check_refs(value, [*where, i], root)
 
 
-# A group that repeats something and is itself repeated: "(a+)+", "(\\w*\\s?)*", "(x{1,9}){2,}".
-# Python's re backtracks through every way of splitting the input between the two, which can
-# take exponential time on a short citizen answer (ReDoS), so such patterns are refused.
-_NESTED_REPEAT = re.compile(r"\((?:[^()\\]|\\.)*?(?:[+*]|\{\d*,\d*\})(?:[^()\\]|\\.)*\)(?:[+*]|\{\d*,)")
+def _short(message: str) -> str:
+    return message if len(message) <= 200 else message[:197] + "..."
 
 
-def _check_patterns(node: Any, where: list[Any]) -> Iterator[Problem]:
-    if isinstance(node, dict):
-        pattern = node.get("pattern")
-        if isinstance(pattern, str) and _NESTED_REPEAT.search(pattern):
+def _check_keywords(node: Any, where: list[Any]) -> Iterator[Problem]:
+    """Keywords whose values the runtime must be able to evaluate quickly, in any schema object.
+
+    Patterns run with RE2 (linear time, see runtime.validation), so a pattern RE2 cannot compile
+    is refused with the reason. There is no rule against nested repetition: with RE2 it costs
+    nothing, and the old rule both refused safe patterns and missed others ("^(a|a?)+$").
+    """
+    for sub, at in subschemas(node, where):
+        pattern = sub.get("pattern")
+        if pattern is not None:
+            problem = pattern_problem(pattern)
+            if problem:
+                yield Problem(json_path([*at, "pattern"]), f"{_short(repr(pattern))} is {problem}")
+        if "patternProperties" in sub:
             yield Problem(
-                json_path([*where, "pattern"]),
-                "a repeated group that repeats inside can take minutes to check on some answers; "
-                "rewrite it without nested repetition",
+                json_path([*at, "patternProperties"]),
+                '"patternProperties" is not supported: name each answer in "properties"',
             )
-        for key, value in node.items():
-            if key not in ("enum", "const", "pattern"):
-                yield from _check_patterns(value, [*where, key])
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from _check_patterns(value, [*where, i])
+        fmt = sub.get("format")
+        if fmt is not None and fmt not in ALLOWED_FORMATS:
+            yield Problem(
+                json_path([*at, "format"]),
+                f"{_short(repr(fmt))} is not a format Civic Forms checks; use one of {', '.join(ALLOWED_FORMATS)}, "
+                'or a "pattern" with a "maxLength"',
+            )
+        for keyword in ("dateBefore", "dateAfter"):
+            if keyword in sub:
+                problem = date_bound_problem(sub[keyword])
+                if problem:
+                    yield Problem(json_path([*at, keyword]), f"{keyword} {problem}")
+
+
+# The citizen_identifier.value column (runtime.models.CitizenIdentifier) holds each normalised
+# identifier, and "full name|date of birth|postcode" for the composite key.
+IDENTIFIER_COLUMN = 400
+# The longest stored form of the formats that bound their own length.
+_FORMAT_LENGTHS = {"date": 10, "uk-postcode": 8, "nhs-number": 10, "ni-number": 9}
+
+
+def _field_schema(root: dict[str, Any], path: str) -> dict[str, Any]:
+    node: Any = root
+    for part in path.split("."):
+        node = resolve_ref(root, node) if isinstance(node, dict) else {}
+        node = node.get("properties", {}).get(part, {}) if isinstance(node, dict) else {}
+    node = resolve_ref(root, node) if isinstance(node, dict) else {}
+    return node if isinstance(node, dict) else {}
+
+
+def _check_identity_lengths(root: dict[str, Any], identity: dict[str, str], fields: set[str]) -> Iterator[Problem]:
+    """Identity answers must fit the column they are stored in, or saving a citizen fails."""
+    longest: dict[str, int] = {}
+    for kind, path in identity.items():
+        if path not in fields:
+            continue  # reported above
+        try:
+            schema = _field_schema(root, path)
+        except KeyError:
+            continue  # reported by _check_refs
+        if schema.get("format") in _FORMAT_LENGTHS:
+            longest[kind] = _FORMAT_LENGTHS[schema["format"]]
+            continue
+        limit = schema.get("maxLength")
+        if not isinstance(limit, int) or isinstance(limit, bool):
+            if "string" in json_types(schema) or not json_types(schema):
+                yield Problem(
+                    f"$.identity.{kind}",
+                    f'"{path}" identifies the citizen, so it needs a "maxLength" of {IDENTIFIER_COLUMN} or less',
+                )
+            continue
+        longest[kind] = limit
+        if limit > IDENTIFIER_COLUMN:
+            yield Problem(
+                f"$.identity.{kind}",
+                f'"{path}" may be {limit} characters long, but an identifier is stored in at most '
+                f'{IDENTIFIER_COLUMN}: give it a "maxLength" of {IDENTIFIER_COLUMN} or less',
+            )
+    composite = ("full_name", "date_of_birth", "postcode")
+    if all(k in longest for k in composite) and all(longest[k] <= IDENTIFIER_COLUMN for k in composite):
+        total = sum(longest[k] for k in composite) + 2  # two "|" separators
+        if total > IDENTIFIER_COLUMN:
+            room = IDENTIFIER_COLUMN - 2 - longest["date_of_birth"] - longest["postcode"]
+            yield Problem(
+                "$.identity.full_name",
+                f"the name, date of birth and postcode are stored together in at most {IDENTIFIER_COLUMN} characters; "
+                f'give "{identity["full_name"]}" a "maxLength" of {max(room, 1)} or less',
+            )
+
+
+# Far above any real list (the longest shipped one has 8 options), low enough that every page
+# and check stays fast: a checkbox question with 15,000 options took 10 s a request.
+MAX_OPTIONS = 1000
 
 
 def _check_widget(root: dict[str, Any], name: str, question: dict[str, Any], prop: Any) -> Iterator[Problem]:
@@ -288,14 +377,24 @@ def _check_widget(root: dict[str, Any], name: str, question: dict[str, Any], pro
         yield Problem(at, message)
     enum = widget.enum(schema, resolve)
     options = question.get("options")
+    too_many = max(len(enum or ()), len(options) if isinstance(options, dict) else 0)
+    if too_many > MAX_OPTIONS:
+        where_options = f"$.questions.{name}.options" if options is not None else f"$.schema.properties.{name}"
+        yield Problem(
+            where_options,
+            f"{too_many:,} options is too many for one question: the limit is {MAX_OPTIONS:,}; "
+            "ask a text question instead, or split the list",
+        )
+        return
     if enum:
         if options is None:
             yield Problem(
                 f"$.questions.{name}", f'widget "{widget.name}" needs "options" with a label for each enum value'
             )
         else:
+            values = {str(v) for v in enum}  # once: built per option, 15,000 options took 7 s
             missing = [str(v) for v in enum if str(v) not in options]
-            extra = [k for k in options if k not in {str(v) for v in enum}]
+            extra = [k for k in options if k not in values]
             if missing:
                 yield Problem(f"$.questions.{name}.options", f"no label for {', '.join(missing)}")
             if extra:
@@ -309,12 +408,12 @@ def _check_condition(
 ) -> Iterator[Problem]:
     where = json_path(parts)
     yield from _check_refs(cond, parts, None)
-    yield from _check_patterns(cond, parts)
     try:
-        Draft202012Validator.check_schema(cond)
+        check_schema(cond)
     except SchemaError as exc:
-        yield Problem(where, f"not a valid JSON Schema condition: {exc.message}")
+        yield Problem(where, f"not a valid JSON Schema condition: {_short(exc.message)}")
         return
+    yield from _check_keywords(cond, parts)
     for name in _names_in_condition(cond):
         if name not in props:
             yield Problem(where, f'condition uses "{name}", which is not a property of the schema')

@@ -39,6 +39,9 @@ def _get(answers: dict[str, Any], path: str) -> Any:
     return value
 
 
+MAX_IDENTIFIER = 400  # citizen_identifier.value
+
+
 def normalise(kind: str, value: Any) -> str | None:
     """The comparable form of an identifier, or None when it is empty or malformed."""
     if not isinstance(value, str):
@@ -76,10 +79,14 @@ def identifiers(identity: dict[str, str], answers: dict[str, Any]) -> dict[str, 
     found = {}
     for kind, path in identity.items():
         value = normalise(kind, _get(answers, path))
-        if value:
+        # Folding can lengthen text (ß, ﬃ): a value that no longer fits its column is not
+        # an identifier anyone could match on, so it is left out rather than cut.
+        if value and len(value) <= MAX_IDENTIFIER:
             found[kind] = value
     if all(k in found for k in ("full_name", "date_of_birth", "postcode")):
-        found[COMPOSITE_KIND] = f"{found['full_name']}|{found['date_of_birth']}|{found['postcode']}"
+        composite = f"{found['full_name']}|{found['date_of_birth']}|{found['postcode']}"
+        if len(composite) <= MAX_IDENTIFIER:
+            found[COMPOSITE_KIND] = composite
     return found
 
 

@@ -365,12 +365,13 @@ class Question:
     def widget_type(self) -> Widget:
         return WIDGETS[self.widget]
 
+    @cached_property
+    def _labels(self) -> dict[str, str]:
+        return {option.value: option.label for option in self.options}
+
     def option_label(self, value: Any) -> str:
         """The label of a chosen value; the value itself when no option has it."""
-        for option in self.options:
-            if option.value == str(value):
-                return option.label
-        return str(value)
+        return self._labels.get(str(value), str(value))
 
 
 @dataclass(frozen=True)

@@ -8,26 +8,219 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from collections.abc import Iterator
 from datetime import date
+from functools import lru_cache
 from threading import Lock
 from typing import Any
 
+import re2
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
+from jsonschema._utils import equal
 from referencing import Registry
 from referencing.exceptions import NoSuchResource
 
 from .definition import Definition
 from .widgets import is_nhs_number, is_ni_number, is_postcode
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
+# -- patterns: RE2, never Python's re ------------------------------------------------------------
+# A definition's "pattern" runs on every citizen's answer, whatever its length ("maxLength"
+# does not stop it: every keyword is evaluated). Python's re backtracks, and patterns such as
+# "^(a|aa)+$" or "^\d*\d*\d*x$" take hours on a few thousand characters. RE2 takes time linear
+# in the answer for any pattern, and refuses the features that need backtracking
+# (backreferences, lookaround), which ``civicforms validate`` reports.
+#
+# JSON Schema patterns are ECMA-262 regular expressions. With RE2 they behave as ECMA-262 does
+# in what matters here: "\d" and "\w" are ASCII only (Python's re matched any Unicode digit),
+# and "$" matches only at the very end (Python's re also before a final newline). "\uXXXX" is
+# rewritten to RE2's "\x{XXXX}". Known differences that remain: RE2's "\s" is ASCII whitespace
+# (ECMA-262's includes non-breaking and other Unicode spaces, which answers rarely keep: one-line
+# answers have their whitespace squashed) and "." does not stop at "\r", U+2028 or U+2029.
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # reasons are reported by the checker, not printed by RE2
+_RE2_OPTIONS.never_capture = True  # only "does it match" is ever asked
+
+_ECMA_UNICODE_ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|(.))", re.DOTALL)
+
+# RE2's words for what it refuses, and the plain reason shown to designers.
+_UNSUPPORTED = (
+    ("(?=", "lookahead"),
+    ("(?!", "lookahead"),
+    ("(?<=", "lookbehind"),
+    ("(?<!", "lookbehind"),
+    ("(?>", "atomic groups"),
+    ("invalid repetition size", "a repetition count above 1000 (use maxLength or minLength for lengths)"),
+    ("bad repetition operator: ++", "possessive repetition"),
+    ("bad repetition operator: *+", "possessive repetition"),
+    ("bad repetition operator: ?+", "possessive repetition"),
+    ("pattern too large", "a pattern this large"),
+)
 
 
-def _bound(value: str) -> date:
+class PatternError(ValueError):
+    """A pattern RE2 cannot run; ``args[0]`` says why in words for designers."""
+
+
+def ecma_to_re2(pattern: str) -> str:
+    """An ECMA-262 pattern in RE2's syntax: only "\\uXXXX" escapes differ in spelling."""
+
+    def swap(match: re.Match[str]) -> str:
+        return f"\\x{{{match.group(1)}}}" if match.group(1) else match.group(0)
+
+    return _ECMA_UNICODE_ESCAPE.sub(swap, pattern)
+
+
+@lru_cache(maxsize=4096)
+def compile_pattern(pattern: str) -> Any:
+    """The compiled RE2 form of a definition's pattern, cached (patterns repeat across versions).
+
+    Raises :class:`PatternError` with the reason when RE2 cannot run it.
+    """
+    try:
+        return re2.compile(ecma_to_re2(pattern), _RE2_OPTIONS)
+    except re2.error as exc:
+        raw = exc.args[0] if exc.args else ""
+        detail = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+        for needle, reason in _UNSUPPORTED:
+            if needle in detail:
+                raise PatternError(f"not supported: {reason}") from None
+        if re.match(r"invalid escape sequence: \\[1-9k]", detail):
+            raise PatternError("not supported: backreferences") from None
+        raise PatternError(f"not a pattern Civic Forms can check ({detail[:120]})") from None
+
+
+def pattern_problem(pattern: Any) -> str | None:
+    """Why a ``pattern`` value cannot be used; None when RE2 runs it."""
+    if not isinstance(pattern, str):
+        return "must be a string"
+    try:
+        compile_pattern(pattern)
+    except PatternError as exc:
+        return str(exc)
+    return None
+
+
+def pattern_search(pattern: str, text: str) -> bool:
+    """Whether ``pattern`` matches somewhere in ``text`` (JSON Schema's "pattern"), in linear time.
+
+    A pattern RE2 cannot run (only in a definition that skipped the checker) matches nothing:
+    the answer is refused rather than checked with a backtracking engine.
+    """
+    try:
+        compiled = compile_pattern(pattern)
+    except PatternError:
+        return False
+    try:
+        return compiled.search(text) is not None
+    except UnicodeEncodeError:
+        # A lone surrogate cannot be UTF-8: compare it as the replacement character.
+        return compiled.search(text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")) is not None
+
+
+def _pattern(validator: Any, patrn: Any, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and isinstance(patrn, str) and not pattern_search(patrn, instance):
+        # The answer is not quoted: it may be 60 KB long, and messages come from the definition.
+        yield ValidationError(f"does not match {patrn!r}")
+
+
+def _pattern_properties(validator: Any, patterns: Any, instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
+    if not validator.is_type(instance, "object") or not isinstance(patterns, dict):
+        return
+    for pattern, subschema in patterns.items():
+        for key, value in instance.items():
+            if pattern_search(pattern, key):
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+def _additional_properties(validator: Any, allowed: Any, instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
+    """jsonschema's own, with "patternProperties" matched by RE2."""
+    if not validator.is_type(instance, "object"):
+        return
+    properties = schema.get("properties", {})
+    patterns = list(schema.get("patternProperties", {}))
+    extras = [key for key in instance if key not in properties and not any(pattern_search(p, key) for p in patterns)]
+    if validator.is_type(allowed, "object"):
+        for extra in extras:
+            yield from validator.descend(instance[extra], allowed, path=extra)
+    elif not allowed and extras:
+        shown = ", ".join(repr(e) for e in sorted(extras)[:20])
+        verb = "was" if len(extras) == 1 else "were"
+        yield ValidationError(f"Additional properties are not allowed ({shown} {verb} unexpected)")
+
+
+# -- enum: a set lookup, not a scan -------------------------------------------------------------
+# jsonschema compares an answer with each enum value in turn, so 15,000 ticked checkboxes
+# against 15,000 options made 100 million comparisons. Enums of plain values are looked up in a
+# set built once per enum list of a compiled schema.
+
+_enum_sets: OrderedDict[int, tuple[list[Any], frozenset[Any] | None]] = OrderedDict()
+_enum_lock = Lock()
+
+
+def _enum_key(value: Any) -> Any:
+    # JSON equality: true is not 1 (Python's == says it is), 1 is 1.0.
+    return ("bool", value) if isinstance(value, bool) else value
+
+
+def _enum_set(enums: list[Any]) -> frozenset[Any] | None:
+    with _enum_lock:
+        hit = _enum_sets.get(id(enums))
+        if hit is not None and hit[0] is enums:
+            return hit[1]
+    scalar = all(v is None or isinstance(v, str | int | float | bool) for v in enums)
+    built = frozenset(_enum_key(v) for v in enums) if scalar else None
+    with _enum_lock:
+        _enum_sets[id(enums)] = (enums, built)  # holding the list keeps its id from being reused
+        while len(_enum_sets) > 4096:
+            _enum_sets.popitem(last=False)
+    return built
+
+
+def _enum(validator: Any, enums: Any, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    found = None
+    if isinstance(enums, list) and (instance is None or isinstance(instance, str | int | float | bool)):
+        values = _enum_set(enums)
+        if values is not None:
+            found = _enum_key(instance) in values
+    if found is None:
+        found = any(equal(each, instance) for each in enums)
+    if not found:
+        yield ValidationError(f"{_short(instance)} is not one of the options")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# -- dateBefore and dateAfter -------------------------------------------------------------------
+
+DATE_BOUND = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def date_bound_problem(value: Any) -> str | None:
+    """Why a dateBefore/dateAfter value is not "today" or a real date written YYYY-MM-DD."""
+    if value == "today":
+        return None
+    if isinstance(value, str) and DATE_BOUND.fullmatch(value):
+        try:
+            date.fromisoformat(value)
+            return None
+        except ValueError:
+            pass
+    shown = _short(value)
+    return f'must be "today" or a date written YYYY-MM-DD, like "2024-04-01", not {shown}'
+
+
+def _bound(value: Any) -> date | None:
+    if date_bound_problem(value) is not None:
+        return None
     return date.today() if value == "today" else date.fromisoformat(value)
 
 
 def _date_keyword(before: bool) -> Any:
-    def check(validator: Any, limit: str, instance: Any, schema: dict[str, Any]) -> Any:
+    def check(validator: Any, limit: Any, instance: Any, schema: dict[str, Any]) -> Any:
         if not isinstance(instance, str):
             return
         try:
@@ -35,6 +228,10 @@ def _date_keyword(before: bool) -> Any:
         except ValueError:
             return  # "format" reports dates that are not real
         bound = _bound(limit)
+        if bound is None:
+            # Only in a definition that skipped the checker: a rule that cannot be read is not
+            # applied, rather than failing every citizen's date with a server error.
+            return
         if (before and value >= bound) or (not before and value <= bound):
             word = "before" if before else "after"
             yield ValidationError(f"{instance} is not {word} {limit}")
@@ -42,13 +239,39 @@ def _date_keyword(before: bool) -> Any:
     return check
 
 
-# Draft 2020-12 plus two date keywords that standard validators ignore as annotations.
+# Draft 2020-12 with patterns run by RE2, enums looked up in sets, and two date keywords that
+# standard validators ignore as annotations.
 CivicValidator = validators.extend(
     Draft202012Validator,
-    {"dateBefore": _date_keyword(True), "dateAfter": _date_keyword(False)},
+    {
+        "pattern": _pattern,
+        "patternProperties": _pattern_properties,
+        "additionalProperties": _additional_properties,
+        "enum": _enum,
+        "dateBefore": _date_keyword(True),
+        "dateAfter": _date_keyword(False),
+    },
 )
 
-FORMATS = FormatChecker()
+# The definition meta-schema's checker (runtime.checker): jsonschema's own wording, patterns by RE2.
+MetaValidator = validators.extend(Draft202012Validator, {"pattern": _pattern, "patternProperties": _pattern_properties})
+
+# The formats answers are checked against. Any other format (iri, regex, idn-hostname, ...) is
+# refused by the checker; one that slipped through is an annotation, never run: some of
+# jsonschema's checkers are slow or need optional packages on long input.
+ALLOWED_FORMATS = ("date", "email", "uk-postcode", "nhs-number", "ni-number")
+FORMATS = FormatChecker(formats=["date"])
+
+_EMAIL = r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$"
+
+# The meta-schema's own format checks when a definition's schema is checked, but "regex" (which
+# compiles with Python's re): patterns are checked with RE2 by the checker, with the reason.
+_META_FORMATS = FormatChecker(formats=[f for f in Draft202012Validator.FORMAT_CHECKER.checkers if f != "regex"])
+
+
+def check_schema(schema: Any) -> None:
+    """Raise jsonschema's SchemaError when ``schema`` is not valid draft 2020-12 (patterns aside)."""
+    Draft202012Validator.check_schema(schema, format_checker=_META_FORMATS)
 
 
 def _refuse(uri: str) -> Any:
@@ -68,7 +291,7 @@ def _validator(schema: Any, **kwargs: Any) -> Any:
 @FORMATS.checks("email")
 def _is_email(instance: object) -> bool:
     # jsonschema's own check only looks for an "@"; citizens deserve a typo caught early.
-    return not isinstance(instance, str) or bool(_EMAIL.match(instance))
+    return not isinstance(instance, str) or pattern_search(_EMAIL, instance)
 
 
 @FORMATS.checks("uk-postcode")
@@ -86,6 +309,132 @@ def _is_ni_number(instance: object) -> bool:
     return not isinstance(instance, str) or is_ni_number(instance)
 
 
+# -- the size of a schema once its references are followed ---------------------------------------
+# A "$ref" is followed each time it is met, so "$defs" that each refer twice to the next make a
+# schema of a few lines that is evaluated a billion times, and one that refers to itself never
+# ends (RecursionError). The checker refuses both; CompiledService refuses to compile them.
+
+MAX_REF_DEPTH = 16  # references followed inside references
+MAX_EXPANDED_SIZE = 20_000  # schema objects evaluated, references followed; the shipped services use under 300
+
+_SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "dependentSchemas")
+_SUBSCHEMA = (
+    "items",
+    "contains",
+    "not",
+    "if",
+    "then",
+    "else",
+    "additionalProperties",
+    "propertyNames",
+    "unevaluatedItems",
+    "unevaluatedProperties",
+)
+_SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
+
+
+def _children(node: dict[str, Any], where: list[Any], defs: bool = True) -> Iterator[tuple[Any, list[Any]]]:
+    for key in _SUBSCHEMA_MAPS:
+        value = node.get(key)
+        if isinstance(value, dict) and (defs or key != "$defs"):
+            for name, sub in value.items():
+                yield sub, [*where, key, name]
+    for key in _SUBSCHEMA:
+        if key in node:
+            yield node[key], [*where, key]
+    for key in _SUBSCHEMA_LISTS:
+        value = node.get(key)
+        if isinstance(value, list):
+            for i, sub in enumerate(value):
+                yield sub, [*where, key, i]
+
+
+def subschemas(node: Any, where: list[Any]) -> Iterator[tuple[dict[str, Any], list[Any]]]:
+    """Every schema object in ``node`` (itself included) with its path: keywords, never data."""
+    if not isinstance(node, dict):
+        return
+    yield node, where
+    for sub, at in _children(node, where):
+        yield from subschemas(sub, at)
+
+
+def _pointer(root: Any, ref: str) -> Any:
+    target = root
+    for part in [p for p in ref[1:].split("/") if p]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        if not isinstance(target, dict) or part not in target:
+            return None
+        target = target[part]
+    return target
+
+
+def expansion_problems(root: dict[str, Any]) -> list[tuple[list[Any], str]]:
+    """Circular references, references nested too deep and schemas too large once expanded.
+
+    ``(path parts under the schema, message)``; empty when the schema is safe to evaluate.
+    """
+    sizes: dict[str, int] = {}
+    following: list[str] = []
+    problems: list[tuple[list[Any], str]] = []
+
+    def size(node: Any, where: list[Any]) -> int:
+        # Definitions count where they are used ($ref), not where they are written.
+        if problems or not isinstance(node, dict):
+            return 0
+        total = 1
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#"):
+            total += follow(ref, [*where, "$ref"])
+        for sub, at in _children(node, where, defs=False):
+            total += size(sub, at)
+            if total > MAX_EXPANDED_SIZE * 2:
+                break  # far enough over to say so; no need to count the rest
+        return total
+
+    def follow(ref: str, at: list[Any]) -> int:
+        if ref in following:
+            chain = " -> ".join([*following[following.index(ref) :], ref])
+            problems.append((at, f"circular reference ({chain}): a schema cannot refer to itself"))
+            return 0
+        if ref in sizes:
+            return sizes[ref]
+        if len(following) >= MAX_REF_DEPTH:
+            problems.append((at, f"references nested more than {MAX_REF_DEPTH} deep"))
+            return 0
+        target = _pointer(root, ref)
+        if target is None:
+            return 0  # reported by the checker as a reference that does not resolve
+        following.append(ref)
+        try:
+            # Problems inside the target are reported where they are written.
+            sizes[ref] = size(target, [p.replace("~1", "/").replace("~0", "~") for p in ref[1:].split("/") if p])
+        finally:
+            following.pop()
+        if sizes[ref] > MAX_EXPANDED_SIZE and not problems:
+            problems.append((at, _too_large(sizes[ref])))
+        return sizes[ref]
+
+    try:
+        total = size(root, [])
+    except RecursionError:
+        return [([], f"references nested more than {MAX_REF_DEPTH} deep")]
+    if total > MAX_EXPANDED_SIZE and not problems:
+        problems.append(([], _too_large(total)))
+    return problems
+
+
+def _too_large(total: int) -> str:
+    shown = f"{total:,}" if total < 10**12 else "more than a trillion"
+    return (
+        f"the schema is {shown} schema objects once its references are followed (allOf/anyOf/oneOf through "
+        f"$defs multiply); the limit is {MAX_EXPANDED_SIZE:,}: refer to each definition fewer times"
+    )
+
+
+class UnsafeDefinition(ValueError):
+    """A definition the runtime will not compile (one that never passed the checker)."""
+
+
 class CompiledService:
     """A definition with its validators compiled: build once, use for every request.
 
@@ -95,6 +444,11 @@ class CompiledService:
 
     def __init__(self, definition: Definition):
         self.definition = definition
+        unsafe = expansion_problems(definition.schema)
+        if unsafe:
+            # Refused in milliseconds, instead of a worker pinned or a RecursionError per request.
+            where, message = unsafe[0]
+            raise UnsafeDefinition(f"{definition.id} version {definition.version}: {where}: {message}")
         self.validator = _validator(definition.schema, format_checker=FORMATS)
         self.page_conditions: dict[str, Any] = {
             page.id: _validator(page.show_if) for page in definition.pages if page.show_if is not None

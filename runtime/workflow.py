@@ -590,23 +590,24 @@ def _problems(doc: dict[str, Any], roles: tuple[str, ...]) -> Iterator[Problem]:
 
 
 def _guard_problems(guard: Any, parts: list[Any], props: dict[str, Any]) -> Iterator[Problem]:
-    from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError
 
-    from .checker import Problem, _check_patterns, _check_refs, _names_in_condition, json_path
+    from .checker import Problem, _check_keywords, _check_refs, _names_in_condition, json_path
+    from .validation import check_schema
 
     where = json_path(parts)
     if _depth(guard) > MAX_GUARD_DEPTH:
         yield Problem(where, f"the guard is nested more than {MAX_GUARD_DEPTH} levels deep")
         return
-    found = [*_check_refs(guard, parts, None), *_check_patterns(guard, parts)]
-    yield from found
+    yield from _check_refs(guard, parts, None)
     try:
-        Draft202012Validator.check_schema(guard)
+        check_schema(guard)
     except SchemaError as exc:
         message = exc.message if len(exc.message) <= 200 else exc.message[:197] + "..."
         yield Problem(where, f"not a valid JSON Schema guard: {message}")
         return
+    # Patterns (run with RE2, as everywhere), formats and date bounds: the checker's own rules.
+    yield from _check_keywords(guard, parts)
     for name in dict.fromkeys(_names_in_condition(guard)):
         if name not in props:
             shown = name if len(name) <= 60 else name[:57] + "..."
