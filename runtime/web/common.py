@@ -9,14 +9,17 @@ Nothing here is a face's own: each face (citizen runtime, builder, back office) 
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, abort, current_app, g, render_template, request, send_from_directory
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
+from itsdangerous import BadSignature
 from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlmodel import Session
 from werkzeug.exceptions import HTTPException
@@ -24,6 +27,9 @@ from werkzeug.exceptions import HTTPException
 from ..db import make_engine
 from ..db import session as new_session
 from ..settings import Settings, from_environment
+from . import fastmacros
+from .fastmacros import FastMacroLoader
+from .journey_pages import BlankQuestions
 
 HERE = Path(__file__).parent
 DIST = HERE / "static" / "dist"
@@ -32,6 +38,50 @@ csrf = CSRFProtect()
 htmx = Htmx()
 
 SHARED_TEMPLATES = HERE / "templates"
+
+
+class SignedSession(SecureCookieSession):
+    """The session cookie's contents, and when the cookie was signed (None: a new session)."""
+
+    signed_at: int | None = None
+
+
+class SessionCookie(SecureCookieSessionInterface):
+    """Flask's signed cookie session, re-signed at most once a minute when unchanged.
+
+    Flask signs and sends a permanent session's cookie again on every response, to push its
+    expiry back (SESSION_REFRESH_EACH_REQUEST). Here an unchanged cookie is sent again only when
+    it was signed a minute ago or more, as ``store.keep_alive`` moves the form session's expiry;
+    a changed session is always sent. The cookie (and the signature's own max age) still runs
+    out PERMANENT_SESSION_LIFETIME after the citizen's last pages, give or take that minute.
+    """
+
+    session_class = SignedSession
+    REFRESH_AFTER_SECONDS = 60
+
+    def open_session(self, app: Flask, request: Any) -> SignedSession | None:
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        try:
+            data, signed_at = serializer.loads(value, max_age=max_age, return_timestamp=True)
+        except BadSignature:  # a bad or expired signature: a new session, as Flask does
+            return self.session_class()
+        opened = self.session_class(data)
+        opened.signed_at = int(signed_at.timestamp())
+        return opened
+
+    def should_set_cookie(self, app: Flask, session: Any) -> bool:
+        if session.modified:
+            return True
+        if not (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
+            return False
+        signed_at = getattr(session, "signed_at", None)
+        return signed_at is None or time.time() - signed_at >= self.REFRESH_AFTER_SECONDS
 
 
 @dataclass(frozen=True)
@@ -76,14 +126,20 @@ def create_base_app(import_name: str, face: Face, config: dict[str, Any] | None 
     app.config.update(config)
     app.extensions["civicforms.settings"] = settings
     app.extensions["civicforms.face"] = face
+    app.session_interface = SessionCookie()
     engine = make_engine(app.config.get("DATABASE_URL", settings.database_url))
     app.extensions["civicforms.engine"] = engine
 
     loaders: list[BaseLoader] = [FileSystemLoader(str(face.templates))]
     if face.templates.resolve() != SHARED_TEMPLATES.resolve():
         loaders.append(FileSystemLoader(str(SHARED_TEMPLATES)))
-    loaders.append(PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}))
+    # GOV.UK Frontend's macros, served with their imports hoisted and govukAttributes in Python
+    # (runtime.web.fastmacros: the same HTML, without the per-call imports).
+    loaders.append(PrefixLoader({"govuk_frontend_jinja": FastMacroLoader(PackageLoader("govuk_frontend_jinja"))}))
     app.jinja_loader = ChoiceLoader(loaders)
+    fastmacros.install(app.jinja_env)
+    # Questions with no answer and no error, rendered once per definition version.
+    app.extensions["civicforms.blank_questions"] = BlankQuestions()
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -8,9 +8,13 @@ session for citizens, a preview session for staff).
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from threading import Lock
 from typing import Any
 
-from flask import url_for
+from flask import current_app, url_for
+from jinja2 import Environment
+from markupsafe import Markup
 
 from .. import answers as answer_forms
 from .. import rendering
@@ -28,6 +32,59 @@ class CappedForm:
 
     def getlist(self, key: str) -> list[str]:
         return [str(value)[:MAX_FIELD] for value in self.form.getlist(key)]
+
+
+class BlankQuestions:
+    """The HTML of questions as they are shown before anything is typed in them.
+
+    A question with no answer and no error renders from its definition alone, so it is rendered
+    once per definition version (keyed by the definition's content hash: a new version is a new
+    key, served at once) and question, and kept in a bounded LRU. What is kept is rendered from
+    ``question_view(definition, name, {}, {}, ...)`` itself: it cannot hold an answer, an error,
+    a CSRF token or a nonce (those are outside the question). A question is served from here only
+    when its view for this citizen is equal to that blank view; any answer or error makes it
+    differ, and it is rendered for the citizen as before.
+    """
+
+    TEMPLATE = "components/question.html"
+
+    def __init__(self, size: int = 1024):
+        self.size = size
+        self._items: OrderedDict[tuple[str, str, bool], tuple[dict[str, Any], Markup]] = OrderedDict()
+        self._lock = Lock()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def fragments(self) -> list[Markup]:
+        """Everything kept (for tests)."""
+        with self._lock:
+            return [html for _view, html in self._items.values()]
+
+    def html(
+        self, environment: Environment, definition: Definition, view: dict[str, Any], name: str, as_heading: bool
+    ) -> Markup | None:
+        """The question's HTML if ``view`` is its blank view, else None (render it yourself)."""
+        key = (definition.hash, name, as_heading)
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+        if hit is None:
+            blank = rendering.question_view(definition, name, {}, {}, as_heading)
+            macro = environment.get_template(self.TEMPLATE).module.render_question  # type: ignore[attr-defined]
+            hit = (blank, Markup(macro(blank)))
+            with self._lock:
+                self._items[key] = hit
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+        blank, html = hit
+        return html if view == blank else None
+
+
+def blank_questions() -> BlankQuestions | None:
+    """This app's cache of blank questions (None in an app made without create_base_app)."""
+    return current_app.extensions.get("civicforms.blank_questions")
 
 
 class JourneyPages:
@@ -65,10 +122,18 @@ class JourneyPages:
     def question_context(self, page: Page, raw: dict[str, Any], errors: dict[str, str], change: bool) -> dict[str, Any]:
         """What citizen/question.html needs to show ``page``."""
         as_heading = len(page.questions) == 1
+        cache = blank_questions()
+        questions = []
+        for name in page.questions:
+            view = rendering.question_view(self.service, name, raw, errors, as_heading)
+            if cache is not None:
+                # Rendered already, when blank; the template renders the view itself otherwise.
+                view["html"] = cache.html(current_app.jinja_env, self.service, view, name, as_heading)
+            questions.append(view)
         return {
             "service": self.service,
             "page": page,
-            "questions": [rendering.question_view(self.service, n, raw, errors, as_heading) for n in page.questions],
+            "questions": questions,
             "as_heading": as_heading,
             "errors": rendering.error_summary(self.service, errors),
             # Changing an answer from check answers: "Back" returns there, as Continue does.
