@@ -1,0 +1,1 @@
+"""Property-based fuzzing of the citizen runtime (see tests/fuzz/harness.py)."""
