@@ -450,14 +450,22 @@ def generate(url: str, total: int, staff: dict[str, Staff], answers: dict[str, d
         entered = f"CASE WHEN {open_} THEN {deadline} - svc.deadline_days * 86400 ELSE {created} + 86400 * 9 END"
         closed = f"CASE WHEN NOT ({open_}) THEN {_ts(dialect, f'{created} + 86400 * 9')} END"
         true, false = ("true", "false") if dialect == "postgresql" else ("1", "0")
+        # The search keys as runtime.cases.name_keys makes them (the generated names are plain
+        # ASCII: lower() is enough) and a random status key (128 bits, as runtime.models.new_status_key).
+        keys = f"lower({name}), lower(sn.name || ' ' || f.name), "
+        if dialect == "postgresql":
+            keys += "replace(gen_random_uuid()::text, '-', '')"
+        else:
+            keys += "lower(hex(randomblob(16)))"
         conn.execute(
             text(
                 "INSERT INTO case_record (id, submission_id, reference, service_id, service_version, department_id, "
-                "state, lock_version, assigned_to, citizen_id, citizen_name, entered_state_at, deadline_at, "
-                "escalated, waiting_for_citizen, closed_at, created_at) "
+                "state, lock_version, assigned_to, citizen_id, citizen_name, search_name, search_surname, "
+                "status_key, entered_state_at, deadline_at, escalated, waiting_for_citizen, closed_at, created_at) "
                 f"SELECT {offsets['case_record']} + i, {offsets['submission']} + i, {reference}, svc.service_id, "
                 f"svc.version, svc.department_id, {state}, 1, "
                 f"CASE WHEN {a} < 30 THEN st.staff_id END, {offsets['citizen']} + 1 + (i * 7) % {citizens}, {name}, "
+                f"{keys}, "
                 f"{_ts(dialect, entered)}, {deadline_sql}, {false}, "
                 f"CASE WHEN {b} < 20 THEN {true} ELSE {false} END, {closed}, {_ts(dialect, created)} "
                 f"FROM {_series(dialect, total)} {joins}"

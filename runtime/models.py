@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -211,6 +212,11 @@ class PreviewSession(SQLModel, table=True):
 # -- cases, the audit log, information requests and the outbox (docs/workflow-design.md) --------
 
 
+def new_status_key() -> str:
+    """A case's random status key: 22 URL-safe characters (128 bits)."""
+    return secrets.token_urlsafe(16)
+
+
 class Case(SQLModel, table=True):
     """A submission being decided by staff: where it is in the service's workflow, and by when.
 
@@ -227,6 +233,31 @@ class Case(SQLModel, table=True):
         sa.Index("ix_case_department_open_deadline", "department_id", "closed_at", "deadline_at", "id"),
         sa.Index("ix_case_assigned_deadline", "assigned_to", "deadline_at", "id"),
         sa.Index("ix_case_department_state_deadline", "department_id", "state", "deadline_at", "id"),
+        # Search (migration 0004): a prefix of a search key or of the reference is a range of one
+        # of these, within a department (``key >= 'smi' AND key < 'smj'``; on PostgreSQL with the
+        # byte-wise ``~>=~`` / ``~<~`` operators of text_pattern_ops, whatever the collation).
+        # ``closed_at`` last: open cases are told apart in the index, without reading the rows.
+        sa.Index(
+            "ix_case_search_name",
+            "department_id",
+            "search_name",
+            "closed_at",
+            postgresql_ops={"search_name": "text_pattern_ops"},
+        ),
+        sa.Index(
+            "ix_case_search_surname",
+            "department_id",
+            "search_surname",
+            "closed_at",
+            postgresql_ops={"search_surname": "text_pattern_ops"},
+        ),
+        sa.Index(
+            "ix_case_search_reference",
+            "department_id",
+            "reference",
+            "closed_at",
+            postgresql_ops={"reference": "text_pattern_ops"},
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     submission_id: int = Field(foreign_key="submission.id", unique=True)
@@ -239,6 +270,13 @@ class Case(SQLModel, table=True):
     assigned_to: int | None = Field(default=None, foreign_key="staff_user.id")
     citizen_id: int = Field(foreign_key="citizen.id", index=True)
     citizen_name: str | None = Field(default=None, max_length=200)
+    # The name as searched (runtime.cases.name_keys): folded ("jose garcia") and surname first
+    # ("garcia jose"); both None without a name.
+    search_name: str | None = Field(default=None, max_length=200)
+    search_surname: str | None = Field(default=None, max_length=200)
+    # What the citizen's status link names (signed): random, so the link tells nothing of how
+    # many cases there are. Cases opened before 0004 got one from the migration.
+    status_key: str = Field(default_factory=new_status_key, max_length=43, unique=True)
     entered_state_at: datetime = Field(default_factory=utcnow)
     deadline_at: datetime | None = Field(default=None)
     escalated: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})

@@ -656,6 +656,36 @@ def test_status_tokens_are_signed_and_carry_no_personal_data(world: World) -> No
         assert cases.case_for_status_token(s, token, "another-secret-" + "z" * 32) is None
 
 
+def test_status_tokens_name_a_random_key_not_the_case_number(world: World) -> None:
+    from itsdangerous import URLSafeSerializer
+
+    first, second = world.new_case(), world.new_case()
+    one, two = world.case(first), world.case(second)
+    assert one.status_key != two.status_key and min(len(one.status_key), len(two.status_key)) >= 22
+    token, other = cases.status_token(one, SECRET), cases.status_token(two, SECRET)
+    assert token != other
+    payload = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+    assert payload == {"k": one.status_key}  # the signature part is an HMAC: nothing to decode
+    assert str(first) not in json.dumps(payload).replace(one.status_key, "")
+    with world.session() as s:
+        assert cases.case_for_status_token(s, token, SECRET).id == first  # type: ignore[union-attr]
+        assert cases.case_for_status_token(s, other, SECRET).id == second  # type: ignore[union-attr]
+        signer = URLSafeSerializer(SECRET, salt="civicforms.case-status")
+        for bad in (
+            # a tampered signature (its first character: the last one may carry only padding bits)
+            token.split(".")[0] + "." + ("A" if token.split(".")[1][0] != "A" else "B") + token.split(".")[1][1:],
+            signer.dumps({"k": "not-a-key-of-any-case"}),
+            signer.dumps({"k": ""}),
+            signer.dumps({"k": "x" * 44}),
+            signer.dumps({"k": 7}),
+            signer.dumps(["k", one.status_key]),
+            URLSafeSerializer("another-secret-" + "z" * 32, salt="civicforms.case-status").dumps({"k": one.status_key}),
+        ):
+            assert cases.case_for_status_token(s, bad, SECRET) is None
+        # Links sent before migration 0004 named the id; they keep working (signed: none can be made).
+        assert cases.case_for_status_token(s, signer.dumps({"case": first}), SECRET).id == first  # type: ignore[union-attr]
+
+
 def test_cases_count_matches_submissions(world: World) -> None:
     """One case per submission: open_case twice for one submission fails at the database."""
     case_id = world.new_case()
