@@ -10,9 +10,28 @@ from sqlmodel import Session
 
 from .settings import PROJECT_ROOT
 
+# PostgreSQL pool, per process. gunicorn's sync workers serve one request at a time, so a
+# worker needs one connection (a second while, say, the CLI or a test holds one): two kept
+# open, up to three more for a burst, each checked with a ping when taken from the pool (a
+# round trip, but a restarted database or a dropped idle connection costs no citizen a 500),
+# and replaced after 30 minutes, before a firewall or proxy drops it for being idle.
+# N workers hold at most 5 × N connections: keep that under the server's max_connections.
+POSTGRES_POOL: dict[str, Any] = {"pool_size": 2, "max_overflow": 3, "pool_pre_ping": True, "pool_recycle": 1800}
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine with the settings each backend needs (foreign keys on for SQLite)."""
+    """An engine with the settings each backend needs.
+
+    Every engine hides SQL parameters (``hide_parameters``): a statement that fails, or that
+    ``echo`` or the ``sqlalchemy.engine`` logger writes out, never shows the values bound to
+    it (a citizen's email, answers or reference), only the SQL.
+
+    SQLite: foreign keys on; the write-ahead log (``journal_mode=WAL``: readers never wait for
+    a writer, and a commit writes the log rather than the database file) with
+    ``synchronous=FULL``, so that a commit the citizen was told about survives a power cut
+    (``NORMAL`` would be faster and could lose the last commits: see docs/performance.md).
+    """
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -24,10 +43,38 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor = conn.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, **(POSTGRES_POOL | kwargs))
+    if engine.hide_parameters:
+        event.listen(engine, "handle_error", _hide_values_in_errors)
+    return engine
+
+
+def _hide_values_in_errors(context: Any) -> None:
+    """A PostgreSQL error names the values itself, whatever ``hide_parameters`` does: a
+    constraint's DETAIL quotes the row or key ("Failing row contains (..., jane@example.com,
+    ...)"), and a data exception quotes the value it could not read. Its message is cut to the
+    first line, and for those two classes to the SQLSTATE and the names of the constraint, table
+    and column. The exceptions stay the same objects (the DBAPI one keeps its ``sqlstate`` and ``diag``)."""
+    error = context.original_exception
+    sqlstate = getattr(error, "sqlstate", None)
+    if context.statement is None or not sqlstate or not error.args:
+        return  # a connection that failed: its message names no answers, and helps the operator
+    if sqlstate[:2] in ("22", "23"):
+        diag = error.diag
+        where = ".".join(name for name in (diag.table_name, diag.column_name) if name)
+        parts = [f"SQLSTATE {sqlstate}"]
+        parts += [f"constraint {diag.constraint_name}"] if diag.constraint_name else []
+        parts += [f"on {where}"] if where else []
+        error.args = (", ".join(parts) + " (the database's message is hidden: it quotes the values)",)
+    else:
+        error.args = (str(error.args[0]).split("\n", 1)[0],)
+    wrapped = context.sqlalchemy_exception  # its message was made from the database's, before this
+    if wrapped is not None and wrapped.args:
+        wrapped.args = (f"({type(error).__module__}.{type(error).__name__}) {error.args[0]}",)
 
 
 def session(engine: Engine) -> Session:

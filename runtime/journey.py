@@ -134,6 +134,11 @@ class Journey:
         this page's questions are reported.
         """
         own = set(page.questions)
-        answers = self.visible_answers | {q: self.answers[q] for q in page.questions if q in self.answers}
-        errors = self.service.validate(answers)
+        if self.on_path(page):
+            # The visible answers already hold this page's answers, in the same order: this is
+            # the validation ``errors`` is, done once for both (and for ``first_incomplete``).
+            errors = self.errors
+        else:
+            answers = self.visible_answers | {q: self.answers[q] for q in page.questions if q in self.answers}
+            errors = self.service.validate(answers)
         return {path: msg for path, msg in errors.items() if path.split(".")[0] in own}

@@ -11,15 +11,17 @@ import hashlib
 import re
 import secrets
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from pathlib import Path
 from threading import Lock
 from typing import Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import bindparam, delete, func, update
+from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from . import citizens, validation
@@ -631,7 +633,8 @@ def start_form_session(*, session: Session, service: Definition, minutes: int) -
 
 
 def get_form_session(*, session: Session, token: str | None) -> FormSession | None:
-    """The live form session for a token, or None when unknown or expired."""
+    """The live form session for a token, or None when unknown or expired: the ORM row, tracked
+    by ``session`` (changes to it are written on commit). Pages use ``read_form_session``."""
     if not token or len(token) > 100:
         return None
     row = session.get(FormSession, _token_id(token))
@@ -640,24 +643,76 @@ def get_form_session(*, session: Session, token: str | None) -> FormSession | No
     return row
 
 
-def save_answers(*, session: Session, form_session: FormSession, answers: dict[str, Any], minutes: int) -> None:
-    now = utcnow()
-    form_session.answers = dict(answers)  # a new object, so the JSON column is written
-    form_session.updated_at = now
-    form_session.expires_at = now + timedelta(minutes=minutes)
-    session.add(form_session)
+@dataclass(slots=True)
+class FormSessionState:
+    """A form session as read for one request: the columns, without the ORM's tracking.
+
+    Nothing set on it is written by itself; ``save_answers`` and ``keep_alive`` write it with
+    one ``UPDATE`` each (they take a tracked ``FormSession`` row too).
+    """
+
+    id: str
+    service_id: str
+    service_version: int
+    answers: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime
+    submission_reference: str | None
+
+
+_FORM_SESSION = FormSession.__table__  # type: ignore[attr-defined]
+_READ_FORM_SESSION = core_select(*(_FORM_SESSION.c[f.name] for f in fields(FormSessionState))).where(
+    _FORM_SESSION.c.id == bindparam("id")
+)
+
+
+def read_form_session(*, session: Session, token: str | None) -> FormSessionState | None:
+    """The live form session for a token, or None when unknown or expired, read by one core
+    ``SELECT`` on the primary key (no identity map, no ORM instance: the page's hot path)."""
+    if not token or len(token) > 100:
+        return None
+    row = session.connection().execute(_READ_FORM_SESSION, {"id": _token_id(token)}).first()
+    if row is None or row.expires_at <= utcnow():
+        return None
+    return FormSessionState(*row)
+
+
+def _write_form_session(session: Session, form_session: FormSession | FormSessionState, **values: Any) -> None:
+    """One core ``UPDATE`` of the form session's row; then the object shows the new values
+    (a tracked ORM row as already written, so that its next flush does not write them again).
+    The session is flushed first, as the ORM would before its own ``UPDATE``."""
     session.flush()
+    session.connection().execute(update(_FORM_SESSION).where(_FORM_SESSION.c.id == form_session.id).values(**values))
+    for name, value in values.items():
+        if isinstance(form_session, FormSession):
+            set_committed_value(form_session, name, value)
+        else:
+            setattr(form_session, name, value)
 
 
-def keep_alive(*, session: Session, form_session: FormSession, minutes: int) -> bool:
+def save_answers(
+    *, session: Session, form_session: FormSession | FormSessionState, answers: dict[str, Any], minutes: int
+) -> None:
+    """Store a form session's answers and push its expiry back (its ``submission_reference``,
+    which a submission sets on the object, is written too)."""
+    now = utcnow()
+    _write_form_session(
+        session,
+        form_session,
+        answers=dict(answers),
+        updated_at=now,
+        expires_at=now + timedelta(minutes=minutes),
+        submission_reference=form_session.submission_reference,
+    )
+
+
+def keep_alive(*, session: Session, form_session: FormSession | FormSessionState, minutes: int) -> bool:
     """Push a session's expiry back while the citizen reads pages; at most one write a minute."""
     now = utcnow()
     if now - form_session.updated_at < timedelta(minutes=1):
         return False
-    form_session.updated_at = now
-    form_session.expires_at = now + timedelta(minutes=minutes)
-    session.add(form_session)
-    session.flush()
+    _write_form_session(session, form_session, updated_at=now, expires_at=now + timedelta(minutes=minutes))
     return True
 
 
@@ -673,15 +728,80 @@ def submission_for_form_session(*, session: Session, form_session_id: str) -> Su
     return session.exec(select(Submission).where(Submission.form_session_id == form_session_id)).first()
 
 
-def find_or_create_citizen(*, session: Session, found: dict[str, str]) -> Citizen:
-    """The citizen who shares the strongest identifier, else a new record; adds new identifiers.
+def _held(session: Session, citizen_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """The identifiers (kind, value) each of these records holds."""
+    held: dict[int, list[tuple[str, str]]] = {cid: [] for cid in citizen_ids}
+    if citizen_ids:
+        for row in session.exec(select(CitizenIdentifier).where(col(CitizenIdentifier.citizen_id).in_(citizen_ids))):
+            held[row.citizen_id].append((row.kind, row.value))
+    return held
 
-    Identifiers already pointing at another record are left there: two records that look
-    like one person are for staff to review later, never merged here.
+
+def _mark_possible_matches(session: Session, citizen_id: int, others: dict[int, str]) -> None:
+    """Mark record ``citizen_id`` and each of ``others`` (record: the kind they both claimed) as
+    a possible match, on both records, once. The rows are added, not flushed: they are written
+    with the submission, whose retry on a clash (create_submission) covers two identical marks
+    made at the same moment."""
+    wanted = {
+        citizens.possible_match_value(a, b, kind): a
+        for other, kind in others.items()
+        if other != citizen_id
+        for a, b in ((citizen_id, other), (other, citizen_id))
+    }
+    if not wanted:
+        return
+    have = set(
+        session.exec(
+            select(CitizenIdentifier.value).where(
+                CitizenIdentifier.kind == citizens.POSSIBLE_MATCH, col(CitizenIdentifier.value).in_(list(wanted))
+            )
+        )
+    )
+    for value, owner in wanted.items():
+        if value not in have:
+            session.add(CitizenIdentifier(citizen_id=owner, kind=citizens.POSSIBLE_MATCH, value=value))
+
+
+@dataclass(frozen=True)
+class PossibleMatch:
+    """Two records that may be one person: ``other_id`` claimed an identifier of kind ``kind``
+    that ``citizen_id`` holds, or the other way round, while contradicting it on another."""
+
+    citizen_id: int
+    other_id: int
+    kind: str
+    marked_at: datetime
+
+
+def possible_matches(*, session: Session, citizen_id: int | None = None, limit: int = 100) -> list[PossibleMatch]:
+    """The possible matches of one record, or (``citizen_id`` None) every pair once; newest first."""
+    query = select(CitizenIdentifier).where(CitizenIdentifier.kind == citizens.POSSIBLE_MATCH)
+    if citizen_id is not None:
+        query = query.where(CitizenIdentifier.citizen_id == citizen_id)
+    out = []
+    for row in session.exec(query.order_by(col(CitizenIdentifier.id).desc())):
+        parsed = citizens.parse_possible_match(row.value)
+        if parsed is None or (citizen_id is None and parsed[0] > parsed[1]):
+            continue  # each pair is marked on both records: list it once
+        out.append(PossibleMatch(parsed[0], parsed[1], parsed[2], row.created_at))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def find_or_create_citizen(*, session: Session, found: dict[str, str]) -> Citizen:
+    """The record this submission joins, else a new one; adds its identifiers no record holds yet.
+
+    The rule is in runtime/citizens.py: of the records holding one of the submission's
+    identifiers, only one that ``citizens.conflicts`` finds no contradiction with may be joined
+    (the one sharing the strongest identifier); every other such record is marked as a possible
+    match of the one used. Identifiers already pointing at another record are left there: two
+    records that look like one person are for staff to review, never merged here.
     """
     keys = citizens.match_order(found)
     citizen: Citizen | None = None
     owners: dict[tuple[str, str], int] = {}
+    candidates: dict[int, str] = {}  # record: the strongest kind it shares, strongest first
     if keys:
         rows = session.exec(
             select(CitizenIdentifier).where(col(CitizenIdentifier.value).in_([v for _, v in keys]))
@@ -689,7 +809,11 @@ def find_or_create_citizen(*, session: Session, found: dict[str, str]) -> Citize
         owners = {(r.kind, r.value): r.citizen_id for r in rows}
         for key in keys:
             if key in owners:
-                citizen = session.get(Citizen, owners[key])
+                candidates.setdefault(owners[key], key[0])
+        held = _held(session, list(candidates))
+        for candidate in candidates:
+            if not citizens.conflicts(found, held[candidate]):
+                citizen = session.get(Citizen, candidate)
                 break
     created = citizen is None
     if citizen is None:
@@ -707,17 +831,23 @@ def find_or_create_citizen(*, session: Session, found: dict[str, str]) -> Citize
             created = False  # the new record now has an identifier of its own
         except IntegrityError:
             # Another submission claimed this identifier a moment ago. A record made here and
-            # still empty is dropped for that one, so that the same person arriving twice at
-            # once is still one citizen; otherwise the identifier stays where it is.
+            # still empty is dropped for that one if it may be joined, so that the same person
+            # arriving twice at once is still one citizen; otherwise the identifier stays where
+            # it is, and the two records are a possible match.
             owner = session.exec(
                 select(CitizenIdentifier).where(CitizenIdentifier.kind == kind, CitizenIdentifier.value == value)
             ).first()
-            if created and owner is not None:
+            if owner is None or owner.citizen_id == citizen_id:
+                continue
+            if created and not citizens.conflicts(found, _held(session, [owner.citizen_id])[owner.citizen_id]):
                 session.delete(citizen)
                 session.flush()
                 citizen = session.get(Citizen, owner.citizen_id)
                 assert citizen is not None
                 citizen_id, created = owner.citizen_id, False
+            else:
+                candidates.setdefault(owner.citizen_id, kind)
+    _mark_possible_matches(session, citizen_id, candidates)
     return citizen
 
 

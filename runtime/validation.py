@@ -6,6 +6,9 @@ A definition's JSON Schema, its page conditions and its routing rules are compil
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
 import re
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -459,8 +462,72 @@ class CompiledService:
         self.index = {page.id: i for i, page in enumerate(definition.pages)}
 
     def validate(self, answers: dict[str, Any]) -> dict[str, str]:
-        """Validate a whole submission: ``{field path: message}``, empty when valid."""
+        """Validate a whole submission: ``{field path: message}``, empty when valid.
+
+        The result for the same definition and the same answers (``validation_key``) is kept in
+        a small LRU: a citizen's next page view validates the answers their POST just did.
+        """
+        key = validation_key(self.definition.hash, answers)
+        if key is None:
+            return self._validate(answers)
+        with _results_lock:
+            hit = _results.get(key)
+            if hit is not None:
+                _results.move_to_end(key)
+        if hit is not None:
+            return dict(hit)
+        found = self._validate(answers)
+        with _results_lock:
+            _results[key] = dict(found)
+            while len(_results) > RESULTS_SIZE:
+                _results.popitem(last=False)
+        return found
+
+    def _validate(self, answers: dict[str, Any]) -> dict[str, str]:
         return error_messages(self.definition, self.validator.iter_errors(answers))
+
+
+# Validation results, keyed by (content hash, today's date, a SHA-256 of the answers exactly as
+# JSON): a result is a pure function of the definition, the answers and the day ("today" in
+# dateBefore/dateAfter), so a hit is what validating again would give. Bounded; results are
+# copied in and out, so no caller can change what another is given.
+_results: OrderedDict[tuple[str, str, bytes], dict[str, str]] = OrderedDict()
+_results_lock = Lock()
+RESULTS_SIZE = 1024
+_JSON_SCALARS = (str, int, bool, type(None))
+
+
+def _plain_json(value: Any, depth: int = 0) -> bool:
+    """Only dict (string keys), list, str, int, finite float, bool and None, of exactly those
+    types: json.dumps writes a tuple as it writes a list, which jsonschema does not take for an
+    array, and a subclass may validate as something else."""
+    kind = type(value)
+    if kind in _JSON_SCALARS:
+        return True
+    if kind is float:
+        return math.isfinite(value)
+    if depth > 8:
+        return False
+    if kind is list:
+        return all(_plain_json(item, depth + 1) for item in value)
+    if kind is dict:
+        return all(type(k) is str and _plain_json(v, depth + 1) for k, v in value.items())
+    return False
+
+
+def validation_key(content_hash: str, answers: Any) -> tuple[str, str, bytes] | None:
+    """The cache key of a validation, or None when ``answers`` is not plain JSON.
+
+    The JSON keeps the answers' key order, and tells 1 from 1.0, true and "1" apart."""
+    if not _plain_json(answers):
+        return None
+    text = json.dumps(answers, ensure_ascii=True, allow_nan=False)
+    return content_hash, date.today().isoformat(), hashlib.sha256(text.encode()).digest()
+
+
+def forget_results() -> None:
+    with _results_lock:
+        _results.clear()
 
 
 # The one cache of compiled definitions in the process, keyed by content hash (the hash covers

@@ -8,16 +8,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, abort, redirect, request, session, url_for
+from flask import Blueprint, abort, current_app, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
+from .. import abuse, cases, store
 from .. import answers as answer_forms
-from .. import cases, store
 from ..definition import Definition, Page
 from ..journey import Journey
-from ..models import FormSession, utcnow
+from ..models import utcnow
 from ..validation import CompiledService, compiled
 from .case_status import status_url
+from .citizen_shell import client_key, forms_cap, too_many_requests
 from .common import db, render_page, settings
 from .journey_pages import JourneyPages
 
@@ -42,12 +43,19 @@ def _tokens() -> dict[str, str]:
     return tokens if isinstance(tokens, dict) else {}
 
 
-def _form_session(service_id: str) -> FormSession | None:
+def _form_session(service_id: str) -> store.FormSessionState | None:
     token = _tokens().get(service_id)
-    return store.get_form_session(session=db(), token=token if isinstance(token, str) else None)
+    return store.read_form_session(session=db(), token=token if isinstance(token, str) else None)
 
 
 def _expired(service_id: str) -> Response:
+    """To the timed-out page; the answers of an expired form session are deleted now, as that
+    page says, not at the next ``sessions purge``, and the cookie forgets the token."""
+    token = _tokens().get(service_id)
+    if isinstance(token, str) and abuse.delete_if_expired(session=db(), token=token):
+        db().commit()
+    if service_id in _tokens():
+        session["forms"] = {k: v for k, v in _tokens().items() if k != service_id}
     return redirect(url_for("citizen.session_expired", service_id=service_id), 303)
 
 
@@ -63,7 +71,7 @@ class CitizenJourney(JourneyPages):
     question_endpoint = "citizen.question"
     check_answers_endpoint = "citizen.check_answers"
 
-    def __init__(self, form_session: FormSession):
+    def __init__(self, form_session: store.FormSessionState):
         self.form_session = form_session
         self.service = _service(form_session.service_id, form_session.service_version)
         self.engine: CompiledService = compiled(self.service)
@@ -87,18 +95,78 @@ def start(service_id: str) -> Any:
 
 
 @bp.post("/services/<service_id>/start")
-def begin(service_id: str) -> Response:
-    """Start (or resume) a journey; the token goes in the signed session cookie."""
+def begin(service_id: str) -> Any:
+    """Start a journey; the token goes in the signed session cookie.
+
+    On a shared or public computer the browser may hold someone else's unfinished form: it is
+    never resumed silently. With answers in it, the citizen chooses on a page that shows none
+    of them (``start_choice``); without, a new form session replaces it.
+    """
+    journey = _journey(service_id)
+    if journey is not None and not journey.form_session.submission_reference:
+        if journey.form_session.answers:
+            return redirect(url_for("citizen.start_choice", service_id=service_id), 303)
+        abuse.delete_form_session(session=db(), form_session_id=journey.form_session.id)
+    elif journey is None:
+        token = _tokens().get(service_id)
+        abuse.delete_if_expired(session=db(), token=token if isinstance(token, str) else None)
+    return _start_new(_service(service_id))
+
+
+def _start_new(service: Definition) -> Any:
+    """A new form session (a new token) for this browser, within the caps; to its first page."""
+    client = client_key()
+    wait = forms_cap().retry_after(client)
+    if wait is not None:
+        db().rollback()
+        return too_many_requests(wait, "forms")
+    gauge: abuse.UnsentAnswersGauge = current_app.extensions["civicforms.unsent_answers"]
+    if gauge.bytes(db()) >= settings().max_unsent_answers_mb * 1024 * 1024:
+        db().rollback()
+        current_app.logger.warning("unsent answers are over CIVICFORMS_MAX_UNSENT_ANSWERS_MB: starts refused")
+        abort(503)
+    token = store.start_form_session(session=db(), service=service, minutes=settings().session_timeout_minutes)
+    db().commit()
+    forms_cap().count(client)
+    session["forms"] = {**_tokens(), service.id: token}
+    session.permanent = True
+    journey = _journey(service.id)
+    assert journey is not None
+    return redirect(journey.page_url(journey.journey.first_incomplete), 303)
+
+
+START_CHOICES = {
+    "continue": "Continue the application you started",
+    "start-again": "Start again, deleting the answers",
+}
+
+
+@bp.route("/services/<service_id>/continue-or-start-again", methods=["GET", "POST"])
+def start_choice(service_id: str) -> Any:
+    """Continue the unfinished form this browser holds, or delete it and start again.
+
+    Nothing of the form is shown here (not even which page it reached): whoever is at the
+    computer sees its answers only after choosing to continue.
+    """
     journey = _journey(service_id)
     if journey is None or journey.form_session.submission_reference:
-        service = _service(service_id)
-        token = store.start_form_session(session=db(), service=service, minutes=settings().session_timeout_minutes)
-        db().commit()
-        session["forms"] = {**_tokens(), service_id: token}
-        session.permanent = True
-        journey = _journey(service_id)
-        assert journey is not None
-    return redirect(journey.page_url(journey.journey.first_incomplete), 303)
+        _service(service_id)  # 404 for no such service
+        return redirect(url_for("citizen.start", service_id=service_id), 303)
+    error = None
+    if request.method == "POST":
+        choice = request.form.get("choice")
+        if choice == "continue":
+            return redirect(journey.page_url(journey.journey.first_incomplete), 303)
+        if choice == "start-again":
+            abuse.delete_form_session(session=db(), form_session_id=journey.form_session.id)
+            return _start_new(_service(service_id))
+        error = "Select whether to continue the application you started or start again"
+    return render_page(
+        "citizen/start_choice.html",
+        service=journey.service,
+        choices=START_CHOICES,
+        error=error,
+    )
 
 
 def _question_page(
@@ -141,6 +209,8 @@ def question(service_id: str, page_id: str) -> Any:
     errors = answered.page_errors(page)
     if errors:
         return _question_page(journey, page, raw, errors)
+    if abuse.answers_size(answered.answers) > settings().max_answers_bytes:
+        abort(413)  # one form's answers, all pages together, are capped (CIVICFORMS_MAX_ANSWERS_BYTES)
     journey.journey = answered
     store.save_answers(
         session=db(),
