@@ -1,13 +1,38 @@
-"""Citizen matching, first version: exact matches on normalised identifiers.
+"""Citizen matching: exact matches on normalised identifiers, and when they must not link.
 
-A later issue adds scored fuzzy candidates and a staff review queue; nothing here ever
-merges two records.
+Nothing a citizen types is verified today (no email confirmation, no accounts yet), so every
+identifier is a claim. The rule that keeps one person's submissions out of another's record:
+
+1. A submission's identifiers are looked up (``STRONG_KINDS`` and the name-date-postcode
+   key, ``match_order``); every record holding one of them is a *candidate*.
+2. A candidate is joined only when it is *consistent* with the submission: it holds no other
+   value of a kind a person has one of (``ONE_PER_PERSON``: NHS number, National Insurance
+   number, email), and no name-date-postcode key with another date of birth (``conflicts``).
+   Names and postcodes change, so those never conflict. Of the consistent candidates the one
+   sharing the strongest identifier is joined, as before.
+3. Otherwise the submission gets a new record. An identifier already on another record stays
+   there (one owner per identifier); the new or joined record and every candidate it was not
+   joined to are marked as a *possible match* for staff, on both records. Nothing here ever
+   merges two records.
+
+So a submission with the victim's NHS number and the attacker's email makes a record; the
+victim's own later submission (their NHS number, their email) finds it but does not join it,
+because it holds another email: the victim gets a record of their own and staff see the pair.
+The reverse (the victim's email with the attacker's NHS number or date of birth) does not join
+the victim's record either. A submission whose only identifier is one value (an email alone)
+has nothing to contradict a record with and still joins the record holding it.
+
+The price: a person who gives a second email address with the same NHS number gets a second
+record, marked as a possible match, until staff join them. Markers are stored, for now, as
+``citizen_identifier`` rows of kind ``POSSIBLE_MATCH`` (see ``possible_match_value``), which no
+lookup of a real identifier can ever find.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from typing import Any
 
 from .widgets.identifiers import (
@@ -18,9 +43,16 @@ from .widgets.identifiers import (
     normalise_postcode,
 )
 
-# Strongest first: the first of these a submission shares with a record decides the match.
+# Strongest first: of the records a submission may join (``conflicts``), the one sharing the
+# first of these decides.
 STRONG_KINDS = ("nhs_number", "ni_number", "email")
 COMPOSITE_KIND = "name_dob_postcode"
+# Kinds a person has one value of, as far as linking goes: a record that holds another value of
+# one of these is somebody else until staff decide otherwise. (A person may well have two email
+# addresses; then they get two records marked as a possible match, never one shared by mistake.)
+ONE_PER_PERSON = ("nhs_number", "ni_number", "email")
+# The kind of the citizen_identifier rows that mark two records as a possible match.
+POSSIBLE_MATCH = "possible_match"
 # Letters NFKD does not split into a base letter and an accent, and the apostrophes and
 # hyphens phones type instead of ' and -.
 _NAME_FOLD = str.maketrans(
@@ -94,3 +126,35 @@ def match_order(found: dict[str, str]) -> list[tuple[str, str]]:
     """The identifiers that may link to an existing record, strongest first."""
     kinds = [*STRONG_KINDS, COMPOSITE_KIND]
     return [(k, found[k]) for k in kinds if k in found]
+
+
+def _date_of_birth(composite: str) -> str | None:
+    # The name is folded without "|" and the date is digits and hyphens: the second part is the date.
+    parts = composite.split("|")
+    return parts[1] if len(parts) >= 3 else None
+
+
+def conflicts(found: dict[str, str], held: Iterable[tuple[str, str]]) -> list[str]:
+    """The kinds on which a record's identifiers ``held`` (kind, value) contradict a submission's
+    ``found``: why the submission must not join that record (empty: it may)."""
+    held = list(held)
+    clashes = [
+        kind for kind in ONE_PER_PERSON if kind in found and any(k == kind and v != found[kind] for k, v in held)
+    ]
+    born = found.get("date_of_birth")
+    if born and any(k == COMPOSITE_KIND and _date_of_birth(v) not in (None, born) for k, v in held):
+        clashes.append("date_of_birth")
+    return clashes
+
+
+def possible_match_value(citizen_id: int, other_id: int, kind: str) -> str:
+    """The value of the marker on record ``citizen_id``: ``other_id`` claimed the same ``kind``."""
+    return f"{citizen_id}:{other_id}:{kind}"
+
+
+def parse_possible_match(value: str) -> tuple[int, int, str] | None:
+    """(record, other record, kind shared) from a marker's value, or None if it is not one."""
+    parts = value.split(":")
+    if len(parts) != 3 or not (parts[0].isdigit() and parts[1].isdigit()):
+        return None
+    return int(parts[0]), int(parts[1]), parts[2]
