@@ -320,7 +320,7 @@ def builder_app_page(workdir: Path, doc: dict[str, Any]) -> tuple[str, Callable[
 def preview_renderer(workdir: Path) -> Callable[[dict[str, Any]], tuple[str, dict[str, int]]]:
     """Render every page of a draft as the builder previews it, in the citizen app's Jinja environment."""
     # The preview reads no database: the file is never made.
-    app = create_citizen_app({"SETTINGS": _settings(f"sqlite:///{workdir / 'unused.db'}")})
+    app = create_citizen_app({"SETTINGS": _settings(f"sqlite:///{workdir / 'unused.db'}"), "RATELIMIT_ENABLED": False})
     template = app.jinja_env.from_string(PREVIEW_TEMPLATE)
     clock = time.perf_counter_ns
 

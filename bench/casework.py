@@ -230,7 +230,7 @@ def settings_for(url: str) -> Settings:
 def template_answers(url: str) -> dict[str, dict[str, Any]]:
     """One real submission per service, through the citizen pages (which open its case): its
     answers are the template that the generated submissions copy, with another name."""
-    app = create_citizen_app({"SETTINGS": settings_for(url), "WTF_CSRF_ENABLED": False})
+    app = create_citizen_app({"SETTINGS": settings_for(url), "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
     engine = app.extensions["civicforms.engine"]
     answers: dict[str, dict[str, Any]] = {}
     for service_id in SHARES:

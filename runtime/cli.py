@@ -230,12 +230,13 @@ def serve(host: str, port: int) -> None:
 
     from werkzeug.serving import run_simple
 
+    from .web.common import DevRequestHandler
     from .web.dev import create_dev_app
 
     os.environ.setdefault("CIVICFORMS_ENV", "development")
     app = create_dev_app()
     click.echo(f"Civic Forms on http://{host}:{port}/")
-    run_simple(host, port, app, use_reloader=False, threaded=True)
+    run_simple(host, port, app, use_reloader=False, threaded=True, request_handler=DevRequestHandler)
 
 
 @main.group()
@@ -244,16 +245,21 @@ def sessions() -> None:
 
 
 @sessions.command("purge")
-def sessions_purge() -> None:
+@click.option(
+    "--batch-size",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Sessions deleted per transaction: each batch commits, so no lock is held for long.",
+)
+def sessions_purge(batch_size: int) -> None:
     """Delete unsent answers whose session has expired (run it from cron, e.g. hourly)."""
-    from .db import make_engine, session
-    from .store import delete_expired_form_sessions
+    from .abuse import purge_expired
+    from .db import make_engine
 
     engine = make_engine(_settings().database_url)
     try:
-        with session(engine) as s:
-            count = delete_expired_form_sessions(session=s)
-            s.commit()
+        count = purge_expired(engine, batch_size=batch_size)
     finally:
         engine.dispose()
     click.echo(f"deleted {count} expired session{'s' if count != 1 else ''}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -99,6 +100,21 @@ class Settings:
     holidays: frozenset[date] = frozenset()
     worker_batch_size: int = 50
     worker_interval_seconds: int = 10
+    # Abuse limits on the citizen face (runtime/web/citizen_shell.py, runtime/abuse.py). Rates are
+    # limits' notation ("60 per 10 minutes"), or "off". A journey is one start and a few dozen
+    # posts (pages, errors, changes); these allow a household, an office or a library behind one
+    # address many journeys at once, and stop a script long before the caps below matter.
+    rate_limit_storage: str = "memory://"  # or redis:// (rediss://) to share counts between processes
+    rate_limit_starts: str = "60 per 10 minutes"
+    rate_limit_posts: str = "600 per 10 minutes"
+    # The addresses whose X-Forwarded-For is believed when telling clients apart (gunicorn reads
+    # the same variable, FORWARDED_ALLOW_IPS, for X-Forwarded-Proto): the reverse proxies.
+    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1", "::1")
+    # Caps, so that a script cannot fill the database: form sessions one client may start within
+    # the session timeout, one form session's stored answers, and all unsent answers together.
+    max_forms_per_client: int = 100
+    max_answers_bytes: int = 1024 * 1024
+    max_unsent_answers_mb: int = 2048
 
     def oidc_provider(self, name: str) -> OidcProvider | None:
         return next((p for p in self.oidc_providers if p.name == name), None)
@@ -143,6 +159,7 @@ class Settings:
         if self.base_url and not (self.base_url.startswith("https://") or _local_http(self.base_url)):
             raise SettingsError("CIVICFORMS_BASE_URL must be an https:// address (http:// only for localhost)")
         self._check_mail()
+        self._check_abuse_limits()
         for provider in self.oidc_providers:
             prefix = f"CIVICFORMS_OIDC_{provider.name.upper()}"
             if not re.fullmatch(r"[a-z][a-z0-9]{0,29}", provider.name):
@@ -180,6 +197,61 @@ class Settings:
             )
         if self.worker_batch_size < 1 or self.worker_interval_seconds < 1:
             raise SettingsError("CIVICFORMS_WORKER_BATCH_SIZE and CIVICFORMS_WORKER_INTERVAL_SECONDS must be 1 or more")
+
+    def _check_abuse_limits(self) -> None:
+        for name, value in (("RATE_LIMIT_STARTS", self.rate_limit_starts), ("RATE_LIMIT_POSTS", self.rate_limit_posts)):
+            check_rate(f"CIVICFORMS_{name}", value)
+        storage = self.rate_limit_storage
+        if not (storage == "memory://" or re.fullmatch(r"rediss?://\S+", storage)):
+            raise SettingsError(
+                "CIVICFORMS_RATE_LIMIT_STORAGE must be memory:// or a redis:// (or rediss://) URL, "
+                "e.g. redis://127.0.0.1:6379/0; limits has no database storage"
+            )
+        for name, number in (
+            ("MAX_FORMS_PER_CLIENT", self.max_forms_per_client),
+            ("MAX_ANSWERS_BYTES", self.max_answers_bytes),
+            ("MAX_UNSENT_ANSWERS_MB", self.max_unsent_answers_mb),
+        ):
+            if number < 1:
+                raise SettingsError(f"CIVICFORMS_{name} must be 1 or more")
+        if self.max_answers_bytes < self.max_post_bytes:
+            raise SettingsError("CIVICFORMS_MAX_ANSWERS_BYTES must be at least CIVICFORMS_MAX_POST_BYTES")
+        for entry in self.forwarded_allow_ips:
+            if entry != "*":
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    raise SettingsError(
+                        f"FORWARDED_ALLOW_IPS: {entry[:40]!r} is not an address or network (e.g. 10.0.0.0/8)"
+                    ) from None
+
+
+RATE_EXAMPLE = "a rate like '60 per 10 minutes' (or 60/10minute), or off"
+
+
+def check_rate(name: str, value: str) -> None:
+    """SettingsError unless ``value`` is one rate in limits' notation, or ``off``."""
+    if value == "off":
+        return
+    from limits import parse_many
+
+    try:
+        rates = parse_many(value)
+    except ValueError:
+        rates = []
+    if len(rates) != 1 or rates[0].amount < 1:
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        raise SettingsError(f"{name} must be {RATE_EXAMPLE}, got {shown!r}")
+
+
+def _whole_number(env: dict[str, str], name: str, default: int) -> int:
+    text = env.get(f"CIVICFORMS_{name}", "").strip()
+    if not text:
+        return default
+    if not re.fullmatch(r"[0-9]{1,12}", text.replace("_", "").replace(",", "")):
+        shown = text if len(text) <= 20 else text[:17] + "..."
+        raise SettingsError(f"CIVICFORMS_{name} must be a whole number, got {shown!r}")
+    return int(text.replace("_", "").replace(",", ""))
 
 
 def parse_holidays(text: str) -> frozenset[date]:
@@ -276,4 +348,13 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
         holidays=parse_holidays(get("HOLIDAYS")),
         worker_batch_size=worker_batch,
         worker_interval_seconds=worker_interval,
+        rate_limit_storage=get("RATE_LIMIT_STORAGE", "memory://").strip() or "memory://",
+        rate_limit_starts=" ".join(get("RATE_LIMIT_STARTS", "60 per 10 minutes").split()).lower(),
+        rate_limit_posts=" ".join(get("RATE_LIMIT_POSTS", "600 per 10 minutes").split()).lower(),
+        forwarded_allow_ips=tuple(
+            a.strip() for a in env.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1").split(",") if a.strip()
+        ),
+        max_forms_per_client=_whole_number(env, "MAX_FORMS_PER_CLIENT", 100),
+        max_answers_bytes=_whole_number(env, "MAX_ANSWERS_BYTES", 1024 * 1024),
+        max_unsent_answers_mb=_whole_number(env, "MAX_UNSENT_ANSWERS_MB", 2048),
     ).check()

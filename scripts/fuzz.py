@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             database_url=url,
             secure_cookies=False,
         )
-        app = create_citizen_app({"SETTINGS": config, "TESTING": True})
+        app = create_citizen_app({"SETTINGS": config, "TESTING": True, "RATELIMIT_ENABLED": False})
         app.logger.removeHandler(default_handler)  # 5xx are counted and shown below, not logged
         app.logger.propagate = False
         engine = app.extensions["civicforms.engine"]

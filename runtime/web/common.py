@@ -8,6 +8,10 @@ Nothing here is a face's own: each face (citizen runtime, builder, back office) 
 
 from __future__ import annotations
 
+import hashlib
+import mimetypes
+import posixpath
+import re
 import secrets
 import time
 from collections.abc import Mapping
@@ -23,6 +27,7 @@ from itsdangerous import BadSignature
 from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlmodel import Session
 from werkzeug.exceptions import HTTPException
+from werkzeug.serving import WSGIRequestHandler
 
 from ..db import make_engine
 from ..db import session as new_session
@@ -32,7 +37,8 @@ from .fastmacros import FastMacroLoader
 from .journey_pages import BlankQuestions
 
 HERE = Path(__file__).parent
-DIST = HERE / "static" / "dist"
+STATIC = HERE / "static"
+DIST = STATIC / "dist"
 
 csrf = CSRFProtect()
 htmx = Htmx()
@@ -84,6 +90,91 @@ class SessionCookie(SecureCookieSessionInterface):
         return signed_at is None or time.time() - signed_at >= self.REFRESH_AFTER_SECONDS
 
 
+class StaticFingerprints:
+    """The stylesheets and scripts under ``static/``, each at a name with its content's hash
+    (``dist/css/civicforms.1a2b3c4d5e6f.css``), read and hashed once when the app is made.
+
+    A hashed name always means that content, so it is cached for a year ("immutable"); a new
+    build gives a file a new name, and pages (never cached) name the new one at once. An old
+    hash is not found (404) rather than answered with other content. Our own module scripts
+    (``js/``) import others by relative path: those imports are rewritten to the hashed names
+    before the importing script is hashed, so a change anywhere gives a new name up the chain.
+    """
+
+    PATTERNS = ("dist/css/*.css", "dist/js/*.js", "js/*.js")
+    HASHED = re.compile(r"(?P<stem>.+)\.(?P<hash>[0-9a-f]{12})(?P<ext>\.(?:css|js))")
+    _IMPORT = re.compile(r"""(\bfrom\s*|\bimport\s*\(?\s*)(['"])(\.{1,2}/[^'"\s]+)\2""")
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.url_names: dict[str, str] = {}  # "dist/css/civicforms.css" -> "dist/css/civicforms.<hash>.css"
+        self.files: dict[str, tuple[bytes, str]] = {}  # hashed name -> (content, hash)
+        for pattern in self.PATTERNS:  # dist first: js/ imports from it
+            for path in sorted(root.glob(pattern)):
+                name = path.relative_to(root).as_posix()
+                content = path.read_bytes()
+                if name.startswith("js/"):
+                    content = self._hashed_imports(name, content)
+                digest = hashlib.sha256(content).hexdigest()[:12]
+                stem, ext = posixpath.splitext(name)
+                hashed = f"{stem}.{digest}{ext}"
+                self.url_names[name] = hashed
+                self.files[hashed] = (content, digest)
+
+    def _hashed_imports(self, name: str, content: bytes) -> bytes:
+        folder = posixpath.dirname(name)
+
+        def rename(match: re.Match[str]) -> str:
+            target = posixpath.normpath(posixpath.join(folder, match.group(3)))
+            hashed = self.url_names.get(target)
+            if hashed is None:
+                return match.group(0)
+            relative = posixpath.relpath(hashed, folder)
+            relative = relative if relative.startswith(".") else "./" + relative
+            return f"{match.group(1)}{match.group(2)}{relative}{match.group(2)}"
+
+        return self._IMPORT.sub(rename, content.decode("utf-8")).encode("utf-8")
+
+    def is_stale(self, filename: str) -> bool:
+        """A hashed name of one of these files, with a hash that is not the current one."""
+        match = self.HASHED.fullmatch(filename)
+        return match is not None and f"{match['stem']}{match['ext']}" in self.url_names
+
+
+def _install_static(app: Flask, root: Path) -> None:
+    """``url_for('static', ...)`` gives hashed names; the static route serves them for a year."""
+    fingerprints = StaticFingerprints(root)
+    app.extensions["civicforms.static_fingerprints"] = fingerprints
+
+    @app.url_defaults
+    def _hashed_name(endpoint: str, values: dict[str, Any]) -> None:
+        if endpoint == "static":
+            filename = values.get("filename")
+            if isinstance(filename, str):
+                values["filename"] = fingerprints.url_names.get(filename, filename)
+
+    def static(filename: str) -> Response:
+        found = fingerprints.files.get(filename)
+        if found is not None:
+            content, digest = found
+            mimetype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+            response = Response(content, mimetype="text/javascript" if filename.endswith(".js") else mimetype)
+            response.set_etag(digest)
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+            response.make_conditional(request)
+            return response
+        if fingerprints.is_stale(filename):
+            abort(404)  # an older build's name: never this build's content under it
+        response = send_from_directory(root, filename)
+        # Unhashed names (and source maps, images) may change under the same name: the browser
+        # revalidates (ETag) on each use instead of keeping an old copy for an hour.
+        response.cache_control.no_cache = True
+        response.cache_control.max_age = None
+        return response
+
+    app.view_functions["static"] = static
+
+
 @dataclass(frozen=True)
 class Face:
     """What one web face brings to the shared shell: its own templates and error wording."""
@@ -109,7 +200,9 @@ def create_base_app(import_name: str, face: Face, config: dict[str, Any] | None 
     """A Flask app with everything the faces share; the caller adds its blueprints."""
     config = dict(config or {})
     settings: Settings = config.pop("SETTINGS", None) or from_environment()
-    app = Flask(import_name, static_folder=str(HERE / "static"), template_folder=str(face.templates))
+    static_root = Path(config.pop("STATIC_FOLDER", STATIC))  # a test's copy of the assets
+    app = Flask(import_name, static_folder=str(static_root), template_folder=str(face.templates))
+    _install_static(app, static_root)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_post_bytes,
@@ -255,9 +348,11 @@ def security_headers(response: Response, settings: Settings) -> Response:
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     if settings.secure_cookies:
         response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-    if not (request.endpoint or "").endswith(("static", "assets", "brand_css")):
+    asset = (request.endpoint or "").endswith(("static", "assets", "brand_css"))
+    if not asset or response.status_code >= 400:
         # Pages can hold personal data: never keep them in shared caches or the back/forward
-        # cache. Error pages (with no endpoint when no route matched) are pages too.
+        # cache. Error pages (with no endpoint when no route matched, or an asset not found:
+        # it may be there after the next deploy) are pages too.
         response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -281,3 +376,25 @@ def render_page(template: str, status: int = 200, **context: Any) -> tuple[Respo
         pushed = request.script_root + request.full_path.rstrip("?")
         response.headers["HX-Push-Url"] = pushed if request.method == "GET" else "false"
     return response, status
+
+
+# A path segment that looks like a secret (a status link's signed token, a set-up link): as
+# gunicorn.conf.py's ``log_path`` decides for the production access log.
+_SLUG = re.compile(r"[a-z0-9]+(?:[-.][a-z0-9]+)*")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\"\\]")
+
+
+def log_path(path: str) -> str:
+    """``path`` as a request log shows it: no query, secrets replaced, control characters escaped."""
+    path = path.split("?", 1)[0]
+    segments = ["[token]" if len(s) >= 20 and not _SLUG.fullmatch(s) else s for s in path.split("/")]
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", "/".join(segments)) or "-"
+
+
+class DevRequestHandler(WSGIRequestHandler):
+    """The development server's request log (``civicforms serve``) with only what the production
+    access log keeps: method, path (no query string, secret links as ``[token]``), status."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        code = getattr(code, "value", code)
+        self.log("info", '"%s %s %s" %s %s', self.command, log_path(self.path), self.request_version, code, size)

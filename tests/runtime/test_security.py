@@ -150,6 +150,7 @@ def test_the_citizen_app_has_exactly_these_routes(app: Flask) -> None:
         ("/services/<service_id>/check-answers", "citizen.check_answers", both),
         ("/services/<service_id>/confirmation", "citizen.confirmation", get),
         ("/services/<service_id>/session-expired", "citizen.session_expired", get),
+        ("/services/<service_id>/continue-or-start-again", "citizen.start_choice", both),
         ("/status/<token>", "case_status.status", get),
         ("/status/<token>/information", "case_status.information_from_status", both),
         ("/status/<token>/information/sent", "case_status.information_sent", get),
