@@ -14,7 +14,8 @@ import pytest
 from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
 from runtime import db as dbmod
@@ -57,7 +58,8 @@ def postgres_migrated() -> Iterator[str]:
     A schema per run (not the public one) lets several runs share one server safely.
     """
     schema = f"cf_test_{os.getpid()}"
-    admin = dbmod.make_engine(PG_URL)
+    # No pool: the connection closes after each block, never left open for the whole run.
+    admin = create_engine(PG_URL, poolclass=NullPool)
     with admin.begin() as conn:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         conn.execute(text(f"CREATE SCHEMA {schema}"))
