@@ -14,7 +14,7 @@ import pytest
 from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
@@ -30,6 +30,24 @@ DEFINITIONS = PROJECT_ROOT / "form_definitions"
 SERVICE_IDS = sorted(p.stem for p in DEFINITIONS.glob("*.json"))
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+
+
+# Every engine a test connects with, disposed when the test ends. Apps, CLI commands and
+# workers made inside a test open pooled engines of their own; a pooled PostgreSQL connection
+# left for the garbage collector makes psycopg warn (an error here) in whichever test runs then.
+_ENGINES_IN_TEST: set[Engine] = set()
+
+
+@event.listens_for(Engine, "engine_connect")
+def _remember_engine(connection: Connection) -> None:
+    _ENGINES_IN_TEST.add(connection.engine)
+
+
+@pytest.fixture(autouse=True)
+def _dispose_engines_after_test() -> Iterator[None]:
+    yield
+    while _ENGINES_IN_TEST:
+        _ENGINES_IN_TEST.pop().dispose()
 
 
 def _load_definitions(url: str) -> None:
