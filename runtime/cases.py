@@ -1189,19 +1189,25 @@ def case_detail(session: Session, *, case_id: int, staff_id: int) -> CaseDetail:
             select(InformationRequest).where(InformationRequest.case_id == case_id).order_by(col(InformationRequest.id))
         )
     )
+    others = cases_of_citizens(session, citizen_ids=[case.citizen_id], staff_id=staff_id, leave_out=case_id)
+    assignee = session.get(StaffUser, case.assigned_to) if case.assigned_to is not None else None
+    return CaseDetail(case, submission, definition, workflow_for(session, case), events, requests, others, assignee)
+
+
+def cases_of_citizens(
+    session: Session, *, citizen_ids: Sequence[int], staff_id: int, leave_out: int | None = None, limit: int = 50
+) -> list[Case]:
+    """Cases of these citizen records in the departments where this staff member has a case role,
+    newest first (at most ``limit``; one query)."""
+    if not citizen_ids:
+        return []
     mine = select(StaffRole.department_id).where(
         StaffRole.user_id == staff_id, col(StaffRole.role).in_(list(CASE_ROLES))
     )
-    others = list(
-        session.exec(
-            select(Case)
-            .where(Case.citizen_id == case.citizen_id, Case.id != case_id, col(Case.department_id).in_(mine))
-            .order_by(col(Case.created_at).desc(), col(Case.id).desc())
-            .limit(50)
-        )
-    )
-    assignee = session.get(StaffUser, case.assigned_to) if case.assigned_to is not None else None
-    return CaseDetail(case, submission, definition, workflow_for(session, case), events, requests, others, assignee)
+    query = select(Case).where(col(Case.citizen_id).in_(list(citizen_ids)), col(Case.department_id).in_(mine))
+    if leave_out is not None:
+        query = query.where(Case.id != leave_out)
+    return list(session.exec(query.order_by(col(Case.created_at).desc(), col(Case.id).desc()).limit(limit)))
 
 
 # -- publishing a version that changes the states ---------------------------------------------------

@@ -44,6 +44,7 @@ def test_the_case_page_shows_the_answers_the_citizen_and_the_history(office: Off
     assert "|" not in citizen  # the matching key (name, date of birth, postcode) is not shown
     [other] = soup.select(".cf-other-cases li")
     assert "Apply for a Blue Badge" in other.get_text() and "Received" in other.get_text()
+    assert soup.select(".cf-possible-match") == []
     history = [tr.get_text(" | ", strip=True) for tr in soup.select(".cf-history tbody tr")]
     assert len(history) == 1 and "The applicant" in history[0] and "Sent the application" in history[0]
     buttons = [b.get_text(strip=True) for b in soup.select("form.cf-case-action button")]
@@ -55,6 +56,24 @@ def test_the_case_page_shows_the_answers_the_citizen_and_the_history(office: Off
     # The citizen's name is never in a URL.
     assert all("Ada" not in (a.get("href") or "") for a in soup.select("a, form"))
     assert all("Ada" not in (f.get("action") or "") for f in soup.select("form"))
+
+
+def test_a_record_that_may_be_the_same_person_is_flagged_with_its_cases(office: Office) -> None:
+    """Issue 8: a submission that gives someone's National Insurance number with another email
+    gets a record of its own (it cannot hijack hers); staff see the pair on both cases."""
+    hers = office.new_case(name="Ada Lovelace", email="ada@example.com")
+    theirs = office.new_case(name="Eve Mallory", email="eve@evil.example")
+    her_record, their_record = office.case(hers).citizen_id, office.case(theirs).citizen_id
+    assert her_record != their_record
+    client = office.sign_in(office.staff("Casey Worker", "caseworker"))
+    for reference, other_record, other_reference in ((hers, their_record, theirs), (theirs, her_record, hers)):
+        soup = page(client.get(case_url(reference)))
+        [warning] = soup.select(".cf-possible-match")
+        text = warning.get_text(" ", strip=True)
+        assert f"Record {other_record} gave the same National Insurance number" in text
+        assert "check before you decide" in text
+        assert [a.get_text(strip=True) for a in warning.select("a")] == [other_reference]
+        assert soup.select(".cf-other-cases li") == []  # not their own case: another record's
 
 
 def test_approve_changes_the_state_records_it_and_tells_the_citizen(office: Office) -> None:

@@ -314,3 +314,40 @@ def test_each_page_sent_with_values_the_schema_refuses(citizen, db_session, serv
             assert stored_answers(db_session) == before, f"{page_id}: refused values were saved"
         response = citizen.answer(service_id, page_id, data)
         assert response.status_code == 303
+
+
+def test_a_stored_definition_the_runtime_will_not_compile_gets_an_unavailable_page(
+    client,
+    db_session,
+    monkeypatch,
+    caplog,  # type: ignore[no-untyped-def]
+) -> None:
+    """Issue 8: a definition stored before the checker's limits existed (here an allOf fan-out
+    of a million schema objects) is refused when compiled: a 503 page in milliseconds and one
+    log line for IT, never a worker pinned or a traceback per request."""
+    from runtime import store
+    from tests.core.sample import sample_doc
+    from tests.core.test_definition_limits import fan_out
+
+    doc = sample_doc()
+    fan_out(doc)
+    monkeypatch.setattr(store, "check", lambda doc: [])  # as if published before the rule
+    store.publish(session=db_session, doc=doc)
+    db_session.commit()
+    monkeypatch.undo()
+
+    base = "/services/pet-licence"
+    start = client.get(base)
+    assert start.status_code in (200, 503)
+    responses = [start]
+    if start.status_code == 200:
+        token = page(start).select_one("input[name=csrf_token]")["value"]
+        responses.append(client.post(f"{base}/start", data={"csrf_token": token}, follow_redirects=True))
+    response = responses[-1]
+    assert response.status_code == 503
+    assert title(page(response)).startswith("Sorry, this service is unavailable")
+    assert "Traceback" not in caplog.text
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("service not served")]
+    assert "pet-licence version 1" in line and "civicforms validate" in line
+    # The other services are untouched.
+    assert client.get("/services/blue-badge").status_code == 200

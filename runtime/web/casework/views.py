@@ -42,6 +42,13 @@ CONFLICT = (
     "check the case as it is now, then try again."
 )
 IDENTIFIER_LABELS = {"email": "Email", "ni_number": "National Insurance number", "nhs_number": "NHS number"}
+# What two records marked as a possible match both gave (runtime.citizens), in a sentence.
+MATCH_LABELS = {
+    "email": "email address",
+    "ni_number": "National Insurance number",
+    "nhs_number": "NHS number",
+    "name_dob_postcode": "name, date of birth and postcode",
+}
 STALE_FORM = "This form is out of date. Nothing has been changed: check the case as it is now, then try again."
 
 
@@ -361,6 +368,32 @@ def _assign_ids(detail: cases.CaseDetail) -> list[int]:
     ]
 
 
+def _possible_matches(citizen_id: int, staff_id: int, definitions: _Definitions) -> list[dict[str, Any]]:
+    """Other records that may be this applicant (runtime.citizens: they gave one of the same
+    identifiers but contradict this record on another), each with what they share and their
+    cases in this staff member's departments. Two queries, whatever the number of records."""
+    shared: dict[int, list[str]] = {}
+    for match in store.possible_matches(session=db(), citizen_id=citizen_id, limit=20):
+        shared.setdefault(match.other_id, []).append(MATCH_LABELS.get(match.kind, match.kind))
+    found = cases.cases_of_citizens(db(), citizen_ids=list(shared), staff_id=staff_id)
+    return [
+        {
+            "record": other,
+            "shared": " and ".join(dict.fromkeys(kinds)),
+            "cases": [
+                {
+                    "case": c,
+                    "service": _title(definitions.get(c.service_id), c.service_id),
+                    "state": definitions.state_label(c.service_id, c.service_version, c.state),
+                }
+                for c in found
+                if c.citizen_id == other
+            ],
+        }
+        for other, kinds in shared.items()
+    ]
+
+
 def _case_page(
     case_id: int,
     status: int = 200,
@@ -391,6 +424,7 @@ def _case_page(
     ]
     state = detail.workflow.states.get(case.state)
     assigning = can(ASSIGN_OTHERS, case.department_id)
+    possible = _possible_matches(case.citizen_id, staff_id, definitions)
     requests = [
         {
             "row": r,
@@ -426,6 +460,7 @@ def _case_page(
             if i.kind in IDENTIFIER_LABELS  # the name-date-postcode key is for matching, not reading
         ],
         others=others,
+        possible_matches=possible,
         history=_history(detail, definition),
         requests=requests,
         decisions=[t for t in actions if not t.request_information],
