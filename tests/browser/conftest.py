@@ -63,6 +63,15 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def live_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The citizen app on a real port, with its own copy of the loaded SQLite database."""
+    with serve_citizen_app(sqlite_template, tmp_path_factory) as server:
+        yield server
+
+
+@contextmanager
+def serve_citizen_app(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, **settings_: Any
+) -> Iterator[LiveServer]:
+    """A citizen app with these settings on a real port, in a thread, with its own database."""
     from werkzeug.serving import make_server
 
     path = tmp_path_factory.mktemp("browser") / "civicforms.db"
@@ -73,6 +82,7 @@ def live_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory)
         database_url=f"sqlite:///{path}",
         secure_cookies=False,
         organisation_name=ORGANISATION,
+        **settings_,
     ).check()
     app = create_citizen_app({"SETTINGS": settings})
     server = make_server("127.0.0.1", 0, app, threaded=True)

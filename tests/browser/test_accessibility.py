@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import new_page
+from tests.browser.conftest import new_page, serve_citizen_app
 from tests.browser.helpers import arrive, continue_, fill
 from tests.conftest import SERVICE_IDS
 from tests.journeys import HAPPY_PATHS
@@ -58,6 +58,43 @@ def test_not_found_and_session_expired(live_server: Any, browser: Any, axe: Any,
         page.goto(live_server("/services/missed-bin-collection/collection-address"))
         arrive(page, live_server("/services/missed-bin-collection/session-expired"))
         expect(page.locator("h1")).to_have_text("Sorry, you’ll have to start again")
+        axe(page)
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])
+def test_shared_computer_choice_and_too_many_requests(
+    sqlite_template: Any, tmp_path_factory: Any, browser: Any, axe: Any, js: bool
+) -> None:
+    """Issue 8's pages: the choice before resuming someone's unfinished form (with and without
+    its error) and "Too many requests", on a server whose start limit is two an hour."""
+    service = "missed-bin-collection"
+    first_page, answers = HAPPY_PATHS[service][0]
+    with (
+        serve_citizen_app(sqlite_template, tmp_path_factory, rate_limit_starts="2 per hour") as server,
+        new_page(browser, java_script_enabled=js) as page,
+    ):
+        start = server(f"/services/{service}")
+        page.goto(start)
+        page.locator("form .govuk-button--start").click()
+        arrive(page, f"{start}/{first_page}")
+        fill(page, answers)
+        continue_(page)
+        page.goto(start)
+        page.locator("form .govuk-button--start").click()
+        arrive(page, f"{start}/continue-or-start-again")
+        expect(page.locator("h1")).to_have_text("An application has already been started on this device")
+        axe(page)
+        page.locator("main form .govuk-button").click()  # nothing chosen
+        expect(page.locator(".govuk-error-summary")).to_contain_text("Select whether to continue")
+        assert page.title().startswith("Error: ")
+        axe(page)
+        page.get_by_label("Continue the application you started").check()
+        page.locator("main form .govuk-button").click()
+        arrive(page, f"{start}/{HAPPY_PATHS[service][1][0]}")
+
+        page.goto(start)
+        page.locator("form .govuk-button--start").click()  # the third start this hour
+        expect(page.locator("h1")).to_have_text("Too many requests")
         axe(page)
 
 
