@@ -10,11 +10,9 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections import OrderedDict
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from pathlib import Path
-from threading import Lock
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, update
@@ -27,6 +25,7 @@ from sqlmodel import Session, col, select
 from . import citizens, validation
 from .checker import Problem, check
 from .definition import Definition, content_hash, read_file
+from .lru import LRU
 from .models import (
     Citizen,
     CitizenIdentifier,
@@ -244,14 +243,12 @@ def load_folder(
 
 # Published versions never change, so (database, service, version) names one content hash, and
 # the hash names one compiled definition in runtime.validation's cache (the only one).
-_version_hashes: OrderedDict[tuple[str, str, int], str] = OrderedDict()
-_version_hashes_lock = Lock()
+_version_hashes: LRU[tuple[str, str, int], str] = LRU(4 * validation.CACHE_SIZE)
 
 
 def forget_definitions() -> None:
     """Drop what is known of published versions (tests that empty and refill one database)."""
-    with _version_hashes_lock:
-        _version_hashes.clear()
+    _version_hashes.clear()
 
 
 def live_services(*, session: Session) -> list[Service]:
@@ -266,10 +263,7 @@ def definition(*, session: Session, service_id: str, version: int | None = None)
             return None
         version = service.current_version
     key = (str(session.get_bind().engine.url), service_id, version)
-    with _version_hashes_lock:
-        known = _version_hashes.get(key)
-        if known is not None:
-            _version_hashes.move_to_end(key)
+    known = _version_hashes.get(key)
     if known is not None:
         hit = validation.cached(known)
         if hit is not None:
@@ -280,10 +274,7 @@ def definition(*, session: Session, service_id: str, version: int | None = None)
     if row is None:
         return None
     built = validation.compiled(Definition(row.definition)).definition
-    with _version_hashes_lock:
-        _version_hashes[key] = built.hash
-        while len(_version_hashes) > 4 * validation.CACHE_SIZE:
-            _version_hashes.popitem(last=False)
+    _version_hashes.replace(key, built.hash)
     return built
 
 

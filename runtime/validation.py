@@ -10,11 +10,9 @@ import hashlib
 import json
 import math
 import re
-from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import date
 from functools import lru_cache
-from threading import Lock
 from typing import Any
 
 import re2
@@ -24,6 +22,7 @@ from referencing import Registry
 from referencing.exceptions import NoSuchResource
 
 from .definition import Definition
+from .lru import LRU
 from .widgets import is_nhs_number, is_ni_number, is_postcode
 
 # -- patterns: RE2, never Python's re ------------------------------------------------------------
@@ -157,8 +156,7 @@ def _additional_properties(validator: Any, allowed: Any, instance: Any, schema: 
 # against 15,000 options made 100 million comparisons. Enums of plain values are looked up in a
 # set built once per enum list of a compiled schema.
 
-_enum_sets: OrderedDict[int, tuple[list[Any], frozenset[Any] | None]] = OrderedDict()
-_enum_lock = Lock()
+_enum_sets: LRU[int, tuple[list[Any], frozenset[Any] | None]] = LRU(4096)
 
 
 def _enum_key(value: Any) -> Any:
@@ -167,16 +165,12 @@ def _enum_key(value: Any) -> Any:
 
 
 def _enum_set(enums: list[Any]) -> frozenset[Any] | None:
-    with _enum_lock:
-        hit = _enum_sets.get(id(enums))
-        if hit is not None and hit[0] is enums:
-            return hit[1]
+    hit = _enum_sets.get(id(enums))
+    if hit is not None and hit[0] is enums:
+        return hit[1]
     scalar = all(v is None or isinstance(v, str | int | float | bool) for v in enums)
     built = frozenset(_enum_key(v) for v in enums) if scalar else None
-    with _enum_lock:
-        _enum_sets[id(enums)] = (enums, built)  # holding the list keeps its id from being reused
-        while len(_enum_sets) > 4096:
-            _enum_sets.popitem(last=False)
+    _enum_sets.replace(id(enums), (enums, built))  # holding the list keeps its id from being reused
     return built
 
 
@@ -470,17 +464,11 @@ class CompiledService:
         key = validation_key(self.definition.hash, answers)
         if key is None:
             return self._validate(answers)
-        with _results_lock:
-            hit = _results.get(key)
-            if hit is not None:
-                _results.move_to_end(key)
+        hit = _results.get(key)
         if hit is not None:
             return dict(hit)
         found = self._validate(answers)
-        with _results_lock:
-            _results[key] = dict(found)
-            while len(_results) > RESULTS_SIZE:
-                _results.popitem(last=False)
+        _results.replace(key, dict(found))
         return found
 
     def _validate(self, answers: dict[str, Any]) -> dict[str, str]:
@@ -491,9 +479,8 @@ class CompiledService:
 # JSON): a result is a pure function of the definition, the answers and the day ("today" in
 # dateBefore/dateAfter), so a hit is what validating again would give. Bounded; results are
 # copied in and out, so no caller can change what another is given.
-_results: OrderedDict[tuple[str, str, bytes], dict[str, str]] = OrderedDict()
-_results_lock = Lock()
 RESULTS_SIZE = 1024
+_results: LRU[tuple[str, str, bytes], dict[str, str]] = LRU(RESULTS_SIZE)
 _JSON_SCALARS = (str, int, bool, type(None))
 
 
@@ -526,25 +513,19 @@ def validation_key(content_hash: str, answers: Any) -> tuple[str, str, bytes] | 
 
 
 def forget_results() -> None:
-    with _results_lock:
-        _results.clear()
+    _results.clear()
 
 
 # The one cache of compiled definitions in the process, keyed by content hash (the hash covers
 # the id and version, which are in the document). runtime.store maps published versions to
 # their hashes and keeps no definitions of its own.
-_cache: OrderedDict[str, CompiledService] = OrderedDict()
-_cache_lock = Lock()
 CACHE_SIZE = 256
+_cache: LRU[str, CompiledService] = LRU(CACHE_SIZE)
 
 
 def cached(content_hash: str) -> CompiledService | None:
     """The compiled definition with this content hash, if the cache holds it."""
-    with _cache_lock:
-        hit = _cache.get(content_hash)
-        if hit is not None:
-            _cache.move_to_end(content_hash)
-        return hit
+    return _cache.get(content_hash)
 
 
 def compiled(definition: Definition) -> CompiledService:
@@ -552,12 +533,7 @@ def compiled(definition: Definition) -> CompiledService:
     hit = cached(definition.hash)
     if hit is not None:
         return hit
-    built = CompiledService(definition)
-    with _cache_lock:
-        built = _cache.setdefault(definition.hash, built)
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
-    return built
+    return _cache.put(definition.hash, CompiledService(definition))
 
 
 # -- messages ---------------------------------------------------------------------------

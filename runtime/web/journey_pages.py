@@ -8,8 +8,6 @@ session for citizens, a preview session for staff).
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from threading import Lock
 from typing import Any
 
 from flask import current_app, url_for
@@ -20,6 +18,7 @@ from .. import answers as answer_forms
 from .. import rendering
 from ..definition import Definition, Page
 from ..journey import Journey
+from ..lru import LRU
 
 MAX_FIELD = 20_000  # longer than any answer a definition allows; a megabyte stops at the shell first
 
@@ -49,35 +48,25 @@ class BlankQuestions:
     TEMPLATE = "components/question.html"
 
     def __init__(self, size: int = 1024):
-        self.size = size
-        self._items: OrderedDict[tuple[str, str, bool], tuple[dict[str, Any], Markup]] = OrderedDict()
-        self._lock = Lock()
+        self._items: LRU[tuple[str, str, bool], tuple[dict[str, Any], Markup]] = LRU(size)
 
     def __len__(self) -> int:
         return len(self._items)
 
     def fragments(self) -> list[Markup]:
         """Everything kept (for tests)."""
-        with self._lock:
-            return [html for _view, html in self._items.values()]
+        return [html for _view, html in self._items.values()]
 
     def html(
         self, environment: Environment, definition: Definition, view: dict[str, Any], name: str, as_heading: bool
     ) -> Markup | None:
         """The question's HTML if ``view`` is its blank view, else None (render it yourself)."""
         key = (definition.hash, name, as_heading)
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is not None:
-                self._items.move_to_end(key)
+        hit = self._items.get(key)
         if hit is None:
             blank = rendering.question_view(definition, name, {}, {}, as_heading)
             macro = environment.get_template(self.TEMPLATE).module.render_question  # type: ignore[attr-defined]
-            hit = (blank, Markup(macro(blank)))
-            with self._lock:
-                self._items[key] = hit
-                while len(self._items) > self.size:
-                    self._items.popitem(last=False)
+            hit = self._items.put(key, (blank, Markup(macro(blank))))
         blank, html = hit
         return html if view == blank else None
 

@@ -318,7 +318,7 @@ def test_the_key_carries_the_day_for_dates_before_or_after_today() -> None:
 
 def test_the_cache_is_bounded(db_session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
     engine = validation.compiled(_definition(db_session))
-    monkeypatch.setattr(validation, "RESULTS_SIZE", 5)
+    monkeypatch.setattr(validation._results, "size", 5)
     validation.forget_results()
     for i in range(20):
         engine.validate({"lives_in_area": f"value {i}"})
