@@ -5,7 +5,8 @@ from the environment, like the product's own (README, "Deploying"):
 
 ``CIVICFORMS_BIND``
     where to listen, ``HOST:PORT`` or ``unix:PATH``; several separated by commas. Default
-    ``127.0.0.1:8000``: only this machine, behind a reverse proxy that terminates HTTPS.
+    ``127.0.0.1:8000``: only this machine, behind a reverse proxy that terminates HTTPS and
+    buffers requests (deploy/nginx.conf: gunicorn must never face clients itself, see below).
 ``CIVICFORMS_WORKERS`` (or ``WEB_CONCURRENCY``)
     worker processes. Default ``2 × CPUs + 1``, counting the CPUs this process may use (its
     affinity mask and, in a container, its cgroup CPU quota), not every CPU of the host.
@@ -69,8 +70,15 @@ def worker_count(env: dict[str, str] | os._Environ[str] = os.environ) -> int:
 bind = [b.strip() for b in os.environ.get("CIVICFORMS_BIND", "127.0.0.1:8000").split(",") if b.strip()]
 workers = worker_count()
 # sync workers: one request at a time each, the model the runtime is written and measured for.
-# They do not keep connections alive: put a reverse proxy (nginx, a load balancer) in front,
-# which also buffers slow clients. `keepalive` applies if GUNICORN_CMD_ARGS="--threads N".
+# A worker reads its request with blocking calls, so a client that trickles one (a POST body a
+# byte every 2 s) holds the worker until `timeout` kills it: two such clients stopped both
+# workers of a 2-worker server for 30 s at a time, again and again (issue 8). gthread is no cure
+# (a thread reads a started body with blocking calls too: threads x workers trickles stop it),
+# and gevent would need new dependencies and patched database drivers. So gunicorn never faces
+# clients itself: nginx configured as deploy/nginx.conf reads each request whole, against short
+# timeouts, before passing it on, and takes each response at once (tests/test_slow_clients.py).
+# Sync workers do not keep connections alive either: nginx does that for clients.
+# `keepalive` applies if GUNICORN_CMD_ARGS="--threads N".
 worker_class = "sync"
 
 # Import the app once in the master, before forking: the workers share its memory pages and a
