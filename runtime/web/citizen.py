@@ -173,7 +173,7 @@ def _question_page(
     journey: CitizenJourney, page: Page, raw: dict[str, Any], errors: dict[str, str], status: int = 200
 ) -> Any:
     context = journey.question_context(page, raw, errors, change=request.args.get("change") == "1")
-    return render_page("citizen/question.html", status, **context)
+    return render_page("citizen/question.html", status, reuse=journey.reuse_key(context), **context)
 
 
 @bp.route("/services/<service_id>/<page_id>", methods=["GET", "POST"])

@@ -21,7 +21,7 @@ from typing import Any
 
 from flask import Flask, Response, abort, current_app, g, render_template, request, send_from_directory
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from htmx_flask import Htmx
 from itsdangerous import BadSignature
 from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
@@ -35,7 +35,7 @@ from ..settings import Settings, from_environment
 from ..validation import UnsafeDefinition
 from . import fastmacros
 from .fastmacros import FastMacroLoader
-from .journey_pages import BlankQuestions
+from .journey_pages import BlankQuestions, ReusedPages
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -239,6 +239,8 @@ def create_base_app(import_name: str, face: Face, config: dict[str, Any] | None 
     fastmacros.install(app.jinja_env)
     # Questions with no answer and no error, rendered once per definition version.
     app.extensions["civicforms.blank_questions"] = BlankQuestions()
+    # Whole pages that are the same for everyone shown them (blank question pages).
+    app.extensions["civicforms.reused_pages"] = ReusedPages()
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
@@ -382,17 +384,45 @@ def layout() -> str:
     return face().fragment if boosted else face().layout
 
 
-def render_page(template: str, status: int = 200, **context: Any) -> tuple[Response, int]:
-    """Render a page; htmx requests get the page's content only, so responses vary on it."""
+def render_page(
+    template: str, status: int = 200, *, reuse: tuple[Any, ...] | None = None, **context: Any
+) -> tuple[Response, int]:
+    """Render a page; htmx requests get the page's content only, so responses vary on it.
+
+    ``reuse``: what the page depends on, when it is the same for everyone shown it (with the
+    template, the layout and the mount point): it is rendered once and kept (``ReusedPages``),
+    with this request's CSRF token and nonce filled in.
+    """
     from flask import make_response
 
-    response = make_response(render_template(template, layout=layout(), **context), status)
+    name = layout()
+    kept: ReusedPages | None = current_app.extensions.get("civicforms.reused_pages")
+    if reuse is not None and kept is not None:
+        body = _reused_page(kept, (template, name, request.script_root, *reuse), template, name, context)
+    else:
+        body = render_template(template, layout=name, **context)
+    response = make_response(body, status)
     response.vary.add("HX-Request")
     if layout() == face().fragment:
         # full_path is relative to the face; the address bar needs its mount point (/builder) too.
         pushed = request.script_root + request.full_path.rstrip("?")
         response.headers["HX-Push-Url"] = pushed if request.method == "GET" else "false"
     return response, status
+
+
+def _reused_page(kept: ReusedPages, key: tuple[Any, ...], template: str, name: str, context: dict[str, Any]) -> str:
+    page = kept.pages.get(key)
+    if page is None:
+        # Rendered with the marks in place of the token and nonce. If anything reached the real
+        # ones all the same (a macro calling the csrf_token global), the page is not kept.
+        page = render_template(
+            template, layout=name, **context, csrf_token=lambda: kept.token_mark, csp_nonce=kept.nonce_mark
+        )
+        secrets_ = [csp_nonce(), g.get("csrf_token")]
+        if any(secret and secret in page for secret in secrets_):
+            return render_template(template, layout=name, **context)
+        page = kept.pages.put(key, page)
+    return kept.fill(page, token=generate_csrf(), nonce=csp_nonce())
 
 
 # A path segment that looks like a secret (a status link's signed token, a set-up link): as

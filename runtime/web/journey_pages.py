@@ -8,6 +8,7 @@ session for citizens, a preview session for staff).
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from flask import current_app, url_for
@@ -71,6 +72,28 @@ class BlankQuestions:
         return html if view == blank else None
 
 
+class ReusedPages:
+    """Whole pages that are the same for everyone who is shown them now, rendered once.
+
+    A question page whose questions are all blank and that shows no error depends only on the
+    definition version, the page, its Back link and whether the citizen is changing an answer
+    (``JourneyPages.reuse_key``), and on the app and its mount point. It is rendered once per
+    such key (``runtime.web.common.render_page``) with marks where the request's CSRF token and
+    script nonce go, so what is kept never holds either, nor any answer; each request gets a
+    copy with its own filled in. Bounded (LRU); the marks are random per process, so no text in
+    a definition can be one.
+    """
+
+    def __init__(self, size: int = 512):
+        self.pages: LRU[tuple[Any, ...], str] = LRU(size)
+        mark = secrets.token_hex(16)
+        self.token_mark = f"cf-token-{mark}"
+        self.nonce_mark = f"cf-nonce-{mark}"
+
+    def fill(self, page: str, *, token: str, nonce: str) -> str:
+        return page.replace(self.token_mark, token).replace(self.nonce_mark, nonce)
+
+
 def blank_questions() -> BlankQuestions | None:
     """This app's cache of blank questions (None in an app made without create_base_app)."""
     return current_app.extensions.get("civicforms.blank_questions")
@@ -130,6 +153,13 @@ class JourneyPages:
             "back_url": self.page_url(None) if change and not page.stop else self.back_url(page, change=change),
             "change": change,
         }
+
+    def reuse_key(self, context: dict[str, Any]) -> tuple[Any, ...] | None:
+        """What a question page shown with ``context`` (``question_context``) depends on, when
+        it is the same for everyone (``ReusedPages``): no error, every question blank."""
+        if context["errors"] or any(view.get("html") is None for view in context["questions"]):
+            return None
+        return (self.service.hash, context["page"].id, context["back_url"], context["change"])
 
     def after_answer_url(self, page: Page, answered: Journey, change: bool) -> str:
         """Where Continue leads once ``page`` is answered."""

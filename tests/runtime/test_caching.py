@@ -1,6 +1,7 @@
 """What the question page keeps between requests, and what it must never keep.
 
-Blank questions are rendered once per definition version (runtime.web.journey_pages.BlankQuestions);
+Blank questions are rendered once per definition version (runtime.web.journey_pages.BlankQuestions),
+and so are whole question pages that are the same for everyone (ReusedPages);
 the session cookie is re-signed at most once a minute when unchanged (runtime.web.common.SessionCookie).
 A new version is served at once, two citizens never see each other's answers or errors, and
 nothing kept carries a CSRF token, a nonce or an answer.
@@ -19,8 +20,9 @@ from flask.testing import FlaskClient
 
 from runtime import store
 from runtime.web import common
-from runtime.web.journey_pages import BlankQuestions
+from runtime.web.journey_pages import BlankQuestions, ReusedPages
 from tests.conftest import DEFINITIONS, Citizen, page
+from tests.journeys import HAPPY_PATHS
 from tests.runtime.helpers import error_summary, inline_errors
 
 SERVICE = "resident-parking-permit"
@@ -167,3 +169,96 @@ def test_a_bad_session_cookie_is_a_new_session(app: Flask, cookie: str) -> None:
     client.set_cookie("civicforms_session", cookie)
     response = client.get(URL)
     assert response.status_code == 303 and response.headers["Location"].endswith("/session-expired")
+
+
+# -- whole pages ----------------------------------------------------------------------------------
+
+
+def _token(response: Any) -> str:
+    return str(page(response).select_one("input[name=csrf_token]")["value"])  # type: ignore[index]
+
+
+def _normalised(response: Any) -> str:
+    """The page with this response's nonce and CSRF token taken out, to compare two renders."""
+    text = response.get_data(as_text=True)
+    [nonce] = NONCE.findall(response.headers["Content-Security-Policy"])
+    return text.replace(nonce, "NONCE").replace(_token(response), "TOKEN")
+
+
+@pytest.mark.parametrize("service_id", sorted(HAPPY_PATHS))
+def test_a_reused_page_is_byte_for_byte_the_page_rendered_afresh(app: Flask, service_id: str) -> None:
+    """Every page of the happy path, as a full page and as an htmx fragment, with and without
+    change mode: the kept page with this request's token and nonce equals a fresh render."""
+    kept: ReusedPages = app.extensions["civicforms.reused_pages"]
+    client = app.test_client()
+    citizen = Citizen(client)
+    assert citizen.start(service_id).status_code == 303
+    seen = 0
+    for page_id, data in HAPPY_PATHS[service_id]:
+        url = f"/services/{service_id}/{page_id}"
+        for headers in ({}, {"HX-Request": "true"}):
+            kept.pages.clear()
+            first = client.get(url, headers=headers)  # rendered and kept
+            reused = client.get(url, headers=headers)  # from what was kept
+            assert first.status_code == reused.status_code == 200
+            assert _normalised(first) == _normalised(reused)
+            app.extensions.pop("civicforms.reused_pages")
+            try:
+                fresh = client.get(url, headers=headers)  # no cache at all
+            finally:
+                app.extensions["civicforms.reused_pages"] = kept
+            assert _normalised(fresh) == _normalised(reused), (service_id, page_id, headers)
+            seen += len(kept.pages)
+        assert citizen.answer(service_id, page_id, data).status_code == 303
+    assert seen >= len(HAPPY_PATHS[service_id])  # blank pages were kept (not everything rendered anew)
+
+
+def test_reused_pages_keep_marks_never_a_token_a_nonce_or_an_answer(app: Flask) -> None:
+    kept: ReusedPages = app.extensions["civicforms.reused_pages"]
+    secrets: set[str] = set()
+    clients = []
+    for _ in range(3):
+        client, citizen = _started(app)
+        response = client.get(URL)
+        token = _token(response)
+        [nonce] = NONCE.findall(response.headers["Content-Security-Policy"])
+        assert f'nonce="{nonce}"' in response.get_data(as_text=True)  # the scripts carry the header's nonce
+        secrets |= {token, nonce}
+        clients.append((client, citizen, token))
+    assert len(secrets) == 6, "every citizen gets a token and a nonce of their own"
+    # Each citizen's own token is the one that works.
+    answer = {"address.line1": "9 Hidden Lane", "address.town": "Westbridge", "address.postcode": "WB1 1AA"}
+    for client, _, token in clients:
+        assert client.post(URL, data={**answer, "csrf_token": token}).status_code == 303
+    other, _, _ = clients[0]
+    assert other.post(URL, data={**answer, "csrf_token": clients[1][2]}).status_code == 400
+    # An answered page is rendered for its citizen, never kept.
+    client, _, _ = clients[0]
+    assert "9 Hidden Lane" in client.get(URL).get_data(as_text=True)
+    pages = kept.pages.values()
+    assert pages, "the blank address page is kept"
+    for html in pages:
+        assert kept.token_mark in html and kept.nonce_mark in html
+        for secret in [*secrets, "9 Hidden Lane", "govuk-error-message"]:
+            assert secret not in html
+
+
+@pytest.mark.parametrize("leak", ["nonce", "token"])
+def test_a_page_that_reaches_the_real_token_or_nonce_while_rendering_is_not_kept(app: Flask, leak: str) -> None:
+    """The safety net: if a template reached the request's real nonce or Flask-WTF's real
+    token (not the marks), they would be in the page: it is served, and not kept."""
+    from flask_wtf.csrf import generate_csrf
+    from jinja2 import DictLoader
+
+    kept: ReusedPages = app.extensions["civicforms.reused_pages"]
+    kept.pages.clear()
+    app.jinja_loader.loaders.insert(0, DictLoader({"leaky.html": "<p>{{ csrf_token() }} {{ leak() }}</p>"}))  # type: ignore[union-attr]
+    with app.test_request_context(URL):
+        real = common.csp_nonce if leak == "nonce" else generate_csrf
+        html = common._reused_page(kept, ("leaky",), "leaky.html", "layout.html", {"leak": real})
+        assert real() in html  # served as rendered, with the real value
+    assert len(kept.pages) == 0
+    with app.test_request_context(URL):
+        html = common._reused_page(kept, ("safe",), "leaky.html", "layout.html", {"leak": lambda: "nothing"})
+        assert generate_csrf() in html  # the mark, filled in with this request's token
+    assert len(kept.pages) == 1
