@@ -25,6 +25,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from htmx_flask import Htmx
 from itsdangerous import BadSignature
 from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlmodel import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import WSGIRequestHandler
@@ -192,7 +193,8 @@ class Face:
         "This can happen if you left the page open for a long time or your browser blocked cookies. "
         "Go back, refresh the page and try again.",
     )
-    # (title, message) for a service whose stored definition the runtime refuses to compile.
+    # (title, message) for a service whose stored definition the runtime refuses to compile, or
+    # while the database cannot be reached.
     unavailable: tuple[str, str] = (
         "Sorry, this service is unavailable",
         "This service cannot be used at the moment. We have been told about the problem. Try again later.",
@@ -307,6 +309,26 @@ def create_base_app(import_name: str, face: Face, config: dict[str, Any] | None 
         if db is not None:
             db.rollback()
         return error_page(*face.unavailable, status=503)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _database_unavailable(error: DBAPIError) -> Response:
+        # The database is down, restarting or refusing connections (the pool's pre-ping finds
+        # dead connections, but not a server that is still away): a 503 that says to try again
+        # soon, and one line in the log instead of a traceback per request during an outage.
+        cause = error.orig or error
+        lines = str(cause).strip().splitlines()
+        app.logger.error("database unavailable: %s: %s", type(cause).__name__, lines[0][:200] if lines else "")
+        db = g.get("db")
+        if db is not None:
+            try:
+                db.rollback()
+            except DBAPIError:
+                pass  # the connection is gone; the pool replaces it
+        body, status = error_page(*face.unavailable, status=503)
+        response = Response(body, status, mimetype="text/html")
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> tuple[str, int]:

@@ -351,3 +351,32 @@ def test_a_stored_definition_the_runtime_will_not_compile_gets_an_unavailable_pa
     assert "pet-licence version 1" in line and "civicforms validate" in line
     # The other services are untouched.
     assert client.get("/services/blue-badge").status_code == 200
+
+
+def test_a_database_outage_is_a_503_to_try_again_soon_with_one_log_line(
+    client,
+    citizen,
+    monkeypatch,
+    caplog,  # type: ignore[no-untyped-def]
+) -> None:
+    """Issue 8 (found by bench/fault_load.py): while PostgreSQL restarts, every request failed
+    with a 500 and a traceback. Now: a page that says to try again, Retry-After, one line."""
+    from sqlalchemy.exc import OperationalError
+
+    from runtime import store
+
+    assert citizen.start("blue-badge").status_code == 303
+
+    def refused(**_: object) -> None:
+        raise OperationalError("SELECT", {}, Exception("connection failed: Connection refused"))
+
+    monkeypatch.setattr(store, "read_form_session", refused)
+    response = client.get("/services/blue-badge/where-you-live")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert title(page(response)).startswith("Sorry, this service is unavailable")
+    assert "Traceback" not in caplog.text
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("database unavailable")]
+    assert line == "database unavailable: Exception: connection failed: Connection refused"
+    monkeypatch.undo()
+    assert client.get("/services/blue-badge/where-you-live").status_code == 200  # back as soon as it is
