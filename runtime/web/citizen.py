@@ -19,7 +19,7 @@ from ..models import utcnow
 from ..validation import CompiledService, compiled
 from .case_status import status_url
 from .citizen_shell import client_key, forms_cap, too_many_requests
-from .common import db, render_page, settings
+from .common import db, one_statement_at_a_time, render_page, settings
 from .journey_pages import JourneyPages
 
 bp = Blueprint("citizen", __name__)
@@ -178,6 +178,9 @@ def _question_page(
 
 @bp.route("/services/<service_id>/<page_id>", methods=["GET", "POST"])
 def question(service_id: str, page_id: str) -> Any:
+    # Read the form session, then at most one UPDATE of it (an answer saved, the expiry pushed
+    # back, an expired one deleted): no statement here needs another in the same transaction.
+    one_statement_at_a_time()
     journey = _journey(service_id)
     if journey is None:
         if page_id not in _service(service_id).page_by_id:

@@ -388,3 +388,65 @@ def test_the_postgresql_pool_is_bounded_and_pinged() -> None:
     assert engine.pool._recycle == 1800  # type: ignore[attr-defined]
     assert engine.hide_parameters is True
     assert dbmod.make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none", pool_size=7).pool.size() == 7  # type: ignore[attr-defined]
+
+
+# -- one statement at a time ----------------------------------------------------------------------
+
+
+def _statements(app: Flask, call: Any) -> list[tuple[str, str | None]]:
+    """(first word of each statement, isolation level it ran under) while ``call`` runs."""
+    from sqlalchemy import event
+
+    seen: list[tuple[str, str | None]] = []
+
+    def record(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append((statement.split()[0].upper(), conn.get_execution_options().get("isolation_level")))
+
+    engine = app.extensions["civicforms.engine"]
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        call()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_question_pages_run_each_statement_on_its_own_and_sending_in_one_transaction(
+    app: Flask, citizen: Citizen, db_session: Session
+) -> None:
+    """A question page's read and its one UPDATE need no transaction around them (on PostgreSQL
+    that saves BEGIN and COMMIT or ROLLBACK: two round trips a page); sending, which writes the
+    submission, the citizen record, the case and the form session together, keeps one."""
+    service = "missed-bin-collection"
+    client = citizen.client
+    assert citizen.start(service).status_code == 303
+    steps = HAPPY_PATHS[service]
+    first, data = steps[0]
+    url = f"/services/{service}/{first}"
+    token = citizen.csrf(url)
+    read = _statements(app, lambda: client.get(url))
+    saved = _statements(app, lambda: client.post(url, data={**data, "csrf_token": token}))
+    assert [word for word, _ in read] == ["SELECT"]
+    assert [word for word, _ in saved] == ["SELECT", "UPDATE"]
+    assert {level for _, level in read + saved} == {"AUTOCOMMIT"}
+    for page_id, answers in steps[1:]:
+        assert citizen.answer(service, page_id, answers).status_code == 303
+    check = f"/services/{service}/check-answers"
+    token = citizen.csrf(check)
+    sent = _statements(app, lambda: client.post(check, data={"csrf_token": token}))
+    assert "INSERT" in [word for word, _ in sent]
+    assert {level for _, level in sent} == {None}  # the engine's own: one transaction
+    # And what was saved one statement at a time was sent.
+    [stored] = form_sessions(db_session)
+    submission = store.submission_for_form_session(session=db_session, form_session_id=stored.id)
+    assert submission is not None and submission.reference == stored.submission_reference
+    assert set(submission.answers) >= {"bins_missed", "collection_date"}
+
+
+def test_one_statement_at_a_time_must_come_first(app: Flask) -> None:
+    from runtime.web.common import db, one_statement_at_a_time
+
+    with app.test_request_context("/"):
+        db()
+        with pytest.raises(RuntimeError, match="before the request's first db"):
+            one_statement_at_a_time()
