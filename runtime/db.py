@@ -47,7 +47,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.close()
 
         return engine
-    engine = create_engine(url, **(POSTGRES_POOL | kwargs))
+    # A caller that names its own pool class (NullPool, say) gets none of the pool's sizes.
+    engine = create_engine(url, **(kwargs if "poolclass" in kwargs else POSTGRES_POOL | kwargs))
     if engine.hide_parameters:
         event.listen(engine, "handle_error", _hide_values_in_errors)
     return engine

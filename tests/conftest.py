@@ -15,6 +15,7 @@ from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.orm import close_all_sessions
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
@@ -46,8 +47,13 @@ def _remember_engine(connection: Connection) -> None:
 @pytest.fixture(autouse=True)
 def _dispose_engines_after_test() -> Iterator[None]:
     yield
+    close_all_sessions()  # a Session a test left open gives its connection back first
     while _ENGINES_IN_TEST:
         _ENGINES_IN_TEST.pop().dispose()
+    if os.environ.get("CF_GC_EACH_TEST"):
+        import gc
+
+        gc.collect()
 
 
 def _load_definitions(url: str) -> None:
@@ -99,16 +105,38 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         shutil.copy(template, path)
         return f"sqlite:///{path}"
     url = request.getfixturevalue("postgres_migrated")
-    engine = dbmod.make_engine(url)
+    engine = dbmod.make_engine(url, poolclass=NullPool)
     tables = ", ".join(t.name for t in SQLModel.metadata.sorted_tables)
     with engine.begin() as conn:
+        conn.execute(text("SET LOCAL synchronous_commit = off"))  # a test database: no need to wait for the disk
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    engine.dispose()
     # Published versions never change in a real database, so the store remembers their content
     # hashes per (database, service, version); emptying the same schema between tests breaks that.
     store.forget_definitions()
-    _load_definitions(url)
+    if url not in _PG_LOADED:
+        _load_definitions(url)  # checked and published once (the checker is 50 ms a definition) ...
+        with engine.connect() as conn:
+            _PG_LOADED[url] = [
+                (table, rows)
+                for table in SQLModel.metadata.sorted_tables
+                if (rows := [dict(row._mapping) for row in conn.execute(table.select())])
+            ]
+    else:
+        with engine.begin() as conn:  # ... then the same rows put back for each test
+            conn.execute(text("SET LOCAL synchronous_commit = off"))
+            for table, rows in _PG_LOADED[url]:
+                conn.execute(table.insert(), rows)
+                if "id" in table.c and isinstance(rows[0].get("id"), int):
+                    conn.execute(
+                        text("SELECT setval(pg_get_serial_sequence(:table, 'id'), :top)"),
+                        {"table": table.name, "top": max(row["id"] for row in rows)},
+                    )
+    engine.dispose()
     return url
+
+
+# The rows the shipped definitions make when loaded into an empty schema: {url: [(table, rows)]}.
+_PG_LOADED: dict[str, list[tuple[Any, list[dict[str, Any]]]]] = {}
 
 
 @pytest.fixture

@@ -173,6 +173,7 @@ def test_no_database_connection_crosses_a_fork(settings: Settings) -> None:
     conf = conf_module()
     app = create_citizen_app({"SETTINGS": settings})
     engine = app.extensions["civicforms.engine"]
+    inherited = None
     try:
         raw = engine.raw_connection()
         inherited = raw.dbapi_connection
@@ -191,6 +192,8 @@ def test_no_database_connection_crosses_a_fork(settings: Settings) -> None:
         assert engine.pool.checkedin() == 0
     finally:
         engine.dispose()
+        if inherited is not None:
+            inherited.close()  # the "master's" connection, which the pool let go of on purpose
 
 
 def test_the_builder_behind_its_middleware_is_found_too(settings: Settings) -> None:

@@ -241,6 +241,8 @@ def create_base_app(import_name: str, face: Face, config: dict[str, Any] | None 
     loaders.append(PrefixLoader({"govuk_frontend_jinja": FastMacroLoader(PackageLoader("govuk_frontend_jinja"))}))
     app.jinja_loader = ChoiceLoader(loaders)
     fastmacros.install(app.jinja_env)
+    # Templates compiled once per process, not once per app (the development server's faces).
+    app.jinja_env.bytecode_cache = fastmacros.SHARED_COMPILED_TEMPLATES
     # Questions with no answer and no error, rendered once per definition version.
     app.extensions["civicforms.blank_questions"] = BlankQuestions()
     # Whole pages that are the same for everyone shown them (blank question pages).

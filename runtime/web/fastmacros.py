@@ -36,7 +36,8 @@ from collections import ChainMap
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from jinja2 import BaseLoader, Environment, Template, pass_environment
+from jinja2 import BaseLoader, BytecodeCache, Environment, Template, pass_environment
+from jinja2.bccache import Bucket
 from jinja2.environment import TemplateModule
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
@@ -170,3 +171,59 @@ def install(environment: Environment) -> None:
     templates that import faster (set before any template is loaded)."""
     environment.globals[ATTRIBUTES_GLOBAL] = govuk_attributes
     environment.template_class = FastImportTemplate
+
+
+class SharedCompiledTemplates(BytecodeCache):
+    """Compiled templates shared by every Jinja environment of the process.
+
+    Each Flask app has its own environment, and Jinja compiles each template again for each one
+    (some 40 ms for the page layout): the development server's three faces, and a test suite
+    that makes an app per test, paid that every time. A template's code is a function of its
+    source (Jinja checks the checksum on every load) and of the environment's compile-time
+    options, which are part of the key here, together with whether the name is autoescaped. The
+    code objects stay in memory (no marshalling), at most one per template, source and option set.
+    """
+
+    def __init__(self) -> None:
+        self._code: dict[str, tuple[str, Any]] = {}
+
+    @staticmethod
+    def _options(environment: Environment, name: str) -> tuple[Any, ...]:
+        autoescape = environment.autoescape(name) if callable(environment.autoescape) else environment.autoescape
+        return (
+            environment.block_start_string,
+            environment.block_end_string,
+            environment.variable_start_string,
+            environment.variable_end_string,
+            environment.comment_start_string,
+            environment.comment_end_string,
+            environment.line_statement_prefix,
+            environment.line_comment_prefix,
+            environment.trim_blocks,
+            environment.lstrip_blocks,
+            environment.newline_sequence,
+            environment.keep_trailing_newline,
+            environment.optimized,
+            environment.is_async,
+            environment.finalize is not None,
+            tuple(sorted(environment.extensions)),
+            bool(autoescape),
+        )
+
+    def get_bucket(self, environment: Environment, name: str, filename: str | None, source: str) -> Bucket:
+        key = repr((self._options(environment, name), self.get_cache_key(name, filename)))
+        bucket = Bucket(environment, key, self.get_source_checksum(source))
+        self.load_bytecode(bucket)
+        return bucket
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        kept = self._code.get(bucket.key)
+        if kept is not None and kept[0] == bucket.checksum:
+            bucket.code = kept[1]
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        if bucket.code is not None:
+            self._code[bucket.key] = (bucket.checksum, bucket.code)
+
+
+SHARED_COMPILED_TEMPLATES = SharedCompiledTemplates()

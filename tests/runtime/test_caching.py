@@ -139,7 +139,8 @@ def test_the_cache_is_bounded(app: Flask) -> None:
     assert len(cache) == 1
     from runtime.definition import Definition
 
-    definition = store.definition(session=common.new_session(app.extensions["civicforms.engine"]), service_id=SERVICE)
+    with common.new_session(app.extensions["civicforms.engine"]) as s:
+        definition = store.definition(session=s, service_id=SERVICE)
     assert isinstance(definition, Definition)
     with app.app_context():
         for name in ("address", "parking_zone", "existing_permits"):

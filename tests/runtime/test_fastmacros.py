@@ -193,3 +193,45 @@ def test_a_template_of_another_shape_is_served_unchanged() -> None:
     source = "{% macro x() %}{% from 'elsewhere.html' import y %}{{ y() }}{% endmacro %}"
     assert fastmacros.hoist_imports(source) == source
     assert fastmacros.hoist_imports("no macros here") == "no macros here"
+
+
+# -- compiled templates shared by every environment ------------------------------------------------
+
+
+def test_compiled_templates_are_shared_across_environments_with_the_same_options() -> None:
+    from jinja2 import DictLoader
+
+    from runtime.web.fastmacros import SharedCompiledTemplates
+
+    shared = SharedCompiledTemplates()
+    compiled: list[str] = []
+
+    class Counting(Environment):
+        def compile(self, source: Any, *args: Any, **kwargs: Any) -> Any:
+            compiled.append(str(source))
+            return super().compile(source, *args, **kwargs)
+
+    def env(source: str, **options: Any) -> Environment:
+        e = Counting(loader=DictLoader({"page.html": source}), bytecode_cache=shared, **options)
+        return e
+
+    first = env("{% if x %}\n<b>{{ x }}</b>\n{% endif %}", autoescape=True)
+    second = env("{% if x %}\n<b>{{ x }}</b>\n{% endif %}", autoescape=True)
+    assert first.get_template("page.html").render(x="<i>") == "\n<b>&lt;i&gt;</b>\n"
+    assert second.get_template("page.html").render(x="<i>") == "\n<b>&lt;i&gt;</b>\n"
+    assert len(compiled) == 1  # the second environment took the first one's code
+    # Another source under the same name is compiled, and renders its own text.
+    assert env("<p>{{ x }}</p>", autoescape=True).get_template("page.html").render(x="y") == "<p>y</p>"
+    assert len(compiled) == 2
+    # Other compile-time options (whitespace, escaping) never share code.
+    trimmed = env("{% if x %}\n<b>{{ x }}</b>\n{% endif %}", autoescape=True, trim_blocks=True)
+    assert trimmed.get_template("page.html").render(x="<i>") == "<b>&lt;i&gt;</b>\n"
+    raw = env("{% if x %}\n<b>{{ x }}</b>\n{% endif %}", autoescape=False)
+    assert raw.get_template("page.html").render(x="<i>") == "\n<b><i></b>\n"
+    assert len(compiled) == 4
+
+
+def test_every_app_uses_the_shared_compiled_templates(app: Any) -> None:
+    from runtime.web.fastmacros import SHARED_COMPILED_TEMPLATES
+
+    assert app.jinja_env.bytecode_cache is SHARED_COMPILED_TEMPLATES
