@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
@@ -32,6 +33,13 @@ SERVICE_IDS = sorted(p.stem for p in DEFINITIONS.glob("*.json"))
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 
+
+# Staff passwords: argon2id at argon2-cffi's defaults takes about 170 ms a hash on these
+# machines, and signing in hashes or verifies once: a third of the builder and back-office
+# tests' time. The suite hashes with the cheapest parameters instead (the same code path);
+# tests/core/test_staff.py checks that the product keeps the defaults.
+staff_accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+staff_accounts._DUMMY_HASH = staff_accounts._hasher.hash("not anybody's password")
 
 # Every engine a test connects with, disposed when the test ends. Apps, CLI commands and
 # workers made inside a test open pooled engines of their own; a pooled PostgreSQL connection

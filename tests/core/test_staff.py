@@ -174,7 +174,23 @@ def test_passwords_are_hashed_with_argon2id_and_verified() -> None:
     assert not core.verify_password(StaffUser(email="c@x.uk", name="C", password_hash="not a hash"), STAFF_PASSWORD)
 
 
-def test_a_hash_made_with_old_parameters_is_upgraded_at_sign_in() -> None:
+def test_the_product_hashes_with_argon2_cffis_defaults() -> None:
+    # The suite swaps in cheap parameters (tests/conftest.py); the product's own are the defaults.
+    import importlib
+    import sys
+
+    saved = sys.modules.pop("runtime.staff")
+    try:
+        fresh = importlib.import_module("runtime.staff")
+        assert fresh._hasher.time_cost == PasswordHasher().time_cost
+        assert fresh._hasher.memory_cost == PasswordHasher().memory_cost
+        assert fresh._hasher.parallelism == PasswordHasher().parallelism
+    finally:
+        sys.modules["runtime.staff"] = saved
+
+
+def test_a_hash_made_with_old_parameters_is_upgraded_at_sign_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(core, "_hasher", PasswordHasher())  # the product's parameters, not the suite's
     old = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(STAFF_PASSWORD)
     user = StaffUser(email="a@example.gov.uk", name="A", password_hash=old)
     assert core.verify_password(user, STAFF_PASSWORD)
