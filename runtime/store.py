@@ -669,12 +669,24 @@ def read_form_session(*, session: Session, token: str | None) -> FormSessionStat
     return FormSessionState(*row)
 
 
+_FORM_SESSION_UPDATES: dict[tuple[str, ...], Any] = {}
+
+
 def _write_form_session(session: Session, form_session: FormSession | FormSessionState, **values: Any) -> None:
     """One core ``UPDATE`` of the form session's row; then the object shows the new values
     (a tracked ORM row as already written, so that its next flush does not write them again).
     The session is flushed first, as the ORM would before its own ``UPDATE``."""
     session.flush()
-    session.connection().execute(update(_FORM_SESSION).where(_FORM_SESSION.c.id == form_session.id).values(**values))
+    names = tuple(sorted(values))
+    statement = _FORM_SESSION_UPDATES.get(names)
+    if statement is None:  # built once per set of columns: its SQL is compiled once, its cache key made once
+        statement = (
+            update(_FORM_SESSION)
+            .where(_FORM_SESSION.c.id == bindparam("row_id"))
+            .values({name: bindparam(f"new_{name}", type_=_FORM_SESSION.c[name].type) for name in names})
+        )
+        _FORM_SESSION_UPDATES[names] = statement
+    session.connection().execute(statement, {"row_id": form_session.id, **{f"new_{k}": v for k, v in values.items()}})
     for name, value in values.items():
         if isinstance(form_session, FormSession):
             set_committed_value(form_session, name, value)
