@@ -669,23 +669,27 @@ def read_form_session(*, session: Session, token: str | None) -> FormSessionStat
     return FormSessionState(*row)
 
 
-_FORM_SESSION_UPDATES: dict[tuple[str, ...], Any] = {}
+_FORM_SESSION_UPDATES: dict[tuple[tuple[str, ...], bool], Any] = {}
 
 
-def _write_form_session(session: Session, form_session: FormSession | FormSessionState, **values: Any) -> None:
+def _write_form_session(
+    session: Session, form_session: FormSession | FormSessionState, *, unsent_only: bool = False, **values: Any
+) -> None:
     """One core ``UPDATE`` of the form session's row; then the object shows the new values
     (a tracked ORM row as already written, so that its next flush does not write them again).
     The session is flushed first, as the ORM would before its own ``UPDATE``."""
     session.flush()
     names = tuple(sorted(values))
-    statement = _FORM_SESSION_UPDATES.get(names)
+    statement = _FORM_SESSION_UPDATES.get((names, unsent_only))
     if statement is None:  # built once per set of columns: its SQL is compiled once, its cache key made once
         statement = (
             update(_FORM_SESSION)
             .where(_FORM_SESSION.c.id == bindparam("row_id"))
             .values({name: bindparam(f"new_{name}", type_=_FORM_SESSION.c[name].type) for name in names})
         )
-        _FORM_SESSION_UPDATES[names] = statement
+        if unsent_only:
+            statement = statement.where(_FORM_SESSION.c.submission_reference.is_(None))
+        _FORM_SESSION_UPDATES[(names, unsent_only)] = statement
     session.connection().execute(statement, {"row_id": form_session.id, **{f"new_{k}": v for k, v in values.items()}})
     for name, value in values.items():
         if isinstance(form_session, FormSession):
@@ -698,16 +702,18 @@ def save_answers(
     *, session: Session, form_session: FormSession | FormSessionState, answers: dict[str, Any], minutes: int
 ) -> None:
     """Store a form session's answers and push its expiry back (its ``submission_reference``,
-    which a submission sets on the object, is written too)."""
+    which a submission sets on the object, is written too).
+
+    Without a reference (a question page), the row is written only while it is unsent: a page
+    posted in one tab after the form was sent in another, from what it read before, changes
+    nothing (it neither clears the reference nor puts answers back into a sent form session)."""
     now = utcnow()
-    _write_form_session(
-        session,
-        form_session,
-        answers=dict(answers),
-        updated_at=now,
-        expires_at=now + timedelta(minutes=minutes),
-        submission_reference=form_session.submission_reference,
-    )
+    expires = now + timedelta(minutes=minutes)
+    values: dict[str, Any] = {"answers": dict(answers), "updated_at": now, "expires_at": expires}
+    if form_session.submission_reference is not None:
+        _write_form_session(session, form_session, submission_reference=form_session.submission_reference, **values)
+    else:
+        _write_form_session(session, form_session, unsent_only=True, **values)
 
 
 def keep_alive(*, session: Session, form_session: FormSession | FormSessionState, minutes: int) -> bool:

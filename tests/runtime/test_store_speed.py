@@ -450,3 +450,24 @@ def test_one_statement_at_a_time_must_come_first(app: Flask) -> None:
         db()
         with pytest.raises(RuntimeError, match="before the request's first db"):
             one_statement_at_a_time()
+
+
+def test_a_page_saved_from_a_stale_read_after_sending_changes_nothing(db_session: Session) -> None:
+    """A question page posted in one tab after the form was sent in another: its save, made
+    from what it read before the send, neither clears the reference nor puts answers back."""
+    service = _definition(db_session)
+    token = store.start_form_session(session=db_session, service=service, minutes=60)
+    db_session.commit()
+    stale = store.read_form_session(session=db_session, token=token)
+    assert stale is not None and stale.submission_reference is None
+    sent = store.read_form_session(session=db_session, token=token)
+    assert sent is not None
+    sent.submission_reference = "BB-SENT-0001"
+    store.save_answers(session=db_session, form_session=sent, answers={}, minutes=60)
+    db_session.commit()
+
+    store.save_answers(session=db_session, form_session=stale, answers={"lives_in_area": True}, minutes=60)
+    db_session.commit()
+    [row] = form_sessions(db_session)
+    assert row.submission_reference == "BB-SENT-0001"
+    assert row.answers == {}
