@@ -83,9 +83,7 @@ PROBE_SERVICE = "missed-bin-collection"
 FAULT_MARGIN_SECONDS = 5.0
 
 
-def out(line: str = "") -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
+out = http_bench.out
 
 
 # -- the checks on the database (pure: unit-tested on hand-made rows) ---------------------------
@@ -722,15 +720,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         created = ensure_database(args.database)
         _label, url = http_bench.prepare(args.database, workdir)
         before = last_submission_id(url)
-        env = {
-            "CIVICFORMS_ENV": "production",
-            "CIVICFORMS_SECRET_KEY": secret,
-            "CIVICFORMS_DATABASE_URL": url,
-            # Every citizen comes from 127.0.0.1: the abuse limits would answer 429.
-            "CIVICFORMS_RATE_LIMIT_STARTS": "off",
-            "CIVICFORMS_RATE_LIMIT_POSTS": "off",
-            "CIVICFORMS_MAX_FORMS_PER_CLIENT": "1000000",
-        }
+        env = http_bench.server_env(secret, url)
         server = http_bench.start_server(
             "runtime", "runtime", "runtime.wsgi:app", args.workers, "postgresql", env, workdir
         )
