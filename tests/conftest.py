@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -59,8 +60,8 @@ def _dispose_engines_after_test() -> Iterator[None]:
     while _ENGINES_IN_TEST:
         _ENGINES_IN_TEST.pop().dispose()
     if os.environ.get("CF_GC_EACH_TEST"):
-        import gc
-
+        # Finding a leak: collect now, so that a connection left open warns in the test that
+        # left it, not in whichever test the garbage collector happens to run in.
         gc.collect()
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from bs4 import BeautifulSoup
 from sqlmodel import Session, col, select
 
+from runtime import store
 from runtime.models import Citizen as CitizenRecord
 from runtime.models import FormSession, Submission
 from tests.conftest import Citizen, page
@@ -132,3 +133,48 @@ def assert_only_our_scripts(response: Any) -> None:
     nonce = csp_nonce(response)
     scripts = page(response).select("script")
     assert all(script.get("nonce") == nonce for script in scripts), [str(s)[:80] for s in scripts]
+
+
+# -- citizen records: submissions made straight through the store -------------------------------
+
+
+def send_answers(db: Session, service_id: str, answers: dict[str, Any]) -> int:
+    """Store a submission of these answers as the runtime does; the citizen record it joined."""
+    service = store.definition(session=db, service_id=service_id)
+    assert service is not None
+    made = store.create_submission(session=db, service=service, answers=answers)
+    db.commit()
+    return made.citizen_id
+
+
+def gp_answers(name: str, dob: str, postcode: str, email: str | None, nhs: str | None = None) -> dict[str, Any]:
+    """Answers to register-with-gp (email and NHS number are optional there)."""
+    answers: dict[str, Any] = {
+        "surgery": "riverside",
+        "full_name": name,
+        "date_of_birth": dob,
+        "knows_nhs_number": nhs is not None,
+        "address": {"line1": "12 Mill Lane", "town": "Westbridge", "postcode": postcode},
+        "phone": "01632 960 001",
+    }
+    if email is not None:
+        answers["email"] = email
+    if nhs is not None:
+        answers["nhs_number"] = nhs
+    return answers
+
+
+def badge_answers(name: str, dob: str, postcode: str, email: str, ni: str | None = None) -> dict[str, Any]:
+    """Answers to blue-badge, by a qualifying benefit (NI number optional)."""
+    answers: dict[str, Any] = {
+        "lives_in_area": True,
+        "gets_qualifying_benefit": True,
+        "qualifying_benefit": "pip_moving_around",
+        "full_name": name,
+        "date_of_birth": dob,
+        "address": {"line1": "12 Mill Lane", "town": "Westbridge", "postcode": postcode},
+        "email": email,
+    }
+    if ni is not None:
+        answers["ni_number"] = ni
+    return answers

@@ -18,19 +18,11 @@ from runtime import cases, store
 from runtime.models import Case, Citizen, CitizenIdentifier, Submission
 from tests.conftest import Citizen as CitizenClient
 from tests.journeys import HAPPY_PATHS
-from tests.runtime.helpers import citizen_count, submissions, walk
+from tests.runtime.helpers import badge_answers, citizen_count, gp_answers, send_answers, submissions, walk
 
 VICTIM_NHS, ATTACKER_NHS = "943 476 5919", "401 023 2137"
 VICTIM_NI = "QQ 12 34 56 C"
 GP_DEPARTMENT = "GP Practices, Westbridge Community Health NHS Trust"
-
-
-def _send(db: Session, service_id: str, answers: dict[str, Any]) -> int:
-    service = store.definition(session=db, service_id=service_id)
-    assert service is not None
-    made = store.create_submission(session=db, service=service, answers=answers)
-    db.commit()
-    return made.citizen_id
 
 
 def _gp(
@@ -40,34 +32,11 @@ def _gp(
     dob: str = "1960-04-05",
     postcode: str = "WB1 2AB",
 ) -> dict[str, Any]:
-    answers: dict[str, Any] = {
-        "surgery": "riverside",
-        "full_name": name,
-        "date_of_birth": dob,
-        "knows_nhs_number": nhs is not None,
-        "address": {"line1": "12 Mill Lane", "town": "Westbridge", "postcode": postcode},
-        "phone": "01632 960 001",
-    }
-    if email is not None:
-        answers["email"] = email
-    if nhs is not None:
-        answers["nhs_number"] = nhs
-    return answers
+    return gp_answers(name, dob, postcode, email, nhs)
 
 
 def _badge(email: str, ni: str | None = None, name: str = "Vera Victim", dob: str = "1960-04-05") -> dict[str, Any]:
-    answers: dict[str, Any] = {
-        "lives_in_area": True,
-        "gets_qualifying_benefit": True,
-        "qualifying_benefit": "pip_moving_around",
-        "full_name": name,
-        "date_of_birth": dob,
-        "address": {"line1": "12 Mill Lane", "town": "Westbridge", "postcode": "WB1 2AB"},
-        "email": email,
-    }
-    if ni is not None:
-        answers["ni_number"] = ni
-    return answers
+    return badge_answers(name, dob, "WB1 2AB", email, ni)
 
 
 def _bin(email: str) -> dict[str, Any]:
@@ -99,9 +68,9 @@ def _owner(db: Session, key: str) -> int | None:
 
 
 def test_someone_elses_nhs_number_sent_first_does_not_gather_their_submissions(db_session) -> None:  # type: ignore[no-untyped-def]
-    attacker = _send(db_session, "register-with-gp", _gp("attacker@evil.example", VICTIM_NHS))
-    victim = _send(db_session, "register-with-gp", _gp("vera@example.com", VICTIM_NHS))
-    again = _send(db_session, "register-with-gp", _gp("VERA@example.com", "9434765919"))
+    attacker = send_answers(db_session, "register-with-gp", _gp("attacker@evil.example", VICTIM_NHS))
+    victim = send_answers(db_session, "register-with-gp", _gp("vera@example.com", VICTIM_NHS))
+    again = send_answers(db_session, "register-with-gp", _gp("VERA@example.com", "9434765919"))
     assert victim != attacker
     assert again == victim  # the victim's submissions gather in the victim's own record
     assert len(_references(db_session, attacker)) == 1
@@ -119,22 +88,22 @@ def test_someone_elses_nhs_number_sent_first_does_not_gather_their_submissions(d
 
 
 def test_the_victim_already_known_by_email_keeps_their_record(db_session) -> None:  # type: ignore[no-untyped-def]
-    victim = _send(db_session, "missed-bin-collection", _bin("vera@example.com"))
-    attacker = _send(db_session, "register-with-gp", _gp("attacker@evil.example", VICTIM_NHS))
+    victim = send_answers(db_session, "missed-bin-collection", _bin("vera@example.com"))
+    attacker = send_answers(db_session, "register-with-gp", _gp("attacker@evil.example", VICTIM_NHS))
     # The victim's NHS number is on the attacker's record; their email on their own: the email
     # links, the NHS number's record is refused (another email) and marked.
-    later = _send(db_session, "register-with-gp", _gp("vera@example.com", VICTIM_NHS))
+    later = send_answers(db_session, "register-with-gp", _gp("vera@example.com", VICTIM_NHS))
     assert later == victim != attacker
     assert len(_references(db_session, attacker)) == 1
     assert _matches(db_session, victim) == {(attacker, "nhs_number")}
 
 
 def test_someone_elses_email_does_not_join_their_record(db_session) -> None:  # type: ignore[no-untyped-def]
-    victim = _send(db_session, "register-with-gp", _gp("vera@example.com", VICTIM_NHS))
+    victim = send_answers(db_session, "register-with-gp", _gp("vera@example.com", VICTIM_NHS))
     # The victim's email with the attacker's own NHS number.
-    with_nhs = _send(db_session, "register-with-gp", _gp("vera@example.com", ATTACKER_NHS, name="Ann Attacker"))
+    with_nhs = send_answers(db_session, "register-with-gp", _gp("vera@example.com", ATTACKER_NHS, name="Ann Attacker"))
     # The victim's email with the attacker's own name, date of birth and postcode.
-    with_birthday = _send(
+    with_birthday = send_answers(
         db_session, "register-with-gp", _gp("vera@example.com", None, "Ann Attacker", "1990-09-09", "WB9 9ZZ")
     )
     assert victim not in (with_nhs, with_birthday)
@@ -145,15 +114,15 @@ def test_someone_elses_email_does_not_join_their_record(db_session) -> None:  # 
 
 
 def test_someone_elses_ni_number_does_not_gather_their_submissions(db_session) -> None:  # type: ignore[no-untyped-def]
-    attacker = _send(db_session, "blue-badge", _badge("attacker@evil.example", VICTIM_NI))
-    victim = _send(db_session, "blue-badge", _badge("vera@example.com", "qq123456c"))
+    attacker = send_answers(db_session, "blue-badge", _badge("attacker@evil.example", VICTIM_NI))
+    victim = send_answers(db_session, "blue-badge", _badge("vera@example.com", "qq123456c"))
     assert victim != attacker
     assert _matches(db_session, victim) == {(attacker, "ni_number")}
 
 
 def test_someone_elses_name_birthday_and_postcode_do_not_gather_their_submissions(db_session) -> None:  # type: ignore[no-untyped-def]
-    attacker = _send(db_session, "blue-badge", _badge("attacker@evil.example"))
-    victim = _send(db_session, "register-with-gp", _gp("vera@example.com"))
+    attacker = send_answers(db_session, "blue-badge", _badge("attacker@evil.example"))
+    victim = send_answers(db_session, "register-with-gp", _gp("vera@example.com"))
     assert victim != attacker
     assert _matches(db_session, victim) == {(attacker, "name_dob_postcode")}
 
@@ -161,10 +130,10 @@ def test_someone_elses_name_birthday_and_postcode_do_not_gather_their_submission
 def test_a_record_linked_by_the_old_rule_attracts_nobody_more(db_session) -> None:  # type: ignore[no-untyped-def]
     """Before issue 8 a shared NHS number added a second email to a record: such a record,
     holding two values of one kind, is never joined again; each new submission is marked."""
-    hijacked = _send(db_session, "register-with-gp", _gp("attacker@evil.example", VICTIM_NHS))
+    hijacked = send_answers(db_session, "register-with-gp", _gp("attacker@evil.example", VICTIM_NHS))
     db_session.add(CitizenIdentifier(citizen_id=hijacked, kind="email", value="vera@example.com"))
     db_session.commit()
-    later = _send(db_session, "register-with-gp", _gp("vera@example.com", VICTIM_NHS))
+    later = send_answers(db_session, "register-with-gp", _gp("vera@example.com", VICTIM_NHS))
     assert later != hijacked
     assert _matches(db_session, later) == {(hijacked, "nhs_number")}
 
@@ -201,9 +170,9 @@ def test_the_attack_through_the_pages_leaves_the_caseworker_view_clean(app, db_s
 
 
 def test_the_same_nhs_number_and_email_link(db_session) -> None:  # type: ignore[no-untyped-def]
-    first = _send(db_session, "register-with-gp", _gp("vera@example.com", VICTIM_NHS))
+    first = send_answers(db_session, "register-with-gp", _gp("vera@example.com", VICTIM_NHS))
     # Another name spelling and postcode (she moved): neither is a reason to split.
-    second = _send(
+    second = send_answers(
         db_session, "register-with-gp", _gp(" Vera@Example.com ", "9434765919", "vera  VICTIM", postcode="WB7 1XY")
     )
     assert first == second
@@ -212,21 +181,21 @@ def test_the_same_nhs_number_and_email_link(db_session) -> None:  # type: ignore
 
 
 def test_the_same_email_alone_links(db_session) -> None:  # type: ignore[no-untyped-def]
-    first = _send(db_session, "register-with-gp", _gp("vera@example.com", VICTIM_NHS))
-    second = _send(db_session, "missed-bin-collection", _bin("vera@example.com"))
+    first = send_answers(db_session, "register-with-gp", _gp("vera@example.com", VICTIM_NHS))
+    second = send_answers(db_session, "missed-bin-collection", _bin("vera@example.com"))
     assert first == second
     assert citizen_count(db_session) == 1
 
 
 def test_a_new_identifier_joins_a_record_it_does_not_contradict(db_session) -> None:  # type: ignore[no-untyped-def]
-    first = _send(db_session, "missed-bin-collection", _bin("vera@example.com"))
-    second = _send(db_session, "register-with-gp", _gp("vera@example.com", VICTIM_NHS))
-    third = _send(db_session, "blue-badge", _badge("vera@example.com", VICTIM_NI))
+    first = send_answers(db_session, "missed-bin-collection", _bin("vera@example.com"))
+    second = send_answers(db_session, "register-with-gp", _gp("vera@example.com", VICTIM_NHS))
+    third = send_answers(db_session, "blue-badge", _badge("vera@example.com", VICTIM_NI))
     assert first == second == third
     held = {(i.kind, i.value) for i in store.citizen_identifiers(session=db_session, citizen_id=first)}
     assert {("email", "vera@example.com"), ("nhs_number", "9434765919"), ("ni_number", "QQ123456C")} <= held
     # The NHS number alone (no email given) now finds the same record.
-    fourth = _send(db_session, "register-with-gp", _gp(None, VICTIM_NHS))
+    fourth = send_answers(db_session, "register-with-gp", _gp(None, VICTIM_NHS))
     assert fourth == first
     assert citizen_count(db_session) == 1
     assert _matches(db_session, first) == set()
@@ -235,10 +204,10 @@ def test_a_new_identifier_joins_a_record_it_does_not_contradict(db_session) -> N
 def test_two_consistent_records_are_joined_by_the_strongest_and_marked(db_session) -> None:  # type: ignore[no-untyped-def]
     """A record known only by email and one known only by NHS number (and another birthday-less
     service): a submission carrying both joins the NHS number's and marks the pair."""
-    by_email = _send(db_session, "missed-bin-collection", _bin("vera@example.com"))
-    by_nhs = _send(db_session, "register-with-gp", _gp(None, VICTIM_NHS))
+    by_email = send_answers(db_session, "missed-bin-collection", _bin("vera@example.com"))
+    by_nhs = send_answers(db_session, "register-with-gp", _gp(None, VICTIM_NHS))
     assert by_email != by_nhs
-    both = _send(db_session, "register-with-gp", _gp("vera@example.com", VICTIM_NHS))
+    both = send_answers(db_session, "register-with-gp", _gp("vera@example.com", VICTIM_NHS))
     assert both == by_nhs
     assert _matches(db_session, by_nhs) == {(by_email, "email")}
 
@@ -248,16 +217,16 @@ def test_two_consistent_records_are_joined_by_the_strongest_and_marked(db_sessio
 
 def test_a_submission_without_identifiers_joins_nobody_and_marks_nothing(db_session) -> None:  # type: ignore[no-untyped-def]
     giant = "a" * 500 + "@example.com"  # longer than the column: not an identifier at all
-    first = _send(db_session, "missed-bin-collection", _bin(giant))
-    second = _send(db_session, "missed-bin-collection", _bin(giant))
-    empty = _send(db_session, "missed-bin-collection", _bin(""))
+    first = send_answers(db_session, "missed-bin-collection", _bin(giant))
+    second = send_answers(db_session, "missed-bin-collection", _bin(giant))
+    empty = send_answers(db_session, "missed-bin-collection", _bin(""))
     assert len({first, second, empty}) == 3
     assert db_session.exec(select(CitizenIdentifier)).all() == []
 
 
 def test_an_email_that_looks_like_a_marker_is_only_an_email(db_session) -> None:  # type: ignore[no-untyped-def]
-    victim = _send(db_session, "register-with-gp", _gp("vera@example.com", VICTIM_NHS))
-    other = _send(db_session, "register-with-gp", _gp(f"{victim}:1:nhs_number@example.com", name="Ann Other"))
+    victim = send_answers(db_session, "register-with-gp", _gp("vera@example.com", VICTIM_NHS))
+    other = send_answers(db_session, "register-with-gp", _gp(f"{victim}:1:nhs_number@example.com", name="Ann Other"))
     assert other != victim
     assert store.possible_matches(session=db_session) == []
 
@@ -266,7 +235,7 @@ def test_an_email_that_looks_like_a_marker_is_only_an_email(db_session) -> None:
 def test_an_identifier_claimed_at_the_same_moment_obeys_the_rule(db_session, monkeypatch, owner_email) -> None:  # type: ignore[no-untyped-def]
     """The lookup misses an identifier another transaction commits just after: the insert
     clashes, and the record holding it is joined only if nothing on it contradicts."""
-    owner = _send(db_session, "register-with-gp", _gp(owner_email, VICTIM_NHS))
+    owner = send_answers(db_session, "register-with-gp", _gp(owner_email, VICTIM_NHS))
     real_exec = db_session.exec
     missed = []
 
@@ -281,7 +250,7 @@ def test_an_identifier_claimed_at_the_same_moment_obeys_the_rule(db_session, mon
         return real_exec(statement, *args, **kwargs)
 
     monkeypatch.setattr(db_session, "exec", exec_missing_the_first_lookup)
-    later = _send(db_session, "register-with-gp", _gp("vera@example.com", VICTIM_NHS))
+    later = send_answers(db_session, "register-with-gp", _gp("vera@example.com", VICTIM_NHS))
     monkeypatch.undo()
     assert missed  # the lookup did miss
     stored = db_session.exec(select(Submission).order_by(Submission.id)).all()  # type: ignore[arg-type]

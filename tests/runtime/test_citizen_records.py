@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from runtime import store
-from tests.runtime.helpers import citizen_count, submissions, walk
+from tests.runtime.helpers import badge_answers, citizen_count, gp_answers, send_answers, submissions, walk
 
 
 def test_one_person_sending_two_services_has_one_record(citizen, client, db_session) -> None:  # type: ignore[no-untyped-def]
@@ -23,42 +23,6 @@ def test_one_person_sending_two_services_has_one_record(citizen, client, db_sess
     assert [s.reference for s, _ in linked] == [first.reference, second.reference]
 
 
-def _send(db: Any, service_id: str, answers: dict[str, Any], n: int = 0) -> int:
-    service = store.definition(session=db, service_id=service_id)
-    assert service is not None
-    made = store.create_submission(session=db, service=service, answers=answers)
-    db.commit()
-    return made.citizen_id
-
-
-def _gp(name: str, dob: str, postcode: str, email: str | None, nhs: str | None = None) -> dict[str, Any]:
-    answers: dict[str, Any] = {
-        "surgery": "riverside",
-        "full_name": name,
-        "date_of_birth": dob,
-        "knows_nhs_number": nhs is not None,
-        "address": {"line1": "12 Mill Lane", "town": "Westbridge", "postcode": postcode},
-        "phone": "01632 960 001",
-    }
-    if email is not None:  # optional in this service
-        answers["email"] = email
-    if nhs is not None:
-        answers["nhs_number"] = nhs
-    return answers
-
-
-def _badge(name: str, dob: str, postcode: str, email: str) -> dict[str, Any]:
-    return {
-        "lives_in_area": True,
-        "gets_qualifying_benefit": True,
-        "qualifying_benefit": "pip_moving_around",
-        "full_name": name,
-        "date_of_birth": dob,
-        "address": {"line1": "12 Mill Lane", "town": "Westbridge", "postcode": postcode},
-        "email": email,
-    }
-
-
 def _matches(db: Any, citizen_id: int) -> set[tuple[int, str]]:
     return {(m.other_id, m.kind) for m in store.possible_matches(session=db, citizen_id=citizen_id)}
 
@@ -67,11 +31,15 @@ def test_a_shared_nhs_number_with_another_email_address_is_a_possible_match(db_s
     # Until issue 8 these two were linked by the NHS number: so anyone could gather someone
     # else's submissions by sending their NHS number first (tests/runtime/test_citizen_hijack.py).
     # Nothing typed is verified, so another email address means another record, for staff to join.
-    first = _send(
-        db_session, "register-with-gp", _gp("Jane Smith", "1950-07-03", "WB1 2AB", "jane@example.com", "943 476 5919")
+    first = send_answers(
+        db_session,
+        "register-with-gp",
+        gp_answers("Jane Smith", "1950-07-03", "WB1 2AB", "jane@example.com", "943 476 5919"),
     )
-    second = _send(
-        db_session, "register-with-gp", _gp("Jane Smith", "1950-07-03", "WB1 2AB", "js@work.example", "9434765919")
+    second = send_answers(
+        db_session,
+        "register-with-gp",
+        gp_answers("Jane Smith", "1950-07-03", "WB1 2AB", "js@work.example", "9434765919"),
     )
     assert first != second
     assert citizen_count(db_session) == 2
@@ -82,40 +50,56 @@ def test_a_shared_nhs_number_with_another_email_address_is_a_possible_match(db_s
 
 
 def test_name_date_of_birth_and_postcode_link_across_case_and_spaces(db_session) -> None:  # type: ignore[no-untyped-def]
-    first = _send(db_session, "blue-badge", _badge("Jane Smith", "1950-07-03", "WB1 2AB", "jane@example.com"))
+    first = send_answers(
+        db_session, "blue-badge", badge_answers("Jane Smith", "1950-07-03", "WB1 2AB", "jane@example.com")
+    )
     # No email address given this time: nothing on the record contradicts the key.
-    second = _send(db_session, "register-with-gp", _gp("  jane   SMITH ", "1950-07-03", "wb12ab", None))
+    second = send_answers(db_session, "register-with-gp", gp_answers("  jane   SMITH ", "1950-07-03", "wb12ab", None))
     assert first == second
     assert citizen_count(db_session) == 1
     # With another email address the same key does not link, but it is still recognised.
-    third = _send(db_session, "register-with-gp", _gp("JANE smith", "1950-07-03", "WB1  2AB", "other@example.com"))
+    third = send_answers(
+        db_session, "register-with-gp", gp_answers("JANE smith", "1950-07-03", "WB1  2AB", "other@example.com")
+    )
     assert third != first
     assert _matches(db_session, third) == {(first, "name_dob_postcode")}
 
 
 def test_different_people_get_different_records(db_session) -> None:  # type: ignore[no-untyped-def]
-    jane = _send(db_session, "blue-badge", _badge("Jane Smith", "1950-07-03", "WB1 2AB", "jane@example.com"))
+    jane = send_answers(
+        db_session, "blue-badge", badge_answers("Jane Smith", "1950-07-03", "WB1 2AB", "jane@example.com")
+    )
     # Same name and postcode, another birthday and email: another person (a daughter, say).
-    daughter = _send(db_session, "blue-badge", _badge("Jane Smith", "1980-02-01", "WB1 2AB", "jane.jr@example.com"))
+    daughter = send_answers(
+        db_session, "blue-badge", badge_answers("Jane Smith", "1980-02-01", "WB1 2AB", "jane.jr@example.com")
+    )
     # Same date of birth and postcode, another name.
-    neighbour = _send(db_session, "register-with-gp", _gp("John Smith", "1950-07-03", "WB1 2AB", "john@example.com"))
+    neighbour = send_answers(
+        db_session, "register-with-gp", gp_answers("John Smith", "1950-07-03", "WB1 2AB", "john@example.com")
+    )
     assert len({jane, daughter, neighbour}) == 3
     assert citizen_count(db_session) == 3
 
 
 def test_identifiers_that_point_at_two_records_never_merge_them(db_session) -> None:  # type: ignore[no-untyped-def]
-    alice = _send(
-        db_session, "register-with-gp", _gp("Alice Brown", "1970-01-01", "WB1 1AA", "alice@example.com", "9434765919")
+    alice = send_answers(
+        db_session,
+        "register-with-gp",
+        gp_answers("Alice Brown", "1970-01-01", "WB1 1AA", "alice@example.com", "9434765919"),
     )
-    bob = _send(
-        db_session, "register-with-gp", _gp("Bob Green", "1971-02-02", "WB2 2BB", "bob@example.com", "4010232137")
+    bob = send_answers(
+        db_session,
+        "register-with-gp",
+        gp_answers("Bob Green", "1971-02-02", "WB2 2BB", "bob@example.com", "4010232137"),
     )
     assert alice != bob
     # Bob's NHS number with Alice's email: each record contradicts it (Bob's email, Alice's NHS
     # number), so it joins neither; every identifier stays with its record, and the new record
     # is marked as a possible match of both.
-    third = _send(
-        db_session, "register-with-gp", _gp("Bob Green", "1971-02-02", "WB2 2BB", "alice@example.com", "401 023 2137")
+    third = send_answers(
+        db_session,
+        "register-with-gp",
+        gp_answers("Bob Green", "1971-02-02", "WB2 2BB", "alice@example.com", "401 023 2137"),
     )
     assert third not in (alice, bob)
     assert citizen_count(db_session) == 3

@@ -50,11 +50,17 @@ def _fresh(engine: Any, token: str) -> FormSession:
         return row
 
 
-def test_read_form_session_gives_the_same_columns_as_the_orm_row(app: Flask) -> None:
-    engine = app.extensions["civicforms.engine"]
+def _started(engine: Any) -> str:
+    """A new form session of blue-badge, committed; its token."""
     with dbmod.session(engine) as s:
         token = store.start_form_session(session=s, service=_definition(s), minutes=60)
         s.commit()
+        return token
+
+
+def test_read_form_session_gives_the_same_columns_as_the_orm_row(app: Flask) -> None:
+    engine = app.extensions["civicforms.engine"]
+    token = _started(engine)
     with dbmod.session(engine) as s:
         state = store.read_form_session(session=s, token=token)
         row = store.get_form_session(session=s, token=token)
@@ -86,9 +92,7 @@ def test_read_form_session_refuses_an_expired_session(app: Flask) -> None:
 
 def test_save_answers_writes_the_state_with_one_update(app: Flask) -> None:
     engine = app.extensions["civicforms.engine"]
-    with dbmod.session(engine) as s:
-        token = store.start_form_session(session=s, service=_definition(s), minutes=60)
-        s.commit()
+    token = _started(engine)
     with dbmod.session(engine) as s:
         state = store.read_form_session(session=s, token=token)
         assert state is not None
@@ -122,9 +126,7 @@ def test_save_answers_on_a_tracked_row_leaves_it_clean_and_written(app: Flask) -
 
 def test_keep_alive_writes_at_most_once_a_minute(app: Flask) -> None:
     engine = app.extensions["civicforms.engine"]
-    with dbmod.session(engine) as s:
-        token = store.start_form_session(session=s, service=_definition(s), minutes=60)
-        s.commit()
+    token = _started(engine)
     with dbmod.session(engine) as s:
         state = store.read_form_session(session=s, token=token)
         assert state is not None
