@@ -169,8 +169,8 @@ def _engines(app: Any, depth: int = 0) -> list[Any]:
     if app is None or depth > 4:
         return []
     extensions = getattr(app, "extensions", None)
-    if isinstance(extensions, dict) and "civicforms.engine" in extensions:
-        return [extensions["civicforms.engine"]]
+    if isinstance(extensions, dict) and "civicforms.engines" in extensions:
+        return list(extensions["civicforms.engines"])
     found: list[Any] = []
     for inner in [getattr(app, "app", None), *dict(getattr(app, "mounts", None) or {}).values()]:
         found += _engines(inner, depth + 1)

@@ -42,7 +42,6 @@ from typing import Any
 from flask import Flask, redirect, render_template, request
 from flask.testing import FlaskClient
 from jinja2 import DictLoader
-from sqlalchemy import event
 from werkzeug.datastructures import MultiDict
 
 from runtime import db as dbmod
@@ -190,16 +189,31 @@ def runtime_app(url: str) -> Flask:
 
 
 class SqlCounter:
-    """Counts statements sent to the database through the app's engine, and (while recording a
+    """Counts statements sent to the database by the app's engines, read at the driver
+    (runtime.db.DriverTrace: prepared statements and the ORM's alike), and (while recording a
     journey) calls of CompiledService.validate, which Journey.page_errors also goes through."""
 
     def __init__(self, app: Flask):
-        self.count = 0
+        self.engines = app.extensions["civicforms.engines"]
+        self.trace: dbmod.DriverTrace | None = None
         self.validations = 0
-        event.listen(app.extensions["civicforms.engine"], "before_cursor_execute", self._seen)
 
-    def _seen(self, *_args: Any) -> None:
-        self.count += 1
+    @contextmanager
+    def recording(self) -> Iterator[None]:
+        """Statements are traced only meanwhile: the timed runs go untraced."""
+        with dbmod.DriverTrace(*self.engines) as trace:
+            self.trace = trace
+            try:
+                yield
+            finally:
+                self.trace = None
+
+    def take(self) -> int:
+        """Statements sent since the last take."""
+        assert self.trace is not None, "inside recording() only"
+        count = len(self.trace.words())
+        self.trace.clear()
+        return count
 
     @contextmanager
     def counting_validations(self) -> Iterator[None]:
@@ -252,21 +266,31 @@ def record_journey(app: Flask, counter: SqlCounter, service_id: str) -> tuple[li
     sql: list[int] = []
     validations: list[int] = []
     plan = journey_steps(service_id)
-    for i, (method, url, data, kind) in enumerate(plan):
-        counter.count = counter.validations = 0
-        with counter.counting_validations():
-            response = client.open(url, method=method, data=data)
-        sql.append(counter.count)
-        validations.append(counter.validations)
-        location = response.headers.get("Location")
-        if method == "POST":
-            expected = plan[i + 1][1]
-            if response.status_code != 303 or location != expected:
-                raise SystemExit(f"{service_id}: POST {url} gave {response.status_code} -> {location}, not {expected}")
-        elif response.status_code != 200:
-            raise SystemExit(f"{service_id}: GET {url} gave {response.status_code}")
-        recorded.append(Step(method, url, data, response.status_code, location, len(response.data), kind))
+    with counter.recording():
+        for i, (method, url, data, kind) in enumerate(plan):
+            counter.take()
+            counter.validations = 0
+            with counter.counting_validations():
+                response = client.open(url, method=method, data=data)
+            sql.append(counter.take())
+            validations.append(counter.validations)
+            recorded.append(_checked(service_id, plan, i, response, kind))
     return recorded, sql, validations
+
+
+def _checked(
+    service_id: str, plan: list[tuple[str, str, dict[str, Any] | None, str]], i: int, response: Any, kind: str
+) -> Step:
+    """The step as it happened, or SystemExit when the response is not the journey's next."""
+    method, url, data, _ = plan[i]
+    location = response.headers.get("Location")
+    if method == "POST":
+        expected = plan[i + 1][1]
+        if response.status_code != 303 or location != expected:
+            raise SystemExit(f"{service_id}: POST {url} gave {response.status_code} -> {location}, not {expected}")
+    elif response.status_code != 200:
+        raise SystemExit(f"{service_id}: GET {url} gave {response.status_code}")
+    return Step(method, url, data, response.status_code, location, len(response.data), kind)
 
 
 def replay(client: FlaskClient, steps: list[Step]) -> None:
@@ -776,7 +800,8 @@ def main(argv: list[str] | None = None) -> int:
         requests = page["runtime"]["runs"] + sum(j["runtime"]["runs"] * j["requests"] for j in journeys.values())
 
         validation_results = bench_validation(args.seconds)
-        app.extensions["civicforms.engine"].dispose()
+        for engine in app.extensions["civicforms.engines"]:
+            engine.dispose()
         memory["peak_mb"] = maxrss_mb()
 
         n = len(journeys)

@@ -115,6 +115,11 @@ class Settings:
     max_forms_per_client: int = 100
     max_answers_bytes: int = 1024 * 1024
     max_unsent_answers_mb: int = 2048
+    # Whether each answer saved on a question page waits for the disk (SQLite synchronous=FULL).
+    # Off: it survives the app or its process crashing, and only a power cut or an operating
+    # system crash in the moments after may lose the last answers of a form not yet sent, which
+    # the citizen types again; sending a form always waits for the disk (docs/performance.md).
+    flush_every_answer: bool = False
 
     def oidc_provider(self, name: str) -> OidcProvider | None:
         return next((p for p in self.oidc_providers if p.name == name), None)
@@ -357,4 +362,5 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
         max_forms_per_client=_whole_number(env, "MAX_FORMS_PER_CLIENT", 100),
         max_answers_bytes=_whole_number(env, "MAX_ANSWERS_BYTES", 1024 * 1024),
         max_unsent_answers_mb=_whole_number(env, "MAX_UNSENT_ANSWERS_MB", 2048),
+        flush_every_answer=_flag(get("FLUSH_EVERY_ANSWER") or None, False),
     ).check()

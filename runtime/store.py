@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 
 from . import citizens, validation
 from .checker import Problem, check
+from .db import Prepared
 from .definition import Definition, content_hash, read_file
 from .lru import LRU
 from .models import (
@@ -653,23 +654,27 @@ class FormSessionState:
 
 
 _FORM_SESSION = FormSession.__table__  # type: ignore[attr-defined]
-_READ_FORM_SESSION = core_select(*(_FORM_SESSION.c[f.name] for f in fields(FormSessionState))).where(
-    _FORM_SESSION.c.id == bindparam("id")
+_READ_FORM_SESSION = Prepared(
+    core_select(*(_FORM_SESSION.c[f.name] for f in fields(FormSessionState))).where(
+        _FORM_SESSION.c.id == bindparam("id")
+    )
 )
 
 
 def read_form_session(*, session: Session, token: str | None) -> FormSessionState | None:
     """The live form session for a token, or None when unknown or expired, read by one core
-    ``SELECT`` on the primary key (no identity map, no ORM instance: the page's hot path)."""
+    ``SELECT`` on the primary key (no identity map, no ORM instance: the page's hot path; a
+    prepared statement, straight on the connection of a StatementSession)."""
     if not token or len(token) > 100:
         return None
-    row = session.connection().execute(_READ_FORM_SESSION, {"id": _token_id(token)}).first()
-    if row is None or row.expires_at <= utcnow():
+    rows, _ = _READ_FORM_SESSION.run(session, {"id": _token_id(token)})
+    if not rows:
         return None
-    return FormSessionState(*row)
+    state = FormSessionState(*rows[0])
+    return state if state.expires_at > utcnow() else None
 
 
-_FORM_SESSION_UPDATES: dict[tuple[tuple[str, ...], bool], Any] = {}
+_FORM_SESSION_UPDATES: dict[tuple[tuple[str, ...], bool], Prepared] = {}
 
 
 def _write_form_session(
@@ -680,8 +685,8 @@ def _write_form_session(
     The session is flushed first, as the ORM would before its own ``UPDATE``."""
     session.flush()
     names = tuple(sorted(values))
-    statement = _FORM_SESSION_UPDATES.get((names, unsent_only))
-    if statement is None:  # built once per set of columns: its SQL is compiled once, its cache key made once
+    prepared = _FORM_SESSION_UPDATES.get((names, unsent_only))
+    if prepared is None:  # built once per set of columns: its SQL is compiled once per dialect
         statement = (
             update(_FORM_SESSION)
             .where(_FORM_SESSION.c.id == bindparam("row_id"))
@@ -689,8 +694,8 @@ def _write_form_session(
         )
         if unsent_only:
             statement = statement.where(_FORM_SESSION.c.submission_reference.is_(None))
-        _FORM_SESSION_UPDATES[(names, unsent_only)] = statement
-    session.connection().execute(statement, {"row_id": form_session.id, **{f"new_{k}": v for k, v in values.items()}})
+        prepared = _FORM_SESSION_UPDATES[(names, unsent_only)] = Prepared(statement)
+    prepared.run(session, {"row_id": form_session.id, **{f"new_{k}": v for k, v in values.items()}})
     for name, value in values.items():
         if isinstance(form_session, FormSession):
             set_committed_value(form_session, name, value)

@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import close_all_sessions
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, Pool
 from sqlmodel import SQLModel
 
 from runtime import db as dbmod
@@ -45,12 +45,20 @@ staff_accounts._DUMMY_HASH = staff_accounts._hasher.hash("not anybody's password
 # Every engine a test connects with, disposed when the test ends. Apps, CLI commands and
 # workers made inside a test open pooled engines of their own; a pooled PostgreSQL connection
 # left for the garbage collector makes psycopg warn (an error here) in whichever test runs then.
+# Pools lent from without a Connection (runtime.db.Prepared's raw_connection) are remembered
+# at checkout, and disposed the same way.
 _ENGINES_IN_TEST: set[Engine] = set()
+_POOLS_IN_TEST: set[Pool] = set()
 
 
 @event.listens_for(Engine, "engine_connect")
 def _remember_engine(connection: Connection) -> None:
     _ENGINES_IN_TEST.add(connection.engine)
+
+
+@event.listens_for(Pool, "checkout")
+def _remember_pool(_dbapi_connection: Any, _record: Any, proxy: Any) -> None:
+    _POOLS_IN_TEST.add(proxy._pool)
 
 
 @pytest.fixture(autouse=True)
@@ -59,6 +67,8 @@ def _dispose_engines_after_test() -> Iterator[None]:
     close_all_sessions()  # a Session a test left open gives its connection back first
     while _ENGINES_IN_TEST:
         _ENGINES_IN_TEST.pop().dispose()
+    while _POOLS_IN_TEST:
+        _POOLS_IN_TEST.pop().dispose()
     if os.environ.get("CF_GC_EACH_TEST"):
         # Finding a leak: collect now, so that a connection left open warns in the test that
         # left it, not in whichever test the garbage collector happens to run in.
@@ -163,7 +173,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 def app(settings: Settings) -> Iterator[Flask]:
     app = create_citizen_app({"SETTINGS": settings, "TESTING": True})
     yield app
-    app.extensions["civicforms.engine"].dispose()
+    for engine in app.extensions["civicforms.engines"]:
+        engine.dispose()
 
 
 @pytest.fixture

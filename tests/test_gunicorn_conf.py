@@ -169,10 +169,12 @@ class _Server:
         self.app = SimpleNamespace(callable=app)
 
 
-def test_no_database_connection_crosses_a_fork(settings: Settings) -> None:
+@pytest.mark.parametrize("name", ["civicforms.engine", "civicforms.autocommit_engine"])
+def test_no_database_connection_crosses_a_fork(settings: Settings, name: str) -> None:
     conf = conf_module()
     app = create_citizen_app({"SETTINGS": settings})
-    engine = app.extensions["civicforms.engine"]
+    engine = app.extensions[name]
+    assert engine in app.extensions["civicforms.engines"]
     inherited = None
     try:
         raw = engine.raw_connection()
@@ -191,7 +193,8 @@ def test_no_database_connection_crosses_a_fork(settings: Settings) -> None:
         conf.when_ready(_Server(app))  # in the master: its own connections closed before forking
         assert engine.pool.checkedin() == 0
     finally:
-        engine.dispose()
+        for each in app.extensions["civicforms.engines"]:
+            each.dispose()
         if inherited is not None:
             inherited.close()  # the "master's" connection, which the pool let go of on purpose
 
@@ -200,10 +203,12 @@ def test_the_builder_behind_its_middleware_is_found_too(settings: Settings) -> N
     conf = conf_module()
     builder = create_builder_app({"SETTINGS": settings})
     try:
-        assert conf._engines(mounted(builder)) == [builder.extensions["civicforms.engine"]]
+        engines = conf._engines(mounted(builder))
+        assert engines == list(builder.extensions["civicforms.engines"]) and len(engines) == 2
         assert conf._engines(None) == [] and conf._engines(object()) == []
     finally:
-        builder.extensions["civicforms.engine"].dispose()
+        for engine in builder.extensions["civicforms.engines"]:
+            engine.dispose()
 
 
 def test_the_real_server_logs_paths_but_never_queries_answers_or_cookies(sqlite_template: Path, tmp_path: Path) -> None:

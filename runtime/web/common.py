@@ -30,7 +30,7 @@ from sqlmodel import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import WSGIRequestHandler
 
-from ..db import make_engine
+from ..db import StatementSession, make_autocommit_engine, make_engine
 from ..db import session as new_session
 from ..settings import Settings, from_environment
 from ..validation import UnsafeDefinition
@@ -228,11 +228,13 @@ def create_base_app(import_name: str, face: Face, config: dict[str, Any] | None 
     app.extensions["civicforms.settings"] = settings
     app.extensions["civicforms.face"] = face
     app.session_interface = SessionCookie()
-    engine = make_engine(app.config.get("DATABASE_URL", settings.database_url))
+    url = app.config.get("DATABASE_URL", settings.database_url)
+    engine = make_engine(url)
     app.extensions["civicforms.engine"] = engine
-    # The same pool, each statement committed as it runs (one_statement_at_a_time).
-    app.extensions["civicforms.autocommit_engine"] = engine.execution_options(isolation_level="AUTOCOMMIT")
-
+    # Requests whose statements each stand alone (one_statement_at_a_time): question pages.
+    autocommit = make_autocommit_engine(url, durable_commits=settings.flush_every_answer)
+    app.extensions["civicforms.autocommit_engine"] = autocommit
+    app.extensions["civicforms.engines"] = (engine, autocommit)
     loaders: list[BaseLoader] = [FileSystemLoader(str(face.templates))]
     if face.templates.resolve() != SHARED_TEMPLATES.resolve():
         loaders.append(FileSystemLoader(str(SHARED_TEMPLATES)))
@@ -359,17 +361,21 @@ def face() -> Face:
 def db() -> Session:
     """The request's database session, opened on first use and closed at teardown."""
     if "db" not in g:
-        name = "civicforms.autocommit_engine" if g.get("db_autocommit") else "civicforms.engine"
-        g.db = new_session(current_app.extensions[name])
+        if g.get("db_autocommit"):
+            g.db = StatementSession(current_app.extensions["civicforms.autocommit_engine"], expire_on_commit=False)
+        else:
+            g.db = new_session(current_app.extensions["civicforms.engine"])
     return g.db  # type: ignore[no-any-return]
 
 
 def one_statement_at_a_time() -> None:
     """This request's database work is statements that each stand alone (read the form
-    session; one UPDATE of it): run each in autocommit, with no BEGIN before and no COMMIT or
-    ROLLBACK after. On PostgreSQL a question page is then two round trips (the pool's ping and
-    the SELECT) instead of four, and a saved answer three instead of five. Call it before the
-    request's first ``db()``; a request that must change several rows together must not."""
+    session; one UPDATE of it): ``db()`` is a StatementSession on the autocommit engine, each
+    statement committed as it runs, with no BEGIN before and no COMMIT or ROLLBACK after, and
+    the form session's prepared statements run straight on the DBAPI connection. On PostgreSQL
+    a question page is then two round trips (the pool's ping and the SELECT) instead of four,
+    and a saved answer three instead of five. Call it before the request's first ``db()``; a
+    request that must change several rows together must not."""
     if "db" in g:
         raise RuntimeError("one_statement_at_a_time() must come before the request's first db()")
     g.db_autocommit = True

@@ -395,30 +395,13 @@ def test_the_postgresql_pool_is_bounded_and_pinged() -> None:
 # -- one statement at a time ----------------------------------------------------------------------
 
 
-def _statements(app: Flask, call: Any) -> list[tuple[str, str | None]]:
-    """(first word of each statement, isolation level it ran under) while ``call`` runs."""
-    from sqlalchemy import event
-
-    seen: list[tuple[str, str | None]] = []
-
-    def record(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append((statement.split()[0].upper(), conn.get_execution_options().get("isolation_level")))
-
-    engine = app.extensions["civicforms.engine"]
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        call()
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    return seen
-
-
 def test_question_pages_run_each_statement_on_its_own_and_sending_in_one_transaction(
     app: Flask, citizen: Citizen, db_session: Session
 ) -> None:
     """A question page's read and its one UPDATE need no transaction around them (on PostgreSQL
     that saves BEGIN and COMMIT or ROLLBACK: two round trips a page); sending, which writes the
-    submission, the citizen record, the case and the form session together, keeps one."""
+    submission, the citizen record, the case and the form session together, keeps one. Read at
+    the driver (runtime.db.DriverTrace): what SQLite ran, or what went over the wire."""
     service = "missed-bin-collection"
     client = citizen.client
     assert citizen.start(service).status_code == 303
@@ -426,18 +409,30 @@ def test_question_pages_run_each_statement_on_its_own_and_sending_in_one_transac
     first, data = steps[0]
     url = f"/services/{service}/{first}"
     token = citizen.csrf(url)
-    read = _statements(app, lambda: client.get(url))
-    saved = _statements(app, lambda: client.post(url, data={**data, "csrf_token": token}))
-    assert [word for word, _ in read] == ["SELECT"]
-    assert [word for word, _ in saved] == ["SELECT", "UPDATE"]
-    assert {level for _, level in read + saved} == {"AUTOCOMMIT"}
-    for page_id, answers in steps[1:]:
-        assert citizen.answer(service, page_id, answers).status_code == 303
-    check = f"/services/{service}/check-answers"
-    token = citizen.csrf(check)
-    sent = _statements(app, lambda: client.post(check, data={"csrf_token": token}))
-    assert "INSERT" in [word for word, _ in sent]
-    assert {level for _, level in sent} == {None}  # the engine's own: one transaction
+    postgresql = app.extensions["civicforms.engine"].dialect.name == "postgresql"
+    with dbmod.DriverTrace(*app.extensions["civicforms.engines"]) as trace:
+        assert client.get(url).status_code == 200
+        assert trace.words() == ["SELECT"]
+        # PostgreSQL: the pool's ping (a new connection needs none) and the SELECT.
+        assert trace.round_trips() == (1 if postgresql else None)
+        trace.clear()
+        assert client.get(url).status_code == 200
+        assert trace.words() == ["SELECT"] and trace.round_trips() == (2 if postgresql else None)
+        trace.clear()
+        assert client.post(url, data={**data, "csrf_token": token}).status_code == 303
+        assert trace.words() == ["SELECT", "UPDATE"]
+        assert trace.round_trips() == (3 if postgresql else None)  # one ping for both statements
+        for page_id, answers in steps[1:]:
+            assert citizen.answer(service, page_id, answers).status_code == 303
+        check = f"/services/{service}/check-answers"
+        token = citizen.csrf(check)
+        trace.clear()
+        assert client.post(check, data={"csrf_token": token}).status_code == 303
+        sent = trace.words()
+    # One transaction holds every write (pysqlite begins it at the first write, PostgreSQL first).
+    assert sent.count("BEGIN") == sent.count("COMMIT") == 1 and sent[-1] == "COMMIT"
+    writes = [i for i, word in enumerate(sent) if word in ("INSERT", "UPDATE", "DELETE")]
+    assert writes and sent.index("BEGIN") < min(writes) and "INSERT" in sent and "UPDATE" in sent
     # And what was saved one statement at a time was sent.
     [stored] = form_sessions(db_session)
     submission = store.submission_for_form_session(session=db_session, form_session_id=stored.id)
