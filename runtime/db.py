@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import Session
@@ -24,8 +24,11 @@ from .settings import PROJECT_ROOT
 POSTGRES_POOL: dict[str, Any] = {"pool_size": 2, "max_overflow": 3, "pool_pre_ping": True, "pool_recycle": 1800}
 # The autocommit engine's pool (make_autocommit_engine), beside the one above: a sync worker
 # runs one request at a time, so one connection kept, two more for a burst. N workers then
-# hold at most 8 × N connections in all.
-POSTGRES_AUTOCOMMIT_POOL: dict[str, Any] = POSTGRES_POOL | {"pool_size": 1, "max_overflow": 2}
+# hold at most 8 × N connections in all. No ping when a connection is taken: it would be a
+# round trip of the two or three a question page makes. A connection the server ended while it
+# sat in the pool fails on its first statement instead, and Prepared runs that statement again
+# on another connection (StatementSession.run_on_pooled).
+POSTGRES_AUTOCOMMIT_POOL: dict[str, Any] = POSTGRES_POOL | {"pool_size": 1, "max_overflow": 2, "pool_pre_ping": False}
 
 
 def make_engine(url: str, *, durable_commits: bool = True, **kwargs: Any) -> Engine:
@@ -41,9 +44,9 @@ def make_engine(url: str, *, durable_commits: bool = True, **kwargs: Any) -> Eng
     ``durable_commits=False`` gives ``synchronous=NORMAL`` instead: a commit still survives the
     process crashing, but the last ones before a power cut or an operating system crash may be
     lost (the database itself stays whole). It is only for the autocommit engine, and only
-    when CIVICFORMS_FLUSH_EVERY_ANSWER is false (make_autocommit_engine); the WAL is one file
-    written in order, so the next durable commit (sending a form) makes every earlier one
-    durable too.
+    when CIVICFORMS_FLUSH_EVERY_ANSWER is false (make_autocommit_engine, which does the same on
+    PostgreSQL); the WAL is written in order, so the next durable commit (sending a form) makes
+    every earlier one durable too.
     """
     kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
@@ -106,23 +109,42 @@ def make_autocommit_engine(url: str, *, durable_commits: bool = True, **kwargs: 
     switched on each checkout: that switch and its reset cost more than the statements of a
     question page on SQLite. See make_engine for ``durable_commits``."""
     kwargs.setdefault("isolation_level", "AUTOCOMMIT")
-    if not url.startswith("sqlite") and "poolclass" not in kwargs:
+    if url.startswith("sqlite"):
+        return make_engine(url, durable_commits=durable_commits, **kwargs)
+    if "poolclass" not in kwargs:
         kwargs = POSTGRES_AUTOCOMMIT_POOL | kwargs
-    return make_engine(url, durable_commits=durable_commits, **kwargs)
+    engine = make_engine(url, **kwargs)
+    if not durable_commits:
+
+        @event.listens_for(engine, "connect")
+        def _asynchronous_commits(conn: Any, _record: Any) -> None:
+            # PostgreSQL's counterpart of SQLite's synchronous=NORMAL: a commit returns before
+            # its WAL reaches the disk. It survives this process crashing; a crash of the
+            # database server or its machine may lose the last commits (at most about three
+            # wal_writer_delay, 0.6 s by default), never the database's consistency.
+            cursor = conn.cursor()
+            cursor.execute("SET synchronous_commit TO off")
+            cursor.close()
+
+    return engine
 
 
 def session(engine: Engine) -> Session:
     return Session(engine, expire_on_commit=False)
 
 
+_SERVED = "civicforms.served"
+
+
 class StatementSession(Session):
     """A session on an autocommit engine (make_autocommit_engine) for a request whose
     statements each stand alone: ``Prepared`` statements given it run straight on a DBAPI
-    connection it borrows from the pool once (one pre-ping) and gives back when it closes, with
+    connection it borrows from the pool once and gives back when it closes, with
     no ORM or transaction around them; anything else works as in any Session, each statement
     committed as it runs. ``commit`` with nothing begun does nothing."""
 
     _pooled: Any = None
+    _proven = False  # a statement has run on _pooled since it was taken from the pool
 
     def pooled(self) -> Any:
         """The pooled DBAPI connection of this session's prepared statements."""
@@ -130,7 +152,19 @@ class StatementSession(Session):
             engine = self.get_bind()
             assert isinstance(engine, Engine)
             self._pooled = engine.raw_connection()
+            self._proven = False
         return self._pooled
+
+    def may_retry(self) -> bool:
+        """Whether a statement that found ``pooled()`` dead may run again on another: it was
+        the first since the connection was taken from the pool (so the connection died while
+        it sat there, before the statement reached a live server), and the connection had
+        served before (a new connection that fails means the server is away)."""
+        return not self._proven and bool(self._pooled is not None and self._pooled.info.get(_SERVED))
+
+    def proven(self) -> None:
+        self._proven = True
+        self._pooled.info[_SERVED] = True
 
     def forget_pooled(self, error: BaseException | None = None) -> None:
         """Give the connection back to the pool; with ``error``, drop it instead (it died)."""
@@ -185,11 +219,18 @@ class Prepared:
     SQLAlchemy's Connection (execution context, result object, events).
 
     ``run(session, values)`` takes a Session. A ``StatementSession`` (autocommit) lends its
-    pooled DBAPI connection, checked out and pinged like any other. Any
-    other Session runs the statement through SQLAlchemy, inside its transaction: the same SQL,
-    the same values. Either way a database error is raised as SQLAlchemy's (OperationalError,
-    IntegrityError, ...), its message free of the values (``hide_values``), and a connection
-    that died is dropped from the pool rather than lent again.
+    pooled DBAPI connection. Any other Session runs the statement through SQLAlchemy, inside its
+    transaction: the same SQL, the same values. Either way a database error is raised as
+    SQLAlchemy's (OperationalError, IntegrityError, ...), its message free of the values
+    (``hide_values``), and a connection that died is dropped from the pool rather than lent
+    again.
+
+    The autocommit pool does not ping a connection before lending it (a round trip). A
+    connection the server ended while it sat in the pool (a restart, an idle timeout) fails the
+    first statement sent on it, before that statement reached a live server; that statement is
+    run again on the next connection (``StatementSession.may_retry``). Only the first statement
+    after taking a connection from the pool is run again, never one sent on a connection that
+    had already answered in this session.
     """
 
     def __init__(self, statement: Executable):
@@ -212,35 +253,55 @@ class Prepared:
             return ([tuple(r) for r in result] if self.returns_rows else []), result.rowcount
         dialect = session.get_bind().dialect
         plan = self.plan(dialect)
-        pooled = session.pooled()
-        cursor = None
         parameters = plan.parameters(values)
+        # A connection that died in the pool fails its first statement: run it again on the
+        # next (bounded by what the pool can hold, and a new connection ends the search).
+        for _ in range(POSTGRES_AUTOCOMMIT_POOL["pool_size"] + POSTGRES_AUTOCOMMIT_POOL["max_overflow"] + 1):
+            pooled = None
+            try:
+                pooled = session.pooled()
+                found = self._execute(pooled, plan, parameters)
+            except dialect.loaded_dbapi.Error as error:
+                if pooled is None:  # no connection to be had: the server is away
+                    raise self._wrapped(error, None, None, dialect, False) from error
+                gone = dialect.is_disconnect(error, pooled.dbapi_connection, None)
+                retry = gone and session.may_retry()
+                if gone:
+                    session.forget_pooled(error)
+                if not retry:
+                    raise self._wrapped(error, plan, parameters, dialect, gone) from error
+            else:
+                session.proven()
+                return found
+        raise AssertionError("unreachable: the last try returns or raises")
+
+    def _execute(self, pooled: Any, plan: _Plan, parameters: Any) -> tuple[list[tuple[Any, ...]], int]:
+        cursor = pooled.cursor()
         try:
-            cursor = pooled.cursor()
             cursor.execute(plan.sql, parameters)
             rows = [plan.row(raw) for raw in cursor.fetchall()] if self.returns_rows else []
             return rows, cursor.rowcount
-        except dialect.loaded_dbapi.Error as error:
-            gone = dialect.is_disconnect(error, pooled.dbapi_connection, cursor)
-            if gone:
-                session.forget_pooled(error)
-            wrapped = DBAPIError.instance(
-                plan.sql,
-                parameters,  # never shown: hide_parameters
-                error,
-                dialect.loaded_dbapi.Error,
-                hide_parameters=True,
-                connection_invalidated=gone,
-                dialect=dialect,
-            )
-            hide_values(error, wrapped)
-            raise wrapped from error
         finally:
-            if cursor is not None:
-                try:
-                    cursor.close()
-                except dialect.loaded_dbapi.Error:
-                    pass  # a connection that died: its cursor is gone with it
+            try:
+                cursor.close()
+            except Exception:
+                pass  # a connection that died: its cursor is gone with it
+
+    @staticmethod
+    def _wrapped(error: Exception, plan: _Plan | None, parameters: Any, dialect: Dialect, gone: bool) -> StatementError:
+        """SQLAlchemy's exception for ``error``, as its own execution (or connecting) would
+        raise it: the 503 page for an unreachable database catches SQLAlchemy's."""
+        wrapped = DBAPIError.instance(
+            plan.sql if plan is not None else None,
+            parameters,  # never shown: hide_parameters
+            error,
+            dialect.loaded_dbapi.Error,
+            hide_parameters=True,
+            connection_invalidated=gone,
+            dialect=dialect,
+        )
+        hide_values(error, wrapped)
+        return wrapped
 
 
 def alembic_config(url: str) -> Any:

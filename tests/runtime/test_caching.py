@@ -172,6 +172,21 @@ def test_a_bad_session_cookie_is_a_new_session(app: Flask, cookie: str) -> None:
     assert response.status_code == 303 and response.headers["Location"].endswith("/session-expired")
 
 
+def test_the_cookie_signer_is_made_once_and_follows_a_new_secret_key(app: Flask) -> None:
+    first, _ = _started(app)
+    second, _ = _started(app)
+    interface = app.session_interface
+    assert interface.get_signing_serializer(app) is interface.get_signing_serializer(app)
+    assert first.get(URL).status_code == 200 and second.get(URL).status_code == 200
+    old = app.secret_key
+    # A new key, without the old one as a fallback: cookies signed with the old key are refused ...
+    app.secret_key = "another-secret-key-" + "y" * 32
+    assert first.get(URL).headers["Location"].endswith("/session-expired")
+    # ... and with the old key among the fallbacks, they are read again.
+    app.config["SECRET_KEY_FALLBACKS"] = [old]
+    assert second.get(URL).status_code == 200
+
+
 # -- whole pages ----------------------------------------------------------------------------------
 
 
