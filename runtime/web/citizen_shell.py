@@ -156,6 +156,13 @@ def _init_limits(app: Flask) -> None:
     except ConfigurationError as exc:  # redis:// without the redis package: say so at start
         raise SettingsError(f"CIVICFORMS_RATE_LIMIT_STORAGE: {exc}") from exc
     app.extensions["civicforms.limiter"] = limiter
+
+    @limiter.request_filter
+    def _nothing_to_count() -> bool:
+        # Every limit counts POSTs only: a page read (or any request, with both rates off) skips
+        # Flask-Limiter's per-request work of resolving the limits that would all exempt it.
+        return not limits or request.method != "POST"
+
     app.extensions["civicforms.forms_cap"] = FormsCap(limiter, config)
     app.extensions["civicforms.unsent_answers"] = abuse.UnsentAnswersGauge()
 
