@@ -6,6 +6,7 @@ from the pool; and the autocommit engine's durability as the settings say.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -57,18 +58,23 @@ ANSWERS: dict[str, Any] = {
 }
 
 
-@pytest.mark.parametrize("kind", ["transaction", "statement"])
-def test_a_prepared_read_gives_the_orm_row_column_for_column(app: Flask, kind: str) -> None:
+@pytest.fixture(params=["transaction", "statement"])
+def started(request: pytest.FixtureRequest, app: Flask) -> Iterator[tuple[str, Session]]:
+    """A new form session's token, and a session of each kind to run the statements on."""
     token = _started(app)
-    session = _sessions(app)[kind]
-    try:
-        state = store.read_form_session(session=session, token=token)
-        assert state is not None
-        store.save_answers(session=session, form_session=state, answers=ANSWERS, minutes=45)
-        session.commit()
-        again = store.read_form_session(session=session, token=token)
-    finally:
-        session.close()
+    session = _sessions(app)[request.param]
+    yield token, session
+    session.close()
+
+
+def test_a_prepared_read_gives_the_orm_row_column_for_column(app: Flask, started: tuple[str, Session]) -> None:
+    token, session = started
+    state = store.read_form_session(session=session, token=token)
+    assert state is not None
+    store.save_answers(session=session, form_session=state, answers=ANSWERS, minutes=45)
+    session.commit()
+    again = store.read_form_session(session=session, token=token)
+    session.close()
     row = _row(app, token)
     assert again is not None
     for name in again.__slots__:
@@ -78,20 +84,16 @@ def test_a_prepared_read_gives_the_orm_row_column_for_column(app: Flask, kind: s
     assert row.expires_at.tzinfo == state.expires_at.tzinfo and row.expires_at == state.expires_at
 
 
-@pytest.mark.parametrize("kind", ["transaction", "statement"])
-def test_a_prepared_update_of_a_sent_form_changes_nothing(app: Flask, kind: str) -> None:
-    token = _started(app)
-    session = _sessions(app)[kind]
-    try:
-        stale = store.read_form_session(session=session, token=token)
-        sent = store.read_form_session(session=session, token=token)
-        assert stale is not None and sent is not None
-        sent.submission_reference = "BB-SENT-0002"
-        store.save_answers(session=session, form_session=sent, answers={}, minutes=60)
-        store.save_answers(session=session, form_session=stale, answers={"lives_in_area": "no"}, minutes=60)
-        session.commit()
-    finally:
-        session.close()
+def test_a_prepared_update_of_a_sent_form_changes_nothing(app: Flask, started: tuple[str, Session]) -> None:
+    token, session = started
+    stale = store.read_form_session(session=session, token=token)
+    sent = store.read_form_session(session=session, token=token)
+    assert stale is not None and sent is not None
+    sent.submission_reference = "BB-SENT-0002"
+    store.save_answers(session=session, form_session=sent, answers={}, minutes=60)
+    store.save_answers(session=session, form_session=stale, answers={"lives_in_area": "no"}, minutes=60)
+    session.commit()
+    session.close()
     row = _row(app, token)
     assert row.submission_reference == "BB-SENT-0002" and row.answers == {}
 
