@@ -381,23 +381,31 @@ def test_sqlite_runs_in_wal_with_full_sync(tmp_path: Any) -> None:
         engine.dispose()
 
 
-def test_the_postgresql_pool_is_bounded_and_pinged() -> None:
+NOWHERE = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+
+
+@pytest.mark.parametrize(
+    ("make", "size", "overflow", "pinged"),
+    [
+        (dbmod.make_engine, 2, 3, True),
+        # The question pages' pool: one kept, two more for a burst, no ping (Prepared runs a
+        # statement that found a pooled connection dead again instead).
+        (dbmod.make_autocommit_engine, 1, 2, False),
+    ],
+)
+def test_the_postgresql_pools_are_bounded(make: Any, size: int, overflow: int, pinged: bool) -> None:
     # No connection is made: the pool's settings are read off the engine.
-    engine = dbmod.make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
-    assert engine.pool.size() == 2  # type: ignore[attr-defined]
-    assert engine.pool._max_overflow == 3  # type: ignore[attr-defined]
-    assert engine.pool._pre_ping is True  # type: ignore[attr-defined]
-    assert engine.pool._recycle == 1800  # type: ignore[attr-defined]
+    engine = make(NOWHERE)
+    assert engine.pool.size() == size
+    assert engine.pool._max_overflow == overflow
+    assert engine.pool._pre_ping is pinged
+    assert engine.pool._recycle == 1800
     assert engine.hide_parameters is True
-    assert dbmod.make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none", pool_size=7).pool.size() == 7  # type: ignore[attr-defined]
-    # The question pages' pool: one kept, two more for a burst, no ping (Prepared runs a statement
-    # that found a pooled connection dead again instead), every statement committed as it runs.
-    autocommit = dbmod.make_autocommit_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
-    assert autocommit.pool.size() == 1  # type: ignore[attr-defined]
-    assert autocommit.pool._max_overflow == 2  # type: ignore[attr-defined]
-    assert autocommit.pool._pre_ping is False  # type: ignore[attr-defined]
-    assert autocommit.pool._recycle == 1800  # type: ignore[attr-defined]
-    assert autocommit.hide_parameters is True
+    assert make(NOWHERE, pool_size=7).pool.size() == 7
+
+
+def test_the_autocommit_engine_commits_each_statement_as_it_runs() -> None:
+    autocommit = dbmod.make_autocommit_engine(NOWHERE)
     assert autocommit.dialect._on_connect_isolation_level == "AUTOCOMMIT"  # type: ignore[attr-defined]
 
 
