@@ -255,8 +255,9 @@ class Prepared:
         plan = self.plan(dialect)
         parameters = plan.parameters(values)
         # A connection that died in the pool fails its first statement: run it again on the
-        # next (bounded by what the pool can hold, and a new connection ends the search).
-        for _ in range(POSTGRES_AUTOCOMMIT_POOL["pool_size"] + POSTGRES_AUTOCOMMIT_POOL["max_overflow"] + 1):
+        # next. Each try drops a dead connection for good, and a new connection is never retried,
+        # so this ends within what the pool held.
+        while True:
             pooled = None
             try:
                 pooled = session.pooled()
@@ -273,7 +274,6 @@ class Prepared:
             else:
                 session.proven()
                 return found
-        raise AssertionError("unreachable: the last try returns or raises")
 
     def _execute(self, pooled: Any, plan: _Plan, parameters: Any) -> tuple[list[tuple[Any, ...]], int]:
         cursor = pooled.cursor()

@@ -41,18 +41,20 @@ class LRU(Generic[K, V]):
         returned (so two threads that built the same thing at once end up sharing one)."""
         with self._lock:
             kept = self._items.setdefault(key, value)
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            self._keep_last(key)
             return kept
 
     def replace(self, key: K, value: V) -> None:
         """Keep ``value`` under ``key``, whatever was there."""
         with self._lock:
             self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            self._keep_last(key)
+
+    def _keep_last(self, key: K) -> None:
+        """``key`` becomes the last to go; the first go while over the size (lock held)."""
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
 
     def pop(self, key: K) -> V | None:
         with self._lock:

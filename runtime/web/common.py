@@ -67,20 +67,17 @@ class SessionCookie(SecureCookieSessionInterface):
     session_class = SignedSession
     REFRESH_AFTER_SECONDS = 60
 
-    def __init__(self) -> None:
-        self._serializers: dict[tuple[int, Any, tuple[Any, ...]], Any] = {}
+    _signer: tuple[tuple[Any, ...], Any] = ((), None)
 
     def get_signing_serializer(self, app: Flask) -> Any:
         """Flask's serializer, made once per app and keys rather than on every request (it
         is immutable: its keys, salt and signer are fixed when it is made)."""
-        fallbacks = tuple(app.config.get("SECRET_KEY_FALLBACKS") or ())
-        key = (id(app), app.secret_key, fallbacks)
-        found = self._serializers.get(key)
-        if found is None:
-            found = super().get_signing_serializer(app)
-            if found is not None:
-                self._serializers = {key: found}  # one app per interface; a new key replaces the old
-        return found
+        keys = (id(app), app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        made_for, serializer = self._signer
+        if made_for != keys or serializer is None:
+            serializer = super().get_signing_serializer(app)
+            self._signer = (keys, serializer)
+        return serializer
 
     def open_session(self, app: Flask, request: Any) -> SignedSession | None:
         serializer = self.get_signing_serializer(app)
