@@ -76,7 +76,7 @@ class StaffSessionInterface(SecureCookieSessionInterface):
 
 def create_builder_app(config: dict[str, Any] | None = None) -> Flask:
     """The builder face, deployable on its own (``gunicorn builder.wsgi:app``)."""
-    from runtime.web import staff
+    from runtime.web import sso, staff
 
     from .views import admin, pages, publish, services, try_it, workflow
 
@@ -93,6 +93,7 @@ def create_builder_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.session_interface = StaffSessionInterface()
     app.register_blueprint(staff.bp)
+    app.register_blueprint(sso.bp)
     app.register_blueprint(services.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(publish.bp)

@@ -35,8 +35,8 @@ ROUTES: dict[str, str] = {
     "staff.set_up_two_factor": PUBLIC,  # a half signed-in member must set up their second factor
     "staff.sign_out": PUBLIC,
     "staff.set_up": PUBLIC,  # the one-time link is the credential
-    "staff.sso_start": PUBLIC,
-    "staff.sso_callback": PUBLIC,
+    "sso.start": PUBLIC,
+    "sso.callback": PUBLIC,
     "services.list_services": SIGNED_IN,
     "services.new_service": core.EDIT_DRAFTS,
     "services.task_list": core.VIEW_SERVICES,

@@ -30,6 +30,7 @@ from runtime import staff as core
 from runtime.models import StaffUser
 from runtime.settings import OidcProvider, Settings
 from runtime.store import department_for_name
+from runtime.web import sso as sso_web
 from runtime.web import staff as staff_web
 from runtime.web.common import SHARED_TEMPLATES, Face, create_base_app
 from tests.conftest import STAFF_PASSWORD, StaffFactory
@@ -70,6 +71,7 @@ def make_app(settings: Settings, **overrides: Any) -> Flask:
         __name__, TEST_FACE, {"SETTINGS": dataclasses.replace(settings, **overrides), "TESTING": True}
     )
     app.register_blueprint(staff_web.bp)
+    app.register_blueprint(sso_web.bp)
     app.register_blueprint(protected_views())
     # The shared error page links to the citizen's list of services.
     app.add_url_rule("/services", "citizen.home", lambda: "services")
@@ -225,14 +227,18 @@ def test_sign_out(client: FlaskClient, staff: StaffFactory) -> None:
 def test_every_post_needs_its_csrf_token(make: Any, staff: StaffFactory) -> None:
     client = make(oidc_providers=(OidcProvider("stub", "http://127.0.0.1:9", "client", "secret", "Stub"),))
     app = client.application
-    posts = [r for r in app.url_map.iter_rules() if "POST" in (r.methods or set()) and r.endpoint.startswith("staff.")]
+    posts = [
+        r
+        for r in app.url_map.iter_rules()
+        if "POST" in (r.methods or set()) and r.endpoint.startswith(("staff.", "sso."))
+    ]
     assert {r.endpoint for r in posts} >= {
         "staff.sign_in",
         "staff.two_factor",
         "staff.set_up_two_factor",
         "staff.sign_out",
         "staff.set_up",
-        "staff.sso_start",
+        "sso.start",
     }
     for rule in posts:
         url = rule.rule.replace("<token>", "abc").replace("<provider>", "stub")

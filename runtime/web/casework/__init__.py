@@ -78,7 +78,7 @@ class CaseworkSessionInterface(SecureCookieSessionInterface):
 
 def create_casework_app(config: dict[str, Any] | None = None) -> Flask:
     """The back office, deployable on its own (``gunicorn runtime.casework_wsgi:app``)."""
-    from .. import staff
+    from .. import sso, staff
     from . import views
 
     app = create_base_app(__name__, CASEWORK_FACE, config)
@@ -95,6 +95,7 @@ def create_casework_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.session_interface = CaseworkSessionInterface()
     app.register_blueprint(staff.bp)
+    app.register_blueprint(sso.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(views.outbox_bp)
     app.add_template_filter(when, "when")
