@@ -154,6 +154,36 @@ class StaffUser(SQLModel, table=True):
     last_sign_in_at: datetime | None = Field(default=None)
 
 
+class StaffSession(SQLModel, table=True):
+    """One signed-in staff session (a browser, in the builder or the back office).
+
+    The face's signed cookie names it by a random token; only the token's SHA-256 is stored.
+    Signing out deletes the row, so a copy of the cookie stops working at once; "sign out
+    everywhere", a new password, a second-factor reset, a role change and deactivation delete
+    every row of the user (runtime.staff.end_sessions).
+    """
+
+    __tablename__ = "staff_session"
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="staff_user.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class StaffSignInFailure(SQLModel, table=True):
+    """Failed sign-ins for an email address with no account that can sign in with a password.
+
+    Counted and locked exactly as a real account's (StaffUser.failed_sign_ins, locked_until),
+    so the sign-in page answers alike whether an account exists or not. Only the SHA-256 of
+    the address is kept; rows whose lock is long over are removed as new failures come in.
+    """
+
+    __tablename__ = "staff_sign_in_failure"
+    email_hash: str = Field(primary_key=True, max_length=64)
+    failures: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    locked_until: datetime | None = Field(default=None)
+    updated_at: datetime = Field(default_factory=utcnow, index=True)
+
+
 class StaffRole(SQLModel, table=True):
     """One role (designer, reviewer, admin) of one staff member in one department."""
 
@@ -287,7 +317,8 @@ class Case(SQLModel, table=True):
 
 class CaseEvent(SQLModel, table=True):
     """The audit log: one row per action on a case. Append only: database triggers refuse
-    UPDATE and DELETE, and no code in runtime/ issues either."""
+    UPDATE, DELETE and (PostgreSQL) TRUNCATE, the application's database role is granted only
+    SELECT and INSERT on it (deploy/postgres-roles.sql), and no code in runtime/ issues either."""
 
     __tablename__ = "case_event"
     id: int | None = Field(default=None, primary_key=True)
