@@ -49,10 +49,16 @@ def one(form: FormData, key: str) -> str:
     return values[0] if values else ""
 
 
+# Control characters (NUL among them), and lone surrogates: no browser sends one (a post that is
+# not UTF-8 is refused before parsing), none can be stored as UTF-8 or in PostgreSQL's jsonb.
+_DROPPED = frozenset({"Cc", "Cs"})
+
+
 def clean_text(value: str) -> str:
-    """Strip outer space, unify line endings, drop control characters other than newlines."""
+    """Strip outer space, unify line endings, drop control characters (but newlines and tabs)
+    and lone surrogates."""
     value = value.replace("\r\n", "\n").replace("\r", "\n")
-    value = "".join(ch for ch in value if ch == "\n" or ch == "\t" or unicodedata.category(ch) != "Cc")
+    value = "".join(ch for ch in value if ch == "\n" or ch == "\t" or unicodedata.category(ch) not in _DROPPED)
     return value.strip()
 
 

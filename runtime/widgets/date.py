@@ -19,13 +19,24 @@ def long_date(value: date) -> str:
     return f"{value.day} {value.strftime('%B')} {value.year}"
 
 
+# A day or month longer than this is never part of a real date ("0003" is the longest kept).
+_MAX_PART = 4
+
+
 def _parse_date(day: str, month: str, year: str) -> str:
-    """An ISO date when the parts make a real one; otherwise a string that fails ``format``."""
-    try:
-        if len(year) == 4:
+    """An ISO date when the parts make a real one; otherwise a string that fails ``format``.
+
+    Only digits count (any script's: int() reads Arabic-Indic and full-width digits as well),
+    never a sign, an underscore or space inside; a part too large for the platform
+    (``2147483648`` is an OverflowError in ``date``) is not a real date either. So whatever is
+    typed, the answer is a date or text that validation reports as "must be a real date".
+    """
+    parts = (day, month, year)
+    if len(year) == 4 and all(p.isdecimal() and len(p) <= _MAX_PART for p in parts):
+        try:
             return date(int(year), int(month), int(day)).isoformat()
-    except ValueError:
-        pass
+        except (ValueError, OverflowError):
+            pass
     return f"{year}-{month}-{day}"
 
 
