@@ -17,11 +17,16 @@ from typing import Any
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, exists, func
+from sqlalchemy import and_, case, delete, exists, func, or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
-from .models import Department, StaffRole, StaffSetupToken, StaffUser, utcnow
+from .models import Department, StaffRole, StaffSession, StaffSetupToken, StaffUser, utcnow
+
+# The tables as SQLAlchemy Core sees them, for the single-statement updates below.
+_USERS = SQLModel.metadata.tables["staff_user"]
+_SESSIONS = SQLModel.metadata.tables["staff_session"]
+_FAILURES = SQLModel.metadata.tables["staff_sign_in_failure"]
 
 # -- roles and permissions (docs/builder-design.md, "Roles") ---------------------------------
 
@@ -218,13 +223,15 @@ def _verify_dummy(password: str) -> None:
 
 
 def set_password(*, session: Session, user: StaffUser, password: str) -> None:
-    """Check and set a new password; unlocks the account."""
+    """Check and set a new password; unlocks the account and signs it out everywhere."""
     check_password(password, email=user.email, name=user.name)
     user.password_hash = hash_password(password)
     user.failed_sign_ins = 0
     user.locked_until = None
     session.add(user)
     session.flush()
+    if user.id is not None:
+        end_sessions(session=session, user_id=user.id)
 
 
 # -- TOTP -----------------------------------------------------------------------------------------
@@ -288,14 +295,123 @@ def is_locked(user: StaffUser, now: datetime | None = None) -> bool:
     return user.locked_until is not None and _aware(user.locked_until) > (now or utcnow())
 
 
-def record_failure(*, session: Session, user: StaffUser, max_attempts: int, lock_minutes: int) -> None:
-    """Count a wrong password or code; the ``max_attempts``-th in a row locks the account."""
-    user.failed_sign_ins = (user.failed_sign_ins or 0) + 1
-    if user.failed_sign_ins >= max_attempts:
-        user.locked_until = utcnow() + timedelta(minutes=lock_minutes)
-        user.failed_sign_ins = 0
-    session.add(user)
-    session.flush()
+# Each attempt (a password, a code) is counted in the database *before* it is checked, by one
+# conditional UPDATE: of any number of attempts at the same moment, exactly ``max_attempts``
+# get a number and are checked; the rest are refused as locked without being checked. The
+# count is committed at once, so no lock is held while argon2 works. A lock that has run out
+# starts the count again at 1.
+
+
+def _reserve_attempt(session: Session, *, user_id: int, max_attempts: int, now: datetime) -> int | None:
+    """The number of this attempt (1, 2, ...), counted and committed; None while locked."""
+    table = _USERS
+    c = table.c
+    number = session.execute(
+        update(table)
+        .where(
+            c.id == user_id,
+            or_(c.locked_until.is_(None), c.locked_until <= now),
+            or_(c.failed_sign_ins < max_attempts, c.locked_until.is_not(None)),
+        )
+        .values(failed_sign_ins=case((c.locked_until.is_(None), c.failed_sign_ins + 1), else_=1), locked_until=None)
+        .returning(c.failed_sign_ins)
+    ).scalar_one_or_none()
+    session.commit()
+    return None if number is None else int(number)
+
+
+def _lock_if_last(session: Session, *, user_id: int, number: int, max_attempts: int, until: datetime) -> bool:
+    """After a failed attempt: the ``max_attempts``-th locks the account (unless a sign-in reset the count)."""
+    if number < max_attempts:
+        return False
+    c = _USERS.c
+    done = session.execute(
+        update(_USERS)
+        .where(c.id == user_id, c.failed_sign_ins >= max_attempts, c.locked_until.is_(None))
+        .values(locked_until=until)
+    )
+    return bool(getattr(done, "rowcount", 0))
+
+
+def _refund_attempt(session: Session, *, user_id: int) -> None:
+    """A right password: it does not count towards the lock-out (the second factor still does)."""
+    c = _USERS.c
+    session.execute(
+        update(_USERS)
+        .where(c.id == user_id, c.failed_sign_ins > 0, c.locked_until.is_(None))
+        .values(failed_sign_ins=c.failed_sign_ins - 1)
+    )
+
+
+def _locked_error(session: Session, user: StaffUser, now: datetime, lock_minutes: int) -> SignInError:
+    session.refresh(user)
+    # No time yet: the last allowed attempt is still being checked, and will lock from about now.
+    until = now + timedelta(minutes=lock_minutes)
+    if user.locked_until is not None and is_locked(user, now):
+        until = _aware(user.locked_until)
+    return SignInError(locked_message(until), locked_until=until)
+
+
+# Unknown addresses (and accounts without a password, or deactivated) are counted and locked in
+# staff_sign_in_failure exactly as accounts are, so the page says the same to both; their rows
+# go a day after the last failure.
+UNKNOWN_EMAIL_MEMORY = timedelta(days=1)
+
+
+def _email_key(email: str) -> str:
+    return hashlib.sha256(normalise_email(email).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _upsert(session: Session) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
+
+
+def _fail_unknown_email(
+    session: Session, *, email: str, password: str, max_attempts: int, lock_minutes: int, now: datetime
+) -> SignInError:
+    """Count a sign-in with an email that cannot sign in, and the words to answer with."""
+    key = _email_key(email)
+    table = _FAILURES
+    c = table.c
+    insert = _upsert(session)(table).values(email_hash=key, failures=1, locked_until=None, updated_at=now)
+    number = session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[c.email_hash],
+            set_={
+                "failures": case((c.locked_until.is_(None), c.failures + 1), else_=1),
+                "locked_until": None,
+                "updated_at": now,
+            },
+            where=and_(
+                or_(c.locked_until.is_(None), c.locked_until <= now),
+                or_(c.failures < max_attempts, c.locked_until.is_not(None)),
+            ),
+        ).returning(c.failures)
+    ).scalar_one_or_none()
+    session.execute(delete(table).where(c.updated_at < now - UNKNOWN_EMAIL_MEMORY))
+    session.commit()
+    until = now + timedelta(minutes=lock_minutes)
+    if number is None:
+        found = session.execute(select(c.locked_until).where(c.email_hash == key)).scalar_one_or_none()
+        if found is not None and _aware(found) > now:
+            until = _aware(found)
+        return SignInError(locked_message(until), locked_until=until)
+    _verify_dummy(password)  # as long as checking a real password
+    if number >= max_attempts:
+        session.execute(
+            update(table)
+            .where(c.email_hash == key, c.failures >= max_attempts, c.locked_until.is_(None))
+            .values(locked_until=until)
+        )
+        session.flush()
+        return SignInError(locked_message(until), locked_until=until)
+    return SignInError(WRONG_PASSWORD)
 
 
 def check_password_sign_in(
@@ -303,43 +419,73 @@ def check_password_sign_in(
 ) -> StaffUser:
     """The first step of signing in; raises SignInError with the words to show.
 
-    A locked account is refused before the password is even checked, so guessing on during
-    the lock-out learns nothing. The caller commits either way (failures must be counted).
+    The attempt is counted (and committed: this function commits, unlike the rest of this
+    module) before the password is checked, so attempts at the same moment cannot all be
+    checked before the lock; a locked account is refused without checking. An address with no
+    account that can sign in is counted and locked alike, and answered in the same words.
+    The caller commits either way.
     """
+    now = utcnow()
     user = find_user(session=session, email=email)
-    if user is None or not user.active or not user.password_hash:
-        _verify_dummy(password)
-        raise SignInError(WRONG_PASSWORD)
-    if is_locked(user):
-        assert user.locked_until is not None
-        raise SignInError(locked_message(_aware(user.locked_until)), locked_until=user.locked_until)
+    if user is None or not user.active or not user.password_hash or user.id is None:
+        raise _fail_unknown_email(
+            session, email=email, password=password, max_attempts=max_attempts, lock_minutes=lock_minutes, now=now
+        )
+    number = _reserve_attempt(session, user_id=user.id, max_attempts=max_attempts, now=now)
+    if number is None:
+        raise _locked_error(session, user, now, lock_minutes)
     if not verify_password(user, password):
-        record_failure(session=session, user=user, max_attempts=max_attempts, lock_minutes=lock_minutes)
-        if user.locked_until is not None and is_locked(user):
-            raise SignInError(locked_message(_aware(user.locked_until)), locked_until=user.locked_until)
+        until = now + timedelta(minutes=lock_minutes)
+        locked = _lock_if_last(session, user_id=user.id, number=number, max_attempts=max_attempts, until=until)
+        session.flush()
+        session.refresh(user)
+        if locked:
+            raise SignInError(locked_message(until), locked_until=until)
         raise SignInError(WRONG_PASSWORD)
+    _refund_attempt(session, user_id=user.id)
     session.add(user)  # the hash may have been upgraded
     session.flush()
+    session.refresh(user)
     return user
+
+
+def _claim_totp_step(session: Session, *, user_id: int, step: int) -> bool:
+    """Record ``step`` as the last one used, unless it (or a later one) already was: one UPDATE,
+    so of two sign-ins with the same code at the same moment only one gets the row."""
+    c = _USERS.c
+    done = session.execute(
+        update(_USERS)
+        .where(c.id == user_id, or_(c.totp_last_step.is_(None), c.totp_last_step < step))
+        .values(totp_last_step=step)
+    )
+    return bool(getattr(done, "rowcount", 0))
 
 
 def check_second_factor(
     *, session: Session, user: StaffUser, code: str, max_attempts: int = 5, lock_minutes: int = 15
 ) -> None:
-    """The TOTP step of signing in; wrong codes count towards the same lock-out as passwords."""
-    if not user.active:
+    """The TOTP step of signing in; wrong codes count towards the same lock-out as passwords.
+
+    Counted before checking, like passwords (and so it commits); a code's time step is claimed
+    in the database, so a code works once even when sent twice at the same moment.
+    """
+    if not user.active or user.id is None:
         raise SignInError(WRONG_PASSWORD)
-    if is_locked(user):
-        assert user.locked_until is not None
-        raise SignInError(locked_message(_aware(user.locked_until)), locked_until=user.locked_until)
-    if not check_totp(user=user, code=code):
-        record_failure(session=session, user=user, max_attempts=max_attempts, lock_minutes=lock_minutes)
-        if is_locked(user):
-            assert user.locked_until is not None
-            raise SignInError(locked_message(_aware(user.locked_until)), locked_until=user.locked_until)
+    now = utcnow()
+    number = _reserve_attempt(session, user_id=user.id, max_attempts=max_attempts, now=now)
+    if number is None:
+        raise _locked_error(session, user, now, lock_minutes)
+    step = _matching_step(user.totp_secret, code, now) if user.totp_secret else None
+    if step is None or not _claim_totp_step(session, user_id=user.id, step=step):
+        until = now + timedelta(minutes=lock_minutes)
+        locked = _lock_if_last(session, user_id=user.id, number=number, max_attempts=max_attempts, until=until)
+        session.flush()
+        session.refresh(user)
+        if locked:
+            raise SignInError(locked_message(until), locked_until=until)
         raise SignInError(WRONG_CODE)
-    session.add(user)
     session.flush()
+    session.refresh(user)
 
 
 def record_sign_in(*, session: Session, user: StaffUser) -> None:
@@ -349,6 +495,55 @@ def record_sign_in(*, session: Session, user: StaffUser) -> None:
     user.last_sign_in_at = utcnow()
     session.add(user)
     session.flush()
+
+
+# -- sessions (finding 5 of issue 13) -------------------------------------------------------------
+
+
+def _session_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(*, session: Session, user: StaffUser, max_age_minutes: int) -> str:
+    """A new signed-in session for the user: its secret token, for the cookie (only its hash is
+    stored). The user's sessions older than ``max_age_minutes`` (expired anyway) are removed."""
+    assert user.id is not None
+    now = utcnow()
+    session.execute(
+        delete(_SESSIONS).where(
+            _SESSIONS.c.user_id == user.id,
+            _SESSIONS.c.created_at < now - timedelta(minutes=max_age_minutes),
+        )
+    )
+    token = secrets.token_urlsafe(32)
+    session.add(StaffSession(id=_session_id(token), user_id=user.id, created_at=now))
+    session.flush()
+    return token
+
+
+def session_user(*, session: Session, token: str) -> StaffUser | None:
+    """The active staff member whose session this token names, in one query; None when signed out."""
+    if not isinstance(token, str) or not token or len(token) > 100:
+        return None
+    return session.exec(
+        select(StaffUser)
+        .join(StaffSession, col(StaffSession.user_id) == col(StaffUser.id))
+        .where(StaffSession.id == _session_id(token), col(StaffUser.active).is_(True))
+    ).first()
+
+
+def end_session(*, session: Session, token: str) -> None:
+    """Sign out this session: a copy of its cookie no longer works."""
+    if isinstance(token, str) and token and len(token) <= 100:
+        session.execute(delete(_SESSIONS).where(_SESSIONS.c.id == _session_id(token)))
+        session.flush()
+
+
+def end_sessions(*, session: Session, user_id: int) -> int:
+    """Sign the user out everywhere (every browser, the builder and the back office); how many ended."""
+    done = session.execute(delete(_SESSIONS).where(_SESSIONS.c.user_id == user_id))
+    session.flush()
+    return int(getattr(done, "rowcount", 0) or 0)
 
 
 def user_for_oidc(*, session: Session, issuer: str, subject: str, email: str | None) -> StaffUser:
@@ -581,7 +776,8 @@ def set_roles(
     """Replace a staff member's roles in one department (no roles: they leave it).
 
     ``by`` is the staff member making the change (None: IT, from the command line). The last
-    active admin of a department never loses the role, and nobody removes their own.
+    active admin of a department never loses the role, and nobody removes their own. A change
+    signs the staff member out everywhere, unless they made it themselves.
     """
     clean = {check_role(r) for r in roles}
     if session.get(StaffUser, user_id) is None:
@@ -589,6 +785,8 @@ def set_roles(
     if _lock_department(session, department_id) is None:
         raise StaffError("department", "Choose a department that exists")
     check_role_change(session=session, user_id=user_id, department_id=department_id, roles=clean, by=by)
+    if roles_by_department(session, user_id).get(department_id, frozenset()) != clean and by != user_id:
+        end_sessions(session=session, user_id=user_id)
     session.exec(  # type: ignore[call-overload]
         delete(StaffRole).where(col(StaffRole.user_id) == user_id, col(StaffRole.department_id) == department_id)
     )
@@ -600,7 +798,7 @@ def set_roles(
 def deactivate(*, session: Session, user_id: int, by: int | None = None) -> StaffUser:
     """Stop a staff member signing in (their work and history stay); unused set-up links stop working.
 
-    Their session ends at their next request (runtime.web.staff.current_user checks ``active``).
+    Their sessions end at once (end_sessions; current_user also checks ``active``).
     Refused for the last active admin of a department, and for ``by`` themselves.
     """
     user = session.get(StaffUser, user_id)
@@ -610,6 +808,7 @@ def deactivate(*, session: Session, user_id: int, by: int | None = None) -> Staf
         _lock_department(session, department_id)
     check_deactivation(session=session, user_id=user_id, by=by)
     user.active = False
+    end_sessions(session=session, user_id=user_id)
     now = utcnow()
     for row in session.exec(
         select(StaffSetupToken).where(StaffSetupToken.user_id == user_id, col(StaffSetupToken.used_at).is_(None))
@@ -645,11 +844,13 @@ def unlock(*, session: Session, user_id: int) -> None:
 
 
 def reset_totp(*, session: Session, user_id: int) -> None:
-    """Turn the second factor off (a lost phone): the person sets it up again at next sign-in if required."""
+    """Turn the second factor off (a lost phone): the person sets it up again at next sign-in if
+    required. Whoever holds the lost phone may also hold a signed-in browser: all sessions end."""
     user = session.get(StaffUser, user_id)
     if user is None:
         raise StaffError("user", "No such staff member")
     user.totp_secret = None
+    end_sessions(session=session, user_id=user_id)
     session.add(user)
     session.flush()
 

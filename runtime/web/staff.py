@@ -6,7 +6,9 @@ expiry, and the helpers the faces' views use: ``current_user()``, ``login_requir
 ``requires(permission, department=...)``, ``department_roles(department_id)``.
 
 The staff session lives in the face's signed session cookie: signing in clears it first,
-so nothing from before sign-in (a CSRF token, a half-finished sign-in) survives into it.
+so nothing from before sign-in (a CSRF token, a half-finished sign-in) survives into it. The
+cookie names a row of staff_session on the server (runtime.staff.start_session): signing out
+deletes the row, so a copy of the cookie taken before stops working at once.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # Keys in the session cookie.
 USER = "staff_user_id"
+TOKEN = "staff_session"  # the secret naming the session's staff_session row (stored hashed)
 SIGNED_IN_AT = "staff_signed_in_at"
 SEEN_AT = "staff_seen_at"
 PENDING = "staff_pending"  # {"user": id, "at": time, "next": path}: password right, second factor to come
@@ -54,7 +57,10 @@ def current_user() -> StaffUser | None:
     """The signed-in, active staff member, or None (signed out, expired, deactivated).
 
     Expiry is checked here, on every request that asks: idle after ``staff_idle_minutes``
-    without a request, and absolute ``staff_session_minutes`` after signing in.
+    without a request, and absolute ``staff_session_minutes`` after signing in. The session
+    must still exist on the server (one query, which loads the user too): signing out, "sign
+    out everywhere", a new password, a second-factor reset, a role change or deactivation
+    ended it.
     """
     if "staff_user" in g:
         return cast(StaffUser | None, g.staff_user)
@@ -72,17 +78,20 @@ def current_user() -> StaffUser | None:
     if now - seen_at > config.staff_idle_minutes * 60:
         _end_session("expired")
         return None
-    user = db().get(StaffUser, user_id)
-    if user is None or not user.active:
+    user = core.session_user(session=db(), token=session.get(TOKEN, ""))
+    if user is None or user.id != user_id:
         session.clear()
         return None
-    if now - seen_at > 60:  # rewrite the cookie at most once a minute
-        session[SEEN_AT] = now
+    # Every signed-in request counts as use: idle time is counted from the last one. (Refreshed
+    # only once a minute, a 1-minute idle setting signed out someone busy the whole time.)
+    session[SEEN_AT] = now
     g.staff_user = user
     return user
 
 
 def _end_session(reason: str) -> None:
+    core.end_session(session=db(), token=session.get(TOKEN, ""))
+    db().commit()
     session.clear()
     g.staff_session_ended = reason
 
@@ -217,10 +226,12 @@ def _home() -> str:
 def _start_session(user: StaffUser, next_path: str = "") -> Response:
     """Signed in: a new session (nothing from before survives), then where they were going."""
     core.record_sign_in(session=db(), user=user)
+    token = core.start_session(session=db(), user=user, max_age_minutes=settings().staff_session_minutes)
     db().commit()
     session.clear()
     now = _now()
     session[USER] = user.id
+    session[TOKEN] = token
     session[SIGNED_IN_AT] = now
     session[SEEN_AT] = now
     return cast(Response, redirect(_safe_next(next_path) or _home(), 303))
@@ -384,13 +395,21 @@ def set_up_two_factor() -> Any:
 @bp.route("/sign-out", methods=["GET", "POST"])
 @public
 def sign_out() -> Any:
-    """GET asks (a link can lead here); POST, with its CSRF token, signs out."""
+    """GET asks (a link can lead here); POST, with its CSRF token, signs out: this session, or
+    with ``everywhere`` every session of the staff member (other browsers, the other face)."""
     if request.method == "GET":
         if current_user() is None:
             return redirect(url_for("staff.sign_in"), 303)
         return _page("staff/sign_out.html", title="Sign out")
-    session.clear()
-    return redirect(url_for("staff.sign_in", status="signed-out"), 303)
+    user = current_user()
+    if user is not None and user.id is not None and request.form.get("everywhere") == "yes":
+        core.end_sessions(session=db(), user_id=user.id)
+    else:
+        core.end_session(session=db(), token=session.get(TOKEN, ""))
+    db().commit()
+    from .sso import end_session  # clears the session; sso imports this module
+
+    return end_session(url_for("staff.sign_in", status="signed-out"))
 
 
 @bp.route("/set-up/<token>", methods=["GET", "POST"])
