@@ -115,7 +115,7 @@ def _deeper(doc: dict[str, Any]) -> Iterator[Problem]:
     if unsafe:
         yield from unsafe
         return
-    yield from _check_keywords(schema, ["schema"])
+    yield from _check_keywords(schema, ["schema"], alone=False)
     for keyword in ("anyOf", "oneOf", "not"):
         if keyword in schema:
             yield Problem(
@@ -257,13 +257,19 @@ def _short(message: str) -> str:
     return message if len(message) <= 200 else message[:197] + "..."
 
 
-def _check_keywords(node: Any, where: list[Any]) -> Iterator[Problem]:
+def _check_keywords(node: Any, where: list[Any], *, alone: bool = True) -> Iterator[Problem]:
     """Keywords whose values the runtime must be able to evaluate quickly, in any schema object.
 
     Patterns run with RE2 (linear time, see runtime.validation), so a pattern RE2 cannot compile
     is refused with the reason. There is no rule against nested repetition: with RE2 it costs
     nothing, and the old rule both refused safe patterns and missed others ("^(a|a?)+$").
+
+    ``alone``: ``node`` is validated on its own (a condition or a guard), so what one validation
+    against it can cost is checked here too; the definition's schema has it checked with its
+    references.
     """
+    if alone and isinstance(node, dict):
+        yield from (Problem(json_path([*where, *at]), message) for at, message in expansion_problems(node))
     for sub, at in subschemas(node, where):
         pattern = sub.get("pattern")
         if pattern is not None:

@@ -7,9 +7,11 @@ A definition's JSON Schema, its page conditions and its routing rules are compil
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import re
+from collections import deque
 from collections.abc import Iterator
 from datetime import date
 from functools import lru_cache
@@ -17,7 +19,13 @@ from typing import Any
 
 import re2
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
-from jsonschema._utils import equal
+from jsonschema._utils import (
+    ensure_list,
+    equal,
+    find_evaluated_item_indexes_by_schema,
+    find_evaluated_property_keys_by_schema,
+    uniq,
+)
 from referencing import Registry
 from referencing.exceptions import NoSuchResource
 
@@ -187,6 +195,13 @@ def _enum(validator: Any, enums: Any, instance: Any, schema: dict[str, Any]) -> 
 
 
 def _short(value: Any) -> str:
+    """A short repr, in time bounded by the length shown: never the whole of a 60 KB answer."""
+    if isinstance(value, dict):
+        return f"{{...}} ({len(value)} properties)"
+    if isinstance(value, list):
+        return f"[...] ({len(value)} items)"
+    if isinstance(value, str) and len(value) > 60:
+        value = value[:60]
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -236,6 +251,143 @@ def _date_keyword(before: bool) -> Any:
     return check
 
 
+# -- error messages that never quote a whole answer --------------------------------------------
+# jsonschema writes the instance into each error's message ("{instance!r} is not of type ..."),
+# and error_messages() consumes every error: 19,000 failing "type" keywords on a 60 KB answers
+# document made 1.2 GB of messages and took 7 s. Citizens never see these messages (they come
+# from runtime.widgets and the definition), so these keywords, otherwise jsonschema's own, quote
+# a bounded repr. "unevaluatedProperties" and "unevaluatedItems" also look keys and indexes up
+# in a set (jsonschema scans a list: quadratic in the items of a long array).
+
+
+def _type(validator: Any, types: Any, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    types = ensure_list(types)
+    if not any(validator.is_type(instance, kind) for kind in types):
+        yield ValidationError(f"{_short(instance)} is not of type {', '.join(repr(k) for k in types)}")
+
+
+def _const(validator: Any, const: Any, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    if not equal(instance, const):
+        yield ValidationError(f"{_short(const)} was expected")
+
+
+def _sized(kind: str, more: bool, word: str) -> Any:
+    def check(validator: Any, limit: Any, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+        if validator.is_type(instance, kind) and (len(instance) > limit if more else len(instance) < limit):
+            yield ValidationError(f"{_short(instance)} {word} {limit}")
+
+    return check
+
+
+def _unique_items(validator: Any, unique: Any, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    if unique and validator.is_type(instance, "array") and not uniq(instance):
+        yield ValidationError(f"{_short(instance)} has non-unique elements")
+
+
+def _contains(validator: Any, contains: Any, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "array"):
+        return
+    matches = 0
+    least = schema.get("minContains", 1)
+    most = schema.get("maxContains", len(instance))
+    each_validator = validator.evolve(schema=contains)
+    for each in instance:
+        if each_validator.is_valid(each):
+            matches += 1
+            if matches > most:
+                yield ValidationError(
+                    f"Too many items match the given schema (expected at most {most})",
+                    validator="maxContains",
+                    validator_value=most,
+                )
+                return
+    if matches < least:
+        if not matches:
+            yield ValidationError(f"{_short(instance)} does not contain items matching the given schema")
+        else:
+            yield ValidationError(
+                f"Too few items match the given schema (expected at least {least} but only {matches} matched)",
+                validator="minContains",
+                validator_value=least,
+            )
+
+
+def _not(validator: Any, not_schema: Any, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    if validator.evolve(schema=not_schema).is_valid(instance):
+        yield ValidationError(f"{_short(instance)} should not be valid under {_short(not_schema)}")
+
+
+def _any_of(validator: Any, any_of: Any, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    all_errors = []
+    for index, subschema in enumerate(any_of):
+        errors = list(validator.descend(instance, subschema, schema_path=index))
+        if not errors:
+            return
+        all_errors.extend(errors)
+    yield ValidationError(f"{_short(instance)} is not valid under any of the given schemas", context=all_errors)
+
+
+def _one_of(validator: Any, one_of: Any, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    rest = iter(enumerate(one_of))
+    all_errors = []
+    for index, subschema in rest:
+        errors = list(validator.descend(instance, subschema, schema_path=index))
+        if not errors:
+            break
+        all_errors.extend(errors)
+    else:
+        yield ValidationError(f"{_short(instance)} is not valid under any of the given schemas", context=all_errors)
+    if any(validator.evolve(schema=each).is_valid(instance) for _, each in rest):
+        yield ValidationError(f"{_short(instance)} is valid under more than one of the given schemas")
+
+
+def _format(validator: Any, fmt: Any, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    if validator.format_checker is not None and not validator.format_checker.conforms(instance, fmt):
+        yield ValidationError(f"{_short(instance)} is not a {fmt!r}")
+
+
+def _items(validator: Any, items: Any, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "array"):
+        return
+    prefix = len(schema.get("prefixItems", []))
+    if len(instance) <= prefix:
+        return
+    if items is False:
+        yield ValidationError(f"Expected at most {prefix} items but found {len(instance) - prefix} extra")
+        return
+    for index in range(prefix, len(instance)):
+        yield from validator.descend(instance=instance[index], schema=items, path=index)
+
+
+def _unevaluated_items(validator: Any, rest: Any, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "array"):
+        return
+    evaluated = set(find_evaluated_item_indexes_by_schema(validator, instance, schema))
+    unevaluated = [item for index, item in enumerate(instance) if index not in evaluated]
+    if unevaluated:
+        yield ValidationError(f"Unevaluated items are not allowed ({_short(unevaluated)} unexpected)")
+
+
+def _unevaluated_properties(
+    validator: Any, rest: Any, instance: Any, schema: dict[str, Any]
+) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "object"):
+        return
+    evaluated = set(find_evaluated_property_keys_by_schema(validator, instance, schema))
+    invalid = [
+        key
+        for key in instance
+        if key not in evaluated
+        and next(iter(validator.descend(instance[key], rest, path=key, schema_path=key)), None) is not None
+    ]
+    if invalid:
+        shown = _short(sorted(invalid, key=str))
+        if rest is False:
+            yield ValidationError(f"Unevaluated properties are not allowed ({shown} unexpected)")
+        else:
+            yield ValidationError(f"Unevaluated properties are not valid under the given schema ({shown})")
+
+
 # Draft 2020-12 with patterns run by RE2, enums looked up in sets, and two date keywords that
 # standard validators ignore as annotations.
 CivicValidator = validators.extend(
@@ -247,6 +399,23 @@ CivicValidator = validators.extend(
         "enum": _enum,
         "dateBefore": _date_keyword(True),
         "dateAfter": _date_keyword(False),
+        "type": _type,
+        "const": _const,
+        "minItems": _sized("array", False, "has fewer items than"),
+        "maxItems": _sized("array", True, "has more items than"),
+        "minLength": _sized("string", False, "is shorter than"),
+        "maxLength": _sized("string", True, "is longer than"),
+        "minProperties": _sized("object", False, "has fewer properties than"),
+        "maxProperties": _sized("object", True, "has more properties than"),
+        "uniqueItems": _unique_items,
+        "contains": _contains,
+        "not": _not,
+        "anyOf": _any_of,
+        "oneOf": _one_of,
+        "format": _format,
+        "items": _items,
+        "unevaluatedItems": _unevaluated_items,
+        "unevaluatedProperties": _unevaluated_properties,
     },
 )
 
@@ -282,6 +451,12 @@ OFFLINE: Registry[Any] = Registry(retrieve=_refuse)  # type: ignore[call-arg]
 
 
 def _validator(schema: Any, **kwargs: Any) -> Any:
+    """The one way a schema is compiled; one whose validation could pin a worker is refused
+    (UnsafeDefinition): a workflow guard stored before the checker's rules, for example."""
+    unsafe = expansion_problems(schema) if isinstance(schema, dict) else []
+    if unsafe:
+        where, message = unsafe[0]
+        raise UnsafeDefinition(f"{where}: {message}")
     return CivicValidator(schema, registry=OFFLINE, **kwargs)
 
 
@@ -366,7 +541,8 @@ def _pointer(root: Any, ref: str) -> Any:
 
 
 def expansion_problems(root: dict[str, Any]) -> list[tuple[list[Any], str]]:
-    """Circular references, references nested too deep and schemas too large once expanded.
+    """Circular references, references nested too deep, schemas too large once expanded, and
+    schemas whose worst-case validation costs too much (cost_problems).
 
     ``(path parts under the schema, message)``; empty when the schema is safe to evaluate.
     """
@@ -417,7 +593,7 @@ def expansion_problems(root: dict[str, Any]) -> list[tuple[list[Any], str]]:
         return [([], f"references nested more than {MAX_REF_DEPTH} deep")]
     if total > MAX_EXPANDED_SIZE and not problems:
         problems.append(([], _too_large(total)))
-    return problems
+    return problems or cost_problems(root)
 
 
 def _too_large(total: int) -> str:
@@ -426,6 +602,169 @@ def _too_large(total: int) -> str:
         f"the schema is {shown} schema objects once its references are followed (allOf/anyOf/oneOf through "
         f"$defs multiply); the limit is {MAX_EXPANDED_SIZE:,}: refer to each definition fewer times"
     )
+
+
+# -- what one validation can cost ----------------------------------------------------------------
+# Most keywords are evaluated once per schema object reached, so a validation costs about the
+# schema's size once references are followed (above), times the items of an array answer under
+# "items", "contains" and "unevaluatedItems". Two keywords are not linear: to find what was
+# already evaluated, "unevaluatedProperties" and "unevaluatedItems" (jsonschema._utils,
+# find_evaluated_property_keys_by_schema and find_evaluated_item_indexes_by_schema) validate the
+# answers again against every allOf/anyOf/oneOf branch and the "if", and search again through
+# each of those, then/else, $ref and dependentSchemas beneath them; nested inside one another
+# they double the work per level (twenty levels of 7 KB pinned a worker for hours). So the
+# checker estimates the worst-case evaluations of one validation over the schema as a graph
+# ($ref targets counted once, used many times) and refuses a schema above the limit, and the
+# runtime refuses to compile one (a definition stored before this rule).
+
+MAX_ITEMS = 1000  # items of one array answer: the most options a question may have (checker.MAX_OPTIONS)
+MAX_EVALUATION_COST = 50_000  # schema objects evaluated in one validation: about 0.25 s
+_PER_ITEM = ("items", "contains", "unevaluatedItems")
+_CAP = 10**15
+
+
+class _Cost:
+    """Worst-case schema objects evaluated, memoised per schema object (a $ref target is one)."""
+
+    def __init__(self, root: Any):
+        self.root = root
+        self.memo: dict[tuple[str, int], int] = {}
+        self.active: set[tuple[str, int]] = set()
+
+    def _target(self, node: dict[str, Any]) -> Any:
+        ref = node.get("$ref")
+        return _pointer(self.root, ref) if isinstance(ref, str) and ref.startswith("#") else None
+
+    def _memo(self, kind: str, node: Any, compute: Any) -> int:
+        if not isinstance(node, dict):
+            return 1
+        key = (kind, id(node))
+        if key in self.memo:
+            return self.memo[key]
+        if key in self.active:
+            return 0  # a circular reference: refused by expansion_problems
+        self.active.add(key)
+        try:
+            total = min(compute(node), _CAP)
+        finally:
+            self.active.discard(key)
+        self.memo[key] = total
+        return total
+
+    def value(self, node: Any) -> int:
+        """Evaluating ``node`` (jsonschema's descend)."""
+        return self._memo("value", node, self._value)
+
+    def _value(self, node: dict[str, Any]) -> int:
+        total = 1 + self.value(self._target(node)) if "$ref" in node else 1
+        for sub, at in _children(node, [], defs=False):
+            total += self.value(sub) * (MAX_ITEMS if at[0] in _PER_ITEM else 1)
+        if "unevaluatedProperties" in node:
+            total += self.properties(node)
+        if "unevaluatedItems" in node:
+            total += self.items(node)
+        return total
+
+    def properties(self, node: Any) -> int:
+        """find_evaluated_property_keys_by_schema on ``node``."""
+        return self._memo("properties", node, self._properties)
+
+    def _properties(self, node: dict[str, Any]) -> int:
+        total = 1 + self.properties(self._target(node)) if "$ref" in node else 1
+        for keyword in ("additionalProperties", "unevaluatedProperties"):
+            if keyword in node:
+                total += self.value(node[keyword])
+        dependent = node.get("dependentSchemas")
+        if isinstance(dependent, dict):
+            total += sum(self.properties(sub) for sub in dependent.values())
+        for keyword in ("allOf", "anyOf", "oneOf"):
+            for sub in node.get(keyword) if isinstance(node.get(keyword), list) else ():
+                total += self.value(sub) + self.properties(sub)
+        if "if" in node:
+            total += self.value(node["if"]) + self.properties(node["if"])
+            total += sum(self.properties(node[k]) for k in ("then", "else") if k in node)
+        if "patternProperties" in node:
+            total = _CAP  # matched with Python's re there (backtracking): never run
+        return total
+
+    def items(self, node: Any) -> int:
+        """find_evaluated_item_indexes_by_schema on ``node``: lists of up to MAX_ITEMS indexes."""
+        return self._memo("items", node, self._items)
+
+    def _items(self, node: dict[str, Any]) -> int:
+        if "items" in node:
+            return MAX_ITEMS
+        total = MAX_ITEMS + self.items(self._target(node)) if "$ref" in node else MAX_ITEMS
+        for keyword in ("contains", "unevaluatedItems"):
+            if keyword in node:
+                total += self.value(node[keyword]) * MAX_ITEMS
+        for keyword in ("allOf", "anyOf", "oneOf"):
+            for sub in node.get(keyword) if isinstance(node.get(keyword), list) else ():
+                total += self.value(sub) + self.items(sub)
+        if "if" in node:
+            total += self.value(node["if"]) + self.items(node["if"])
+            total += sum(self.items(node[k]) for k in ("then", "else") if k in node)
+        return total
+
+    def culprit(self) -> tuple[list[Any], str]:
+        """Where the cost comes from: down the costliest branch to the last object over the limit."""
+        node: Any = self.root
+        where: list[Any] = []
+        seen: set[int] = set()
+        while id(node) not in seen:
+            seen.add(id(node))
+            branches: list[tuple[Any, list[Any], int]] = [
+                (sub, at, MAX_ITEMS if at[len(where)] in _PER_ITEM else 1)
+                for sub, at in _children(node, where, defs=False)
+            ]
+            target = self._target(node) if "$ref" in node else None
+            if isinstance(target, dict):
+                branches.append(
+                    (target, [p.replace("~1", "/").replace("~0", "~") for p in node["$ref"][2:].split("/")], 1)
+                )
+            over = [(self.value(sub), sub, at, times) for sub, at, times in branches if isinstance(sub, dict)]
+            over = [b for b in over if b[0] * b[3] > MAX_EVALUATION_COST]
+            if not over:
+                break
+            cost, sub, at, times = max(over, key=lambda b: b[0] * b[3])
+            if cost <= MAX_EVALUATION_COST:
+                keyword = at[len(where)]
+                return at[: len(where) + 1], (
+                    f'"{keyword}" is evaluated for each item of an answer (up to {MAX_ITEMS:,}), and its schema is '
+                    f"{cost:,} schema objects: {cost * times:,} in all, above the limit of {MAX_EVALUATION_COST:,} "
+                    'for one validation; keep the schema of an item small (a "type" and an "enum")'
+                )
+            node, where = sub, at
+        for keyword, instead in (("unevaluatedProperties", "additionalProperties"), ("unevaluatedItems", "items")):
+            if keyword in node:
+                return [*where, keyword], (
+                    f'"{keyword}" validates the answers again against every allOf, anyOf, oneOf, if/then/else, '
+                    f'dependentSchemas and $ref beneath it, and again for each "{keyword}" nested there: this schema '
+                    f"alone would evaluate {_count(self.value(node))} schema objects, and one validation may evaluate "
+                    f'{MAX_EVALUATION_COST:,}; use "{instead}" instead, or "{keyword}" only at the outermost level'
+                )
+        return where, (
+            f"one validation would evaluate {_count(self.value(node))} schema objects (allOf/anyOf/oneOf through "
+            f"$defs multiply, and array items count {MAX_ITEMS:,} times); the limit is {MAX_EVALUATION_COST:,}"
+        )
+
+
+def _count(total: int) -> str:
+    return f"{total:,}" if total < 10**12 else "more than a trillion"
+
+
+def cost_problems(root: Any) -> list[tuple[list[Any], str]]:
+    """Schemas whose worst-case validation would evaluate more than MAX_EVALUATION_COST objects.
+
+    ``(path parts under the schema, message)``; run after expansion_problems found none.
+    """
+    cost = _Cost(root)
+    try:
+        if cost.value(root) <= MAX_EVALUATION_COST:
+            return []
+        return [cost.culprit()]
+    except RecursionError:
+        return [([], f"references nested more than {MAX_REF_DEPTH} deep")]
 
 
 class UnsafeDefinition(ValueError):
@@ -441,17 +780,24 @@ class CompiledService:
 
     def __init__(self, definition: Definition):
         self.definition = definition
-        unsafe = expansion_problems(definition.schema)
-        if unsafe:
-            # Refused in milliseconds, instead of a worker pinned or a RecursionError per request.
-            where, message = unsafe[0]
-            raise UnsafeDefinition(f"{definition.id} version {definition.version}: {where}: {message}")
+        schemas: list[tuple[list[Any], Any]] = [(["schema"], definition.schema)]
+        for i, page in enumerate(definition.pages):
+            if page.show_if is not None:
+                schemas.append((["pages", i, "show_if"], page.show_if))
+            schemas.extend((["pages", i, "next", k, "if"], rule["if"]) for k, rule in enumerate(page.next))
+        for at, schema in schemas:
+            unsafe = expansion_problems(schema) if isinstance(schema, dict) else []
+            if unsafe:
+                # Refused in milliseconds, instead of a worker pinned or a RecursionError per request.
+                where, message = unsafe[0]
+                raise UnsafeDefinition(f"{definition.id} version {definition.version}: {[*at, *where]}: {message}")
         self.validator = _validator(definition.schema, format_checker=FORMATS)
         self.page_conditions: dict[str, Any] = {
-            page.id: _validator(page.show_if) for page in definition.pages if page.show_if is not None
+            page.id: _Bounded(_validator(page.show_if)) for page in definition.pages if page.show_if is not None
         }
         self.routes: dict[str, list[tuple[Any, str]]] = {
-            page.id: [(_validator(rule["if"]), rule["goto"]) for rule in page.next] for page in definition.pages
+            page.id: [(_Bounded(_validator(rule["if"])), rule["goto"]) for rule in page.next]
+            for page in definition.pages
         }
         self.index = {page.id: i for i, page in enumerate(definition.pages)}
 
@@ -472,7 +818,56 @@ class CompiledService:
         return found
 
     def _validate(self, answers: dict[str, Any]) -> dict[str, str]:
-        return error_messages(self.definition, self.validator.iter_errors(answers))
+        answers, too_long = _trimmed(answers)
+        errors = self.validator.iter_errors(answers)
+        return error_messages(self.definition, itertools.chain(too_long, errors) if too_long else errors)
+
+
+def _trimmed(value: Any, path: tuple[Any, ...] = ()) -> tuple[Any, list[ValidationError]]:
+    """``value`` with each array cut to MAX_ITEMS items, and a "maxItems" error for each one cut.
+
+    The validation cost the checker bounds assumes no array answer is longer (a checkbox
+    question has at most MAX_ITEMS options, each chosen once); a POST of 16,000 values would
+    otherwise run the item schema 16 times over that bound. Unchanged values are not copied.
+    """
+    if isinstance(value, list):
+        errors = []
+        if len(value) > MAX_ITEMS:
+            value = value[:MAX_ITEMS]
+            errors.append(
+                ValidationError(
+                    f"has more than {MAX_ITEMS} items",
+                    validator="maxItems",
+                    validator_value=MAX_ITEMS,
+                    instance=value,
+                    path=deque(path),
+                )
+            )
+        trimmed = [_trimmed(item, (*path, i)) for i, item in enumerate(value)]
+        errors.extend(e for _, found in trimmed for e in found)
+        if any(new is not old for (new, _), old in zip(trimmed, value, strict=True)):
+            value = [new for new, _ in trimmed]
+        return value, errors
+    if isinstance(value, dict):
+        errors = []
+        changed = {}
+        for key, item in value.items():
+            new, found = _trimmed(item, (*path, key))
+            errors.extend(found)
+            if new is not item:
+                changed[key] = new
+        return ({**value, **changed} if changed else value), errors
+    return value, []
+
+
+class _Bounded:
+    """A condition's validator that sees each array answer cut to MAX_ITEMS items (see _trimmed)."""
+
+    def __init__(self, validator: Any):
+        self.validator = validator
+
+    def is_valid(self, instance: Any) -> bool:
+        return bool(self.validator.is_valid(_trimmed(instance)[0]))
 
 
 # Validation results, keyed by (content hash, today's date, a SHA-256 of the answers exactly as
