@@ -208,7 +208,7 @@ def publish_services(url: str) -> None:
     dbmod.upgrade(url)
     engine = dbmod.make_engine(url)
     with dbmod.session(engine) as s:
-        results = store.load_folder(session=s, folder=DEFINITIONS)
+        results = store.load_folder(session=s, folder=DEFINITIONS, create_departments=True)
         failed = [f"{path.name}: {result}" for path, result in results if isinstance(result, Exception)]
         if failed:
             raise SystemExit(f"could not load the shipped definitions: {failed}")

@@ -171,7 +171,7 @@ def prepare_database(database: str, workdir: Path) -> str:
     dbmod.upgrade(url)
     engine = dbmod.make_engine(url)
     with dbmod.session(engine) as s:
-        results = store.load_folder(session=s, folder=DEFINITIONS)
+        results = store.load_folder(session=s, folder=DEFINITIONS, create_departments=True)
     engine.dispose()
     failed = [f"{path.name}: {result}" for path, result in results if isinstance(result, Exception)]
     if failed:

@@ -181,8 +181,17 @@ def _moves(given: tuple[str, ...]) -> dict[str, dict[str, str]]:
     metavar="SERVICE:OLD=NEW",
     help="Where a service's open cases go when the new version removes the state they are in.",
 )
-def load(folder: Path | None, move_cases: tuple[str, ...]) -> None:
-    """Publish every definition in the folder: new versions are added, same ones left alone."""
+@click.option(
+    "--create-departments",
+    is_flag=True,
+    help="Make each department a file names that does not exist yet (a first deployment); else such a file fails.",
+)
+def load(folder: Path | None, move_cases: tuple[str, ...], create_departments: bool) -> None:
+    """Publish every definition in the folder: new versions are added, same ones left alone.
+
+    A file's `department` must name an existing department (it may move its service to another
+    one); an unknown name fails that file unless --create-departments is given.
+    """
     from .db import make_engine, session
     from .store import PublishError, get_draft, load_folder
 
@@ -195,13 +204,19 @@ def load(folder: Path | None, move_cases: tuple[str, ...]) -> None:
     failed = False
     try:
         with session(engine) as s:
-            for path, result in load_folder(session=s, folder=folder, moves=moves):
+            results = load_folder(session=s, folder=folder, moves=moves, create_departments=create_departments)
+            for path, result in results:
                 if isinstance(result, PublishError):
                     failed = True
                     for problem in result.problems:
                         click.echo(problem.render(str(path)), err=True)
                 else:
                     click.echo(f"{path}: {result.service_id} version {result.version} {result.outcome}")
+                    if result.created_department:
+                        click.echo(f"{path}: created the department {result.department!r}")
+                    if result.moved_from is not None:
+                        moved = f"moved from {result.moved_from!r} to {result.department!r}"
+                        click.echo(f"{path}: {result.service_id} {moved}")
                     draft = get_draft(session=s, service_id=result.service_id)
                     if draft is not None and (draft.base_version or 0) < result.version:
                         # The builder's draft is left alone: the designer decides what to keep.

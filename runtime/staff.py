@@ -53,6 +53,7 @@ DEPARTMENT_SETTINGS = "department_settings"
 EDIT_DEFINITION_FILE = "edit_definition_file"  # the definition as JSON
 WORK_CASES = "work_cases"  # the inbox and case pages; each action still needs a role its transition names
 ASSIGN_OTHERS = "assign_others"  # assign cases to colleagues, one by one or in bulk
+MOVE_SERVICES = "move_services"  # move a service to another department: needed in both departments
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     VIEW_SERVICES: frozenset({DESIGNER, REVIEWER, ADMIN}),
@@ -66,6 +67,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     EDIT_DEFINITION_FILE: frozenset({ADMIN}),
     WORK_CASES: frozenset({CASEWORKER, MANAGER}),
     ASSIGN_OTHERS: frozenset({MANAGER}),
+    MOVE_SERVICES: frozenset({DESIGNER, ADMIN}),
 }
 
 

@@ -7,6 +7,7 @@ transaction unless a function says it commits.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 import secrets
@@ -82,6 +83,49 @@ def department_for_name(*, session: Session, name: str | None) -> Department:
     return department
 
 
+def named_department(*, session: Session, name: Any) -> Department | None:
+    """The department a definition's ``department`` text names (no text: "General"); never made.
+
+    Publishing, the builder and ``civicforms load`` find departments with this: only
+    ``department_for_name`` (``civicforms users create --create-department``, ``civicforms load
+    --create-departments``) makes one.
+    """
+    if name is not None and not isinstance(name, str):
+        return None
+    clean = " ".join((name or "").split())[:200]
+    return find_department(session=session, key=clean if department_slug(clean) else GENERAL_DEPARTMENT)
+
+
+def _shown(text: Any, limit: int = 80) -> str:
+    """A definition's text as quoted in a message: one line, at most ``limit`` characters."""
+    one_line = " ".join(str(text).split())
+    return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"
+
+
+MOVE_HINT = (
+    'To move the service, someone who is an admin or designer in both departments uses "Move to another '
+    "department\" on the service's page in the builder"
+)
+
+
+def department_problem(*, session: Session, doc: dict[str, Any], department_id: int) -> Problem | None:
+    """Why ``doc`` may not be saved or published as a service of department ``department_id``
+    (None: it may). A definition without a department is taken to be in its draft's department
+    (the builder writes the name in when it publishes)."""
+    if "department" not in doc:
+        return None
+    department = session.get(Department, department_id)
+    assert department is not None, "a draft's department always exists (a foreign key)"
+    named = named_department(session=session, name=doc["department"])
+    if named is not None and named.id == department_id:
+        return None
+    return Problem(
+        "$.department",
+        f'must stay "{department.name}", the department this service belongs to: editing the definition '
+        f"cannot move a service. {MOVE_HINT}",
+    )
+
+
 def departments(*, session: Session, ids: list[int] | None = None) -> list[Department]:
     """Every department (or those with these ids), by name."""
     query = select(Department).order_by(col(Department.name))
@@ -104,6 +148,9 @@ class PublishResult:
     service_id: str
     version: int
     outcome: str  # "published", "unchanged"
+    department: str = ""  # the department the service is in now
+    moved_from: str | None = None  # the department it was in, when this publish moved it
+    created_department: bool = False  # the department was made (``create_departments``)
 
 
 def publish(
@@ -113,6 +160,9 @@ def publish(
     published_by: int | None = None,
     change_summary: list[str] | None = None,
     state_mapping: dict[str, str] | None = None,
+    department_id: int | None = None,
+    moved_from: int | None = None,
+    create_departments: bool = False,
 ) -> PublishResult:
     """Publish a checked definition as a new immutable version (idempotent for a same file).
 
@@ -120,7 +170,13 @@ def publish(
     submission must always be able to find the exact definition it was made against.
     ``published_by`` is the staff member who published from the builder (None for files that
     `civicforms load` brought in); ``change_summary`` the sentences shown in the history.
-    The service belongs to the department the definition names (see department_for_name).
+    Publishing never makes a department unless ``create_departments`` says so (IT's
+    ``civicforms load --create-departments``). A file (``department_id`` None: ``civicforms
+    load``, run by IT from the reviewed folder) puts the service in the department it names,
+    which must exist. A member of staff publishes a draft of department ``department_id``: the
+    definition must name that department (or none), and the service must already be in it
+    unless the draft was moved there from the service's department (``moved_from``, see
+    ``move_draft``).
 
     Open cases follow the current version's approval steps, so a version that removes a state
     some open cases are in is refused, naming them, unless ``state_mapping`` says where each
@@ -131,6 +187,10 @@ def publish(
         raise PublishError(problems)
     digest = content_hash(doc)
     service = session.get(Service, doc["id"])
+    department, created = _publishing_department(
+        session, doc, service, department_id=department_id, moved_from=moved_from, create=create_departments
+    )
+    before = service.department_id if service is not None else None
     if service is None:
         service = Service(
             id=doc["id"],
@@ -172,14 +232,76 @@ def publish(
         outcome = "published"
         if doc["version"] >= service.current_version:
             _move_open_cases(session, doc, state_mapping or {}, published_by)
+    moved = None
     if doc["version"] >= service.current_version:
-        service.department_id = department_for_name(session=session, name=doc.get("department")).id
+        if before is not None and before != department.id:
+            old = session.get(Department, before)
+            moved = old.name if old is not None else None
+        service.department_id = department.id
         service.title, service.description = doc["title"], doc["description"]
         service.live = doc.get("live", True)
         service.current_version = doc["version"]
         service.updated_at = utcnow()
     session.flush()
-    return PublishResult(doc["id"], doc["version"], outcome)
+    return PublishResult(doc["id"], doc["version"], outcome, department.name, moved, created)
+
+
+def check_staff_publish(*, session: Session, doc: dict[str, Any], department_id: int, moved_from: int | None) -> None:
+    """Refuse (PublishError) what ``publish`` would refuse of a draft of department ``department_id``
+    for its department: for the builder's review mode, which commits to git and leaves the
+    database to ``civicforms load``."""
+    service = session.get(Service, doc.get("id")) if isinstance(doc.get("id"), str) else None
+    _publishing_department(session, doc, service, department_id=department_id, moved_from=moved_from, create=False)
+
+
+def _publishing_department(
+    session: Session,
+    doc: dict[str, Any],
+    service: Service | None,
+    *,
+    department_id: int | None,
+    moved_from: int | None,
+    create: bool,
+) -> tuple[Department, bool]:
+    """The department a publish puts the service in, and whether it was made; PublishError if refused."""
+    if department_id is not None:  # a member of staff publishing their department's draft
+        problem = department_problem(session=session, doc=doc, department_id=department_id)
+        if problem is not None:
+            raise PublishError([problem])
+        department = session.get(Department, department_id)
+        assert department is not None
+        if (
+            service is not None
+            and service.department_id not in (None, department_id)
+            and moved_from != service.department_id
+        ):
+            current = session.get(Department, service.department_id)
+            raise PublishError(
+                [
+                    Problem(
+                        "$.department",
+                        f'the service is published in "{current.name if current else "another department"}", but '
+                        f'this draft is in "{department.name}" and was not moved there. {MOVE_HINT}',
+                    )
+                ]
+            )
+        return department, False
+    named = named_department(session=session, name=doc.get("department"))
+    if named is not None:
+        return named, False
+    wanted = _shown(doc.get("department") or GENERAL_DEPARTMENT)
+    if not create:
+        raise PublishError(
+            [
+                Problem(
+                    "$.department",
+                    f'there is no department called "{wanted}": correct the name, or create the department first '
+                    "(civicforms load --create-departments makes every department the files name; civicforms "
+                    "users create --department NAME --create-department makes one with its first member of staff)",
+                )
+            ]
+        )
+    return department_for_name(session=session, name=doc.get("department")), True
 
 
 def _move_open_cases(session: Session, doc: dict[str, Any], mapping: dict[str, str], by: int | None) -> None:
@@ -217,12 +339,17 @@ def _move_open_cases(session: Session, doc: dict[str, Any], mapping: dict[str, s
 
 
 def load_folder(
-    *, session: Session, folder: Path, moves: dict[str, dict[str, str]] | None = None
+    *,
+    session: Session,
+    folder: Path,
+    moves: dict[str, dict[str, str]] | None = None,
+    create_departments: bool = False,
 ) -> list[tuple[Path, PublishResult | PublishError]]:
     """Publish every definition in a folder; each file commits or fails on its own.
 
     ``moves`` maps a service id to its ``state_mapping`` (see ``publish``): where its open cases
-    go when the new version removes their state.
+    go when the new version removes their state. A file naming a department that does not
+    exist fails, unless ``create_departments`` (IT's deliberate choice) makes it.
     """
     results: list[tuple[Path, PublishResult | PublishError]] = []
     for path in sorted(folder.glob("*.json")):
@@ -231,7 +358,8 @@ def load_folder(
             if doc.get("id") != path.stem:
                 raise PublishError([Problem("$.id", f"must match the file name {path.stem!r}")])
             mapping = (moves or {}).get(path.stem)
-            results.append((path, publish(session=session, doc=doc, state_mapping=mapping)))
+            result = publish(session=session, doc=doc, state_mapping=mapping, create_departments=create_departments)
+            results.append((path, result))
             session.commit()
         except PublishError as exc:
             session.rollback()
@@ -286,6 +414,14 @@ class DraftError(Exception):
     """A draft cannot be made or changed; the message says why in words for staff."""
 
 
+class DepartmentError(DraftError):
+    """A draft's definition names another department than the draft's own, or a move is refused."""
+
+    def __init__(self, problem: Problem):
+        super().__init__(f"{problem.path}: {problem.message}")
+        self.problem = problem
+
+
 class EditConflict(DraftError):
     """A colleague saved the draft after this edit began: their work is never overwritten."""
 
@@ -316,6 +452,14 @@ def create_draft(
     already = f"{service_id!r} already has a draft: open it from the service list"
     if session.get(ServiceDraft, service_id) is not None:
         raise DraftError(already)
+    service = session.get(Service, service_id) if base_version is not None else None
+    if service is not None and service.department_id not in (None, department_id):
+        raise DepartmentError(
+            Problem("$.department", f"a draft of this service belongs to its department. {MOVE_HINT}")
+        )
+    problem = department_problem(session=session, doc=doc, department_id=department_id)
+    if problem is not None:
+        raise DepartmentError(problem)
     now = utcnow()
     draft = ServiceDraft(
         service_id=service_id,
@@ -353,8 +497,13 @@ def save_draft(
     """Save an edit made to revision ``expected_revision``; raises EditConflict if the draft moved on.
 
     One UPDATE ... WHERE revision = expected: of two colleagues saving the same revision,
-    exactly one wins, on every database, with no lock held between page loads.
+    exactly one wins, on every database, with no lock held between page loads. A definition
+    naming another department than the draft's is refused (DepartmentError): only
+    ``move_draft`` moves a draft.
     """
+    problem = department_problem(session=session, doc=doc, department_id=draft.department_id)
+    if problem is not None:
+        raise DepartmentError(problem)
     values: dict[str, Any] = {
         "definition": doc,
         "revision": ServiceDraft.revision + 1,  # type: ignore[operator]
@@ -365,13 +514,134 @@ def save_draft(
         values["task_status"] = dict(task_status)
     result = session.exec(  # type: ignore[call-overload]
         update(ServiceDraft)
-        .where(col(ServiceDraft.service_id) == draft.service_id, col(ServiceDraft.revision) == expected_revision)
+        .where(
+            col(ServiceDraft.service_id) == draft.service_id,
+            col(ServiceDraft.revision) == expected_revision,
+            col(ServiceDraft.department_id) == draft.department_id,  # checked above against this department
+        )
         .values(**values)
         .execution_options(synchronize_session=False)
     )
     if draft in session:
         session.expire(draft)  # the UPDATE went past the ORM: read the row as it now is
     current = session.get(ServiceDraft, draft.service_id)
+    if result.rowcount != 1:
+        raise EditConflict(current)
+    assert current is not None
+    return current
+
+
+# The draft's record of a move to another department (in ``task_status``, beside the tasks'
+# statuses): {"from": department id, "to": department id, "by": staff id, "at": ISO time}.
+# "from" is the department the service was in before its first move; publishing checks it.
+DEPARTMENT_MOVE = "department_move"
+
+
+@dataclass(frozen=True)
+class DepartmentMove:
+    """A draft moved to another department: from where (the service's department), to where, by whom."""
+
+    from_id: int
+    to_id: int
+    by: int | None
+    at: str
+
+
+def draft_move(draft: ServiceDraft) -> DepartmentMove | None:
+    """The move recorded on a draft, if it still holds (None: never moved, or moved back)."""
+    found = (draft.task_status or {}).get(DEPARTMENT_MOVE)
+    if not isinstance(found, dict):
+        return None
+    origin, target = found.get("from"), found.get("to")
+    if not isinstance(origin, int) or target != draft.department_id or origin == target:
+        return None
+    by = found.get("by")
+    return DepartmentMove(origin, target, by if isinstance(by, int) else None, str(found.get("at", "")))
+
+
+def move_draft(
+    *, session: Session, service_id: str, department_id: Any, user_id: int, expected_revision: int
+) -> ServiceDraft:
+    """Move a service's draft to another department: the one way a service changes department.
+
+    The staff member needs a role that may move services (admin or designer) in the department
+    the service is in now and in the one it goes to; the draft's definition then names the new
+    department, and the service itself moves when the draft is published (straight away, or
+    after IT's review). A live service with no draft gets one here. The move is recorded on the
+    draft (``draft_move``) and in the change summary of the version that publishes it.
+    Raises DepartmentError (refused, with the reason), EditConflict (the draft changed since
+    ``expected_revision``; 0 means "no draft yet") or DraftError (no such service).
+    """
+    from .staff import MOVE_SERVICES, has_permission, roles_by_department  # staff's hashing is not needed at import
+
+    target = session.get(Department, department_id) if isinstance(department_id, int) else None
+    if target is None or target.id is None:
+        raise DepartmentError(Problem("department", "Select the department to move the service to"))
+    draft = session.get(ServiceDraft, service_id)
+    service = session.get(Service, service_id)
+    if draft is None and (service is None or service.department_id is None):
+        raise DraftError(f"there is no service called {_shown(service_id)!r}")
+    current_id = draft.department_id if draft is not None else service.department_id  # type: ignore[union-attr]
+    assert current_id is not None
+    roles = roles_by_department(session, user_id)
+    if not (
+        has_permission(roles.get(current_id, frozenset()), MOVE_SERVICES)
+        and has_permission(roles.get(target.id, frozenset()), MOVE_SERVICES)
+    ):
+        raise DepartmentError(
+            Problem(
+                "department",
+                "You can only move a service between departments where you are an admin or designer in both",
+            )
+        )
+    if target.id == current_id:
+        raise DepartmentError(
+            Problem("department", f"The service is already in {target.name}: select another department")
+        )
+    if draft is None:
+        assert service is not None
+        live = definition(session=session, service_id=service_id)
+        if live is None:
+            raise DraftError(f"version {service.current_version} of {service_id!r} is missing")
+        if expected_revision != 0:
+            raise EditConflict(None)
+        draft = create_draft(
+            session=session,
+            doc=copy.deepcopy(live.doc),
+            department_id=current_id,
+            user_id=user_id,
+            base_version=service.current_version,
+        )
+        expected_revision = draft.revision
+    doc = copy.deepcopy(draft.definition)
+    doc["department"] = target.name
+    statuses = dict(draft.task_status or {})
+    earlier = draft_move(draft)
+    origin = earlier.from_id if earlier is not None else (service.department_id if service is not None else None)
+    origin = origin if origin is not None else current_id
+    if origin == target.id:
+        statuses.pop(DEPARTMENT_MOVE, None)  # moved back where it is published: nothing to record
+    else:
+        statuses[DEPARTMENT_MOVE] = {"from": origin, "to": target.id, "by": user_id, "at": utcnow().isoformat()}
+    result = session.exec(  # type: ignore[call-overload]
+        update(ServiceDraft)
+        .where(
+            col(ServiceDraft.service_id) == service_id,
+            col(ServiceDraft.revision) == expected_revision,
+            col(ServiceDraft.department_id) == current_id,
+        )
+        .values(
+            department_id=target.id,
+            definition=doc,
+            task_status=statuses,
+            revision=ServiceDraft.revision + 1,  # type: ignore[operator]
+            updated_by=user_id,
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(draft)
+    current = session.get(ServiceDraft, service_id)
     if result.rowcount != 1:
         raise EditConflict(current)
     assert current is not None

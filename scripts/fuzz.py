@@ -74,7 +74,7 @@ def prepare_database(url: str) -> None:
     dbmod.upgrade(url)
     engine = dbmod.make_engine(url)
     with dbmod.session(engine) as s:
-        results = store.load_folder(session=s, folder=DEFINITIONS)
+        results = store.load_folder(session=s, folder=DEFINITIONS, create_departments=True)
     engine.dispose()
     failed = [f"{path.name}: {result}" for path, result in results if isinstance(result, Exception)]
     if failed:

@@ -78,7 +78,7 @@ def _dispose_engines_after_test() -> Iterator[None]:
 def _load_definitions(url: str) -> None:
     engine = dbmod.make_engine(url)
     with dbmod.session(engine) as s:
-        results = load_folder(session=s, folder=DEFINITIONS)
+        results = load_folder(session=s, folder=DEFINITIONS, create_departments=True)  # a first deployment
     engine.dispose()
     failed = [f"{p}: {r}" for p, r in results if isinstance(r, Exception)]
     assert not failed, failed

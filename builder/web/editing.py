@@ -221,6 +221,11 @@ def save(
                 user_id=user.id,
                 task_status=statuses if task is not None else None,
             )
+    except store.DepartmentError as refused:  # the definition names another department: never saved
+        session.rollback()
+        return EditOutcome(
+            _reloaded(session, editing.service_id, editing), errors={"department": refused.problem.message}
+        )
     except store.DraftError:  # EditConflict, or a colleague made the first draft a moment ago
         session.rollback()
         return _conflict(session, editing)

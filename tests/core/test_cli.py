@@ -219,9 +219,21 @@ def test_db_upgrade_and_load_a_fresh_sqlite_database(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "database is up to date" in result.stdout
 
+    # A first deployment: the departments the files name do not exist yet, and load makes none by itself.
     result = run("load", "--folder", str(DEFINITIONS), **env)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert (
+        f'{DEFINITIONS / "council-tax-single-person-discount.json"}: $.department: there is no department called "Council Tax"'
+        in result.stderr
+    )
+    assert result.stderr.count("--create-departments") == len(list(DEFINITIONS.glob("*.json")))
+
+    result = run("load", "--folder", str(DEFINITIONS), "--create-departments", **env)
     assert result.exit_code == 0, result.output
-    lines = result.stdout.splitlines()
+    made = [line for line in result.stdout.splitlines() if ": created the department " in line]
+    assert f"{DEFINITIONS / 'council-tax-single-person-discount.json'}: created the department 'Council Tax'" in made
+    lines = [line for line in result.stdout.splitlines() if line not in made]
     assert len(lines) == len(list(DEFINITIONS.glob("*.json")))
     assert all(line.endswith(" published") for line in lines), lines
     blue_badge = read_file(DEFINITIONS / "blue-badge.json")["version"]
@@ -236,6 +248,7 @@ def test_db_upgrade_and_load_a_fresh_sqlite_database(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.usefixtures("housing")
 def test_load_takes_the_folder_from_the_settings(tmp_path: Path, database_url: str) -> None:
     write(tmp_path / "defs", sample_doc())
     env = db_env(database_url) | {"CIVICFORMS_DEFINITIONS_DIR": str(tmp_path / "defs")}
@@ -250,6 +263,7 @@ def test_load_a_folder_that_does_not_exist(tmp_path: Path, database_url: str) ->
     assert "no such folder" in result.stderr
 
 
+@pytest.mark.usefixtures("housing")
 def test_load_publishes_then_leaves_alone_then_refuses_a_changed_version(tmp_path: Path, database_url: str) -> None:
     env = db_env(database_url)
     folder = tmp_path / "defs"
@@ -286,6 +300,7 @@ def test_load_publishes_then_leaves_alone_then_refuses_a_changed_version(tmp_pat
     engine.dispose()
 
 
+@pytest.mark.usefixtures("housing")
 def test_load_reports_a_broken_file_and_still_loads_the_good_ones(tmp_path: Path, database_url: str) -> None:
     folder = tmp_path / "defs"
     good = write(folder, sample_doc())
@@ -310,6 +325,7 @@ def test_load_reports_a_broken_file_and_still_loads_the_good_ones(tmp_path: Path
     engine.dispose()
 
 
+@pytest.mark.usefixtures("housing")
 def test_a_published_definition_reads_back_as_published(tmp_path: Path, database_url: str) -> None:
     folder = tmp_path / "defs"
     write(folder, sample_doc())

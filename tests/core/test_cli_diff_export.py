@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner, Result
 
 from runtime import db as dbmod
@@ -132,6 +133,7 @@ def test_export_writes_every_service_canonically(tmp_path: Path, database_url: s
     assert again.stdout.count("unchanged") == len(SERVICE_IDS)
 
 
+@pytest.mark.usefixtures("housing")
 def test_export_writes_the_current_version_to_the_settings_folder(tmp_path: Path, database_url: str) -> None:
     folder = tmp_path / "defs"
     write(folder / "pet-licence.json", sample_doc())
@@ -185,6 +187,7 @@ def draft_definition(database_url: str) -> dict[str, Any] | None:
     return found
 
 
+@pytest.mark.usefixtures("housing")
 def test_load_reports_a_draft_that_moved_on_and_leaves_it_alone(tmp_path: Path, database_url: str) -> None:
     env = db_env(database_url)
     folder = tmp_path / "defs"
@@ -203,6 +206,7 @@ def test_load_reports_a_draft_that_moved_on_and_leaves_it_alone(tmp_path: Path, 
     assert draft_definition(database_url) == draft_doc
 
 
+@pytest.mark.usefixtures("housing")
 def test_load_says_nothing_of_a_draft_based_on_the_loaded_version(tmp_path: Path, database_url: str) -> None:
     env = db_env(database_url)
     folder = tmp_path / "defs"
@@ -225,6 +229,7 @@ def test_load_reports_a_new_service_draft_that_a_file_now_publishes(tmp_path: Pa
     assert draft_definition(database_url) == sample_doc()
 
 
+@pytest.mark.usefixtures("housing")
 def test_load_names_a_draft_whose_review_it_merged(tmp_path: Path, database_url: str) -> None:
     env = db_env(database_url)
     folder = tmp_path / "defs"

@@ -46,6 +46,14 @@ def department_id(session: Session, name: str) -> int:
     return found.id
 
 
+@pytest.fixture(autouse=True)
+def housing(session: Session) -> int:
+    """The sample service's department, made as IT would before loading it (publishing makes none)."""
+    made = department_id(session, "Housing")
+    session.commit()
+    return made
+
+
 # -- departments ----------------------------------------------------------------------------
 
 
@@ -72,6 +80,7 @@ def test_department_names_match_by_slug_and_no_name_means_general(session: Sessi
 def test_publishing_without_a_department_puts_the_service_in_general(session: Session) -> None:
     doc = sample_doc()
     del doc["department"]
+    department_id(session, store.GENERAL_DEPARTMENT)
     store.publish(session=session, doc=doc)
     session.commit()
     service = session.get(Service, "pet-licence")
@@ -81,12 +90,35 @@ def test_publishing_without_a_department_puts_the_service_in_general(session: Se
 
 def test_a_new_version_naming_another_department_moves_the_service(session: Session) -> None:
     store.publish(session=session, doc=sample_doc())
+    tenancy = department_id(session, "Tenancy Services")
     moved = {**sample_doc(), "version": 2, "department": "Tenancy Services"}
-    store.publish(session=session, doc=moved)
+    result = store.publish(session=session, doc=moved)  # a file: IT's reviewed folder may move a service
     session.commit()
     service = session.get(Service, "pet-licence")
     assert service is not None
-    assert service.department_id == department_id(session, "Tenancy Services")
+    assert service.department_id == tenancy
+    assert (result.moved_from, result.department) == ("Housing", "Tenancy Services")
+
+
+@pytest.mark.parametrize("name", ["Tenancy Services", "", "   ", "<b>Tenancy</b>", "x" * 2000, "y" * 100_000])
+def test_publishing_a_file_never_makes_a_department(session: Session, name: str) -> None:
+    before = session.exec(select(Department.id, Department.slug)).all()
+    doc = {**sample_doc(), "department": name}
+    with pytest.raises(store.PublishError) as refused:
+        store.publish(session=session, doc=doc)
+    session.rollback()
+    [problem, *_] = refused.value.problems
+    assert problem.path == "$.department"
+    if name.strip() and len(name) <= 2000:  # the checker refuses an empty or oversized name first
+        assert "there is no department called" in problem.message and len(problem.message) < 400
+        assert "--create-departments" in problem.message
+    assert session.exec(select(Department.id, Department.slug)).all() == before
+    assert session.get(Service, "pet-licence") is None
+
+    made = store.publish(
+        session=session, doc={**sample_doc(), "department": "Tenancy Services"}, create_departments=True
+    )
+    assert made.created_department and store.find_department(session=session, key="tenancy-services") is not None
 
 
 # -- publishing and history -----------------------------------------------------------------------
@@ -232,10 +264,20 @@ def test_a_new_service_cannot_take_a_published_id_or_have_two_drafts(session: Se
     with pytest.raises(store.DraftError, match="already exists"):
         new_draft(session, dana.id, {**sample_doc(), "id": "blue-badge"})
     session.rollback()
+    badges = {**sample_doc(), "id": "blue-badge", "department": "Blue Badge Team, Adult Social Care"}
+    with pytest.raises(store.DepartmentError, match="belongs to its department"):  # not in another department
+        store.create_draft(
+            session=session,
+            doc=badges,
+            department_id=department_id(session, "Housing"),
+            user_id=dana.id or 0,
+            base_version=1,
+        )
+    session.rollback()
     copy_of_live = store.create_draft(
         session=session,
-        doc={**sample_doc(), "id": "blue-badge"},
-        department_id=department_id(session, "Housing"),
+        doc=badges,
+        department_id=department_id(session, badges["department"]),
         user_id=dana.id or 0,
         base_version=1,
     )
@@ -244,8 +286,8 @@ def test_a_new_service_cannot_take_a_published_id_or_have_two_drafts(session: Se
     with pytest.raises(store.DraftError, match="already has a draft"):
         store.create_draft(
             session=session,
-            doc={**sample_doc(), "id": "blue-badge"},
-            department_id=department_id(session, "Housing"),
+            doc=badges,
+            department_id=department_id(session, badges["department"]),
             user_id=dana.id or 0,
             base_version=1,
         )
@@ -268,7 +310,7 @@ def test_service_list_statuses_last_change_and_who(session: Session, staff: Staf
     # A brand-new service, never published.
     store.create_draft(
         session=session,
-        doc={**sample_doc(), "id": "skip-permit", "title": "Apply for a skip permit"},
+        doc={**sample_doc(), "id": "skip-permit", "title": "Apply for a skip permit", "department": "Parking Services"},
         department_id=parking,
         user_id=dana.id or 0,
     )

@@ -332,7 +332,7 @@ def test_a_stored_definition_the_runtime_will_not_compile_gets_an_unavailable_pa
     doc = sample_doc()
     fan_out(doc)
     monkeypatch.setattr(store, "check", lambda doc: [])  # as if published before the rule
-    store.publish(session=db_session, doc=doc)
+    store.publish(session=db_session, doc=doc, create_departments=True)
     db_session.commit()
     monkeypatch.undo()
 

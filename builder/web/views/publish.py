@@ -18,10 +18,10 @@ from runtime import staff as core
 from runtime.changes import summarise
 from runtime.checker import Problem, check
 from runtime.definition import MAX_DEPTH, MAX_FILE_BYTES, Definition, dumps
-from runtime.models import Service, ServiceDraft, ServiceVersion, StaffUser
+from runtime.models import Department, Service, ServiceDraft, ServiceVersion, StaffUser
 from runtime.visibility import always_asked, contradicts, visibility_condition
 from runtime.web.common import db, render_page, settings
-from runtime.web.staff import can, current_user, requires
+from runtime.web.staff import can, current_user, require, requires
 
 from ..editing import CONFLICT_MESSAGE, department_of, save, service_for
 
@@ -154,20 +154,39 @@ def _summary(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
 
 
 def _publish(
-    doc: dict[str, Any], summary: list[str], user: StaffUser, moves: dict[str, str] | None = None
+    doc: dict[str, Any],
+    summary: list[str],
+    user: StaffUser,
+    moves: dict[str, str] | None = None,
+    *,
+    department_id: int,
+    moved_from: int | None = None,
 ) -> publishing.PublishOutcome:
     """Publish ``doc`` to the definitions folder and (unless it waits for review) the database.
 
     The database change is made first but committed only after the file (and its commit) is
     written: a publishing failure rolls it back, so the database and the folder always agree.
-    Raises PublishingError or store.PublishError with nothing changed.
+    ``department_id`` is the department the draft (or, for a rollback, the service) is in: the
+    store refuses a definition that would put the service anywhere else (in review mode too,
+    before anything is committed to git). Raises PublishingError or store.PublishError with
+    nothing changed.
     """
     config = settings()
     session = db()
     review = config.publish_mode == "review" and publishing.repository_of(config.definitions_dir) is not None
     try:
-        if not review:
-            store.publish(session=session, doc=doc, published_by=user.id, change_summary=summary, state_mapping=moves)
+        if review:
+            store.check_staff_publish(session=session, doc=doc, department_id=department_id, moved_from=moved_from)
+        else:
+            store.publish(
+                session=session,
+                doc=doc,
+                published_by=user.id,
+                change_summary=summary,
+                state_mapping=moves,
+                department_id=department_id,
+                moved_from=moved_from,
+            )
         outcome = publishing.publish_file(
             folder=config.definitions_dir,
             doc=doc,
@@ -180,6 +199,24 @@ def _publish(
         session.rollback()
         raise
     return outcome
+
+
+def _name_department(doc: dict[str, Any], department: Department) -> None:
+    """Write the department's name into a definition that names none, so that the file puts the
+    service where the database does when IT loads it (a file without one means "General")."""
+    if "department" not in doc and department.slug != store.department_slug(store.GENERAL_DEPARTMENT):
+        doc["department"] = department.name
+
+
+def _moved_words(moved: store.DepartmentMove) -> str:
+    """The change summary's record of a move to another department: from where, to where, by whom."""
+    session = db()
+    old, new = session.get(Department, moved.from_id), session.get(Department, moved.to_id)
+    mover = session.get(StaffUser, moved.by) if moved.by is not None else None
+    return (
+        f"Moved from {old.name if old else 'another department'} to {new.name if new else 'another department'}"
+        f" by {mover.name if mover else 'a member of staff'}"
+    )
 
 
 # -- publish ------------------------------------------------------------------------------------
@@ -222,8 +259,21 @@ def _publish_context(service_id: str, draft: ServiceDraft | None) -> dict[str, A
     doc = copy.deepcopy(draft.definition)
     version = _next_version(service_id, draft)
     doc["version"] = version
+    department = db().get(Department, draft.department_id)
+    assert department is not None  # a foreign key
+    _name_department(doc, department)
     checks = checklist(doc, draft)
+    moved = store.draft_move(draft)
+    try:
+        store.check_staff_publish(
+            session=db(), doc=doc, department_id=draft.department_id, moved_from=moved.from_id if moved else None
+        )
+    except store.PublishError as refused:  # listed only when it fails: a service normally stays put
+        problems = tuple(plain_problem(doc, p) for p in refused.problems)
+        checks.append(Check(f"The service stays in {department.name}, or was moved there", False, problems))
     summary = _summary(live, doc) if checks[0].done else []
+    if moved is not None and summary:
+        summary.insert(0, _moved_words(moved))
     context.update(
         stranded=_stranded(service_id, doc) if checks[0].done else [],
         doc=doc,
@@ -268,7 +318,15 @@ def publish(service_id: str) -> Any:
     if not errors:
         doc, summary = context["doc"], context["summary"]
         try:
-            outcome = _publish(doc, summary, user, _moves(context["stranded"]))
+            moved = store.draft_move(draft)
+            outcome = _publish(
+                doc,
+                summary,
+                user,
+                _moves(context["stranded"]),
+                department_id=draft.department_id,
+                moved_from=moved.from_id if moved else None,
+            )
         except (publishing.PublishingError, store.PublishError) as exc:
             errors.append(f"The service was not published: {exc}")
         else:
@@ -320,9 +378,17 @@ def roll_back(service_id: str) -> Any:
         live = _live_doc(service_id)
         doc = copy.deepcopy(old.doc)
         doc["version"] = _next_version(service_id, store.get_draft(session=db(), service_id=service_id))
+        # A rollback brings back content, never a department: the service stays where it is.
+        service = db().get(Service, service_id)
+        department = db().get(Department, service.department_id) if service and service.department_id else None
+        if department is None or department.id is None:
+            abort(404)
+        require(core.ROLL_BACK, department.id)  # where the service is published (a moved draft may be elsewhere)
+        doc.pop("department", None)
+        _name_department(doc, department)
         summary = [f"Rolled back to version {old.version}", *_summary(live, doc)]
         try:
-            outcome = _publish(doc, summary, user)
+            outcome = _publish(doc, summary, user, department_id=department.id)
         except (publishing.PublishingError, store.PublishError) as exc:
             errors.append(f"The service was not rolled back: {exc}")
         else:
@@ -398,4 +464,6 @@ def save_definition(service_id: str) -> Any:
     outcome = save(editing, doc)
     if outcome.conflict:
         return _definition_page(service_id, text, [Problem("$", CONFLICT_MESSAGE)])
+    if outcome.errors:  # refused by the store: the department (a draft moves only by "Move to another department")
+        return _definition_page(service_id, text, [Problem(f"$.{k}", v) for k, v in outcome.errors.items()])
     return redirect(url_for(".definition", service_id=service_id, saved="1"), 303)

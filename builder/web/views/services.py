@@ -250,6 +250,7 @@ def task_list(service_id: str) -> Any:
     service = editing.service_for(service_id, core.VIEW_SERVICES)
     may_edit = can(core.EDIT_DRAFTS, service.department_id)
     may_publish = can(core.PUBLISH_OWN, service.department_id) or can(core.PUBLISH_OTHERS, service.department_id)
+    may_move = bool(_move_targets(service.department_id))
     items = []
     for key, title, hint in TASKS:
         status = _task_status(service, key)
@@ -283,8 +284,74 @@ def task_list(service_id: str) -> Any:
         done=done,
         total=len(TASKS),
         may_edit=may_edit,
+        may_move=may_move,
         notices=get_flashed_messages(),
         problems=service.problems if service.draft is not None else [],
+    )
+
+
+# -- moving a service to another department -----------------------------------------------------
+
+
+def _move_targets(current: int) -> list[Department]:
+    """The departments the signed-in staff member may move a service of ``current`` to (none: no link)."""
+    if not can(core.MOVE_SERVICES, current):
+        return []
+    ids = [d for d in user_department_ids(core.MOVE_SERVICES) if d != current]
+    return store.departments(session=db(), ids=ids) if ids else []
+
+
+@bp.route("/services/<service_id>/move", methods=["GET", "POST"])
+@requires(core.MOVE_SERVICES, department=editing.department_of)
+def move_service(service_id: str) -> Any:
+    """Move a service to another department (its draft now, the live service when it is published).
+
+    The staff member needs an admin or designer role in both departments; the check is
+    ``store.move_draft``'s, so no other path can move a service without it.
+    """
+    service = editing.service_for(service_id, core.MOVE_SERVICES)
+    targets = _move_targets(service.department_id)
+    session = db()
+    current = session.get(Department, service.department_id)
+    errors = FormErrors()
+    chosen = ""
+    if request.method == "POST":
+        chosen = _form("department").strip()
+        wanted = int(chosen) if chosen.isascii() and chosen.isdigit() and len(chosen) <= 9 else None
+        user = current_user()
+        assert user is not None and user.id is not None
+        revision = editing.posted_revision()
+        try:
+            if revision is None:
+                raise store.EditConflict(None)
+            store.move_draft(
+                session=session,
+                service_id=service_id,
+                department_id=wanted,
+                user_id=user.id,
+                expected_revision=revision,
+            )
+        except store.DepartmentError as refused:
+            session.rollback()
+            errors = FormErrors({"department": refused.problem.message})
+        except store.DraftError:  # a colleague changed the draft since the form was shown
+            session.rollback()
+            errors = FormErrors(conflict=True)
+            service = editing.service_for(service_id, core.MOVE_SERVICES)
+        else:
+            session.commit()
+            target = next((d.name for d in targets if str(d.id) == chosen), "the other department")
+            flash(f"Service moved to {target}. It moves on the live site when the change is published.")
+            return redirect(url_for("services.task_list", service_id=service_id), 303)
+    return render_page(
+        "builder/services/move.html",
+        400 if errors.errors else 409 if errors.conflict else 200,
+        title="Move to another department",
+        service=service,
+        current=current,
+        targets=targets,
+        chosen=chosen,
+        errors=errors,
     )
 
 
