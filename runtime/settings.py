@@ -42,6 +42,7 @@ KNOWN_PROVIDER_LABELS = {"entra": "Microsoft", "microsoft": "Microsoft", "google
 PUBLISH_MODES = ("direct", "review")
 # How `civicforms worker` delivers the outbox: to the log (development), SMTP, or GOV.UK Notify.
 MAIL_BACKENDS = ("log", "smtp", "notify")
+OIDC_CLIENT_AUTH = ("client_secret_basic", "client_secret_post", "private_key_jwt")
 
 
 @dataclass(frozen=True)
@@ -53,10 +54,58 @@ class OidcProvider:
     client_id: str
     client_secret: str = field(repr=False, default="")
     label: str = ""  # "Sign in with <label>"
+    # What the ID token must say, checked at every sign-in (runtime/web/sso.py):
+    require_amr: tuple[str, ...] = ()  # one of these in "amr" (Entra: "mfa"); with require_acr, both
+    require_acr: tuple[str, ...] = ()  # "acr" one of these (also asked for as acr_values)
+    tenant: str = ""  # "tid" must be this (an Entra tenant id)
+    hosted_domain: str = ""  # "hd" must be this (a Google Workspace domain)
+    # How the app proves itself at the token endpoint: client_secret_basic (the secret),
+    # client_secret_post, or private_key_jwt (a JWT signed with the PEM key in private_key_file).
+    client_auth: str = "client_secret_basic"
+    private_key_file: Path | None = None
+    private_key_id: str = ""  # the key's "kid", as registered with the provider
+
+    @property
+    def requires_mfa(self) -> bool:
+        """Whether the provider's token must show a second factor (so the app asks for none)."""
+        return bool(self.require_amr or self.require_acr)
 
     @property
     def metadata_url(self) -> str:
         return self.issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+    def check(self, prefix: str) -> None:
+        """SettingsError naming the variable (``prefix``_...) whose value cannot work."""
+        if self.client_auth not in OIDC_CLIENT_AUTH:
+            raise SettingsError(f"{prefix}_CLIENT_AUTH must be one of {', '.join(OIDC_CLIENT_AUTH)}")
+        if not self.client_id:
+            raise SettingsError(f"{prefix}_CLIENT_ID must be set")
+        if self.client_auth == "private_key_jwt":
+            key = self.private_key_file
+            if key is None:
+                raise SettingsError(
+                    f"{prefix}_PRIVATE_KEY_FILE must be set when {prefix}_CLIENT_AUTH is private_key_jwt"
+                )
+            try:
+                text = key.read_text(encoding="utf-8")[:20_000]
+            except (OSError, UnicodeDecodeError) as exc:
+                raise SettingsError(
+                    f"{prefix}_PRIVATE_KEY_FILE: cannot read {str(key)[:200]!r} ({exc.__class__.__name__})"
+                ) from None
+            if not re.search(r"-----BEGIN (RSA |EC )?PRIVATE KEY-----", text):
+                raise SettingsError(f"{prefix}_PRIVATE_KEY_FILE: {str(key)[:200]!r} is not a PEM private key")
+        elif not self.client_secret:
+            raise SettingsError(f"{prefix}_CLIENT_ID and {prefix}_CLIENT_SECRET must be set")
+        for name, values in (("REQUIRE_AMR", self.require_amr), ("REQUIRE_ACR", self.require_acr)):
+            for value in values:
+                if not re.fullmatch(r"[A-Za-z0-9._:/-]{1,200}", value):
+                    raise SettingsError(
+                        f"{prefix}_{name}: {value[:40]!r} is not a value like mfa (commas between several)"
+                    )
+        if self.tenant and not re.fullmatch(r"[A-Za-z0-9.-]{1,100}", self.tenant):
+            raise SettingsError(f"{prefix}_TENANT must be a tenant id like 72f988bf-86f1-41af-91ab-2d7cd011db47")
+        if self.hosted_domain and not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", self.hosted_domain):
+            raise SettingsError(f"{prefix}_HOSTED_DOMAIN must be a domain like example.gov.uk")
 
 
 def _local_http(url: str) -> bool:
@@ -75,6 +124,9 @@ class Settings:
     brand_colour: str = "#1d70b8"
     govuk_branding: bool = False
     session_timeout_minutes: int = 60
+    # A form's pages left this long without a request ask "continue or start again" before
+    # showing any answer: on a shared computer, the next person may be at the browser.
+    form_idle_minutes: int = 15
     max_post_bytes: int = 64 * 1024
     secure_cookies: bool = True
     # Staff accounts (builder and back office)
@@ -149,6 +201,8 @@ class Settings:
             raise SettingsError("CIVICFORMS_LOGO_URL must be a path on this site or an https:// URL")
         if self.session_timeout_minutes < 1:
             raise SettingsError("CIVICFORMS_SESSION_TIMEOUT_MINUTES must be 1 or more")
+        if self.form_idle_minutes < 1:
+            raise SettingsError("CIVICFORMS_FORM_IDLE_MINUTES must be 1 or more")
         for name, value in (
             ("STAFF_LOCKOUT_ATTEMPTS", self.staff_lockout_attempts),
             ("STAFF_LOCKOUT_MINUTES", self.staff_lockout_minutes),
@@ -173,8 +227,7 @@ class Settings:
                 )
             if not (provider.issuer.startswith("https://") or _local_http(provider.issuer)):
                 raise SettingsError(f"{prefix}_ISSUER must be an https:// address (http:// only for localhost)")
-            if not provider.client_id or not provider.client_secret:
-                raise SettingsError(f"{prefix}_CLIENT_ID and {prefix}_CLIENT_SECRET must be set")
+            provider.check(prefix)
         return self
 
     def _check_mail(self) -> None:
@@ -249,6 +302,11 @@ def check_rate(name: str, value: str) -> None:
         raise SettingsError(f"{name} must be {RATE_EXAMPLE}, got {shown!r}")
 
 
+def _words(text: str) -> tuple[str, ...]:
+    """``mfa, hwk`` -> ("mfa", "hwk")."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
 def _whole_number(env: dict[str, str], name: str, default: int) -> int:
     text = env.get(f"CIVICFORMS_{name}", "").strip()
     if not text:
@@ -298,6 +356,7 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
     secret = get("SECRET_KEY") or (_dev_secret(instance) if environment == "development" else "")
     try:
         timeout = int(get("SESSION_TIMEOUT_MINUTES", "60"))
+        form_idle = int(get("FORM_IDLE_MINUTES", "15"))
         max_post = int(get("MAX_POST_BYTES", str(64 * 1024)))
         lockout_attempts = int(get("STAFF_LOCKOUT_ATTEMPTS", "5"))
         lockout_minutes = int(get("STAFF_LOCKOUT_MINUTES", "15"))
@@ -318,6 +377,15 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
                 client_id=get(f"{key}_CLIENT_ID").strip(),
                 client_secret=get(f"{key}_CLIENT_SECRET").strip(),
                 label=get(f"{key}_LABEL").strip() or KNOWN_PROVIDER_LABELS.get(name, name.title()),
+                require_amr=_words(get(f"{key}_REQUIRE_AMR")),
+                require_acr=_words(get(f"{key}_REQUIRE_ACR")),
+                tenant=get(f"{key}_TENANT").strip(),
+                hosted_domain=get(f"{key}_HOSTED_DOMAIN").strip().lower(),
+                client_auth=get(f"{key}_CLIENT_AUTH").strip().lower() or "client_secret_basic",
+                private_key_file=Path(get(f"{key}_PRIVATE_KEY_FILE").strip())
+                if get(f"{key}_PRIVATE_KEY_FILE").strip()
+                else None,
+                private_key_id=get(f"{key}_PRIVATE_KEY_ID").strip(),
             )
         )
     return Settings(
@@ -331,6 +399,7 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
         brand_colour=get("BRAND_COLOUR", "#1d70b8"),
         govuk_branding=_flag(get("GOVUK_BRANDING") or None, False),
         session_timeout_minutes=timeout,
+        form_idle_minutes=form_idle,
         max_post_bytes=max_post,
         secure_cookies=_flag(get("SECURE_COOKIES") or None, environment == "production"),
         staff_require_totp=_flag(get("STAFF_REQUIRE_TOTP") or None, False),

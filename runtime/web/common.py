@@ -411,10 +411,13 @@ def security_headers(response: Response, settings: Settings) -> Response:
     if settings.logo_url.startswith("https://"):
         origin = "/".join(settings.logo_url.split("/", 3)[:3])
         img += f" {origin}"
+    # Staff faces: forms may also lead to the single sign-on providers (runtime/web/sso.py).
+    origins = current_app.extensions.get("civicforms.form_action_origins")
+    form_action = " ".join(["'self'", *(origins() if origins else ())])
     response.headers["Content-Security-Policy"] = (
         f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; "
         f"img-src {img}; font-src 'self'; connect-src 'self'; object-src 'none'; "
-        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        f"base-uri 'none'; form-action {form_action}; frame-ancestors 'none'"
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"

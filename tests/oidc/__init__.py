@@ -27,7 +27,11 @@ SCRIPT = Path(__file__).with_name("provider.mjs")
 CLIENT_SECRET = "civic-secret-for-the-test-provider"
 # The paths the README tells IT to register (with the host and port the app runs on).
 CALLBACK_PATHS = ("/builder/sso/{name}/callback", "/casework/sso/{name}/callback", "/sso/{name}/callback")
-SIGN_IN_PATHS = ("/builder/sign-in?status=signed-out", "/casework/sign-in?status=signed-out", "/sign-in?status=signed-out")
+SIGN_IN_PATHS = (
+    "/builder/sign-in?status=signed-out",
+    "/casework/sign-in?status=signed-out",
+    "/sign-in?status=signed-out",
+)
 
 # The provider's people: the account id is the subject (sub).
 ACCOUNTS: dict[str, dict[str, Any]] = {
@@ -42,7 +46,12 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
     "no-email": {},
     "mfa": {"email": "dana@example.gov.uk", "email_verified": True, "amr": ["pwd", "mfa"], "acr": "urn:test:mfa"},
     "tenant": {"email": "dana@example.gov.uk", "email_verified": True, "tid": "council-tenant", "hd": "example.gov.uk"},
-    "other-tenant": {"email": "dana@example.gov.uk", "email_verified": True, "tid": "another-tenant", "hd": "evil.example"},
+    "other-tenant": {
+        "email": "dana@example.gov.uk",
+        "email_verified": True,
+        "tid": "another-tenant",
+        "hd": "evil.example",
+    },
     "tenant-no-verified": {"email": "dana@example.gov.uk", "tid": "council-tenant"},
 }
 TAMPERING = ("audience", "expired", "signature", "wrong-key", "alg-none")
@@ -64,7 +73,7 @@ def client(client_id: str, name: str, **extra: Any) -> dict[str, Any]:
 
 
 @dataclass
-class TestProvider:
+class OidcServer:
     issuer: str
     process: subprocess.Popen[bytes] = field(repr=False)
 
@@ -84,7 +93,7 @@ def _require_node() -> str:
 
 
 @contextmanager
-def start_provider(*, clients: list[dict[str, Any]], conform: bool = True) -> Iterator[TestProvider]:
+def start_provider(*, clients: list[dict[str, Any]], conform: bool = True) -> Iterator[OidcServer]:
     """oidc-provider on 127.0.0.1 (issuer http://localhost:<port>) until the block ends."""
     node = _require_node()
     config = {"port": 0, "host": "localhost", "conform": conform, "clients": clients, "accounts": ACCOUNTS}
@@ -100,7 +109,7 @@ def start_provider(*, clients: list[dict[str, Any]], conform: bool = True) -> It
         line = process.stdout.readline().decode()
         if not line.startswith("READY "):
             raise RuntimeError(f"the test OpenID provider did not start (exit {process.poll()}): {line!r}")
-        provider = TestProvider(line.split()[1], process)
+        provider = OidcServer(line.split()[1], process)
         deadline = time.monotonic() + 15
         while True:
             try:

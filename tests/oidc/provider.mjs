@@ -92,7 +92,14 @@ const provider = new Provider(issuer, {
   clients,
   jwks: { keys: [signingKey] },
   conformIdTokenClaims: config.conform !== false,
-  claims: { openid: ["sub", "tid", "hd"], email: ["email", "email_verified"], profile: ["name"] },
+  // tid and hd (Entra's tenant, Google's domain) and how the person signed in go in every ID token.
+  claims: {
+    sid: null,
+    iss: null,
+    openid: ["sub", "tid", "hd", "acr", "amr", "auth_time"],
+    email: ["email", "email_verified"],
+    profile: ["name"],
+  },
   cookies: { keys: [randomUUID()] },
   pkce: { required: () => true },
   features: {
