@@ -1,29 +1,20 @@
 """Staff sign-in pages (blueprint ``staff``) on a small app: the shared shell, the blueprint and
 a few protected views, as the builder and back office use them. Single sign-on is tested
-against a stub OpenID provider running in a thread."""
+against a real OpenID provider in tests/runtime/test_sso.py."""
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import hashlib
-import secrets
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import pyotp
 import pytest
-import requests
 from bs4 import BeautifulSoup
-from flask import Blueprint, Flask, request
+from flask import Blueprint, Flask
 from flask.testing import FlaskClient
-from joserfc import jwt
-from joserfc.jwk import KeySet, RSAKey
 from sqlmodel import select
-from werkzeug.serving import make_server
 
 from runtime import db as dbmod
 from runtime import staff as core
@@ -422,150 +413,7 @@ def test_roles_decide_what_answers(client: FlaskClient, staff: StaffFactory, dat
 # -- single sign-on -----------------------------------------------------------------------------------
 
 
-class StubProvider:
-    """A small OpenID provider: discovery, authorize, token (RS256 id_token) and jwks."""
-
-    def __init__(self) -> None:
-        self.key = RSAKey.generate_key(2048, parameters={"kid": "stub-key"})
-        self.codes: dict[str, dict[str, Any]] = {}
-        self.claims: dict[str, Any] = {}
-        app = Flask("stub_provider")
-        app.add_url_rule("/.well-known/openid-configuration", view_func=self.discovery)
-        app.add_url_rule("/authorize", view_func=self.authorize)
-        app.add_url_rule("/token", view_func=self.token, methods=["POST"])
-        app.add_url_rule("/jwks", view_func=self.jwks)
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.issuer = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def discovery(self) -> dict[str, Any]:
-        return {
-            "issuer": self.issuer,
-            "authorization_endpoint": f"{self.issuer}/authorize",
-            "token_endpoint": f"{self.issuer}/token",
-            "jwks_uri": f"{self.issuer}/jwks",
-            "response_types_supported": ["code"],
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "code_challenge_methods_supported": ["S256"],
-        }
-
-    def authorize(self) -> Any:
-        args = request.args
-        assert args["client_id"] == "civic-client" and args["response_type"] == "code"
-        code = secrets.token_urlsafe(16)
-        self.codes[code] = {
-            "nonce": args.get("nonce"),
-            "challenge": args.get("code_challenge"),
-            "redirect_uri": args["redirect_uri"],
-        }
-        from flask import redirect
-
-        return redirect(f"{args['redirect_uri']}?code={code}&state={args['state']}", 302)
-
-    def token(self) -> Any:
-        auth = request.authorization
-        assert auth is not None and (auth.username, auth.password) == ("civic-client", "civic-secret")
-        grant = self.codes.pop(request.form["code"], None)
-        if grant is None:
-            return {"error": "invalid_grant"}, 400
-        verifier = request.form.get("code_verifier", "")
-        digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-        if digest != grant["challenge"]:
-            return {"error": "invalid_grant", "error_description": "PKCE"}, 400
-        now = int(time.time())
-        claims = {
-            "iss": self.issuer,
-            "aud": "civic-client",
-            "iat": now,
-            "exp": now + 300,
-            "nonce": grant["nonce"],
-            **self.claims,
-        }
-        id_token = jwt.encode({"alg": "RS256", "kid": "stub-key"}, claims, self.key)
-        return {"access_token": "at", "token_type": "Bearer", "expires_in": 300, "id_token": id_token}
-
-    def jwks(self) -> dict[str, Any]:
-        return KeySet([self.key]).as_dict(private=False)
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.thread.join()
-
-
-@pytest.fixture(scope="module")
-def provider() -> Iterator[StubProvider]:
-    stub = StubProvider()
-    yield stub
-    stub.stop()
-
-
-@pytest.fixture
-def sso_client(make: Any, provider: StubProvider) -> FlaskClient:
-    return make(oidc_providers=(OidcProvider("stub", provider.issuer, "civic-client", "civic-secret", "Stub ID"),))
-
-
-def sso(client: FlaskClient, provider: StubProvider, claims: dict[str, Any]) -> Any:
-    """Press "Sign in with Stub ID", let the provider sign the person in, come back."""
-    provider.claims = claims
-    signin = client.get("/sign-in")
-    button = page(signin).select_one("form[action='/sso/stub'] button")
-    assert button is not None and button.get_text(strip=True) == "Sign in with Stub ID"
-    token = str(page(signin).select_one("input[name=csrf_token]")["value"])  # type: ignore[index]
-    start = client.post("/sso/stub", data={"csrf_token": token})
-    assert start.status_code == 302
-    assert start.headers["Location"].startswith(f"{provider.issuer}/authorize?")
-    back = requests.get(start.headers["Location"], allow_redirects=False, timeout=10)
-    assert back.status_code == 302
-    callback = urlsplit(back.headers["Location"])
-    return client.get(f"{callback.path}?{callback.query}")
-
-
-def test_single_sign_on_links_an_existing_account(
-    sso_client: FlaskClient, provider: StubProvider, staff: StaffFactory, database_url: str
-) -> None:
-    staff(email="dana@example.gov.uk", name="Dana Designer")
-    response = sso(sso_client, provider, {"sub": "entra-123", "email": "Dana@example.gov.uk", "email_verified": True})
-    assert response.status_code == 303 and response.headers["Location"] == "/"
-    assert sso_client.get("/").get_data(as_text=True) == "Hello Dana Designer"
-    row = user_row(database_url, "dana@example.gov.uk")
-    assert (row.oidc_issuer, row.oidc_subject) == (provider.issuer, "entra-123")
-    # Next time the subject alone is enough.
-    again = sso_client.application.test_client()
-    assert sso(again, provider, {"sub": "entra-123"}).status_code == 303
-
-
-@pytest.mark.parametrize(
-    "claims",
-    [
-        {"sub": "x-1", "email": "stranger@example.gov.uk"},
-        {"sub": "x-2", "email": "dana@example.gov.uk", "email_verified": False},
-        {"sub": "x-3"},
-    ],
-)
-def test_single_sign_on_never_makes_an_account(
-    sso_client: FlaskClient, provider: StubProvider, staff: StaffFactory, claims: dict[str, Any]
-) -> None:
-    staff(email="dana@example.gov.uk")
-    response = sso(sso_client, provider, claims)
-    assert response.status_code == 403
-    assert "no active Civic Forms account" in response.get_data(as_text=True)
-    assert sso_client.get("/").status_code == 303
-
-
-def test_a_forged_callback_is_refused(sso_client: FlaskClient) -> None:
-    response = sso_client.get("/sso/stub/callback?code=abc&state=forged")
-    assert response.status_code == 400
-    assert "Signing in with Stub ID did not work" in response.get_data(as_text=True)
-    denied = sso_client.get("/sso/stub/callback?error=access_denied&error_description=<script>x</script>")
-    assert denied.status_code == 400 and "<script>x" not in denied.get_data(as_text=True)
-
-
-def test_an_unknown_provider_is_404(sso_client: FlaskClient) -> None:
-    token = csrf(sso_client, "/sign-in")
-    assert sso_client.post("/sso/nope", data={"csrf_token": token}).status_code == 404
-    assert sso_client.get("/sso/nope/callback?code=a&state=b").status_code == 404
+# Signing in with a provider: tests/runtime/test_sso.py, against a real one (oidc-provider).
 
 
 def test_no_providers_no_buttons(client: FlaskClient) -> None:
