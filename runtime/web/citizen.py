@@ -6,6 +6,7 @@ Views parse the request, call the engine (runtime.*) and render; they hold no ru
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, request, session, url_for
@@ -83,6 +84,33 @@ def _journey(service_id: str) -> CitizenJourney | None:
     return CitizenJourney(form_session) if form_session is not None else None
 
 
+def _left_idle(form_session: store.FormSessionState) -> bool:
+    """Unsent answers nobody has used for CIVICFORMS_FORM_IDLE_MINUTES: whoever is at the
+    browser now (a shared or public computer) may not be who typed them.
+
+    Read from the row the page has already read (``updated_at``: every saved answer sets it,
+    and page views at most a minute apart): no query of its own."""
+    if not form_session.answers or form_session.submission_reference:
+        return False
+    return utcnow() - form_session.updated_at >= timedelta(minutes=settings().form_idle_minutes)
+
+
+# Where the choice returns to: a question page's id, or check answers.
+CHECK_ANSWERS = "check-answers"
+
+
+def _choose_first(service_id: str, page_id: str, *, unsaved: bool) -> Response:
+    """To "continue or start again" before a page of answers left idle shows any of them, to
+    come back to ``page_id`` on "Continue". A POST is not saved (``unsaved``): it may be someone
+    else's, and saving it would make the form active again for whoever sent it."""
+    args: dict[str, Any] = {"page": page_id}
+    if request.args.get("change") == "1":
+        args["change"] = "1"
+    if unsaved:
+        args["unsaved"] = "1"
+    return redirect(url_for("citizen.start_choice", service_id=service_id, **args), 303)
+
+
 @bp.get("/")
 def home() -> Any:
     return render_page("citizen/home.html", services=store.live_services(session=db()))
@@ -156,7 +184,12 @@ def start_choice(service_id: str) -> Any:
     if request.method == "POST":
         choice = request.form.get("choice")
         if choice == "continue":
-            return redirect(journey.page_url(journey.journey.first_incomplete), 303)
+            # The form is in use again: its pages show its answers (no choice asked again).
+            if store.keep_alive(
+                session=db(), form_session=journey.form_session, minutes=settings().session_timeout_minutes
+            ):
+                db().commit()
+            return redirect(_return_url(journey), 303)
         if choice == "start-again":
             abuse.delete_form_session(session=db(), form_session_id=journey.form_session.id)
             return _start_new(_service(service_id))
@@ -166,7 +199,20 @@ def start_choice(service_id: str) -> Any:
         service=journey.service,
         choices=START_CHOICES,
         error=error,
+        unsaved=request.args.get("unsaved") == "1",
     )
+
+
+def _return_url(journey: CitizenJourney) -> str:
+    """Where "Continue" goes: the page that asked for the choice (a page of this service, or
+    check answers, never another address), else the first page still to answer."""
+    page_id = request.args.get("page")
+    if page_id == CHECK_ANSWERS:
+        return journey.page_url(None)
+    page = journey.service.page_by_id.get(page_id) if isinstance(page_id, str) else None
+    if page is None:
+        return journey.page_url(journey.journey.first_incomplete)
+    return journey.page_url(page, **({"change": "1"} if request.args.get("change") == "1" else {}))
 
 
 def _question_page(
@@ -192,6 +238,8 @@ def question(service_id: str, page_id: str) -> Any:
     page = service.page_by_id.get(page_id)
     if page is None:
         abort(404)
+    if _left_idle(journey.form_session):
+        return _choose_first(service_id, page_id, unsaved=request.method == "POST")
     if not journey.journey.can_visit(page):
         # Not asked on this citizen's journey, or not reached yet: go where they should be.
         return redirect(journey.page_url(journey.journey.first_incomplete), 303)
@@ -233,6 +281,8 @@ def check_answers(service_id: str) -> Any:
         return _expired(service_id)
     if journey.form_session.submission_reference:
         return redirect(url_for("citizen.confirmation", service_id=service_id), 303)
+    if _left_idle(journey.form_session):
+        return _choose_first(service_id, CHECK_ANSWERS, unsaved=False)  # a POST sends nothing yet
     first_gap = journey.journey.first_incomplete
     if first_gap is not None:
         return redirect(journey.page_url(first_gap), 303)

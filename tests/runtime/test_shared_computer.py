@@ -6,10 +6,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
+import pytest
+
+from runtime import db as dbmod
 from runtime.models import utcnow
+from runtime.settings import SettingsError, from_environment
 from tests.conftest import Citizen, page
-from tests.runtime.helpers import checked, error_summary, form_sessions, heading, walk
+from tests.journeys import HAPPY_PATHS
+from tests.runtime.helpers import checked, error_summary, field_value, form_sessions, heading, submissions, walk
 
 SERVICE = "blue-badge"
 SECRET = "Zebracorn-4471 knee replacement"
@@ -192,3 +198,192 @@ def test_a_live_form_is_never_deleted_by_the_expiry_check(citizen: Citizen, clie
     assert client.get(f"/services/{SERVICE}/walking-difficulty").status_code == 200
     (row,) = form_sessions(db_session)
     assert row.answers["condition_description"] == SECRET
+
+
+# -- any page of a form left idle (issue 13, finding 8) ------------------------------------------------
+# "Start now" was the only door with the choice: the next person at the browser who opened a
+# question page from history saw the previous person's name, date of birth and NHS number.
+# Now every page that shows answers asks first once the form has been left idle for
+# CIVICFORMS_FORM_IDLE_MINUTES; the clock is the form session's updated_at, moved back here.
+
+GP = "register-with-gp"
+GP_PAGES = [page_id for page_id, _ in HAPPY_PATHS[GP]] + ["check-answers"]
+# What the first person typed, in every form a page could show it.
+GP_PERSONAL = ["Jane Smith", "943 476 5919", "9434765919", "3 July 1950", "1950", "jane.smith@example.com", "Mill Lane"]
+
+
+def idle_minutes(client: Any) -> int:
+    return int(client.application.extensions["civicforms.settings"].form_idle_minutes)
+
+
+def leave_idle(db_session: Any, minutes: float) -> None:
+    """Move the form's last activity ``minutes`` into the past (as if nobody had used it since)."""
+    (row,) = form_sessions(db_session)
+    row.updated_at = utcnow() - timedelta(minutes=minutes)
+    db_session.add(row)
+    db_session.commit()
+
+
+def first_person_fills_in_the_gp_form(citizen: Citizen) -> None:
+    walk(citizen, GP)  # every page answered; check answers next
+
+
+def choice_url(page_id: str, **args: str) -> str:
+    query = "&".join(f"{k}={v}" for k, v in {"page": page_id, **args}.items())
+    return f"/services/{GP}/continue-or-start-again?{query}"
+
+
+def assert_shows_no_answers(response: Any) -> None:
+    html = response.get_data(as_text=True)
+    for text in GP_PERSONAL:
+        assert text not in html, text
+
+
+def test_every_page_of_a_form_left_idle_asks_first_and_shows_no_answers(
+    citizen: Citizen, client: Any, db_session: Any
+) -> None:
+    first_person_fills_in_the_gp_form(citizen)
+    # Before: the pages show the answers (what the next person would have seen).
+    assert "Jane Smith" in client.get(f"/services/{GP}/about-you").get_data(as_text=True)
+    assert "943 476 5919" in client.get(f"/services/{GP}/check-answers").get_data(as_text=True)
+    leave_idle(db_session, idle_minutes(client) + 1)
+    for page_id in GP_PAGES:
+        response = client.get(f"/services/{GP}/{page_id}")
+        assert response.status_code == 303, page_id
+        assert response.headers["Location"] == choice_url(page_id)
+        assert_shows_no_answers(response)
+        choice = client.get(response.headers["Location"])
+        assert choice.status_code == 200 and choice.headers["Cache-Control"] == "no-store"
+        assert heading(page(choice)) == "An application has already been started on this device"
+        assert_shows_no_answers(choice)
+    # Looking changed nothing: the form is as it was, and still idle.
+    (row,) = form_sessions(db_session)
+    assert row.answers["nhs_number"] == "9434765919"
+    assert client.get(f"/services/{GP}/about-you").status_code == 303
+
+
+def test_continue_returns_to_the_page_asked_for_with_its_answers(
+    citizen: Citizen, client: Any, db_session: Any
+) -> None:
+    first_person_fills_in_the_gp_form(citizen)
+    leave_idle(db_session, idle_minutes(client) + 1)
+    for page_id, shown in (("about-you", "Jane Smith"), ("nhs-number", "943 476 5919"), ("check-answers", "1950")):
+        leave_idle(db_session, idle_minutes(client) + 1)
+        assert client.get(f"/services/{GP}/{page_id}").headers["Location"] == choice_url(page_id)
+        response = citizen.post(choice_url(page_id), {"choice": "continue"})
+        assert response.status_code == 303 and response.headers["Location"] == f"/services/{GP}/{page_id}"
+        back = client.get(response.headers["Location"])
+        assert back.status_code == 200 and shown in back.get_data(as_text=True)
+        assert back.headers["Cache-Control"] == "no-store"
+        # In use again: the other pages show their answers without asking.
+        assert client.get(f"/services/{GP}/home-address").status_code == 200
+    # Changing an answer from check answers comes back in change mode.
+    leave_idle(db_session, idle_minutes(client) + 1)
+    response = client.get(f"/services/{GP}/about-you?change=1")
+    assert response.headers["Location"] == choice_url("about-you", change="1")
+    response = citizen.post(response.headers["Location"], {"choice": "continue"})
+    assert response.headers["Location"] == f"/services/{GP}/about-you?change=1"
+
+
+def test_start_again_from_an_idle_page_deletes_the_answers(citizen: Citizen, client: Any, db_session: Any) -> None:
+    first_person_fills_in_the_gp_form(citizen)
+    old_id = form_sessions(db_session)[0].id
+    leave_idle(db_session, idle_minutes(client) + 1)
+    asked = client.get(f"/services/{GP}/nhs-number").headers["Location"]
+    response = citizen.post(asked, {"choice": "start-again"})
+    assert response.status_code == 303 and response.headers["Location"] == f"/services/{GP}/choose-surgery"
+    (new,) = form_sessions(db_session)
+    assert new.id != old_id and new.answers == {}
+    first = client.get(f"/services/{GP}/choose-surgery")
+    assert first.status_code == 200 and checked(page(first), "surgery") == []
+    for page_id in GP_PAGES:
+        shown = client.get(f"/services/{GP}/{page_id}", follow_redirects=True)
+        assert shown.status_code == 200
+        assert_shows_no_answers(shown)
+
+
+def test_a_form_in_use_is_not_interrupted(citizen: Citizen, client: Any, db_session: Any) -> None:
+    first_person_fills_in_the_gp_form(citizen)
+    leave_idle(db_session, idle_minutes(client) - 1)  # within the limit
+    for page_id in GP_PAGES:
+        response = client.get(f"/services/{GP}/{page_id}")
+        assert response.status_code == 200, page_id
+        assert response.headers["Cache-Control"] == "no-store"
+    assert "Jane Smith" in client.get(f"/services/{GP}/about-you").get_data(as_text=True)
+    # Each page read counts as use (at most one write a minute): reading for longer than the
+    # limit, one page after another, never meets the choice.
+    for _ in range(3):
+        leave_idle(db_session, idle_minutes(client) - 1)
+        assert client.get(f"/services/{GP}/about-you").status_code == 200
+    # An idle form with no answers has nothing to hide: its first page is shown.
+    assert citizen.start(SERVICE).status_code == 303
+    (_, blank) = sorted(form_sessions(db_session), key=lambda r: r.service_id == SERVICE)
+    blank.updated_at = utcnow() - timedelta(minutes=idle_minutes(client) + 5)
+    db_session.add(blank)
+    db_session.commit()
+    assert client.get(f"/services/{SERVICE}/where-you-live").status_code == 200
+
+
+def test_a_post_into_a_form_left_idle_saves_nothing_and_asks_first(
+    citizen: Citizen, client: Any, db_session: Any
+) -> None:
+    first_person_fills_in_the_gp_form(citizen)
+    token = citizen.csrf(f"/services/{GP}/about-you")  # the page was open when the form was left
+    leave_idle(db_session, idle_minutes(client) + 1)
+    stranger = {
+        "csrf_token": token,
+        "full_name": "Someone Else",
+        "date_of_birth-day": "1",
+        "date_of_birth-month": "1",
+        "date_of_birth-year": "2000",
+    }
+    response = client.post(f"/services/{GP}/about-you", data=stranger)
+    assert response.status_code == 303
+    assert response.headers["Location"] == choice_url("about-you", unsaved="1")
+    (row,) = form_sessions(db_session)
+    assert row.answers["full_name"] == "Jane Smith" and row.answers["date_of_birth"] == "1950-07-03"
+    choice = client.get(response.headers["Location"])
+    assert_shows_no_answers(choice)
+    assert "The page you sent was not saved" in choice.get_data(as_text=True)
+    assert "Someone Else" not in choice.get_data(as_text=True)
+    # Nor does "Accept and send" on a stale check answers page send the form.
+    response = client.post(f"/services/{GP}/check-answers", data={"csrf_token": token})
+    assert response.status_code == 303 and response.headers["Location"] == choice_url("check-answers")
+    assert submissions(db_session) == []
+    # "Continue" then shows the page as it was saved.
+    response = citizen.post(choice_url("about-you", unsaved="1"), {"choice": "continue"})
+    assert response.headers["Location"] == f"/services/{GP}/about-you"
+    assert field_value(page(client.get(response.headers["Location"])), "full_name") == "Jane Smith"
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["https://evil.example/", "//evil.example", "/services/blue-badge/where-you-live", "..%2F", "\x00", "x" * 5000],
+)
+def test_continue_never_leaves_the_service(citizen: Citizen, client: Any, db_session: Any, where: str) -> None:
+    first_person_fills_in_the_gp_form(citizen)
+    response = citizen.post(
+        f"/services/{GP}/continue-or-start-again?" + urlencode({"page": where}), {"choice": "continue"}
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/services/{GP}/check-answers"  # where the form is up to
+
+
+def test_the_idle_check_reads_nothing_more(app: Any, citizen: Citizen, client: Any, db_session: Any) -> None:
+    """The check uses the form session row the page reads anyway: an idle page is one SELECT."""
+    first_person_fills_in_the_gp_form(citizen)
+    leave_idle(db_session, idle_minutes(client) + 1)
+    with dbmod.DriverTrace(*app.extensions["civicforms.engines"]) as trace:
+        assert client.get(f"/services/{GP}/about-you").status_code == 303
+        assert trace.words() == ["SELECT"]
+
+
+BASE_ENV = {"CIVICFORMS_SECRET_KEY": "k" * 40, "CIVICFORMS_ENV": "test"}
+
+
+def test_the_idle_limit_is_a_setting() -> None:
+    assert from_environment({**BASE_ENV, "CIVICFORMS_FORM_IDLE_MINUTES": "5"}).form_idle_minutes == 5
+    assert from_environment(BASE_ENV).form_idle_minutes == 15
+    for bad in ("0", "-1"):
+        with pytest.raises(SettingsError, match="CIVICFORMS_FORM_IDLE_MINUTES must be 1 or more"):
+            from_environment({**BASE_ENV, "CIVICFORMS_FORM_IDLE_MINUTES": bad})
