@@ -127,9 +127,6 @@ class Settings:
     # A form's pages left this long without a request ask "continue or start again" before
     # showing any answer: on a shared computer, the next person may be at the browser.
     form_idle_minutes: int = 15
-    # A form's pages left this long without a request ask "continue or start again" before
-    # showing any answer: on a shared computer, the next person may be at the browser.
-    form_idle_minutes: int = 15
     max_post_bytes: int = 64 * 1024
     secure_cookies: bool = True
     # Staff accounts (builder and back office)
@@ -204,8 +201,6 @@ class Settings:
             raise SettingsError("CIVICFORMS_LOGO_URL must be a path on this site or an https:// URL")
         if self.session_timeout_minutes < 1:
             raise SettingsError("CIVICFORMS_SESSION_TIMEOUT_MINUTES must be 1 or more")
-        if self.form_idle_minutes < 1:
-            raise SettingsError("CIVICFORMS_FORM_IDLE_MINUTES must be 1 or more")
         if self.form_idle_minutes < 1:
             raise SettingsError("CIVICFORMS_FORM_IDLE_MINUTES must be 1 or more")
         for name, value in (
@@ -362,7 +357,6 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
     try:
         timeout = int(get("SESSION_TIMEOUT_MINUTES", "60"))
         form_idle = int(get("FORM_IDLE_MINUTES", "15"))
-        form_idle = int(get("FORM_IDLE_MINUTES", "15"))
         max_post = int(get("MAX_POST_BYTES", str(64 * 1024)))
         lockout_attempts = int(get("STAFF_LOCKOUT_ATTEMPTS", "5"))
         lockout_minutes = int(get("STAFF_LOCKOUT_MINUTES", "15"))
@@ -405,7 +399,6 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
         brand_colour=get("BRAND_COLOUR", "#1d70b8"),
         govuk_branding=_flag(get("GOVUK_BRANDING") or None, False),
         session_timeout_minutes=timeout,
-        form_idle_minutes=form_idle,
         form_idle_minutes=form_idle,
         max_post_bytes=max_post,
         secure_cookies=_flag(get("SECURE_COOKIES") or None, environment == "production"),
