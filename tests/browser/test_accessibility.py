@@ -92,6 +92,15 @@ def test_shared_computer_choice_and_too_many_requests(
         page.locator("main form .govuk-button").click()
         arrive(page, f"{start}/{HAPPY_PATHS[service][1][0]}")
 
+        # The same choice as a page of a form left idle asks it (issue 13, finding 8): an answer
+        # sent from that page was not saved; "Continue" returns to the page that asked.
+        page.goto(f"{start}/continue-or-start-again?page={first_page}&unsaved=1")
+        expect(page.locator("#choice-hint")).to_contain_text("The page you sent was not saved")
+        axe(page)
+        page.get_by_label("Continue the application you started").check()
+        page.locator("main form .govuk-button").click()
+        arrive(page, f"{start}/{first_page}")
+
         page.goto(start)
         page.locator("form .govuk-button--start").click()  # the third start this hour
         expect(page.locator("h1")).to_have_text("Too many requests")
