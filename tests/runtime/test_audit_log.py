@@ -1,5 +1,6 @@
-"""The audit log (case_event) is append only: the database refuses UPDATE and DELETE on
-SQLite and PostgreSQL, and no code in runtime/ issues either."""
+"""The audit log (case_event) is append only: the database refuses UPDATE, DELETE and
+TRUNCATE on SQLite and PostgreSQL, and no code in runtime/ issues any (the application's
+database role is tested in test_database_roles.py)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,41 @@ def test_the_database_refuses_to_change_or_remove_an_event(world: World, stateme
     with world.engine.connect() as conn:
         comments = conn.execute(text("SELECT comment FROM case_event ORDER BY id")).scalars().all()
     assert comments == [None, "Not eligible"]
+
+
+@pytest.mark.parametrize("statement", ["TRUNCATE case_event", "TRUNCATE case_record, case_event CASCADE"])
+def test_truncate_is_refused_even_to_the_owner(world: World, statement: str) -> None:
+    """Row triggers do not fire on TRUNCATE: a statement trigger (migration 0005) refuses it on
+    PostgreSQL, to the tables' owner too (here the test server's superuser). SQLite has no
+    TRUNCATE; its nearest, DELETE without WHERE, is refused above: a DELETE trigger turns off
+    SQLite's truncate optimisation, so the row trigger runs."""
+    if world.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE (DELETE FROM case_event is tested above)")
+    case_id = world.new_case()
+    world.act(case_id, world.caseworker, "reject", "Not eligible")
+    before = world.events(case_id)
+    with world.engine.connect() as conn:
+        assert conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar_one()
+        with pytest.raises(DBAPIError, match="append-only audit log: TRUNCATE refused"):
+            conn.execute(text(statement))
+        conn.rollback()
+    assert world.events(case_id) == before and len(before) == 2
+
+
+def test_delete_without_where_visits_every_row_on_sqlite(world: World) -> None:
+    """The truncate optimisation is off for case_event: SQLite's plan for DELETE without WHERE
+    scans the table (so the row trigger fires) rather than clearing it in one step."""
+    if world.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's truncate optimisation")
+    world.new_case()
+    with world.engine.connect() as conn:
+        plan = conn.exec_driver_sql("EXPLAIN DELETE FROM case_event").all()
+        opcodes = {row[1] for row in plan}
+        assert "Program" in opcodes, "the DELETE trigger runs as a sub-program for each row"
+        assert "Clear" not in opcodes, "a Clear opcode would empty the table without visiting rows"
+        with pytest.raises(DBAPIError, match="append-only audit log"):
+            conn.exec_driver_sql("DELETE FROM case_event")
+        conn.rollback()
 
 
 def test_inserting_events_still_works(world: World) -> None:
