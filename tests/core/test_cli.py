@@ -223,10 +223,8 @@ def test_db_upgrade_and_load_a_fresh_sqlite_database(tmp_path: Path) -> None:
     result = run("load", "--folder", str(DEFINITIONS), **env)
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert (
-        f'{DEFINITIONS / "council-tax-single-person-discount.json"}: $.department: there is no department called "Council Tax"'
-        in result.stderr
-    )
+    council_tax = DEFINITIONS / "council-tax-single-person-discount.json"
+    assert f'{council_tax}: $.department: there is no department called "Council Tax"' in result.stderr
     assert result.stderr.count("--create-departments") == len(list(DEFINITIONS.glob("*.json")))
 
     result = run("load", "--folder", str(DEFINITIONS), "--create-departments", **env)
@@ -298,6 +296,59 @@ def test_load_publishes_then_leaves_alone_then_refuses_a_changed_version(tmp_pat
             2: content_hash(changed | {"version": 2}),
         }
     engine.dispose()
+
+
+def _departments_and_services(url: str) -> tuple[list[str], list[tuple[str, str]]]:
+    from runtime.models import Department, Service
+
+    engine = dbmod.make_engine(url)
+    with dbmod.session(engine) as s:
+        names = {d.id: d.name for d in s.exec(select(Department))}
+        services = [(svc.id, names[svc.department_id]) for svc in s.exec(select(Service).order_by(Service.id))]
+    engine.dispose()
+    return sorted(names.values()), services
+
+
+@pytest.mark.parametrize(
+    "name", ["Housing Services", "<script>alert(1)</script>", "Tenancy\u202e Services", "x" * 199], ids=str.__len__
+)
+def test_load_never_makes_a_department_by_itself(tmp_path: Path, database_url: str, name: str) -> None:
+    """Issue 13, finding 3: an unknown department fails the file with the file, the JSON path and
+    what to do, and nothing is made; --create-departments (IT's deliberate choice) makes it."""
+    folder = tmp_path / "defs"
+    path = write(folder, sample_doc() | {"department": name})
+    before = _departments_and_services(database_url)
+    result = run("load", "--folder", str(folder), **db_env(database_url))
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    shown = " ".join(name.split())[:79]
+    assert result.stderr.startswith(f'{path}: $.department: there is no department called "{shown}')
+    assert "civicforms load --create-departments" in result.stderr
+    assert "civicforms users create --department NAME --create-department" in result.stderr
+    assert len(result.stderr) < 600
+    assert _departments_and_services(database_url) == before
+
+    result = run("load", "--folder", str(folder), "--create-departments", **db_env(database_url))
+    assert result.exit_code == 0, result.output
+    assert f"{path}: created the department " in result.stdout
+    departments, services = _departments_and_services(database_url)
+    assert len(departments) == len(before[0]) + 1 and ("pet-licence", " ".join(name.split())) in services
+
+
+@pytest.mark.usefixtures("housing")
+def test_load_moves_a_service_to_an_existing_department_and_says_so(tmp_path: Path, database_url: str) -> None:
+    """The reviewed folder is IT's: a file may move its service to a department that exists."""
+    folder = tmp_path / "defs"
+    path = write(folder, sample_doc())
+    assert run("load", "--folder", str(folder), **db_env(database_url)).exit_code == 0
+    write(folder, sample_doc() | {"version": 2, "department": "council tax"})
+    result = run("load", "--folder", str(folder), **db_env(database_url))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        f"{path}: pet-licence version 2 published",
+        f"{path}: pet-licence moved from 'Housing' to 'Council Tax'",
+    ]
+    assert ("pet-licence", "Council Tax") in _departments_and_services(database_url)[1]
 
 
 @pytest.mark.usefixtures("housing")
