@@ -21,7 +21,7 @@ from datetime import date
 from typing import Any
 
 from runtime.definition import FORMAT, lower_first
-from runtime.visibility import implies, visibility_condition
+from runtime.visibility import ConditionTooLarge, implies, visibility_condition
 from runtime.widgets import WIDGETS, WIDTHS, clean_text, html_id
 
 from .conditions import Condition, EditError, to_schema, validate_condition
@@ -283,6 +283,17 @@ def _same(a: Any, b: Any) -> bool:
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
+def _written_conditions(doc: dict[str, Any]) -> dict[str, Any]:
+    """``{page id: visibility condition}``, leaving out pages whose condition is too large to write."""
+    out: dict[str, Any] = {}
+    for page in doc["pages"]:
+        try:
+            out[page["id"]] = visibility_condition(doc, page["id"])
+        except ConditionTooLarge:
+            pass
+    return out
+
+
 def _sync_required(before: dict[str, Any], doc: dict[str, Any], wanted: set[str] | None = None) -> None:
     """Require each wanted answer exactly where its page is asked (changes ``doc`` in place).
 
@@ -296,8 +307,8 @@ def _sync_required(before: dict[str, Any], doc: dict[str, Any], wanted: set[str]
     wanted &= set(doc["questions"])
     old_page_of = {n: p["id"] for p in before["pages"] for n in p.get("questions", [])}
     new_page_of = {n: p["id"] for p in doc["pages"] for n in p.get("questions", [])}
-    old_vis = {p["id"]: visibility_condition(before, p["id"]) for p in before["pages"]}
-    new_vis = {p["id"]: visibility_condition(doc, p["id"]) for p in doc["pages"]}
+    old_vis = _written_conditions(before)
+    new_vis = _written_conditions(doc)  # pages left out: routing too complex to write their condition
     rules = schema.get("allOf") if isinstance(schema.get("allOf"), list) else []
     owned: dict[str, dict[str, Any]] = {}  # page id -> the builder's rule for it
     for entry in list(rules):
@@ -320,7 +331,14 @@ def _sync_required(before: dict[str, Any], doc: dict[str, Any], wanted: set[str]
         owned[page_id] = entry
 
     for page in doc["pages"]:
-        shown = new_vis[page["id"]]
+        if page["id"] not in new_vis and wanted.intersection(page.get("questions", [])):
+            raise EditError(
+                "page",
+                f"The routing before page {_title(page)} is too complex for the builder to write down when "
+                "the page is asked, so its questions cannot be required. Simplify the routing (for example, "
+                "send more rules to the same page) or make the questions on this page optional",
+            )
+        shown = new_vis.get(page["id"])
         for name in page.get("questions", []):
             places = [(lst, cond) for lst, cond in _places(schema) if name in lst]
             if name not in wanted:

@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from .definition import canonical
-from .visibility import requirements, visibility_condition
+from .visibility import ConditionTooLarge, requirements, visibility_condition
 from .widgets import WIDGETS, long_date
 from .workflow import DEFAULT_SECTION, parse_duration
 
@@ -457,7 +457,7 @@ def _page_visibility(doc: dict[str, Any], name: str) -> str | None:
         if name in page.get("questions", []):
             try:
                 return json.dumps(visibility_condition(doc, page["id"]) or True, sort_keys=True)
-            except KeyError:
+            except (KeyError, ConditionTooLarge):  # too large for any rule to match it
                 return None
     return None
 

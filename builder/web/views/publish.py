@@ -19,7 +19,7 @@ from runtime.changes import summarise
 from runtime.checker import Problem, check
 from runtime.definition import MAX_DEPTH, MAX_FILE_BYTES, Definition, dumps
 from runtime.models import Department, Service, ServiceDraft, ServiceVersion, StaffUser
-from runtime.visibility import always_asked, contradicts, visibility_condition
+from runtime.visibility import NotProven, Prover, page_conditions
 from runtime.web.common import db, render_page, settings
 from runtime.web.staff import can, current_user, require, requires
 
@@ -55,17 +55,23 @@ def unreachable_pages(doc: dict[str, Any]) -> list[str]:
     """Titles of pages no citizen can ever reach: a condition that cannot hold, or after a stop page always asked."""
     titles: list[str] = []
     stopped = False
+    conditions = page_conditions(doc)  # shared parts, reasoned about by one prover, within its budget
+    prover = Prover()
     for page in doc.get("pages", []):
         if not isinstance(page, dict):
             continue
         page_id = str(page.get("id"))
-        try:
-            condition = visibility_condition(doc, page_id)
-        except KeyError:
+        if page_id not in conditions:
             continue
-        if stopped or (condition is not None and contradicts(condition, condition)):
+        condition = conditions[page_id]
+        prover.spend()
+        try:
+            never = condition is not None and prover.contradicts(condition, condition)
+        except (NotProven, RecursionError):
+            never = False  # not proven unreachable: say nothing rather than something untrue
+        if stopped or never:
             titles.append(str(page.get("title") or page_id))
-        elif page.get("stop") and always_asked(doc, page_id):
+        elif page.get("stop") and condition is None:
             stopped = True
     return titles
 
