@@ -35,7 +35,7 @@ Usage: ./manage.sh <command> [args...]
 Commands:
   setup              create .venv, install Python and npm dependencies, build
                      front-end assets, run "civicforms db upgrade" and
-                     "civicforms load"
+                     "civicforms load --create-departments"
   serve [args...]    setup, then run the server on http://127.0.0.1:5000
   test [args...]     install dependencies and build assets, then run pytest
                      with the given arguments
@@ -166,8 +166,10 @@ setup() {
     prepare
     say "Migrating the database (civicforms db upgrade)"
     "$VENV/bin/civicforms" db upgrade
-    say "Loading form definitions (civicforms load)"
-    "$VENV/bin/civicforms" load
+    # The shipped examples name their departments; a development database makes them (a real
+    # deployment creates its departments deliberately: README, "The command line, for IT").
+    say "Loading form definitions (civicforms load --create-departments)"
+    "$VENV/bin/civicforms" load --create-departments
 }
 
 command="${1:-}"
