@@ -574,6 +574,19 @@ def user_for_oidc(*, session: Session, issuer: str, subject: str, email: str | N
     return user
 
 
+def unlink_oidc(*, session: Session, user_id: int) -> None:
+    """Forget the account's single sign-on identity (a recreated directory user, a new app
+    registration): the next sign-in with a verified email of the account links the new one.
+    Whoever signed in with the old identity is signed out everywhere."""
+    user = session.get(StaffUser, user_id)
+    if user is None:
+        raise StaffError("user", "No such staff member")
+    user.oidc_issuer, user.oidc_subject = None, None
+    session.add(user)
+    end_sessions(session=session, user_id=user_id)
+    session.flush()
+
+
 # -- accounts -----------------------------------------------------------------------------------
 
 SETUP_LINK_DAYS = 7

@@ -435,6 +435,62 @@ def test_unlock_reset_two_factor_and_a_new_setup_link(builder: FlaskClient, staf
     assert staff.sign_in(dan).get("/").status_code == 200
 
 
+def test_unlink_single_sign_on(builder: FlaskClient, staff: StaffMembers, team: Any) -> None:
+    """A recreated directory user has a new subject: an admin unlinks the old one (asked first, with
+    CSRF, an admin of all the person's departments only), and the person is signed out."""
+    dan, rex = team["dan"], team["rex"]
+    for person in (dan, rex):
+        with stored(builder.application) as s:
+            core.user_for_oidc(session=s, issuer="https://idp", subject=f"old-{person.id}", email=person.email)
+            s.commit()
+    dans_browser = staff.sign_in(dan)
+    client = staff.sign_in(team["ada"])
+    soup = page(client.get(f"/admin/users/{dan.id}"))
+    assert "Unlink single sign-on" in soup.select_one(".cf-account-actions").get_text(" ", strip=True)
+    assert "account was recreated" in client.get(f"/admin/users/{dan.id}/unlink-sso").get_data(as_text=True)
+    assert _user(builder.application, dan.email).oidc_subject == f"old-{dan.id}"
+    assert client.post(f"/admin/users/{dan.id}/unlink-sso").status_code == 400  # no CSRF token
+    token = _token(client, f"/admin/users/{dan.id}")
+    response = client.post(f"/admin/users/{dan.id}/unlink-sso", data={"csrf_token": token})
+    assert response.status_code == 303
+    assert "Single sign-on unlinked for Dan Designer" in _banner(client.get(f"/admin/users/{dan.id}"))
+    unlinked = _user(builder.application, dan.email)
+    assert (unlinked.oidc_issuer, unlinked.oidc_subject) == (None, None)
+    assert dans_browser.get("/").status_code == 303  # signed out
+    assert "Unlink single sign-on" not in page(client.get(f"/admin/users/{dan.id}")).get_text()
+    # The new identity links on its next sign-in by verified email.
+    with stored(builder.application) as s:
+        assert core.user_for_oidc(session=s, issuer="https://idp", subject="new", email=dan.email).id == dan.id
+    # Another department's person, and a designer: refused.
+    assert client.post(f"/admin/users/{rex.id}/unlink-sso", data={"csrf_token": token}).status_code == 404
+    designer = staff.sign_in(dan)
+    designer_token = _token(designer, "/")
+    assert designer.post(f"/admin/users/{dan.id}/unlink-sso", data={"csrf_token": designer_token}).status_code == 403
+    assert _user(builder.application, rex.email).oidc_subject == f"old-{rex.id}"
+
+
+def test_an_admin_signs_someone_out_everywhere(builder: FlaskClient, staff: StaffMembers, team: Any) -> None:
+    """A lost laptop: Dan's sessions end at once (issue 13, finding 5); the admin stays signed in."""
+    client, dan = staff.sign_in(team["ada"]), team["dan"]
+    dans = staff.sign_in(dan)
+    assert dans.get("/").status_code == 200
+    links = [a.get_text(" ", strip=True) for a in page(client.get(f"/admin/users/{dan.id}")).select("a")]
+    assert "Sign out everywhere : Dan Designer" in links
+    assert "is lost" in client.get(f"/admin/users/{dan.id}/sign-out-everywhere").get_data(as_text=True)
+    assert dans.get("/").status_code == 200, "asking first changes nothing"
+    token = _token(client, f"/admin/users/{dan.id}")
+    response = client.post(f"/admin/users/{dan.id}/sign-out-everywhere", data={"csrf_token": token})
+    assert response.status_code == 303
+    assert "Dan Designer is signed out everywhere" in page(client.get(response.headers["Location"])).get_text()
+    assert dans.get("/").status_code == 303
+    assert client.get("/").status_code == 200
+    rex = team["rex"]
+    assert client.post(f"/admin/users/{rex.id}/sign-out-everywhere", data={"csrf_token": token}).status_code == 404
+    own = client.post(f"/admin/users/{team['ada'].id}/sign-out-everywhere", data={"csrf_token": token})
+    assert own.status_code == 400 and "the button on the sign-out page" in own.get_data(as_text=True)
+    assert client.get("/").status_code == 200
+
+
 def test_account_actions_need_every_department_of_the_person(
     builder: FlaskClient, staff: StaffMembers, team: Any
 ) -> None:
