@@ -443,29 +443,6 @@ def unlink_sso(user_id: int) -> Any:
     )
 
 
-@bp.route("/users/<int:user_id>/sign-out-everywhere", methods=["GET", "POST"])
-@requires(core.MANAGE_USERS, department=department_of_user)
-def sign_out_everywhere(user_id: int) -> Any:
-    _whole_account(user_id)
-    return _confirmed(
-        user_id,
-        action="admin.sign_out_everywhere",
-        title="Sign {name} out everywhere?",
-        text="Every browser where they are signed in, in the builder and the back office, is signed out at once. "
-        "Do this when a computer or phone they used is lost, or someone else may be using their account.",
-        button="Sign out everywhere",
-        warning=True,
-        act=_end_sessions,
-        done="{name} is signed out everywhere",
-    )
-
-
-def _end_sessions(summary: core.UserSummary) -> None:
-    if summary.id == _me().id:  # as with deactivating: not from here (the sign-out page has the button)
-        raise core.StaffError("confirm", "To sign yourself out everywhere, use the button on the sign-out page")
-    core.end_sessions(session=db(), user_id=summary.id)
-
-
 @bp.route("/users/<int:user_id>/set-up-link", methods=["GET", "POST"])
 @requires(core.MANAGE_USERS, department=department_of_user)
 def new_setup_link(user_id: int) -> Any:
