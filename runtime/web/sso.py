@@ -112,7 +112,7 @@ def form_action_origins(app: Flask) -> list[str]:
     oauth = app.extensions.get("civicforms.oauth")
     for provider in app.extensions["civicforms.settings"].oidc_providers:
         urls = [provider.issuer]
-        client = oauth._clients.get(provider.name) if oauth is not None else None
+        client = oauth.create_client(provider.name) if oauth is not None else None
         metadata = getattr(client, "server_metadata", None) or {}
         urls += [metadata.get("authorization_endpoint"), metadata.get("end_session_endpoint")]
         for url in urls:
