@@ -1,0 +1,345 @@
+"""What one validation can cost: the worst schema shapes are refused, or one validation is timed.
+
+Issue 13, finding 1: twenty levels of ``{"allOf": [previous level], "unevaluatedProperties": true}``
+(7 KB) passed every check, and each validation then doubled in cost per level. Each shape here is
+either refused by the checker (and by the runtime, for a definition stored before the rule), or
+accepted and one validation of a hostile answers document is timed.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from runtime.checker import check
+from runtime.cli import main
+from runtime.definition import Definition, dumps
+from runtime.validation import (
+    MAX_EVALUATION_COST,
+    MAX_EXPANDED_SIZE,
+    MAX_ITEMS,
+    CompiledService,
+    UnsafeDefinition,
+    _Cost,
+    _validator,
+    forget_results,
+)
+from tests.core.sample import sample_doc
+
+Doc = dict[str, Any]
+BOUND = 0.5  # seconds for one validation of a hostile answers document
+
+
+def hostile_answers() -> dict[str, Any]:
+    """As large and as wrong as a citizen's posts can make them (each post is at most 64 KB)."""
+    return {
+        "lives_in_area": "maybe",
+        "full_name": "x" * 60_000,
+        "date_of_birth": "2" * 60_000,
+        "has_pet": True,
+        "pet_kind": "y" * 60_000,
+        "pet_colours": [f"c{i}" for i in range(16_000)],  # a 64 KB post of checkbox values
+        "address": {"line1": "z" * 60_000, "town": "", "postcode": "!" * 60_000, "county": "w" * 60_000},
+        "email": "@" * 60_000,
+        "phone": "9" * 60_000,
+        "notes": "n" * 60_000,
+        "work_postcode": "SW1A 1AA" * 7_000,
+        "nhs_number": "1" * 60_000,
+        "ni_number": "Q" * 60_000,
+    }
+
+
+def timed(service: CompiledService, answers: Any) -> tuple[float, dict[str, str]]:
+    """The time of one validation: the best of three, as the machine may be busy with others."""
+    took = []
+    for _ in range(3):
+        forget_results()  # a cached result would time nothing
+        start = time.perf_counter()
+        errors = service.validate(answers)
+        took.append(time.perf_counter() - start)
+    return min(took), errors
+
+
+# -- the shapes ----------------------------------------------------------------------------------
+
+
+def nested(keyword: str, levels: int, wrap: Callable[[Any], Doc], base: Any = None) -> Any:
+    node = base if base is not None else {"type": "object", "properties": {"full_name": {"type": "string"}}}
+    for _ in range(levels):
+        node = {**wrap(node), keyword: True}
+    return node
+
+
+def ref(name: str) -> Doc:
+    return {"$ref": f"#/$defs/{name}"}
+
+
+def on_root(shape: Any, **defs: Any) -> Callable[[Doc], list[Any]]:
+    """The shape in the root allOf, where it is evaluated against the whole answers document.
+
+    ``defs`` go in "$defs": a shape used many times through $ref is large for the runtime and
+    small in the file (the meta-schema check of a file with 10,000 schema objects takes seconds).
+    """
+
+    def make(doc: Doc) -> list[Any]:
+        doc["schema"]["$defs"].update(defs)
+        doc["schema"]["allOf"].append(shape)
+        return ["schema", "allOf", 1]
+
+    return make
+
+
+def on_colours(shape: Any) -> Callable[[Doc], list[Any]]:
+    """The shape on the checkbox answer, an array of up to MAX_ITEMS items."""
+
+    def make(doc: Doc) -> list[Any]:
+        doc["schema"]["properties"]["pet_colours"]["allOf"] = [shape]
+        return ["schema", "properties", "pet_colours", "allOf", 0]
+
+    return make
+
+
+def ref_chain(keyword: str, levels: int) -> Callable[[Doc], list[Any]]:
+    """Each level a $defs entry referring to the one before: the nesting hidden behind $ref."""
+
+    def make(doc: Doc) -> list[Any]:
+        defs = doc["schema"]["$defs"]
+        defs["u0"] = {"type": "object"}
+        for i in range(1, levels + 1):
+            defs[f"u{i}"] = {"allOf": [{"$ref": f"#/$defs/u{i - 1}"}], keyword: True}
+        doc["schema"]["allOf"].append({"$ref": f"#/$defs/u{levels}"})
+        return ["schema", "$defs"]
+
+    return make
+
+
+def wide(keyword: str, width: int, depth: int, leaf: Any) -> Any:
+    node = leaf
+    for _ in range(depth):
+        node = {keyword: [copy.deepcopy(node) for _ in range(width)]}
+    return node
+
+
+def chain(wrap: Callable[[Any], Any], depth: int, leaf: Any) -> Any:
+    node = leaf
+    for _ in range(depth):
+        node = wrap(copy.deepcopy(node))
+    return node
+
+
+def fan_out(width: int, levels: int, leaf: Any) -> Callable[[Doc], list[Any]]:
+    """One definition referred to from many places, each level ``width`` times the next."""
+
+    def make(doc: Doc) -> list[Any]:
+        defs = doc["schema"]["$defs"]
+        for i in range(levels):
+            defs[f"n{i}"] = {"anyOf": [{"$ref": f"#/$defs/n{i + 1}"}] * width}
+        defs[f"n{levels}"] = leaf
+        doc["schema"]["allOf"].append({"$ref": "#/$defs/n0"})
+        return ["schema", "$defs"]
+
+    return make
+
+
+def show_if(shape: Any) -> Callable[[Doc], list[Any]]:
+    def make(doc: Doc) -> list[Any]:
+        page = next(i for i, p in enumerate(doc["pages"]) if "show_if" in p)
+        doc["pages"][page]["show_if"] = shape
+        return ["pages", page, "show_if"]
+
+    return make
+
+
+def routing_rule(shape: Any) -> Callable[[Doc], list[Any]]:
+    def make(doc: Doc) -> list[Any]:
+        page = next(i for i, p in enumerate(doc["pages"]) if p.get("next"))
+        doc["pages"][page]["next"][0]["if"] = shape
+        return ["pages", page, "next", 0, "if"]
+
+    return make
+
+
+FAILING = {"type": "string"}  # fails on an object: every branch makes an error
+
+REFUSED = {
+    # the issue's shape, and the same nesting through every keyword that re-descends
+    "unevaluatedProperties through allOf, 20 levels": on_root(
+        nested("unevaluatedProperties", 20, lambda n: {"allOf": [n]})
+    ),
+    "unevaluatedProperties through anyOf": on_root(nested("unevaluatedProperties", 20, lambda n: {"anyOf": [n]})),
+    "unevaluatedProperties through oneOf": on_root(nested("unevaluatedProperties", 20, lambda n: {"oneOf": [n]})),
+    "unevaluatedProperties through $ref": ref_chain("unevaluatedProperties", 15),
+    "unevaluatedProperties in a show_if": show_if(
+        nested("unevaluatedProperties", 20, lambda n: {"allOf": [n]}, {"type": "object"})
+    ),
+    "unevaluatedProperties in a routing rule": routing_rule(
+        nested("unevaluatedProperties", 20, lambda n: {"anyOf": [n]}, {"type": "object"})
+    ),
+    "unevaluatedItems through allOf": on_colours(
+        nested("unevaluatedItems", 20, lambda n: {"allOf": [n]}, {"type": "array"})
+    ),
+    "unevaluatedItems through if/then": on_colours(
+        nested("unevaluatedItems", 20, lambda n: {"if": {"type": "array"}, "then": n}, {"type": "array"})
+    ),
+    "unevaluatedItems through $ref": ref_chain("unevaluatedItems", 15),
+    # per-item schemas: evaluated once for each item of the answer
+    "a large schema under items": on_colours({"items": wide("allOf", 100, 1, {"type": "string"})}),
+    "a large schema under contains": on_colours({"contains": wide("anyOf", 100, 1, {"type": "integer"})}),
+    "contains with minContains inside unevaluatedItems": on_colours(
+        {"contains": wide("anyOf", 30, 1, {"type": "integer"}), "minContains": 2, "unevaluatedItems": False}
+    ),
+    "wide anyOf of anyOf under items": on_colours({"items": wide("anyOf", 10, 2, {"type": "integer"})}),
+    # expansion through references, as before
+    "$ref fan-out of 10**6": fan_out(10, 6, FAILING),
+}
+
+BOUNDED = {
+    "one unevaluatedProperties: false at the root": on_root({"unevaluatedProperties": False}),
+    "unevaluatedProperties nested 5 deep": on_root(nested("unevaluatedProperties", 5, lambda n: {"allOf": [n]})),
+    # find_evaluated_property_keys_by_schema searches then/else/dependentSchemas without
+    # validating them again: quadratic in the nesting, not exponential
+    "unevaluatedProperties through if/then, 20 levels": on_root(
+        nested("unevaluatedProperties", 20, lambda n: {"if": {"type": "object"}, "then": n})
+    ),
+    "unevaluatedProperties through else, 20 levels": on_root(
+        nested("unevaluatedProperties", 20, lambda n: {"if": {"type": "string"}, "else": n})
+    ),
+    "unevaluatedProperties through dependentSchemas, 20 levels": on_root(
+        nested("unevaluatedProperties", 20, lambda n: {"dependentSchemas": {"full_name": n}})
+    ),
+    "wide anyOf of anyOf, every branch failing": on_root({"anyOf": [ref("row")] * 98}, row={"anyOf": [FAILING] * 99}),
+    "oneOf of oneOf, every branch failing": on_root({"oneOf": [ref("row")] * 98}, row={"oneOf": [FAILING] * 99}),
+    "9,700 failing checks on the whole answers document": on_root(
+        {"allOf": [ref("hundred")] * 97}, hundred={"allOf": [FAILING] * 100}
+    ),
+    "$ref fan-out just under the limit": fan_out(14, 3, FAILING),
+    "not nested 60 deep": on_root(chain(lambda n: {"not": n}, 60, FAILING)),
+    "if/then/else nested 10 deep through $ref, 1,000 branches": on_root(
+        ref("ite10"),
+        ite0=FAILING,
+        **{
+            f"ite{i}": {"if": {"required": ["has_pet"]}, "then": ref(f"ite{i - 1}"), "else": ref(f"ite{i - 1}")}
+            for i in range(1, 11)
+        },
+    ),
+    "a small schema under items and contains": on_colours(
+        {"items": {"allOf": [{"type": "string"}] * 10}, "contains": {"const": "c1"}, "maxContains": 1}
+    ),
+    "uniqueItems on the longest answer": on_colours({"uniqueItems": True, "items": {"type": "string"}}),
+    "dependentSchemas on every answer": on_root(
+        {"dependentSchemas": {name: ref("many") for name in hostile_answers()}}, many={"allOf": [FAILING] * 500}
+    ),
+    "unevaluatedItems: false beside items": on_colours({"items": {"type": "string"}, "unevaluatedItems": False}),
+}
+
+
+def with_shape(make: Callable[[Doc], list[Any]]) -> tuple[Doc, list[Any]]:
+    doc = sample_doc()
+    where = make(doc)
+    return doc, where
+
+
+def json_path(parts: list[Any]) -> str:
+    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
+
+
+@pytest.mark.parametrize("name", list(REFUSED))
+def test_the_worst_shapes_are_refused_by_the_checker_and_the_runtime(name: str) -> None:
+    doc, where = with_shape(REFUSED[name])
+    start = time.perf_counter()
+    problems = check(doc)
+    assert time.perf_counter() - start < 2
+    assert len(problems) == 1, problems
+    [problem] = problems
+    assert problem.path.startswith(json_path(where)), problem
+    assert f"{MAX_EVALUATION_COST:,}" in problem.message or f"{MAX_EXPANDED_SIZE:,}" in problem.message, problem
+    # A definition stored before the rule: refused when compiled, in milliseconds.
+    start = time.perf_counter()
+    with pytest.raises(UnsafeDefinition, match="pet-licence version 1"):
+        CompiledService(Definition(doc))
+    assert time.perf_counter() - start < 0.5
+
+
+@pytest.mark.parametrize("name", list(BOUNDED))
+def test_accepted_shapes_validate_a_hostile_answers_document_in_bounded_time(name: str) -> None:
+    doc, _ = with_shape(BOUNDED[name])
+    assert check(doc) == []
+    service = CompiledService(Definition(doc))
+    took, errors = timed(service, hostile_answers())
+    print(f"{name}: {took * 1000:.0f} ms")  # noqa: T201
+    assert errors["full_name"] == "Your full name must be 100 characters or less"
+    assert took < BOUND
+
+
+def test_the_issues_definition_is_refused_by_validate_naming_the_path_and_what_to_change(tmp_path: Path) -> None:
+    doc, _ = with_shape(REFUSED["unevaluatedProperties through allOf, 20 levels"])
+    path = tmp_path / "pet-licence.json"
+    path.write_text(dumps(doc), encoding="utf-8")
+    result = CliRunner().invoke(main, ["validate", str(path)], catch_exceptions=False)
+    assert result.exit_code == 1
+    [line] = result.stdout.strip().splitlines()
+    file, where, message = line.split(": ", 2)
+    assert file == str(path)
+    assert where.startswith("$.schema.allOf[1].allOf[0]") and where.endswith(".unevaluatedProperties"), where
+    assert message.startswith('"unevaluatedProperties" validates the answers again against every allOf')
+    assert f"{MAX_EVALUATION_COST:,}" in message
+    assert 'use "additionalProperties" instead, or "unevaluatedProperties" only at the outermost level' in message
+
+
+def test_a_large_item_schema_is_refused_at_its_keyword() -> None:
+    doc, _ = with_shape(REFUSED["a large schema under items"])
+    [problem] = check(doc)
+    assert problem.path == "$.schema.properties.pet_colours.allOf[0].items"
+    assert problem.message.startswith(f'"items" is evaluated for each item of an answer (up to {MAX_ITEMS:,})')
+
+
+def test_a_workflow_guard_or_any_schema_compiled_is_refused_too() -> None:
+    # Guards are compiled through the same entry point as every schema.
+    with pytest.raises(UnsafeDefinition, match="unevaluatedProperties"):
+        _validator(nested("unevaluatedProperties", 30, lambda n: {"allOf": [n]}))
+
+
+def test_unevaluated_properties_over_pattern_properties_is_never_run() -> None:
+    # jsonschema matches patternProperties with Python's re when looking for evaluated keys.
+    with pytest.raises(UnsafeDefinition):
+        _validator({"patternProperties": {"^(a|aa)+$": True}, "unevaluatedProperties": False})
+
+
+def test_an_answer_of_more_items_than_any_question_has_options_is_refused_not_evaluated() -> None:
+    service = CompiledService(Definition(sample_doc()))
+    values = ["black"] + [f"c{i}" for i in range(16_000)]
+    took, errors = timed(service, {"pet_colours": values})
+    assert errors["pet_colours"] == f"Select no more than {MAX_ITEMS} options for the colours of your cat"
+    assert took < BOUND
+    # At the limit the answer is checked as before: a value that is not an option.
+    assert service.validate({"pet_colours": values[:MAX_ITEMS]})["pet_colours"] == "Select the colours of your cat"
+
+
+def test_the_shipped_definitions_stay_well_under_the_limit() -> None:
+    for path in sorted(Path("form_definitions").glob("*.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        assert check(doc) == [], path
+        assert _Cost(doc["schema"]).value(doc["schema"]) < MAX_EVALUATION_COST / 10, path
+
+
+def test_a_schema_too_large_to_check_is_refused_before_the_meta_schema_reads_it() -> None:
+    # 30,000 objects fit in a 512 KB file; the draft 2020-12 meta-schema took 10 s to read them.
+    doc = sample_doc()
+    doc["schema"]["$defs"]["unused"] = {"allOf": [{"type": "string"} for _ in range(30_000)]}
+    start = time.perf_counter()
+    [problem] = check(doc)
+    assert time.perf_counter() - start < 1
+    assert problem.path == "$.schema"
+    count, rest = problem.message.split(" ", 1)
+    assert 30_000 < int(count.replace(",", "")) < 30_100
+    assert rest == (
+        f"schema objects is too many; the limit is {MAX_EXPANDED_SIZE:,}: "
+        "split the service, or put a schema used in many places in $defs once"
+    )
