@@ -21,7 +21,7 @@ from datetime import date
 from typing import Any
 
 from runtime.definition import FORMAT, lower_first
-from runtime.visibility import ConditionTooLarge, implies, visibility_condition
+from runtime.visibility import implies, written_conditions
 from runtime.widgets import WIDGETS, WIDTHS, clean_text, html_id
 
 from .conditions import Condition, EditError, to_schema, validate_condition
@@ -283,17 +283,6 @@ def _same(a: Any, b: Any) -> bool:
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
-def _written_conditions(doc: dict[str, Any]) -> dict[str, Any]:
-    """``{page id: visibility condition}``, leaving out pages whose condition is too large to write."""
-    out: dict[str, Any] = {}
-    for page in doc["pages"]:
-        try:
-            out[page["id"]] = visibility_condition(doc, page["id"])
-        except ConditionTooLarge:
-            pass
-    return out
-
-
 def _sync_required(before: dict[str, Any], doc: dict[str, Any], wanted: set[str] | None = None) -> None:
     """Require each wanted answer exactly where its page is asked (changes ``doc`` in place).
 
@@ -307,8 +296,8 @@ def _sync_required(before: dict[str, Any], doc: dict[str, Any], wanted: set[str]
     wanted &= set(doc["questions"])
     old_page_of = {n: p["id"] for p in before["pages"] for n in p.get("questions", [])}
     new_page_of = {n: p["id"] for p in doc["pages"] for n in p.get("questions", [])}
-    old_vis = _written_conditions(before)
-    new_vis = _written_conditions(doc)  # pages left out: routing too complex to write their condition
+    old_vis = written_conditions(before)
+    new_vis = written_conditions(doc)  # pages left out: routing too complex to write their condition
     rules = schema.get("allOf") if isinstance(schema.get("allOf"), list) else []
     owned: dict[str, dict[str, Any]] = {}  # page id -> the builder's rule for it
     for entry in list(rules):

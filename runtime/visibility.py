@@ -131,6 +131,13 @@ def _conditions(pages_json: str) -> tuple[dict[str, int], tuple[Any, ...]]:
     return index, tuple(conditions)
 
 
+@lru_cache(maxsize=16)
+def _written_sizes(pages_json: str) -> tuple[tuple[int, int], ...]:
+    """Each page's condition_size, measured over the shared parts once."""
+    sizes: dict[int, tuple[int, int]] = {}
+    return tuple(condition_size(c, sizes) for c in _conditions(pages_json)[1])
+
+
 def page_conditions(doc: dict[str, Any]) -> dict[str, Any]:
     """``{page id: condition or None}`` for every page, sharing parts: read it, do not change it."""
     index, conditions = _conditions(_pages_key(doc))
@@ -149,16 +156,30 @@ def visibility_condition(doc: dict[str, Any], page_id: str) -> dict[str, Any] | 
     if page_id not in index:
         raise KeyError(page_id)
     condition = conditions[index[page_id]]
-    size, depth = condition_size(condition)
+    size, depth = _written_sizes(_pages_key(doc))[index[page_id]]
     if size > MAX_CONDITION_SIZE or depth > MAX_CONDITION_DEPTH:
         raise ConditionTooLarge(page_id)
     return copy.deepcopy(condition)
 
 
-def condition_size(condition: Any) -> tuple[int, int]:
+def written_conditions(doc: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
+    """``visibility_condition`` of every page at once; a page whose condition is too large is left out."""
+    index, conditions = _conditions(_pages_key(doc))
+    sizes = _written_sizes(_pages_key(doc))
+    return {
+        page_id: copy.deepcopy(conditions[i])
+        for page_id, i in index.items()
+        if sizes[i][0] <= MAX_CONDITION_SIZE and sizes[i][1] <= MAX_CONDITION_DEPTH
+    }
+
+
+def condition_size(condition: Any, sizes: dict[int, tuple[int, int]] | None = None) -> tuple[int, int]:
     """How many JSON values a condition has written out, and how deep it nests (shared parts counted
-    each time they appear, as ``json.dumps`` would write them), without writing it out."""
-    sizes: dict[int, tuple[int, int]] = {}
+    each time they appear, as ``json.dumps`` would write them), without writing it out.
+
+    ``sizes`` remembers parts by ``id()``: share it only while the parts it names are alive.
+    """
+    sizes = {} if sizes is None else sizes
     stack: list[tuple[Any, bool]] = [(condition, False)]
     while stack:
         node, children_done = stack.pop()
