@@ -20,6 +20,7 @@ from .definition import DefinitionError, read_file, resolve_ref
 from .validation import (
     ALLOWED_FORMATS,
     MAX_EXPANDED_SIZE,
+    PATTERN_PROPERTIES,
     MetaValidator,
     check_schema,
     date_bound_problem,
@@ -297,7 +298,7 @@ def _check_keywords(node: Any, where: list[Any], *, alone: bool = True) -> Itera
         if "patternProperties" in sub:
             yield Problem(
                 json_path([*at, "patternProperties"]),
-                '"patternProperties" is not supported: name each answer in "properties"',
+                PATTERN_PROPERTIES,
             )
         fmt = sub.get("format")
         if fmt is not None and fmt not in ALLOWED_FORMATS:

@@ -629,7 +629,8 @@ def _too_large(total: int) -> str:
 # runtime refuses to compile one (a definition stored before this rule).
 
 MAX_ITEMS = 1000  # items of one array answer: the most options a question may have (checker.MAX_OPTIONS)
-MAX_EVALUATION_COST = 50_000  # schema objects evaluated in one validation: about 0.25 s
+MAX_EVALUATION_COST = 50_000  # schema objects evaluated in one validation: about 0.2 s
+PATTERN_PROPERTIES = '"patternProperties" is not supported: name each answer in "properties"'
 MAX_ERRORS = 5_000  # errors read from one validation (CompiledService._validate)
 _PER_ITEM = ("items", "contains", "unevaluatedItems")
 _CAP = 10**15
@@ -690,13 +691,11 @@ class _Cost:
         if isinstance(dependent, dict):
             total += sum(self.properties(sub) for sub in dependent.values())
         for keyword in ("allOf", "anyOf", "oneOf"):
-            for sub in node.get(keyword) if isinstance(node.get(keyword), list) else ():
+            for sub in _list(node, keyword):
                 total += self.value(sub) + self.properties(sub)
         if "if" in node:
             total += self.value(node["if"]) + self.properties(node["if"])
             total += sum(self.properties(node[k]) for k in ("then", "else") if k in node)
-        if "patternProperties" in node:
-            total = _CAP  # matched with Python's re there (backtracking): never run
         return total
 
     def items(self, node: Any) -> int:
@@ -711,7 +710,7 @@ class _Cost:
             if keyword in node:
                 total += self.value(node[keyword]) * MAX_ITEMS
         for keyword in ("allOf", "anyOf", "oneOf"):
-            for sub in node.get(keyword) if isinstance(node.get(keyword), list) else ():
+            for sub in _list(node, keyword):
                 total += self.value(sub) + self.items(sub)
         if "if" in node:
             total += self.value(node["if"]) + self.items(node["if"])
@@ -731,9 +730,8 @@ class _Cost:
             ]
             target = self._target(node) if "$ref" in node else None
             if isinstance(target, dict):
-                branches.append(
-                    (target, [p.replace("~1", "/").replace("~0", "~") for p in node["$ref"][2:].split("/")], 1)
-                )
+                parts = [p.replace("~1", "/").replace("~0", "~") for p in node["$ref"][1:].split("/") if p]
+                branches.append((target, parts, 1))
             over = [(self.value(sub), sub, at, times) for sub, at, times in branches if isinstance(sub, dict)]
             over = [b for b in over if b[0] * b[3] > MAX_EVALUATION_COST]
             if not over:
@@ -761,6 +759,11 @@ class _Cost:
         )
 
 
+def _list(node: dict[str, Any], keyword: str) -> list[Any]:
+    value = node.get(keyword)
+    return value if isinstance(value, list) else []
+
+
 def _count(total: int) -> str:
     return f"{total:,}" if total < 10**12 else "more than a trillion"
 
@@ -770,6 +773,13 @@ def cost_problems(root: Any) -> list[tuple[list[Any], str]]:
 
     ``(path parts under the schema, message)``; run after expansion_problems found none.
     """
+    # find_evaluated_property_keys_by_schema matches "patternProperties" with Python's re, which
+    # backtracks (the runtime's own patternProperties uses RE2): never beside unevaluatedProperties.
+    nodes = list(subschemas(root, []))
+    if any("unevaluatedProperties" in node for node, _ in nodes):
+        for node, at in nodes:
+            if "patternProperties" in node:
+                return [([*at, "patternProperties"], PATTERN_PROPERTIES)]
     cost = _Cost(root)
     try:
         if cost.value(root) <= MAX_EVALUATION_COST:
