@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, redirect, request, session, url_for
 from werkzeug.wrappers import Response
@@ -21,7 +22,7 @@ from ..validation import CompiledService, compiled
 from .case_status import status_url
 from .citizen_shell import client_key, forms_cap, too_many_requests
 from .common import db, one_statement_at_a_time, render_page, settings
-from .journey_pages import JourneyPages
+from .journey_pages import JourneyPages, hidden_inputs, page_fields
 
 bp = Blueprint("citizen", __name__)
 
@@ -99,16 +100,46 @@ def _left_idle(form_session: store.FormSessionState) -> bool:
 CHECK_ANSWERS = "check-answers"
 
 
-def _choose_first(service_id: str, page_id: str, *, unsaved: bool) -> Response:
+def _choose_first(service_id: str, page_id: str, *, unsent: bool = False) -> Response:
     """To "continue or start again" before a page of answers left idle shows any of them, to
-    come back to ``page_id`` on "Continue". A POST is not saved (``unsaved``): it may be someone
-    else's, and saving it would make the form active again for whoever sent it."""
+    come back to ``page_id`` on "Continue". "Accept and send" from check answers left idle
+    sends nothing (``unsent``): Continue returns to check answers, to see what is sent."""
     args: dict[str, Any] = {"page": page_id}
     if request.args.get("change") == "1":
         args["change"] = "1"
-    if unsaved:
-        args["unsaved"] = "1"
+    if unsent:
+        args["unsent"] = "1"
     return redirect(url_for("citizen.start_choice", service_id=service_id, **args), 303)
+
+
+# The choice's field when it is posted back to the question page with that page's fields: no
+# question's field has this name (names have no "-"; a date's parts end -day, -month, -year).
+IDLE_CHOICE = "idle-choice"
+NO_CHOICE = "Select whether to continue the application you started or start again"
+
+
+def _choose_before_saving(journey: CitizenJourney, page: Page, error: str | None = None) -> Any:
+    """A page posted into a form left idle is not saved yet: whoever sent it may not be who
+    typed the stored answers, and saving would open them to the sender. The choice is shown
+    instead, with the fields of THIS page as they were posted (never a stored answer) in its
+    form, which posts back to the page: "Continue" saves them as a normal post of the page
+    would, "Start again" deletes them with the stored answers."""
+    carried = page_fields(journey.service, page, request.form)
+    # The post back holds what came in (the page's fields and a token) and the choice: it
+    # fits the size limit unless the page's own post was within a few bytes of it.
+    size = len(urlencode([*carried, (IDLE_CHOICE, "start-again"), ("csrf_token", "x" * 100)]))
+    kept = size <= settings().max_post_bytes
+    change = {"change": "1"} if request.args.get("change") == "1" else {}
+    return render_page(
+        "citizen/start_choice.html",
+        service=journey.service,
+        choices=START_CHOICES,
+        error=error,
+        action=journey.page_url(page, **change),
+        choice_name=IDLE_CHOICE,
+        carried=hidden_inputs(carried) if kept else None,
+        unsaved=not kept,
+    )
 
 
 @bp.get("/")
@@ -193,13 +224,13 @@ def start_choice(service_id: str) -> Any:
         if choice == "start-again":
             abuse.delete_form_session(session=db(), form_session_id=journey.form_session.id)
             return _start_new(_service(service_id))
-        error = "Select whether to continue the application you started or start again"
+        error = NO_CHOICE
     return render_page(
         "citizen/start_choice.html",
         service=journey.service,
         choices=START_CHOICES,
         error=error,
-        unsaved=request.args.get("unsaved") == "1",
+        unsent=request.args.get("unsent") == "1",
     )
 
 
@@ -215,6 +246,15 @@ def _return_url(journey: CitizenJourney) -> str:
     return journey.page_url(page, **({"change": "1"} if request.args.get("change") == "1" else {}))
 
 
+def _in_use_again(journey: CitizenJourney, continuing: bool) -> None:
+    """ "Continue" chosen, and nothing saved (the page's answers have errors, or the page is not
+    on the journey): the form is in use all the same, its pages show their answers."""
+    if continuing and store.keep_alive(
+        session=db(), form_session=journey.form_session, minutes=settings().session_timeout_minutes
+    ):
+        db().commit()
+
+
 def _question_page(
     journey: CitizenJourney, page: Page, raw: dict[str, Any], errors: dict[str, str], status: int = 200
 ) -> Any:
@@ -226,7 +266,10 @@ def _question_page(
 def question(service_id: str, page_id: str) -> Any:
     # Read the form session, then at most one UPDATE of it (an answer saved, the expiry pushed
     # back, an expired one deleted): no statement here needs another in the same transaction.
-    one_statement_at_a_time()
+    # "Start again" from the choice of a form left idle deletes it and starts another: together.
+    choice = request.form.get(IDLE_CHOICE) if request.method == "POST" else None
+    if choice != "start-again":
+        one_statement_at_a_time()
     journey = _journey(service_id)
     if journey is None:
         if page_id not in _service(service_id).page_by_id:
@@ -238,10 +281,22 @@ def question(service_id: str, page_id: str) -> Any:
     page = service.page_by_id.get(page_id)
     if page is None:
         abort(404)
-    if _left_idle(journey.form_session):
-        return _choose_first(service_id, page_id, unsaved=request.method == "POST")
+    continuing = False
+    if request.method == "POST" and IDLE_CHOICE in request.form:
+        # The choice made for a form left idle, with the fields of the page it was asked on.
+        if choice == "start-again":
+            abuse.delete_form_session(session=db(), form_session_id=journey.form_session.id)
+            return _start_new(_service(service_id))
+        if choice != "continue":
+            return _choose_before_saving(journey, page, error=NO_CHOICE)
+        continuing = True  # and the page's fields are saved below, as on any post of it
+    elif _left_idle(journey.form_session):
+        if request.method == "GET":
+            return _choose_first(service_id, page_id)
+        return _choose_before_saving(journey, page)
     if not journey.journey.can_visit(page):
         # Not asked on this citizen's journey, or not reached yet: go where they should be.
+        _in_use_again(journey, continuing)
         return redirect(journey.page_url(journey.journey.first_incomplete), 303)
 
     if request.method == "GET":
@@ -259,6 +314,7 @@ def question(service_id: str, page_id: str) -> Any:
     answered = journey.journey.answer(page, given)
     errors = answered.page_errors(page)
     if errors:
+        _in_use_again(journey, continuing)
         return _question_page(journey, page, raw, errors)
     if abuse.answers_size(answered.answers) > settings().max_answers_bytes:
         abort(413)  # one form's answers, all pages together, are capped (CIVICFORMS_MAX_ANSWERS_BYTES)
@@ -282,7 +338,7 @@ def check_answers(service_id: str) -> Any:
     if journey.form_session.submission_reference:
         return redirect(url_for("citizen.confirmation", service_id=service_id), 303)
     if _left_idle(journey.form_session):
-        return _choose_first(service_id, CHECK_ANSWERS, unsaved=False)  # a POST sends nothing yet
+        return _choose_first(service_id, CHECK_ANSWERS, unsent=request.method == "POST")
     first_gap = journey.journey.first_incomplete
     if first_gap is not None:
         return redirect(journey.page_url(first_gap), 303)

@@ -34,6 +34,39 @@ class CappedForm:
         return [str(value)[:MAX_FIELD] for value in self.form.getlist(key)]
 
 
+class ReadingForm:
+    """A posted form that notes each field a page's questions read (``runtime.widgets.FormData``)."""
+
+    def __init__(self, form: Any):
+        self.form = form
+        self.read: dict[str, None] = {}
+
+    def getlist(self, key: str) -> list[str]:
+        self.read[key] = None
+        return [str(value) for value in self.form.getlist(key)]
+
+
+def page_fields(definition: Definition, page: Page, form: Any) -> list[tuple[str, str]]:
+    """The fields of a post that ``page`` reads when posted, as posted (every value of a
+    multi-valued field, in order; nothing cut or cleaned): the rest of the post is left out.
+    What a page asks for is read by the same parser a normal post goes through."""
+    reading = ReadingForm(form)
+    answer_forms.parse_page(definition, page.questions, reading)
+    return [(key, value) for key in reading.read for value in reading.form.getlist(key)]
+
+
+def hidden_inputs(fields: list[tuple[str, str]]) -> Markup:
+    """``fields`` as hidden inputs, escaped; line breaks as character references, which an
+    HTML parser keeps exactly (a raw CR LF in an attribute would be read as LF)."""
+
+    def attribute(text: str) -> str:
+        return str(Markup.escape(text)).replace("\r", "&#13;").replace("\n", "&#10;")
+
+    return Markup("").join(
+        Markup(f'<input type="hidden" name="{attribute(name)}" value="{attribute(value)}">\n') for name, value in fields
+    )
+
+
 class BlankQuestions:
     """The HTML of questions as they are shown before anything is typed in them.
 

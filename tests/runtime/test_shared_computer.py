@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from werkzeug.datastructures import MultiDict
 
 from runtime import db as dbmod
 from runtime.models import utcnow
@@ -324,7 +325,7 @@ def test_a_form_in_use_is_not_interrupted(citizen: Citizen, client: Any, db_sess
     assert client.get(f"/services/{SERVICE}/where-you-live").status_code == 200
 
 
-def test_a_post_into_a_form_left_idle_saves_nothing_and_asks_first(
+def test_a_stale_page_posted_into_a_form_left_idle_is_not_saved_before_the_choice(
     citizen: Citizen, client: Any, db_session: Any
 ) -> None:
     first_person_fills_in_the_gp_form(citizen)
@@ -338,22 +339,229 @@ def test_a_post_into_a_form_left_idle_saves_nothing_and_asks_first(
         "date_of_birth-year": "2000",
     }
     response = client.post(f"/services/{GP}/about-you", data=stranger)
-    assert response.status_code == 303
-    assert response.headers["Location"] == choice_url("about-you", unsaved="1")
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    assert heading(page(response)) == "An application has already been started on this device"
     (row,) = form_sessions(db_session)
     assert row.answers["full_name"] == "Jane Smith" and row.answers["date_of_birth"] == "1950-07-03"
+    assert_shows_no_answers(response)  # none stored, this page's included
+    # What was sent is only in the choice's form, to be saved if they continue.
+    assert posted_back(response, "continue") == [
+        ("full_name", "Someone Else"),
+        ("date_of_birth-day", "1"),
+        ("date_of_birth-month", "1"),
+        ("date_of_birth-year", "2000"),
+        ("idle-choice", "continue"),
+    ]
+    assert "Someone Else" not in page(response).select_one("main").get_text()  # type: ignore[union-attr]
+    # Nor does "Accept and send" on a stale check answers page send the form: Continue shows
+    # check answers, to see what is sent.
+    response = client.post(f"/services/{GP}/check-answers", data={"csrf_token": token})
+    assert response.status_code == 303 and response.headers["Location"] == choice_url("check-answers", unsent="1")
+    assert submissions(db_session) == []
     choice = client.get(response.headers["Location"])
     assert_shows_no_answers(choice)
-    assert "The page you sent was not saved" in choice.get_data(as_text=True)
-    assert "Someone Else" not in choice.get_data(as_text=True)
-    # Nor does "Accept and send" on a stale check answers page send the form.
-    response = client.post(f"/services/{GP}/check-answers", data={"csrf_token": token})
-    assert response.status_code == 303 and response.headers["Location"] == choice_url("check-answers")
+    assert "Your application has not been sent" in choice.get_data(as_text=True)
+    response = citizen.post(response.headers["Location"], {"choice": "continue"})
+    assert response.headers["Location"] == f"/services/{GP}/check-answers"
     assert submissions(db_session) == []
-    # "Continue" then shows the page as it was saved.
-    response = citizen.post(choice_url("about-you", unsaved="1"), {"choice": "continue"})
-    assert response.headers["Location"] == f"/services/{GP}/about-you"
-    assert field_value(page(client.get(response.headers["Location"])), "full_name") == "Jane Smith"
+    assert "943 476 5919" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+# -- what was typed into a page while the form sat idle (WCAG 2.2.1: nobody loses their work) -------
+
+LONG = ("I use two sticks and stop every few steps because of pain in both knees. " * 15).strip()
+
+
+def posted_back(choice: Any, chosen: str) -> list[tuple[str, str]]:
+    """What the choice page's form posts with ``chosen`` picked: its hidden fields (bar the
+    CSRF token) and the choice, in the page's order."""
+    form = page(choice).select_one("main form")
+    assert form is not None
+    fields = [
+        (str(i["name"]), str(i.get("value", "")))
+        for i in form.select("input[type=hidden]")
+        if i["name"] != "csrf_token"
+    ]
+    (radio_name,) = {str(i["name"]) for i in form.select("input[type=radio]")}
+    return [*fields, (radio_name, chosen)]
+
+
+def choose(client: Any, choice: Any, chosen: str, extra: list[tuple[str, str]] | None = None) -> Any:
+    """Press the choice page's button, as a browser without JavaScript would."""
+    form = page(choice).select_one("main form")
+    assert form is not None
+    token = str(form.select_one("input[name=csrf_token]")["value"])  # type: ignore[index]
+    data = MultiDict([("csrf_token", token), *posted_back(choice, chosen), *(extra or [])])
+    return client.post(str(form.get("action") or choice.request.path), data=data)
+
+
+def idle_while_typing(citizen: Citizen, client: Any, db_session: Any, page_id: str, data: list[tuple[str, str]]) -> Any:
+    """The page is opened, its answers typed for longer than the idle limit, then sent."""
+    token = citizen.csrf(f"/services/{SERVICE}/{page_id}")
+    leave_idle(db_session, idle_minutes(client) + 1)
+    return client.post(f"/services/{SERVICE}/{page_id}", data=MultiDict([("csrf_token", token), *data]))
+
+
+TYPED = [
+    ("walking_difficulties", "pain"),
+    ("walking_difficulties", "balance"),
+    ("walking_distance", "20_to_50_metres"),
+    ("condition_description", LONG),
+]
+
+
+def test_a_long_answer_typed_past_the_idle_limit_is_saved_on_continue(
+    citizen: Citizen, client: Any, db_session: Any
+) -> None:
+    first_person_leaves_a_form(citizen)  # walking-difficulty answered with SECRET, your-details next
+    choice = idle_while_typing(citizen, client, db_session, "walking-difficulty", TYPED)
+    assert choice.status_code == 200
+    html = choice.get_data(as_text=True)
+    assert "If you continue, the answers you gave on this page will be kept." in html
+    assert SECRET not in html and "Zebracorn" not in html  # the stored answer it replaces
+    assert html.count(LONG) == 1  # once: in the hidden field, not shown
+    (row,) = form_sessions(db_session)
+    assert row.answers["condition_description"] == SECRET  # not saved yet
+    # No choice made: asked again, still holding what was typed.
+    again = choose(client, choice, "")
+    assert again.status_code == 200
+    assert error_summary(page(again)) == [
+        ("Select whether to continue the application you started or start again", "#choice")
+    ]
+    assert posted_back(again, "continue") == posted_back(choice, "continue")
+    response = choose(client, again, "continue")
+    assert response.status_code == 303 and response.headers["Location"] == f"/services/{SERVICE}/your-details"
+    (row,) = form_sessions(db_session)
+    assert row.answers["condition_description"] == LONG
+    assert row.answers["walking_difficulties"] == ["pain", "balance"]
+    assert row.answers["walking_distance"] == "20_to_50_metres"
+    # In use again: the next page opens without asking.
+    assert client.get(response.headers["Location"]).status_code == 200
+
+
+def test_start_again_discards_what_was_typed_with_the_stored_answers(
+    citizen: Citizen, client: Any, db_session: Any
+) -> None:
+    first_person_leaves_a_form(citizen)
+    old_id = form_sessions(db_session)[0].id
+    choice = idle_while_typing(citizen, client, db_session, "walking-difficulty", TYPED)
+    response = choose(client, choice, "start-again")
+    assert response.status_code == 303 and response.headers["Location"] == f"/services/{SERVICE}/where-you-live"
+    (new,) = form_sessions(db_session)
+    assert new.id != old_id and new.answers == {}
+    shown = client.get(f"/services/{SERVICE}/walking-difficulty", follow_redirects=True)
+    assert LONG[:40] not in shown.get_data(as_text=True) and SECRET not in shown.get_data(as_text=True)
+
+
+def test_errors_in_what_was_typed_show_on_the_page_after_continue(
+    citizen: Citizen, client: Any, db_session: Any
+) -> None:
+    first_person_leaves_a_form(citizen)
+    typed = [("walking_distance", "20_to_50_metres"), ("condition_description", "x" * 20_000)]
+    response = choose(client, idle_while_typing(citizen, client, db_session, "walking-difficulty", typed), "continue")
+    assert response.status_code == 200 and response.request.path == f"/services/{SERVICE}/walking-difficulty"
+    soup = page(response)
+    assert [href for _, href in error_summary(soup)] == ["#walking-difficulties", "#condition-description"]
+    assert field_value(soup, "condition_description") == "x" * 20_000  # as a normal post shows it
+    (row,) = form_sessions(db_session)
+    assert row.answers["condition_description"] == SECRET
+    # The form is in use: the page corrected is saved like any other.
+    corrected = {"walking_difficulties": ["pain"], "walking_distance": "20_to_50_metres", "condition_description": LONG}
+    response = citizen.answer(SERVICE, "walking-difficulty", corrected)
+    assert response.headers["Location"] == f"/services/{SERVICE}/your-details"
+
+
+HOSTILE = '<script>alert("x")</script> \'single\' "double" &amp; </textarea><b>\r\nline two\ttab'
+
+
+@pytest.mark.parametrize(
+    ("service", "page_id", "typed"),
+    [
+        (
+            SERVICE,
+            "walking-difficulty",
+            [
+                ("walking_difficulties", "pain"),
+                ("walking_difficulties", '"><script>x</script>'),
+                ("walking_difficulties", "fatigue"),
+                ("walking_distance", "under_20_metres"),
+                ("condition_description", HOSTILE),
+            ],
+        ),
+        (SERVICE, "walking-difficulty", [("walking_distance", "<x>"), ("condition_description", HOSTILE * 400)]),
+        (
+            GP,
+            "about-you",
+            [
+                ("full_name", HOSTILE),
+                ("date_of_birth-day", " 3 "),
+                ("date_of_birth-month", '7"><script>'),
+                ("date_of_birth-year", "1950\r\n"),
+            ],
+        ),
+    ],
+    ids=["checkboxes", "20000-characters", "date-parts"],
+)
+def test_hostile_input_round_trips_exactly(
+    citizen: Citizen, client: Any, db_session: Any, service: str, page_id: str, typed: list[tuple[str, str]]
+) -> None:
+    if service == GP:
+        first_person_fills_in_the_gp_form(citizen)
+    else:
+        first_person_leaves_a_form(citizen)
+    assert sum(len(v) for _, v in typed) < 64 * 1024
+    token = citizen.csrf(f"/services/{service}/{page_id}")
+    leave_idle(db_session, idle_minutes(client) + 1)
+    choice = client.post(f"/services/{service}/{page_id}", data=MultiDict([("csrf_token", token), *typed]))
+    assert choice.status_code == 200
+    html = choice.get_data(as_text=True)
+    assert "<script>" not in html.split("<main", 1)[1].split("</main>", 1)[0]  # escaped, never markup
+    assert posted_back(choice, "continue") == [*typed, ("idle-choice", "continue")]  # every value, exactly
+    # Continue: the same page as posting the page itself (what it saves, or the errors it shows).
+    kept = choose(client, choice, "continue")
+    (row,) = form_sessions(db_session)
+    after_continue = (kept.status_code, kept.headers.get("Location"), row.answers, field_texts(kept))
+    leave_idle(db_session, 0)
+    direct = client.post(
+        f"/services/{service}/{page_id}",
+        data=MultiDict([("csrf_token", citizen.csrf(f"/services/{service}/{page_id}")), *typed]),
+    )
+    (row,) = form_sessions(db_session)
+    assert after_continue == (direct.status_code, direct.headers.get("Location"), row.answers, field_texts(direct))
+
+
+def field_texts(response: Any) -> list[tuple[str, str]]:
+    """What a re-shown page holds in its fields, and its errors."""
+    if response.status_code != 200:
+        return []
+    soup = page(response)
+    fields = [(str(i.get("name")), str(i.get("value", ""))) for i in soup.select("main input:not([type=hidden])")]
+    fields += [(str(t["name"]), t.get_text()) for t in soup.select("main textarea")]
+    return fields + [(text, "error") for text, _ in error_summary(soup)]
+
+
+def test_a_forged_choice_writes_only_the_fields_of_its_own_page(citizen: Citizen, client: Any, db_session: Any) -> None:
+    first_person_leaves_a_form(citizen)
+    choice = idle_while_typing(citizen, client, db_session, "walking-difficulty", TYPED)
+    forged = [
+        ("lives_in_area", "no"),  # where-you-live
+        ("gets_qualifying_benefit", "yes"),  # qualifying-benefit
+        ("full_name", "Mallory"),  # your-details
+        ("date_of_birth-day", "1"),
+        ("condition_description", "second value, ignored as on a normal post"),
+    ]
+    response = choose(client, choice, "continue", extra=forged)
+    assert response.status_code == 303 and response.headers["Location"] == f"/services/{SERVICE}/your-details"
+    (row,) = form_sessions(db_session)
+    assert row.answers["lives_in_area"] is True and row.answers["gets_qualifying_benefit"] is False
+    assert "full_name" not in row.answers and "date_of_birth" not in row.answers
+    assert row.answers["condition_description"] == LONG
+    # A choice page with no hidden fields at all saves an empty page: the errors of that page.
+    choice = idle_while_typing(citizen, client, db_session, "walking-difficulty", [])
+    response = choose(client, choice, "continue")
+    assert response.status_code == 200 and error_summary(page(response))
+    (row,) = form_sessions(db_session)
+    assert row.answers["condition_description"] == LONG
 
 
 @pytest.mark.parametrize(
@@ -376,6 +584,26 @@ def test_the_idle_check_reads_nothing_more(app: Any, citizen: Citizen, client: A
     with dbmod.DriverTrace(*app.extensions["civicforms.engines"]) as trace:
         assert client.get(f"/services/{GP}/about-you").status_code == 303
         assert trace.words() == ["SELECT"]
+    # A page posted into it: the choice, with what was sent, from that one SELECT.
+    leave_idle(db_session, 0)
+    token = citizen.csrf(f"/services/{GP}/nhs-number")
+    leave_idle(db_session, idle_minutes(client) + 1)
+    with dbmod.DriverTrace(*app.extensions["civicforms.engines"]) as trace:
+        choice = client.post(f"/services/{GP}/nhs-number", data={"csrf_token": token, "nhs_number": "4010232137"})
+        assert choice.status_code == 200
+        assert trace.words() == ["SELECT"]
+    # Continue saves it as a normal post of the page does: the SELECT and one UPDATE.
+    with dbmod.DriverTrace(*app.extensions["civicforms.engines"]) as trace:
+        assert choose(client, choice, "continue").status_code == 303
+        continued = trace.words()
+    with dbmod.DriverTrace(*app.extensions["civicforms.engines"]) as trace:
+        assert (
+            client.post(
+                f"/services/{GP}/nhs-number", data={"csrf_token": token, "nhs_number": "4010232137"}
+            ).status_code
+            == 303
+        )
+        assert continued == trace.words() == ["SELECT", "UPDATE"]
 
 
 BASE_ENV = {"CIVICFORMS_SECRET_KEY": "k" * 40, "CIVICFORMS_ENV": "test"}
