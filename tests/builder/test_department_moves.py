@@ -226,7 +226,9 @@ def test_a_waste_reviewer_cannot_publish_a_draft_naming_council_tax(builder_app:
 
 @pytest.mark.parametrize("settings", ["review"], indirect=True)
 def test_review_mode_commits_nothing_for_a_draft_naming_another_department(
-    builder_app: Flask, staff: StaffMembers, settings: Settings  # noqa: F811 - the fixture imported above
+    builder_app: Flask,
+    staff: StaffMembers,
+    settings: Settings,  # noqa: F811 - the fixture imported above
 ) -> None:
     waste = staff.department(WASTE)
     reviewer_user = staff.create(roles=[(waste, core.REVIEWER)])
@@ -293,7 +295,7 @@ def test_someone_with_a_role_in_both_departments_moves_the_service(builder_app: 
     ]
     assert summary[0] == f"Moved from {WASTE} to {COUNCIL_TAX} by Mo Mover", summary
     published = post_publish(reviewer)
-    assert published.status_code == 303, page(published).select_one('.govuk-error-summary')
+    assert published.status_code == 303, page(published).select_one(".govuk-error-summary")
     after = rows(builder_app)
     assert (after["service"], after["draft"], after["departments"]) == (COUNCIL_TAX, None, moved["departments"])
     assert live_doc(builder_app)["department"] == COUNCIL_TAX
