@@ -574,13 +574,16 @@ def user_for_oidc(*, session: Session, issuer: str, subject: str, email: str | N
     return user
 
 
-def unlink_oidc(*, session: Session, user_id: int) -> None:
+def unlink_oidc(*, session: Session, user_id: int, by: int | None = None) -> None:
     """Forget the account's single sign-on identity (a recreated directory user, a new app
     registration): the next sign-in with a verified email of the account links the new one.
-    Whoever signed in with the old identity is signed out everywhere."""
+    Whoever signed in with the old identity is signed out everywhere. Refused for ``by``
+    themselves, like the other actions on a whole account."""
     user = session.get(StaffUser, user_id)
     if user is None:
         raise StaffError("user", "No such staff member")
+    if by is not None and by == user_id:
+        raise StaffError("confirm", "You cannot unlink your own single sign-on: ask another admin")
     user.oidc_issuer, user.oidc_subject = None, None
     session.add(user)
     end_sessions(session=session, user_id=user_id)
@@ -858,12 +861,15 @@ def unlock(*, session: Session, user_id: int) -> None:
     session.flush()
 
 
-def reset_totp(*, session: Session, user_id: int) -> None:
+def reset_totp(*, session: Session, user_id: int, by: int | None = None) -> None:
     """Turn the second factor off (a lost phone): the person sets it up again at next sign-in if
-    required. Whoever holds the lost phone may also hold a signed-in browser: all sessions end."""
+    required. Whoever holds the lost phone may also hold a signed-in browser: all sessions end.
+    Refused for ``by`` themselves: a stolen session must not be able to remove its second factor."""
     user = session.get(StaffUser, user_id)
     if user is None:
         raise StaffError("user", "No such staff member")
+    if by is not None and by == user_id:
+        raise StaffError("confirm", "You cannot reset your own two-factor authentication: ask another admin")
     user.totp_secret = None
     end_sessions(session=session, user_id=user_id)
     session.add(user)

@@ -338,7 +338,10 @@ def test_change_roles(builder: FlaskClient, staff: StaffMembers, team: Any) -> N
     )
     assert response.status_code == 303
     assert _roles(builder.application, team["ada"].id) == {highways: {"designer"}}
-    # Ada is no admin any more: the page is closed to her at once.
+    # Ada is no admin any more: a change of roles signs her out everywhere (issue 13, finding 5),
+    # and signed in again, the page is closed to her.
+    assert client.get("/admin/users").status_code == 303
+    client = staff.sign_in(team["ada"])
     assert client.get("/admin/users").status_code == 403
     # A role that is not one is refused, and changes nothing.
     response = dans.post(
@@ -467,6 +470,28 @@ def test_unlink_single_sign_on(builder: FlaskClient, staff: StaffMembers, team: 
     designer_token = _token(designer, "/")
     assert designer.post(f"/admin/users/{dan.id}/unlink-sso", data={"csrf_token": designer_token}).status_code == 403
     assert _user(builder.application, rex.email).oidc_subject == f"old-{rex.id}"
+
+
+def test_an_admin_signs_someone_out_everywhere(builder: FlaskClient, staff: StaffMembers, team: Any) -> None:
+    """A lost laptop: Dan's sessions end at once (issue 13, finding 5); the admin stays signed in."""
+    client, dan = staff.sign_in(team["ada"]), team["dan"]
+    dans = staff.sign_in(dan)
+    assert dans.get("/").status_code == 200
+    links = [a.get_text(" ", strip=True) for a in page(client.get(f"/admin/users/{dan.id}")).select("a")]
+    assert "Sign out everywhere : Dan Designer" in links
+    assert "is lost" in client.get(f"/admin/users/{dan.id}/sign-out-everywhere").get_data(as_text=True)
+    assert dans.get("/").status_code == 200, "asking first changes nothing"
+    token = _token(client, f"/admin/users/{dan.id}")
+    response = client.post(f"/admin/users/{dan.id}/sign-out-everywhere", data={"csrf_token": token})
+    assert response.status_code == 303
+    assert "Dan Designer is signed out everywhere" in _banner(client.get(f"/admin/users/{dan.id}"))
+    assert dans.get("/").status_code == 303
+    assert client.get("/").status_code == 200
+    rex = team["rex"]
+    assert client.post(f"/admin/users/{rex.id}/sign-out-everywhere", data={"csrf_token": token}).status_code == 404
+    own = client.post(f"/admin/users/{team['ada'].id}/sign-out-everywhere", data={"csrf_token": token})
+    assert own.status_code == 400 and "the button on the sign-out page" in own.get_data(as_text=True)
+    assert client.get("/").status_code == 200
 
 
 def test_account_actions_need_every_department_of_the_person(

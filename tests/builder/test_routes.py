@@ -95,6 +95,7 @@ ROUTES: dict[str, str] = {
     "admin.deactivate_user": core.MANAGE_USERS,
     "admin.reactivate_user": core.MANAGE_USERS,
     "admin.reset_two_factor": core.MANAGE_USERS,
+    "admin.sign_out_everywhere": core.MANAGE_USERS,
     "admin.unlink_sso": core.MANAGE_USERS,
     "admin.new_setup_link": core.MANAGE_USERS,
     "admin.unlock_user": core.MANAGE_USERS,

@@ -420,7 +420,7 @@ def reset_two_factor(user_id: int) -> Any:
         "They will set up an authenticator app again when they next sign in, if your organisation requires one.",
         button="Reset two-factor authentication",
         warning=True,
-        act=lambda s: core.reset_totp(session=db(), user_id=s.id),
+        act=lambda s: core.reset_totp(session=db(), user_id=s.id, by=_me().id),
         done="Two-factor authentication reset for {name}",
     )
 
@@ -438,9 +438,32 @@ def unlink_sso(user_id: int) -> Any:
         "they sign in with their organisation’s account, the account with the email {email} is linked again.",
         button="Unlink single sign-on",
         warning=True,
-        act=lambda s: core.unlink_oidc(session=db(), user_id=s.id),
+        act=lambda s: core.unlink_oidc(session=db(), user_id=s.id, by=_me().id),
         done="Single sign-on unlinked for {name}",
     )
+
+
+@bp.route("/users/<int:user_id>/sign-out-everywhere", methods=["GET", "POST"])
+@requires(core.MANAGE_USERS, department=department_of_user)
+def sign_out_everywhere(user_id: int) -> Any:
+    _whole_account(user_id)
+    return _confirmed(
+        user_id,
+        action="admin.sign_out_everywhere",
+        title="Sign {name} out everywhere?",
+        text="Every browser where they are signed in, in the builder and the back office, is signed out at once. "
+        "Do this when a computer or phone they used is lost, or someone else may be using their account.",
+        button="Sign out everywhere",
+        warning=True,
+        act=_end_sessions,
+        done="{name} is signed out everywhere",
+    )
+
+
+def _end_sessions(summary: core.UserSummary) -> None:
+    if summary.id == _me().id:  # as with deactivating: not from here (the sign-out page has the button)
+        raise core.StaffError("confirm", "To sign yourself out everywhere, use the button on the sign-out page")
+    core.end_sessions(session=db(), user_id=summary.id)
 
 
 @bp.route("/users/<int:user_id>/set-up-link", methods=["GET", "POST"])
