@@ -4,6 +4,7 @@ again deletes them and gives the browser a new token."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -575,6 +576,27 @@ def test_continue_never_leaves_the_service(citizen: Citizen, client: Any, db_ses
     )
     assert response.status_code == 303
     assert response.headers["Location"] == f"/services/{GP}/check-answers"  # where the form is up to
+
+
+def test_a_post_too_near_the_size_limit_to_carry_says_it_was_not_saved(
+    citizen: Citizen, client: Any, db_session: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first_person_leaves_a_form(citizen)
+    token = citizen.csrf(f"/services/{SERVICE}/walking-difficulty")
+    leave_idle(db_session, idle_minutes(client) + 1)
+    typed = [("walking_distance", "under_20_metres"), ("condition_description", "y" * 1000)]
+    body = len(urlencode([("csrf_token", token), *typed]))
+    # CIVICFORMS_MAX_POST_BYTES just above this post: the post back (plus the choice) would not fit.
+    settings = client.application.extensions["civicforms.settings"]
+    monkeypatch.setitem(
+        client.application.extensions, "civicforms.settings", replace(settings, max_post_bytes=body + 5)
+    )
+    choice = client.post(f"/services/{SERVICE}/walking-difficulty", data=MultiDict([("csrf_token", token), *typed]))
+    assert choice.status_code == 200
+    html = choice.get_data(as_text=True)
+    assert "The page you sent was not saved" in html and "will be kept" not in html
+    assert "y" * 1000 not in html and SECRET not in html
+    assert posted_back(choice, "continue") == [("idle-choice", "continue")]
 
 
 def test_the_idle_check_reads_nothing_more(app: Any, citizen: Citizen, client: Any, db_session: Any) -> None:
