@@ -59,6 +59,9 @@ class OidcProvider:
     require_acr: tuple[str, ...] = ()  # "acr" one of these (also asked for as acr_values)
     tenant: str = ""  # "tid" must be this (an Entra tenant id)
     hosted_domain: str = ""  # "hd" must be this (a Google Workspace domain)
+    # The provider's email claim is authoritative for its own tenant or domain (Entra ID sends no
+    # email_verified): only with tenant or hosted_domain, and never for a guest (runtime/web/sso.py).
+    trust_email: bool = False
     # How the app proves itself at the token endpoint: client_secret_basic (the secret),
     # client_secret_post, or private_key_jwt (a JWT signed with the PEM key in private_key_file).
     client_auth: str = "client_secret_basic"
@@ -106,6 +109,18 @@ class OidcProvider:
             raise SettingsError(f"{prefix}_TENANT must be a tenant id like 72f988bf-86f1-41af-91ab-2d7cd011db47")
         if self.hosted_domain and not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", self.hosted_domain):
             raise SettingsError(f"{prefix}_HOSTED_DOMAIN must be a domain like example.gov.uk")
+        if self.trust_email and not (self.tenant or self.hosted_domain):
+            raise SettingsError(
+                f"{prefix}_TRUST_EMAIL=true needs {prefix}_TENANT (or {prefix}_HOSTED_DOMAIN): trusting the email "
+                "of any tenant would let any organisation's directory claim any address"
+            )
+
+
+def _named_flag(name: str, value: str) -> bool:
+    try:
+        return _flag(value, False)
+    except SettingsError:
+        raise SettingsError(f"{name} must be true or false, not {value[:20]!r}") from None
 
 
 def _local_http(url: str) -> bool:
@@ -381,6 +396,7 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
                 require_acr=_words(get(f"{key}_REQUIRE_ACR")),
                 tenant=get(f"{key}_TENANT").strip(),
                 hosted_domain=get(f"{key}_HOSTED_DOMAIN").strip().lower(),
+                trust_email=_named_flag(f"CIVICFORMS_{key}_TRUST_EMAIL", get(f"{key}_TRUST_EMAIL").strip()),
                 client_auth=get(f"{key}_CLIENT_AUTH").strip().lower() or "client_secret_basic",
                 private_key_file=Path(get(f"{key}_PRIVATE_KEY_FILE").strip())
                 if get(f"{key}_PRIVATE_KEY_FILE").strip()

@@ -9,9 +9,11 @@ cookie is small on purpose: one attempt at a time (a new one replaces an abandon
 cookie cannot grow), and after signing in the provider's name and, when short enough, the ID
 token that sign-out gives back to the provider's end-session endpoint.
 
-The email that links an account on first use must be one the provider says it verified
-(``email_verified`` is JSON ``true``), read from the ID token or, when the ID token has none
-(the specification's default), from the userinfo endpoint. Per-provider settings can require
+The email that links an account on first use must be one the provider vouches for
+(``email_verified`` or Entra's ``xms_edov`` is JSON ``true``; or, for a provider pinned to one
+tenant or domain with TRUST_EMAIL, a member's email or email-shaped ``preferred_username``
+without ``email_verified``), read from the ID token or, when the ID token has none (the
+specification's default), from the userinfo endpoint. Per-provider settings can require
 multi-factor authentication in the token (``amr``/``acr``) and pin the tenant (``tid``) or
 the Google Workspace domain (``hd``).
 """
@@ -42,6 +44,8 @@ ATTEMPT_SECONDS = 10 * 60
 MAX_ID_TOKEN_KEPT = 2000  # characters; a longer ID token is not kept (sign-out then sends client_id only)
 # What an ID token may be signed with: never "none", nor a shared secret (HS*).
 ID_TOKEN_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
+# An address a staff account can have: one @, a dotted domain, no spaces, no "#" (Entra's guests).
+EMAIL = re.compile(r"[A-Za-z0-9.!$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 ORIGIN = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?|http://(127\.0\.0\.1|localhost|\[::1\])(:[0-9]{1,5})?")
 
 
@@ -282,24 +286,66 @@ def _user(config: OidcProvider, client: Any, claims: dict[str, Any], token: dict
     refused = _settings_refuse(config, claims)
     if refused:
         raise Refused(refused, f"You cannot sign in with this {config.label} account: {refused}.", 403)
-    email = _verified_email(claims)
+    email = _verified_email(config, claims, claims)
+    userinfo: dict[str, Any] = {}
     if not email and "userinfo_endpoint" in _metadata(client):
-        info = _talk(lambda: dict(client.userinfo(token=token)))
-        if str(info.get("sub") or "") != subject:
+        userinfo = _talk(lambda: dict(client.userinfo(token=token)))
+        if str(userinfo.get("sub") or "") != subject:
             raise Refused("the userinfo endpoint answered for another subject")
-        email = _verified_email(info)
+        email = _verified_email(config, userinfo, claims)
+    if not email:
+        email = _username_email(config, claims) or _username_email(config, userinfo, claims)
     try:
         return core.user_for_oidc(session=db(), issuer=issuer, subject=subject, email=email)
     except core.SignInError as exc:
         raise Refused(exc.message, exc.message, 403) from exc
 
 
-def _verified_email(claims: dict[str, Any]) -> str:
-    """The email, if the provider says it verified it: JSON true, nothing else ("false", "true", 1)."""
-    email = claims.get("email")
-    if claims.get("email_verified") is True and isinstance(email, str) and 0 < len(email) <= 320:
+def _verified_email(config: OidcProvider, found: dict[str, Any], id_claims: dict[str, Any]) -> str:
+    """The email in ``found`` (the ID token's claims or the userinfo answer), if the provider
+    vouches for it: ``email_verified`` JSON true; or Entra's ``xms_edov`` JSON true (the email's
+    domain is verified by the user's own tenant, so no other tenant can send it); or, with
+    TRUST_EMAIL (settings: only with a pinned tenant or domain), neither claim at all and not a
+    guest. A string ("true"), 1 or false in either claim never counts, trusted or not."""
+    email = found.get("email")
+    if not isinstance(email, str) or not 0 < len(email) <= 320:
+        return ""
+    if found.get("email_verified") is True or found.get("xms_edov") is True:
         return email
+    if "email_verified" in found or "xms_edov" in found:
+        return ""  # the provider said something other than true about this email: it is not vouched for
+    if not _trusted(config, id_claims) or not _is_email(email):
+        return ""
+    return email
+
+
+def _username_email(config: OidcProvider, found: dict[str, Any], id_claims: dict[str, Any] | None = None) -> str:
+    """With TRUST_EMAIL, an Entra user without a mail attribute: their ``preferred_username`` (or
+    ``upn``) when it is an email address. Entra only allows a member's user principal name in one
+    of the tenant's verified domains; a guest's ("..#EXT#@...") is neither an email nor trusted."""
+    if not _trusted(config, found if id_claims is None else id_claims):
+        return ""
+    for name in ("preferred_username", "upn"):
+        value = found.get(name)
+        if _is_email(value):
+            assert isinstance(value, str)
+            return value
     return ""
+
+
+def _trusted(config: OidcProvider, id_claims: dict[str, Any]) -> bool:
+    """Whether this provider's email claims count without ``email_verified``: TRUST_EMAIL is on
+    (so the tenant or domain is pinned, and _settings_refuse has checked it) and the person is a
+    member of that tenant, not a guest from another directory (Entra's ``idp``, when it is not
+    the issuer)."""
+    if not config.trust_email or not (config.tenant or config.hosted_domain):
+        return False
+    idp = id_claims.get("idp")
+    return idp is None or idp == id_claims.get("iss")
+
+
+def _is_email(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= 320 and EMAIL.fullmatch(value) is not None
 
 
 def _settings_refuse(config: OidcProvider, claims: dict[str, Any]) -> str:

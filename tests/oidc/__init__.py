@@ -53,6 +53,34 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
         "hd": "evil.example",
     },
     "tenant-no-verified": {"email": "dana@example.gov.uk", "tid": "council-tenant"},
+    # As Microsoft Entra ID sends them: never email_verified; xms_edov (optional claim) when the
+    # email's domain is verified by the user's tenant; preferred_username (the UPN) always; idp
+    # for a guest from another directory.
+    "entra-member": {
+        "email": "dana@example.gov.uk",
+        "tid": "council-tenant",
+        "preferred_username": "dana@example.gov.uk",
+    },
+    "entra-no-mail": {"tid": "council-tenant", "preferred_username": "dana@example.gov.uk"},
+    "entra-upn-only": {"tid": "council-tenant", "upn": "dana@example.gov.uk"},
+    "entra-edov": {"email": "dana@example.gov.uk", "xms_edov": True, "tid": "another-tenant"},
+    "entra-edov-string": {"email": "dana@example.gov.uk", "xms_edov": "true", "tid": "council-tenant"},
+    "entra-edov-false": {"email": "dana@example.gov.uk", "xms_edov": False, "tid": "another-tenant"},
+    "entra-other-tenant": {"email": "dana@example.gov.uk", "tid": "another-tenant"},
+    "entra-other-tenant-no-mail": {"tid": "another-tenant", "preferred_username": "dana@example.gov.uk"},
+    "entra-guest": {
+        "email": "dana@example.gov.uk",
+        "tid": "council-tenant",
+        "idp": "https://sts.windows.net/another-tenant/",
+        "preferred_username": "dana@example.gov.uk",
+    },
+    "entra-guest-upn": {
+        "tid": "council-tenant",
+        "preferred_username": "dana_example.gov.uk#EXT#@council.onmicrosoft.com",
+    },
+    "entra-says-unverified": {"email": "dana@example.gov.uk", "email_verified": False, "tid": "council-tenant"},
+    "entra-says-true-string": {"email": "dana@example.gov.uk", "email_verified": "true", "tid": "council-tenant"},
+    "entra-not-an-email": {"tid": "council-tenant", "preferred_username": "dana", "email": "dana at example.gov.uk"},
 }
 TAMPERING = ("audience", "expired", "signature", "wrong-key", "alg-none")
 

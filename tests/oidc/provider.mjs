@@ -4,7 +4,8 @@
 //   {"port": 0, "host": "localhost", "conform": true,
 //    "clients": [{"client_id": ..., "client_secret": ..., "token_endpoint_auth_method": ...,
 //                 "jwks": {...}, "tamper": "audience" | "expired" | "signature" | "wrong-key" | "alg-none"}],
-//    "accounts": {"<sub>": {"email": ..., "email_verified": ..., "amr": [...], "acr": ..., "tid": ..., "hd": ...}}}
+//    "accounts": {"<sub>": {"email": ..., "email_verified": ..., "amr": [...], "acr": ..., "tid": ..., "hd": ...,
+//                         "idp": ..., "xms_edov": ..., "preferred_username": ..., "upn": ...}}}
 //
 // It listens on 127.0.0.1 and prints "READY <issuer>" once it does. The issuer's host is
 // "localhost" by default, so that to a browser the provider is another site than the app at
@@ -92,13 +93,15 @@ const provider = new Provider(issuer, {
   clients,
   jwks: { keys: [signingKey] },
   conformIdTokenClaims: config.conform !== false,
-  // tid and hd (Entra's tenant, Google's domain) and how the person signed in go in every ID token.
+  // tid and hd (Entra's tenant, Google's domain), idp (Entra: a guest's home directory) and how
+  // the person signed in go in every ID token; Entra's xms_edov travels with the email, and its
+  // preferred_username and upn with the profile.
   claims: {
     sid: null,
     iss: null,
-    openid: ["sub", "tid", "hd", "acr", "amr", "auth_time"],
-    email: ["email", "email_verified"],
-    profile: ["name"],
+    openid: ["sub", "tid", "hd", "idp", "acr", "amr", "auth_time"],
+    email: ["email", "email_verified", "xms_edov"],
+    profile: ["name", "preferred_username", "upn"],
   },
   cookies: { keys: [randomUUID()] },
   pkce: { required: () => true },

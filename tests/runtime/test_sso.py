@@ -23,6 +23,7 @@ from joserfc.jwk import RSAKey
 from runtime import db as dbmod
 from runtime.models import StaffUser
 from runtime.settings import OidcProvider, Settings, SettingsError, from_environment
+from runtime.staff import SSO_NO_ACCOUNT
 from runtime.web import sso as sso_web
 from runtime.web import staff as staff_web
 from runtime.web.common import SHARED_TEMPLATES, Face, create_base_app
@@ -197,6 +198,107 @@ def test_no_verified_email_of_an_account_no_sign_in(
     assert "no active Civic Forms account" in message(response)
     assert app.get("/").status_code == 303
     assert linked(database_url, "dana@example.gov.uk") is None
+
+
+# -- Microsoft Entra ID: no email_verified; xms_edov; TRUST_EMAIL for a pinned tenant ------------------
+
+
+@pytest.mark.parametrize("email_in_id_token", [False, True])
+@pytest.mark.parametrize(
+    ("login", "trust", "linked_as"),
+    [
+        # Entra never sends email_verified: without TRUST_EMAIL a member is refused, tenant pinned or not.
+        ("entra-member", False, None),
+        ("entra-no-mail", False, None),
+        # TRUST_EMAIL with the tenant pinned: the tenant's own email, or its email-shaped UPN.
+        ("entra-member", True, "entra-member"),
+        ("entra-no-mail", True, "entra-no-mail"),
+        ("entra-upn-only", True, "entra-upn-only"),
+        # Never, even trusted: a guest from another directory, a guest's #EXT# UPN, an email
+        # the provider says is not verified, the string "true" in email_verified or xms_edov,
+        # something not an address.
+        ("entra-guest", True, None),
+        ("entra-guest-upn", True, None),
+        ("entra-says-unverified", True, None),
+        ("entra-says-true-string", True, None),
+        ("entra-not-an-email", True, None),
+        ("entra-edov-string", True, None),
+    ],
+)
+def test_trust_email_links_members_of_the_pinned_tenant_only(
+    make: Any,
+    staff: StaffFactory,
+    database_url: str,
+    login: str,
+    trust: bool,
+    linked_as: str | None,
+    email_in_id_token: bool,
+    request: pytest.FixtureRequest,
+) -> None:
+    staff(email="dana@example.gov.uk", name="Dana Designer")
+    issuer = request.getfixturevalue("provider_email_in_id_token").issuer if email_in_id_token else None
+    settings_ = {"tenant": "council-tenant", "trust_email": trust}
+    app = make(issuer, **settings_) if issuer else make(**settings_)
+    response = sso(app, login)
+    if linked_as is None:
+        assert response.status_code == 403
+        assert message(response) == "Error: " + SSO_NO_ACCOUNT
+        assert app.get("/").status_code == 303
+    else:
+        assert response.status_code == 303 and response.headers["Location"] == "/"
+        assert app.get("/").get_data(as_text=True) == "Hello Dana Designer"
+    assert linked(database_url, "dana@example.gov.uk") == linked_as
+
+
+@pytest.mark.parametrize("login", ["entra-other-tenant", "entra-other-tenant-no-mail", "entra-edov"])
+def test_trust_email_refuses_a_token_from_another_tenant(
+    make: Any, staff: StaffFactory, database_url: str, login: str
+) -> None:
+    """Another tenant may put any address in its users' email and UPN: the pinned tenant refuses
+    it before any email is read, xms_edov or not."""
+    staff(email="dana@example.gov.uk")
+    app = make(tenant="council-tenant", trust_email=True)
+    response = sso(app, login)
+    assert response.status_code == 403
+    assert (
+        message(response) == "Error: You cannot sign in with this Test ID account: it belongs to another organisation."
+    )
+    assert linked(database_url, "dana@example.gov.uk") is None
+
+
+@pytest.mark.parametrize("email_in_id_token", [False, True])
+def test_xms_edov_true_is_a_verified_email_without_trust_or_a_tenant(
+    make: Any, staff: StaffFactory, database_url: str, email_in_id_token: bool, request: pytest.FixtureRequest
+) -> None:
+    """Entra's xms_edov says the email's domain is verified by the user's own tenant, which no
+    other tenant can be: JSON true links; the string "true" and false do not."""
+    staff(email="dana@example.gov.uk", name="Dana Designer")
+    issuer = request.getfixturevalue("provider_email_in_id_token").issuer if email_in_id_token else None
+    build = (lambda: make(issuer)) if issuer else make
+    for refused in ("entra-edov-string", "entra-edov-false"):
+        response = sso(build(), refused)
+        assert response.status_code == 403 and message(response) == "Error: " + SSO_NO_ACCOUNT
+    app = build()
+    assert sso(app, "entra-edov").status_code == 303
+    assert app.get("/").get_data(as_text=True) == "Hello Dana Designer"
+    assert linked(database_url, "dana@example.gov.uk") == "entra-edov"
+
+
+def test_trust_email_without_a_pinned_tenant_is_a_settings_error() -> None:
+    env = {**BASE_ENV, **ENTRA, "CIVICFORMS_OIDC_ENTRA_TRUST_EMAIL": "true"}
+    with pytest.raises(SettingsError) as raised:
+        from_environment(env)
+    assert str(raised.value).startswith(
+        "CIVICFORMS_OIDC_ENTRA_TRUST_EMAIL=true needs CIVICFORMS_OIDC_ENTRA_TENANT"
+        " (or CIVICFORMS_OIDC_ENTRA_HOSTED_DOMAIN)"
+    )
+    for pin in ("CIVICFORMS_OIDC_ENTRA_TENANT", "CIVICFORMS_OIDC_ENTRA_HOSTED_DOMAIN"):
+        pinned = from_environment({**env, pin: "example.gov.uk"}).oidc_providers[0]
+        assert pinned.trust_email
+    assert not from_environment({**BASE_ENV, **ENTRA}).oidc_providers[0].trust_email
+    for value in ("maybe", "true; rm", "\x00"):
+        with pytest.raises(SettingsError, match="CIVICFORMS_OIDC_ENTRA_TRUST_EMAIL must be true or false"):
+            from_environment({**env, "CIVICFORMS_OIDC_ENTRA_TRUST_EMAIL": value})
 
 
 def test_signing_in_returns_to_the_page_asked_for(make: Any, staff: StaffFactory) -> None:
