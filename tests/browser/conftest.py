@@ -55,6 +55,7 @@ def _require_chromium() -> None:
 @dataclass
 class LiveServer:
     url: str
+    database: Path  # the server's own SQLite file
 
     def __call__(self, path: str = "/") -> str:
         return self.url + path
@@ -89,7 +90,7 @@ def serve_citizen_app(
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
-        yield LiveServer(f"http://127.0.0.1:{server.server_port}")
+        yield LiveServer(f"http://127.0.0.1:{server.server_port}", database=path)
     finally:
         server.shutdown()
         server.server_close()

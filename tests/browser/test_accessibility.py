@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import new_page, serve_citizen_app
+from tests.browser.conftest import LiveServer, new_page, serve_citizen_app
 from tests.browser.helpers import arrive, continue_, fill
 from tests.conftest import SERVICE_IDS
 from tests.journeys import HAPPY_PATHS
@@ -63,10 +63,9 @@ def test_not_found_and_session_expired(live_server: Any, browser: Any, axe: Any,
         axe(page)
 
 
-def leave_idle(tmp_path_factory: Any) -> None:
-    """Move the last activity of the forms of the newest browser server's database an hour back."""
-    database = max(tmp_path_factory.getbasetemp().glob("browser*/civicforms.db"), key=lambda p: p.stat().st_mtime)
-    with closing(sqlite3.connect(database)) as connection, connection:
+def leave_idle(server: LiveServer) -> None:
+    """Move the last activity of the forms in this server's database an hour back."""
+    with closing(sqlite3.connect(server.database)) as connection, connection:
         connection.execute("UPDATE form_session SET updated_at = datetime(updated_at, '-60 minutes')")
 
 
@@ -105,7 +104,7 @@ def test_shared_computer_choice_and_too_many_requests(
         # typed on that page comes back in the choice's form, and "Continue" saves it.
         second_page, second_answers = HAPPY_PATHS[service][1]
         fill(page, second_answers)
-        leave_idle(tmp_path_factory)
+        leave_idle(server)
         continue_(page)
         arrive(page, f"{start}/{second_page}")  # the choice, shown in answer to the page's post
         expect(page.locator("h1")).to_have_text("An application has already been started on this device")
