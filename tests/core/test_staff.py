@@ -55,6 +55,7 @@ def test_the_permission_table_is_the_one_in_the_design() -> None:
         core.MANAGE_USERS: (False, False, True, False, False),
         core.DEPARTMENT_SETTINGS: (False, False, True, False, False),
         core.EDIT_DEFINITION_FILE: (False, False, True, False, False),
+        core.MOVE_SERVICES: (True, False, True, False, False),
         core.WORK_CASES: (False, False, False, True, True),
         core.ASSIGN_OTHERS: (False, False, False, False, True),
     }
@@ -508,6 +509,14 @@ def test_staff_settings_defaults_and_single_sign_on_providers() -> None:
         ({"CIVICFORMS_OIDC_PROVIDERS": "entra"}, "CIVICFORMS_OIDC_ENTRA_ISSUER must be an https://"),
         (
             {"CIVICFORMS_OIDC_PROVIDERS": "entra", "CIVICFORMS_OIDC_ENTRA_ISSUER": "https://idp.example"},
+            "CIVICFORMS_OIDC_ENTRA_CLIENT_ID must be set",
+        ),
+        (
+            {
+                "CIVICFORMS_OIDC_PROVIDERS": "entra",
+                "CIVICFORMS_OIDC_ENTRA_ISSUER": "https://idp.example",
+                "CIVICFORMS_OIDC_ENTRA_CLIENT_ID": "client",
+            },
             "CIVICFORMS_OIDC_ENTRA_CLIENT_ID and CIVICFORMS_OIDC_ENTRA_CLIENT_SECRET must be set",
         ),
         ({"CIVICFORMS_OIDC_PROVIDERS": "my-idp"}, "short name of letters and digits"),
