@@ -9,11 +9,15 @@ from typing import Any
 import click
 
 from . import definition as definitions
-from .checker import check, check_file
-from .settings import SettingsError, from_environment
+
+# Each command imports what it needs when it runs: ``civicforms validate`` runs in pre-commit
+# hooks and CI on every push, and must not pay for the database, the web faces or the staff
+# modules (tests/core/test_cli_startup.py lists what it may not import).
 
 
 def _settings():  # type: ignore[no-untyped-def]
+    from .settings import SettingsError, from_environment
+
     try:
         return from_environment()
     except SettingsError as exc:
@@ -40,6 +44,8 @@ def validate(paths: tuple[Path, ...]) -> None:
     if not files and not missing:
         click.echo("no definition files found", err=True)
         sys.exit(2)
+    from .checker import check_file
+
     failed = bool(missing)
     for path in files:
         problems = check_file(path)
@@ -82,6 +88,8 @@ def _read_checked(path: Path) -> dict[str, Any] | None:
     except definitions.DefinitionError as exc:
         click.echo(f"{path}: $: {exc}", err=True)
         return None
+    from .checker import check
+
     problems = check(doc)
     for problem in problems:
         click.echo(problem.render(str(path)), err=True)

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .definition import _depth
+from .roles import ROLES
 from .validation import _validator
 
 if TYPE_CHECKING:
@@ -29,9 +30,7 @@ if TYPE_CHECKING:
 
 
 def known_roles() -> tuple[str, ...]:
-    """The roles a transition may name: the staff roles (runtime.staff.ROLES)."""
-    from .staff import ROLES  # imported here: the engine itself needs no database modules
-
+    """The roles a transition may name: the staff roles (runtime.roles, no database modules)."""
     return ROLES
 
 

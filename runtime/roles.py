@@ -1,0 +1,13 @@
+"""The names of the staff roles, with no database import: the checker reads them (a workflow
+transition names the roles that may take it), and ``civicforms validate`` must start fast.
+
+runtime.staff gives each role its permissions; tests/core/test_cli_startup.py checks the two
+modules name the same roles.
+"""
+
+from __future__ import annotations
+
+DESIGNER, REVIEWER, ADMIN = "designer", "reviewer", "admin"
+# The back office's roles (docs/workflow-design.md): they decide cases, and build nothing.
+CASEWORKER, MANAGER = "caseworker", "manager"
+ROLES: tuple[str, ...] = (DESIGNER, REVIEWER, ADMIN, CASEWORKER, MANAGER)
