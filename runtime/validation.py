@@ -894,6 +894,9 @@ class _Bounded:
     def is_valid(self, instance: Any) -> bool:
         return bool(self.validator.is_valid(_trimmed(instance)[0]))
 
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.validator, name)  # the schema, evolve, ...: the validator's own
+
 
 # Validation results, keyed by (content hash, today's date, a SHA-256 of the answers exactly as
 # JSON): a result is a pure function of the definition, the answers and the day ("today" in
