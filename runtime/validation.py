@@ -629,10 +629,15 @@ def _too_large(total: int) -> str:
 # runtime refuses to compile one (a definition stored before this rule).
 
 MAX_ITEMS = 1000  # items of one array answer: the most options a question may have (checker.MAX_OPTIONS)
-MAX_EVALUATION_COST = 50_000  # schema objects evaluated in one validation: about 0.2 s
+MAX_EVALUATION_COST = 50_000  # the estimated cost of one validation (_Cost): about 0.15 s
 PATTERN_PROPERTIES = '"patternProperties" is not supported: name each answer in "properties"'
 MAX_ERRORS = 5_000  # errors read from one validation (CompiledService._validate)
 _PER_ITEM = ("items", "contains", "unevaluatedItems")
+# Where jsonschema makes errors only to throw them away: the branches of anyOf and oneOf, "not",
+# "if", "contains", and the searches of unevaluated*. An error costs about five times a keyword
+# that holds (a ValidationError and its path), and these errors are not capped by MAX_ERRORS.
+_QUIET = ("anyOf", "oneOf", "not", "if", "contains", "unevaluatedProperties", "unevaluatedItems")
+QUIET_WEIGHT = 5
 _CAP = 10**15
 
 
@@ -664,14 +669,16 @@ class _Cost:
         self.memo[key] = total
         return total
 
-    def value(self, node: Any) -> int:
-        """Evaluating ``node`` (jsonschema's descend)."""
-        return self._memo("value", node, self._value)
+    def value(self, node: Any, quiet: bool = False) -> int:
+        """Evaluating ``node`` (jsonschema's descend); ``quiet``: where its errors are discarded."""
+        return self._memo("quiet" if quiet else "value", node, lambda n: self._value(n, quiet))
 
-    def _value(self, node: dict[str, Any]) -> int:
-        total = 1 + self.value(self._target(node)) if "$ref" in node else 1
+    def _value(self, node: dict[str, Any], quiet: bool) -> int:
+        total = QUIET_WEIGHT if quiet else 1
+        if "$ref" in node:
+            total += self.value(self._target(node), quiet)
         for sub, at in _children(node, [], defs=False):
-            total += self.value(sub) * (MAX_ITEMS if at[0] in _PER_ITEM else 1)
+            total += self.value(sub, quiet or at[0] in _QUIET) * (MAX_ITEMS if at[0] in _PER_ITEM else 1)
         if "unevaluatedProperties" in node:
             total += self.properties(node)
         if "unevaluatedItems" in node:
@@ -686,15 +693,15 @@ class _Cost:
         total = 1 + self.properties(self._target(node)) if "$ref" in node else 1
         for keyword in ("additionalProperties", "unevaluatedProperties"):
             if keyword in node:
-                total += self.value(node[keyword])
+                total += self.value(node[keyword], True)
         dependent = node.get("dependentSchemas")
         if isinstance(dependent, dict):
             total += sum(self.properties(sub) for sub in dependent.values())
         for keyword in ("allOf", "anyOf", "oneOf"):
             for sub in _list(node, keyword):
-                total += self.value(sub) + self.properties(sub)
+                total += self.value(sub, True) + self.properties(sub)
         if "if" in node:
-            total += self.value(node["if"]) + self.properties(node["if"])
+            total += self.value(node["if"], True) + self.properties(node["if"])
             total += sum(self.properties(node[k]) for k in ("then", "else") if k in node)
         return total
 
@@ -708,12 +715,12 @@ class _Cost:
         total = MAX_ITEMS + self.items(self._target(node)) if "$ref" in node else MAX_ITEMS
         for keyword in ("contains", "unevaluatedItems"):
             if keyword in node:
-                total += self.value(node[keyword]) * MAX_ITEMS
+                total += self.value(node[keyword], True) * MAX_ITEMS
         for keyword in ("allOf", "anyOf", "oneOf"):
             for sub in _list(node, keyword):
-                total += self.value(sub) + self.items(sub)
+                total += self.value(sub, True) + self.items(sub)
         if "if" in node:
-            total += self.value(node["if"]) + self.items(node["if"])
+            total += self.value(node["if"], True) + self.items(node["if"])
             total += sum(self.items(node[k]) for k in ("then", "else") if k in node)
         return total
 
@@ -721,41 +728,44 @@ class _Cost:
         """Where the cost comes from: down the costliest branch to the last object over the limit."""
         node: Any = self.root
         where: list[Any] = []
-        seen: set[int] = set()
-        while id(node) not in seen:
-            seen.add(id(node))
-            branches: list[tuple[Any, list[Any], int]] = [
-                (sub, at, MAX_ITEMS if at[len(where)] in _PER_ITEM else 1)
+        quiet = False
+        seen: set[tuple[int, bool]] = set()
+        while (id(node), quiet) not in seen:
+            seen.add((id(node), quiet))
+            branches: list[tuple[Any, list[Any], bool, int]] = [
+                (sub, at, quiet or at[len(where)] in _QUIET, MAX_ITEMS if at[len(where)] in _PER_ITEM else 1)
                 for sub, at in _children(node, where, defs=False)
             ]
             target = self._target(node) if "$ref" in node else None
             if isinstance(target, dict):
                 parts = [p.replace("~1", "/").replace("~0", "~") for p in node["$ref"][1:].split("/") if p]
-                branches.append((target, parts, 1))
-            over = [(self.value(sub), sub, at, times) for sub, at, times in branches if isinstance(sub, dict)]
-            over = [b for b in over if b[0] * b[3] > MAX_EVALUATION_COST]
+                branches.append((target, parts, quiet, 1))
+            costs = [(self.value(sub, q), sub, at, q, times) for sub, at, q, times in branches if isinstance(sub, dict)]
+            over = [b for b in costs if b[0] * b[4] > MAX_EVALUATION_COST]
             if not over:
                 break
-            cost, sub, at, times = max(over, key=lambda b: b[0] * b[3])
+            cost, sub, at, q, times = max(over, key=lambda b: b[0] * b[4])
             if cost <= MAX_EVALUATION_COST:
                 keyword = at[len(where)]
                 return at[: len(where) + 1], (
-                    f'"{keyword}" is evaluated for each item of an answer (up to {MAX_ITEMS:,}), and its schema is '
-                    f"{cost:,} schema objects: {cost * times:,} in all, above the limit of {MAX_EVALUATION_COST:,} "
-                    'for one validation; keep the schema of an item small (a "type" and an "enum")'
+                    f'"{keyword}" is evaluated for each item of an answer (up to {MAX_ITEMS:,}), and its schema costs '
+                    f"{cost:,}: {cost * times:,} in all, above the limit of {MAX_EVALUATION_COST:,} for one "
+                    'validation; keep the schema of an item small (a "type" and an "enum")'
                 )
-            node, where = sub, at
+            node, where, quiet = sub, at, q
+        total = _count(self.value(node, quiet))
         for keyword, instead in (("unevaluatedProperties", "additionalProperties"), ("unevaluatedItems", "items")):
             if keyword in node:
                 return [*where, keyword], (
                     f'"{keyword}" validates the answers again against every allOf, anyOf, oneOf, if/then/else, '
                     f'dependentSchemas and $ref beneath it, and again for each "{keyword}" nested there: this schema '
-                    f"alone would evaluate {_count(self.value(node))} schema objects, and one validation may evaluate "
-                    f'{MAX_EVALUATION_COST:,}; use "{instead}" instead, or "{keyword}" only at the outermost level'
+                    f"alone would cost {total} to evaluate, and one validation may cost {MAX_EVALUATION_COST:,}; "
+                    f'use "{instead}" instead, or "{keyword}" only at the outermost level'
                 )
         return where, (
-            f"one validation would evaluate {_count(self.value(node))} schema objects (allOf/anyOf/oneOf through "
-            f"$defs multiply, and array items count {MAX_ITEMS:,} times); the limit is {MAX_EVALUATION_COST:,}"
+            f"one validation would cost {total}, above the limit of {MAX_EVALUATION_COST:,} (each schema object "
+            f"evaluated costs 1, or {QUIET_WEIGHT} inside anyOf, oneOf, not, if and contains, and a schema for "
+            f"array items counts {MAX_ITEMS:,} times): refer to each definition fewer times, or split the schema"
         )
 
 

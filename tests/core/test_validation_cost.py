@@ -196,6 +196,9 @@ REFUSED = {
         {"contains": wide("anyOf", 30, 1, {"type": "integer"}), "minContains": 2, "unevaluatedItems": False}
     ),
     "wide anyOf of anyOf under items": on_colours({"items": wide("anyOf", 10, 2, {"type": "integer"})}),
+    # 44 failing branches for each of 1,000 items: 44,000 errors made and thrown away
+    "a failing anyOf under items": on_colours({"items": {"anyOf": [{"type": "integer"}] * 44}}),
+    "a failing anyOf under contains": on_colours({"contains": {"anyOf": [{"type": "integer"}] * 44}}),
     # expansion through references, as before
     "$ref fan-out of 10**6": fan_out(10, 6, FAILING),
 }
@@ -214,8 +217,8 @@ BOUNDED = {
     "unevaluatedProperties through dependentSchemas, 20 levels": on_root(
         nested("unevaluatedProperties", 20, lambda n: {"dependentSchemas": {"full_name": n}})
     ),
-    "wide anyOf of anyOf, every branch failing": on_root({"anyOf": [ref("row")] * 98}, row={"anyOf": [FAILING] * 99}),
-    "oneOf of oneOf, every branch failing": on_root({"oneOf": [ref("row")] * 98}, row={"oneOf": [FAILING] * 99}),
+    "wide anyOf of anyOf, every branch failing": on_root({"anyOf": [ref("row")] * 96}, row={"anyOf": [FAILING] * 99}),
+    "oneOf of oneOf, every branch failing": on_root({"oneOf": [ref("row")] * 96}, row={"oneOf": [FAILING] * 99}),
     "9,700 failing checks on the whole answers document": on_root(
         {"allOf": [ref("hundred")] * 97}, hundred={"allOf": [FAILING] * 100}
     ),
@@ -232,6 +235,7 @@ BOUNDED = {
     "a small schema under items and contains": on_colours(
         {"items": {"allOf": [{"type": "string"}] * 10}, "contains": {"const": "c1"}, "maxContains": 1}
     ),
+    "the largest failing anyOf under items": on_colours({"items": {"anyOf": [{"type": "integer"}] * 8}}),
     "uniqueItems on the longest answer": on_colours({"uniqueItems": True, "items": {"type": "string"}}),
     "dependentSchemas on every answer": on_root(
         {"dependentSchemas": {name: ref("many") for name in hostile_answers()}}, many={"allOf": [FAILING] * 500}
