@@ -19,6 +19,7 @@ from jsonschema.exceptions import SchemaError
 from .definition import DefinitionError, read_file, resolve_ref
 from .validation import (
     ALLOWED_FORMATS,
+    FOREIGN_KEYWORDS,
     MAX_EXPANDED_SIZE,
     PATTERN_PROPERTIES,
     MetaValidator,
@@ -236,7 +237,7 @@ def _field_paths(schema: dict[str, Any]) -> Iterator[str]:
             yield f"{name}.{part}"
 
 
-_FORBIDDEN_KEYWORDS = ("$id", "$anchor", "$dynamicRef", "$dynamicAnchor", "$recursiveRef", "$recursiveAnchor")
+_FORBIDDEN_KEYWORDS = FOREIGN_KEYWORDS
 
 
 def _check_refs(node: Any, where: list[Any], root: dict[str, Any] | None) -> Iterator[Problem]:

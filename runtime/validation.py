@@ -490,7 +490,7 @@ OFFLINE: Registry[Any] = Registry(retrieve=_refuse)  # type: ignore[call-arg]
 def _validator(schema: Any, **kwargs: Any) -> Any:
     """The one way a schema is compiled; one whose validation could pin a worker is refused
     (UnsafeDefinition): a workflow guard stored before the checker's rules, for example."""
-    unsafe = expansion_problems(schema) if isinstance(schema, dict) else []
+    unsafe = compile_problems(schema)
     if unsafe:
         where, message = unsafe[0]
         raise UnsafeDefinition(f"{where}: {message}")
@@ -827,6 +827,25 @@ def cost_problems(root: Any) -> list[tuple[list[Any], str]]:
         return [([], f"references nested more than {MAX_REF_DEPTH} deep")]
 
 
+# Keywords that point outside the schema's own JSON pointers, which the estimates above do not
+# follow (the checker refuses them with the same words, runtime.checker._check_refs).
+FOREIGN_KEYWORDS = ("$id", "$anchor", "$dynamicRef", "$dynamicAnchor", "$recursiveRef", "$recursiveAnchor")
+
+
+def compile_problems(schema: Any) -> list[tuple[list[Any], str]]:
+    """Why the runtime will not compile ``schema`` (a definition that never passed the checker)."""
+    if not isinstance(schema, dict):
+        return []
+    for node, at in subschemas(schema, []):
+        for keyword in FOREIGN_KEYWORDS:
+            if keyword in node:
+                return [([*at, keyword], f"{keyword} is not allowed: a definition is one self-contained file")]
+        ref = node.get("$ref")
+        if ref is not None and not (isinstance(ref, str) and ref.startswith("#/")):
+            return [([*at, "$ref"], f"only references inside the file are allowed (#/$defs/...), not {_short(ref)}")]
+    return expansion_problems(schema)
+
+
 class UnsafeDefinition(ValueError):
     """A definition the runtime will not compile (one that never passed the checker)."""
 
@@ -846,7 +865,7 @@ class CompiledService:
                 schemas.append((["pages", i, "show_if"], page.show_if))
             schemas.extend((["pages", i, "next", k, "if"], rule["if"]) for k, rule in enumerate(page.next))
         for at, schema in schemas:
-            unsafe = expansion_problems(schema) if isinstance(schema, dict) else []
+            unsafe = compile_problems(schema)
             if unsafe:
                 # Refused in milliseconds, instead of a worker pinned or a RecursionError per request.
                 where, message = unsafe[0]

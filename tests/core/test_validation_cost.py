@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -372,3 +373,17 @@ def test_unique_items_is_one_pass_and_keeps_json_equality() -> None:
     assert validator.is_valid([1, True]) and validator.is_valid([0, False]) and validator.is_valid([None, False])
     assert validator.is_valid([[1], [True]]) and not validator.is_valid([[1], [1.0]])
     assert validator.is_valid(["1", 1]) and not validator.is_valid(["a", "b", "a"])
+
+
+@pytest.mark.parametrize(
+    ("schema", "where"),
+    [
+        ({"$dynamicRef": "#x", "$dynamicAnchor": "x"}, "$dynamicRef"),
+        ({"allOf": [{"$anchor": "a"}, {"$ref": "#a"}]}, "$anchor"),
+        ({"properties": {"a": {"$ref": "https://example.org/s.json"}}}, "$ref"),
+    ],
+)
+def test_references_the_estimate_cannot_follow_are_never_compiled(schema: Doc, where: str) -> None:
+    # A stored definition that skipped the checker: the runtime refuses it rather than guess.
+    with pytest.raises(UnsafeDefinition, match=re.escape(where)):
+        _validator(schema)
