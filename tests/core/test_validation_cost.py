@@ -387,3 +387,16 @@ def test_references_the_estimate_cannot_follow_are_never_compiled(schema: Doc, w
     # A stored definition that skipped the checker: the runtime refuses it rather than guess.
     with pytest.raises(UnsafeDefinition, match=re.escape(where)):
         _validator(schema)
+
+
+def test_a_workflow_guard_is_checked_for_its_cost() -> None:
+    from tests.core.test_workflow import grant_section
+
+    doc = sample_doc()
+    doc["workflow"] = grant_section()
+    guard = nested("unevaluatedProperties", 20, lambda n: {"allOf": [n]}, {"type": "object"})
+    doc["workflow"]["transitions"][0]["guard"] = guard
+    problems = [p for p in check(doc) if p.path.startswith("$.workflow.transitions[0].guard")]
+    assert len(problems) == 1, problems
+    assert problems[0].path.endswith(".unevaluatedProperties")
+    assert f"{MAX_EVALUATION_COST:,}" in problems[0].message
