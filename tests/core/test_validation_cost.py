@@ -368,7 +368,7 @@ def test_unique_items_is_one_pass_and_keeps_json_equality() -> None:
     start = time.perf_counter()
     assert validator.is_valid(many)
     assert not validator.is_valid([*many, {"b": [7, "7"], "a": 7}])
-    assert time.perf_counter() - start < 0.1
+    assert time.perf_counter() - start < 0.5  # pair by pair: 0.9 s for each of the two
     assert not validator.is_valid([1, 1.0])
     assert validator.is_valid([1, True]) and validator.is_valid([0, False]) and validator.is_valid([None, False])
     assert validator.is_valid([[1], [True]]) and not validator.is_valid([[1], [1.0]])
