@@ -1,8 +1,7 @@
 """The names of the staff roles, with no database import: the checker reads them (a workflow
 transition names the roles that may take it), and ``civicforms validate`` must start fast.
 
-runtime.staff gives each role its permissions; tests/core/test_cli_startup.py checks the two
-modules name the same roles.
+runtime.staff gives each role its permissions and re-exports these names.
 """
 
 from __future__ import annotations

@@ -30,10 +30,9 @@ _FAILURES = SQLModel.metadata.tables["staff_sign_in_failure"]
 
 # -- roles and permissions (docs/builder-design.md, "Roles") ---------------------------------
 
-DESIGNER, REVIEWER, ADMIN = "designer", "reviewer", "admin"
-# The back office's roles (docs/workflow-design.md): they decide cases, and build nothing.
-CASEWORKER, MANAGER = "caseworker", "manager"
-ROLES: tuple[str, ...] = (DESIGNER, REVIEWER, ADMIN, CASEWORKER, MANAGER)
+# The role names live in runtime.roles (no database import, for the checker); re-exported here.
+from .roles import ADMIN, CASEWORKER, DESIGNER, MANAGER, REVIEWER, ROLES  # noqa: E402
+
 ROLE_LABELS = {
     DESIGNER: "Designer",
     REVIEWER: "Reviewer",

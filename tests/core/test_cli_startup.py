@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from runtime import roles, staff
 from runtime.settings import PROJECT_ROOT
 
 # Only commands that need the database, a web face or a staff password may import these.
@@ -86,14 +85,3 @@ def test_a_refused_file_is_reported_as_before_without_them(tmp_path: Path) -> No
 def test_a_missing_file_keeps_its_exit_code() -> None:
     code, output, errors, _ = run_validate("no-such-file.json")
     assert (code, output, errors) == (1, "", "no-such-file.json: $: no such file or folder\n")
-
-
-def test_the_roles_the_checker_reads_are_the_staff_roles() -> None:
-    assert roles.ROLES == staff.ROLES
-    assert (roles.DESIGNER, roles.REVIEWER, roles.ADMIN, roles.CASEWORKER, roles.MANAGER) == (
-        staff.DESIGNER,
-        staff.REVIEWER,
-        staff.ADMIN,
-        staff.CASEWORKER,
-        staff.MANAGER,
-    )
