@@ -12,9 +12,10 @@ one: they are left out of the visibility conditions.
 
 from __future__ import annotations
 
-import copy
+import bisect
 import json
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -56,31 +57,60 @@ class ConditionTooLarge(ValueError):
         self.page_id = page_id
 
 
-def _jumping_rules(rules: list[Any], index: dict[str, int], target: int) -> list[tuple[Any, dict[str, Any]]]:
-    """The conditions under which a page's routing jumps over page ``target``, each with its origin.
+_ALWAYS = 0  # the reach of a show_if: never a part of a later page's condition
 
-    Rules are tried in order and the first that matches wins, so a rule that jumps over the
-    page fires only when no earlier rule that lands before it matched. The origin (the rule's
-    position and those of the earlier rules landing before) names the condition: two targets
-    with the same origin get the same condition.
-    """
-    out: list[tuple[Any, dict[str, Any]]] = []
-    landing_before: list[tuple[int, Any]] = []  # earlier rules that go to the page or before it
-    for position, rule in enumerate(rules):
-        if not isinstance(rule, dict) or "if" not in rule:
-            continue
-        goto = index.get(rule.get("goto", ""))
-        if goto is None:
-            continue
-        if goto > target:
-            origin = (position, tuple(k for k, _ in landing_before))
-            if landing_before:
-                out.append((origin, {"allOf": [rule["if"], *({"not": c} for _, c in landing_before)]}))
-            else:
-                out.append((origin, rule["if"]))
-        else:
-            landing_before.append((position, rule["if"]))
-    return out
+
+class _Routes:
+    """Each page's readable routing rules, and the conditions under which they jump over a page."""
+
+    def __init__(self, pages: list[dict[str, Any]], index: dict[str, int]) -> None:
+        self.rules: list[list[tuple[int, int, Any]]] = []  # per page: (position, goto index, if)
+        for page in pages:
+            found = page.get("next", [])
+            readable = []
+            for position, rule in enumerate(found if isinstance(found, list) else []):
+                goto = rule.get("goto") if isinstance(rule, dict) and "if" in rule else None
+                if isinstance(goto, str) and goto in index:
+                    readable.append((position, index[goto], rule["if"]))
+            self.rules.append(readable)
+        self._jumps: dict[Any, Any] = {}  # origin -> the jump's condition, made once
+        self._own: dict[Any, bool] = {}  # origin -> whether it needs an answer from its own page
+        self._questions = [set(page.get("questions", [])) for page in pages]
+        # The last page each page's rules can jump to: they jump over nothing from there on.
+        self.farthest = [max((goto for _, goto, _ in rules), default=i) for i, rules in enumerate(self.rules)]
+
+    def over(self, page: int, target: int) -> Iterator[tuple[Any, int, Any, bool]]:
+        """(origin, reach, condition, needs its own page's answer) of each rule of ``page`` that
+        jumps over ``target``.
+
+        Rules are tried in order and the first that matches wins, so a rule that jumps over the
+        target fires only when no earlier rule that lands before it matched. The origin (the
+        page, the rule's position and those of the earlier rules landing before) names the
+        condition: a later target with the same origin gets the same condition, and it does so
+        exactly while the target is before the reach (the rule's own target, and that of any
+        earlier rule that jumps over this target too).
+        """
+        landing_before: list[tuple[int, Any]] = []
+        beyond = sys.maxsize  # the nearest target of the earlier rules that jump over it too
+        for position, goto, condition in self.rules[page]:
+            if goto <= target:
+                landing_before.append((position, condition))
+                continue
+            origin = (page, position, tuple(p for p, _ in landing_before))
+            jump = self._jumps.get(origin)
+            if jump is None:
+                jump = condition
+                if landing_before:
+                    jump = {"allOf": [condition, *({"not": c} for _, c in landing_before)]}
+                self._jumps[origin] = jump
+                self._own[origin] = bool(self._questions[page].intersection(_facts(jump)[0]))
+            yield origin, min(goto, beyond), jump, self._own[origin]
+            beyond = min(beyond, goto)
+
+
+def _copy(condition: Any) -> Any:
+    # JSON in, JSON out: several times quicker than copy.deepcopy.
+    return json.loads(json.dumps(condition))
 
 
 def _pages_key(doc: dict[str, Any]) -> str:
@@ -98,36 +128,50 @@ def _conditions(pages_json: str) -> tuple[dict[str, int], tuple[Any, ...]]:
     already requires (a rule from a page before both that jumps over both) are left out of the
     copy, since they hold wherever it matters: so "if the previous answer is yes, go to the
     end" on every page gives, for each page, "no earlier answer is yes", not a tree that
-    doubles with every page. Cached on the pages' JSON: callers must not change the result.
+    doubles with every page. Each part leans only on parts from earlier pages, so leaving them
+    out is sound. Cached on the pages' JSON: callers must not change the result.
     """
     found = json.loads(pages_json)
     pages = [p for p in found if isinstance(p, dict)]
     index = {str(p.get("id")): i for i, p in enumerate(pages)}
-    parts_of: list[list[tuple[Any, Any]]] = []  # per page: (origin, part) of its condition
+    routes = _Routes(pages, index)
+    # Per page: its parts (reach, part), and their positions sorted by reach; a part is in a
+    # later target's condition exactly while the target is before its reach.
+    parts_of: list[list[tuple[int, Any]]] = []
+    by_reach: list[tuple[list[int], list[int]]] = []
     conditions: list[Any] = []
+    terms: dict[Any, tuple[Any, Any]] = {}  # (origin, id of guard) -> (guard, "not" term), made once
+    routing: list[int] = []  # earlier pages whose rules may jump over the page
     for i, page in enumerate(pages):
-        parts: list[tuple[Any, Any]] = []
+        parts: list[tuple[int, Any]] = []
         show_if = page.get("show_if")
         if show_if is not None and show_if is not True and show_if != {}:
-            parts.append((("show_if", i), show_if))
-        for j in range(i):
-            if pages[j].get("stop"):
-                continue
-            own = set(pages[j].get("questions", []))
-            for origin, jump in _jumping_rules(pages[j].get("next", []), index, i):
-                seen = parts_of[j]
+            parts.append((_ALWAYS, show_if))
+        routing = [j for j in routing if routes.farthest[j] > i]
+        for j in routing:
+            seen = parts_of[j]
+            for origin, reach, jump, own in routes.over(j, i):
                 # A rule that needs an answer from its own page can only hold when that page was
                 # asked (answers on hidden pages are dropped), so it needs no copy of its condition.
-                if seen and not own.intersection(_facts(jump)[0]):
-                    have = {o for o, _ in parts}
-                    rest = [part for o, part in seen if o not in have]
-                    if len(rest) == len(seen):
-                        jump = {"allOf": [conditions[j], jump]}
-                    elif rest:
-                        jump = {"allOf": [rest[0] if len(rest) == 1 else {"allOf": rest}, jump]}
-                parts.append(((j, *origin), {"not": jump}))
+                guard = None
+                if seen and not own:
+                    reaches, order = by_reach[j]
+                    cut = bisect.bisect_right(reaches, i)
+                    if cut == len(seen):
+                        guard = conditions[j]
+                    elif cut:
+                        rest = [seen[k][1] for k in sorted(order[:cut])]
+                        guard = rest[0] if len(rest) == 1 else {"allOf": rest}
+                key = (origin, id(guard))
+                if key not in terms:
+                    terms[key] = (guard, {"not": jump if guard is None else {"allOf": [guard, jump]}})
+                parts.append((reach, terms[key][1]))
         parts_of.append(parts)
+        order = sorted(range(len(parts)), key=lambda k: parts[k][0])
+        by_reach.append(([parts[k][0] for k in order], order))
         conditions.append(None if not parts else parts[0][1] if len(parts) == 1 else {"allOf": [p for _, p in parts]})
+        if routes.rules[i] and not page.get("stop"):
+            routing.append(i)
     return index, tuple(conditions)
 
 
@@ -159,18 +203,39 @@ def visibility_condition(doc: dict[str, Any], page_id: str) -> dict[str, Any] | 
     size, depth = _written_sizes(_pages_key(doc))[index[page_id]]
     if size > MAX_CONDITION_SIZE or depth > MAX_CONDITION_DEPTH:
         raise ConditionTooLarge(page_id)
-    return copy.deepcopy(condition)
+    return _copy(condition)
 
 
-def written_conditions(doc: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
-    """``visibility_condition`` of every page at once; a page whose condition is too large is left out."""
-    index, conditions = _conditions(_pages_key(doc))
-    sizes = _written_sizes(_pages_key(doc))
-    return {
-        page_id: copy.deepcopy(conditions[i])
+def written_conditions(doc: dict[str, Any]) -> Mapping[str, dict[str, Any] | None]:
+    """``visibility_condition`` of every page at once, each copied when read; a page whose
+    condition is too large to write is left out."""
+    key = _pages_key(doc)
+    index, conditions = _conditions(key)
+    sizes = _written_sizes(key)
+    fits = {
+        page_id: i
         for page_id, i in index.items()
         if sizes[i][0] <= MAX_CONDITION_SIZE and sizes[i][1] <= MAX_CONDITION_DEPTH
     }
+    return _Written(fits, conditions)
+
+
+class _Written(Mapping[str, Any]):
+    def __init__(self, index: dict[str, int], conditions: tuple[Any, ...]) -> None:
+        self._index = index
+        self._conditions = conditions
+
+    def __getitem__(self, page_id: str) -> Any:
+        return _copy(self._conditions[self._index[page_id]])
+
+    def __contains__(self, page_id: object) -> bool:
+        return page_id in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
 
 
 def condition_size(condition: Any, sizes: dict[int, tuple[int, int]] | None = None) -> tuple[int, int]:
