@@ -190,3 +190,23 @@ def test_page_conditions_match_the_journey_for_random_routing(seed: int) -> None
         for page_id, condition in conditions.items():
             holds = condition is None or condition.is_valid(journey.visible_answers)
             assert holds == (page_id in shown), (seed, page_id, answers)
+
+
+def test_routing_it_cannot_read_is_passed_over_not_a_crash() -> None:
+    """Drafts are read before they are checked: odd routing counts for nothing, and nothing fails."""
+    rule = {"if": {"required": ["x"]}, "goto": "d"}
+    doc = {
+        "pages": [
+            {"id": "a", "questions": ["x"], "next": "nonsense"},
+            {"id": "b", "next": [None, {"goto": "c"}, {"if": True, "goto": ["c"]}, {"if": True, "goto": "?"}, rule]},
+            "not a page",
+            {"id": "c", "show_if": {}},
+            {"id": "d", "show_if": True},
+        ],
+        "schema": {"required": ["x"]},
+    }
+    assert page_conditions(doc) == {"a": None, "b": None, "c": {"not": {"required": ["x"]}}, "d": None}
+    assert trap_problems(doc) == []
+    assert page_conditions({}) == {} and page_conditions({"pages": "none"}) == {}
+    with pytest.raises(KeyError):
+        visibility_condition(doc, "not a page")
