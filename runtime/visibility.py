@@ -34,7 +34,7 @@ TOTAL_STEPS = 200_000
 
 MAX_CONDITION_SIZE = 5_000
 """The most JSON values a page's condition may have written out, for the builder to write it
-into an if/then rule: about 60 KB, a 600-page service routed "go to the end" on every page."""
+into an if/then rule: about 60 KB, a 700-page service routed "go to the end" on every page."""
 
 MAX_CONDITION_DEPTH = 48
 """The deepest a page's condition may nest written out: a definition file may nest 64 levels
