@@ -130,7 +130,7 @@ def _deeper(doc: dict[str, Any]) -> Iterator[Problem]:
     # References first, alone: the rules below follow them, and a circular one never ends.
     unsafe = [
         *_check_refs(schema, ["schema"], schema),
-        *(Problem(json_path(["schema", *at]), message) for at, message in expansion_problems(schema)),
+        *(Problem(json_path(["schema", *at]), message) for at, message in expansion_problems(schema, answers=True)),
     ]
     if unsafe:
         yield from unsafe

@@ -487,10 +487,13 @@ def _refuse(uri: str) -> Any:
 OFFLINE: Registry[Any] = Registry(retrieve=_refuse)  # type: ignore[call-arg]
 
 
-def _validator(schema: Any, **kwargs: Any) -> Any:
+def _validator(schema: Any, answers: bool = False, **kwargs: Any) -> Any:
     """The one way a schema is compiled; one whose validation could pin a worker is refused
-    (UnsafeDefinition): a workflow guard stored before the checker's rules, for example."""
-    unsafe = compile_problems(schema)
+    (UnsafeDefinition): a workflow guard stored before the checker's rules, for example.
+
+    ``answers``: only for CompiledService, which cuts each answer as ``answer_bounds`` says
+    before this validator sees it."""
+    unsafe = compile_problems(schema, answers)
     if unsafe:
         where, message = unsafe[0]
         raise UnsafeDefinition(f"{where}: {message}")
@@ -579,10 +582,12 @@ def _pointer(root: Any, ref: str) -> Any:
     return target
 
 
-def expansion_problems(root: dict[str, Any]) -> list[tuple[list[Any], str]]:
+def expansion_problems(root: dict[str, Any], answers: bool = False) -> list[tuple[list[Any], str]]:
     """Circular references, references nested too deep, schemas too large once expanded, and
     schemas whose worst-case validation costs too much (cost_problems).
 
+    ``answers``: ``root`` is a definition's schema, validated only by CompiledService against
+    the whole answers document cut by ``answer_bounds`` (conditions and guards are not).
     ``(path parts under the schema, message)``; empty when the schema is safe to evaluate.
     """
     sizes: dict[str, int] = {}
@@ -632,7 +637,7 @@ def expansion_problems(root: dict[str, Any]) -> list[tuple[list[Any], str]]:
         return [([], f"references nested more than {MAX_REF_DEPTH} deep")]
     if total > MAX_EXPANDED_SIZE and not problems:
         problems.append(([], _too_large(total)))
-    return problems or cost_problems(root)
+    return problems or cost_problems(root, answers)
 
 
 def _too_large(total: int) -> str:
@@ -669,19 +674,83 @@ QUIET_WEIGHT = 5
 _CAP = 10**15
 
 
+def _limit(value: Any) -> int | None:
+    """A whole number of at least 0 (JSON Schema's 3.0 is 3), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return None
+    return int(value) if value >= 0 else None
+
+
+def _options(items: Any, root: Any) -> int | None:
+    """How many values ``items`` allows at most: an "enum" of k values or a "const", in the
+    schema itself or behind one "$ref" (both must hold); None when it does not say."""
+    found = []
+    for node in (items, _pointer(root, items["$ref"]) if isinstance(items, dict) and _is_local(items) else None):
+        if not isinstance(node, dict):
+            continue
+        if isinstance(node.get("enum"), list):
+            found.append(len(node["enum"]))
+        if "const" in node:
+            found.append(1)
+    return min(found) if found else None
+
+
+def _is_local(node: dict[str, Any]) -> bool:
+    ref = node.get("$ref")
+    return isinstance(ref, str) and ref.startswith("#")
+
+
+def answer_bounds(schema: Any) -> dict[str, int]:
+    """The most items of each top-level array answer that validation needs to see, when under
+    MAX_ITEMS: {name: bound}. The one source of these lengths, for CompiledService's cut
+    (_trimmed) and for the estimate of its cost (_Cost) that the checker and the runtime refuse by.
+
+    Read from ``schema["properties"][name]`` itself (not through a "$ref"): an array longer than
+    its "maxItems" is invalid, and so, by pigeonhole, is one longer than k under "uniqueItems"
+    with "items" of k allowed values (a checkbox question); cut to maxItems + 1 or k + 1 items it
+    stays invalid, so the cut changes no answer's validity.
+    """
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict):
+        return {}
+    bounds = {}
+    for name, node in properties.items():
+        if not isinstance(node, dict):
+            continue
+        bound = MAX_ITEMS
+        most = _limit(node.get("maxItems"))
+        if most is not None:
+            bound = min(bound, most + 1)
+        options = None if "prefixItems" in node else _options(node.get("items"), schema)
+        if node.get("uniqueItems") is True and options is not None:
+            bound = min(bound, options + 1)
+        if bound < MAX_ITEMS:
+            bounds[name] = bound
+    return bounds
+
+
 class _Cost:
     """Worst-case schema objects evaluated, memoised per schema object (a $ref target is one)."""
 
-    def __init__(self, root: Any):
+    def __init__(self, root: Any, answers: bool = False):
         self.root = root
-        self.memo: dict[tuple[str, int], int] = {}
-        self.active: set[tuple[str, int]] = set()
+        # answers: the root validates the whole answers document, cut as answer_bounds says
+        # (CompiledService._validate). Only the top-level property schema objects reached as
+        # root["properties"][name] count their per-item schemas fewer times; the same object
+        # reached any other way ($ref, a shared object) counts MAX_ITEMS (its own memo).
+        self.bounds: dict[int, int] = {}
+        if answers and isinstance(root, dict) and isinstance(root.get("properties"), dict):
+            self.bounds = {id(root["properties"][name]): n for name, n in answer_bounds(root).items()}
+        self.memo: dict[tuple[Any, int], int] = {}
+        self.active: set[tuple[Any, int]] = set()
 
     def _target(self, node: dict[str, Any]) -> Any:
         ref = node.get("$ref")
         return _pointer(self.root, ref) if isinstance(ref, str) and ref.startswith("#") else None
 
-    def _memo(self, kind: str, node: Any, compute: Any) -> int:
+    def _memo(self, kind: Any, node: Any, compute: Any) -> int:
         if not isinstance(node, dict):
             return 1
         key = (kind, id(node))
@@ -697,16 +766,27 @@ class _Cost:
         self.memo[key] = total
         return total
 
-    def value(self, node: Any, quiet: bool = False) -> int:
-        """Evaluating ``node`` (jsonschema's descend); ``quiet``: where its errors are discarded."""
-        return self._memo("quiet" if quiet else "value", node, lambda n: self._value(n, quiet))
+    def total(self) -> int:
+        """One validation against the root."""
+        return self._memo("top", self.root, lambda n: self._value(n, False, MAX_ITEMS, top=True))
 
-    def _value(self, node: dict[str, Any], quiet: bool) -> int:
+    def value(self, node: Any, quiet: bool = False, per_item: int = MAX_ITEMS) -> int:
+        """Evaluating ``node`` (jsonschema's descend); ``quiet``: where its errors are discarded;
+        ``per_item``: the most items of an array its per-item schemas are evaluated for."""
+        kind = ("quiet" if quiet else "value", per_item)
+        return self._memo(kind, node, lambda n: self._value(n, quiet, per_item))
+
+    def _per_item(self, sub: Any, at: list[Any], top: bool) -> int:
+        """The per_item of ``sub``, a child of the node at ``at[:-1]`` (the root when ``top``)."""
+        return self.bounds.get(id(sub), MAX_ITEMS) if top and at[0] == "properties" else MAX_ITEMS
+
+    def _value(self, node: dict[str, Any], quiet: bool, per_item: int, top: bool = False) -> int:
         total = QUIET_WEIGHT if quiet else 1
         if "$ref" in node:
             total += self.value(self._target(node), quiet)
         for sub, at in _children(node, [], defs=False):
-            total += self.value(sub, quiet or at[0] in _QUIET) * (MAX_ITEMS if at[0] in _PER_ITEM else 1)
+            inner = self._per_item(sub, at, top)
+            total += self.value(sub, quiet or at[0] in _QUIET, inner) * (per_item if at[0] in _PER_ITEM else 1)
         if "unevaluatedProperties" in node:
             total += self.properties(node)
         if "unevaluatedItems" in node:
@@ -757,31 +837,43 @@ class _Cost:
         node: Any = self.root
         where: list[Any] = []
         quiet = False
-        seen: set[tuple[int, bool]] = set()
-        while (id(node), quiet) not in seen:
-            seen.add((id(node), quiet))
-            branches: list[tuple[Any, list[Any], bool, int]] = [
-                (sub, at, quiet or at[len(where)] in _QUIET, MAX_ITEMS if at[len(where)] in _PER_ITEM else 1)
+        per_item = MAX_ITEMS
+        seen: set[tuple[int, bool, int]] = set()
+        while (id(node), quiet, per_item) not in seen:
+            top = not seen
+            seen.add((id(node), quiet, per_item))
+            branches: list[tuple[Any, list[Any], bool, int, int]] = [
+                (
+                    sub,
+                    at,
+                    quiet or at[len(where)] in _QUIET,
+                    per_item if at[len(where)] in _PER_ITEM else 1,
+                    self._per_item(sub, at[len(where) :], top),
+                )
                 for sub, at in _children(node, where, defs=False)
             ]
             target = self._target(node) if "$ref" in node else None
             if isinstance(target, dict):
                 parts = [p.replace("~1", "/").replace("~0", "~") for p in node["$ref"][1:].split("/") if p]
-                branches.append((target, parts, quiet, 1))
-            costs = [(self.value(sub, q), sub, at, q, times) for sub, at, q, times in branches if isinstance(sub, dict)]
+                branches.append((target, parts, quiet, 1, MAX_ITEMS))
+            costs = [
+                (self.value(sub, q, inner), sub, at, q, times, inner)
+                for sub, at, q, times, inner in branches
+                if isinstance(sub, dict)
+            ]
             over = [b for b in costs if b[0] * b[4] > MAX_EVALUATION_COST]
             if not over:
                 break
-            cost, sub, at, q, times = max(over, key=lambda b: b[0] * b[4])
+            cost, sub, at, q, times, inner = max(over, key=lambda b: b[0] * b[4])
             if cost <= MAX_EVALUATION_COST:
                 keyword = at[len(where)]
                 return at[: len(where) + 1], (
-                    f'"{keyword}" is evaluated for each item of an answer (up to {MAX_ITEMS:,}), and its schema costs '
+                    f'"{keyword}" is evaluated for each item of an answer (up to {times:,}), and its schema costs '
                     f"{cost:,}: {cost * times:,} in all, above the limit of {MAX_EVALUATION_COST:,} for one "
                     'validation; keep the schema of an item small (a "type" and an "enum")'
                 )
-            node, where, quiet = sub, at, q
-        total = _count(self.value(node, quiet))
+            node, where, quiet, per_item = sub, at, q, inner
+        total = _count(self.total() if node is self.root and not where else self.value(node, quiet, per_item))
         for keyword, instead in (("unevaluatedProperties", "additionalProperties"), ("unevaluatedItems", "items")):
             if keyword in node:
                 return [*where, keyword], (
@@ -806,10 +898,11 @@ def _count(total: int) -> str:
     return f"{total:,}" if total < 10**12 else "more than a trillion"
 
 
-def cost_problems(root: Any) -> list[tuple[list[Any], str]]:
+def cost_problems(root: Any, answers: bool = False) -> list[tuple[list[Any], str]]:
     """Schemas whose worst-case validation would evaluate more than MAX_EVALUATION_COST objects.
 
-    ``(path parts under the schema, message)``; run after expansion_problems found none.
+    ``answers``: as for expansion_problems. ``(path parts under the schema, message)``; run
+    after expansion_problems found none.
     """
     # find_evaluated_property_keys_by_schema matches "patternProperties" with Python's re, which
     # backtracks (the runtime's own patternProperties uses RE2): never beside unevaluatedProperties.
@@ -818,9 +911,9 @@ def cost_problems(root: Any) -> list[tuple[list[Any], str]]:
         for node, at in nodes:
             if "patternProperties" in node:
                 return [([*at, "patternProperties"], PATTERN_PROPERTIES)]
-    cost = _Cost(root)
+    cost = _Cost(root, answers)
     try:
-        if cost.value(root) <= MAX_EVALUATION_COST:
+        if cost.total() <= MAX_EVALUATION_COST:
             return []
         return [cost.culprit()]
     except RecursionError:
@@ -832,8 +925,9 @@ def cost_problems(root: Any) -> list[tuple[list[Any], str]]:
 FOREIGN_KEYWORDS = ("$id", "$anchor", "$dynamicRef", "$dynamicAnchor", "$recursiveRef", "$recursiveAnchor")
 
 
-def compile_problems(schema: Any) -> list[tuple[list[Any], str]]:
-    """Why the runtime will not compile ``schema`` (a definition that never passed the checker)."""
+def compile_problems(schema: Any, answers: bool = False) -> list[tuple[list[Any], str]]:
+    """Why the runtime will not compile ``schema`` (a definition that never passed the checker);
+    ``answers`` as for expansion_problems."""
     if not isinstance(schema, dict):
         return []
     for node, at in subschemas(schema, []):
@@ -843,7 +937,7 @@ def compile_problems(schema: Any) -> list[tuple[list[Any], str]]:
         ref = node.get("$ref")
         if ref is not None and not (isinstance(ref, str) and ref.startswith("#/")):
             return [([*at, "$ref"], f"only references inside the file are allowed (#/$defs/...), not {_short(ref)}")]
-    return expansion_problems(schema)
+    return expansion_problems(schema, answers)
 
 
 class UnsafeDefinition(ValueError):
@@ -865,12 +959,15 @@ class CompiledService:
                 schemas.append((["pages", i, "show_if"], page.show_if))
             schemas.extend((["pages", i, "next", k, "if"], rule["if"]) for k, rule in enumerate(page.next))
         for at, schema in schemas:
-            unsafe = compile_problems(schema)
+            unsafe = compile_problems(schema, answers=at == ["schema"])
             if unsafe:
                 # Refused in milliseconds, instead of a worker pinned or a RecursionError per request.
                 where, message = unsafe[0]
                 raise UnsafeDefinition(f"{definition.id} version {definition.version}: {[*at, *where]}: {message}")
-        self.validator = _validator(definition.schema, format_checker=FORMATS)
+        self.validator = _validator(definition.schema, answers=True, format_checker=FORMATS)
+        # The answers' top-level array answers are cut to these lengths before validating,
+        # as the estimate above assumed.
+        self.bounds = answer_bounds(definition.schema)
         self.page_conditions: dict[str, Any] = {
             page.id: _Bounded(_validator(page.show_if)) for page in definition.pages if page.show_if is not None
         }
@@ -897,7 +994,7 @@ class CompiledService:
         return found
 
     def _validate(self, answers: dict[str, Any]) -> dict[str, str]:
-        answers, too_long = _trimmed(answers)
+        answers, too_long = _trimmed(answers, bounds=self.bounds)
         errors = itertools.chain(too_long, self.validator.iter_errors(answers))
         # Each error costs far more than a keyword that holds; MAX_ERRORS is more than any real
         # service makes (one a field, one an item of a checkbox answer), and stopping there stops
@@ -905,13 +1002,26 @@ class CompiledService:
         return error_messages(self.definition, itertools.islice(errors, MAX_ERRORS))
 
 
-def _trimmed(value: Any, path: tuple[Any, ...] = ()) -> tuple[Any, list[ValidationError]]:
+def _trimmed(
+    value: Any, path: tuple[Any, ...] = (), bounds: dict[str, int] | None = None
+) -> tuple[Any, list[ValidationError]]:
     """``value`` with each array cut to MAX_ITEMS items, and a "maxItems" error for each one cut.
 
     The validation cost the checker bounds assumes no array answer is longer (a checkbox
     question has at most MAX_ITEMS options, each chosen once); a POST of 16,000 values would
     otherwise run the item schema 16 times over that bound. Unchanged values are not copied.
+
+    ``bounds`` (``answer_bounds``, for the whole answers document only): the top-level answers
+    named there are cut shorter, without an error of their own: an answer that long is invalid
+    and stays invalid cut, and the validator says why (a duplicate, not an option, too many).
     """
+    if bounds and isinstance(value, dict):
+        cut = {
+            key: value[key][: bounds[key]]
+            for key in bounds
+            if key in value and isinstance(value[key], list) and len(value[key]) > bounds[key]
+        }
+        value = {**value, **cut} if cut else value
     if isinstance(value, list):
         errors = []
         if len(value) > MAX_ITEMS:

@@ -30,6 +30,8 @@ from runtime.validation import (
     UnsafeDefinition,
     _Cost,
     _validator,
+    answer_bounds,
+    expansion_problems,
     forget_results,
 )
 from tests.core.sample import sample_doc
@@ -98,9 +100,12 @@ def on_root(shape: Any, **defs: Any) -> Callable[[Doc], list[Any]]:
 
 
 def on_colours(shape: Any) -> Callable[[Doc], list[Any]]:
-    """The shape on the checkbox answer, an array of up to MAX_ITEMS items."""
+    """The shape on the checkbox answer, of MAX_ITEMS options: an answer of up to MAX_ITEMS items."""
 
     def make(doc: Doc) -> list[Any]:
+        values = [f"c{i}" for i in range(MAX_ITEMS)]
+        doc["schema"]["properties"]["pet_colours"]["items"]["enum"] = values
+        doc["questions"]["pet_colours"]["options"] = {value: {"label": value} for value in values}
         doc["schema"]["properties"]["pet_colours"]["allOf"] = [shape]
         return ["schema", "properties", "pet_colours", "allOf", 0]
 
@@ -329,13 +334,22 @@ def test_unevaluated_properties_over_pattern_properties_is_never_run() -> None:
 
 
 def test_an_answer_of_more_items_than_any_question_has_options_is_refused_not_evaluated() -> None:
-    service = CompiledService(Definition(sample_doc()))
+    doc = sample_doc()
+    # An array answer with no bound of its own (no uniqueItems over an enum, no maxItems):
+    # cut at MAX_ITEMS, with its own error.
+    del doc["schema"]["properties"]["pet_colours"]["uniqueItems"]
+    service = CompiledService(Definition(doc))
     values = ["black"] + [f"c{i}" for i in range(16_000)]
     took, errors = timed(service, {"pet_colours": values})
     assert errors["pet_colours"] == f"Select no more than {MAX_ITEMS} options for the colours of your cat"
     assert took < BOUND
     # At the limit the answer is checked as before: a value that is not an option.
     assert service.validate({"pet_colours": values[:MAX_ITEMS]})["pet_colours"] == "Select the colours of your cat"
+    # A checkbox answer (3 options, each at most once) is cut at 4 items: the real error shows.
+    service = CompiledService(Definition(sample_doc()))
+    took, errors = timed(service, {"pet_colours": values})
+    assert errors["pet_colours"] == "Select the colours of your cat"
+    assert took < BOUND
 
 
 def test_the_shipped_definitions_stay_well_under_the_limit() -> None:
@@ -400,3 +414,150 @@ def test_a_workflow_guard_is_checked_for_its_cost() -> None:
     assert len(problems) == 1, problems
     assert problems[0].path.endswith(".unevaluatedProperties")
     assert f"{MAX_EVALUATION_COST:,}" in problems[0].message
+
+
+# -- checkbox answers cut to what their question allows -------------------------------------------
+# Each checkbox question's item schema used to count MAX_ITEMS times, so about 48 of them went
+# over the limit. A checkbox answer longer than its options (each chosen once) is invalid, and so
+# is one longer than its maxItems: cut to one more than that, it stays invalid, and its item
+# schema counts that many times.
+
+
+def survey(questions: int, options: int = 5) -> Doc:
+    """The sample service with ``questions`` checkbox questions of ``options`` options each."""
+    doc = sample_doc()
+    names = [f"q{i:03}" for i in range(questions)]
+    for i, name in enumerate(names):
+        values = [f"o{k}" for k in range(options)]
+        doc["schema"]["properties"][name] = {
+            "type": "array",
+            "items": {"type": "string", "enum": values},
+            "uniqueItems": True,
+        }
+        doc["questions"][name] = {
+            "label": f"Question {i}?",
+            "error_name": f"the answer to question {i}",
+            "widget": "checkboxes",
+            "options": {value: {"label": f"Option {value}"} for value in values},
+        }
+    for start in range(0, questions, 10):
+        doc["pages"].append({"id": f"survey-{start}", "questions": names[start : start + 10]})
+    return doc
+
+
+def test_a_long_survey_of_checkbox_questions_is_accepted_and_a_hostile_post_validates_quickly() -> None:
+    doc = survey(200)
+    assert check(doc) == []
+    service = CompiledService(Definition(doc))
+    assert _Cost(doc["schema"], answers=True).total() <= MAX_EVALUATION_COST
+    answers = hostile_answers()
+    for i in range(200):
+        # 1,000 values each: duplicates of an option, or values that are not options.
+        answers[f"q{i:03}"] = ["o1"] * MAX_ITEMS if i % 2 else [f"x{k}" for k in range(MAX_ITEMS)]
+    took, errors = timed(service, answers)
+    print(f"200 checkbox questions: {took * 1000:.0f} ms")  # noqa: T201
+    assert took < BOUND
+    assert errors["full_name"] == "Your full name must be 100 characters or less"
+    assert errors["pet_colours"] == "Select the colours of your cat"
+    for i in range(200):
+        if i % 2:
+            assert errors[f"q{i:03}"] == f"Check the answer to question {i}", i  # a duplicate
+        else:
+            assert errors[f"q{i:03}"] == f"Select the answer to question {i}", i  # not an option
+    # The same answers, each within its question's options, are accepted on those questions.
+    fine = {f"q{i:03}": [f"o{k}" for k in range(i % 6)] for i in range(200)}
+    errors = service.validate(fine)
+    assert not [name for name in errors if name.startswith("q")], errors
+
+
+def test_a_checkbox_answer_of_a_thousand_duplicates_is_cut_and_refused_with_the_normal_message() -> None:
+    service = CompiledService(Definition(sample_doc()))
+    assert answer_bounds(service.definition.schema) == {"pet_colours": 4}
+    errors = service.validate({"pet_colours": ["ginger"] * MAX_ITEMS})
+    assert errors["pet_colours"] == service.validate({"pet_colours": ["ginger", "ginger"]})["pet_colours"]
+    assert errors["pet_colours"] == "Check the colours of your cat"
+    # Three distinct options pass: the cut never refuses what the question allows.
+    assert "pet_colours" not in service.validate({"pet_colours": ["ginger", "black", "white"]})
+
+
+def test_max_items_bounds_an_array_without_options() -> None:
+    doc = sample_doc()
+    colours = doc["schema"]["properties"]["pet_colours"]
+    colours["items"] = {"type": "string", "maxLength": 20}
+    colours["maxItems"] = 2
+    del colours["uniqueItems"]
+    assert answer_bounds(doc["schema"]) == {"pet_colours": 3}
+    service = CompiledService(Definition(doc))
+    errors = service.validate({"pet_colours": [f"c{i}" for i in range(16_000)]})
+    assert errors["pet_colours"] == "Select no more than 2 options for the colours of your cat"
+    assert "pet_colours" not in service.validate({"pet_colours": ["a", "b"]})
+    # Its per-item schema counts 3 times, not MAX_ITEMS: a large one is accepted there, by the
+    # estimate the checker refuses by (not a checkbox question: no enum) and by the runtime.
+    colours["items"] = {"allOf": [{"type": "string", "maxLength": 20}] * 400}
+    assert expansion_problems(doc["schema"], answers=True) == []
+    CompiledService(Definition(doc))
+    colours["maxItems"] = 200  # 201 x 400: over the limit, named at its keyword
+    [(where, message)] = expansion_problems(doc["schema"], answers=True)
+    assert where == ["properties", "pet_colours", "items"]
+    assert message.startswith('"items" is evaluated for each item of an answer (up to 201)')
+    with pytest.raises(UnsafeDefinition, match="pet_colours"):
+        CompiledService(Definition(doc))
+
+
+# A schema under "items" costing 400: 400 x 4 for a top-level checkbox question, but 400 x 1,000
+# wherever the answer is not cut to its options.
+EXPENSIVE_ITEMS = {"type": "string", "enum": ["black", "white", "ginger"], "allOf": [{"maxLength": 20}] * 400}
+CHECKBOX = {"type": "array", "uniqueItems": True, "items": EXPENSIVE_ITEMS}
+
+
+@pytest.mark.parametrize(
+    "place",
+    [
+        "a top-level property",
+        "inside allOf at the root",
+        "under $defs through $ref",
+        "a top-level property through $ref",
+        "a show_if",
+        "a routing rule",
+    ],
+)
+def test_only_a_top_level_answer_cut_to_its_options_counts_its_items_fewer_times(place: str) -> None:
+    doc = sample_doc()
+    schema = doc["schema"]
+    if place == "a top-level property":
+        schema["properties"]["pet_colours"] = copy.deepcopy(CHECKBOX)
+    elif place == "inside allOf at the root":
+        # The same answer, but a cut only applies to what the top-level property schema sees.
+        schema["allOf"].append({"properties": {"pet_colours": copy.deepcopy(CHECKBOX)}})
+    elif place == "under $defs through $ref":
+        schema["$defs"]["colours"] = copy.deepcopy(CHECKBOX)
+        schema["properties"]["address"] = {"allOf": [{"$ref": "#/$defs/uk_address"}], "properties": {}}
+        schema["properties"]["address"]["properties"]["colours"] = {"$ref": "#/$defs/colours"}
+    elif place == "a top-level property through $ref":
+        schema["$defs"]["colours"] = copy.deepcopy(CHECKBOX)
+        schema["properties"]["pet_colours"] = {"$ref": "#/$defs/colours"}
+    elif place == "a show_if":
+        show_if({"properties": {"pet_colours": copy.deepcopy(CHECKBOX)}})(doc)
+    else:
+        routing_rule({"properties": {"pet_colours": copy.deepcopy(CHECKBOX)}})(doc)
+    if place == "a top-level property":
+        assert check(doc) == []
+        CompiledService(Definition(doc))
+        return
+    problems = check(doc)
+    assert problems and f"{MAX_EVALUATION_COST:,}" in problems[0].message, problems
+    assert "(up to 1,000)" in problems[0].message, problems
+    with pytest.raises(UnsafeDefinition):
+        CompiledService(Definition(doc))
+
+
+def test_a_top_level_checkbox_schema_also_used_elsewhere_counts_in_full_there() -> None:
+    # One object reached two ways (possible in a schema built in Python): the top-level use is cut,
+    # the use through allOf sees the same answers cut too, but a nested array is not: MAX_ITEMS.
+    doc = sample_doc()
+    shared = copy.deepcopy(CHECKBOX)
+    doc["schema"]["properties"]["pet_colours"] = shared
+    doc["schema"]["properties"]["address"] = {"properties": {"colours": shared}}
+    with pytest.raises(UnsafeDefinition):
+        CompiledService(Definition(doc))
+    assert _Cost(doc["schema"], answers=True).total() > MAX_EVALUATION_COST
