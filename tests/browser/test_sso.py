@@ -71,7 +71,7 @@ def sso_server(
     thread = threading.Thread(target=server.serve_forever, name="sso-server", daemon=True)
     thread.start()
     try:
-        yield LiveServer(f"http://127.0.0.1:{server.server_port}")
+        yield LiveServer(f"http://127.0.0.1:{server.server_port}", database=path)
     finally:
         server.shutdown()
         server.server_close()
