@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 
 from runtime import db as dbmod
 from runtime import staff, store
@@ -73,8 +74,6 @@ def serve_citizen_app(
     sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, **settings_: Any
 ) -> Iterator[LiveServer]:
     """A citizen app with these settings on a real port, in a thread, with its own database."""
-    from werkzeug.serving import make_server
-
     path = tmp_path_factory.mktemp("browser") / "civicforms.db"
     shutil.copy(sqlite_template, path)
     settings = Settings(
@@ -86,16 +85,28 @@ def serve_citizen_app(
         **settings_,
     ).check()
     app = create_citizen_app({"SETTINGS": settings})
+    try:
+        with serve_app(app, path) as server:
+            yield server
+    finally:
+        app.extensions["civicforms.engine"].dispose()
+
+
+@contextmanager
+def serve_app(app: Flask, database: Path, name: str = "live-server") -> Iterator[LiveServer]:
+    """``app`` on a real port of 127.0.0.1, in a thread, until the block ends (``database`` is its
+    SQLite file, for the tests to read)."""
+    from werkzeug.serving import make_server
+
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
     try:
-        yield LiveServer(f"http://127.0.0.1:{server.server_port}", database=path)
+        yield LiveServer(f"http://127.0.0.1:{server.server_port}", database=database)
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
-        app.extensions["civicforms.engine"].dispose()
 
 
 @dataclass
@@ -112,8 +123,6 @@ def builder_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFacto
 
     Each test module gets its own copy of the loaded database and an empty definitions folder, where
     publishing writes (the folder is not in git, so publishing only writes the file)."""
-    from werkzeug.serving import make_server
-
     folder = tmp_path_factory.mktemp("builder-browser")
     path = folder / "civicforms.db"
     shutil.copy(sqlite_template, path)
@@ -149,16 +158,8 @@ def builder_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFacto
         )
         s.commit()
     engine.dispose()
-    app = create_dev_app({"SETTINGS": settings})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="builder-server", daemon=True)
-    thread.start()
-    try:
-        yield BuilderServer(f"http://127.0.0.1:{server.server_port}", database=path, definitions=definitions)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serve_app(create_dev_app({"SETTINGS": settings}), path, "builder-server") as server:
+        yield BuilderServer(server.url, database=path, definitions=definitions)
 
 
 # The caseworker and manager that casework_server adds, in the council tax service's department.

@@ -6,7 +6,6 @@ each signing in, signing out at the provider too, and asked to sign in again aft
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from tests.browser.conftest import (
     DESIGNER_DEPARTMENT,
     ORGANISATION,
     LiveServer,
+    serve_app,
 )
 from tests.oidc import CLIENT_SECRET, OidcServer, client, start_provider
 
@@ -40,8 +40,6 @@ def sso_server(
 ) -> Iterator[LiveServer]:
     """The development app (/builder and /casework) with the provider "test" and two staff members
     the provider knows: des (a designer) and cas (a caseworker)."""
-    from werkzeug.serving import make_server
-
     folder = tmp_path_factory.mktemp("sso-browser")
     path = folder / "civicforms.db"
     shutil.copy(sqlite_template, path)
@@ -66,16 +64,8 @@ def sso_server(
             staff.create_user(session=s, email=email, name=role.title(), department_id=department.id, role=role)
         s.commit()
     engine.dispose()
-    app = create_dev_app({"SETTINGS": settings})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="sso-server", daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(f"http://127.0.0.1:{server.server_port}", database=path)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serve_app(create_dev_app({"SETTINGS": settings}), path, "sso-server") as server:
+        yield server
 
 
 @pytest.fixture(params=[True, False], ids=["js", "nojs"])
