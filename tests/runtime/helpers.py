@@ -1,15 +1,25 @@
-"""What the runtime tests read off a page or out of the database, said once."""
+"""What the runtime tests read off a page or out of the database, and the small staff app they
+sign in to, said once."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from bs4 import BeautifulSoup
+from flask import Blueprint, Flask
+from flask.testing import FlaskClient
 from sqlmodel import Session, col, select
 
-from runtime import store
+from runtime import staff, store
 from runtime.models import Citizen as CitizenRecord
 from runtime.models import FormSession, Submission
+from runtime.settings import Settings
+from runtime.web import sso as sso_web
+from runtime.web import staff as staff_web
+from runtime.web.common import SHARED_TEMPLATES, Face, create_base_app
 from tests.conftest import Citizen, page
 from tests.journeys import HAPPY_PATHS
 
@@ -178,3 +188,64 @@ def badge_answers(name: str, dob: str, postcode: str, email: str, ni: str | None
     if ni is not None:
         answers["ni_number"] = ni
     return answers
+
+
+# -- a small staff app: the shared shell, the staff and SSO blueprints and a few protected views ---
+
+STAFF_TEST_FACE = Face(name="staff-test", templates=SHARED_TEMPLATES)
+
+
+def protected_views() -> Blueprint:
+    """What a face's views look like: a home page, a department's thing, an admin page."""
+    views = Blueprint("protected", __name__)
+
+    @views.get("/")
+    @staff_web.login_required
+    def home() -> str:
+        user = staff_web.current_user()
+        assert user is not None
+        return f"Hello {user.name}"
+
+    @views.route("/departments/<int:department_id>/edit", methods=["GET", "POST"])
+    @staff_web.requires(staff.EDIT_DRAFTS, department=lambda department_id: department_id)
+    def edit(department_id: int) -> str:
+        return f"editing in {department_id}"
+
+    @views.get("/admin")
+    @staff_web.requires(staff.MANAGE_USERS)
+    def admin() -> str:
+        return "users"
+
+    return views
+
+
+def make_staff_app(settings: Settings, **overrides: Any) -> Flask:
+    """The staff blueprints (sign-in and single sign-on) and protected_views on the shared shell,
+    with these settings changed."""
+    app = create_base_app(
+        __name__, STAFF_TEST_FACE, {"SETTINGS": dataclasses.replace(settings, **overrides), "TESTING": True}
+    )
+    app.register_blueprint(staff_web.bp)
+    app.register_blueprint(sso_web.bp)
+    app.register_blueprint(protected_views())
+    # The shared error page links to the citizen's list of services.
+    app.add_url_rule("/services", "citizen.home", lambda: "services")
+    return app
+
+
+@contextmanager
+def staff_clients(settings: Settings) -> Iterator[Callable[..., FlaskClient]]:
+    """``build(**overrides)``: a test client of make_staff_app(settings, **overrides); every app
+    built lets go of its database engine when the block ends."""
+    apps: list[Flask] = []
+
+    def build(**overrides: Any) -> FlaskClient:
+        app = make_staff_app(settings, **overrides)
+        apps.append(app)
+        return app.test_client()
+
+    try:
+        yield build
+    finally:
+        for app in apps:
+            app.extensions["civicforms.engine"].dispose()

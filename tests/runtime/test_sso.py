@@ -5,7 +5,6 @@ redirects by hand as a browser would. The browser itself is in tests/browser/tes
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import socket
 from collections.abc import Iterator
@@ -16,7 +15,6 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import pytest
 import requests
 from bs4 import BeautifulSoup
-from flask import Blueprint, Flask
 from flask.testing import FlaskClient
 from joserfc.jwk import RSAKey
 
@@ -24,13 +22,10 @@ from runtime import db as dbmod
 from runtime.models import StaffUser
 from runtime.settings import OidcProvider, Settings, SettingsError, from_environment
 from runtime.staff import SSO_NO_ACCOUNT
-from runtime.web import sso as sso_web
-from runtime.web import staff as staff_web
-from runtime.web.common import SHARED_TEMPLATES, Face, create_base_app
-from tests.conftest import StaffFactory
+from tests.conftest import StaffFactory, page
 from tests.oidc import CLIENT_SECRET, TAMPERING, OidcServer, client, start_provider
+from tests.runtime.helpers import staff_clients
 
-TEST_FACE = Face(name="sso-test", templates=SHARED_TEMPLATES)
 APP = "http://localhost/"  # where Flask's test client says the app is
 
 
@@ -62,44 +57,16 @@ def provider_email_in_id_token() -> Iterator[OidcServer]:
         yield started
 
 
-def protected_views() -> Blueprint:
-    views = Blueprint("protected", __name__)
-
-    @views.get("/")
-    @staff_web.login_required
-    def home() -> str:
-        user = staff_web.current_user()
-        assert user is not None
-        return f"Hello {user.name}"
-
-    return views
-
-
 @pytest.fixture
 def make(settings: Settings, provider: OidcServer) -> Iterator[Any]:
     """``make(**provider_settings)``: a test client of an app with one provider, "test" ("Test ID")."""
-    apps: list[Flask] = []
+    with staff_clients(settings) as build_client:
 
-    def build(issuer: str = provider.issuer, client_id: str = "civic", settings_: Any = None, **extra: Any) -> Any:
-        config = OidcProvider("test", issuer, client_id, CLIENT_SECRET, "Test ID", **extra)
-        overrides = {"oidc_providers": (config,), **(settings_ or {})}
-        app = create_base_app(
-            __name__, TEST_FACE, {"SETTINGS": dataclasses.replace(settings, **overrides), "TESTING": True}
-        )
-        app.register_blueprint(staff_web.bp)
-        app.register_blueprint(sso_web.bp)
-        app.register_blueprint(protected_views())
-        app.add_url_rule("/services", "citizen.home", lambda: "services")
-        apps.append(app)
-        return app.test_client()
+        def build(issuer: str = provider.issuer, client_id: str = "civic", settings_: Any = None, **extra: Any) -> Any:
+            config = OidcProvider("test", issuer, client_id, CLIENT_SECRET, "Test ID", **extra)
+            return build_client(oidc_providers=(config,), **(settings_ or {}))
 
-    yield build
-    for app in apps:
-        app.extensions["civicforms.engine"].dispose()
-
-
-def page(response: Any) -> BeautifulSoup:
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+        yield build
 
 
 def csrf(app: FlaskClient, url: str = "/sign-in") -> str:

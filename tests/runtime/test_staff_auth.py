@@ -1,18 +1,16 @@
 """Staff sign-in pages (blueprint ``staff``) on a small app: the shared shell, the blueprint and
-a few protected views, as the builder and back office use them. Single sign-on is tested
-against a real OpenID provider in tests/runtime/test_sso.py."""
+a few protected views, as the builder and back office use them (make_staff_app in
+tests/runtime/helpers.py). Single sign-on is tested against a real OpenID provider in
+tests/runtime/test_sso.py."""
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pyotp
 import pytest
-from bs4 import BeautifulSoup
-from flask import Blueprint, Flask
 from flask.testing import FlaskClient
 from sqlmodel import select
 
@@ -21,66 +19,15 @@ from runtime import staff as core
 from runtime.models import StaffUser
 from runtime.settings import OidcProvider, Settings
 from runtime.store import department_for_name
-from runtime.web import sso as sso_web
 from runtime.web import staff as staff_web
-from runtime.web.common import SHARED_TEMPLATES, Face, create_base_app
-from tests.conftest import STAFF_PASSWORD, StaffFactory
-
-TEST_FACE = Face(name="staff-test", templates=SHARED_TEMPLATES)
-
-
-def page(response: Any) -> BeautifulSoup:
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
-
-
-def protected_views() -> Blueprint:
-    """What a face's views look like: a home page, a department's thing, an admin page."""
-    views = Blueprint("protected", __name__)
-
-    @views.get("/")
-    @staff_web.login_required
-    def home() -> str:
-        user = staff_web.current_user()
-        assert user is not None
-        return f"Hello {user.name}"
-
-    @views.route("/departments/<int:department_id>/edit", methods=["GET", "POST"])
-    @staff_web.requires(core.EDIT_DRAFTS, department=lambda department_id: department_id)
-    def edit(department_id: int) -> str:
-        return f"editing in {department_id}"
-
-    @views.get("/admin")
-    @staff_web.requires(core.MANAGE_USERS)
-    def admin() -> str:
-        return "users"
-
-    return views
-
-
-def make_app(settings: Settings, **overrides: Any) -> Flask:
-    app = create_base_app(
-        __name__, TEST_FACE, {"SETTINGS": dataclasses.replace(settings, **overrides), "TESTING": True}
-    )
-    app.register_blueprint(staff_web.bp)
-    app.register_blueprint(sso_web.bp)
-    app.register_blueprint(protected_views())
-    # The shared error page links to the citizen's list of services.
-    app.add_url_rule("/services", "citizen.home", lambda: "services")
-    return app
+from tests.conftest import STAFF_PASSWORD, StaffFactory, page
+from tests.runtime.helpers import staff_clients
 
 
 @pytest.fixture
 def make(settings: Settings) -> Iterator[Any]:
-    apps: list[Flask] = []
-
-    def build(**overrides: Any) -> FlaskClient:
-        app = make_app(settings, **overrides)
-        apps.append(app)
-        return app.test_client()
-
-    yield build
-    for app in apps:
-        app.extensions["civicforms.engine"].dispose()
+    with staff_clients(settings) as build:
+        yield build
 
 
 @pytest.fixture

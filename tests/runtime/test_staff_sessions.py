@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
@@ -19,24 +18,17 @@ from runtime import staff as core
 from runtime.settings import Settings
 from runtime.store import department_for_name
 from runtime.web import staff as staff_web
-from tests.conftest import STAFF_PASSWORD, StaffFactory
-from tests.runtime.test_staff_auth import errors, make_app, page, sign_in
+from tests.conftest import STAFF_PASSWORD, StaffFactory, page
+from tests.runtime.helpers import staff_clients
+from tests.runtime.test_staff_auth import errors, sign_in
 
 COOKIE = "civicforms_session"
 
 
 @pytest.fixture
 def make(settings: Settings) -> Iterator[Any]:
-    apps: list[Flask] = []
-
-    def build(**overrides: Any) -> FlaskClient:
-        app = make_app(settings, **overrides)
-        apps.append(app)
-        return app.test_client()
-
-    yield build
-    for app in apps:
-        app.extensions["civicforms.engine"].dispose()
+    with staff_clients(settings) as build:
+        yield build
 
 
 def copy_of(client: FlaskClient) -> FlaskClient:
