@@ -415,6 +415,20 @@ def _fail_unknown_email(
     return SignInError(WRONG_PASSWORD)
 
 
+def _failed_attempt(
+    session: Session, user: StaffUser, number: int, message: str, *, max_attempts: int, until: datetime
+) -> SignInError:
+    """A wrong password or code, already counted as attempt ``number``: lock the account until
+    ``until`` if that was the last attempt allowed; the error to raise (the lock's words, or ``message``)."""
+    assert user.id is not None
+    locked = _lock_if_last(session, user_id=user.id, number=number, max_attempts=max_attempts, until=until)
+    session.flush()
+    session.refresh(user)
+    if locked:
+        return SignInError(locked_message(until), locked_until=until)
+    return SignInError(message)
+
+
 def check_password_sign_in(
     *, session: Session, email: str, password: str, max_attempts: int = 5, lock_minutes: int = 15
 ) -> StaffUser:
@@ -437,12 +451,7 @@ def check_password_sign_in(
         raise _locked_error(session, user, now, lock_minutes)
     if not verify_password(user, password):
         until = now + timedelta(minutes=lock_minutes)
-        locked = _lock_if_last(session, user_id=user.id, number=number, max_attempts=max_attempts, until=until)
-        session.flush()
-        session.refresh(user)
-        if locked:
-            raise SignInError(locked_message(until), locked_until=until)
-        raise SignInError(WRONG_PASSWORD)
+        raise _failed_attempt(session, user, number, WRONG_PASSWORD, max_attempts=max_attempts, until=until)
     _refund_attempt(session, user_id=user.id)
     session.add(user)  # the hash may have been upgraded
     session.flush()
@@ -479,12 +488,7 @@ def check_second_factor(
     step = _matching_step(user.totp_secret, code, now) if user.totp_secret else None
     if step is None or not _claim_totp_step(session, user_id=user.id, step=step):
         until = now + timedelta(minutes=lock_minutes)
-        locked = _lock_if_last(session, user_id=user.id, number=number, max_attempts=max_attempts, until=until)
-        session.flush()
-        session.refresh(user)
-        if locked:
-            raise SignInError(locked_message(until), locked_until=until)
-        raise SignInError(WRONG_CODE)
+        raise _failed_attempt(session, user, number, WRONG_CODE, max_attempts=max_attempts, until=until)
     session.flush()
     session.refresh(user)
 
