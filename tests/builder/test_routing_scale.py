@@ -8,7 +8,6 @@ that requires an answer on the last page compact.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,26 +22,11 @@ from runtime.checker import check
 from runtime.definition import read_file
 from runtime.settings import Settings
 from tests.builder.conftest import StaffMembers
+from tests.builder.test_publish import settings  # noqa: F401 - a fixture: a definitions folder of the test's own
 from tests.conftest import page
 
 PAGES = 100
 SERVICE = "routed-service"
-
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    """The test settings, publishing into a definitions folder of the test's own."""
-    folder = tmp_path / "form_definitions"
-    folder.mkdir()
-    return Settings(
-        environment="test",
-        secret_key="test-secret-key-" + "x" * 32,
-        database_url=database_url,
-        secure_cookies=False,
-        organisation_name="Westbridge Council",
-        definitions_dir=folder,
-        publish_mode="direct",
-    )
 
 
 @pytest.fixture
@@ -79,7 +63,11 @@ def test_every_page_that_works_out_conditions_opens(designer: FlaskClient) -> No
     assert any("Every page can be reached" in text for text in done)
 
 
-def test_the_hundred_page_service_publishes(builder_app: Flask, designer: FlaskClient, settings: Settings) -> None:
+def test_the_hundred_page_service_publishes(
+    builder_app: Flask,
+    designer: FlaskClient,
+    settings: Settings,  # noqa: F811 - the fixture imported above
+) -> None:
     url = f"/services/{SERVICE}/publish"
     token = page(designer.get(url)).select_one("input[name=csrf_token]")
     assert token is not None
