@@ -20,7 +20,9 @@ from runtime.settings import PROJECT_ROOT
 from runtime.widgets import WIDGETS
 
 
-def run_script(script: str, *args: str, json_out: Path) -> dict[str, Any]:
+def run_bench(script: str, *args: str, json_out: Path) -> tuple[dict[str, Any], str]:
+    """Run bench/``script`` with these arguments, writing its JSON to ``json_out``; it must exit 0.
+    The figures it wrote, and what it printed."""
     result = subprocess.run(
         [sys.executable, str(PROJECT_ROOT / "bench" / script), *args, "--json", str(json_out)],
         cwd=PROJECT_ROOT,
@@ -29,7 +31,12 @@ def run_script(script: str, *args: str, json_out: Path) -> dict[str, Any]:
         timeout=120,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
-    return json.loads(json_out.read_text())  # type: ignore[no-any-return]
+    return json.loads(json_out.read_text()), result.stdout
+
+
+def run_script(script: str, *args: str, json_out: Path) -> dict[str, Any]:
+    """run_bench's figures."""
+    return run_bench(script, *args, json_out=json_out)[0]
 
 
 def test_the_large_service_passes_the_checker_and_is_as_large_as_promised() -> None:

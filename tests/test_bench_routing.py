@@ -7,38 +7,18 @@ its JSON. docs/performance.md ("Routing at scale") has the figures of the full r
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 from bench.routing_scale import PAGES_MEASURED
-from runtime.settings import PROJECT_ROOT
+from tests.test_bench import run_bench
 
 
 def test_the_routing_benchmark_runs_end_to_end(tmp_path: Path) -> None:
-    json_out = tmp_path / "routing.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(PROJECT_ROOT / "bench" / "routing_scale.py"),
-            "--pages",
-            "8",
-            "16",
-            "--json",
-            str(json_out),
-        ],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
-    figures = json.loads(json_out.read_text())
+    figures, printed = run_bench("routing_scale.py", "--pages", "8", "16", json_out=tmp_path / "routing.json")
     assert set(figures["check"]) == set(figures["builder"]) == {"8", "16"}
     for size in ("8", "16"):
         assert figures["check"][size]["problems"] == []
         assert figures["check"][size]["seconds"] > 0 and figures["check"][size]["peak_mb"] >= 0
         assert set(figures["builder"][size]) == {label for label, _ in PAGES_MEASURED}
         assert {page["status"] for page in figures["builder"][size].values()} == {200}
-    assert "check() at  16 pages" in result.stdout
+    assert "check() at  16 pages" in printed
