@@ -31,9 +31,10 @@ from flask import Blueprint, Flask, abort, current_app, redirect, request, sessi
 from werkzeug.wrappers import Response
 
 from .. import staff as core
+from ..services import accounts
 from ..settings import OidcProvider
 from .common import db, settings
-from .staff import PENDING, _now, _page, _safe_next, _sign_in_context, _start_session, public
+from .staff import PENDING, _now, _page, _safe_next, _sign_in_context, _signed_in, public
 
 bp = Blueprint("sso", __name__)
 
@@ -229,20 +230,32 @@ def callback(provider: str) -> Any:
     """Back from the provider: sign in the active account with that identity (linking it on first use)."""
     config, client = _provider_or_404(provider)
     attempt = session.pop(ATTEMPT, None)
+    # Nothing says the provider asked for a second factor: ask for this app's, as for a password.
+    owed = settings().staff_require_totp and not config.requires_mfa
     try:
         claims, token = _finish(config, client, attempt)
-        user = _user(config, client, claims, token)
+        issuer, subject, email = _identity(config, client, claims, token)
+        try:
+            signed = accounts.sign_in_with_sso(
+                session=db(),
+                issuer=issuer,
+                subject=subject,
+                email=email,
+                second_factor_owed=owed,
+                max_age_minutes=settings().staff_session_minutes,
+            )
+        except core.SignInError as exc:
+            raise Refused(exc.message, exc.message, 403) from exc
     except (ProviderUnreachable, Refused) as exc:
-        db().rollback()
         return _failed(config, exc)
     assert isinstance(attempt, dict)
     next_path = str(attempt.get("next") or "")
-    if settings().staff_require_totp and not config.requires_mfa:
-        # Nothing says the provider asked for a second factor: ask for this app's, as for a password.
+    user = signed.user
+    if signed.token is None:
         session.clear()
         session[PENDING] = {"user": user.id, "at": _now(), "next": next_path}
         return redirect(url_for("staff.two_factor" if user.totp_secret else "staff.set_up_two_factor"), 303)
-    response = _start_session(user, next_path)
+    response = _signed_in(user, signed.token, next_path)
     id_token = str(token.get("id_token") or "")
     session[SIGNED_IN_WITH] = {"p": config.name, "t": id_token if len(id_token) <= MAX_ID_TOKEN_KEPT else ""}
     return response
@@ -278,8 +291,10 @@ def _finish(config: OidcProvider, client: Any, attempt: Any) -> tuple[dict[str, 
     return claims, token
 
 
-def _user(config: OidcProvider, client: Any, claims: dict[str, Any], token: dict[str, Any]) -> Any:
-    """The active account for these claims, once the provider's settings are met."""
+def _identity(
+    config: OidcProvider, client: Any, claims: dict[str, Any], token: dict[str, Any]
+) -> tuple[str, str, str | None]:
+    """(issuer, subject, email) of these claims, once the provider's settings are met."""
     subject, issuer = str(claims.get("sub") or ""), str(claims.get("iss") or config.issuer)
     if not subject:
         raise Refused("no subject", core.SSO_NO_ACCOUNT, 403)
@@ -295,10 +310,7 @@ def _user(config: OidcProvider, client: Any, claims: dict[str, Any], token: dict
         email = _verified_email(config, userinfo, claims)
     if not email:
         email = _username_email(config, claims) or _username_email(config, userinfo, claims)
-    try:
-        return core.user_for_oidc(session=db(), issuer=issuer, subject=subject, email=email)
-    except core.SignInError as exc:
-        raise Refused(exc.message, exc.message, 403) from exc
+    return issuer, subject, email
 
 
 def _verified_email(config: OidcProvider, found: dict[str, Any], id_claims: dict[str, Any]) -> str:

@@ -24,6 +24,7 @@ from werkzeug.wrappers import Response
 
 from .. import staff as core
 from ..models import StaffUser
+from ..services import accounts
 from .common import db, render_page, settings
 
 bp = Blueprint("staff", __name__)
@@ -90,8 +91,7 @@ def current_user() -> StaffUser | None:
 
 
 def _end_session(reason: str) -> None:
-    core.end_session(session=db(), token=session.get(TOKEN, ""))
-    db().commit()
+    accounts.end_session(session=db(), token=session.get(TOKEN, ""))
     session.clear()
     g.staff_session_ended = reason
 
@@ -225,9 +225,12 @@ def _home() -> str:
 
 def _start_session(user: StaffUser, next_path: str = "") -> Response:
     """Signed in: a new session (nothing from before survives), then where they were going."""
-    core.record_sign_in(session=db(), user=user)
-    token = core.start_session(session=db(), user=user, max_age_minutes=settings().staff_session_minutes)
-    db().commit()
+    token = accounts.start_session(session=db(), user=user, max_age_minutes=settings().staff_session_minutes)
+    return _signed_in(user, token, next_path)
+
+
+def _signed_in(user: StaffUser, token: str, next_path: str = "") -> Response:
+    """The cookie of a session just started (``token``), then where they were going."""
     session.clear()
     now = _now()
     session[USER] = user.id
@@ -300,7 +303,7 @@ def sign_in() -> Any:
     if errors:
         return _page("staff/sign_in.html", 400, errors=errors, **context)
     try:
-        user = core.check_password_sign_in(
+        user = accounts.sign_in_with_password(
             session=db(),
             email=email,
             password=password,
@@ -308,10 +311,8 @@ def sign_in() -> Any:
             lock_minutes=config.staff_lockout_minutes,
         )
     except core.SignInError as exc:
-        db().commit()  # the failure counts, whatever the answer
         context["locked"] = exc.locked_until is not None
         return _page("staff/sign_in.html", 400, errors={"email": exc.message}, **context)
-    db().commit()  # a rehashed password is kept
     if user.totp_secret or config.staff_require_totp:
         session.clear()
         session[PENDING] = {"user": user.id, "at": _now(), "next": next_path}
@@ -335,7 +336,7 @@ def two_factor() -> Any:
         return _page("staff/two_factor.html", 400, errors={"code": "Enter the 6-digit code"}, **context)
     config = settings()
     try:
-        core.check_second_factor(
+        accounts.check_second_factor(
             session=db(),
             user=user,
             code=code,
@@ -343,7 +344,6 @@ def two_factor() -> Any:
             lock_minutes=config.staff_lockout_minutes,
         )
     except core.SignInError as exc:
-        db().commit()
         if exc.locked_until is not None:
             session.clear()
             return _page("staff/sign_in.html", 400, errors={"email": exc.message}, **_sign_in_context(locked=True))
@@ -379,13 +379,9 @@ def set_up_two_factor() -> Any:
         return _page("staff/set_up_two_factor.html", **context)
     code = _field("code", 20)
     try:
-        if not code.strip():
-            raise core.StaffError("code", "Enter the 6-digit code your authenticator app shows")
-        core.enrol_totp(session=db(), user=user, secret=secret, code=code)
+        accounts.enrol_second_factor(session=db(), user=user, secret=secret, code=code)
     except core.StaffError as exc:
-        db().rollback()
         return _page("staff/set_up_two_factor.html", 400, errors={exc.field: exc.message}, **context)
-    db().commit()
     session.pop(NEW_SECRET, None)
     if current_user() is None:
         return _start_session(user, next_path)
@@ -402,11 +398,12 @@ def sign_out() -> Any:
             return redirect(url_for("staff.sign_in"), 303)
         return _page("staff/sign_out.html", title="Sign out")
     user = current_user()
-    if user is not None and user.id is not None and request.form.get("everywhere") == "yes":
-        core.end_sessions(session=db(), user_id=user.id)
-    else:
-        core.end_session(session=db(), token=session.get(TOKEN, ""))
-    db().commit()
+    accounts.sign_out(
+        session=db(),
+        token=session.get(TOKEN, ""),
+        user_id=user.id if user is not None else None,
+        everywhere=request.form.get("everywhere") == "yes",
+    )
     from .sso import end_session  # clears the session; sso imports this module
 
     return end_session(url_for("staff.sign_in", status="signed-out"))
@@ -433,7 +430,11 @@ def set_up(token: str) -> Any:
         errors["confirm"] = "The passwords do not match: type the same password twice"
     if errors:
         return _page("staff/set_up.html", 400, errors=errors, **context)
-    core.use_setup_token(session=db(), token=token, password=password)
-    db().commit()
+    try:
+        accounts.choose_password(session=db(), token=token, password=password)
+    except core.StaffError as exc:
+        if exc.field == "token":  # used in another tab a moment ago
+            return _page("staff/link_expired.html", 404, title="This link has expired or has already been used")
+        return _page("staff/set_up.html", 400, errors={exc.field: exc.message}, **context)
     session.clear()
     return redirect(url_for("staff.sign_in", status="password-set"), 303)
