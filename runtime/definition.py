@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .questions import Field, Question
+from .questions import lower_first as lower_first  # the builder's too
 from .widgets import ADDRESS_PARTS, WIDGETS, Widget
 
 if TYPE_CHECKING:
@@ -262,19 +264,6 @@ def resolve_ref(root: dict[str, Any], node: Any) -> Any:
     return node
 
 
-@dataclass(frozen=True)
-class Field:
-    """One answerable field: a question's property, or a part of a nested question."""
-
-    path: str  # dotted: "address.postcode"
-    schema: dict[str, Any]
-    question: str  # the top-level property it belongs to
-
-    @property
-    def html_id(self) -> str:
-        return self.path.replace(".", "-").replace("_", "-")
-
-
 # -- typed views, with the format's defaults ---------------------------------------------------
 # The defaults live here, once: templates, the builder's preview and the back office read
 # these views and never the raw document.
@@ -286,7 +275,6 @@ DECLARATION = (
     "By sending this you are confirming that, to the best of your knowledge, "
     "the details you are providing are correct.",
 )
-TEXTAREA_ROWS = 5
 
 
 def _texts(value: Any) -> tuple[str, ...]:
@@ -295,83 +283,6 @@ def _texts(value: Any) -> tuple[str, ...]:
 
 def _text(value: Any) -> str | None:
     return str(value) if isinstance(value, str) and value.strip() else None
-
-
-def lower_first(text: str) -> str:
-    """'Full name' -> 'full name', but 'NHS number' stays: an acronym keeps its capitals."""
-    first = text.split(" ", 1)[0]
-    if len(first) > 1 and first.isupper():
-        return text
-    return text[:1].lower() + text[1:]
-
-
-@dataclass(frozen=True)
-class Option:
-    """One choice of a radios, select or checkboxes question."""
-
-    value: str
-    label: str
-    hint: str | None = None
-
-
-@dataclass(frozen=True)
-class Question:
-    """How one property is asked, with every default filled in."""
-
-    name: str
-    label: str
-    widget: str
-    hint: str | None = None
-    short_label: str = ""  # the key on check answers; the label when the file gives none
-    error_name: str = ""  # the noun phrase in default error messages
-    width: str | None = None
-    rows: int = TEXTAREA_ROWS
-    prefix: str | None = None
-    suffix: str | None = None
-    autocomplete: str | None = None
-    spellcheck: bool | None = None
-    yes_label: str = "Yes"
-    no_label: str = "No"
-    options: tuple[Option, ...] = ()
-
-    @classmethod
-    def from_doc(cls, name: str, q: dict[str, Any]) -> Question:
-        label = str(q.get("label") or name)
-        short = _text(q.get("short_label")) or label
-        options = q.get("options")
-        return cls(
-            name=name,
-            label=label,
-            widget=str(q.get("widget", "text")),
-            hint=_text(q.get("hint")),
-            short_label=short,
-            error_name=_text(q.get("error_name")) or lower_first(short),
-            width=str(q["width"]) if q.get("width") else None,
-            rows=int(q.get("rows", TEXTAREA_ROWS)),
-            prefix=_text(q.get("prefix")),
-            suffix=_text(q.get("suffix")),
-            autocomplete=_text(q.get("autocomplete")),
-            spellcheck=q["spellcheck"] if isinstance(q.get("spellcheck"), bool) else None,
-            yes_label=_text(q.get("yes_label")) or "Yes",
-            no_label=_text(q.get("no_label")) or "No",
-            options=tuple(
-                Option(str(value), str(o.get("label", value)), _text(o.get("hint")))
-                for value, o in (options.items() if isinstance(options, dict) else ())
-                if isinstance(o, dict)
-            ),
-        )
-
-    @property
-    def widget_type(self) -> Widget:
-        return WIDGETS[self.widget]
-
-    @cached_property
-    def _labels(self) -> dict[str, str]:
-        return {option.value: option.label for option in self.options}
-
-    def option_label(self, value: Any) -> str:
-        """The label of a chosen value; the value itself when no option has it."""
-        return self._labels.get(str(value), str(value))
 
 
 @dataclass(frozen=True)
@@ -491,6 +402,7 @@ class Definition:
             else None
         )
         self.hash = content_hash(doc)
+        self._asked: dict[str, Question] = {}
 
     @property
     def live(self) -> bool:
@@ -548,7 +460,17 @@ class Definition:
         return path not in self.required_somewhere
 
     def question(self, name: str) -> Question:
-        return self.questions[name]
+        """The question with what the schema says about it: what its widget reads (built once)."""
+        asked = self._asked.get(name)
+        if asked is None:
+            asked = replace(
+                self.questions[name],
+                optional=self.is_optional(name),
+                schema=self.property_schema(name),
+                fields=tuple(self.fields_of(name)),
+            )
+            self._asked[name] = asked
+        return asked
 
     def widget(self, name: str) -> str:
         return self.questions[name].widget

@@ -34,7 +34,7 @@ def question_view(
     definition: Definition, name: str, raw: dict[str, Any], errors: dict[str, str], as_heading: bool
 ) -> dict[str, Any]:
     """``{"macro": <govuk macro name>, "params": {...}}`` for one question."""
-    return definition.widget_of(name).view(definition, name, raw, errors, as_heading)
+    return definition.widget_of(name).view(definition.question(name), raw, errors, as_heading)
 
 
 def summary_rows(

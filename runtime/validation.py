@@ -1175,7 +1175,7 @@ def _locate(error: ValidationError) -> list[tuple[str, str]]:
 def _spread(definition: Definition, path: str, keyword: str) -> list[str]:
     """A missing address is reported on each of its required lines, as GOV.UK pages do."""
     question = definition.questions.get(path)
-    if keyword != "required" or question is None or not question.widget_type.parts:
+    if keyword != "required" or question is None or not definition.widget_of(question.name).parts:
         return [path]
     required = definition.property_schema(path).get("required", [])
     return [f"{path}.{part}" for part in required] or [path]

@@ -15,14 +15,13 @@ from .base import (
     error_param,
     heading,
     html_id,
-    label_text,
     one,
 )
 from .identifiers import POSTCODE, normalise_postcode
 from .text import TEXT
 
 if TYPE_CHECKING:
-    from ..definition import Definition
+    from ..questions import Question
 
 # part -> (label, autocomplete token, error name)
 ADDRESS_PARTS = {
@@ -80,10 +79,10 @@ class UkAddress(Widget):
                 continue  # the format bounds its length
             yield from check_max_length(f"{name}.{part}", sub, f"{at}.properties.{part}")
 
-    def parse(self, definition: Definition, name: str, form: FormData) -> tuple[Any, dict[str, Any]]:
+    def parse(self, q: Question, form: FormData) -> tuple[Any, dict[str, Any]]:
         raw = {}
         value: dict[str, str] = {}
-        for field in definition.fields_of(name):
+        for field in q.fields:
             part = field.path.split(".")[1]
             text = clean_text(one(form, field.path))
             raw[field.path] = text
@@ -91,12 +90,13 @@ class UkAddress(Widget):
                 value[part] = normalise_postcode(text) if part == "postcode" else text
         return (value or None), raw
 
-    def to_raw(self, definition: Definition, name: str, value: Any) -> dict[str, Any]:
+    def to_raw(self, q: Question, value: Any) -> dict[str, Any]:
+        name = q.name
         if not isinstance(value, dict):
             return {}
         return {f"{name}.{part}": text for part, text in value.items()}
 
-    def display(self, definition: Definition, name: str, value: Any) -> list[str]:
+    def display(self, q: Question, value: Any) -> list[str]:
         if value is None:
             return []
         if not isinstance(value, dict):
@@ -106,12 +106,10 @@ class UkAddress(Widget):
     def anchor(self, name: str, path: str) -> str:
         return f"#{html_id(name)}-line1" if "." not in path else f"#{html_id(path)}"
 
-    def view(
-        self, definition: Definition, name: str, raw: dict[str, Any], errors: dict[str, str], as_heading: bool
-    ) -> dict[str, Any]:
-        q = definition.question(name)
+    def view(self, q: Question, raw: dict[str, Any], errors: dict[str, str], as_heading: bool) -> dict[str, Any]:
+        name = q.name
         inputs = []
-        for field in definition.fields_of(name):
+        for field in q.fields:
             part = field.path.split(".")[1]
             text, autocomplete, _ = ADDRESS_PARTS[part]
             inputs.append(
@@ -132,7 +130,7 @@ class UkAddress(Widget):
             "macro": "address",
             "params": {
                 "id": html_id(name),
-                "legend": heading(label_text(definition, name), as_heading, legend=True),
+                "legend": heading(q.label_text, as_heading, legend=True),
                 "hint": {"text": q.hint} if q.hint else None,
                 "errorMessage": error_param(errors, name),
                 "inputs": inputs,

@@ -3,7 +3,8 @@
 A widget type is one class (in one module of this package) holding everything about it: the
 JSON types its property may have, the checker's rules, how a post becomes an answer and back,
 how an answer is displayed, which GOV.UK Frontend component asks it, and its default error
-wording. Nothing here imports Flask or ``runtime.definition`` (which imports this package).
+wording. A widget reads a ``runtime.questions.Question``: nothing here imports Flask or
+``runtime.definition`` (which imports this package).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from ..definition import Definition, Question
+    from ..questions import Question
 
 WIDTHS = {
     "2": "govuk-input--width-2",
@@ -87,12 +88,6 @@ def error_param(errors: dict[str, str], path: str) -> dict[str, str] | None:
     return {"text": errors[path]} if path in errors else None
 
 
-def label_text(definition: Definition, name: str) -> str:
-    """The question's label, marked "(optional)" when nothing requires it."""
-    label = definition.question(name).label
-    return f"{label} (optional)" if definition.is_optional(name) else label
-
-
 def json_types(schema: dict[str, Any]) -> set[str]:
     """The JSON types a schema allows (an untyped ``enum`` counts by its values)."""
     t = schema.get("type")
@@ -158,8 +153,9 @@ class Widget:
 
     # -- answers -------------------------------------------------------------------------
 
-    def parse(self, definition: Definition, name: str, form: FormData) -> tuple[Any, dict[str, Any]]:
+    def parse(self, q: Question, form: FormData) -> tuple[Any, dict[str, Any]]:
         """Read one question from a post: ``(value or None when unanswered, raw form values)``."""
+        name = q.name
         text = clean_text(one(form, name))
         raw = {name: text}
         if not text:
@@ -170,13 +166,14 @@ class Widget:
         """A non-empty, cleaned one-field answer as stored: typed, in its one written form."""
         return squash_spaces(text)
 
-    def to_raw(self, definition: Definition, name: str, value: Any) -> dict[str, Any]:
+    def to_raw(self, q: Question, value: Any) -> dict[str, Any]:
         """The form values that show a stored answer again (the inverse of ``parse``)."""
+        name = q.name
         if value is None:
             return {}
         return {name: self.display_text(value)}
 
-    def display(self, definition: Definition, name: str, value: Any) -> list[str]:
+    def display(self, q: Question, value: Any) -> list[str]:
         """An answer as lines of text, for check answers and the back office."""
         if value is None:
             return []
@@ -191,22 +188,19 @@ class Widget:
         """Where an error summary link for a field of this question lands."""
         return f"#{html_id(path)}"
 
-    def view(
-        self, definition: Definition, name: str, raw: dict[str, Any], errors: dict[str, str], as_heading: bool
-    ) -> dict[str, Any]:
+    def view(self, q: Question, raw: dict[str, Any], errors: dict[str, str], as_heading: bool) -> dict[str, Any]:
         """``{"macro": <govuk macro name>, "params": {...}}``: the component that asks it."""
-        q = definition.question(name)
-        params = self.input_params(definition, q, raw, errors, as_heading)
+        params = self.input_params(q, raw, errors, as_heading)
         return {"macro": "govukInput", "params": params}
 
     def input_params(
-        self, definition: Definition, q: Question, raw: dict[str, Any], errors: dict[str, str], as_heading: bool
+        self, q: Question, raw: dict[str, Any], errors: dict[str, str], as_heading: bool
     ) -> dict[str, Any]:
         """The parameters of a one-line ``govukInput``: the shared part of text-like widgets."""
         params: dict[str, Any] = {
             "id": html_id(q.name),
             "name": q.name,
-            "label": heading(label_text(definition, q.name), as_heading),
+            "label": heading(q.label_text, as_heading),
             "hint": {"text": q.hint} if q.hint else None,
             "errorMessage": error_param(errors, q.name),
             "value": raw.get(q.name, ""),

@@ -6,16 +6,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .base import FormData, Resolve, Widget, clean_text, error_param, heading, html_id, label_text, one
+from .base import FormData, Resolve, Widget, clean_text, error_param, heading, html_id, one
 
 if TYPE_CHECKING:
-    from ..definition import Definition
+    from ..questions import Question
 
 # What a fresh choice question offers until the designer names the choices.
 NEW_OPTIONS = {"option_1": "Option 1", "option_2": "Option 2"}
 
 
-def _items(definition: Definition, name: str, chosen: Any) -> list[dict[str, Any]]:
+def _items(q: Question, chosen: Any) -> list[dict[str, Any]]:
     chosen_values = set(chosen) if isinstance(chosen, list) else {chosen}
     return [
         {
@@ -24,7 +24,7 @@ def _items(definition: Definition, name: str, chosen: Any) -> list[dict[str, Any
             **({"hint": {"text": option.hint}} if option.hint else {}),
             "checked": option.value in chosen_values,
         }
-        for option in definition.question(name).options
+        for option in q.options
     ]
 
 
@@ -52,42 +52,38 @@ class Choice(Widget):
     def normalise(self, text: str) -> Any:
         return text
 
-    def display(self, definition: Definition, name: str, value: Any) -> list[str]:
-        return [] if value is None else [definition.question(name).option_label(value)]
+    def display(self, q: Question, value: Any) -> list[str]:
+        return [] if value is None else [q.option_label(value)]
 
 
 def _fieldset_view(
-    macro: str, definition: Definition, name: str, raw: dict[str, Any], errors: dict[str, str], as_heading: bool
+    macro: str, q: Question, raw: dict[str, Any], errors: dict[str, str], as_heading: bool
 ) -> dict[str, Any]:
     """Radios and checkboxes: a fieldset whose legend is the question, one item per option."""
-    q = definition.question(name)
+    name = q.name
     return {
         "macro": macro,
         "params": {
             "name": name,
             "idPrefix": html_id(name),
-            "fieldset": {"legend": heading(label_text(definition, name), as_heading, legend=True)},
+            "fieldset": {"legend": heading(q.label_text, as_heading, legend=True)},
             "hint": {"text": q.hint} if q.hint else None,
             "errorMessage": error_param(errors, name),
-            "items": _items(definition, name, raw.get(name)),
+            "items": _items(q, raw.get(q.name)),
         },
     }
 
 
 @dataclass(frozen=True)
 class Radios(Choice):
-    def view(
-        self, definition: Definition, name: str, raw: dict[str, Any], errors: dict[str, str], as_heading: bool
-    ) -> dict[str, Any]:
-        return _fieldset_view("govukRadios", definition, name, raw, errors, as_heading)
+    def view(self, q: Question, raw: dict[str, Any], errors: dict[str, str], as_heading: bool) -> dict[str, Any]:
+        return _fieldset_view("govukRadios", q, raw, errors, as_heading)
 
 
 @dataclass(frozen=True)
 class Select(Choice):
-    def view(
-        self, definition: Definition, name: str, raw: dict[str, Any], errors: dict[str, str], as_heading: bool
-    ) -> dict[str, Any]:
-        q = definition.question(name)
+    def view(self, q: Question, raw: dict[str, Any], errors: dict[str, str], as_heading: bool) -> dict[str, Any]:
+        name = q.name
         current = raw.get(name, "")
         items = [{"value": "", "text": "Choose an option", "selected": current == ""}] + [
             {"value": option.value, "text": option.label, "selected": option.value == current} for option in q.options
@@ -97,7 +93,7 @@ class Select(Choice):
             "params": {
                 "id": html_id(name),
                 "name": name,
-                "label": heading(label_text(definition, name), as_heading),
+                "label": heading(q.label_text, as_heading),
                 "hint": {"text": q.hint} if q.hint else None,
                 "errorMessage": error_param(errors, name),
                 "items": items,
@@ -129,23 +125,22 @@ class Checkboxes(Widget):
         if not schema.get("uniqueItems"):
             yield f"$.schema.properties.{name}", 'checkboxes need "uniqueItems": true'
 
-    def parse(self, definition: Definition, name: str, form: FormData) -> tuple[Any, dict[str, Any]]:
+    def parse(self, q: Question, form: FormData) -> tuple[Any, dict[str, Any]]:
+        name = q.name
         chosen = list(dict.fromkeys(v for v in form.getlist(name) if v))
         return (chosen or None), {name: chosen}
 
-    def to_raw(self, definition: Definition, name: str, value: Any) -> dict[str, Any]:
+    def to_raw(self, q: Question, value: Any) -> dict[str, Any]:
+        name = q.name
         return {} if value is None else {name: list(value)}
 
-    def display(self, definition: Definition, name: str, value: Any) -> list[str]:
+    def display(self, q: Question, value: Any) -> list[str]:
         if value is None:
             return []
-        q = definition.question(name)
         return [q.option_label(v) for v in value]
 
-    def view(
-        self, definition: Definition, name: str, raw: dict[str, Any], errors: dict[str, str], as_heading: bool
-    ) -> dict[str, Any]:
-        return _fieldset_view("govukCheckboxes", definition, name, raw, errors, as_heading)
+    def view(self, q: Question, raw: dict[str, Any], errors: dict[str, str], as_heading: bool) -> dict[str, Any]:
+        return _fieldset_view("govukCheckboxes", q, raw, errors, as_heading)
 
 
 @dataclass(frozen=True)
@@ -155,35 +150,34 @@ class YesNo(Widget):
     def new_property(self) -> dict[str, Any]:
         return {"type": "boolean"}
 
-    def parse(self, definition: Definition, name: str, form: FormData) -> tuple[Any, dict[str, Any]]:
+    def parse(self, q: Question, form: FormData) -> tuple[Any, dict[str, Any]]:
+        name = q.name
         text = clean_text(one(form, name))
         if not text:
             return None, {name: text}
         # Anything but "yes" or "no" stays text, so that validation says "Select ...".
         return {"yes": True, "no": False}.get(text, text), {name: text}
 
-    def to_raw(self, definition: Definition, name: str, value: Any) -> dict[str, Any]:
+    def to_raw(self, q: Question, value: Any) -> dict[str, Any]:
+        name = q.name
         if value is None:
             return {}
         return {name: "yes" if value is True else "no" if value is False else ""}
 
-    def display(self, definition: Definition, name: str, value: Any) -> list[str]:
+    def display(self, q: Question, value: Any) -> list[str]:
         if value is None:
             return []
-        q = definition.question(name)
         return [q.yes_label if value else q.no_label]
 
-    def view(
-        self, definition: Definition, name: str, raw: dict[str, Any], errors: dict[str, str], as_heading: bool
-    ) -> dict[str, Any]:
-        q = definition.question(name)
+    def view(self, q: Question, raw: dict[str, Any], errors: dict[str, str], as_heading: bool) -> dict[str, Any]:
+        name = q.name
         chosen = raw.get(name)
         return {
             "macro": "govukRadios",
             "params": {
                 "name": name,
                 "idPrefix": html_id(name),
-                "fieldset": {"legend": heading(label_text(definition, name), as_heading, legend=True)},
+                "fieldset": {"legend": heading(q.label_text, as_heading, legend=True)},
                 "hint": {"text": q.hint} if q.hint else None,
                 "errorMessage": error_param(errors, name),
                 "items": [

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from .base import FormData, Widget, clean_text, error_param, heading, html_id, label_text, one
+from .base import FormData, Widget, clean_text, error_param, heading, html_id, one
 
 if TYPE_CHECKING:
-    from ..definition import Definition
+    from ..questions import Question
 
 _PARTS = (("day", 2), ("month", 2), ("year", 4))
 
@@ -45,21 +45,23 @@ class Date(Widget):
     def new_property(self) -> dict[str, Any]:
         return {"type": "string", "format": "date"}
 
-    def parse(self, definition: Definition, name: str, form: FormData) -> tuple[Any, dict[str, Any]]:
+    def parse(self, q: Question, form: FormData) -> tuple[Any, dict[str, Any]]:
+        name = q.name
         parts = {p: clean_text(one(form, f"{name}-{p}")) for p, _ in _PARTS}
         raw = {f"{name}-{p}": v for p, v in parts.items()}
         if not any(parts.values()):
             return None, raw
         return _parse_date(parts["day"], parts["month"], parts["year"]), raw
 
-    def to_raw(self, definition: Definition, name: str, value: Any) -> dict[str, Any]:
+    def to_raw(self, q: Question, value: Any) -> dict[str, Any]:
+        name = q.name
         try:
             d = date.fromisoformat(value)
         except (TypeError, ValueError):
             return {}
         return {f"{name}-day": str(d.day), f"{name}-month": str(d.month), f"{name}-year": str(d.year)}
 
-    def display(self, definition: Definition, name: str, value: Any) -> list[str]:
+    def display(self, q: Question, value: Any) -> list[str]:
         if value is None:
             return []
         try:
@@ -70,10 +72,8 @@ class Date(Widget):
     def anchor(self, name: str, path: str) -> str:
         return f"#{html_id(name)}-day"
 
-    def view(
-        self, definition: Definition, name: str, raw: dict[str, Any], errors: dict[str, str], as_heading: bool
-    ) -> dict[str, Any]:
-        q = definition.question(name)
+    def view(self, q: Question, raw: dict[str, Any], errors: dict[str, str], as_heading: bool) -> dict[str, Any]:
+        name = q.name
         qid = html_id(name)
         error = error_param(errors, name)
         err_cls = " govuk-input--error" if error else ""
@@ -82,7 +82,7 @@ class Date(Widget):
             "params": {
                 "id": qid,
                 "namePrefix": name,
-                "fieldset": {"legend": heading(label_text(definition, name), as_heading, legend=True)},
+                "fieldset": {"legend": heading(q.label_text, as_heading, legend=True)},
                 "hint": {"text": q.hint or "For example, 27 3 2007"},
                 "errorMessage": error,
                 "items": [

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .base import Widget
 
 if TYPE_CHECKING:
-    from ..definition import Definition
+    from ..questions import Question
 
 STRING = frozenset({"string"})
 
@@ -130,10 +130,8 @@ class NhsNumber(Widget):
     def display_text(self, value: Any) -> str:
         return format_nhs_number(str(value))
 
-    def view(
-        self, definition: Definition, name: str, raw: dict[str, Any], errors: dict[str, str], as_heading: bool
-    ) -> dict[str, Any]:
-        params = self.input_params(definition, definition.question(name), raw, errors, as_heading)
+    def view(self, q: Question, raw: dict[str, Any], errors: dict[str, str], as_heading: bool) -> dict[str, Any]:
+        params = self.input_params(q, raw, errors, as_heading)
         params["inputmode"] = "numeric"
         return {"macro": "govukInput", "params": params}
 

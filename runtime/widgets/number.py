@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from .base import Widget
 
 if TYPE_CHECKING:
-    from ..definition import Definition
+    from ..questions import Question
 
 # At most 15 digits before the point and 10 after: beyond any amount a form asks for, inside
 # what a float holds exactly enough, and far from Python's int-parsing limit. Longer numbers
@@ -37,20 +37,16 @@ class Number(Widget):
         number = float(squashed)
         return int(number) if number.is_integer() else number
 
-    def display(self, definition: Definition, name: str, value: Any) -> list[str]:
+    def display(self, q: Question, value: Any) -> list[str]:
         if value is None:
             return []
-        q = definition.question(name)
         suffix = f" {q.suffix}" if q.suffix else ""
         shown = f"{value:,}" if isinstance(value, int | float) else str(value)
         return [f"{q.prefix or ''}{shown}{suffix}"]
 
-    def view(
-        self, definition: Definition, name: str, raw: dict[str, Any], errors: dict[str, str], as_heading: bool
-    ) -> dict[str, Any]:
-        q = definition.question(name)
-        params = self.input_params(definition, q, raw, errors, as_heading)
-        params["inputmode"] = "decimal" if definition.property_schema(name).get("type") == "number" else "numeric"
+    def view(self, q: Question, raw: dict[str, Any], errors: dict[str, str], as_heading: bool) -> dict[str, Any]:
+        params = self.input_params(q, raw, errors, as_heading)
+        params["inputmode"] = "decimal" if q.schema.get("type") == "number" else "numeric"
         params["spellcheck"] = False
         if q.prefix:
             params["prefix"] = {"text": q.prefix}

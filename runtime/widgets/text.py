@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from .base import Widget
 
 if TYPE_CHECKING:
-    from ..definition import Definition
+    from ..questions import Question
 
 STRING = frozenset({"string"})
 
@@ -33,14 +33,11 @@ class Textarea(Widget):
     def normalise(self, text: str) -> Any:
         return text
 
-    def display(self, definition: Definition, name: str, value: Any) -> list[str]:
+    def display(self, q: Question, value: Any) -> list[str]:
         return [] if value is None else str(value).split("\n")
 
-    def view(
-        self, definition: Definition, name: str, raw: dict[str, Any], errors: dict[str, str], as_heading: bool
-    ) -> dict[str, Any]:
-        q = definition.question(name)
-        params = self.input_params(definition, q, raw, errors, as_heading)
+    def view(self, q: Question, raw: dict[str, Any], errors: dict[str, str], as_heading: bool) -> dict[str, Any]:
+        params = self.input_params(q, raw, errors, as_heading)
         params.pop("classes", None)
         params["rows"] = q.rows
         return {"macro": "govukTextarea", "params": params}
@@ -56,10 +53,8 @@ class Email(Widget):
     def new_question(self, label: str) -> dict[str, Any]:
         return {"label": label, "widget": self.name, "autocomplete": "email"}
 
-    def view(
-        self, definition: Definition, name: str, raw: dict[str, Any], errors: dict[str, str], as_heading: bool
-    ) -> dict[str, Any]:
-        params = self.input_params(definition, definition.question(name), raw, errors, as_heading)
+    def view(self, q: Question, raw: dict[str, Any], errors: dict[str, str], as_heading: bool) -> dict[str, Any]:
+        params = self.input_params(q, raw, errors, as_heading)
         params.update(type="email", spellcheck=False)
         return {"macro": "govukInput", "params": params}
 
@@ -79,10 +74,8 @@ class Tel(Widget):
     def new_question(self, label: str) -> dict[str, Any]:
         return {"label": label, "widget": self.name, "width": "20", "autocomplete": "tel"}
 
-    def view(
-        self, definition: Definition, name: str, raw: dict[str, Any], errors: dict[str, str], as_heading: bool
-    ) -> dict[str, Any]:
-        params = self.input_params(definition, definition.question(name), raw, errors, as_heading)
+    def view(self, q: Question, raw: dict[str, Any], errors: dict[str, str], as_heading: bool) -> dict[str, Any]:
+        params = self.input_params(q, raw, errors, as_heading)
         params["type"] = "tel"
         return {"macro": "govukInput", "params": params}
 

@@ -16,15 +16,14 @@ from runtime.definition import (
     TOP_LEVEL_ORDER,
     Contact,
     Definition,
-    Option,
     Privacy,
-    Question,
     StartPage,
     canonical,
     content_hash,
     dumps,
     resolve_ref,
 )
+from runtime.questions import Option, Question
 from tests.conftest import DEFINITIONS
 from tests.core.sample import sample_doc
 
