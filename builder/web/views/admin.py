@@ -21,6 +21,7 @@ from builder.web.editing import FormErrors
 from runtime import staff as core
 from runtime import store
 from runtime.models import Department, StaffUser
+from runtime.services import accounts
 from runtime.web.common import db, render_page, settings
 from runtime.web.staff import current_user, requires, user_department_ids
 
@@ -194,18 +195,16 @@ def invite_user() -> Any:
             theirs = core.roles_by_department(session, found.id).get(department.id, frozenset())
             if request.form.get("add_existing") == "yes" and entered.role not in theirs:
                 try:
-                    core.set_roles(
+                    accounts.add_role(
                         session=session,
+                        actor=_me().id,
                         user_id=found.id,
                         department_id=department.id,
-                        roles={*theirs, entered.role},
-                        by=_me().id,
+                        role=entered.role,
                     )
                 except core.StaffError as error:
-                    session.rollback()
                     errors = {"email": error.message}
                 else:
-                    session.commit()
                     flash(f"{found.email} is now {core.ROLE_LABELS[entered.role].lower()} in {department.name}")
                     return redirect(url_for("admin.show_user", user_id=found.id), 303)
             errors.pop("name", None)  # their name is already known
@@ -219,18 +218,17 @@ def invite_user() -> Any:
         if not errors:
             assert department is not None and department.id is not None
             try:
-                created = core.create_user(
+                created = accounts.invite(
                     session=session,
+                    actor=_me().id,
                     email=entered.email,
                     name=entered.name,
                     department_id=department.id,
                     role=entered.role,
                 )
             except core.StaffError as error:
-                session.rollback()
                 errors = {error.field: error.message}
             else:
-                session.commit()
                 assert created.setup_token is not None
                 return _link_page(created.user, created.setup_token, title="Account created")
     return render_page(
@@ -312,17 +310,13 @@ def change_roles(user_id: int) -> Any:
     if not changed:
         flash(f"No roles changed for {summary.name}")
         return redirect(url_for("admin.show_user", user_id=user_id), 303)
-    for department in changed:
-        assert department.id is not None
-        try:
-            core.set_roles(
-                session=session, user_id=user_id, department_id=department.id, roles=wanted[department.id], by=_me().id
-            )
-        except core.StaffError as error:
-            session.rollback()
-            field = f"roles-{department.id}" if error.field == "roles" else error.field
-            return _user_page(user_id, 400, {field: error.message}, checked=wanted)
-    session.commit()
+    try:
+        accounts.change_roles(
+            session=session, actor=_me().id, user_id=user_id, roles={d.id or 0: wanted[d.id or 0] for d in changed}
+        )
+    except accounts.RolesRefused as error:
+        field = f"roles-{error.department_id}" if error.field == "roles" else error.field
+        return _user_page(user_id, 400, {field: error.message}, checked=wanted)
     if not core.list_users(session=session, user_ids=[user_id], department_ids=user_department_ids(core.MANAGE_USERS)):
         flash(f"{summary.name} no longer has a role in your departments")
         return redirect(url_for("admin.list_users"), 303)
@@ -354,10 +348,8 @@ def _confirmed(
         try:
             result = act(summary)
         except core.StaffError as error:
-            db().rollback()
             errors = {"confirm": error.message}
         else:
-            db().commit()
             if result is not None:
                 return result
             flash(done.format(name=summary.name))
@@ -387,7 +379,7 @@ def deactivate_user(user_id: int) -> Any:
         "Their drafts and the history of what they did are kept.",
         button="Deactivate account",
         warning=True,
-        act=lambda s: core.deactivate(session=db(), user_id=s.id, by=_me().id) and None,
+        act=lambda s: accounts.deactivate(session=db(), actor=_me().id, user_id=s.id),
         done="{name}’s account is deactivated",
     )
 
@@ -403,7 +395,7 @@ def reactivate_user(user_id: int) -> Any:
         text="They will be able to sign in again, with the roles they have now.",
         button="Reactivate account",
         warning=False,
-        act=lambda s: core.reactivate(session=db(), user_id=s.id) and None,
+        act=lambda s: accounts.reactivate(session=db(), actor=_me().id, user_id=s.id),
         done="{name}’s account is active again",
     )
 
@@ -420,7 +412,7 @@ def reset_two_factor(user_id: int) -> Any:
         "They will set up an authenticator app again when they next sign in, if your organisation requires one.",
         button="Reset two-factor authentication",
         warning=True,
-        act=lambda s: core.reset_totp(session=db(), user_id=s.id, by=_me().id),
+        act=lambda s: accounts.reset_second_factor(session=db(), actor=_me().id, user_id=s.id),
         done="Two-factor authentication reset for {name}",
     )
 
@@ -438,7 +430,7 @@ def unlink_sso(user_id: int) -> Any:
         "they sign in with their organisation’s account, the account with the email {email} is linked again.",
         button="Unlink single sign-on",
         warning=True,
-        act=lambda s: core.unlink_oidc(session=db(), user_id=s.id, by=_me().id),
+        act=lambda s: accounts.unlink_single_sign_on(session=db(), actor=_me().id, user_id=s.id),
         done="Single sign-on unlinked for {name}",
     )
 
@@ -461,9 +453,8 @@ def sign_out_everywhere(user_id: int) -> Any:
 
 
 def _end_sessions(summary: core.UserSummary) -> None:
-    if summary.id == _me().id:  # as with deactivating: not from here (the sign-out page has the button)
-        raise core.StaffError("confirm", "To sign yourself out everywhere, use the button on the sign-out page")
-    core.end_sessions(session=db(), user_id=summary.id)
+    # as with deactivating: not yourself from here (the sign-out page has the button)
+    accounts.sign_out_everywhere(session=db(), actor=_me().id, user_id=summary.id)
 
 
 @bp.route("/users/<int:user_id>/set-up-link", methods=["GET", "POST"])
@@ -472,12 +463,7 @@ def new_setup_link(user_id: int) -> Any:
     _whole_account(user_id)
 
     def issue(summary: core.UserSummary) -> Any:
-        user = db().get(StaffUser, summary.id)
-        assert user is not None
-        if not user.active:
-            raise core.StaffError("confirm", "Reactivate the account first: a deactivated account’s links do not work")
-        token = core.issue_setup_token(session=db(), user=user)
-        db().commit()
+        user, token = accounts.new_setup_link(session=db(), actor=_me().id, user_id=summary.id)
         return _link_page(user, token, title="New set-up link")
 
     return _confirmed(
@@ -497,7 +483,6 @@ def new_setup_link(user_id: int) -> Any:
 @requires(core.MANAGE_USERS, department=department_of_user)
 def unlock_user(user_id: int) -> Any:
     summary = _summary(user_id)
-    core.unlock(session=db(), user_id=user_id)
-    db().commit()
+    accounts.unlock(session=db(), actor=_me().id, user_id=user_id)
     flash(f"{summary.name}’s account is unlocked")
     return redirect(url_for("admin.show_user", user_id=user_id), 303)
