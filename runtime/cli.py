@@ -356,8 +356,9 @@ def users_create(email: str, name: str, department: str, role: str, setup_link: 
     typed twice when run at a terminal; with --setup-link, a one-time link is printed instead.
     """
     from .db import make_engine, session
-    from .staff import StaffError, check_email, check_name, check_password, check_role, create_user
-    from .store import department_for_name, department_slug, find_department
+    from .services import accounts
+    from .staff import StaffError, check_email, check_name, check_password, check_role
+    from .store import department_slug
 
     settings = _settings()
     try:
@@ -382,29 +383,26 @@ def users_create(email: str, name: str, department: str, role: str, setup_link: 
     engine = make_engine(settings.database_url)
     try:
         with session(engine) as s:
-            found = find_department(session=s, key=department)
-            if found is None:
-                if not create_department:
-                    raise click.ClickException(
-                        f"no department called {department!r}: check the name (civicforms users list shows them) "
-                        "or add --create-department to make it"
-                    )
-                found = department_for_name(session=s, name=department)
-            assert found.id is not None
             try:
-                created = create_user(
+                done = accounts.create_user(
                     session=s,
+                    actor=None,
                     email=clean_email,
                     name=clean_name,
-                    department_id=found.id,
+                    department=department,
                     role=clean_role,
                     password=password,
+                    create_department=create_department,
                 )
+            except accounts.NoSuchDepartment as exc:
+                raise click.ClickException(
+                    f"no department called {department!r}: check the name (civicforms users list shows them) "
+                    "or add --create-department to make it"
+                ) from exc
             except StaffError as exc:
-                s.rollback()
                 raise click.ClickException(f"--{exc.field}: {exc.message}") from exc
-            s.commit()
-            click.echo(f"created {created.user.email}: {clean_role} in {found.name}")
+            created = done.created
+            click.echo(f"created {created.user.email}: {clean_role} in {done.department.name}")
             if created.setup_token:
                 click.echo("Send them this one-time link to choose a password (it works once, for 7 days):")
                 click.echo(settings.url(f"{BUILDER_PATH}/set-up/{created.setup_token}"))
