@@ -377,16 +377,12 @@ def open_case(
     The case enters the workflow's initial state with that state's deadline; the citizen is
     told (when the answers hold an email address) and the staff who can act hear of new work.
     """
-    from .store import department_for_name
-
     assert submission.id is not None
     urls = urls or CaseUrls()
     workflow = workflow_of(definition)
     service = session.get(Service, submission.service_id)
-    department_id = service.department_id if service is not None else None
-    if department_id is None:  # a service published before departments existed
-        department_id = department_for_name(session=session, name=definition.department).id
-    assert department_id is not None
+    assert service is not None  # the submission's foreign key
+    department_id = service.department_id  # never null (migration 0006)
     name = citizen_name(definition, submission.answers)
     search_name, search_surname = name_keys(name)
     case = Case(

@@ -23,9 +23,8 @@ the victim's record either. A submission whose only identifier is one value (an 
 has nothing to contradict a record with and still joins the record holding it.
 
 The price: a person who gives a second email address with the same NHS number gets a second
-record, marked as a possible match, until staff join them. Markers are stored, for now, as
-``citizen_identifier`` rows of kind ``POSSIBLE_MATCH`` (see ``possible_match_value``), which no
-lookup of a real identifier can ever find.
+record, marked as a possible match, until staff join them. Marks are rows of their own
+(``possible_match``, one per pair of records and kind shared, with a foreign key to each).
 """
 
 from __future__ import annotations
@@ -51,8 +50,6 @@ COMPOSITE_KIND = "name_dob_postcode"
 # one of these is somebody else until staff decide otherwise. (A person may well have two email
 # addresses; then they get two records marked as a possible match, never one shared by mistake.)
 ONE_PER_PERSON = ("nhs_number", "ni_number", "email")
-# The kind of the citizen_identifier rows that mark two records as a possible match.
-POSSIBLE_MATCH = "possible_match"
 # Letters NFKD does not split into a base letter and an accent, and the apostrophes and
 # hyphens phones type instead of ' and -.
 _NAME_FOLD = str.maketrans(
@@ -145,16 +142,3 @@ def conflicts(found: dict[str, str], held: Iterable[tuple[str, str]]) -> list[st
     if born and any(k == COMPOSITE_KIND and _date_of_birth(v) not in (None, born) for k, v in held):
         clashes.append("date_of_birth")
     return clashes
-
-
-def possible_match_value(citizen_id: int, other_id: int, kind: str) -> str:
-    """The value of the marker on record ``citizen_id``: ``other_id`` claimed the same ``kind``."""
-    return f"{citizen_id}:{other_id}:{kind}"
-
-
-def parse_possible_match(value: str) -> tuple[int, int, str] | None:
-    """(record, other record, kind shared) from a marker's value, or None if it is not one."""
-    parts = value.split(":")
-    if len(parts) != 3 or not (parts[0].isdigit() and parts[1].isdigit()):
-        return None
-    return int(parts[0]), int(parts[1]), parts[2]

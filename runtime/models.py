@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Column, Field, SQLModel
 
+from .roles import ROLES
+
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -22,6 +24,29 @@ JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
 # A published definition is kept exactly as written: PostgreSQL's json (unlike jsonb) keeps
 # key order, so options stay in order and the content hash can be recomputed.
 DefinitionJSON = sa.JSON()
+
+
+# The fixed sets of values some columns take, each held by a CHECK constraint (migration 0006,
+# which spells the same values out: tests/test_migrations.py compares the two). A new value
+# needs a migration that widens the constraint.
+# citizen_identifier.kind and possible_match.kind: what runtime.citizens.match_order looks up.
+IDENTIFIER_KINDS: tuple[str, ...] = ("nhs_number", "ni_number", "email", "name_dob_postcode")
+# outbox.status: runtime.outbox's PENDING, SENT, FAILED.
+OUTBOX_STATUSES: tuple[str, ...] = ("pending", "sent", "failed")
+# case_event.actor_kind: who acted (a member of staff, the citizen, or the system itself).
+ACTOR_KINDS: tuple[str, ...] = ("staff", "citizen", "system")
+
+
+# A case's copies of its submission's columns, and the submission's columns they copy, in the
+# order of the composite foreign key fk_case_record_submission_copies.
+CASE_COPIES = ("submission_id", "reference", "citizen_id", "service_id", "service_version")
+SUBMISSION_COPIES = ("id", "reference", "citizen_id", "service_id", "service_version")
+
+
+def one_of(column: str, values: tuple[str, ...], name: str) -> sa.CheckConstraint:
+    """CHECK (column IN (values)), named ck_<table>_<name> by the naming convention."""
+    listed = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+    return sa.CheckConstraint(f"{column} IN ({listed})", name=name)
 
 
 def utcnow() -> datetime:
@@ -48,8 +73,9 @@ class Service(SQLModel, table=True):
     live: bool = Field(default=True)
     current_version: int
     updated_at: datetime = Field(default_factory=utcnow)
-    # From the definition's `department` text; null only for rows published before 0002 and not since.
-    department_id: int | None = Field(default=None, foreign_key="department.id", index=True)
+    # From the definition's `department` text (migration 0006 gave the few older rows without one
+    # the department their latest definition names, or "General").
+    department_id: int = Field(foreign_key="department.id", index=True)
 
 
 class ServiceVersion(SQLModel, table=True):
@@ -80,11 +106,36 @@ class CitizenIdentifier(SQLModel, table=True):
     """A normalised identifier (email, NHS number, ...) that points at one citizen."""
 
     __tablename__ = "citizen_identifier"
-    __table_args__ = (sa.UniqueConstraint("kind", "value", name="uq_citizen_identifier_kind_value"),)
+    __table_args__ = (
+        sa.UniqueConstraint("kind", "value", name="uq_citizen_identifier_kind_value"),
+        one_of("kind", IDENTIFIER_KINDS, "kind"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     citizen_id: int = Field(foreign_key="citizen.id", index=True)
     kind: str = Field(max_length=30)
     value: str = Field(max_length=400)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class PossibleMatch(SQLModel, table=True):
+    """Two citizen records that may be one person (runtime.citizens): one of them claimed an
+    identifier of kind ``kind`` that the other holds, while contradicting it on another.
+
+    One row per pair and kind, the lower record id first (``citizen_id < other_citizen_id``).
+    """
+
+    __tablename__ = "possible_match"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "citizen_id", "other_citizen_id", "kind", name="uq_possible_match_citizen_id_other_citizen_id_kind"
+        ),
+        sa.CheckConstraint("citizen_id < other_citizen_id", name="ordered"),
+        one_of("kind", IDENTIFIER_KINDS, "kind"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    citizen_id: int = Field(foreign_key="citizen.id")  # the unique constraint's first column
+    other_citizen_id: int = Field(foreign_key="citizen.id", index=True)
+    kind: str = Field(max_length=30)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -117,6 +168,8 @@ class Submission(SQLModel, table=True):
         sa.ForeignKeyConstraint(
             ["service_id", "service_version"], ["service_version.service_id", "service_version.version"]
         ),
+        # What case_record's composite foreign key names: its copies of these columns.
+        sa.UniqueConstraint(*SUBMISSION_COPIES, name="uq_submission_case_copies"),
     )
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=20, unique=True)
@@ -188,6 +241,7 @@ class StaffRole(SQLModel, table=True):
     """One role (designer, reviewer, admin) of one staff member in one department."""
 
     __tablename__ = "staff_role"
+    __table_args__ = (one_of("role", ROLES, "role"),)
     user_id: int = Field(foreign_key="staff_user.id", primary_key=True)
     department_id: int = Field(foreign_key="department.id", primary_key=True, index=True)
     role: str = Field(max_length=30, primary_key=True)
@@ -259,6 +313,13 @@ class Case(SQLModel, table=True):
         sa.ForeignKeyConstraint(
             ["service_id", "service_version"], ["service_version.service_id", "service_version.version"]
         ),
+        # The copies of the submission's columns (kept for the inbox, which reads and filters on
+        # them without a join) cannot differ from it: they are one foreign key to the submission.
+        sa.ForeignKeyConstraint(
+            list(CASE_COPIES),
+            [f"submission.{c}" for c in SUBMISSION_COPIES],
+            name="fk_case_record_submission_copies",
+        ),
         # The inbox's keyset pagination: (deadline, id) order within each filter.
         sa.Index("ix_case_department_open_deadline", "department_id", "closed_at", "deadline_at", "id"),
         sa.Index("ix_case_assigned_deadline", "assigned_to", "deadline_at", "id"),
@@ -292,7 +353,8 @@ class Case(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     submission_id: int = Field(foreign_key="submission.id", unique=True)
     reference: str = Field(max_length=20, unique=True)  # copied from the submission, for search
-    service_id: str = Field(foreign_key="service.id", max_length=60)
+    # Publishing reads a service's open cases by this (moving stranded cases).
+    service_id: str = Field(foreign_key="service.id", max_length=60, index=True)
     service_version: int
     department_id: int = Field(foreign_key="department.id")  # the service's department at submission
     state: str = Field(max_length=60)
@@ -321,11 +383,12 @@ class CaseEvent(SQLModel, table=True):
     SELECT and INSERT on it (deploy/postgres-roles.sql), and no code in runtime/ issues either."""
 
     __tablename__ = "case_event"
+    __table_args__ = (one_of("actor_kind", ACTOR_KINDS, "actor_kind"),)
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case_record.id", index=True)
     at: datetime = Field(default_factory=utcnow)
     actor_id: int | None = Field(default=None, foreign_key="staff_user.id")  # None: the citizen or the system
-    actor_kind: str = Field(max_length=10)  # staff | citizen | system
+    actor_kind: str = Field(max_length=10)  # ACTOR_KINDS: staff | citizen | system
     action: str = Field(max_length=60)
     from_state: str | None = Field(default=None, max_length=60)
     to_state: str | None = Field(default=None, max_length=60)
@@ -377,7 +440,10 @@ class OutboxMessage(SQLModel, table=True):
     sends it, with retries and back-off."""
 
     __tablename__ = "outbox"
-    __table_args__ = (sa.Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table_args__ = (
+        sa.Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+        one_of("status", OUTBOX_STATUSES, "status"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=30)
     recipient: str = Field(max_length=320)

@@ -13,10 +13,9 @@ import re
 import secrets
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, or_, update
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
@@ -26,7 +25,7 @@ from sqlmodel import Session, col, select
 from . import citizens, validation
 from .checker import Problem, check
 from .db import Prepared
-from .definition import Definition, content_hash, read_file
+from .definition import Definition, content_hash
 from .lru import LRU
 from .models import (
     Citizen,
@@ -40,6 +39,9 @@ from .models import (
     StaffUser,
     Submission,
     utcnow,
+)
+from .models import (
+    PossibleMatch as PossibleMatchRow,
 )
 from .references import new_reference
 
@@ -198,6 +200,7 @@ def publish(
             description=doc["description"],
             live=doc.get("live", True),
             current_version=doc["version"],
+            department_id=department.id,
         )
         session.add(service)
         session.flush()  # the version row refers to it
@@ -336,38 +339,6 @@ def _move_open_cases(session: Session, doc: dict[str, Any], mapping: dict[str, s
         now=utcnow(),
         by=by,
     )
-
-
-def load_folder(
-    *,
-    session: Session,
-    folder: Path,
-    moves: dict[str, dict[str, str]] | None = None,
-    create_departments: bool = False,
-) -> list[tuple[Path, PublishResult | PublishError]]:
-    """Publish every definition in a folder; each file commits or fails on its own.
-
-    ``moves`` maps a service id to its ``state_mapping`` (see ``publish``): where its open cases
-    go when the new version removes their state. A file naming a department that does not
-    exist fails, unless ``create_departments`` (IT's deliberate choice) makes it.
-    """
-    results: list[tuple[Path, PublishResult | PublishError]] = []
-    for path in sorted(folder.glob("*.json")):
-        try:
-            doc = read_file(path)
-            if doc.get("id") != path.stem:
-                raise PublishError([Problem("$.id", f"must match the file name {path.stem!r}")])
-            mapping = (moves or {}).get(path.stem)
-            result = publish(session=session, doc=doc, state_mapping=mapping, create_departments=create_departments)
-            results.append((path, result))
-            session.commit()
-        except PublishError as exc:
-            session.rollback()
-            results.append((path, exc))
-        except Exception as exc:  # noqa: BLE001 - a broken file must never stop the others
-            session.rollback()
-            results.append((path, PublishError([Problem("$", str(exc))])))
-    return results
 
 
 # Published versions never change, so (database, service, version) names one content hash, and
@@ -1023,27 +994,32 @@ def _held(session: Session, citizen_ids: list[int]) -> dict[int, list[tuple[str,
 
 def _mark_possible_matches(session: Session, citizen_id: int, others: dict[int, str]) -> None:
     """Mark record ``citizen_id`` and each of ``others`` (record: the kind they both claimed) as
-    a possible match, on both records, once. The rows are added, not flushed: they are written
+    a possible match, once per pair and kind. The rows are added, not flushed: they are written
     with the submission, whose retry on a clash (create_submission) covers two identical marks
     made at the same moment."""
     wanted = {
-        citizens.possible_match_value(a, b, kind): a
-        for other, kind in others.items()
-        if other != citizen_id
-        for a, b in ((citizen_id, other), (other, citizen_id))
+        (min(citizen_id, other), max(citizen_id, other), kind) for other, kind in others.items() if other != citizen_id
     }
     if not wanted:
         return
     have = set(
         session.exec(
-            select(CitizenIdentifier.value).where(
-                CitizenIdentifier.kind == citizens.POSSIBLE_MATCH, col(CitizenIdentifier.value).in_(list(wanted))
+            select(PossibleMatchRow.citizen_id, PossibleMatchRow.other_citizen_id, PossibleMatchRow.kind).where(
+                or_(
+                    *(
+                        and_(
+                            PossibleMatchRow.citizen_id == low,
+                            PossibleMatchRow.other_citizen_id == high,
+                            PossibleMatchRow.kind == kind,
+                        )
+                        for low, high, kind in wanted
+                    )
+                )
             )
         )
     )
-    for value, owner in wanted.items():
-        if value not in have:
-            session.add(CitizenIdentifier(citizen_id=owner, kind=citizens.POSSIBLE_MATCH, value=value))
+    for low, high, kind in sorted(wanted - have):
+        session.add(PossibleMatchRow(citizen_id=low, other_citizen_id=high, kind=kind))
 
 
 @dataclass(frozen=True)
@@ -1059,18 +1035,25 @@ class PossibleMatch:
 
 def possible_matches(*, session: Session, citizen_id: int | None = None, limit: int = 100) -> list[PossibleMatch]:
     """The possible matches of one record, or (``citizen_id`` None) every pair once; newest first."""
-    query = select(CitizenIdentifier).where(CitizenIdentifier.kind == citizens.POSSIBLE_MATCH)
+    query = select(PossibleMatchRow)
     if citizen_id is not None:
-        query = query.where(CitizenIdentifier.citizen_id == citizen_id)
+        query = query.where(
+            or_(PossibleMatchRow.citizen_id == citizen_id, PossibleMatchRow.other_citizen_id == citizen_id)
+        )
+    rows = session.exec(query.order_by(col(PossibleMatchRow.id).desc()).limit(limit))
     out = []
-    for row in session.exec(query.order_by(col(CitizenIdentifier.id).desc())):
-        parsed = citizens.parse_possible_match(row.value)
-        if parsed is None or (citizen_id is None and parsed[0] > parsed[1]):
-            continue  # each pair is marked on both records: list it once
-        out.append(PossibleMatch(parsed[0], parsed[1], parsed[2], row.created_at))
-        if len(out) >= limit:
-            break
+    for row in rows:
+        if citizen_id is not None and row.other_citizen_id == citizen_id:
+            out.append(PossibleMatch(citizen_id, row.citizen_id, row.kind, row.created_at))
+        else:
+            out.append(PossibleMatch(row.citizen_id, row.other_citizen_id, row.kind, row.created_at))
     return out
+
+
+def identifier_lookup(keys: list[tuple[str, str]]) -> ColumnElement[bool]:
+    """``(kind, value)`` is one of ``keys``: an OR of (kind = ... AND value = ...), so that each
+    pair is one probe of the unique (kind, value) index instead of a read of the whole table."""
+    return or_(*(and_(CitizenIdentifier.kind == kind, CitizenIdentifier.value == value) for kind, value in keys))
 
 
 def find_or_create_citizen(*, session: Session, found: dict[str, str]) -> Citizen:
@@ -1087,9 +1070,7 @@ def find_or_create_citizen(*, session: Session, found: dict[str, str]) -> Citize
     owners: dict[tuple[str, str], int] = {}
     candidates: dict[int, str] = {}  # record: the strongest kind it shares, strongest first
     if keys:
-        rows = session.exec(
-            select(CitizenIdentifier).where(col(CitizenIdentifier.value).in_([v for _, v in keys]))
-        ).all()
+        rows = session.exec(select(CitizenIdentifier).where(identifier_lookup(keys))).all()
         owners = {(r.kind, r.value): r.citizen_id for r in rows}
         for key in keys:
             if key in owners:
@@ -1135,10 +1116,26 @@ def find_or_create_citizen(*, session: Session, found: dict[str, str]) -> Citize
     return citizen
 
 
-class AlreadySubmitted(Exception):
-    def __init__(self, submission: Submission):
-        super().__init__(submission.reference)
-        self.submission = submission
+class SubmissionClash(Exception):
+    """Storing a submission hit a unique constraint: its reference was drawn already, or its
+    form session was sent already (another tab), or a concurrent submission marked the same
+    records. Nothing of this function's is kept, and the transaction can only be rolled back:
+    its owner (``runtime.services.submitting``) rolls it back, looks for the form session's
+    submission and tries again."""
+
+
+def _begin_writing(session: Session) -> None:
+    """Make sure the transaction has begun in the database before the first savepoint.
+
+    pysqlite begins a transaction only at the first INSERT, UPDATE or DELETE: a savepoint
+    opened before that (``find_or_create_citizen`` puts each new identifier in one) would run
+    outside any transaction, and its release would commit on its own. ``BEGIN IMMEDIATE`` takes
+    the write lock now, so the reads that follow see the database the writes will change (a
+    deferred BEGIN followed by reads could not then write if another submission committed
+    meanwhile). It is the one BEGIN the transaction would have had. PostgreSQL: nothing to do."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_submission(
@@ -1151,36 +1148,30 @@ def create_submission(
 ) -> Submission:
     """Store a validated submission against its citizen record and give it a reference.
 
-    Runs in the caller's transaction, which should hold nothing else: on a clash (a reference
-    already taken, or this form session already sent from another tab) the transaction is
-    rolled back and, for a reference, tried again; a form session already sent raises
-    :class:`AlreadySubmitted`. No savepoint is used for the submission, because under
-    pysqlite a savepoint opened before any write runs outside a transaction and its release
-    commits on its own.
+    Runs in the caller's transaction and never ends it (no commit, no rollback): a clash raises
+    :class:`SubmissionClash`, after which the caller rolls back and may try again (the use case
+    ``runtime.services.submitting.submit`` does). No savepoint is used for the submission, so
+    that sending a form costs no more statements than it must; on SQLite the transaction is
+    begun first (``_begin_writing``), so that an identifier's savepoint stays inside it.
     """
-    for _attempt in range(5):
-        citizen = find_or_create_citizen(session=session, found=citizens.identifiers(service.doc["identity"], answers))
-        assert citizen.id is not None
-        submission = Submission(
-            reference=new_reference(prefix or service.doc["reference_prefix"]),
-            service_id=service.id,
-            service_version=service.version,
-            definition_hash=service.hash,
-            citizen_id=citizen.id,
-            answers=answers,
-            form_session_id=form_session_id,
-        )
-        session.add(submission)
-        try:
-            session.flush()
-            return submission
-        except IntegrityError:
-            session.rollback()
-            if form_session_id is not None:
-                done = submission_for_form_session(session=session, form_session_id=form_session_id)
-                if done is not None:
-                    raise AlreadySubmitted(done) from None
-    raise RuntimeError("could not find a free reference number in 5 tries")
+    _begin_writing(session)
+    citizen = find_or_create_citizen(session=session, found=citizens.identifiers(service.doc["identity"], answers))
+    assert citizen.id is not None
+    submission = Submission(
+        reference=new_reference(prefix or service.doc["reference_prefix"]),
+        service_id=service.id,
+        service_version=service.version,
+        definition_hash=service.hash,
+        citizen_id=citizen.id,
+        answers=answers,
+        form_session_id=form_session_id,
+    )
+    session.add(submission)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise SubmissionClash() from exc
+    return submission
 
 
 def find_citizen(*, session: Session, key: str) -> Citizen | None:

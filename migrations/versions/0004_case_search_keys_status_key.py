@@ -16,6 +16,8 @@ The keys are filled in Python (accents cannot be taken off in SQL on both databa
 extension), a batch of rows at a time.
 """
 
+import secrets
+import unicodedata
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -29,12 +31,37 @@ depends_on: str | Sequence[str] | None = None
 
 BATCH = 5000
 
+# The search keys as runtime.cases made them when this migration was written (search_key,
+# name_keys) and the status key of runtime.models.new_status_key, copied here: a migration
+# must keep doing what it did, whatever the application code becomes.
+MAX_KEY = 200
+_JOINERS = dict.fromkeys(map(ord, "'`\u2018\u2019\u02bc-\u2010\u2011\u2012\u2013\u2014"), None)
+
+
+def search_key(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text.translate(_JOINERS).casefold())
+    kept = "".join(
+        ch if ch.isalnum() or unicodedata.category(ch) in ("Mc", "Me") else " "
+        for ch in folded
+        if unicodedata.category(ch) != "Mn"
+    )
+    return " ".join(kept.split())[:MAX_KEY].rstrip()
+
+
+def name_keys(name: str | None) -> tuple[str | None, str | None]:
+    full = search_key(name or "")
+    if not full:
+        return None, None
+    words = full.split(" ")
+    return full, " ".join([words[-1], *words[:-1]])
+
+
+def new_status_key() -> str:
+    return secrets.token_urlsafe(16)
+
 
 def _backfill() -> None:
     """Search keys and a status key for every existing case, in batches by id."""
-    from runtime.cases import name_keys
-    from runtime.models import new_status_key
-
     bind = op.get_bind()
     table = sa.table(
         'case_record',
