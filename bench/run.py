@@ -45,10 +45,11 @@ from jinja2 import DictLoader
 from werkzeug.datastructures import MultiDict
 
 from runtime import db as dbmod
-from runtime import store, validation
+from runtime import validation
 from runtime.answers import parse_page
 from runtime.definition import Definition, read_file
 from runtime.journey import Journey
+from runtime.services import publishing
 from runtime.settings import PROJECT_ROOT, Settings
 from runtime.web import create_citizen_app
 
@@ -171,7 +172,7 @@ def prepare_database(database: str, workdir: Path) -> str:
     dbmod.upgrade(url)
     engine = dbmod.make_engine(url)
     with dbmod.session(engine) as s:
-        results = store.load_folder(session=s, folder=DEFINITIONS, create_departments=True)
+        results = publishing.load_folder(session=s, folder=DEFINITIONS, create_departments=True)
     engine.dispose()
     failed = [f"{path.name}: {result}" for path, result in results if isinstance(result, Exception)]
     if failed:

@@ -201,7 +201,8 @@ def load(folder: Path | None, move_cases: tuple[str, ...], create_departments: b
     one); an unknown name fails that file unless --create-departments is given.
     """
     from .db import make_engine, session
-    from .store import PublishError, get_draft, load_folder
+    from .services.publishing import load_folder
+    from .store import PublishError, get_draft
 
     moves = _moves(move_cases)
     settings = _settings()

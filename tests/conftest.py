@@ -25,8 +25,9 @@ from runtime import db as dbmod
 from runtime import staff as staff_accounts
 from runtime import store
 from runtime.models import StaffUser
+from runtime.services.publishing import load_folder
 from runtime.settings import PROJECT_ROOT, Settings
-from runtime.store import department_for_name, load_folder
+from runtime.store import department_for_name
 from runtime.web import create_citizen_app
 
 DEFINITIONS = PROJECT_ROOT / "form_definitions"
