@@ -9,38 +9,30 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from jsonschema.exceptions import SchemaError
 
-from .definition import DefinitionError, read_file, resolve_ref
-from .validation import (
-    ALLOWED_FORMATS,
-    FOREIGN_KEYWORDS,
+from .definition import DefinitionError, read_file
+from .dialect import (
     MAX_EXPANDED_SIZE,
-    PATTERN_PROPERTIES,
     MetaValidator,
+    check_keywords,
+    check_refs,
     check_schema,
-    date_bound_problem,
     expansion_problems,
-    pattern_problem,
+    names_in_condition,
+    resolve_ref,
+    short_message,
     subschemas,
 )
+from .problems import Problem, json_path
 from .visibility import trap_problems
 from .widgets import WIDGETS
 from .widgets.base import json_types
-
-
-@dataclass(frozen=True)
-class Problem:
-    path: str  # JSON path: $.pages[2].questions[0]
-    message: str
-
-    def render(self, file: str) -> str:
-        return f"{file}: {self.path}: {self.message}"
+from .workflow import problems as workflow_problems
 
 
 @cache
@@ -52,13 +44,6 @@ def meta_schema() -> dict[str, Any]:
 @cache
 def _meta_validator() -> Any:
     return MetaValidator(meta_schema())
-
-
-def json_path(parts: Any) -> str:
-    out = "$"
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return out
 
 
 def check_file(path: Path) -> list[Problem]:
@@ -125,17 +110,17 @@ def _deeper(doc: dict[str, Any]) -> Iterator[Problem]:
     try:
         check_schema(schema)
     except SchemaError as exc:
-        yield Problem(json_path(["schema", *exc.absolute_path]), f"not valid JSON Schema: {_short(exc.message)}")
+        yield Problem(json_path(["schema", *exc.absolute_path]), f"not valid JSON Schema: {short_message(exc.message)}")
         return
     # References first, alone: the rules below follow them, and a circular one never ends.
     unsafe = [
-        *_check_refs(schema, ["schema"], schema),
+        *check_refs(schema, ["schema"], schema),
         *(Problem(json_path(["schema", *at]), message) for at, message in expansion_problems(schema, answers=True)),
     ]
     if unsafe:
         yield from unsafe
         return
-    yield from _check_keywords(schema, ["schema"], alone=False)
+    yield from check_keywords(schema, ["schema"], alone=False)
     for keyword in ("anyOf", "oneOf", "not"):
         if keyword in schema:
             yield Problem(
@@ -220,9 +205,6 @@ def _deeper(doc: dict[str, Any]) -> Iterator[Problem]:
     for path in doc.get("messages", {}):
         if path not in fields:
             yield Problem(f"$.messages.{path}", f'"{path}" is not a field of the schema')
-    # Imported here: the workflow module imports this one for Problem and the condition helpers.
-    from .workflow import problems as workflow_problems
-
     yield from workflow_problems(doc)
 
 
@@ -235,84 +217,6 @@ def _field_paths(schema: dict[str, Any]) -> Iterator[str]:
             continue
         for part in sub.get("properties", {}) if isinstance(sub, dict) else {}:
             yield f"{name}.{part}"
-
-
-_FORBIDDEN_KEYWORDS = FOREIGN_KEYWORDS
-
-
-def _check_refs(node: Any, where: list[Any], root: dict[str, Any] | None) -> Iterator[Problem]:
-    """Every $ref is a JSON pointer inside the schema; no keyword can name another document.
-
-    ``root`` is None for a condition, where no $ref is allowed at all.
-    """
-    # Under "properties" the keys are property names, not keywords.
-    if isinstance(node, dict) and where[-1:] != ["properties"]:
-        for keyword in _FORBIDDEN_KEYWORDS:
-            if keyword in node:
-                yield Problem(
-                    json_path([*where, keyword]), f"{keyword} is not allowed: a definition is one self-contained file"
-                )
-        ref = node.get("$ref")
-        if ref is not None and root is None:
-            yield Problem(json_path([*where, "$ref"]), "conditions cannot use $ref")
-        elif ref is not None and not str(ref).startswith("#/"):
-            yield Problem(
-                json_path([*where, "$ref"]), f"only references inside the file are allowed (#/$defs/...), not {ref!r}"
-            )
-        elif ref is not None and root is not None:
-            try:
-                resolve_ref(root, {"$ref": ref})
-            except KeyError as exc:
-                yield Problem(json_path([*where, "$ref"]), str(exc.args[0]))
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key not in ("enum", "const"):
-                yield from _check_refs(value, [*where, key], root)
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from _check_refs(value, [*where, i], root)
-
-
-def _short(message: str) -> str:
-    return message if len(message) <= 200 else message[:197] + "..."
-
-
-def _check_keywords(node: Any, where: list[Any], *, alone: bool = True) -> Iterator[Problem]:
-    """Keywords whose values the runtime must be able to evaluate quickly, in any schema object.
-
-    Patterns run with RE2 (linear time, see runtime.validation), so a pattern RE2 cannot compile
-    is refused with the reason. There is no rule against nested repetition: with RE2 it costs
-    nothing, and the old rule both refused safe patterns and missed others ("^(a|a?)+$").
-
-    ``alone``: ``node`` is validated on its own (a condition or a guard), so what one validation
-    against it can cost is checked here too; the definition's schema has it checked with its
-    references.
-    """
-    if alone and isinstance(node, dict):
-        yield from (Problem(json_path([*where, *at]), message) for at, message in expansion_problems(node))
-    for sub, at in subschemas(node, where):
-        pattern = sub.get("pattern")
-        if pattern is not None:
-            problem = pattern_problem(pattern)
-            if problem:
-                yield Problem(json_path([*at, "pattern"]), f"{_short(repr(pattern))} is {problem}")
-        if "patternProperties" in sub:
-            yield Problem(
-                json_path([*at, "patternProperties"]),
-                PATTERN_PROPERTIES,
-            )
-        fmt = sub.get("format")
-        if fmt is not None and fmt not in ALLOWED_FORMATS:
-            yield Problem(
-                json_path([*at, "format"]),
-                f"{_short(repr(fmt))} is not a format Civic Forms checks; use one of {', '.join(ALLOWED_FORMATS)}, "
-                'or a "pattern" with a "maxLength"',
-            )
-        for keyword in ("dateBefore", "dateAfter"):
-            if keyword in sub:
-                problem = date_bound_problem(sub[keyword])
-                if problem:
-                    yield Problem(json_path([*at, keyword]), f"{keyword} {problem}")
 
 
 # The citizen_identifier.value column (runtime.models.CitizenIdentifier) holds each normalised
@@ -340,7 +244,7 @@ def _check_identity_lengths(root: dict[str, Any], identity: dict[str, str], fiel
         try:
             schema = _field_schema(root, path)
         except KeyError:
-            continue  # reported by _check_refs
+            continue  # reported by check_refs
         if schema.get("format") in _FORMAT_LENGTHS:
             longest[kind] = _FORMAT_LENGTHS[schema["format"]]
             continue
@@ -381,7 +285,7 @@ def _check_widget(root: dict[str, Any], name: str, question: dict[str, Any], pro
     try:
         schema = resolve_ref(root, prop)
     except KeyError:
-        return  # reported by _check_refs
+        return  # reported by check_refs
     if not isinstance(schema, dict):
         yield Problem(f"$.schema.properties.{name}", "must be a schema object")
         return
@@ -391,7 +295,7 @@ def _check_widget(root: dict[str, Any], name: str, question: dict[str, Any], pro
         try:
             return resolve_ref(root, node)
         except KeyError:
-            return {}  # reported by _check_refs
+            return {}  # reported by check_refs
 
     types = json_types(schema)
     if not widget.types_fit(types):
@@ -437,28 +341,15 @@ def _check_condition(
     if too_many:
         yield too_many
         return
-    yield from _check_refs(cond, parts, None)
+    yield from check_refs(cond, parts, None)
     try:
         check_schema(cond)
     except SchemaError as exc:
-        yield Problem(where, f"not a valid JSON Schema condition: {_short(exc.message)}")
+        yield Problem(where, f"not a valid JSON Schema condition: {short_message(exc.message)}")
         return
-    yield from _check_keywords(cond, parts)
-    for name in _names_in_condition(cond):
+    yield from check_keywords(cond, parts)
+    for name in names_in_condition(cond):
         if name not in props:
             yield Problem(where, f'condition uses "{name}", which is not a property of the schema')
         elif asked_on.get(name, -1) >= before:
             yield Problem(where, f'condition uses "{name}", which is not asked on an earlier page')
-
-
-def _names_in_condition(cond: Any) -> Iterator[str]:
-    """Top-level property names a condition reads (through allOf/anyOf/oneOf/not too)."""
-    if not isinstance(cond, dict):
-        return
-    yield from cond.get("properties", {})
-    yield from cond.get("required", [])
-    for key in ("allOf", "anyOf", "oneOf"):
-        for sub in cond.get(key, []):
-            yield from _names_in_condition(sub)
-    for key in ("not", "if", "then", "else"):
-        yield from _names_in_condition(cond.get(key))

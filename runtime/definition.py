@@ -8,14 +8,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .dialect import resolve_ref
+from .problems import json_depth
 from .questions import Field, Question
 from .questions import lower_first as lower_first  # the builder's too
 from .widgets import ADDRESS_PARTS, WIDGETS, Widget
-
-if TYPE_CHECKING:
-    from .workflow import Workflow
+from .workflow import DEFAULT as DEFAULT_WORKFLOW
+from .workflow import Workflow
 
 FORMAT = "civicforms/1"
 
@@ -201,16 +202,6 @@ MAX_FILE_BYTES = 512 * 1024
 MAX_DEPTH = 64
 
 
-def _depth(doc: Any) -> int:
-    deepest, stack = 0, [(doc, 1)]
-    while stack:
-        node, depth = stack.pop()
-        deepest = max(deepest, depth)
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return deepest
-
-
 def read_file(path: Path) -> dict[str, Any]:
     """Parse a definition file, raising :class:`DefinitionError` with a readable reason."""
     try:
@@ -228,7 +219,7 @@ def read_file(path: Path) -> dict[str, Any]:
         raise DefinitionError(f"nested more than {MAX_DEPTH} levels deep") from exc
     if not isinstance(doc, dict):
         raise DefinitionError("a definition must be a JSON object")
-    if _depth(doc) > MAX_DEPTH:
+    if json_depth(doc) > MAX_DEPTH:
         raise DefinitionError(f"nested more than {MAX_DEPTH} levels deep")
     return doc
 
@@ -242,26 +233,6 @@ def definition_files(paths: list[Path]) -> list[Path]:
         else:
             files.append(path)
     return files
-
-
-def resolve_ref(root: dict[str, Any], node: Any) -> Any:
-    """Follow local ``$ref`` pointers (``#/$defs/...``) until a schema without one."""
-    seen = 0
-    while isinstance(node, dict) and "$ref" in node:
-        ref = node["$ref"]
-        if not isinstance(ref, str) or not ref.startswith("#"):
-            raise KeyError(f"only references inside the file are allowed, not {ref!r}")
-        target: Any = root
-        for part in [p for p in ref[1:].split("/") if p]:
-            part = part.replace("~1", "/").replace("~0", "~")
-            if not isinstance(target, dict) or part not in target:
-                raise KeyError(f"{ref} does not resolve")
-            target = target[part]
-        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
-        seen += 1
-        if seen > 20:
-            raise KeyError(f"{ref} is circular")
-    return node
 
 
 # -- typed views, with the format's defaults ---------------------------------------------------
@@ -411,9 +382,8 @@ class Definition:
     @cached_property
     def workflow(self) -> Workflow:
         """The approval steps (``runtime.workflow.DEFAULT`` when the file has none), built once."""
-        from .workflow import Workflow  # the workflow module compiles guards through runtime.validation
-
-        return Workflow.from_definition(self)
+        section = self.doc.get("workflow")
+        return DEFAULT_WORKFLOW if section is None else Workflow.from_section(section)
 
     @cached_property
     def page_by_id(self) -> dict[str, Page]:

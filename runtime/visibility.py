@@ -18,11 +18,9 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .checker import Problem
-
+from .problems import Problem, json_path
 
 STEPS = 20_000
 """How many implication steps the prover may take for one required answer before it answers
@@ -556,9 +554,6 @@ def requirements(schema: dict[str, Any]) -> Iterator[Requirement]:
 
 def trap_problems(doc: dict[str, Any]) -> list[Problem]:
     """Fields required where their page may not be asked: a citizen could never send the form."""
-    # Imported here so that the checker can import this module at its top.
-    from .checker import Problem, json_path
-
     schema = doc.get("schema")
     pages = doc.get("pages")
     if not isinstance(schema, dict) or not isinstance(pages, list):

@@ -10,21 +10,18 @@ then approved or rejected. See docs/definition-format.md, "Approval steps: `work
 
 from __future__ import annotations
 
-import json
 import re
 import string
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .definition import _depth
+from jsonschema.exceptions import SchemaError
+
+from .dialect import _validator, check_keywords, check_refs, check_schema, names_in_condition, short_message
+from .problems import Problem, json_depth, json_path
 from .roles import ROLES
-from .validation import _validator
-
-if TYPE_CHECKING:
-    from .checker import Problem
-    from .definition import Definition
 
 # -- roles -------------------------------------------------------------------------------------
 
@@ -239,7 +236,8 @@ DEFAULT_SECTION: dict[str, Any] = {
 class Workflow:
     """A checked ``workflow`` section with every default filled in and its guards compiled.
 
-    Build it once per definition version: ``Definition.workflow`` caches it.
+    Build it once per definition version: ``Definition.workflow`` does, and the compiled service
+    (``runtime.validation.compiled``) keeps that definition, so its guards are compiled once.
     """
 
     def __init__(
@@ -260,11 +258,6 @@ class Workflow:
         self.messages = {**DEFAULT_MESSAGES, **(messages or {})}
         # One compiled validator per guard, through the one validator entry point.
         self._guards = [None if t.guard is None else _validator(t.guard) for t in transitions]
-
-    @classmethod
-    def from_definition(cls, definition: Definition) -> Workflow:
-        section = definition.doc.get("workflow")
-        return DEFAULT if section is None else cls.from_section(section)
 
     @classmethod
     def from_section(cls, section: dict[str, Any]) -> Workflow:
@@ -495,8 +488,6 @@ def problems(doc: dict[str, Any], roles: tuple[str, ...] | frozenset[str] | None
 
 
 def _problems(doc: dict[str, Any], roles: tuple[str, ...]) -> Iterator[Problem]:
-    from .checker import Problem, json_path
-
     section = doc.get("workflow")
     if not isinstance(section, dict):
         return
@@ -581,7 +572,7 @@ def _problems(doc: dict[str, Any], roles: tuple[str, ...]) -> Iterator[Problem]:
         elif "guard" not in t:
             unguarded[key] = i
 
-    yield from _graph_problems(section, json_path)
+    yield from _graph_problems(section)
     for kind, message in (section.get("messages") or {}).items():
         for part in ("subject", "body"):
             for text in placeholder_problems(message[part]):
@@ -589,34 +580,26 @@ def _problems(doc: dict[str, Any], roles: tuple[str, ...]) -> Iterator[Problem]:
 
 
 def _guard_problems(guard: Any, parts: list[Any], props: dict[str, Any]) -> Iterator[Problem]:
-    from jsonschema.exceptions import SchemaError
-
-    from .checker import Problem, _check_keywords, _check_refs, _names_in_condition, json_path
-    from .validation import check_schema
-
     where = json_path(parts)
-    if _depth(guard) > MAX_GUARD_DEPTH:
+    if json_depth(guard) > MAX_GUARD_DEPTH:
         yield Problem(where, f"the guard is nested more than {MAX_GUARD_DEPTH} levels deep")
         return
-    yield from _check_refs(guard, parts, None)
+    yield from check_refs(guard, parts, None)
     try:
         check_schema(guard)
     except SchemaError as exc:
-        message = exc.message if len(exc.message) <= 200 else exc.message[:197] + "..."
-        yield Problem(where, f"not a valid JSON Schema guard: {message}")
+        yield Problem(where, f"not a valid JSON Schema guard: {short_message(exc.message)}")
         return
     # Patterns (run with RE2, as everywhere), formats and date bounds: the checker's own rules.
-    yield from _check_keywords(guard, parts)
-    for name in dict.fromkeys(_names_in_condition(guard)):
+    yield from check_keywords(guard, parts)
+    for name in dict.fromkeys(names_in_condition(guard)):
         if name not in props:
             shown = name if len(name) <= 60 else name[:57] + "..."
             yield Problem(where, f'the guard uses "{shown}", which is not an answer in this service')
 
 
-def _graph_problems(section: dict[str, Any], json_path: Any) -> Iterator[Problem]:
+def _graph_problems(section: dict[str, Any]) -> Iterator[Problem]:
     """Unreachable states, states with no way out, and states from which no case can close."""
-    from .checker import Problem
-
     states: dict[str, Any] = section["states"]
     edges: dict[str, set[str]] = {sid: set() for sid in states}
     for t in section["transitions"]:
@@ -652,9 +635,3 @@ def _reach(start: set[str], edges: dict[str, set[str]]) -> set[str]:
                 seen.add(nxt)
                 todo.append(nxt)
     return seen
-
-
-def section_of(doc: dict[str, Any]) -> dict[str, Any]:
-    """The workflow section in effect: the document's own, or the default's."""
-    section = doc.get("workflow")
-    return section if isinstance(section, dict) else json.loads(json.dumps(DEFAULT_SECTION))

@@ -9,7 +9,7 @@ from flask import Flask
 from runtime import db as dbmod
 from runtime import staff as core
 from runtime import store
-from runtime.validation import MAX_EVALUATION_COST
+from runtime.dialect import MAX_EVALUATION_COST
 from tests.builder.conftest import StaffMembers
 from tests.builder.test_publish import SERVICE, csrf, designer, live_doc, one, settings  # noqa: F401 - a fixture
 from tests.conftest import page

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from runtime.checker import Problem, check, check_file
+from runtime.checker import check, check_file
+from runtime.problems import Problem
 from tests.core.sample import sample_doc
 
 Doc = dict[str, Any]

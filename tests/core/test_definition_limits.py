@@ -14,13 +14,8 @@ from click.testing import CliRunner, Result
 from runtime.checker import MAX_OPTIONS, check
 from runtime.cli import main
 from runtime.definition import Definition, dumps
-from runtime.validation import (
-    FORMATS,
-    MAX_EXPANDED_SIZE,
-    CompiledService,
-    UnsafeDefinition,
-    _validator,
-)
+from runtime.dialect import FORMATS, MAX_EXPANDED_SIZE, UnsafeDefinition, _validator
+from runtime.validation import CompiledService
 from tests.core.sample import sample_doc
 
 Doc = dict[str, Any]

@@ -17,7 +17,8 @@ from runtime import store
 from runtime.checker import check
 from runtime.cli import main
 from runtime.definition import Definition, dumps
-from runtime.validation import CompiledService, _validator, compile_pattern
+from runtime.dialect import _validator, compile_pattern
+from runtime.validation import CompiledService
 from runtime.workflow import Workflow
 from tests.conftest import DEFINITIONS, Citizen, page
 from tests.core.sample import sample_doc

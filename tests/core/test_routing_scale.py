@@ -19,8 +19,9 @@ from builder import operations
 from builder.conditions import EditError
 from runtime.checker import check
 from runtime.definition import Definition, dumps, read_file
+from runtime.dialect import CivicValidator
 from runtime.journey import Journey
-from runtime.validation import CivicValidator, compiled
+from runtime.validation import compiled
 from runtime.visibility import (
     STEPS,
     ConditionTooLarge,

@@ -22,18 +22,17 @@ from click.testing import CliRunner
 from runtime.checker import check
 from runtime.cli import main
 from runtime.definition import Definition, dumps
-from runtime.validation import (
+from runtime.dialect import (
     MAX_EVALUATION_COST,
     MAX_EXPANDED_SIZE,
     MAX_ITEMS,
-    CompiledService,
     UnsafeDefinition,
     _Cost,
     _validator,
     answer_bounds,
     expansion_problems,
-    forget_results,
 )
+from runtime.validation import CompiledService, forget_results
 from tests.core.sample import sample_doc
 
 Doc = dict[str, Any]

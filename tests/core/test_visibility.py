@@ -35,7 +35,7 @@ def test_every_shipped_definition_is_free_of_traps(path: Path) -> None:
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_visibility_matches_the_journey_for_every_shipped_definition(path: Path) -> None:
     """For many answer sets, a page is on the journey's path exactly when its condition holds."""
-    from runtime.validation import CivicValidator
+    from runtime.dialect import CivicValidator
 
     doc = json.loads(path.read_text(encoding="utf-8"))
     service = compiled(Definition(doc))
