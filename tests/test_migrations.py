@@ -7,11 +7,13 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import DatabaseError
 from sqlmodel import SQLModel
 
 import runtime.models  # noqa: F401
@@ -147,4 +149,137 @@ def test_sqlite_foreign_keys_are_on_again_after_migrating(tmp_path: Path) -> Non
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
         assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
+    engine.dispose()
+
+
+def _insert_0005_data(url: str) -> None:
+    """A database at 0005 as it can be found: possible matches as marker text on both records
+    (one malformed, one naming a record that is gone), services without a department, and a
+    case with its audit log."""
+    engine = dbmod.make_engine(url)
+    when = datetime(2026, 6, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO citizen (id, created_at) VALUES (101, :w), (102, :w), (103, :w)"), {"w": when})
+        markers = [
+            (101, "email", "vera@example.com"),
+            (101, "possible_match", "101:102:nhs_number"),
+            (102, "possible_match", "102:101:nhs_number"),
+            (103, "possible_match", "103:101:email"),  # marked on one record only
+            (103, "possible_match", "not:a:marker"),
+            (102, "possible_match", "102:999:email"),  # a record that no longer exists
+            (102, "possible_match", "102:103:phone"),  # not a kind matching looks up
+        ]
+        for citizen_id, kind, value in markers:
+            conn.execute(
+                text("INSERT INTO citizen_identifier (citizen_id, kind, value, created_at) VALUES (:c, :k, :v, :w)"),
+                {"c": citizen_id, "k": kind, "v": value, "w": when},
+            )
+        # A service published before 0002 and not since, and one naming a department nobody made.
+        conn.execute(text("UPDATE service SET department_id = NULL WHERE id = 'blue-badge'"))
+        doc = {"department": "Nowhere In Particular"}
+        conn.execute(
+            text("INSERT INTO service VALUES ('orphan', 'Orphan', 'd', true, 1, :w, NULL)"),
+            {"w": when},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO service_version (service_id, version, content_hash, definition, published_at) "
+                "VALUES ('orphan', 1, 'h', :doc, :w)"
+            ),
+            {"doc": json.dumps(doc), "w": when},
+        )
+        sub = conn.execute(
+            text("SELECT id, reference, service_id, service_version, citizen_id FROM submission")
+        ).first()
+        assert sub is not None
+        department = conn.execute(text("SELECT min(id) FROM department")).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO case_record (submission_id, reference, service_id, service_version, department_id, "
+                "state, lock_version, citizen_id, status_key, entered_state_at, escalated, waiting_for_citizen, "
+                "created_at) VALUES (:s, :r, :svc, :v, :d, 'new', 1, :c, 'key', :w, false, false, :w)"
+            ),
+            {"s": sub[0], "r": sub[1], "svc": sub[2], "v": sub[3], "c": sub[4], "d": department, "w": when},
+        )
+        case_id = conn.execute(text("SELECT id FROM case_record")).scalar_one()
+        conn.execute(
+            text("INSERT INTO case_event (case_id, at, actor_kind, action) VALUES (:c, :w, 'citizen', 'submitted')"),
+            {"c": case_id, "w": when},
+        )
+    engine.dispose()
+
+
+def _markers(conn: Any) -> set[tuple[int, str]]:
+    return {
+        (row[0], row[1])
+        for row in conn.execute(
+            text("SELECT citizen_id, value FROM citizen_identifier WHERE kind = 'possible_match'")
+        ).all()
+    }
+
+
+def _assert_append_only(engine: Any) -> None:
+    """case_event's triggers survived (SQLite rebuilds the table to add its CHECK)."""
+    for sql in ("UPDATE case_event SET action = 'rewritten'", "DELETE FROM case_event"):
+        with engine.connect() as conn:
+            with pytest.raises(DatabaseError, match="append-only"):
+                conn.execute(text(sql))
+            conn.rollback()
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT action FROM case_event")).scalars().all() == ["submitted"]
+
+
+def test_0006_moves_possible_matches_to_their_table_and_back(empty_database_url: str) -> None:
+    """Marker text becomes possible_match rows (one per pair), services all get a department,
+    the audit log stays append only; downgrading gives the markers back."""
+    url = empty_database_url
+    config = dbmod.alembic_config(url)
+    command.upgrade(config, "0001")
+    _insert_0001_data(url)
+    command.upgrade(config, "0005")
+    _insert_0005_data(url)
+    command.upgrade(config, "head")
+    engine = dbmod.make_engine(url)
+    with engine.connect() as conn:
+        pairs = conn.execute(text("SELECT citizen_id, other_citizen_id, kind FROM possible_match ORDER BY id")).all()
+        assert [tuple(p) for p in pairs] == [(101, 102, "nhs_number"), (101, 103, "email")]
+        kinds = conn.execute(text("SELECT kind FROM citizen_identifier")).scalars().all()
+        assert kinds == ["email"]
+        departments = dict(
+            conn.execute(
+                text("SELECT service.id, department.name FROM service JOIN department ON department.id = department_id")
+            ).all()
+        )
+        assert departments["blue-badge"] == "Blue Badge Team, Adult Social Care"  # its definition's, found again
+        assert departments["orphan"] == "General"
+        assert conn.execute(text("SELECT count(*) FROM service WHERE department_id IS NULL")).scalar_one() == 0
+    _assert_append_only(engine)
+    store_engine = dbmod.make_engine(url)
+    from runtime import store
+
+    with dbmod.session(store_engine) as s:
+        listed = store.possible_matches(session=s, citizen_id=101)
+        assert {(m.citizen_id, m.other_id, m.kind) for m in listed} == {(101, 102, "nhs_number"), (101, 103, "email")}
+        assert [(m.citizen_id, m.other_id) for m in store.possible_matches(session=s, citizen_id=103)] == [(103, 101)]
+    store_engine.dispose()
+    command.check(config)
+
+    command.downgrade(config, "0005")
+    with engine.connect() as conn:
+        assert _markers(conn) == {
+            (101, "101:102:nhs_number"),
+            (102, "102:101:nhs_number"),
+            (101, "101:103:email"),
+            (103, "103:101:email"),
+        }
+        assert "possible_match" not in set(inspect(conn).get_table_names())
+    _assert_append_only(engine)
+    command.upgrade(config, "head")
+    with engine.connect() as conn:
+        pairs = conn.execute(text("SELECT citizen_id, other_citizen_id, kind FROM possible_match ORDER BY id")).all()
+        assert [tuple(p) for p in pairs] == [(101, 102, "nhs_number"), (101, 103, "email")]
+        assert _markers(conn) == set()
+    command.downgrade(config, "base")
+    with engine.connect() as conn:
+        assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
     engine.dispose()
