@@ -245,22 +245,8 @@ def load(folder: Path | None, move_cases: tuple[str, ...], create_departments: b
         sys.exit(1)
 
 
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
-    """Serve every face of the product on one development server."""
-    import os
-
-    from werkzeug.serving import run_simple
-
-    from .web.common import DevRequestHandler
-    from .web.dev import create_dev_app
-
-    os.environ.setdefault("CIVICFORMS_ENV", "development")
-    app = create_dev_app()
-    click.echo(f"Civic Forms on http://{host}:{port}/")
-    run_simple(host, port, app, use_reloader=False, threaded=True, request_handler=DevRequestHandler)
+# ``civicforms serve`` (every face on one development server) is civicforms/cli.py's: it mounts
+# the builder, which nothing in runtime/ imports.
 
 
 @main.group()

@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from civicforms.dev import create_dev_app
 from runtime import db as dbmod
 from runtime import staff, store
 from runtime.settings import PROJECT_ROOT, Settings
 from runtime.web import create_citizen_app
-from runtime.web.dev import create_dev_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from civicforms.dev import create_dev_app
 from runtime import db as dbmod
 from runtime import staff, store
 from runtime.settings import OidcProvider, Settings
-from runtime.web.dev import create_dev_app
 from tests.browser.conftest import (
     CASEWORK_DEPARTMENT,
     DESIGNER_DEPARTMENT,

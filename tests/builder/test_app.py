@@ -17,8 +17,8 @@ from itsdangerous import BadSignature
 from werkzeug.test import Client
 
 from builder.web import PREFIX, StaffSessionInterface, create_builder_app
+from civicforms.dev import create_dev_app
 from runtime.settings import PROJECT_ROOT, Settings
-from runtime.web.dev import create_dev_app
 from tests.builder.conftest import StaffMembers
 from tests.conftest import page
 from tests.runtime.helpers import assert_only_our_scripts, csp_nonce, heading, title
@@ -279,7 +279,7 @@ class NoBuilder:
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 sys.meta_path.insert(0, NoBuilder())
 from runtime.settings import Settings
-from runtime.web.dev import create_dev_app
+from civicforms.dev import create_dev_app
 import runtime.wsgi  # noqa: F401  (the citizen entry point, read from the environment)
 app = create_dev_app({"SETTINGS": Settings(**json.loads(sys.argv[1])), "TESTING": True})
 client = app.test_client()

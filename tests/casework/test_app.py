@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from civicforms.dev import create_dev_app
 from runtime.settings import PROJECT_ROOT, Settings
-from runtime.web.dev import create_dev_app
 from tests.casework.conftest import PASSWORD, Office, case_url
 from tests.conftest import page
 
