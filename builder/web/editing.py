@@ -24,6 +24,7 @@ from flask import abort, request
 from markupsafe import Markup
 from sqlmodel import Session
 
+from builder import drafting
 from builder.conditions import EditError
 from runtime import store
 from runtime.checker import check
@@ -202,34 +203,22 @@ def save(
     if expected is None or expected != editing.revision:
         return _conflict(session, editing)
     try:
-        if editing.draft is None:
-            draft = store.create_draft(
-                session=session,
-                doc=new_doc,
-                department_id=editing.department_id,
-                user_id=user.id,
-                base_version=editing.base_version,
-            )
-            if statuses:
-                store.mark_draft(session=session, draft=draft, task_status=statuses)
-        else:
-            draft = store.save_draft(
-                session=session,
-                draft=editing.draft,
-                doc=new_doc,
-                expected_revision=expected,
-                user_id=user.id,
-                task_status=statuses if task is not None else None,
-            )
+        drafting.save_draft(
+            session=session,
+            actor=user.id,
+            draft=editing.draft,
+            doc=new_doc,
+            department_id=editing.department_id,
+            base_version=editing.base_version,
+            expected_revision=expected,
+            task_status=statuses if editing.draft is None or task is not None else None,
+        )
     except store.DepartmentError as refused:  # the definition names another department: never saved
-        session.rollback()
         return EditOutcome(
             _reloaded(session, editing.service_id, editing), errors={"department": refused.problem.message}
         )
     except store.DraftError:  # EditConflict, or a colleague made the first draft a moment ago
-        session.rollback()
         return _conflict(session, editing)
-    session.commit()
     return EditOutcome(_reloaded(session, editing.service_id, editing))
 
 

@@ -247,6 +247,10 @@ def create_user(
         if found is None:
             if not create_department:
                 raise NoSuchDepartment(department)
+            # Refused before the department is made: on SQLite the SAVEPOINT that makes it, run
+            # before anything else was written, commits on release, and a rollback would not undo it.
+            if core.find_user(session=session, email=clean_email) is not None:
+                raise core.StaffError("email", f"{clean_email} already has an account")
             found = store.department_for_name(session=session, name=department)
         assert found.id is not None
         created = core.create_user(

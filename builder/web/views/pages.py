@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, abort, make_response, redirect, request, url_for
 
-from builder import advice, operations
+from builder import advice, drafting, operations
 from builder.conditions import (
     OPERATOR_WORDS,
     Clause,
@@ -28,7 +28,7 @@ from runtime import rendering, store
 from runtime import staff as core
 from runtime.models import Service
 from runtime.web.common import db, render_page
-from runtime.web.staff import requires
+from runtime.web.staff import current_user, requires
 from runtime.widgets import WIDGETS
 
 bp = Blueprint("pages", __name__)
@@ -725,8 +725,9 @@ def preview_service(service_id: str) -> Any:
     editing = _editing(service_id)
     previews = [_preview(editing, page["id"]) for page in editing.doc.get("pages", [])]
     if editing.draft is not None and editing.definition is not None:
-        store.mark_draft(session=db(), draft=editing.draft, preview_visited=True)
-        db().commit()
+        user = current_user()
+        assert user is not None and user.id is not None  # requires() signed them in
+        drafting.mark_previewed(session=db(), actor=user.id, draft=editing.draft)
     return render_page(
         "builder/pages/preview_service.html",
         title=f"Preview: {editing.doc.get('title', service_id)}",

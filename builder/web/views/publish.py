@@ -19,6 +19,7 @@ from runtime.changes import summarise
 from runtime.checker import Problem, check
 from runtime.definition import MAX_DEPTH, MAX_FILE_BYTES, Definition, dumps
 from runtime.models import Department, Service, ServiceDraft, ServiceVersion, StaffUser
+from runtime.services import publishing as publishing_use_cases
 from runtime.visibility import NotProven, Prover, page_conditions
 from runtime.web.common import db, render_page, settings
 from runtime.web.staff import can, current_user, require, requires
@@ -159,52 +160,23 @@ def _summary(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
     return summarise(old, new, describe_condition=describe_schema)
 
 
-def _publish(
-    doc: dict[str, Any],
-    summary: list[str],
-    user: StaffUser,
-    moves: dict[str, str] | None = None,
-    *,
-    department_id: int,
-    moved_from: int | None = None,
-) -> publishing.PublishOutcome:
-    """Publish ``doc`` to the definitions folder and (unless it waits for review) the database.
-
-    The database change is made first but committed only after the file (and its commit) is
-    written: a publishing failure rolls it back, so the database and the folder always agree.
-    ``department_id`` is the department the draft (or, for a rollback, the service) is in: the
-    store refuses a definition that would put the service anywhere else (in review mode too,
-    before anything is committed to git). Raises PublishingError or store.PublishError with
-    nothing changed.
-    """
+def _recorder(doc: dict[str, Any], summary: list[str], user: StaffUser, *, review: bool) -> Any:
+    """Writing the definitions folder's file (and its git commit), for the publishing use case."""
     config = settings()
-    session = db()
-    review = config.publish_mode == "review" and publishing.repository_of(config.definitions_dir) is not None
-    try:
-        if review:
-            store.check_staff_publish(session=session, doc=doc, department_id=department_id, moved_from=moved_from)
-        else:
-            store.publish(
-                session=session,
-                doc=doc,
-                published_by=user.id,
-                change_summary=summary,
-                state_mapping=moves,
-                department_id=department_id,
-                moved_from=moved_from,
-            )
-        outcome = publishing.publish_file(
-            folder=config.definitions_dir,
-            doc=doc,
-            mode="review" if review else config.publish_mode,  # type: ignore[arg-type]
-            author_name=user.name,
-            author_email=user.email,
-            message=summary,
-        )
-    except Exception:
-        session.rollback()
-        raise
-    return outcome
+    return lambda: publishing.publish_file(
+        folder=config.definitions_dir,
+        doc=doc,
+        mode="review" if review else config.publish_mode,  # type: ignore[arg-type]
+        author_name=user.name,
+        author_email=user.email,
+        message=summary,
+    )
+
+
+def _for_review() -> bool:
+    """Review mode: the version goes to a git branch for IT, and the database waits for ``civicforms load``."""
+    config = settings()
+    return config.publish_mode == "review" and publishing.repository_of(config.definitions_dir) is not None
 
 
 def _name_department(doc: dict[str, Any], department: Department) -> None:
@@ -323,29 +295,26 @@ def publish(service_id: str) -> Any:
         errors.append("There are no changes to publish: the draft is the same as the live version.")
     if not errors:
         doc, summary = context["doc"], context["summary"]
+        moved = store.draft_move(draft)
+        assert user.id is not None
         try:
-            moved = store.draft_move(draft)
-            outcome = _publish(
-                doc,
-                summary,
-                user,
-                _moves(context["stranded"]),
+            review = _for_review()
+            outcome = publishing_use_cases.publish_draft(
+                session=db(),
+                actor=user.id,
+                service_id=service_id,
+                doc=doc,
+                summary=summary,
+                state_mapping=_moves(context["stranded"]),
                 department_id=draft.department_id,
                 moved_from=moved.from_id if moved else None,
+                for_review=review,
+                record=_recorder(doc, summary, user, review=review),
             )
         except (publishing.PublishingError, store.PublishError) as exc:
             errors.append(f"The service was not published: {exc}")
         else:
-            session = db()
-            if outcome.live:
-                store.delete_draft(session=session, service_id=service_id)
-                done = "live"
-            else:
-                current = store.get_draft(session=session, service_id=service_id)
-                assert current is not None
-                store.mark_draft(session=session, draft=current, review_branch=outcome.branch)
-                done = "review"
-            session.commit()
+            done = "live" if outcome.live else "review"
             return redirect(url_for(".publish_page", service_id=service_id, done=done), 303)
     context["errors"] = errors
     return render_page("builder/publish/publish.html", 400, title="Publish your changes", done="", **context)
@@ -393,12 +362,21 @@ def roll_back(service_id: str) -> Any:
         doc.pop("department", None)
         _name_department(doc, department)
         summary = [f"Rolled back to version {old.version}", *_summary(live, doc)]
+        assert user.id is not None
         try:
-            outcome = _publish(doc, summary, user, department_id=department.id)
+            review = _for_review()
+            outcome = publishing_use_cases.roll_back(
+                session=db(),
+                actor=user.id,
+                doc=doc,
+                summary=summary,
+                department_id=department.id,
+                for_review=review,
+                record=_recorder(doc, summary, user, review=review),
+            )
         except (publishing.PublishingError, store.PublishError) as exc:
             errors.append(f"The service was not rolled back: {exc}")
         else:
-            db().commit()
             done = "live" if outcome.live else "review"
             return redirect(url_for(".history", service_id=service_id, done=done), 303)
     return render_page(

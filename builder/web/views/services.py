@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, get_flashed_messages, redirect, request, url_for
 
+from builder import drafting
 from builder import operations as ops
 from builder.conditions import EditError
 from builder.web import editing
@@ -23,6 +24,7 @@ from runtime import staff as core
 from runtime import store
 from runtime.definition import DefinitionError, read_file
 from runtime.models import Department, Service
+from runtime.services import publishing
 from runtime.web.common import db, render_page, settings
 from runtime.web.staff import can, current_user, department_roles, login_required, requires, user_department_ids
 from runtime.widgets import WIDGETS
@@ -148,14 +150,12 @@ def new_service() -> Any:
             doc = _new_doc(entered, department, templates, copyable)
             user = current_user()
             assert user is not None and user.id is not None and department.id is not None
-            store.create_draft(session=session, doc=doc, department_id=department.id, user_id=user.id)
+            drafting.create_service(session=session, actor=user.id, doc=doc, department_id=department.id)
         except EditError as error:
             errors = {error.field: error.message}
         except store.DraftError:
-            session.rollback()
             errors = {"id": "A service with this ID already exists: enter a different ID"}
         else:
-            session.commit()
             flash(f"Service ‘{doc['title']}’ created")
             return redirect(url_for("services.task_list", service_id=doc["id"]), 303)
     return render_page(
@@ -320,26 +320,20 @@ def move_service(service_id: str) -> Any:
         wanted = int(chosen) if chosen.isascii() and chosen.isdigit() and len(chosen) <= 9 else None
         user = current_user()
         assert user is not None and user.id is not None
-        revision = editing.posted_revision()
         try:
-            if revision is None:
-                raise store.EditConflict(None)
-            store.move_draft(
+            publishing.move_service(
                 session=session,
+                actor=user.id,
                 service_id=service_id,
                 department_id=wanted,
-                user_id=user.id,
-                expected_revision=revision,
+                expected_revision=editing.posted_revision(),
             )
         except store.DepartmentError as refused:
-            session.rollback()
             errors = FormErrors({"department": refused.problem.message})
         except store.DraftError:  # a colleague changed the draft since the form was shown
-            session.rollback()
             errors = FormErrors(conflict=True)
             service = editing.service_for(service_id, core.MOVE_SERVICES)
         else:
-            session.commit()
             target = next((d.name for d in targets if str(d.id) == chosen), "the other department")
             flash(f"Service moved to {target}. It moves on the live site when the change is published.")
             return redirect(url_for("services.task_list", service_id=service_id), 303)

@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, abort, redirect, request, url_for
 from werkzeug.wrappers import Response
 
+from builder import drafting
 from builder.web.editing import Editing, department_of, service_for
 from builder.web.views.publish import plain_problem
 from runtime import answers as answer_forms
@@ -50,10 +51,9 @@ class Trial(JourneyPages):
 
     def save(self, journey: Journey) -> None:
         self.journey = journey
-        store.save_preview_session(
-            session=db(), user_id=self.user_id, service_id=self.service_id, answers=journey.answers
+        drafting.save_try_it_answers(
+            session=db(), actor=self.user_id, service_id=self.service_id, answers=journey.answers
         )
-        db().commit()
 
 
 def _usable(service: Definition, answers: Any) -> dict[str, Any]:
@@ -92,8 +92,9 @@ def _load(service_id: str) -> tuple[Editing, Trial | None]:
 def _visited(editing: Editing) -> None:
     """Trying the draft counts as previewing it, for the publish checklist."""
     if editing.draft is not None and editing.draft.preview_visited_at is None:
-        store.mark_draft(session=db(), draft=editing.draft, preview_visited=True)
-        db().commit()
+        user = current_user()
+        assert user is not None and user.id is not None  # requires() signed them in
+        drafting.mark_previewed(session=db(), actor=user.id, draft=editing.draft)
 
 
 def _unavailable(editing: Editing) -> Any:
@@ -222,6 +223,5 @@ def restart(service_id: str) -> Response:
     editing = service_for(service_id, core.EDIT_DRAFTS)
     user = current_user()
     assert user is not None and user.id is not None
-    store.clear_preview_session(session=db(), user_id=user.id, service_id=editing.service_id)
-    db().commit()
+    drafting.forget_try_it_answers(session=db(), actor=user.id, service_id=editing.service_id)
     return redirect(url_for("try_it.start", service_id=editing.service_id), 303)
