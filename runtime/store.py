@@ -193,6 +193,7 @@ def publish(
         session, doc, service, department_id=department_id, moved_from=moved_from, create=create_departments
     )
     before = service.department_id if service is not None else None
+    assert department.id is not None  # found, or made in a savepoint
     if service is None:
         service = Service(
             id=doc["id"],
@@ -1008,9 +1009,9 @@ def _mark_possible_matches(session: Session, citizen_id: int, others: dict[int, 
                 or_(
                     *(
                         and_(
-                            PossibleMatchRow.citizen_id == low,
-                            PossibleMatchRow.other_citizen_id == high,
-                            PossibleMatchRow.kind == kind,
+                            col(PossibleMatchRow.citizen_id) == low,
+                            col(PossibleMatchRow.other_citizen_id) == high,
+                            col(PossibleMatchRow.kind) == kind,
                         )
                         for low, high, kind in wanted
                     )
@@ -1038,7 +1039,7 @@ def possible_matches(*, session: Session, citizen_id: int | None = None, limit: 
     query = select(PossibleMatchRow)
     if citizen_id is not None:
         query = query.where(
-            or_(PossibleMatchRow.citizen_id == citizen_id, PossibleMatchRow.other_citizen_id == citizen_id)
+            or_(col(PossibleMatchRow.citizen_id) == citizen_id, col(PossibleMatchRow.other_citizen_id) == citizen_id)
         )
     rows = session.exec(query.order_by(col(PossibleMatchRow.id).desc()).limit(limit))
     out = []
@@ -1053,7 +1054,9 @@ def possible_matches(*, session: Session, citizen_id: int | None = None, limit: 
 def identifier_lookup(keys: list[tuple[str, str]]) -> ColumnElement[bool]:
     """``(kind, value)`` is one of ``keys``: an OR of (kind = ... AND value = ...), so that each
     pair is one probe of the unique (kind, value) index instead of a read of the whole table."""
-    return or_(*(and_(CitizenIdentifier.kind == kind, CitizenIdentifier.value == value) for kind, value in keys))
+    return or_(
+        *(and_(col(CitizenIdentifier.kind) == kind, col(CitizenIdentifier.value) == value) for kind, value in keys)
+    )
 
 
 def find_or_create_citizen(*, session: Session, found: dict[str, str]) -> Citizen:

@@ -112,7 +112,7 @@ def test_0002_upgrades_a_database_with_data_and_downgrades_it(empty_database_url
     command.upgrade(config, "head")
     engine = dbmod.make_engine(url)
     with engine.connect() as conn:
-        departments = dict(
+        departments: dict[str, str] = dict(
             conn.execute(
                 text("SELECT service.id, department.name FROM service JOIN department ON department.id = department_id")
             ).all()
@@ -245,7 +245,7 @@ def test_0006_moves_possible_matches_to_their_table_and_back(empty_database_url:
         assert [tuple(p) for p in pairs] == [(101, 102, "nhs_number"), (101, 103, "email")]
         kinds = conn.execute(text("SELECT kind FROM citizen_identifier")).scalars().all()
         assert kinds == ["email"]
-        departments = dict(
+        departments: dict[str, str] = dict(
             conn.execute(
                 text("SELECT service.id, department.name FROM service JOIN department ON department.id = department_id")
             ).all()
