@@ -440,7 +440,7 @@ def worker(once: bool) -> None:
 
     from . import cases, outbox
     from .db import make_engine, session
-    from .models import utcnow
+    from .services import casework
 
     settings = _settings()
     try:
@@ -453,9 +453,9 @@ def worker(once: bool) -> None:
         while True:
             try:
                 # Overdue cases first, so that their escalation messages go out in this same run.
-                with session(engine) as s:
-                    escalated = cases.escalate_overdue(s, now=utcnow(), urls=cases.CaseUrls(settings.base_url))
-                    s.commit()
+                escalated = casework.escalate_overdue(
+                    session_factory=lambda: session(engine), urls=cases.CaseUrls(settings.base_url)
+                )
                 if escalated:
                     click.echo(f"escalated {escalated} overdue case{'s' if escalated != 1 else ''}")
                 result = outbox.run_once(lambda: session(engine), sender, limit=settings.worker_batch_size)

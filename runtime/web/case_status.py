@@ -13,7 +13,8 @@ from flask import Blueprint, abort, redirect, request, url_for
 
 from .. import answers as answer_forms
 from .. import cases, rendering
-from ..models import Case, utcnow
+from ..models import Case
+from ..services import casework
 from .common import db, render_page, settings
 from .journey_pages import CappedForm
 
@@ -78,16 +79,13 @@ def _answer(request_row: Any, case: Case) -> Any:
         reply = CappedForm(request.form).getlist(cases.FREE_TEXT)
         given = raw = {cases.FREE_TEXT: reply[0] if reply else ""}
     try:
-        cases.answer_information(
-            db(), request=request_row, answers=given, now=utcnow(), urls=_urls(), holidays=settings().holidays
+        casework.answer_request(
+            session=db(), request=request_row, answers=given, urls=_urls(), holidays=settings().holidays
         )
-    except cases.InformationError as problem:
-        db().rollback()
+    except casework.AnswersInvalid as problem:
         return _information_page(request_row, case, raw, problem.errors, 200)
-    except cases.Conflict:
-        db().rollback()
+    except casework.Conflict:
         return redirect(status_url(case), 303)
-    db().commit()
     return redirect(url_for("case_status.information_sent", token=cases.status_token(case, settings().secret_key)), 303)
 
 

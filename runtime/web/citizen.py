@@ -1,6 +1,7 @@
 """Citizen-facing pages: home, start, question pages, check answers, confirmation.
 
-Views parse the request, call the engine (runtime.*) and render; they hold no rules.
+Views parse the request, call a use case (runtime.services.submitting, which owns every write
+and its transaction) or a read, and render; they hold no rules and never commit.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .. import answers as answer_forms
 from ..definition import Definition, Page
 from ..journey import Journey
 from ..models import utcnow
+from ..services import submitting
 from ..validation import CompiledService, compiled
 from .case_status import status_url
 from .citizen_shell import client_key, forms_cap, too_many_requests
@@ -54,8 +56,8 @@ def _expired(service_id: str) -> Response:
     """To the timed-out page; the answers of an expired form session are deleted now, as that
     page says, not at the next ``sessions purge``, and the cookie forgets the token."""
     token = _tokens().get(service_id)
-    if isinstance(token, str) and abuse.delete_if_expired(session=db(), token=token):
-        db().commit()
+    if isinstance(token, str):
+        submitting.forget_expired(session=db(), token=token)
     if service_id in _tokens():
         session["forms"] = {k: v for k, v in _tokens().items() if k != service_id}
     return redirect(url_for("citizen.session_expired", service_id=service_id), 303)
@@ -165,27 +167,32 @@ def begin(service_id: str) -> Any:
     if journey is not None and not journey.form_session.submission_reference:
         if journey.form_session.answers:
             return redirect(url_for("citizen.start_choice", service_id=service_id), 303)
-        abuse.delete_form_session(session=db(), form_session_id=journey.form_session.id)
-    elif journey is None:
+        return _start_new(_service(service_id), replacing=journey.form_session.id)
+    if journey is None:
         token = _tokens().get(service_id)
-        abuse.delete_if_expired(session=db(), token=token if isinstance(token, str) else None)
+        return _start_new(_service(service_id), expired_token=token if isinstance(token, str) else None)
     return _start_new(_service(service_id))
 
 
-def _start_new(service: Definition) -> Any:
-    """A new form session (a new token) for this browser, within the caps; to its first page."""
+def _start_new(service: Definition, *, replacing: str | None = None, expired_token: str | None = None) -> Any:
+    """A new form session (a new token) for this browser, within the caps; to its first page.
+    ``replacing`` (a form session's id: the one this browser held) is deleted with it, and
+    ``expired_token``'s if it has expired; neither when a cap refuses the start."""
     client = client_key()
     wait = forms_cap().retry_after(client)
     if wait is not None:
-        db().rollback()
         return too_many_requests(wait, "forms")
     gauge: abuse.UnsentAnswersGauge = current_app.extensions["civicforms.unsent_answers"]
     if gauge.bytes(db()) >= settings().max_unsent_answers_mb * 1024 * 1024:
-        db().rollback()
         current_app.logger.warning("unsent answers are over CIVICFORMS_MAX_UNSENT_ANSWERS_MB: starts refused")
         abort(503)
-    token = store.start_form_session(session=db(), service=service, minutes=settings().session_timeout_minutes)
-    db().commit()
+    token = submitting.start(
+        session=db(),
+        service=service,
+        minutes=settings().session_timeout_minutes,
+        replacing=replacing,
+        expired_token=expired_token,
+    )
     forms_cap().count(client)
     session["forms"] = {**_tokens(), service.id: token}
     session.permanent = True
@@ -216,14 +223,12 @@ def start_choice(service_id: str) -> Any:
         choice = request.form.get("choice")
         if choice == "continue":
             # The form is in use again: its pages show its answers (no choice asked again).
-            if store.keep_alive(
+            submitting.keep_alive(
                 session=db(), form_session=journey.form_session, minutes=settings().session_timeout_minutes
-            ):
-                db().commit()
+            )
             return redirect(_return_url(journey), 303)
         if choice == "start-again":
-            abuse.delete_form_session(session=db(), form_session_id=journey.form_session.id)
-            return _start_new(_service(service_id))
+            return _start_new(_service(service_id), replacing=journey.form_session.id)
         error = NO_CHOICE
     return render_page(
         "citizen/start_choice.html",
@@ -249,10 +254,10 @@ def _return_url(journey: CitizenJourney) -> str:
 def _in_use_again(journey: CitizenJourney, continuing: bool) -> None:
     """ "Continue" chosen, and nothing saved (the page's answers have errors, or the page is not
     on the journey): the form is in use all the same, its pages show their answers."""
-    if continuing and store.keep_alive(
-        session=db(), form_session=journey.form_session, minutes=settings().session_timeout_minutes
-    ):
-        db().commit()
+    if continuing:
+        submitting.keep_alive(
+            session=db(), form_session=journey.form_session, minutes=settings().session_timeout_minutes
+        )
 
 
 def _question_page(
@@ -285,8 +290,7 @@ def question(service_id: str, page_id: str) -> Any:
     if request.method == "POST" and IDLE_CHOICE in request.form:
         # The choice made for a form left idle, with the fields of the page it was asked on.
         if choice == "start-again":
-            abuse.delete_form_session(session=db(), form_session_id=journey.form_session.id)
-            return _start_new(_service(service_id))
+            return _start_new(_service(service_id), replacing=journey.form_session.id)
         if choice != "continue":
             return _choose_before_saving(journey, page, error=NO_CHOICE)
         continuing = True  # and the page's fields are saved below, as on any post of it
@@ -300,32 +304,30 @@ def question(service_id: str, page_id: str) -> Any:
         return redirect(journey.page_url(journey.journey.first_incomplete), 303)
 
     if request.method == "GET":
-        if store.keep_alive(
+        submitting.keep_alive(
             session=db(), form_session=journey.form_session, minutes=settings().session_timeout_minutes
-        ):
-            db().commit()
+        )
         return _question_page(journey, page, journey.raw_answers(page), {})
 
     if page.stop:
         abort(405)
     given, raw = answer_forms.parse_page(service, page.questions, request.form)
-    # Answers on pages now hidden are kept until the submission, so that changing an answer
-    # back (or a misclick that reaches a stop page) loses nothing (see Journey.answer).
-    answered = journey.journey.answer(page, given)
-    errors = answered.page_errors(page)
-    if errors:
+    try:
+        answered = submitting.save_page(
+            session=db(),
+            journey=journey.journey,
+            form_session=journey.form_session,
+            page=page,
+            given=given,
+            minutes=settings().session_timeout_minutes,
+            max_answers_bytes=settings().max_answers_bytes,
+        )
+    except submitting.AnswersInvalid as invalid:
         _in_use_again(journey, continuing)
-        return _question_page(journey, page, raw, errors)
-    if abuse.answers_size(answered.answers) > settings().max_answers_bytes:
+        return _question_page(journey, page, raw, invalid.errors)
+    except submitting.AnswersTooLarge:
         abort(413)  # one form's answers, all pages together, are capped (CIVICFORMS_MAX_ANSWERS_BYTES)
     journey.journey = answered
-    store.save_answers(
-        session=db(),
-        form_session=journey.form_session,
-        answers=answered.answers,
-        minutes=settings().session_timeout_minutes,
-    )
-    db().commit()
     return redirect(journey.after_answer_url(page, answered, change=request.args.get("change") == "1"), 303)
 
 
@@ -344,36 +346,23 @@ def check_answers(service_id: str) -> Any:
         return redirect(journey.page_url(first_gap), 303)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        answers = journey.journey.visible_answers
-        errors = journey.journey.errors
+        try:
+            submitting.submit(
+                session=db(),
+                service=journey.service,
+                form_session=journey.form_session,
+                minutes=settings().session_timeout_minutes,
+                secret_key=settings().secret_key,
+                urls=cases.CaseUrls(settings().base_url or request.host_url.rstrip("/")),
+                holidays=settings().holidays,
+            )
+        except submitting.NotReady as gap:
+            return redirect(journey.page_url(gap.page), 303)
+        except submitting.AnswersInvalid as invalid:
+            errors = invalid.errors  # errors no page owns (a definition fault): shown here
+        except submitting.AlreadySent:
+            pass  # another tab or a double click got there first
         if not errors:
-            try:
-                submission = store.create_submission(
-                    session=db(),
-                    service=journey.service,
-                    answers=answers,
-                    form_session_id=journey.form_session.id,
-                )
-                # The case starts in the same transaction: no submission without its case.
-                cases.open_case(
-                    db(),
-                    submission=submission,
-                    definition=journey.service,
-                    now=utcnow(),
-                    secret_key=settings().secret_key,
-                    urls=cases.CaseUrls(settings().base_url or request.host_url.rstrip("/")),
-                    holidays=settings().holidays,
-                )
-                journey.form_session.submission_reference = submission.reference
-                store.save_answers(
-                    session=db(),
-                    form_session=journey.form_session,
-                    answers={},
-                    minutes=settings().session_timeout_minutes,
-                )
-                db().commit()
-            except store.AlreadySubmitted:
-                db().rollback()  # another tab or a double click got there first
             return redirect(url_for("citizen.confirmation", service_id=service_id), 303)
     return render_page("citizen/check_answers.html", 200, **journey.check_answers_context(errors))
 

@@ -12,6 +12,7 @@ import pytest
 
 from runtime import store
 from runtime.db import session as new_session
+from runtime.services import submitting
 from tests.conftest import page
 from tests.journeys import HAPPY_PATHS
 from tests.runtime.helpers import form_sessions, submissions, walk
@@ -96,7 +97,7 @@ def _answers(n: int) -> dict[str, Any]:
 
 
 def _race(app: Any, db_session: Any, jobs: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, str]]:
-    """Run create_submission for each (form session id, answers) at once, each in its own
+    """Run the use case storing a submission (create_submission, retried on a clash) for each (form session id, answers) at once, each in its own
     database session and transaction: ``[("stored" | "already", reference)]``."""
     engine = app.extensions["civicforms.engine"]
     service = store.definition(session=db_session, service_id=SERVICE)
@@ -108,14 +109,12 @@ def _race(app: Any, db_session: Any, jobs: list[tuple[str, dict[str, Any]]]) -> 
         with new_session(engine) as s:
             together.wait()
             try:
-                made = store.create_submission(
+                made = submitting.record_submission(
                     session=s, service=service, answers=answers, form_session_id=form_session_id
                 )
-                s.commit()
                 return ("stored", made.reference)
-            except store.AlreadySubmitted as exc:
-                s.rollback()
-                return ("already", exc.submission.reference)
+            except submitting.AlreadySent as exc:
+                return ("already", exc.reference)
 
     with ThreadPoolExecutor(len(jobs)) as pool:
         return list(pool.map(attempt, jobs))

@@ -1,10 +1,11 @@
 """The back office's pages: the inbox, a case, acting on it, asking the applicant for more,
 assigning, and (in development) the outbox.
 
-Thin views: check the staff member's permission, read the form, call runtime.cases (which
-owns the rules and the concurrency), commit or roll back, redirect (303) or show the page
-again with the reason. Every case URL names the case by its reference (never by the
-citizen's name); a case of a department where the staff member has no role is a 404.
+Thin views: check the staff member's permission, read the form, call a use case of
+runtime.services.casework (which owns the transaction; runtime.cases owns the rules and the
+concurrency) or a read, redirect (303) or show the page again with the reason. Every case URL
+names the case by its reference (never by the citizen's name); a case of a department where
+the staff member has no role is a 404.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ...definition import Definition
 from ...journey import Journey
 from ...models import Case, Service, StaffUser, utcnow
 from ...references import normalise_reference
+from ...services import casework
 from ...staff import ASSIGN_OTHERS, WORK_CASES
 from ...validation import compiled
 from ..common import db, error_page, render_page, settings
@@ -49,6 +51,9 @@ MATCH_LABELS = {
     "nhs_number": "NHS number",
     "name_dob_postcode": "name, date of birth and postcode",
 }
+# Where the page shows a refusal, by the use case's field (runtime.services.casework).
+REQUEST_FIELDS = {casework.QUESTIONS: "request-questions", casework.MESSAGE: "request-message"}
+ASSIGN_FIELDS = {casework.ASSIGNEE: "assignee", casework.ASSIGNMENT: "case-assignment"}
 STALE_FORM = "This form is out of date. Nothing has been changed: check the case as it is now, then try again."
 
 
@@ -301,13 +306,11 @@ def assign_selected() -> Any:
     if errors:
         return _inbox_page(query, 400, errors, chosen_cases=ids)
     try:
-        done = cases.assign_many(
-            db(), case_ids=ids, assignee_id=assignee, staff_id=cast(int, user.id), now=utcnow(), urls=_urls()
+        done = casework.assign_many(
+            session=db(), actor=cast(int, user.id), case_ids=ids, assignee=assignee, urls=_urls()
         )
-    except cases.CaseError as exc:
-        db().rollback()
+    except casework.Refused as exc:
         return _inbox_page(query, 400, {"assignee": exc.message}, chosen_cases=ids)
-    db().commit()
     who = "nobody" if assignee is None else ("you" if assignee == user.id else _name(assignee))
     count = f"{len(done)} case" if len(done) == 1 else f"{len(done)} cases"
     flash(f"{count} assigned to {who}" if assignee is not None else f"{count} unassigned")
@@ -516,31 +519,25 @@ def take_action(reference: str) -> Any:
     if seen is None:
         return _case_page(case_id, 400, {"case-actions": STALE_FORM}, form)
     try:
-        result = cases.act(
-            db(),
+        result = casework.act(
+            session=db(),
+            actor=cast(int, _me().id),
             case_id=case_id,
             seen_lock_version=seen,
-            staff_id=cast(int, _me().id),
             action=action,
             comment=comment,
-            now=utcnow(),
             secret_key=settings().secret_key,
             urls=_urls(),
             holidays=settings().holidays,
         )
-    except cases.NotFound:
-        db().rollback()
+    except casework.NotFound:
         abort(404)
-    except cases.Conflict:
-        db().rollback()
+    except casework.Conflict:
         return _case_page(case_id, 409, {"case-actions": CONFLICT})
-    except wf.NotAllowed as exc:
-        db().rollback()
+    except casework.Refused as exc:
         # An action this member may take was refused for its comment: say so by the comment box.
-        offered = {t.action for t in cases.available_actions(db(), case_id=case_id, staff_id=cast(int, _me().id))}
-        field = f"comment-{action}" if action in offered else "case-actions"
+        field = f"comment-{action}" if exc.field == casework.COMMENT else "case-actions"
         return _case_page(case_id, 400, {field: exc.message}, form)
-    db().commit()
     outcome = result.outcome
     if outcome.to_state is None:
         message = f"Your decision is recorded: {outcome.approvals_so_far} of {outcome.approvals_needed} needed"
@@ -564,35 +561,23 @@ def request_information(reference: str) -> Any:
     seen = _seen_version()
     if seen is None:
         return _case_page(case_id, 400, {"case-actions": STALE_FORM}, form)
-    definition = cases.definition_of(db(), case)
     try:
-        cases.request_information(
-            db(),
+        casework.request_information(
+            session=db(),
+            actor=cast(int, _me().id),
             case_id=case_id,
             seen_lock_version=seen,
-            staff_id=cast(int, _me().id),
             questions=questions,
             message=message,
-            now=utcnow(),
-            urls=_urls(),
             action=action or None,
+            urls=_urls(),
         )
-    except cases.NotFound:
-        db().rollback()
+    except casework.NotFound:
         abort(404)
-    except cases.Conflict:
-        db().rollback()
+    except casework.Conflict:
         return _case_page(case_id, 409, {"case-actions": CONFLICT})
-    except wf.NotAllowed as exc:
-        db().rollback()
-        if any(q not in definition.questions for q in questions) or len(set(questions)) > cases.MAX_QUESTIONS:
-            field = "request-questions"
-        elif not message.strip() or len(message.strip()) > wf.MAX_COMMENT:
-            field = "request-message"
-        else:
-            field = "case-actions"
-        return _case_page(case_id, 400, {field: exc.message}, form)
-    db().commit()
+    except casework.Refused as exc:
+        return _case_page(case_id, 400, {REQUEST_FIELDS.get(exc.field, "case-actions"): exc.message}, form)
     return _done(case, "You asked the applicant for more information. The case is waiting for the applicant.")
 
 
@@ -620,27 +605,15 @@ def assign_case(reference: str) -> Any:
             return _case_page(case_id, 400, {"case-assignment": STALE_FORM})
         expected = {"expected_assignee": _int(shown) if shown else None}
     try:
-        cases.assign(
-            db(),
-            case_id=case_id,
-            assignee_id=assignee,
-            staff_id=cast(int, user.id),
-            now=utcnow(),
-            urls=_urls(),
-            **expected,
+        casework.assign(
+            session=db(), actor=cast(int, user.id), case_id=case_id, assignee=assignee, urls=_urls(), **expected
         )
-    except cases.NotFound:
-        db().rollback()
+    except casework.NotFound:
         abort(404)
-    except cases.Conflict as exc:
-        db().rollback()
+    except casework.Conflict as exc:
         return _case_page(case_id, 409, {"case-assignment": exc.message})
-    except cases.CaseError as exc:
-        db().rollback()
-        return _case_page(
-            case_id, 400, {"assignee" if assignee not in (None, user.id) else "case-assignment": exc.message}
-        )
-    db().commit()
+    except casework.Refused as exc:
+        return _case_page(case_id, 400, {ASSIGN_FIELDS[exc.field]: exc.message})
     if assignee is None:
         return _done(case, "The case is not assigned to anyone now")
     return _done(
