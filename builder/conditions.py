@@ -10,12 +10,12 @@ raises the same class.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from runtime.problems import json_equal
 from runtime.widgets import long_date
 
 
@@ -285,11 +285,6 @@ def _read_clause(schema: Any) -> Clause | None:
     return Clause(q, simple[key], value) if key in simple else None
 
 
-def _same(a: Any, b: Any) -> bool:
-    # json.dumps tells true from 1 and 1 from 1.0, which == does not.
-    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
-
-
 def from_schema(doc: dict[str, Any], schema: Any) -> Condition | None:
     """The plain-words condition ``to_schema`` would write as ``schema``; None for anything else."""
     if not isinstance(schema, dict):
@@ -311,7 +306,7 @@ def from_schema(doc: dict[str, Any], schema: Any) -> Condition | None:
     except EditError:
         return None
     # Read back only what would be written back unchanged, so saving never rewrites IT's file.
-    return condition if _same(written, schema) else None
+    return condition if json_equal(written, schema) else None
 
 
 def _value_words(doc: dict[str, Any], clause: Clause) -> str:

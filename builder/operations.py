@@ -13,7 +13,6 @@ see. Rules that IT wrote by hand stay, unless they would now trap a citizen.
 from __future__ import annotations
 
 import copy
-import json
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -21,6 +20,8 @@ from datetime import date
 from typing import Any
 
 from runtime.definition import FORMAT, lower_first
+from runtime.dialect import names_in_condition
+from runtime.problems import json_equal
 from runtime.visibility import implies, written_conditions
 from runtime.widgets import WIDGETS, WIDTHS, clean_text, html_id
 
@@ -178,36 +179,24 @@ def _property(doc: dict[str, Any], name: str, field: str = "question") -> dict[s
     return prop
 
 
-def _names_in(condition: Any) -> set[str]:
-    """Top-level property names a condition reads (through allOf/anyOf/oneOf/not/if too)."""
-    found: set[str] = set()
-    if not isinstance(condition, dict):
-        return found
-    found.update(condition.get("properties", {}) if isinstance(condition.get("properties"), dict) else ())
-    found.update(n for n in condition.get("required", []) if isinstance(n, str))
-    if isinstance(condition.get("dependentRequired"), dict):
-        found.update(condition["dependentRequired"])
-    for key in ("allOf", "anyOf", "oneOf"):
-        for sub in condition.get(key, []) if isinstance(condition.get(key), list) else []:
-            found |= _names_in(sub)
-    for key in ("not", "if", "then", "else"):
-        found |= _names_in(condition.get(key))
-    return found
+def _names_read(condition: Any) -> set[str]:
+    """Top-level property names a condition reads (runtime.dialect.names_in_condition's rule)."""
+    return set(names_in_condition(condition))
 
 
 def _uses(doc: dict[str, Any], names: set[str]) -> Iterator[str]:
     """Where conditions, routing or identity use any of ``names``, in words."""
     for page in doc["pages"]:
-        used = sorted(_names_in(page.get("show_if")) & names)
+        used = sorted(_names_read(page.get("show_if")) & names)
         if used:
             yield f"the condition on page {_title(page)} uses {_label(doc, used[0])}"
         for rule in page.get("next", []):
-            used = sorted(_names_in(rule.get("if")) & names)
+            used = sorted(_names_read(rule.get("if")) & names)
             if used:
                 yield f"the routing from page {_title(page)} uses {_label(doc, used[0])}"
                 break
     for i, entry in enumerate(doc["schema"].get("allOf", [])):
-        used = sorted(_names_in(entry.get("if")) & names) if isinstance(entry, dict) else []
+        used = sorted(_names_read(entry.get("if")) & names) if isinstance(entry, dict) else []
         if used:
             yield f"a rule set by IT in the definition file ($.schema.allOf[{i}]) uses {_label(doc, used[0])}"
     for trigger in doc["schema"].get("dependentRequired", {}):
@@ -224,14 +213,14 @@ def _order_problem(doc: dict[str, Any]) -> str | None:
     where = {name: i for i, page in enumerate(doc["pages"]) for name in page.get("questions", [])}
     index = {page["id"]: i for i, page in enumerate(doc["pages"])}
     for i, page in enumerate(doc["pages"]):
-        for name in sorted(_names_in(page.get("show_if"))):
+        for name in sorted(_names_read(page.get("show_if"))):
             if where.get(name, -1) >= i:
                 return (
                     f"the condition on page {_title(page)} uses {_label(doc, name)}, "
                     "which must be asked on an earlier page"
                 )
         for rule in page.get("next", []):
-            for name in sorted(_names_in(rule.get("if"))):
+            for name in sorted(_names_read(rule.get("if"))):
                 if where.get(name, -1) > i:
                     return f"the routing from page {_title(page)} uses {_label(doc, name)}, which would come after it"
             if index.get(rule.get("goto"), i + 1) <= i:
@@ -279,10 +268,6 @@ def _builder_rule(entry: Any) -> bool:
     )
 
 
-def _same(a: Any, b: Any) -> bool:
-    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
-
-
 def _sync_required(before: dict[str, Any], doc: dict[str, Any], wanted: set[str] | None = None) -> None:
     """Require each wanted answer exactly where its page is asked (changes ``doc`` in place).
 
@@ -305,7 +290,7 @@ def _sync_required(before: dict[str, Any], doc: dict[str, Any], wanted: set[str]
             continue
         pages = {old_page_of.get(n) for n in entry["then"]["required"]}
         page_id = pages.pop() if len(pages) == 1 else None
-        if page_id is None or old_vis.get(page_id) is None or not _same(entry["if"], old_vis[page_id]):
+        if page_id is None or old_vis.get(page_id) is None or not json_equal(entry["if"], old_vis[page_id]):
             continue
         shown = new_vis.get(page_id)
         kept = [n for n in entry["then"]["required"] if new_page_of.get(n) == page_id]
@@ -1517,20 +1502,6 @@ def add_state(
     )
     section["states"][state_id] = state
     return new
-
-
-def new_state_id(doc: dict[str, Any], label: str) -> str:
-    """The id ``add_state`` gives a state with this label (for a view's redirect)."""
-    section = doc.get("workflow") if isinstance(doc.get("workflow"), dict) else None
-    if section is None:
-        from runtime.workflow import DEFAULT_SECTION
-
-        section = DEFAULT_SECTION
-    text = " ".join(clean_text(str(label)).split())
-    base = _slug(text, "-") or "state"
-    if not base[0].isalpha():
-        base = f"state-{base}"
-    return _unique(base, set(section["states"]), "-")
 
 
 def edit_state(

@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 
 from .definition import canonical
+from .problems import json_equal
 from .visibility import ConditionTooLarge, requirements, visibility_condition
 from .widgets import WIDGETS, long_date
 from .workflow import DEFAULT_SECTION, parse_duration
@@ -27,17 +28,13 @@ DescribeCondition = Callable[[dict[str, Any], Any], str | None]
 _SHORT = 80  # texts up to this long are quoted in full in a sentence
 
 
-def _same(a: Any, b: Any) -> bool:
-    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
-
-
 def _quote(value: Any) -> str:
     return f"'{value}'"
 
 
 def _change(what: str, old: Any, new: Any) -> str | None:
     """ "Added the X", "Removed the X", "Changed the X from 'a' to 'b'" (or just "Changed the X")."""
-    if _same(old, new):
+    if json_equal(old, new):
         return None
     if old is None:
         return f"Added the {what}"
@@ -108,7 +105,7 @@ def summarise(
         pages = _pages(new)
         questions = sum(len(p.get("questions", [])) for p in pages)
         return [f"First version: {_count(len(pages), 'page')}, {_count(questions, 'question')}"]
-    if _same(canonical(old), canonical(new)):
+    if json_equal(canonical(old), canonical(new)):
         return []
     out: list[str] = []
     for part in (
@@ -146,7 +143,7 @@ def _details(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str | None]:
 
 def _start(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str | None]:
     a, b = _section(old, "start"), _section(new, "start")
-    if not _same(a.get("body"), b.get("body")):
+    if not json_equal(a.get("body"), b.get("body")):
         yield "Changed the text of the start page"
     yield _change("list of what you will need on the start page", a.get("you_will_need"), b.get("you_will_need"))
     yield _change("start button text", a.get("button"), b.get("button"))
@@ -159,7 +156,7 @@ def _end_pages(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str | None]
     yield _change("send button text", a.get("button"), b.get("button"))
     a, b = _section(old, "confirmation"), _section(new, "confirmation")
     yield _change("confirmation title", a.get("title"), b.get("title"))
-    if not _same(a.get("next_steps"), b.get("next_steps")):
+    if not json_equal(a.get("next_steps"), b.get("next_steps")):
         yield "Changed what happens next on the confirmation page"
     a, b = _section(old, "privacy"), _section(new, "privacy")
     yield _change("privacy notice link", a.get("url"), b.get("url"))
@@ -291,12 +288,12 @@ def _page_changes(
 ) -> Iterator[str | None]:
     if (a.get("title") or a["id"]) != (b.get("title") or b["id"]):
         yield f"Renamed page {_title(a)} to {_title(b)}"
-    if not _same(a.get("intro"), b.get("intro")):
+    if not json_equal(a.get("intro"), b.get("intro")):
         what = "Added an introduction to" if not a.get("intro") else "Changed the introduction of"
         yield f"Removed the introduction of page {_title(b)}" if not b.get("intro") else f"{what} page {_title(b)}"
     if bool(a.get("stop")) != bool(b.get("stop")):
         yield f"Made page {_title(b)} a stop page" if b.get("stop") else f"Page {_title(b)} is no longer a stop page"
-    if not _same(a.get("show_if"), b.get("show_if")):
+    if not json_equal(a.get("show_if"), b.get("show_if")):
         if "show_if" not in b:
             yield f"Removed the condition on page {_title(b)}"
         else:
@@ -304,7 +301,7 @@ def _page_changes(
             verb = "Added a condition to" if "show_if" not in a else "Changed when"
             tail = "" if verb.startswith("Added") else " is shown"
             yield f"{verb} page {_title(b)}{tail}" + (f": {words}" if words else "")
-    if not _same(a.get("next"), b.get("next")):
+    if not json_equal(a.get("next"), b.get("next")):
         if not b.get("next"):
             yield f"Removed the routing from page {_title(b)}"
         elif not a.get("next"):
@@ -411,7 +408,7 @@ def _property_changes(a: Any, b: Any, short: str, widget_changed: bool) -> Itera
         return  # a shared $defs schema: reported by its path among the other changes
     for key, words, unit in _LIMITS:
         before, after = a.get(key), b.get(key)
-        if _same(before, after):
+        if json_equal(before, after):
             continue
         if before is None:
             yield f"Set the {words} of {short} to {after}{unit}"
@@ -648,7 +645,7 @@ def _workflow(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str | None]:
             yield f"Wrote the {words} (instead of the standard one)"
         elif kind not in messages_b:
             yield f"The {words} is now the standard one"
-        elif not _same(messages_a[kind], messages_b[kind]):
+        elif not json_equal(messages_a[kind], messages_b[kind]):
             yield f"Changed the {words}"
 
 
@@ -678,13 +675,13 @@ def _transition_changes(a: dict[str, Any], b: dict[str, Any]) -> Iterator[str | 
                 yield f"Action {what} now {leads(b, t)}"
             else:
                 yield f"Action {what} now {leads(b, t)} instead of {_state_words(a, before.get('to'))}"
-        if not _same(before.get("roles"), t.get("roles")):
+        if not json_equal(before.get("roles"), t.get("roles")):
             yield (f"Changed who can {what} from {_roles_words(before.get('roles'))} to {_roles_words(t.get('roles'))}")
         if (before.get("comment") == "required") != (t.get("comment") == "required"):
             yield (
                 f"{what} now needs a comment" if t.get("comment") == "required" else f"{what} no longer needs a comment"
             )
-        if not _same(before.get("guard"), t.get("guard")):
+        if not json_equal(before.get("guard"), t.get("guard")):
             if "guard" not in before:
                 yield f"Added a condition to action {what}"
             elif "guard" not in t:
@@ -793,7 +790,7 @@ def _paths(a: Any, b: Any, where: str) -> Iterator[str]:
                 yield part
             else:
                 yield from _paths(a[key], b[key], part)
-    elif not _same(a, b):
+    elif not json_equal(a, b):
         yield where
 
 

@@ -972,11 +972,6 @@ def keep_alive(*, session: Session, form_session: FormSession | FormSessionState
     return True
 
 
-def delete_expired_form_sessions(*, session: Session) -> int:
-    result = session.exec(delete(FormSession).where(col(FormSession.expires_at) <= utcnow()))
-    return int(result.rowcount or 0)
-
-
 # -- submissions and citizens -------------------------------------------------------------
 
 

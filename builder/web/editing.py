@@ -222,33 +222,6 @@ def save(
     return EditOutcome(_reloaded(session, editing.service_id, editing))
 
 
-def mark_task(editing: Editing, task: str, state: str) -> Editing:
-    """Record a task's status without an edit (never conflicts); makes the draft if there is none."""
-    session = db()
-    user = current_user()
-    assert user is not None and user.id is not None
-    draft = editing.draft
-    if draft is None:
-        try:
-            draft = store.create_draft(
-                session=session,
-                doc=editing.doc,
-                department_id=editing.department_id,
-                user_id=user.id,
-                base_version=editing.base_version,
-            )
-        except store.DraftError:
-            session.rollback()
-            draft = store.get_draft(session=session, service_id=editing.service_id)
-            if draft is None:
-                abort(404)
-    statuses = dict(draft.task_status)
-    statuses[task] = state
-    store.mark_draft(session=session, draft=draft, task_status=statuses)
-    session.commit()
-    return _reloaded(session, editing.service_id, editing)
-
-
 def _conflict(session: Session, editing: Editing) -> EditOutcome:
     return EditOutcome(_reloaded(session, editing.service_id, editing), conflict=True)
 
