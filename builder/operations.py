@@ -21,9 +21,21 @@ from typing import Any
 
 from runtime.definition import FORMAT, lower_first
 from runtime.dialect import names_in_condition
+from runtime.limits import (
+    MAX_EMAIL,
+    MAX_NAME,
+    MAX_PAGE_ID,
+    MAX_QUORUM,
+    MAX_SERVICE_ID,
+    MAX_STATES,
+    MAX_STEP_TEXT,
+    MAX_TEXT,
+    MAX_TRANSITIONS,
+)
 from runtime.problems import json_equal
 from runtime.visibility import implies, written_conditions
 from runtime.widgets import WIDGETS, WIDTHS, clean_text, html_id
+from runtime.workflow import MAX_DURATION_DAYS
 
 from .conditions import Condition, EditError, to_schema, validate_condition
 
@@ -59,8 +71,6 @@ __all__ = [
     "update_question",
 ]
 
-MAX_TEXT = 2000  # the meta-schema's cap on every text
-MAX_NAME = 60  # property names and page ids
 MAX_TEXT_LENGTH = 100_000  # the largest maxLength a designer may set on a free-text answer
 RESERVED_PAGE_IDS = {"start", "check-answers", "confirmation", "session-expired", "submit", "continue-or-start-again"}
 _ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -369,10 +379,10 @@ def _check_id(value: Any) -> str:
     service_id = str(value or "").strip()
     if not service_id:
         raise EditError("id", "Enter a service ID")
-    if len(service_id) > MAX_NAME or not _ID.match(service_id):
+    if len(service_id) > MAX_SERVICE_ID or not _ID.match(service_id):
         raise EditError(
             "id",
-            f"Service ID must be {MAX_NAME} characters or less, and use only lower-case letters, numbers and "
+            f"Service ID must be {MAX_SERVICE_ID} characters or less, and use only lower-case letters, numbers and "
             "hyphens, starting with a letter",
         )
     return service_id
@@ -515,7 +525,8 @@ def add_page(
     new = _edit(doc)
     text = _check_page_title(new, title, None)
     pid = page_id or new_page_id(new, text)
-    if pid in {p["id"] for p in new["pages"]} or pid in RESERVED_PAGE_IDS or not _ID.match(pid) or len(pid) > 60:
+    taken = {p["id"] for p in new["pages"]}
+    if pid in taken or pid in RESERVED_PAGE_IDS or not _ID.match(pid) or len(pid) > MAX_PAGE_ID:
         raise EditError("title", "Enter a different page name")
     page: dict[str, Any] = {"id": pid, "title": text}
     paragraphs = _paragraphs("intro", intro, "the introduction")
@@ -1209,7 +1220,7 @@ def set_privacy_and_contact(
     contact: dict[str, Any] = {}
     mail = _text("email", email, "an email address", optional=True)
     if mail:
-        if not _EMAIL.match(mail) or len(mail) > 254:
+        if not _EMAIL.match(mail) or len(mail) > MAX_EMAIL:
             raise EditError("email", "Enter an email address in the correct format, like name@example.com")
         contact["email"] = mail
     number = _text("phone", phone, "a phone number", optional=True)
@@ -1271,11 +1282,6 @@ def set_identity(doc: dict[str, Any], *, identity: dict[str, str | None]) -> dic
 # by their index in the ordered list (the form's ``revision`` guards against a colleague's
 # reorder). Actions keep their id when their label changes, for the same reason.
 
-MAX_STEP_TEXT = 200  # the format's cap on state and action labels
-MAX_STATES = 50
-MAX_TRANSITIONS = 200
-MAX_QUORUM = 100
-MAX_DEADLINE_DAYS = 366
 APPROVAL_MODES = ("any", "quorum", "all")
 
 
@@ -1342,7 +1348,7 @@ def _deadline(value: Any, existing: Any) -> str | None:
     """A deadline in whole days ("10") as the format writes it ("P10D"); None: no deadline."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    days = _int("deadline_days", value, "The deadline", minimum=1, maximum=MAX_DEADLINE_DAYS)
+    days = _int("deadline_days", value, "The deadline", minimum=1, maximum=MAX_DURATION_DAYS)
     if isinstance(existing, str):
         from runtime.workflow import parse_duration
 

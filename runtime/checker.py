@@ -7,7 +7,6 @@ find it in a diff.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -28,17 +27,12 @@ from .dialect import (
     short_message,
     subschemas,
 )
+from .limits import meta_schema
 from .problems import Problem, json_path
 from .visibility import trap_problems
 from .widgets import WIDGETS
 from .widgets.base import json_types
 from .workflow import problems as workflow_problems
-
-
-@cache
-def meta_schema() -> dict[str, Any]:
-    text = (Path(__file__).parent / "schemas" / "definition.schema.json").read_text(encoding="utf-8")
-    return json.loads(text)  # type: ignore[no-any-return]
 
 
 @cache
