@@ -315,10 +315,12 @@ class Case(SQLModel, table=True):
         ),
         # The copies of the submission's columns (kept for the inbox, which reads and filters on
         # them without a join) cannot differ from it: they are one foreign key to the submission.
+        # A change to the submission (a record merge moving it to another citizen) carries over.
         sa.ForeignKeyConstraint(
             list(CASE_COPIES),
             [f"submission.{c}" for c in SUBMISSION_COPIES],
             name="fk_case_record_submission_copies",
+            onupdate="CASCADE",
         ),
         # The inbox's keyset pagination: (deadline, id) order within each filter.
         sa.Index("ix_case_department_open_deadline", "department_id", "closed_at", "deadline_at", "id"),

@@ -140,9 +140,20 @@ def test_a_case_cannot_disagree_with_its_submission(conn: Connection) -> None:
     with conn.begin():
         case = _case(conn)
         other = _citizen(conn)
-        for column, value in (("reference", "BB-OTHER"), ("citizen_id", other), ("service_version", 999)):
+        for column, value in (
+            ("reference", "BB-OTHER"),
+            ("citizen_id", other),
+            ("service_version", case["version"] + 1),
+            ("service_id", "missed-bin-collection"),
+            ("submission_id", case["submission"] + 1),
+        ):
             _refused(conn, f"UPDATE case_record SET {column} = :v WHERE id = :id", v=value, id=case["case"])
-            _refused(conn, f"UPDATE submission SET {column} = :v WHERE id = :id", v=value, id=case["submission"])
+        # A record merge moves the submission to another citizen: its case follows.
+        conn.execute(
+            text("UPDATE submission SET citizen_id = :c WHERE id = :id"), {"c": other, "id": case["submission"]}
+        )
+        moved = conn.execute(text("SELECT citizen_id FROM case_record WHERE id = :id"), {"id": case["case"]})
+        assert moved.scalar_one() == other
         conn.rollback()
 
 

@@ -22,7 +22,8 @@ is how names are compared), else "General", made here if missing.
 ``case_record``: an index on ``service_id`` (publishing reads a service's open cases), and one
 composite foreign key ``(submission_id, reference, citizen_id, service_id, service_version)``
 to the same columns of ``submission`` (unique there): the case's copies, kept so the inbox
-reads without a join, can no longer differ from the submission.
+reads without a join, can no longer differ from the submission; ``ON UPDATE CASCADE`` carries a
+change of the submission (a future record merge moving it to another citizen) to its case.
 
 On SQLite, adding a CHECK rebuilds the table (batch mode); case_event's append-only triggers
 (0003) go with the old table and are made again.
@@ -244,7 +245,9 @@ def upgrade() -> None:
         batch_op.create_unique_constraint('uq_submission_case_copies', SUBMISSION_COPIES)
     with op.batch_alter_table('case_record', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_case_record_service_id'), ['service_id'], unique=False)
-        batch_op.create_foreign_key('fk_case_record_submission_copies', 'submission', CASE_COPIES, SUBMISSION_COPIES)
+        batch_op.create_foreign_key(
+            'fk_case_record_submission_copies', 'submission', CASE_COPIES, SUBMISSION_COPIES, onupdate='CASCADE'
+        )
     _sqlite_foreign_keys(True)
 
 
