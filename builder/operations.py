@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import copy
 import re
-import unicodedata
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
+from runtime import slugs
 from runtime.definition import FORMAT, lower_first
 from runtime.dialect import names_in_condition
 from runtime.limits import (
@@ -127,18 +127,9 @@ def _paragraphs(field: str, value: Any, what: str, *, optional: bool = True) -> 
 
 
 def _slug(text: str, sep: str) -> str:
-    """ASCII lower-case words joined by ``sep``: 'Café – opening hours' -> 'cafe-opening-hours'."""
-    text = text.replace("'", "").replace("\u2019", "")  # "partner's" -> "partners"
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    words = re.findall(r"[a-z0-9]+", ascii_text.lower())
-    out = ""
-    for word in words:
-        candidate = f"{out}{sep}{word}" if out else word
-        if len(candidate) > MAX_NAME - 4:  # room for a "_2" suffix
-            out = out or word[: MAX_NAME - 4]
-            break
-        out = candidate
-    return out
+    """ASCII lower-case words joined by ``sep``: 'Café – opening hours' -> 'cafe-opening-hours'
+    (runtime.slugs, with room for a "_2" suffix)."""
+    return slugs.slug(text, sep, MAX_NAME - 4)
 
 
 def _unique(base: str, taken: set[str], sep: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import re
 import secrets
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -22,7 +21,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from . import citizens, validation
+from . import citizens, slugs, validation
 from .checker import Problem, check
 from .db import Prepared
 from .definition import Definition, content_hash
@@ -54,15 +53,17 @@ GENERAL_DEPARTMENT = "General"
 
 def department_slug(name: str) -> str:
     """The slug of a department name: lower-case words joined by hyphens ("adult-social-care")."""
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60].strip("-")
+    return slugs.slug(name)
 
 
 def find_department(*, session: Session, key: str) -> Department | None:
-    """A department by its slug or its name (any case, any spacing)."""
-    slug = department_slug(key)
-    if not slug:
+    """A department by its slug or its name (any case, any spacing); a slug stored before the one
+    slug rule ("caf-and-leisure-services") is found first, as it always was."""
+    candidates = [slug for slug in dict.fromkeys((slugs.legacy_department_slug(key), department_slug(key))) if slug]
+    if not candidates:
         return None
-    return session.exec(select(Department).where(Department.slug == slug)).first()
+    found = {d.slug: d for d in session.exec(select(Department).where(col(Department.slug).in_(candidates)))}
+    return next((found[slug] for slug in candidates if slug in found), None)
 
 
 def department_for_name(*, session: Session, name: str | None) -> Department:
