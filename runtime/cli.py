@@ -1,4 +1,7 @@
-"""The ``civicforms`` command: checks for IT, database and definition loading, a dev server."""
+"""The runtime's commands: checks for IT, database and definition loading, the worker.
+
+The ``civicforms`` command is these and ``serve`` (civicforms/cli.py, which mounts every face).
+"""
 
 from __future__ import annotations
 
@@ -277,7 +280,7 @@ def sessions_purge(batch_size: int) -> None:
 
 @main.group()
 def citizens() -> None:
-    """Citizen records (until the back office exists)."""
+    """Citizen records, for IT: a citizen's submissions across every service."""
 
 
 @citizens.command("show")
