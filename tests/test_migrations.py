@@ -176,18 +176,20 @@ def _insert_0005_data(url: str) -> None:
             )
         # A service published before 0002 and not since, and one naming a department nobody made.
         conn.execute(text("UPDATE service SET department_id = NULL WHERE id = 'blue-badge'"))
-        doc = {"department": "Nowhere In Particular"}
-        conn.execute(
-            text("INSERT INTO service VALUES ('orphan', 'Orphan', 'd', true, 1, :w, NULL)"),
-            {"w": when},
-        )
-        conn.execute(
-            text(
-                "INSERT INTO service_version (service_id, version, content_hash, definition, published_at) "
-                "VALUES ('orphan', 1, 'h', :doc, :w)"
-            ),
-            {"doc": json.dumps(doc), "w": when},
-        )
+        # And one naming, in other case and spacing, a department whose slug another rule made.
+        conn.execute(text("INSERT INTO department (slug, name) VALUES ('cafe-and-leisure', 'Café and Leisure')"))
+        for service_id, department in (("orphan", "Nowhere In Particular"), ("cafe", " café  AND leisure ")):
+            conn.execute(
+                text("INSERT INTO service VALUES (:id, 'Orphan', 'd', true, 1, :w, NULL)"),
+                {"id": service_id, "w": when},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO service_version (service_id, version, content_hash, definition, published_at) "
+                    "VALUES (:id, 1, 'h', :doc, :w)"
+                ),
+                {"id": service_id, "doc": json.dumps({"department": department}), "w": when},
+            )
         sub = conn.execute(
             text("SELECT id, reference, service_id, service_version, citizen_id FROM submission")
         ).first()
@@ -252,6 +254,7 @@ def test_0006_moves_possible_matches_to_their_table_and_back(empty_database_url:
         )
         assert departments["blue-badge"] == "Blue Badge Team, Adult Social Care"  # its definition's, found again
         assert departments["orphan"] == "General"
+        assert departments["cafe"] == "Café and Leisure"
         assert conn.execute(text("SELECT count(*) FROM service WHERE department_id IS NULL")).scalar_one() == 0
     _assert_append_only(engine)
     store_engine = dbmod.make_engine(url)

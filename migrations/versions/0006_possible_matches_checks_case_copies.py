@@ -16,8 +16,8 @@ values are spelled out here (a migration never imports the application); runtime
 them as constants, and tests/test_migrations.py checks that both agree.
 
 ``service.department_id`` is NOT NULL: a service still without a department (published before
-0002 and not since) gets the one its latest published definition names (found by slug, which
-is how names are compared), else "General", made here if missing.
+0002 and not since) gets the one its latest published definition names (found by name, any case
+and spacing, or by slug), else "General", made here if missing.
 
 ``case_record``: an index on ``service_id`` (publishing reads a service's open cases), and one
 composite foreign key ``(submission_id, reference, citizen_id, service_id, service_version)``
@@ -193,7 +193,14 @@ def _backfill_departments() -> None:
     department = sa.table(
         "department", sa.column("id", sa.Integer), sa.column("slug", sa.String), sa.column("name", sa.String)
     )
-    ids = {slug: did for did, slug in bind.execute(sa.select(department.c.id, department.c.slug))}
+    ids: dict[str, int] = {}
+    for did, slug, name in bind.execute(sa.select(department.c.id, department.c.slug, department.c.name)):
+        ids[slug] = did
+        ids[" ".join(name.split()).casefold()] = did  # by name too: slugs were made by more than one rule
+
+    def find(name: str) -> int | None:
+        return ids.get(name.casefold()) or ids.get(_slug(name) or "-")
+
     orphans = [row[0] for row in bind.execute(sa.select(service.c.id).where(service.c.department_id.is_(None)))]
     for service_id in orphans:
         definition = bind.execute(
@@ -203,14 +210,15 @@ def _backfill_departments() -> None:
             .limit(1)
         ).scalar()
         text = definition.get("department") if isinstance(definition, dict) else None
-        name = " ".join(text.split())[:200] if isinstance(text, str) else ""
-        slug = _slug(name)
-        if slug not in ids:
-            name, slug = "General", "general"
-            if slug not in ids:
-                bind.execute(department.insert().values(slug=slug, name=name))
-                ids[slug] = bind.execute(sa.select(department.c.id).where(department.c.slug == slug)).scalar_one()
-        bind.execute(service.update().where(service.c.id == service_id).values(department_id=ids[slug]))
+        found = find(" ".join(text.split())[:200]) if isinstance(text, str) else None
+        if found is None:
+            found = find("General")
+        if found is None:
+            bind.execute(department.insert().values(slug="general", name="General"))
+            found = ids["general"] = bind.execute(
+                sa.select(department.c.id).where(department.c.slug == "general")
+            ).scalar_one()
+        bind.execute(service.update().where(service.c.id == service_id).values(department_id=found))
 
 
 def upgrade() -> None:
