@@ -547,7 +547,8 @@ def move_draft(
     """
     from .staff import MOVE_SERVICES, has_permission, roles_by_department  # staff's hashing is not needed at import
 
-    target = session.get(Department, department_id) if isinstance(department_id, int) else None
+    usable = isinstance(department_id, int) and not isinstance(department_id, bool) and 0 < department_id < 2**31
+    target = session.get(Department, department_id) if usable else None  # PostgreSQL refuses a bigger key
     if target is None or target.id is None:
         raise DepartmentError(Problem("department", "Select the department to move the service to"))
     draft = session.get(ServiceDraft, service_id)

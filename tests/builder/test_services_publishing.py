@@ -241,7 +241,7 @@ def test_rolling_back_publishes_old_content_as_a_new_version(
     assert versions == [1, 2, 3] and service is not None and service.title == old["title"]
 
 
-@pytest.mark.parametrize("department", [None, "1", "1; DROP TABLE department", 10**12, -1, 3.5])
+@pytest.mark.parametrize("department", [None, "1", "1; DROP TABLE department", 10**12, 2**31, -1, 0, True, 3.5])
 def test_moving_to_no_department_is_refused_with_a_field(
     engine: Engine, session: Session, designer: StaffUser, department: Any
 ) -> None:
