@@ -1,7 +1,9 @@
 """Staff accounts: passwords (argon2), a TOTP second factor, lock-out, roles per department.
 
 Pure data functions (no Flask): an explicit session and keyword-only arguments, like
-runtime/store.py. Callers own the transaction: nothing here commits.
+runtime/store.py. The use cases in runtime/services/accounts.py own the transaction: nothing here
+commits, except that a sign-in attempt is counted and committed before its password or code is
+checked (check_password_sign_in, check_second_factor), so no lock is held while argon2 works.
 """
 
 from __future__ import annotations
@@ -438,7 +440,7 @@ def check_password_sign_in(
     module) before the password is checked, so attempts at the same moment cannot all be
     checked before the lock; a locked account is refused without checking. An address with no
     account that can sign in is counted and locked alike, and answered in the same words.
-    The caller commits either way.
+    runtime.services.accounts.sign_in_with_password commits either way.
     """
     now = utcnow()
     user = find_user(session=session, email=email)
