@@ -45,6 +45,7 @@ from .models import (
 )
 from .outbox import enqueue
 from .references import normalise_reference
+from .versions import definition
 
 CASEWORKER, MANAGER = "caseworker", "manager"
 CASE_ROLES: tuple[str, ...] = (CASEWORKER, MANAGER)
@@ -170,15 +171,11 @@ def workflow_for(session: Session, case: Case) -> wf.Workflow:
     move on with what IT last reviewed (answers still show with the version they were given
     on). A version that removes a state open cases are in is refused at publish unless the
     publisher maps those cases to new states (runtime.store.publish, ``move_stranded``)."""
-    from .store import definition  # store imports nothing from here; imported late to keep it so
-
     current = definition(session=session, service_id=case.service_id)
     return workflow_of(current if current is not None else definition_of(session, case))
 
 
 def definition_of(session: Session, case: Case) -> Definition:
-    from .store import definition  # store imports nothing from here; imported late to keep it so
-
     found = definition(session=session, service_id=case.service_id, version=case.service_version)
     if found is None:  # published versions are never deleted: a foreign key keeps them
         raise CaseError(f"version {case.service_version} of {case.service_id} is missing")

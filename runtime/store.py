@@ -21,11 +21,10 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from . import citizens, slugs, validation
+from . import cases, citizens, slugs
 from .checker import Problem, check
 from .db import Prepared
 from .definition import Definition, content_hash
-from .lru import LRU
 from .models import (
     Citizen,
     CitizenIdentifier,
@@ -43,6 +42,8 @@ from .models import (
     PossibleMatch as PossibleMatchRow,
 )
 from .references import new_reference
+from .versions import definition as definition  # re-exported: published versions live in runtime.versions
+from .versions import forget_definitions as forget_definitions
 
 # -- departments --------------------------------------------------------------------------
 
@@ -311,8 +312,6 @@ def _publishing_department(
 
 def _move_open_cases(session: Session, doc: dict[str, Any], mapping: dict[str, str], by: int | None) -> None:
     """Refuse a version that strands open cases, or move them as the publisher said."""
-    from . import cases  # cases imports this module's functions late; neither needs the other at import
-
     workflow = Definition(doc).workflow
     stuck = cases.stranded(session, service_id=doc["id"], states=workflow.states)
     if not stuck:
@@ -343,41 +342,8 @@ def _move_open_cases(session: Session, doc: dict[str, Any], mapping: dict[str, s
     )
 
 
-# Published versions never change, so (database, service, version) names one content hash, and
-# the hash names one compiled definition in runtime.validation's cache (the only one).
-_version_hashes: LRU[tuple[str, str, int], str] = LRU(4 * validation.CACHE_SIZE)
-
-
-def forget_definitions() -> None:
-    """Drop what is known of published versions (tests that empty and refill one database)."""
-    _version_hashes.clear()
-
-
 def live_services(*, session: Session) -> list[Service]:
     return list(session.exec(select(Service).where(col(Service.live)).order_by(Service.title)))
-
-
-def definition(*, session: Session, service_id: str, version: int | None = None) -> Definition | None:
-    """A published definition (the current one unless ``version`` is given), compiled once per version."""
-    if version is None:
-        service = session.get(Service, service_id)
-        if service is None:
-            return None
-        version = service.current_version
-    key = (str(session.get_bind().engine.url), service_id, version)
-    known = _version_hashes.get(key)
-    if known is not None:
-        hit = validation.cached(known)
-        if hit is not None:
-            return hit.definition
-    row = session.exec(
-        select(ServiceVersion).where(ServiceVersion.service_id == service_id, ServiceVersion.version == version)
-    ).first()
-    if row is None:
-        return None
-    built = validation.compiled(Definition(row.definition)).definition
-    _version_hashes.replace(key, built.hash)
-    return built
 
 
 # -- builder drafts, versions and the service list -------------------------------------------

@@ -116,15 +116,6 @@ print(json.dumps(failed))
 
 # --- import cycles ---------------------------------------------------------------------------
 
-# Cycles that issue 14 has not undone yet, in modules other work is changing: each entry goes
-# when its cycle does (and the matching ignore_imports line in pyproject.toml with it).
-KNOWN_CYCLES: list[list[str]] = [
-    ["runtime.cases", "runtime.store"],
-    ["runtime.web.sso", "runtime.web.staff"],
-    ["runtime.web.casework", "runtime.web.casework.views"],
-    ["builder.web", "builder.web.views.admin"],
-]
-
 
 def _package_modules() -> dict[str, Path]:
     return {
@@ -228,7 +219,7 @@ def test_the_cycle_finder_counts_imports_in_functions_and_under_type_checking(tm
 
 def test_no_import_cycle_among_the_modules_of_runtime_and_builder() -> None:
     cycles = _cycles(_import_graph(_package_modules()))
-    assert [cycle for cycle in cycles if cycle not in KNOWN_CYCLES] == []
+    assert cycles == []
 
 
 def test_the_import_linter_contracts_hold() -> None:
@@ -240,3 +231,47 @@ def test_the_import_linter_contracts_hold() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
+
+
+# --- transactions belong to the use cases ---------------------------------------------------
+
+TRANSACTION_CALLS = ("commit", "rollback", "begin", "begin_nested")
+
+
+def _faces_and_entry_points() -> list[Path]:
+    """The web faces, the command line and the WSGI entry points: they call use cases
+    (runtime.services), which own every transaction."""
+    roots = [RUNTIME / "web", BUILDER / "web", PROJECT_ROOT / "civicforms"]
+    files = [RUNTIME / "cli.py", RUNTIME / "wsgi.py", RUNTIME / "casework_wsgi.py", BUILDER / "wsgi.py"]
+    return sorted([path for root in roots for path in root.rglob("*.py")] + files)
+
+
+def _transaction_calls(source: str) -> list[str]:
+    """``line: name`` for every call of an attribute named commit, rollback, begin or begin_nested."""
+    calls = [
+        (node.lineno, node.func.attr)
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in TRANSACTION_CALLS
+    ]
+    return [f"{line}: {name}" for line, name in sorted(calls)]
+
+
+def test_the_transaction_scan_sees_every_way_of_writing_one() -> None:
+    source = (
+        "db.commit()\n"
+        "def undo():\n"
+        "    g.db.rollback()\n"
+        "with db().begin():\n"
+        "    pass\n"
+        "session.begin_nested()\n"
+        "commit()\n"  # a function of its own, not a session's
+        "store.commit_changes()\n"
+    )
+    assert _transaction_calls(source) == ["1: commit", "3: rollback", "4: begin", "6: begin_nested"]
+
+
+def test_no_face_or_command_commits_rolls_back_or_begins_a_transaction() -> None:
+    modules = _faces_and_entry_points()
+    assert RUNTIME / "web" / "common.py" in modules and PROJECT_ROOT / "civicforms" / "cli.py" in modules
+    found = {str(path.relative_to(PROJECT_ROOT)): _transaction_calls(path.read_text()) for path in modules}
+    assert {path: calls for path, calls in found.items() if calls} == {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request, url_for
+from flask import Flask, url_for
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import NotFound
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
@@ -18,14 +18,12 @@ from werkzeug.middleware.shared_data import SharedDataMiddleware
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request
 
+from runtime.web import sso, staff
 from runtime.web.common import DIST, Face, create_base_app
 
-PREFIX = "/builder"
+from .navigation import HOME, PREFIX, navigation
+
 TEMPLATES = Path(__file__).parent / "templates"
-SERVICE_NAME = "Civic Forms builder"
-# The builder's start page (where signing in leads) and the admins' users page.
-HOME = "services.list_services"
-USERS = "admin.list_users"
 
 ERRORS: dict[int, tuple[str, str]] = {
     400: ("There is a problem with what you sent", "Go back, check what you entered and try again."),
@@ -76,8 +74,6 @@ class StaffSessionInterface(SecureCookieSessionInterface):
 
 def create_builder_app(config: dict[str, Any] | None = None) -> Flask:
     """The builder face, deployable on its own (``gunicorn builder.wsgi:app``)."""
-    from runtime.web import sso, staff
-
     from .views import admin, pages, publish, services, try_it, workflow
 
     app = create_base_app(__name__, BUILDER_FACE, config)
@@ -106,25 +102,6 @@ def create_builder_app(config: dict[str, Any] | None = None) -> Flask:
         return {"homepage_url": url_for(HOME), "staff_navigation": navigation()}
 
     return app
-
-
-def navigation() -> dict[str, Any]:
-    """The builder's service navigation for this request: what the signed-in staff member may open."""
-    from flask import current_app
-
-    from runtime.web import staff
-
-    user = staff.current_user()
-    items: list[dict[str, Any]] = []
-    if user is not None:
-        items.append({"text": "Services", "href": url_for(HOME), "active": request.blueprint == "services"})
-        if USERS in current_app.view_functions and staff.is_admin(user):
-            items.append({"text": "Users", "href": url_for(USERS), "active": request.blueprint == "admin"})
-    return {
-        "service_name": SERVICE_NAME,
-        "items": items,
-        "sign_out_url": url_for("staff.sign_out") if user is not None else None,
-    }
 
 
 def mounted(app: Flask) -> DispatcherMiddleware:

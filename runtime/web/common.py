@@ -32,6 +32,7 @@ from werkzeug.serving import WSGIRequestHandler
 
 from ..db import StatementSession, make_autocommit_engine, make_engine
 from ..db import session as new_session
+from ..services import unit_of_work
 from ..settings import Settings, from_environment
 from ..validation import UnsafeDefinition
 from . import fastmacros
@@ -325,7 +326,7 @@ def create_base_app(import_name: str, face: Face, config: dict[str, Any] | None 
         app.logger.error("service not served: %s (run civicforms validate on its file)", error)
         db = g.get("db")
         if db is not None:
-            db.rollback()
+            unit_of_work.discard(db)
         return error_page(*face.unavailable, status=503)
 
     @app.errorhandler(OperationalError)
@@ -339,10 +340,7 @@ def create_base_app(import_name: str, face: Face, config: dict[str, Any] | None 
         app.logger.error("database unavailable: %s: %s", type(cause).__name__, lines[0][:200] if lines else "")
         db = g.get("db")
         if db is not None:
-            try:
-                db.rollback()
-            except DBAPIError:
-                pass  # the connection is gone; the pool replaces it
+            unit_of_work.discard(db)  # the connection may be gone: the pool replaces it
         body, status = error_page(*face.unavailable, status=503)
         response = Response(body, status, mimetype="text/html")
         response.headers["Retry-After"] = "5"
@@ -353,7 +351,7 @@ def create_base_app(import_name: str, face: Face, config: dict[str, Any] | None 
         app.logger.exception("unhandled error")
         db = g.get("db")
         if db is not None:
-            db.rollback()
+            unit_of_work.discard(db)
         title, message = face.error_texts.get(500, ("Sorry, there is a problem", "Try again later."))
         return error_page(title, message, status=500)
 

@@ -28,13 +28,14 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, current_app, redirect, request, session, url_for
+from flask.blueprints import BlueprintSetupState
 from werkzeug.wrappers import Response
 
 from .. import staff as core
 from ..services import accounts
 from ..settings import OidcProvider
 from .common import db, settings
-from .staff import PENDING, _now, _page, _safe_next, _sign_in_context, _signed_in, public
+from .staff import END_SESSION, PENDING, _now, _page, _safe_next, _sign_in_context, _signed_in, public
 
 bp = Blueprint("sso", __name__)
 
@@ -372,6 +373,12 @@ def _settings_refuse(config: OidcProvider, claims: dict[str, Any]) -> str:
     if config.hosted_domain and claims.get("hd") != config.hosted_domain:
         return "it belongs to another organisation"
     return ""
+
+
+@bp.record_once
+def _end_sessions_here(state: BlueprintSetupState) -> None:
+    """Staff sign-out (runtime.web.staff) ends the session through ``end_session`` on this app."""
+    state.app.extensions[END_SESSION] = end_session
 
 
 def end_session(signed_out_url: str) -> Response:

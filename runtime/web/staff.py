@@ -39,6 +39,9 @@ SEEN_AT = "staff_seen_at"
 PENDING = "staff_pending"  # {"user": id, "at": time, "next": path}: password right, second factor to come
 NEW_SECRET = "staff_new_totp_secret"  # the secret shown while setting up an authenticator app
 PENDING_SECONDS = 5 * 60
+# app.extensions key: what signing out calls to end the session; single sign-on (runtime.web.sso)
+# puts its own there, which signs out at the provider too. (sso imports this module, not the reverse.)
+END_SESSION = "staff_end_session"
 NOTICES = {
     "signed-out": "You have signed out.",
     "expired": "You were signed out because you had not used it for a while. Sign in again to carry on.",
@@ -404,9 +407,14 @@ def sign_out() -> Any:
         user_id=user.id if user is not None else None,
         everywhere=request.form.get("everywhere") == "yes",
     )
-    from .sso import end_session  # clears the session; sso imports this module
-
+    end_session = current_app.extensions.get(END_SESSION, _end_session_here)
     return end_session(url_for("staff.sign_in", status="signed-out"))
+
+
+def _end_session_here(signed_out_url: str) -> Response:
+    """Signing out of a face without single sign-on: clear the session, then the sign-in page."""
+    session.clear()
+    return cast(Response, redirect(signed_out_url, 303))
 
 
 @bp.route("/set-up/<token>", methods=["GET", "POST"])

@@ -16,8 +16,8 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, get_flashed_messages, redirect, request, url_for
 
-from builder.web import PREFIX
 from builder.web.editing import FormErrors
+from builder.web.navigation import PREFIX
 from runtime import staff as core
 from runtime import store
 from runtime.models import Department, StaffUser

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, url_for
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import NotFound
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
@@ -20,12 +20,11 @@ from werkzeug.middleware.shared_data import SharedDataMiddleware
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request
 
-from ..common import DIST, SHARED_TEMPLATES, Face, create_base_app, settings
+from .. import sso, staff
+from ..common import DIST, SHARED_TEMPLATES, Face, create_base_app
+from .navigation import HOME, navigation
 
 PREFIX = "/casework"
-SERVICE_NAME = "Casework"
-HOME = "cases.inbox"
-OUTBOX = "outbox.list_messages"
 PAGE_SIZE = 50
 
 ERRORS: dict[int, tuple[str, str]] = {
@@ -78,8 +77,7 @@ class CaseworkSessionInterface(SecureCookieSessionInterface):
 
 def create_casework_app(config: dict[str, Any] | None = None) -> Flask:
     """The back office, deployable on its own (``gunicorn runtime.casework_wsgi:app``)."""
-    from .. import sso, staff
-    from . import views
+    from . import views  # the views import .navigation, never this package
 
     app = create_base_app(__name__, CASEWORK_FACE, config)
     app.config.setdefault("CASEWORK_PAGE_SIZE", PAGE_SIZE)
@@ -106,28 +104,6 @@ def create_casework_app(config: dict[str, Any] | None = None) -> Flask:
         return {"homepage_url": url_for(HOME), "staff_navigation": navigation()}
 
     return app
-
-
-def outbox_shown() -> bool:
-    """The outbox page exists in development and test only: elsewhere it is a 404."""
-    return settings().environment in ("development", "test")
-
-
-def navigation() -> dict[str, Any]:
-    """The back office's service navigation for this request."""
-    from .. import staff
-
-    user = staff.current_user()
-    items: list[dict[str, Any]] = []
-    if user is not None:
-        items.append({"text": "Cases", "href": url_for(HOME), "active": request.blueprint == "cases"})
-        if outbox_shown() and OUTBOX in current_app.view_functions:
-            items.append({"text": "Outbox", "href": url_for(OUTBOX), "active": request.blueprint == "outbox"})
-    return {
-        "service_name": SERVICE_NAME,
-        "items": items,
-        "sign_out_url": url_for("staff.sign_out") if user is not None else None,
-    }
 
 
 def when(moment: datetime | None) -> str:

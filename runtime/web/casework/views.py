@@ -29,7 +29,7 @@ from ...staff import ASSIGN_OTHERS, WORK_CASES
 from ...validation import compiled
 from ..common import db, error_page, render_page, settings
 from ..staff import can, current_user, requires, user_department_ids
-from . import outbox_shown
+from .navigation import outbox_shown
 
 bp = Blueprint("cases", __name__)
 outbox_bp = Blueprint("outbox", __name__)
