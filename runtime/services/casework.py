@@ -26,6 +26,7 @@ from sqlmodel import Session
 from .. import cases
 from .. import workflow as wf
 from ..models import Case, InformationRequest, utcnow
+from .unit_of_work import atomic
 
 NotFound = cases.NotFound
 ACTION, COMMENT, QUESTIONS, MESSAGE, ASSIGNEE, ASSIGNMENT, CASES = (
@@ -89,30 +90,25 @@ def act(
     ``seen_lock_version``, with ``comment``. Refused on ``comment`` when the action is one they
     may take but its comment is wrong (missing, too long), else on ``action``."""
     try:
-        result = cases.act(
-            session,
-            case_id=case_id,
-            seen_lock_version=seen_lock_version,
-            staff_id=actor,
-            action=action,
-            comment=comment,
-            now=now or utcnow(),
-            secret_key=secret_key,
-            urls=urls,
-            holidays=holidays,
-        )
-        session.commit()
+        with atomic(session):
+            result = cases.act(
+                session,
+                case_id=case_id,
+                seen_lock_version=seen_lock_version,
+                staff_id=actor,
+                action=action,
+                comment=comment,
+                now=now or utcnow(),
+                secret_key=secret_key,
+                urls=urls,
+                holidays=holidays,
+            )
     except cases.Conflict as exc:
-        session.rollback()
         raise _conflict(exc, ACTION) from None
     except wf.NotAllowed as exc:
-        session.rollback()
         offered = {t.action for t in cases.available_actions(session, case_id=case_id, staff_id=actor)}
         session.rollback()  # the read above: end it, as every other path does
         raise Refused(COMMENT if action in offered else ACTION, exc.message) from None
-    except BaseException:
-        session.rollback()
-        raise
     return result
 
 
@@ -132,23 +128,21 @@ def request_information(
     free-text reply) and a message. Returns the case, the request and the token of the
     applicant's link (in the message written to them; only its hash is stored)."""
     try:
-        made = cases.request_information(
-            session,
-            case_id=case_id,
-            seen_lock_version=seen_lock_version,
-            staff_id=actor,
-            questions=questions,
-            message=message,
-            now=now or utcnow(),
-            urls=urls,
-            action=action,
-        )
-        session.commit()
+        with atomic(session):
+            made = cases.request_information(
+                session,
+                case_id=case_id,
+                seen_lock_version=seen_lock_version,
+                staff_id=actor,
+                questions=questions,
+                message=message,
+                now=now or utcnow(),
+                urls=urls,
+                action=action,
+            )
     except cases.Conflict as exc:
-        session.rollback()
         raise _conflict(exc, ACTION) from None
     except wf.NotAllowed as exc:
-        session.rollback()
         case = session.get(Case, case_id)
         asked = cases.definition_of(session, case).questions if case is not None else {}
         session.rollback()  # the reads above: end them, as every other path does
@@ -160,9 +154,6 @@ def request_information(
         else:
             field = ACTION
         raise Refused(field, exc.message) from None
-    except BaseException:
-        session.rollback()
-        raise
     return made
 
 
@@ -180,19 +171,14 @@ def answer_request(
     :class:`AnswersInvalid` (to put right) or :class:`Conflict` (answered already, or the case
     no longer waits)."""
     try:
-        case = cases.answer_information(
-            session, request=request, answers=answers, now=now or utcnow(), urls=urls, holidays=holidays
-        )
-        session.commit()
+        with atomic(session):
+            case = cases.answer_information(
+                session, request=request, answers=answers, now=now or utcnow(), urls=urls, holidays=holidays
+            )
     except cases.InformationError as exc:
-        session.rollback()
         raise AnswersInvalid(exc.errors) from None
     except cases.Conflict as exc:
-        session.rollback()
         raise _conflict(exc, "") from None
-    except BaseException:
-        session.rollback()
-        raise
     return case
 
 
@@ -217,22 +203,22 @@ def assign(
     else on ``assignment``."""
     expected = {} if expected_assignee is _ANY else {"expected_assignee": expected_assignee}
     try:
-        case = cases.assign(
-            session, case_id=case_id, assignee_id=assignee, staff_id=actor, now=now or utcnow(), urls=urls, **expected
-        )
-        session.commit()
+        with atomic(session):
+            case = cases.assign(
+                session,
+                case_id=case_id,
+                assignee_id=assignee,
+                staff_id=actor,
+                now=now or utcnow(),
+                urls=urls,
+                **expected,
+            )
     except cases.NotFound:
-        session.rollback()
         raise
     except cases.Conflict as exc:
-        session.rollback()
         raise _conflict(exc, ASSIGNMENT) from None
     except cases.CaseError as exc:
-        session.rollback()
         raise Refused(ASSIGNEE if assignee not in (None, actor) else ASSIGNMENT, exc.message) from None
-    except BaseException:
-        session.rollback()
-        raise
     return case
 
 
@@ -249,16 +235,12 @@ def assign_many(
     assigned. Cases they cannot see, or closed, are left out; a refusal for one refuses all
     (``assignee``), and nothing is written."""
     try:
-        done = cases.assign_many(
-            session, case_ids=case_ids, assignee_id=assignee, staff_id=actor, now=now or utcnow(), urls=urls
-        )
-        session.commit()
+        with atomic(session):
+            done = cases.assign_many(
+                session, case_ids=case_ids, assignee_id=assignee, staff_id=actor, now=now or utcnow(), urls=urls
+            )
     except cases.CaseError as exc:
-        session.rollback()
         raise Refused(ASSIGNEE, exc.message) from None
-    except BaseException:
-        session.rollback()
-        raise
     return done
 
 
@@ -275,11 +257,6 @@ def escalate_overdue(
     """Escalate the open cases past their deadline (at most ``limit``), in one transaction of
     its own session: each logged, and the step's ``escalate_to`` role told. Returns how many.
     For ``civicforms worker``; idempotent, so run it as often as you like."""
-    with session_factory() as session:
-        try:
-            count = cases.escalate_overdue(session, now=now or utcnow(), urls=urls, limit=limit)
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with session_factory() as session, atomic(session):
+        count = cases.escalate_overdue(session, now=now or utcnow(), urls=urls, limit=limit)
     return count

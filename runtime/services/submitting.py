@@ -11,7 +11,9 @@ The question pages' fast path is kept: ``save_page``, ``keep_alive`` and ``forge
 each write at most one row, so they work as they are on the autocommit ``StatementSession`` a
 question page uses (``runtime.web.common.one_statement_at_a_time``): its ``commit`` with
 nothing begun sends nothing, and no statement is added to the page's one ``SELECT`` and one
-``UPDATE``.
+``UPDATE``. Each transaction is ``unit_of_work.atomic``'s, but for ``keep_alive`` and
+``forget_expired``, which commit only when they wrote: a page that wrote nothing goes on
+reading in the transaction it had (no ``COMMIT``, nothing it loaded expired).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from ..definition import Definition, Page
 from ..journey import Journey
 from ..models import Case, FormSession, Submission, utcnow
 from ..validation import compiled
+from .unit_of_work import atomic
 
 MAX_TRIES = 5  # a new reference drawn on each clash; a clash is one in millions
 
@@ -98,16 +101,12 @@ def start(
     the citizen chose to start again, or the browser held an empty form. ``expired_token``'s
     form session is deleted too if it has expired. Nothing is written when this raises."""
     _nothing_pending(session)
-    try:
+    with atomic(session):
         if replacing is not None:
             abuse.delete_form_session(session=session, form_session_id=replacing)
         if expired_token is not None:
             abuse.delete_if_expired(session=session, token=expired_token)
         token = store.start_form_session(session=session, service=service, minutes=minutes)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return token
 
 
@@ -165,12 +164,8 @@ def save_page(
         raise AnswersInvalid(errors)
     if abuse.answers_size(answered.answers) > max_answers_bytes:
         raise AnswersTooLarge(max_answers_bytes)
-    try:
+    with atomic(session):
         store.save_answers(session=session, form_session=form_session, answers=answered.answers, minutes=minutes)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return answered
 
 
@@ -221,32 +216,30 @@ def submit(
     before = (form_session.answers, form_session.updated_at, form_session.expires_at)
     for _attempt in range(MAX_TRIES):
         try:
-            submission = store.create_submission(
-                session=session, service=service, answers=answers, form_session_id=form_session.id
-            )
-            # The case starts in the same transaction: no submission without its case.
-            case = cases.open_case(
-                session,
-                submission=submission,
-                definition=service,
-                now=now or utcnow(),
-                secret_key=secret_key,
-                urls=urls,
-                holidays=holidays,
-            )
-            form_session.submission_reference = submission.reference
-            store.save_answers(session=session, form_session=form_session, answers={}, minutes=minutes)
-            session.commit()
+            with atomic(session):
+                submission = store.create_submission(
+                    session=session, service=service, answers=answers, form_session_id=form_session.id
+                )
+                # The case starts in the same transaction: no submission without its case.
+                case = cases.open_case(
+                    session,
+                    submission=submission,
+                    definition=service,
+                    now=now or utcnow(),
+                    secret_key=secret_key,
+                    urls=urls,
+                    holidays=holidays,
+                )
+                form_session.submission_reference = submission.reference
+                store.save_answers(session=session, form_session=form_session, answers={}, minutes=minutes)
             return Sent(submission, case)
-        except store.SubmissionClash:
-            session.rollback()
+        except store.SubmissionClash:  # rolled back whole: draw another reference
             _restore(form_session, before)
             done = store.submission_for_form_session(session=session, form_session_id=form_session.id)
             if done is not None:
                 session.rollback()  # the read above: end it, as every other path does
                 raise AlreadySent(done.reference) from None
-        except BaseException:
-            session.rollback()
+        except BaseException:  # rolled back whole
             _restore(form_session, before)
             raise
     raise RuntimeError(f"could not find a free reference number in {MAX_TRIES} tries")
@@ -275,19 +268,15 @@ def record_submission(
     _nothing_pending(session)
     for _attempt in range(MAX_TRIES):
         try:
-            submission = store.create_submission(
-                session=session, service=service, answers=answers, form_session_id=form_session_id, prefix=prefix
-            )
-            session.commit()
+            with atomic(session):
+                submission = store.create_submission(
+                    session=session, service=service, answers=answers, form_session_id=form_session_id, prefix=prefix
+                )
             return submission
-        except store.SubmissionClash:
-            session.rollback()
+        except store.SubmissionClash:  # rolled back whole: draw another reference
             if form_session_id is not None:
                 done = store.submission_for_form_session(session=session, form_session_id=form_session_id)
                 if done is not None:
                     session.rollback()
                     raise AlreadySent(done.reference) from None
-        except BaseException:
-            session.rollback()
-            raise
     raise RuntimeError(f"could not find a free reference number in {MAX_TRIES} tries")

@@ -13,13 +13,14 @@ from sqlmodel import Session
 
 @contextmanager
 def atomic(session: Session) -> Iterator[Session]:
-    """Commit on success; on any exception roll back (nothing half-written) and re-raise."""
+    """Commit on success; on any exception, a failed commit included, roll back (nothing
+    half-written, and the session usable again) and re-raise."""
     try:
         yield session
+        session.commit()
     except BaseException:
         session.rollback()
         raise
-    session.commit()
 
 
 def discard(session: Session) -> None:
