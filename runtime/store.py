@@ -22,7 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from . import cases, citizens, slugs
-from .checker import Problem, check
+from .checker import check
 from .db import Prepared
 from .definition import Definition, content_hash
 from .models import (
@@ -41,6 +41,7 @@ from .models import (
 from .models import (
     PossibleMatch as PossibleMatchRow,
 )
+from .problems import Problem
 from .references import new_reference
 from .versions import definition as definition  # re-exported: published versions live in runtime.versions
 from .versions import forget_definitions as forget_definitions

@@ -20,9 +20,9 @@ from typing import Any, Protocol, TypeVar
 from sqlmodel import Session
 
 from .. import store
-from ..checker import Problem
 from ..definition import read_file
 from ..models import ServiceDraft
+from ..problems import Problem
 from .unit_of_work import atomic
 
 

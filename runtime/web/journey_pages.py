@@ -19,9 +19,8 @@ from .. import answers as answer_forms
 from .. import rendering
 from ..definition import Definition, Page
 from ..journey import Journey
+from ..limits import MAX_FIELD
 from ..lru import LRU
-
-MAX_FIELD = 20_000  # longer than any answer a definition allows; a megabyte stops at the shell first
 
 
 class CappedForm:

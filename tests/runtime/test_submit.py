@@ -97,8 +97,9 @@ def _answers(n: int) -> dict[str, Any]:
 
 
 def _race(app: Any, db_session: Any, jobs: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, str]]:
-    """Run the use case storing a submission (create_submission, retried on a clash) for each (form session id, answers) at once, each in its own
-    database session and transaction: ``[("stored" | "already", reference)]``."""
+    """Run the use case storing a submission (create_submission, retried on a clash) for each
+    (form session id, answers) at once, each in its own database session and transaction:
+    ``[("stored" | "already", reference)]``."""
     engine = app.extensions["civicforms.engine"]
     service = store.definition(session=db_session, service_id=SERVICE)
     assert service is not None

@@ -20,6 +20,7 @@ from builder.web.editing import FormErrors
 from builder.web.navigation import PREFIX
 from runtime import staff as core
 from runtime import store
+from runtime.limits import MAX_FIELD
 from runtime.models import Department, StaffUser
 from runtime.services import accounts
 from runtime.web.common import db, render_page, settings
@@ -28,9 +29,6 @@ from runtime.web.staff import current_user, requires, user_department_ids
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 PER_PAGE = 50
-# Text fields are cut at this length: well above every limit in runtime/staff.py, so a
-# 10,000-character entry reaches the check and gets its message, and a megabyte does not.
-MAX_FIELD = 20_000
 
 
 def _form(name: str) -> str:

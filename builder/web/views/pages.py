@@ -26,6 +26,7 @@ from builder.conditions import questions_for_condition as condition_questions
 from builder.web.editing import Editing, FormErrors, apply, outcome_errors, service_for
 from runtime import rendering, store
 from runtime import staff as core
+from runtime.limits import MAX_FIELD
 from runtime.models import Service
 from runtime.web.common import db, render_page
 from runtime.web.staff import current_user, requires
@@ -33,7 +34,6 @@ from runtime.widgets import WIDGETS
 
 bp = Blueprint("pages", __name__)
 
-MAX_FIELD = 20_000  # longer than any text the operations accept, so they give the message
 MAX_CLAUSES = 5
 TEXT_WIDGETS = {"text", "textarea", "email", "tel"}
 # The custom error messages a designer can set, per widget: (keyword, what it is for).

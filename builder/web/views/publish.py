@@ -16,9 +16,10 @@ from builder.conditions import describe_schema
 from runtime import cases, store
 from runtime import staff as core
 from runtime.changes import summarise
-from runtime.checker import Problem, check
+from runtime.checker import check
 from runtime.definition import MAX_DEPTH, MAX_FILE_BYTES, Definition, dumps
 from runtime.models import Department, Service, ServiceDraft, ServiceVersion, StaffUser
+from runtime.problems import Problem
 from runtime.services import publishing as publishing_use_cases
 from runtime.visibility import NotProven, Prover, page_conditions
 from runtime.web.common import db, render_page, settings

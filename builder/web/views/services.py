@@ -23,6 +23,7 @@ from builder.web.editing import COMPLETED, IN_PROGRESS, NOT_STARTED, Editing, Fo
 from runtime import staff as core
 from runtime import store
 from runtime.definition import DefinitionError, read_file
+from runtime.limits import MAX_FIELD
 from runtime.models import Department, Service
 from runtime.services import publishing
 from runtime.web.common import db, render_page, settings
@@ -30,10 +31,6 @@ from runtime.web.staff import can, current_user, department_roles, login_require
 from runtime.widgets import WIDGETS
 
 bp = Blueprint("services", __name__)
-
-# Every form field's text is capped well above the operations' own limit (2,000 characters), so
-# a 10,000-character entry reaches the operation and gets its message, and a megabyte does not.
-MAX_FIELD = 20_000
 
 
 def _form(name: str) -> str:

@@ -25,7 +25,9 @@ from builder.web.editing import Editing, FormErrors, apply, outcome_errors, serv
 from builder.web.views.pages import clause_fields, clause_rows, posted_clauses, to_condition
 from runtime import staff as core
 from runtime import workflow as engine
-from runtime.checker import Problem, check
+from runtime.checker import check
+from runtime.limits import MAX_FIELD
+from runtime.problems import Problem
 from runtime.web.common import render_page
 from runtime.web.staff import requires
 
@@ -34,7 +36,6 @@ from ..editing import department_of
 bp = Blueprint("workflow", __name__)
 
 TASK = "workflow"
-MAX_FIELD = 20_000  # longer than any text the operations accept, so they give the message
 MAX_GUARD_CLAUSES = 5
 # The checker's "not finished yet" messages: allowed while the designer builds the steps up.
 UNFINISHED = ("cannot be reached from the first state", "no transition leads out of", "no final state can be reached")
