@@ -187,7 +187,7 @@ class Submission(SQLModel, table=True):
 
 
 class StaffUser(SQLModel, table=True):
-    """A member of staff who signs in to the builder (and later the back office)."""
+    """A member of staff who signs in to the builder and the back office."""
 
     __tablename__ = "staff_user"
     __table_args__ = (sa.UniqueConstraint("oidc_issuer", "oidc_subject", name="uq_staff_user_oidc_issuer_subject"),)

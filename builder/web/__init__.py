@@ -2,7 +2,7 @@
 
 ``create_builder_app`` builds it on the shared shell (runtime.web.common) with the builder's
 own templates, layout, error wording and session cookie. It is served under ``/builder``: by
-``civicforms serve`` (runtime/web/dev.py mounts it) and by ``builder.wsgi`` in production.
+``civicforms serve`` (civicforms/dev.py mounts it) and by ``builder.wsgi`` in production.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Web faces of the runtime: the citizen-facing service pages (and, later, the back office)."""
+"""Web faces of the runtime: the citizen-facing service pages (``create_citizen_app``), the back
+office (``runtime.web.casework``), and the staff sign-in the back office and the builder share
+(``staff``, ``sso``), all on the shell in ``runtime.web.common``."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 ``create_casework_app`` builds it on the shared shell (runtime.web.common) with its own
 templates, layout, error wording and session cookie (``civicforms_casework``, path
 ``/casework``, signed with a salt of its own). Staff sign in through the shared staff
-blueprint. It is served under ``/casework``: by ``civicforms serve`` (runtime/web/dev.py mounts
+blueprint. It is served under ``/casework``: by ``civicforms serve`` (civicforms/dev.py mounts
 it) and by ``runtime.casework_wsgi`` in production.
 """
 
