@@ -2,7 +2,7 @@
 
 Fills a fresh database with ``--cases`` cases (1,000,000 by default) in bulk SQL, then measures:
 
-1. the inbox query (``runtime.cases.inbox``) of a caseworker of one department: the first page,
+1. the inbox query (``runtime.case_reads.inbox``) of a caseworker of one department: the first page,
    a deep page through its cursor, each filter (service, state, assigned to me, unassigned,
    overdue) and the search (a whole reference, a reference prefix, a common surname, a first
    name and surname, a rare surname, a name nobody has);
@@ -56,7 +56,7 @@ from sqlalchemy.exc import OperationalError  # noqa: E402
 from sqlmodel import col, select  # noqa: E402
 
 from bench.run import HAPPY_PATHS, machine, out, percentile, table  # noqa: E402
-from runtime import cases, store  # noqa: E402
+from runtime import case_reads, cases, store  # noqa: E402
 from runtime import db as dbmod  # noqa: E402
 from runtime import staff as core  # noqa: E402
 from runtime import workflow as wf  # noqa: E402
@@ -496,7 +496,7 @@ def generate(url: str, total: int, staff: dict[str, Staff], answers: dict[str, d
 @dataclass(frozen=True)
 class Variant:
     name: str
-    filters: cases.InboxFilters
+    filters: case_reads.InboxFilters
     after: str | None = None
     first_page: bool = True  # a first page: its plan must not scan case_record sequentially
 
@@ -514,7 +514,7 @@ def variants(url: str, staff: Staff, me: int, now: datetime) -> list[Variant]:
             ).all()
         )
         middle = s.exec(ordered.offset(open_count // 2).limit(1)).one()
-        deep = cases._cursor(middle.deadline_at, middle.id or 0)
+        deep = case_reads._cursor(middle.deadline_at, middle.id or 0)
         sample = s.exec(ordered.offset(open_count // 3).limit(1)).one()
         smallest = min(
             (sid for sid in SHARES if s.get(Service, sid) and s.get(Service, sid).department_id == staff.department_id),  # type: ignore[union-attr]
@@ -531,20 +531,22 @@ def variants(url: str, staff: Staff, me: int, now: datetime) -> list[Variant]:
     first, surname = sample.citizen_name.split(" ", 1)
     out(f"  department {staff.department_id}: {len(count):,} cases, {open_count:,} open")
     return [
-        Variant("first page", cases.InboxFilters()),
-        Variant(f"deep page (after {open_count // 2:,} cases)", cases.InboxFilters(), after=deep, first_page=False),
-        Variant(f"service ({smallest}, {SHARES[smallest]}% of all)", cases.InboxFilters(service_id=smallest)),
-        Variant(f"state ({middle_state})", cases.InboxFilters(state=middle_state)),
-        Variant("assigned to me", cases.InboxFilters(assigned="me")),
-        Variant("unassigned", cases.InboxFilters(assigned="unassigned")),
-        Variant("overdue", cases.InboxFilters(overdue=True)),
-        Variant("search: whole reference", cases.InboxFilters(search=sample.reference)),
-        Variant("search: reference prefix", cases.InboxFilters(search=sample.reference[:8])),
-        Variant("search: common surname (Smith)", cases.InboxFilters(search="smith")),
-        Variant(f"search: surname prefix ({surname[:3]})", cases.InboxFilters(search=surname[:3].lower())),
-        Variant("search: first name and surname", cases.InboxFilters(search=f"{first} {surname}")),
-        Variant(f"search: rare surname ({RARE_SURNAMES[3]})", cases.InboxFilters(search=RARE_SURNAMES[3])),
-        Variant("search: a name nobody has", cases.InboxFilters(search=NOBODY)),
+        Variant("first page", case_reads.InboxFilters()),
+        Variant(
+            f"deep page (after {open_count // 2:,} cases)", case_reads.InboxFilters(), after=deep, first_page=False
+        ),
+        Variant(f"service ({smallest}, {SHARES[smallest]}% of all)", case_reads.InboxFilters(service_id=smallest)),
+        Variant(f"state ({middle_state})", case_reads.InboxFilters(state=middle_state)),
+        Variant("assigned to me", case_reads.InboxFilters(assigned="me")),
+        Variant("unassigned", case_reads.InboxFilters(assigned="unassigned")),
+        Variant("overdue", case_reads.InboxFilters(overdue=True)),
+        Variant("search: whole reference", case_reads.InboxFilters(search=sample.reference)),
+        Variant("search: reference prefix", case_reads.InboxFilters(search=sample.reference[:8])),
+        Variant("search: common surname (Smith)", case_reads.InboxFilters(search="smith")),
+        Variant(f"search: surname prefix ({surname[:3]})", case_reads.InboxFilters(search=surname[:3].lower())),
+        Variant("search: first name and surname", case_reads.InboxFilters(search=f"{first} {surname}")),
+        Variant(f"search: rare surname ({RARE_SURNAMES[3]})", case_reads.InboxFilters(search=RARE_SURNAMES[3])),
+        Variant("search: a name nobody has", case_reads.InboxFilters(search=NOBODY)),
     ]
 
 
@@ -564,9 +566,9 @@ def captured(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
 
 
 def plans(engine: Engine, staff_id: int, department: int, now: datetime, variant: Variant, analyze: bool) -> list[str]:
-    """The plan of each statement that cases.inbox sends for this variant."""
+    """The plan of each statement that case_reads.inbox sends for this variant."""
     with dbmod.session(engine) as s, captured(engine) as seen:
-        cases.inbox(s, staff_id=staff_id, now=now, department_ids=[department], filters=variant.filters,
+        case_reads.inbox(s, staff_id=staff_id, now=now, department_ids=[department], filters=variant.filters,
                     after=variant.after, limit=PAGE)  # fmt: skip
     found = []
     with engine.connect() as conn:
@@ -599,8 +601,8 @@ def measure_inbox(
     for variant in variants(url, staff, me, now):
         with dbmod.session(engine) as s:
 
-            def page(s: Any = s, variant: Variant = variant) -> cases.InboxPage:
-                result = cases.inbox(s, staff_id=me, now=now, department_ids=[staff.department_id],
+            def page(s: Any = s, variant: Variant = variant) -> case_reads.InboxPage:
+                result = case_reads.inbox(s, staff_id=me, now=now, department_ids=[staff.department_id],
                                      filters=variant.filters, after=variant.after, limit=PAGE)  # fmt: skip
                 s.rollback()  # each page its own transaction, as each request has
                 return result
@@ -655,7 +657,7 @@ def measure_pages(url: str, staff: Staff, runs: int, now: datetime) -> dict[str,
                 Case.department_id == staff.department_id, Case.citizen_id == open_cases[0].citizen_id
             )
         ).first()
-    first = cases.inbox
+    first = case_reads.inbox
     cursor, depth = "", 1  # the cursor of page 21 (or the last page there is)
     with dbmod.session(engine) as s:
         listing = first(s, staff_id=me, now=now, department_ids=[staff.department_id], limit=PAGE)

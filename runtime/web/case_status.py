@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, abort, redirect, request, url_for
 
 from .. import answers as answer_forms
-from .. import cases, rendering
+from .. import case_reads, cases, rendering
 from ..models import Case
 from ..services import casework
 from .common import db, render_page, settings
@@ -35,7 +35,7 @@ def status(token: str) -> Any:
     case = cases.case_for_status_token(db(), token, settings().secret_key)
     if case is None:
         abort(404)
-    view = cases.citizen_status(db(), case)
+    view = case_reads.citizen_status(db(), case)
     answer_url = None
     if view.waiting_on is not None:
         # The information token is only in the citizen's email: the status page links to a

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, current_app, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
-from .. import abuse, cases, store
+from .. import abuse, case_reads, cases, store
 from .. import answers as answer_forms
 from ..definition import Definition, Page
 from ..journey import Journey
@@ -376,7 +376,7 @@ def confirmation(service_id: str) -> Any:
     reference = journey.form_session.submission_reference
     if not reference:
         return redirect(journey.page_url(journey.journey.first_incomplete), 303)
-    case = cases.case_for_reference(db(), reference)
+    case = case_reads.case_for_reference(db(), reference)
     return render_page(
         "citizen/confirmation.html",
         service=journey.service,

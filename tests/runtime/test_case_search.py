@@ -12,7 +12,7 @@ import pytest
 from alembic import command
 from sqlalchemy import text
 
-from runtime import cases
+from runtime import case_reads, cases
 from runtime import db as dbmod
 from runtime.models import Case
 from tests.runtime.test_cases import NOW, World, world  # noqa: F401  (the fixture)
@@ -21,8 +21,8 @@ from tests.test_migrations import _insert_0001_data, empty_database_url  # noqa:
 
 def _search(world: World, search: str, staff: int | None = None, **kw: Any) -> list[int]:
     with world.session() as s:
-        page = cases.inbox(
-            s, staff_id=staff or world.caseworker, now=NOW, filters=cases.InboxFilters(search=search, **kw)
+        page = case_reads.inbox(
+            s, staff_id=staff or world.caseworker, now=NOW, filters=case_reads.InboxFilters(search=search, **kw)
         )
     return [row.id for row in page.rows]
 
@@ -138,8 +138,13 @@ def test_paging_through_search_results_yields_each_once_in_order(world: World) -
     after = None
     for _ in range(10):
         with world.session() as s:
-            page = cases.inbox(
-                s, staff_id=world.caseworker, now=NOW, filters=cases.InboxFilters(search="smi"), after=after, limit=4
+            page = case_reads.inbox(
+                s,
+                staff_id=world.caseworker,
+                now=NOW,
+                filters=case_reads.InboxFilters(search="smi"),
+                after=after,
+                limit=4,
             )
         seen += [row.id for row in page.rows]
         after = page.next_cursor

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, event, func
 from sqlmodel import Session, col, select
 
-from runtime import cases, store
+from runtime import case_reads, cases, store
 from runtime import db as dbmod
 from runtime import workflow as wf
 from runtime.definition import Definition
@@ -507,9 +507,9 @@ def test_escalate_overdue_is_idempotent_and_tells_the_managers_once(world: World
 # -- the inbox -------------------------------------------------------------------------------------------
 
 
-def _page(world: World, staff_id: int, **kw: Any) -> cases.InboxPage:
+def _page(world: World, staff_id: int, **kw: Any) -> case_reads.InboxPage:
     with world.session() as s:
-        return cases.inbox(s, staff_id=staff_id, now=kw.pop("now", NOW), **kw)
+        return case_reads.inbox(s, staff_id=staff_id, now=kw.pop("now", NOW), **kw)
 
 
 def test_paging_through_250_cases_yields_each_once_in_deadline_order_with_at_most_two_queries_a_page(
@@ -555,7 +555,7 @@ def test_paging_through_250_cases_yields_each_once_in_deadline_order_with_at_mos
         while True:
             statements.clear()
             with world.session() as s:
-                page = cases.inbox(s, staff_id=world.caseworker, now=NOW, after=after, limit=100)
+                page = case_reads.inbox(s, staff_id=world.caseworker, now=NOW, after=after, limit=100)
             # One query a page (an index range), or two on the page where the cases with a deadline
             # run out and those without one begin; never one per row.
             assert 1 <= len(statements) <= 2, statements
@@ -581,7 +581,8 @@ def test_inbox_filters_search_and_departments(world: World) -> None:
 
     def ids(staff: int = world.caseworker, **filters: Any) -> list[int]:
         return [
-            r.id for r in _page(world, staff, filters=cases.InboxFilters(**filters), now=NOW + timedelta(days=20)).rows
+            r.id
+            for r in _page(world, staff, filters=case_reads.InboxFilters(**filters), now=NOW + timedelta(days=20)).rows
         ]
 
     assert ids() == [ada, grace]  # closed cases are left out
@@ -606,7 +607,7 @@ def test_inbox_filters_search_and_departments(world: World) -> None:
     "cursor", ["garbage", "x" * 500, base64.urlsafe_b64encode(b'["nope", 1]').decode(), "W251bGwsIi0xIl0"]
 )
 def test_a_bad_cursor_is_refused(world: World, cursor: str) -> None:
-    with pytest.raises(cases.InvalidCursor):
+    with pytest.raises(case_reads.InvalidCursor):
         _page(world, world.caseworker, after=cursor)
 
 
@@ -624,16 +625,16 @@ def test_case_detail_shows_history_with_names_and_hides_other_departments(world:
     case_id = world.new_case()
     world.act(case_id, world.caseworker, "reject", "Not eligible")
     with world.session() as s:
-        detail = cases.case_detail(s, case_id=case_id, staff_id=world.manager)
+        detail = case_reads.case_detail(s, case_id=case_id, staff_id=world.manager)
         assert [(e.event.action, e.actor_name) for e in detail.events] == [
             ("submitted", None),
             ("reject", "Casey Worker"),
         ]
         assert detail.events[1].event.comment == "Not eligible"
         with pytest.raises(cases.NotFound):
-            cases.case_detail(s, case_id=case_id, staff_id=world.outsider)
+            case_reads.case_detail(s, case_id=case_id, staff_id=world.outsider)
         with pytest.raises(cases.NotFound):
-            cases.case_detail(s, case_id=123456, staff_id=world.manager)
+            case_reads.case_detail(s, case_id=123456, staff_id=world.manager)
 
 
 def test_status_tokens_are_signed_and_carry_no_personal_data(world: World) -> None:

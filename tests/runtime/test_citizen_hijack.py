@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from runtime import cases, store
+from runtime import case_reads, store
 from runtime.models import Case, Citizen, CitizenIdentifier, PossibleMatch, Submission
 from tests.conftest import Citizen as CitizenClient
 from tests.journeys import HAPPY_PATHS
@@ -160,9 +160,9 @@ def test_the_attack_through_the_pages_leaves_the_caseworker_view_clean(app, db_s
         s.reference: db_session.exec(select(Case.id).where(Case.submission_id == s.id)).one()
         for s in (attack, first, second)
     }
-    attacker_view = cases.case_detail(db_session, case_id=case_ids[attack.reference], staff_id=caseworker.id)
+    attacker_view = case_reads.case_detail(db_session, case_id=case_ids[attack.reference], staff_id=caseworker.id)
     assert attacker_view.other_cases == []
-    victim_view = cases.case_detail(db_session, case_id=case_ids[first.reference], staff_id=caseworker.id)
+    victim_view = case_reads.case_detail(db_session, case_id=case_ids[first.reference], staff_id=caseworker.id)
     assert [c.reference for c in victim_view.other_cases] == [second.reference]
 
 

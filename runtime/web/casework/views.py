@@ -18,7 +18,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, request, ur
 from sqlmodel import col, select
 
 from ... import answers as answer_forms
-from ... import cases, outbox, rendering, store
+from ... import case_reads, cases, outbox, rendering, store
 from ... import workflow as wf
 from ...definition import Definition
 from ...journey import Journey
@@ -71,7 +71,7 @@ def _case(reference: str) -> Case | None:
             if int(key) < 2**31:
                 found = db().get(Case, int(key))
         else:
-            found = cases.case_for_reference(db(), key.upper()) or cases.case_for_reference(
+            found = case_reads.case_for_reference(db(), key.upper()) or case_reads.case_for_reference(
                 db(), normalise_reference(key)
             )
     g.casework_case = found
@@ -148,8 +148,8 @@ class InboxQuery:
         )
 
     @property
-    def filters(self) -> cases.InboxFilters:
-        return cases.InboxFilters(
+    def filters(self) -> case_reads.InboxFilters:
+        return case_reads.InboxFilters(
             service_id=self.service or None,
             state=self.state or None,
             assigned=self.assigned or None,
@@ -228,7 +228,7 @@ def _inbox_page(query: InboxQuery, status: int = 200, errors: dict[str, str] | N
             for state in definition.workflow.states.values():
                 states.setdefault(state.id, state.label)
     try:
-        result = cases.inbox(
+        result = case_reads.inbox(
             db(),
             staff_id=cast(int, user.id),
             now=utcnow(),
@@ -237,7 +237,7 @@ def _inbox_page(query: InboxQuery, status: int = 200, errors: dict[str, str] | N
             after=query.after or None,
             limit=int(current_app.config["CASEWORK_PAGE_SIZE"]),
         )
-    except cases.InvalidCursor:
+    except case_reads.InvalidCursor:
         title, message = (
             "This page of the inbox does not exist",
             ("The link to this page of cases is broken or out of date. Start again from the first page of your cases."),
@@ -325,7 +325,7 @@ def _name(staff_id: int | None) -> str:
 # -- the case page ------------------------------------------------------------------------------
 
 
-def _history(detail: cases.CaseDetail, definition: Definition) -> list[dict[str, Any]]:
+def _history(detail: case_reads.CaseDetail, definition: Definition) -> list[dict[str, Any]]:
     """The audit log as the page shows it: who, when, from, to, what, comment."""
     # The steps the case follows now, and those of the version it was sent on (older events).
     states = {**definition.workflow.states, **detail.workflow.states}
@@ -363,7 +363,7 @@ def _history(detail: cases.CaseDetail, definition: Definition) -> list[dict[str,
     return out
 
 
-def _assign_ids(detail: cases.CaseDetail) -> list[int]:
+def _assign_ids(detail: case_reads.CaseDetail) -> list[int]:
     return [
         int(e.event.detail["to"])
         for e in detail.events
@@ -378,7 +378,7 @@ def _possible_matches(citizen_id: int, staff_id: int, definitions: _Definitions)
     shared: dict[int, list[str]] = {}
     for match in store.possible_matches(session=db(), citizen_id=citizen_id, limit=20):
         shared.setdefault(match.other_id, []).append(MATCH_LABELS.get(match.kind, match.kind))
-    found = cases.cases_of_citizens(db(), citizen_ids=list(shared), staff_id=staff_id)
+    found = case_reads.cases_of_citizens(db(), citizen_ids=list(shared), staff_id=staff_id)
     return [
         {
             "record": other,
@@ -406,7 +406,7 @@ def _case_page(
     user = _me()
     staff_id = cast(int, user.id)
     try:
-        detail = cases.case_detail(db(), case_id=case_id, staff_id=staff_id)
+        detail = case_reads.case_detail(db(), case_id=case_id, staff_id=staff_id)
         actions = cases.available_actions(db(), case_id=case_id, staff_id=staff_id)
     except cases.NotFound:
         abort(404)
