@@ -12,6 +12,7 @@ import pytest
 
 from builder import operations as ops
 from builder import workflow_diagram as diagram
+from builder import workflow_editing
 from builder.conditions import Clause, Condition
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -61,8 +62,8 @@ def test_layers_go_left_to_right_from_the_first_state() -> None:
 
 def test_every_text_is_escaped_in_the_picture_and_the_words(grant: dict[str, Any]) -> None:
     hostile = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'
-    doc = ops.add_state(grant, label=hostile[:200], final=True)
-    doc = ops.add_transition(
+    doc = workflow_editing.add_state(grant, label=hostile[:200], final=True)
+    doc = workflow_editing.add_transition(
         doc,
         from_state="received",
         label="<b>Close</b>",
@@ -81,7 +82,7 @@ def test_every_text_is_escaped_in_the_picture_and_the_words(grant: dict[str, Any
 
 def test_a_long_label_is_cut_in_the_box_and_whole_in_its_title(grant: dict[str, Any]) -> None:
     label = "Waiting " * 24
-    doc = ops.add_state(grant, label=label.strip(), final=True)
+    doc = workflow_editing.add_state(grant, label=label.strip(), final=True)
     group = states(diagram.svg(doc))["waiting-waiting-waiting-waiting-waiting-waiting-waiting"]
     spans = [t.text or "" for t in group.iter(f"{SVG}tspan")]
     assert len(spans) == 2 and spans[-1].endswith("…") and all(len(s) <= 26 for s in spans)
@@ -90,7 +91,7 @@ def test_a_long_label_is_cut_in_the_box_and_whole_in_its_title(grant: dict[str, 
 
 def test_control_characters_never_break_the_xml(grant: dict[str, Any]) -> None:
     doc = json.loads(json.dumps(grant))
-    doc["workflow"] = ops.use_default_workflow(grant)["workflow"]
+    doc["workflow"] = workflow_editing.use_default_workflow(grant)["workflow"]
     doc["workflow"]["states"]["approved"]["label"] = "Appro\x00ved\x1b"
     assert "Approved" in [g.findtext(f"{SVG}title") for g in states(diagram.svg(doc)).values()]
 
@@ -98,7 +99,7 @@ def test_control_characters_never_break_the_xml(grant: dict[str, Any]) -> None:
 def test_guards_in_words_and_custom_ones(grant: dict[str, Any]) -> None:
     name = next(n for n, q in grant["questions"].items() if q["widget"] == "number")
     guard = Condition((Clause(name, "more_than", 10000),))
-    doc = ops.add_transition(
+    doc = workflow_editing.add_transition(
         grant,
         from_state="received",
         label="Approve",

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from builder import operations as ops
+from builder import workflow_editing
 from builder.conditions import Clause, Condition, EditError
 from runtime.checker import check
 from runtime.definition import dumps
@@ -51,32 +52,32 @@ def refused(field: str, op: Any, *args: Any, **kwargs: Any) -> str:
 
 def test_the_first_edit_writes_the_default_steps_then_changes_them(grant: dict[str, Any]) -> None:
     assert "workflow" not in grant
-    new = ops.edit_state(grant, "received", label="Waiting for a caseworker")
+    new = workflow_editing.edit_state(grant, "received", label="Waiting for a caseworker")
     assert "workflow" not in grant  # the input is never changed
     assert new["workflow"]["states"]["received"]["label"] == "Waiting for a caseworker"
     assert [t["action"] for t in new["workflow"]["transitions"]] == [
         t["action"] for t in DEFAULT_SECTION["transitions"]
     ]
     assert check(new) == []
-    assert ops.use_default_workflow(grant)["workflow"] == DEFAULT_SECTION
-    assert "own approval steps" in refused("workflow", ops.use_default_workflow, new)
-    assert "workflow" not in ops.remove_workflow(new)
+    assert workflow_editing.use_default_workflow(grant)["workflow"] == DEFAULT_SECTION
+    assert "own approval steps" in refused("workflow", workflow_editing.use_default_workflow, new)
+    assert "workflow" not in workflow_editing.remove_workflow(new)
 
 
 def test_a_label_edit_on_a_shipped_file_is_one_line_and_the_rest_is_kept() -> None:
     doc = council_tax()
-    edited = ops.edit_state(doc, "recommended", label="Recommended by a caseworker")
+    edited = workflow_editing.edit_state(doc, "recommended", label="Recommended by a caseworker")
     assert changed_lines(doc, edited) == [
         '-        "label": "Recommended for approval",',
         '+        "label": "Recommended by a caseworker",',
     ]
-    edited = ops.edit_transition(doc, 3, label="Give the discount")
+    edited = workflow_editing.edit_transition(doc, 3, label="Give the discount")
     lines = changed_lines(doc, edited)
     assert len(lines) == 2 and lines[1].endswith('"label": "Give the discount",')
     assert edited["workflow"]["transitions"][3]["action"] == "approve"  # the id open cases name stays
     assert edited["workflow"]["messages"] == doc["workflow"]["messages"]
     # Saving a form unchanged changes nothing: "P10D" stays as written, so does every key.
-    same = ops.edit_state(
+    same = workflow_editing.edit_state(
         doc,
         "received",
         label="Received",
@@ -87,7 +88,7 @@ def test_a_label_edit_on_a_shipped_file_is_one_line_and_the_rest_is_kept() -> No
         working_days=True,
     )
     assert dumps(same) == dumps(doc)
-    same = ops.edit_transition(
+    same = workflow_editing.edit_transition(
         doc,
         1,
         from_state="received",
@@ -102,7 +103,7 @@ def test_a_label_edit_on_a_shipped_file_is_one_line_and_the_rest_is_kept() -> No
 
 
 def test_add_a_state_and_an_action_to_it(grant: dict[str, Any]) -> None:
-    doc = ops.add_state(
+    doc = workflow_editing.add_state(
         grant,
         label="Waiting for a manager",
         citizen_text="We are checking your application",
@@ -119,10 +120,10 @@ def test_add_a_state_and_an_action_to_it(grant: dict[str, Any]) -> None:
     problems = [p.message for p in check(doc)]
     assert any("cannot be reached" in m for m in problems)  # not finished: the overview lists it
     guard = Condition((Clause(amount(doc), "more_than", "10000"),))
-    doc = ops.add_transition(
+    doc = workflow_editing.add_transition(
         doc, from_state="received", label="Approve", to_state="waiting-for-a-manager", roles=["caseworker"], guard=guard
     )
-    doc = ops.add_transition(
+    doc = workflow_editing.add_transition(
         doc,
         from_state="waiting-for-a-manager",
         label="Approve",
@@ -131,7 +132,7 @@ def test_add_a_state_and_an_action_to_it(grant: dict[str, Any]) -> None:
         approvals="quorum",
         count="2",
     )
-    doc = ops.add_transition(
+    doc = workflow_editing.add_transition(
         doc,
         from_state="waiting-for-a-manager",
         label="Reject",
@@ -172,30 +173,34 @@ def test_add_a_state_and_an_action_to_it(grant: dict[str, Any]) -> None:
     ],
 )
 def test_bad_states_are_refused(grant: dict[str, Any], kwargs: dict[str, Any], field: str, words: str) -> None:
-    assert words in refused(field, ops.add_state, grant, **kwargs)
+    assert words in refused(field, workflow_editing.add_state, grant, **kwargs)
 
 
 def test_html_in_labels_is_kept_as_typed(grant: dict[str, Any]) -> None:
-    doc = ops.add_state(grant, label="<script>alert(1)</script>", final=True)
+    doc = workflow_editing.add_state(grant, label="<script>alert(1)</script>", final=True)
     assert doc["workflow"]["states"]["script-alert-1-script"]["label"] == "<script>alert(1)</script>"
-    doc = ops.add_state(doc, label="!!!", final=True)
+    doc = workflow_editing.add_state(doc, label="!!!", final=True)
     assert "state" in doc["workflow"]["states"]  # an id from a label with no letters
 
 
 def test_a_state_in_use_cannot_be_deleted(grant: dict[str, Any]) -> None:
-    assert "the action 'Approve' from 'Received' leads to it" in refused("state", ops.delete_state, grant, "approved")
-    assert "cases start there" in refused("state", ops.delete_state, grant, "received")
-    assert "no longer exists" in refused("state", ops.delete_state, grant, "nowhere")
-    doc = ops.add_state(grant, label="Withdrawn", final=True)
-    doc = ops.delete_state(doc, "withdrawn")
+    assert "the action 'Approve' from 'Received' leads to it" in refused(
+        "state", workflow_editing.delete_state, grant, "approved"
+    )
+    assert "cases start there" in refused("state", workflow_editing.delete_state, grant, "received")
+    assert "no longer exists" in refused("state", workflow_editing.delete_state, grant, "nowhere")
+    doc = workflow_editing.add_state(grant, label="Withdrawn", final=True)
+    doc = workflow_editing.delete_state(doc, "withdrawn")
     assert list(doc["workflow"]["states"]) == ["received", "approved", "rejected"]
 
 
 def test_making_a_state_final_while_actions_leave_it_is_refused(grant: dict[str, Any]) -> None:
-    assert "cannot be final" in refused("final", ops.edit_state, grant, "received", final=True)
-    doc = ops.add_state(grant, label="Checking", deadline_days="3")
-    doc = ops.add_transition(doc, from_state="checking", label="Close", to_state="rejected", roles=["manager"])
-    assert "the action 'Close' leaves it" in refused("final", ops.edit_state, doc, "checking", final=True)
+    assert "cannot be final" in refused("final", workflow_editing.edit_state, grant, "received", final=True)
+    doc = workflow_editing.add_state(grant, label="Checking", deadline_days="3")
+    doc = workflow_editing.add_transition(
+        doc, from_state="checking", label="Close", to_state="rejected", roles=["manager"]
+    )
+    assert "the action 'Close' leaves it" in refused("final", workflow_editing.edit_state, doc, "checking", final=True)
 
 
 @pytest.mark.parametrize(
@@ -220,38 +225,40 @@ def test_making_a_state_final_while_actions_leave_it_is_refused(grant: dict[str,
 )
 def test_bad_actions_are_refused(grant: dict[str, Any], kwargs: dict[str, Any], field: str, words: str) -> None:
     base = {"from_state": "received", "label": "Escalate", "to_state": "approved", "roles": ["caseworker"]}
-    assert words in refused(field, ops.add_transition, grant, **{**base, **kwargs})
+    assert words in refused(field, workflow_editing.add_transition, grant, **{**base, **kwargs})
 
 
 def test_a_guard_is_checked_clause_by_clause(grant: dict[str, Any]) -> None:
     base = {"from_state": "received", "label": "Fast track", "to_state": "approved", "roles": ["manager"]}
     bad = Condition((Clause(amount(grant), "more_than", "lots"),))
-    assert "Enter a number" in refused("guard.0.value", ops.add_transition, grant, **base, guard=bad)
+    assert "Enter a number" in refused("guard.0.value", workflow_editing.add_transition, grant, **base, guard=bad)
     gone = Condition((Clause("deleted_question", "answered"),))
-    assert "deleted" in refused("guard.0.question", ops.add_transition, grant, **base, guard=gone)
+    assert "deleted" in refused("guard.0.question", workflow_editing.add_transition, grant, **base, guard=gone)
 
 
 def test_an_action_version_that_could_never_be_used_is_refused(grant: dict[str, Any]) -> None:
     base = {"from_state": "received", "label": "Approve", "to_state": "rejected", "roles": ["caseworker"]}
-    assert "would never be used" in refused("guard.0.question", ops.add_transition, grant, **base)
+    assert "would never be used" in refused("guard.0.question", workflow_editing.add_transition, grant, **base)
     guard = Condition((Clause(amount(grant), "less_than", "5"),))
-    doc = ops.add_transition(grant, **base, guard=guard)
-    assert "would never be used" in refused("transition", ops.move_transition, doc, 0, direction="down")
-    assert "would never be used" in refused("guard.0.question", ops.edit_transition, doc, 0, guard=None)
-    assert ops.move_transition(doc, 1, direction="down")["workflow"]["transitions"][2]["action"] == "approve"
+    doc = workflow_editing.add_transition(grant, **base, guard=guard)
+    assert "would never be used" in refused("transition", workflow_editing.move_transition, doc, 0, direction="down")
+    assert "would never be used" in refused("guard.0.question", workflow_editing.edit_transition, doc, 0, guard=None)
+    assert (
+        workflow_editing.move_transition(doc, 1, direction="down")["workflow"]["transitions"][2]["action"] == "approve"
+    )
 
 
 def test_an_edit_to_a_transition_that_no_longer_exists(grant: dict[str, Any]) -> None:
-    assert "no longer exists" in refused("transition", ops.edit_transition, grant, 7, label="X")
-    assert "no longer exists" in refused("transition", ops.delete_transition, grant, -1)
-    assert "Select up or down" in refused("direction", ops.move_transition, grant, 0, direction="sideways")
+    assert "no longer exists" in refused("transition", workflow_editing.edit_transition, grant, 7, label="X")
+    assert "no longer exists" in refused("transition", workflow_editing.delete_transition, grant, -1)
+    assert "Select up or down" in refused("direction", workflow_editing.move_transition, grant, 0, direction="sideways")
 
 
 def test_request_information_on_and_off(grant: dict[str, Any]) -> None:
-    doc = ops.set_request_information(grant, from_state="received", enabled=False)
+    doc = workflow_editing.set_request_information(grant, from_state="received", enabled=False)
     assert not any(t.get("request_information") for t in doc["workflow"]["transitions"])
     assert check(doc) == []
-    doc = ops.set_request_information(
+    doc = workflow_editing.set_request_information(
         doc, from_state="received", enabled=True, label="Ask for proof", roles=["manager"], comment="required"
     )
     asks = [t for t in doc["workflow"]["transitions"] if t.get("request_information")]
@@ -269,15 +276,17 @@ def test_request_information_on_and_off(grant: dict[str, Any]) -> None:
 
 
 def test_settings(grant: dict[str, Any]) -> None:
-    doc = ops.set_workflow_settings(grant, working_days=True, one_decision_per_person=False)
+    doc = workflow_editing.set_workflow_settings(grant, working_days=True, one_decision_per_person=False)
     assert doc["workflow"]["working_days"] is True and doc["workflow"]["one_decision_per_person"] is False
-    assert "final state" in refused("initial", ops.set_workflow_settings, grant, initial="approved")
-    assert "no longer exists" in refused("initial", ops.set_workflow_settings, grant, initial="nope")
-    same = ops.set_workflow_settings(grant, working_days=False)
+    assert "final state" in refused("initial", workflow_editing.set_workflow_settings, grant, initial="approved")
+    assert "no longer exists" in refused("initial", workflow_editing.set_workflow_settings, grant, initial="nope")
+    same = workflow_editing.set_workflow_settings(grant, working_days=False)
     assert "working_days" not in same["workflow"]  # only a change writes the key
 
 
 def test_move_a_state(grant: dict[str, Any]) -> None:
-    doc = ops.move_state(grant, "rejected", direction="up")
+    doc = workflow_editing.move_state(grant, "rejected", direction="up")
     assert list(doc["workflow"]["states"]) == ["received", "rejected", "approved"]
-    assert ops.move_state(doc, "received", direction="up")["workflow"]["states"] == doc["workflow"]["states"]
+    assert (
+        workflow_editing.move_state(doc, "received", direction="up")["workflow"]["states"] == doc["workflow"]["states"]
+    )

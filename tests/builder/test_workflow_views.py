@@ -10,7 +10,7 @@ from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
 
-from builder import operations
+from builder import operations, workflow_editing
 from builder.conditions import EditError
 from builder.web.views import workflow as views
 from runtime import db as dbmod
@@ -277,7 +277,7 @@ def test_request_information_and_settings(app: Flask, designer: FlaskClient) -> 
 
 
 def test_a_custom_guard_is_shown_read_only_and_kept(app: Flask, designer: FlaskClient) -> None:
-    doc = operations.use_default_workflow(_doc(app))
+    doc = workflow_editing.use_default_workflow(_doc(app))
     name = next(n for n, q in doc["questions"].items() if q["widget"] == "number")
     custom = {"anyOf": [{"required": [name]}, {"properties": {name: {"minimum": 5}}}]}
     doc["workflow"]["transitions"].insert(0, {**doc["workflow"]["transitions"][0], "to": "rejected", "guard": custom})
@@ -358,12 +358,12 @@ def test_other_roles_and_departments(app: Flask, designer: FlaskClient, staff: S
 
 
 def test_every_edit_is_checked_by_the_checker(designer: FlaskClient) -> None:
-    doc = operations.use_default_workflow(
+    doc = workflow_editing.use_default_workflow(
         operations.new_blank_service(id="x-service", title="X", reference_prefix="XS")
     )
 
     def breaks(doc: dict[str, Any]) -> dict[str, Any]:
-        new = operations.use_default_workflow(doc) if "workflow" not in doc else dict(doc)
+        new = workflow_editing.use_default_workflow(doc) if "workflow" not in doc else dict(doc)
         new = {**new, "workflow": {**new["workflow"], "initial": "approved"}}
         return new
 
@@ -371,4 +371,4 @@ def test_every_edit_is_checked_by_the_checker(designer: FlaskClient) -> None:
         views._checked(breaks)(doc)
     assert caught.value.field == "workflow" and "cannot be final" in caught.value.message
     # Unfinished steps are allowed (and listed on the overview), never refused.
-    assert views._checked(operations.add_state)(doc, label="Later")["workflow"]["states"]["later"]
+    assert views._checked(workflow_editing.add_state)(doc, label="Later")["workflow"]["states"]["later"]

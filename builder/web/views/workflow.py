@@ -19,7 +19,7 @@ from typing import Any
 from flask import Blueprint, abort, redirect, request, url_for
 from markupsafe import Markup
 
-from builder import operations, workflow_diagram
+from builder import operations, workflow_diagram, workflow_editing
 from builder.conditions import EditError, from_schema
 from builder.web.editing import Editing, FormErrors, apply, outcome_errors, service_for
 from builder.web.views.pages import clause_fields, clause_rows, posted_clauses, to_condition
@@ -218,9 +218,9 @@ def default(service_id: str) -> Any:
     """Write the standard review step into the service (to change it), or go back to it."""
     editing = _editing(service_id)
     if _field("action") == "remove":
-        op: Callable[..., dict[str, Any]] = operations.remove_workflow
+        op: Callable[..., dict[str, Any]] = workflow_editing.remove_workflow
     elif _field("action") == "use":
-        op = operations.use_default_workflow
+        op = workflow_editing.use_default_workflow
     else:
         return _overview(editing, FormErrors({"workflow": "Select what to do with the approval steps"}), 400)
     return _after(apply(editing, _checked(op), task=TASK))
@@ -246,7 +246,7 @@ def settings(service_id: str) -> Any:
         values = {k: _field(k) for k in values}
         outcome = apply(
             editing,
-            _checked(operations.set_workflow_settings),
+            _checked(workflow_editing.set_workflow_settings),
             task=TASK,
             initial=values["initial"],
             working_days=values["working_days"] == "yes",
@@ -331,8 +331,8 @@ def _state_form(editing: Editing, state_id: str | None, values: dict[str, Any], 
 
 
 def _add_state(doc: dict[str, Any], *, working_days: bool, **kwargs: Any) -> dict[str, Any]:
-    new = operations.add_state(doc, **kwargs)
-    return operations.set_workflow_settings(new, working_days=working_days)
+    new = workflow_editing.add_state(doc, **kwargs)
+    return workflow_editing.set_workflow_settings(new, working_days=working_days)
 
 
 @bp.route("/services/<service_id>/workflow/states/new", methods=["GET", "POST"])
@@ -368,7 +368,7 @@ def edit_state(service_id: str, state: str) -> Any:
         values, kwargs = _posted_state(values["custom_deadline"])
         outcome = apply(
             editing,
-            _checked(operations.edit_state),
+            _checked(workflow_editing.edit_state),
             task=TASK,
             state=state,
             working_days=values["working_days"] == "yes",
@@ -393,7 +393,7 @@ def delete_state(service_id: str, state: str) -> Any:
         if request.form.get("confirm") != "yes":
             errors = FormErrors({"confirm": "Select yes if you want to delete this state"})
         else:
-            outcome = apply(editing, _checked(operations.delete_state), task=TASK, state=state)
+            outcome = apply(editing, _checked(workflow_editing.delete_state), task=TASK, state=state)
             if outcome.ok:
                 return _see_other("workflow.overview", service_id=service_id)
             editing, errors = outcome.editing, outcome_errors(outcome)
@@ -412,7 +412,9 @@ def delete_state(service_id: str, state: str) -> Any:
 def move_state(service_id: str, state: str) -> Any:
     editing = _editing(service_id)
     _find_state(_section(editing), state)
-    outcome = apply(editing, _checked(operations.move_state), task=TASK, state=state, direction=_field("direction"))
+    outcome = apply(
+        editing, _checked(workflow_editing.move_state), task=TASK, state=state, direction=_field("direction")
+    )
     return _after(outcome, _anchor=f"state-{state}")
 
 
@@ -447,7 +449,7 @@ def request_information(service_id: str, state: str) -> Any:
             kwargs: dict[str, Any] = {"from_state": state, "enabled": values["enabled"] == "yes"}
             if values["enabled"] == "yes":
                 kwargs.update(label=values["label"], roles=values["roles"], comment=values["comment"])
-            outcome = apply(editing, _checked(operations.set_request_information), task=TASK, **kwargs)
+            outcome = apply(editing, _checked(workflow_editing.set_request_information), task=TASK, **kwargs)
             if outcome.ok:
                 return _see_other("workflow.overview", service_id=service_id)
             editing, errors = outcome.editing, outcome_errors(outcome)
@@ -573,7 +575,7 @@ def add_action(service_id: str) -> Any:
     if request.method == "POST":
         values = _posted_action(values)
         outcome = apply(
-            editing, _action_op(operations.add_transition), task=TASK, **_kwargs(values, editing_guard=True)
+            editing, _action_op(workflow_editing.add_transition), task=TASK, **_kwargs(values, editing_guard=True)
         )
         if outcome.ok:
             return _see_other("workflow.overview", service_id=service_id)
@@ -594,7 +596,7 @@ def edit_action(service_id: str, index: int) -> Any:
         values = _posted_action(values)
         outcome = apply(
             editing,
-            _action_op(operations.edit_transition),
+            _action_op(workflow_editing.edit_transition),
             task=TASK,
             index=index,
             **_kwargs(values, editing_guard=not values["custom_guard"]),
@@ -621,7 +623,7 @@ def delete_action(service_id: str, index: int) -> Any:
         if request.form.get("confirm") != "yes":
             errors = FormErrors({"confirm": "Select yes if you want to delete this action"})
         else:
-            outcome = apply(editing, _checked(operations.delete_transition), task=TASK, index=index)
+            outcome = apply(editing, _checked(workflow_editing.delete_transition), task=TASK, index=index)
             if outcome.ok:
                 return _see_other("workflow.overview", service_id=service_id)
             editing, errors = outcome.editing, outcome_errors(outcome)
@@ -641,6 +643,6 @@ def move_action(service_id: str, index: int) -> Any:
     editing = _editing(service_id)
     _find_transition(_section(editing), index)
     outcome = apply(
-        editing, _checked(operations.move_transition), task=TASK, index=index, direction=_field("direction")
+        editing, _checked(workflow_editing.move_transition), task=TASK, index=index, direction=_field("direction")
     )
     return _after(outcome, _anchor="actions")
