@@ -6,7 +6,7 @@ choices, show-if conditions with their if/then required rules, routing. Measured
 1. saving one edit, for several kinds of edit: the builder operation (``builder.operations``),
    ``runtime.checker.check`` of the result, ``builder.publishing.write_definition`` (the
    canonical ``runtime.definition.dumps`` and an atomic, fsync'd write of the file), and the
-   draft row saved as the builder saves it (``store.save_draft`` in a SQLite file, committed).
+   draft row saved as the builder saves it (``draft_data.save_draft`` in a SQLite file, committed).
    Median and p95 over many saves, each building on the last, as a designer's saves do;
 2. the builder's page for the service: when the builder app has a pages list or task list
    view, a GET of it through Flask's test client, signed in as a designer of the service's
@@ -49,8 +49,10 @@ from bench.large_service import large_service  # noqa: E402
 from bench.run import machine, out, percentile, table  # noqa: E402
 from builder.publishing import write_definition  # noqa: E402
 from runtime import db as dbmod  # noqa: E402
-from runtime import rendering, staff, store  # noqa: E402
+from runtime import rendering, staff  # noqa: E402
 from runtime.checker import check  # noqa: E402
+from runtime.data import departments  # noqa: E402
+from runtime.data import drafts as draft_data  # noqa: E402
 from runtime.definition import Definition, dumps  # noqa: E402
 from runtime.settings import Settings  # noqa: E402
 from runtime.web import create_citizen_app  # noqa: E402
@@ -182,9 +184,9 @@ class DraftTable:
 
     def save(self, doc: dict[str, Any]) -> None:
         with dbmod.session(self.engine) as s:
-            draft = store.get_draft(session=s, service_id=doc["id"])
+            draft = draft_data.get_draft(session=s, service_id=doc["id"])
             assert draft is not None
-            saved = store.save_draft(
+            saved = draft_data.save_draft(
                 session=s, draft=draft, doc=doc, expected_revision=self.revision, user_id=self.user_id
             )
             s.commit()
@@ -266,7 +268,7 @@ def _new_designer(engine: Any, doc: dict[str, Any], password: str | None = None)
     """A designer in the service's department, and the service as their draft: (user id, revision, email)."""
     email = "bench.designer@westbridge.example.gov.uk"
     with dbmod.session(engine) as s:
-        department = store.department_for_name(session=s, name=doc["department"])
+        department = departments.department_for_name(session=s, name=doc["department"])
         assert department.id is not None
         user = staff.create_user(
             session=s,
@@ -277,7 +279,7 @@ def _new_designer(engine: Any, doc: dict[str, Any], password: str | None = None)
             password=password,
         ).user
         assert user.id is not None
-        draft = store.create_draft(session=s, doc=doc, department_id=department.id, user_id=user.id)
+        draft = draft_data.create_draft(session=s, doc=doc, department_id=department.id, user_id=user.id)
         s.commit()
         return user.id, draft.revision, email
 
@@ -409,7 +411,7 @@ def report(result: dict[str, Any]) -> None:
     ]
     table(headers, rows)
     out(
-        "   operation, check, write (file), draft (store.save_draft, SQLite, committed): mean of each part; "
+        "   operation, check, write (file), draft (draft_data.save_draft, SQLite, committed): mean of each part; "
         f"dumps alone: {saves['dumps_median_ms']:.2f} ms (median)"
     )
     out()

@@ -56,10 +56,11 @@ from sqlalchemy.exc import OperationalError  # noqa: E402
 from sqlmodel import col, select  # noqa: E402
 
 from bench.run import HAPPY_PATHS, machine, out, percentile, table  # noqa: E402
-from runtime import case_reads, cases, store  # noqa: E402
+from runtime import case_reads, cases, versions  # noqa: E402
 from runtime import db as dbmod  # noqa: E402
 from runtime import staff as core  # noqa: E402
 from runtime import workflow as wf  # noqa: E402
+from runtime.data import services  # noqa: E402
 from runtime.definition import read_file  # noqa: E402
 from runtime.models import Case, CaseEvent, Service, Submission, utcnow  # noqa: E402
 from runtime.services import publishing  # noqa: E402
@@ -217,7 +218,7 @@ def publish_services(url: str) -> None:
         for service_id, title, prefix in EXTRA_SERVICES:
             doc = json.loads(json.dumps(base))
             doc.update(id=service_id, title=title, reference_prefix=prefix, version=1)
-            result = store.publish(session=s, doc=doc)
+            result = services.publish(session=s, doc=doc)
             if isinstance(result, Exception):
                 raise SystemExit(f"could not publish {service_id}: {result}")
             s.commit()
@@ -351,7 +352,7 @@ def generate(url: str, total: int, staff: dict[str, Staff], answers: dict[str, d
         rows = []
         with dbmod.session(engine) as s:
             for service_id, share in SHARES.items():
-                definition = store.definition(session=s, service_id=service_id)
+                definition = versions.definition(session=s, service_id=service_id)
                 assert definition is not None
                 flow = definition.workflow
                 finals = [st.id for st in flow.states.values() if st.final]
@@ -520,7 +521,7 @@ def variants(url: str, staff: Staff, me: int, now: datetime) -> list[Variant]:
             (sid for sid in SHARES if s.get(Service, sid) and s.get(Service, sid).department_id == staff.department_id),  # type: ignore[union-attr]
             key=lambda sid: SHARES[sid],
         )
-        definition = store.definition(session=s, service_id=DEPARTMENT_SERVICE)
+        definition = versions.definition(session=s, service_id=DEPARTMENT_SERVICE)
         assert definition is not None
         flow = definition.workflow
         middle_state = next(
@@ -710,7 +711,7 @@ def measure_pages(url: str, staff: Staff, runs: int, now: datetime) -> dict[str,
 def _open_in_initial(url: str, staff: Staff, count: int, oldest: bool = False) -> list[int]:
     engine = dbmod.make_engine(url)
     with dbmod.session(engine) as s:
-        definition = store.definition(session=s, service_id=DEPARTMENT_SERVICE)
+        definition = versions.definition(session=s, service_id=DEPARTMENT_SERVICE)
         assert definition is not None
         ids = s.exec(
             select(Case.id)

@@ -4,10 +4,10 @@ Fills a PostgreSQL database made for the run with ``--identifiers`` citizen iden
 (1,000,000 by default: a third each of email addresses, NHS numbers and name-date-postcode
 keys, one of each per citizen record) with ``generate_series``, then times, over ``--runs``:
 
-1. the lookup a submit makes (``runtime.store.identifier_lookup``: each (kind, value) pair
+1. the lookup a submit makes (``runtime.data.citizens.identifier_lookup``: each (kind, value) pair
    one probe of the unique (kind, value) index), with the three identifiers of a known
    citizen, and with three nobody holds;
-2. the whole of ``runtime.store.find_or_create_citizen`` for a submission of a known citizen
+2. the whole of ``runtime.data.citizens.find_or_create_citizen`` for a submission of a known citizen
    (rolled back each time);
 3. for comparison, the lookup as it was before migration 0006 (``value IN (...)`` without the
    kind, which the index cannot serve), a few runs only.
@@ -46,7 +46,7 @@ from sqlmodel import col, select  # noqa: E402
 
 from bench.run import machine, out, percentile, table  # noqa: E402
 from runtime import db as dbmod  # noqa: E402
-from runtime import store  # noqa: E402
+from runtime.data import citizens as citizen_data  # noqa: E402
 from runtime.models import CitizenIdentifier  # noqa: E402
 
 TARGET_P95_MS = 20.0
@@ -138,7 +138,7 @@ def measure(url: str, citizens: int, runs: int, old_runs: int, seed: int = 14) -
     with dbmod.session(engine) as session:
 
         def lookup(keys: list[tuple[str, str]]) -> list[CitizenIdentifier]:
-            return list(session.exec(select(CitizenIdentifier).where(store.identifier_lookup(keys))).all())
+            return list(session.exec(select(CitizenIdentifier).where(citizen_data.identifier_lookup(keys))).all())
 
         def keys_of(n: int) -> list[tuple[str, str]]:
             return list(identifiers_of(n).items())
@@ -151,7 +151,7 @@ def measure(url: str, citizens: int, runs: int, old_runs: int, seed: int = 14) -
         results["lookup: 3 identifiers nobody holds"] = timed(runs, lambda i: lookup(keys_of(citizens + 1 + i)))
 
         def find_or_create(i: int) -> None:
-            store.find_or_create_citizen(session=session, found=identifiers_of(known[i]))
+            citizen_data.find_or_create_citizen(session=session, found=identifiers_of(known[i]))
             session.rollback()
 
         results["find_or_create_citizen (rolled back)"] = timed(runs, find_or_create)
@@ -163,7 +163,7 @@ def measure(url: str, citizens: int, runs: int, old_runs: int, seed: int = 14) -
         results["before 0006: value IN (...) without kind"] = timed(old_runs, old_lookup)
         sql = str(
             select(CitizenIdentifier)
-            .where(store.identifier_lookup(keys_of(known[0])))
+            .where(citizen_data.identifier_lookup(keys_of(known[0])))
             .compile(session.connection(), compile_kwargs={"literal_binds": True})
         )
         plan = [row[0] for row in session.connection().execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql))]

@@ -167,7 +167,8 @@ def measure_builder(sizes: tuple[int, ...]) -> dict[int, dict[str, Any]]:
 
     from builder.web import create_builder_app
     from runtime import db as dbmod
-    from runtime import staff, store
+    from runtime import staff
+    from runtime.data import departments, drafts
     from runtime.settings import Settings
 
     password = "correct horse battery staple"
@@ -182,7 +183,7 @@ def measure_builder(sizes: tuple[int, ...]) -> dict[int, dict[str, Any]]:
         app = create_builder_app({"SETTINGS": settings})
         engine = app.extensions["civicforms.engine"]
         with dbmod.session(engine) as s:
-            department = store.department_for_name(session=s, name=DEPARTMENT)
+            department = departments.department_for_name(session=s, name=DEPARTMENT)
             assert department.id is not None
             department_id = department.id
             staff.create_user(
@@ -205,7 +206,7 @@ def measure_builder(sizes: tuple[int, ...]) -> dict[int, dict[str, Any]]:
             with dbmod.session(engine) as s:
                 user = staff.find_user(session=s, email=email)
                 assert user is not None and user.id is not None
-                store.create_draft(session=s, doc=doc, department_id=department_id, user_id=user.id)
+                drafts.create_draft(session=s, doc=doc, department_id=department_id, user_id=user.id)
                 s.commit()
             figures: dict[str, Any] = {}
             for label, path in PAGES_MEASURED:

@@ -559,7 +559,7 @@ def bench_validation(seconds: float) -> dict[str, Any]:
 
         # A compile is what a cache miss does (jsonschema resolves references lazily, so part of
         # it shows up in the first validate on a new validator). Median of a few, each from cold.
-        # Definition(doc) is built once per version too (store.definition caches it): time it alongside.
+        # Definition(doc) is built once per version too (published_versions.definition caches it): time it alongside.
         firsts: list[tuple[float, float, float]] = []
         fresh_errors: dict[str, str] = {}
         for _ in range(FIRST_COMPILE_SAMPLES):
@@ -574,7 +574,9 @@ def bench_validation(seconds: float) -> dict[str, Any]:
         compile_us = statistics.median(c for _, c, _ in firsts)
         first_validate_us = statistics.median(v for _, _, v in firsts)
         compile_mean = measure(lambda d=definition: validation.CompiledService(d), seconds / 10, warmup=1)
-        other = Definition(doc)  # an equal definition read again, as store.definition would after a restart
+        other = Definition(
+            doc
+        )  # an equal definition read again, as published_versions.definition would after a restart
         hit = measure(lambda d=other: validation.compiled(d), seconds / 10, warmup=1, batch=100)
         reused = validation.compiled(Definition(doc)) is validation.compiled(definition)
 
@@ -742,7 +744,7 @@ def report(result: dict[str, Any]) -> None:
     headers = ["service", "answers", "validate", "p50", "p95", "all pages", "Definition", "1st compile", "1st validate"]
     table([*headers, "compile", "cache hit", "reused"], rows)
     out("   all pages: Journey(service, answers).first_incomplete on a complete journey (path + one validation)")
-    out("   Definition: Definition(doc) with its content hash, cached per version by store.definition")
+    out("   Definition: Definition(doc) with its content hash, cached per version by published_versions.definition")
     out("   1st compile / 1st validate: a new CompiledService and its first validate (median of 5, from cold)")
     out("   compile: CompiledService(definition), what a cache miss costs; cache hit: validation.compiled(definition)")
     web = result["compiled_in_web"]

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from runtime import store
+from runtime.data import drafts
 from runtime.models import ServiceDraft
 from runtime.services.unit_of_work import atomic
 
@@ -21,7 +21,7 @@ from runtime.services.unit_of_work import atomic
 def create_service(*, session: Session, actor: int, doc: dict[str, Any], department_id: int) -> ServiceDraft:
     """A new service: its first draft, in ``department_id``. DraftError when the id is taken."""
     with atomic(session):
-        return store.create_draft(session=session, doc=doc, department_id=department_id, user_id=actor)
+        return drafts.create_draft(session=session, doc=doc, department_id=department_id, user_id=actor)
 
 
 def save_draft(
@@ -44,13 +44,13 @@ def save_draft(
     """
     with atomic(session):
         if draft is None:
-            made = store.create_draft(
+            made = drafts.create_draft(
                 session=session, doc=doc, department_id=department_id, user_id=actor, base_version=base_version
             )
             if task_status:
-                store.mark_draft(session=session, draft=made, task_status=task_status)
+                drafts.mark_draft(session=session, draft=made, task_status=task_status)
             return made
-        return store.save_draft(
+        return drafts.save_draft(
             session=session,
             draft=draft,
             doc=doc,
@@ -63,16 +63,16 @@ def save_draft(
 def mark_previewed(*, session: Session, actor: int, draft: ServiceDraft) -> None:
     """The draft was previewed or tried (the publish checklist's item); never a conflict."""
     with atomic(session):
-        store.mark_draft(session=session, draft=draft, preview_visited=True)
+        drafts.mark_draft(session=session, draft=draft, preview_visited=True)
 
 
 def save_try_it_answers(*, session: Session, actor: int, service_id: str, answers: dict[str, Any]) -> None:
     """Keep the staff member's answers while they try the draft."""
     with atomic(session):
-        store.save_preview_session(session=session, user_id=actor, service_id=service_id, answers=answers)
+        drafts.save_preview_session(session=session, user_id=actor, service_id=service_id, answers=answers)
 
 
 def forget_try_it_answers(*, session: Session, actor: int, service_id: str) -> None:
     """Start trying the draft again from nothing."""
     with atomic(session):
-        store.clear_preview_session(session=session, user_id=actor, service_id=service_id)
+        drafts.clear_preview_session(session=session, user_id=actor, service_id=service_id)

@@ -18,7 +18,7 @@ from sqlalchemy import String, cast, delete, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from . import store
+from .data import form_sessions
 from .db import session as new_session
 from .models import FormSession, utcnow
 
@@ -110,7 +110,7 @@ def delete_if_expired(*, session: Session, token: str | None, now: datetime | No
         return False
     result = session.connection().execute(
         delete(FormSession).where(
-            col(FormSession.id) == store._token_id(token),  # the store's hash of the token
+            col(FormSession.id) == form_sessions._token_id(token),  # the store's hash of the token
             col(FormSession.expires_at) <= (now or utcnow()),
         )
     )

@@ -124,7 +124,7 @@ def export(folder: Path | None) -> None:
 
     from .db import make_engine, session
     from .models import Service
-    from .store import definition
+    from .versions import definition
 
     settings = _settings()
     folder = folder or settings.definitions_dir
@@ -203,9 +203,10 @@ def load(folder: Path | None, move_cases: tuple[str, ...], create_departments: b
     A file's `department` must name an existing department (it may move its service to another
     one); an unknown name fails that file unless --create-departments is given.
     """
+    from .data.drafts import get_draft
+    from .data.services import PublishError
     from .db import make_engine, session
     from .services.publishing import load_folder
-    from .store import PublishError, get_draft
 
     moves = _moves(move_cases)
     settings = _settings()
@@ -287,8 +288,8 @@ def citizens() -> None:
 @click.argument("key")
 def citizens_show(key: str) -> None:
     """List a citizen's submissions across every service, by record number or email."""
+    from .data.citizens import citizen_identifiers, citizen_submissions, find_citizen
     from .db import make_engine, session
-    from .store import citizen_identifiers, citizen_submissions, find_citizen
 
     settings = _settings()
     engine = make_engine(settings.database_url)
@@ -345,10 +346,10 @@ def users_create(email: str, name: str, department: str, role: str, setup_link: 
     The password is read from standard input (echo ... | civicforms users create ...), or
     typed twice when run at a terminal; with --setup-link, a one-time link is printed instead.
     """
+    from .data.departments import department_slug
     from .db import make_engine, session
     from .services import accounts
     from .staff import StaffError, check_email, check_name, check_password, check_role
-    from .store import department_slug
 
     settings = _settings()
     try:

@@ -1,7 +1,7 @@
 """Staff accounts: passwords (argon2), a TOTP second factor, lock-out, roles per department.
 
 Pure data functions (no Flask): an explicit session and keyword-only arguments, like
-runtime/store.py. The use cases in runtime/services/accounts.py own the transaction: nothing here
+the repositories in runtime/data/. The use cases in runtime/services/accounts.py own the transaction: nothing here
 commits, except that a sign-in attempt is counted and committed before its password or code is
 checked (check_password_sign_in, check_second_factor), so no lock is held while argon2 works.
 """

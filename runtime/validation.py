@@ -192,7 +192,7 @@ def forget_results() -> None:
 
 
 # The one cache of compiled definitions in the process, keyed by content hash (the hash covers
-# the id and version, which are in the document). runtime.store maps published versions to
+# the id and version, which are in the document). runtime.versions maps published versions to
 # their hashes and keeps no definitions of its own.
 CACHE_SIZE = 256
 _cache: LRU[str, CompiledService] = LRU(CACHE_SIZE)

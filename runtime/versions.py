@@ -1,6 +1,6 @@
 """Published versions: a service's definition as IT published it, compiled once per version.
 
-Below both runtime.store (publishing, drafts) and runtime.cases (a case follows its service's
+Below both runtime.data (publishing, drafts) and runtime.cases (a case follows its service's
 current version), so that neither has to import the other to read a definition.
 """
 

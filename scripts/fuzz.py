@@ -34,7 +34,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from runtime import db as dbmod  # noqa: E402
-from runtime import store  # noqa: E402
+from runtime import versions  # noqa: E402
 from runtime.services import publishing  # noqa: E402
 from runtime.settings import Settings  # noqa: E402
 from runtime.web import create_citizen_app  # noqa: E402
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         app.logger.propagate = False
         engine = app.extensions["civicforms.engine"]
         with dbmod.session(engine) as s:
-            services = [d for sid in sorted(HAPPY_PATHS) if (d := store.definition(session=s, service_id=sid))]
+            services = [d for sid in sorted(HAPPY_PATHS) if (d := versions.definition(session=s, service_id=sid))]
         if args.service:
             unknown = set(args.service) - {d.id for d in services}
             if unknown:

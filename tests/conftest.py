@@ -23,11 +23,11 @@ from sqlmodel import SQLModel
 
 from runtime import db as dbmod
 from runtime import staff as staff_accounts
-from runtime import store
+from runtime import versions
+from runtime.data.departments import department_for_name
 from runtime.models import StaffUser
 from runtime.services.publishing import load_folder
 from runtime.settings import PROJECT_ROOT, Settings
-from runtime.store import department_for_name
 from runtime.web import create_citizen_app
 
 DEFINITIONS = PROJECT_ROOT / "form_definitions"
@@ -135,7 +135,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     # Published versions never change in a real database, so the store remembers their content
     # hashes per (database, service, version); emptying the same schema between tests breaks that.
-    store.forget_definitions()
+    versions.forget_definitions()
     if url not in _PG_LOADED:
         _load_definitions(url)  # checked and published once (the checker is 50 ms a definition) ...
         with engine.connect() as conn:

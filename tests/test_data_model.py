@@ -16,8 +16,9 @@ import pytest
 from sqlalchemy import Connection, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
-from runtime import citizens, outbox, roles, store
+from runtime import citizens, outbox, roles
 from runtime import db as dbmod
+from runtime.data import citizens as citizen_data
 from runtime.models import ACTOR_KINDS, IDENTIFIER_KINDS, OUTBOX_STATUSES, CitizenIdentifier
 from runtime.settings import PROJECT_ROOT
 from tests.conftest import PG_URL
@@ -231,7 +232,7 @@ def test_migration_0004_makes_the_search_keys_runtime_makes() -> None:
 
 
 def _lookup_sql(connection: Connection, keys: list[tuple[str, str]]) -> str:
-    statement = select(CitizenIdentifier).where(store.identifier_lookup(keys))
+    statement = select(CitizenIdentifier).where(citizen_data.identifier_lookup(keys))
     return str(statement.compile(connection, compile_kwargs={"literal_binds": True}))
 
 

@@ -258,12 +258,14 @@ def test_0006_moves_possible_matches_to_their_table_and_back(empty_database_url:
         assert conn.execute(text("SELECT count(*) FROM service WHERE department_id IS NULL")).scalar_one() == 0
     _assert_append_only(engine)
     store_engine = dbmod.make_engine(url)
-    from runtime import store
+    from runtime.data import citizens
 
     with dbmod.session(store_engine) as s:
-        listed = store.possible_matches(session=s, citizen_id=101)
+        listed = citizens.possible_matches(session=s, citizen_id=101)
         assert {(m.citizen_id, m.other_id, m.kind) for m in listed} == {(101, 102, "nhs_number"), (101, 103, "email")}
-        assert [(m.citizen_id, m.other_id) for m in store.possible_matches(session=s, citizen_id=103)] == [(103, 101)]
+        assert [(m.citizen_id, m.other_id) for m in citizens.possible_matches(session=s, citizen_id=103)] == [
+            (103, 101)
+        ]
     store_engine.dispose()
     command.check(config)
 

@@ -26,8 +26,9 @@ from sqlmodel import Session
 
 from builder import drafting
 from builder.conditions import EditError
-from runtime import store
+from runtime import versions
 from runtime.checker import check
+from runtime.data import drafts
 from runtime.definition import Definition
 from runtime.models import Service, ServiceDraft
 from runtime.web.common import db
@@ -108,7 +109,7 @@ def department_of(service_id: str, **_: Any) -> int | None:
     if not valid_service_id(service_id):
         return None
     session = db()
-    draft = store.get_draft(session=session, service_id=service_id)
+    draft = drafts.get_draft(session=session, service_id=service_id)
     if draft is not None:
         return draft.department_id
     service = session.get(Service, service_id)
@@ -120,7 +121,7 @@ def service_for(service_id: str, permission: str) -> Editing:
     if not valid_service_id(service_id):
         abort(404)
     session = db()
-    draft = store.get_draft(session=session, service_id=service_id)
+    draft = drafts.get_draft(session=session, service_id=service_id)
     service = session.get(Service, service_id)
     if draft is not None:
         require(permission, draft.department_id)
@@ -135,7 +136,7 @@ def service_for(service_id: str, permission: str) -> Editing:
         abort(404)
     require(permission, service.department_id)
     assert service.department_id is not None  # require() gave 404 otherwise
-    live = store.definition(session=session, service_id=service_id)
+    live = versions.definition(session=session, service_id=service_id)
     if live is None:
         abort(404)
     return Editing(
@@ -213,11 +214,11 @@ def save(
             expected_revision=expected,
             task_status=statuses if editing.draft is None or task is not None else None,
         )
-    except store.DepartmentError as refused:  # the definition names another department: never saved
+    except drafts.DepartmentError as refused:  # the definition names another department: never saved
         return EditOutcome(
             _reloaded(session, editing.service_id, editing), errors={"department": refused.problem.message}
         )
-    except store.DraftError:  # EditConflict, or a colleague made the first draft a moment ago
+    except drafts.DraftError:  # EditConflict, or a colleague made the first draft a moment ago
         return _conflict(session, editing)
     return EditOutcome(_reloaded(session, editing.service_id, editing))
 
@@ -227,7 +228,7 @@ def _conflict(session: Session, editing: Editing) -> EditOutcome:
 
 
 def _reloaded(session: Session, service_id: str, before: Editing) -> Editing:
-    draft = store.get_draft(session=session, service_id=service_id)
+    draft = drafts.get_draft(session=session, service_id=service_id)
     if draft is None:  # published or discarded meanwhile: what is live now
         return before
     session.refresh(draft)

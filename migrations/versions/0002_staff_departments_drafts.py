@@ -35,7 +35,7 @@ def _sqlite_foreign_keys(on: bool) -> None:
 
 
 def _slug(name: str) -> str:
-    """The department slug, as runtime.store makes it (kept here: a migration must not change later)."""
+    """The department slug, as runtime.data.departments makes it (kept here: a migration must not change later)."""
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60].strip("-") or "general"
 
 

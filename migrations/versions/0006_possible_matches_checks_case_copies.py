@@ -81,7 +81,7 @@ def _one_of(column: str, values: Sequence[str]) -> str:
 
 
 def _slug(name: str) -> str:
-    """The department slug, as runtime.store makes it (copied: a migration must not change later)."""
+    """The department slug, as runtime.data.departments makes it (copied: a migration must not change later)."""
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60].strip("-")
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from .. import staff as core
-from .. import store
+from ..data import departments
 from ..models import Department, StaffUser
 from .unit_of_work import atomic
 
@@ -238,12 +238,12 @@ def create_user(
     that already has an account; nothing is written then (not even the department).
     """
     clean_email, clean_name, clean_role = core.check_email(email), core.check_name(name), core.check_role(role)
-    if not store.department_slug(department) or len(department) > 200 or any(ord(ch) < 32 for ch in department):
+    if not departments.department_slug(department) or len(department) > 200 or any(ord(ch) < 32 for ch in department):
         raise core.StaffError("department", "Enter a department name, like Highways")
     if password is not None:
         core.check_password(password, email=clean_email, name=clean_name)
     with atomic(session):
-        found = store.find_department(session=session, key=department)
+        found = departments.find_department(session=session, key=department)
         if found is None:
             if not create_department:
                 raise NoSuchDepartment(department)
@@ -251,7 +251,7 @@ def create_user(
             # before anything else was written, commits on release, and a rollback would not undo it.
             if core.find_user(session=session, email=clean_email) is not None:
                 raise core.StaffError("email", f"{clean_email} already has an account")
-            found = store.department_for_name(session=session, name=department)
+            found = departments.department_for_name(session=session, name=department)
         assert found.id is not None
         created = core.create_user(
             session=session,

@@ -3,8 +3,8 @@ and moving a service to another department.
 
 Each public function takes an explicit session, keyword arguments and ``actor`` (the staff
 member's id; None for IT at the command line), owns its transaction, and raises
-:class:`runtime.store.PublishError` (problems, each with a JSON path and a message),
-:class:`runtime.store.DraftError` or :class:`runtime.store.DepartmentError` with nothing written.
+:class:`runtime.data.services.PublishError` (problems, each with a JSON path and a message),
+:class:`runtime.data.drafts.DraftError` or :class:`runtime.data.drafts.DepartmentError` with nothing written.
 
 Writing the reviewed definition file (and its git commit) is the caller's: the builder passes it
 in as ``record``, run after the database change is made and before it is committed, so that a
@@ -19,7 +19,7 @@ from typing import Any, Protocol, TypeVar
 
 from sqlmodel import Session
 
-from .. import store
+from ..data import drafts, services
 from ..definition import read_file
 from ..models import ServiceDraft
 from ..problems import Problem
@@ -51,9 +51,9 @@ def _publish(
     for_review: bool,
 ) -> None:
     if for_review:  # the database follows when IT merges and runs civicforms load
-        store.check_staff_publish(session=session, doc=doc, department_id=department_id, moved_from=moved_from)
+        services.check_staff_publish(session=session, doc=doc, department_id=department_id, moved_from=moved_from)
     else:
-        store.publish(
+        services.publish(
             session=session,
             doc=doc,
             published_by=actor,
@@ -96,11 +96,11 @@ def publish_draft(
         )
         outcome = record()
         if outcome.live:
-            store.delete_draft(session=session, service_id=service_id)
+            drafts.delete_draft(session=session, service_id=service_id)
         else:
-            current = store.get_draft(session=session, service_id=service_id)
+            current = drafts.get_draft(session=session, service_id=service_id)
             assert current is not None
-            store.mark_draft(session=session, draft=current, review_branch=outcome.branch)
+            drafts.mark_draft(session=session, draft=current, review_branch=outcome.branch)
     return outcome
 
 
@@ -139,8 +139,8 @@ def move_service(
     Raises DepartmentError (refused, with the reason), EditConflict or DraftError."""
     with atomic(session):
         if expected_revision is None:
-            raise store.EditConflict(None)
-        return store.move_draft(
+            raise drafts.EditConflict(None)
+        return drafts.move_draft(
             session=session,
             service_id=service_id,
             department_id=department_id,
@@ -155,29 +155,29 @@ def load_folder(
     folder: Path,
     moves: dict[str, dict[str, str]] | None = None,
     create_departments: bool = False,
-) -> list[tuple[Path, store.PublishResult | store.PublishError]]:
+) -> list[tuple[Path, services.PublishResult | services.PublishError]]:
     """``civicforms load``: publish every definition in a folder; each file commits or fails on its own.
 
     ``moves`` maps a service id to where its open cases go when the new version removes their
-    state (see ``store.publish``). A file naming a department that does not exist fails, unless
+    state (see ``services.publish``). A file naming a department that does not exist fails, unless
     ``create_departments`` (IT's deliberate choice) makes it.
     """
-    results: list[tuple[Path, store.PublishResult | store.PublishError]] = []
+    results: list[tuple[Path, services.PublishResult | services.PublishError]] = []
     for path in sorted(folder.glob("*.json")):
         try:
             with atomic(session):
                 doc = read_file(path)
                 if doc.get("id") != path.stem:
-                    raise store.PublishError([Problem("$.id", f"must match the file name {path.stem!r}")])
-                result = store.publish(
+                    raise services.PublishError([Problem("$.id", f"must match the file name {path.stem!r}")])
+                result = services.publish(
                     session=session,
                     doc=doc,
                     state_mapping=(moves or {}).get(path.stem),
                     create_departments=create_departments,
                 )
             results.append((path, result))
-        except store.PublishError as exc:
+        except services.PublishError as exc:
             results.append((path, exc))
         except Exception as exc:  # noqa: BLE001 - a broken file must never stop the others
-            results.append((path, store.PublishError([Problem("$", str(exc))])))
+            results.append((path, services.PublishError([Problem("$", str(exc))])))
     return results

@@ -24,7 +24,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from .. import abuse, cases, store
+from .. import abuse, cases
+from ..data import form_sessions, submissions
 from ..definition import Definition, Page
 from ..journey import Journey
 from ..models import Case, FormSession, Submission, utcnow
@@ -106,7 +107,7 @@ def start(
             abuse.delete_form_session(session=session, form_session_id=replacing)
         if expired_token is not None:
             abuse.delete_if_expired(session=session, token=expired_token)
-        token = store.start_form_session(session=session, service=service, minutes=minutes)
+        token = form_sessions.start_form_session(session=session, service=service, minutes=minutes)
     return token
 
 
@@ -123,11 +124,11 @@ def forget_expired(*, session: Session, token: str | None) -> bool:
     return deleted
 
 
-def keep_alive(*, session: Session, form_session: store.FormSessionState | FormSession, minutes: int) -> bool:
+def keep_alive(*, session: Session, form_session: form_sessions.FormSessionState | FormSession, minutes: int) -> bool:
     """Push the form session's expiry back while the citizen reads its pages (at most one
     ``UPDATE`` a minute); True if it was written."""
     try:
-        written = store.keep_alive(session=session, form_session=form_session, minutes=minutes)
+        written = form_sessions.keep_alive(session=session, form_session=form_session, minutes=minutes)
         if written:
             session.commit()
     except BaseException:
@@ -143,7 +144,7 @@ def save_page(
     *,
     session: Session,
     journey: Journey,
-    form_session: store.FormSessionState | FormSession,
+    form_session: form_sessions.FormSessionState | FormSession,
     page: Page,
     given: dict[str, Any],
     minutes: int,
@@ -165,7 +166,9 @@ def save_page(
     if abuse.answers_size(answered.answers) > max_answers_bytes:
         raise AnswersTooLarge(max_answers_bytes)
     with atomic(session):
-        store.save_answers(session=session, form_session=form_session, answers=answered.answers, minutes=minutes)
+        form_sessions.save_answers(
+            session=session, form_session=form_session, answers=answered.answers, minutes=minutes
+        )
     return answered
 
 
@@ -186,7 +189,7 @@ def submit(
     *,
     session: Session,
     service: Definition,
-    form_session: store.FormSessionState | FormSession,
+    form_session: form_sessions.FormSessionState | FormSession,
     minutes: int,
     secret_key: str,
     urls: cases.CaseUrls | None = None,
@@ -217,7 +220,7 @@ def submit(
     for _attempt in range(MAX_TRIES):
         try:
             with atomic(session):
-                submission = store.create_submission(
+                submission = submissions.create_submission(
                     session=session, service=service, answers=answers, form_session_id=form_session.id
                 )
                 # The case starts in the same transaction: no submission without its case.
@@ -231,11 +234,11 @@ def submit(
                     holidays=holidays,
                 )
                 form_session.submission_reference = submission.reference
-                store.save_answers(session=session, form_session=form_session, answers={}, minutes=minutes)
+                form_sessions.save_answers(session=session, form_session=form_session, answers={}, minutes=minutes)
             return Sent(submission, case)
-        except store.SubmissionClash:  # rolled back whole: draw another reference
+        except submissions.SubmissionClash:  # rolled back whole: draw another reference
             _restore(form_session, before)
-            done = store.submission_for_form_session(session=session, form_session_id=form_session.id)
+            done = submissions.submission_for_form_session(session=session, form_session_id=form_session.id)
             if done is not None:
                 session.rollback()  # the read above: end it, as every other path does
                 raise AlreadySent(done.reference) from None
@@ -245,7 +248,9 @@ def submit(
     raise RuntimeError(f"could not find a free reference number in {MAX_TRIES} tries")
 
 
-def _restore(form_session: store.FormSessionState | FormSession, before: tuple[Any, datetime, datetime]) -> None:
+def _restore(
+    form_session: form_sessions.FormSessionState | FormSession, before: tuple[Any, datetime, datetime]
+) -> None:
     """The form session's fields as read, after a rolled-back try wrote them on the object."""
     answers, updated_at, expires_at = before
     if isinstance(form_session, FormSession):
@@ -269,13 +274,13 @@ def record_submission(
     for _attempt in range(MAX_TRIES):
         try:
             with atomic(session):
-                submission = store.create_submission(
+                submission = submissions.create_submission(
                     session=session, service=service, answers=answers, form_session_id=form_session_id, prefix=prefix
                 )
             return submission
-        except store.SubmissionClash:  # rolled back whole: draw another reference
+        except submissions.SubmissionClash:  # rolled back whole: draw another reference
             if form_session_id is not None:
-                done = store.submission_for_form_session(session=session, form_session_id=form_session_id)
+                done = submissions.submission_for_form_session(session=session, form_session_id=form_session_id)
                 if done is not None:
                     session.rollback()
                     raise AlreadySent(done.reference) from None

@@ -14,8 +14,9 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, current_app, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
-from .. import abuse, case_reads, cases, store
+from .. import abuse, case_reads, cases, versions
 from .. import answers as answer_forms
+from ..data import form_sessions, services
 from ..definition import Definition, Page
 from ..journey import Journey
 from ..models import utcnow
@@ -36,7 +37,7 @@ _SERVICE_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 def _service(service_id: str, version: int | None = None) -> Definition:
     if len(service_id) > 60 or not _SERVICE_ID.fullmatch(service_id):
         abort(404)
-    found = store.definition(session=db(), service_id=service_id, version=version)
+    found = versions.definition(session=db(), service_id=service_id, version=version)
     if found is None or (version is None and not found.live):
         abort(404)
     return found
@@ -47,9 +48,9 @@ def _tokens() -> dict[str, str]:
     return tokens if isinstance(tokens, dict) else {}
 
 
-def _form_session(service_id: str) -> store.FormSessionState | None:
+def _form_session(service_id: str) -> form_sessions.FormSessionState | None:
     token = _tokens().get(service_id)
-    return store.read_form_session(session=db(), token=token if isinstance(token, str) else None)
+    return form_sessions.read_form_session(session=db(), token=token if isinstance(token, str) else None)
 
 
 def _expired(service_id: str) -> Response:
@@ -75,7 +76,7 @@ class CitizenJourney(JourneyPages):
     question_endpoint = "citizen.question"
     check_answers_endpoint = "citizen.check_answers"
 
-    def __init__(self, form_session: store.FormSessionState):
+    def __init__(self, form_session: form_sessions.FormSessionState):
         self.form_session = form_session
         self.service = _service(form_session.service_id, form_session.service_version)
         self.engine: CompiledService = compiled(self.service)
@@ -87,7 +88,7 @@ def _journey(service_id: str) -> CitizenJourney | None:
     return CitizenJourney(form_session) if form_session is not None else None
 
 
-def _left_idle(form_session: store.FormSessionState) -> bool:
+def _left_idle(form_session: form_sessions.FormSessionState) -> bool:
     """Unsent answers nobody has used for CIVICFORMS_FORM_IDLE_MINUTES: whoever is at the
     browser now (a shared or public computer) may not be who typed them.
 
@@ -146,7 +147,7 @@ def _choose_before_saving(journey: CitizenJourney, page: Page, error: str | None
 
 @bp.get("/")
 def home() -> Any:
-    return render_page("citizen/home.html", services=store.live_services(session=db()))
+    return render_page("citizen/home.html", services=services.live_services(session=db()))
 
 
 @bp.get("/services/<service_id>")

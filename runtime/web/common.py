@@ -60,7 +60,7 @@ class SessionCookie(SecureCookieSessionInterface):
 
     Flask signs and sends a permanent session's cookie again on every response, to push its
     expiry back (SESSION_REFRESH_EACH_REQUEST). Here an unchanged cookie is sent again only when
-    it was signed a minute ago or more, as ``store.keep_alive`` moves the form session's expiry;
+    it was signed a minute ago or more, as ``form_sessions.keep_alive`` moves the form session's expiry;
     a changed session is always sent. The cookie (and the signature's own max age) still runs
     out PERMANENT_SESSION_LIFETIME after the citizen's last pages, give or take that minute.
     """

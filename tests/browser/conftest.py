@@ -20,7 +20,8 @@ from flask import Flask
 
 from civicforms.dev import create_dev_app
 from runtime import db as dbmod
-from runtime import staff, store
+from runtime import staff
+from runtime.data import departments
 from runtime.settings import PROJECT_ROOT, Settings
 from runtime.web import create_citizen_app
 
@@ -138,7 +139,7 @@ def builder_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFacto
     ).check()
     engine = dbmod.make_engine(settings.database_url)
     with dbmod.session(engine) as s:
-        department = store.find_department(session=s, key=DESIGNER_DEPARTMENT)
+        department = departments.find_department(session=s, key=DESIGNER_DEPARTMENT)
         assert department is not None and department.id is not None
         staff.create_user(
             session=s,
@@ -177,7 +178,7 @@ def casework_server(builder_server: BuilderServer) -> BuilderServer:
     engine = dbmod.make_engine(f"sqlite:///{builder_server.database}")
     try:
         with dbmod.session(engine) as s:
-            department = store.find_department(session=s, key=CASEWORK_DEPARTMENT)
+            department = departments.find_department(session=s, key=CASEWORK_DEPARTMENT)
             assert department is not None and department.id is not None
             for email, name, role in (
                 (CASEWORKER_EMAIL, CASEWORKER_NAME, "caseworker"),

@@ -14,7 +14,8 @@ import pytest
 
 from civicforms.dev import create_dev_app
 from runtime import db as dbmod
-from runtime import staff, store
+from runtime import staff
+from runtime.data import departments
 from runtime.settings import OidcProvider, Settings
 from tests.browser.conftest import (
     CASEWORK_DEPARTMENT,
@@ -59,7 +60,7 @@ def sso_server(
             ("designer@westbridge.example", DESIGNER_DEPARTMENT, "designer"),
             ("caseworker@westbridge.example", CASEWORK_DEPARTMENT, "caseworker"),
         ):
-            department = store.find_department(session=s, key=department_name)
+            department = departments.find_department(session=s, key=department_name)
             assert department is not None and department.id is not None
             staff.create_user(session=s, email=email, name=role.title(), department_id=department.id, role=role)
         s.commit()

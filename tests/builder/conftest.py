@@ -13,7 +13,7 @@ from sqlmodel import col, delete
 from builder.web import create_builder_app
 from runtime import db as dbmod
 from runtime import staff as core
-from runtime import store
+from runtime.data import departments
 from runtime.models import Service, StaffRole, StaffUser
 from runtime.settings import Settings
 from tests.conftest import page
@@ -49,7 +49,7 @@ class StaffMembers:
 
     def department(self, name: str) -> int:
         with dbmod.session(self.app.extensions["civicforms.engine"]) as s:
-            department = store.department_for_name(session=s, name=name)
+            department = departments.department_for_name(session=s, name=name)
             s.commit()
             assert department.id is not None
             return department.id

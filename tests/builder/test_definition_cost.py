@@ -8,7 +8,7 @@ from flask import Flask
 
 from runtime import db as dbmod
 from runtime import staff as core
-from runtime import store
+from runtime.data import drafts
 from runtime.dialect import MAX_EVALUATION_COST
 from tests.builder.conftest import StaffMembers
 from tests.builder.test_publish import SERVICE, csrf, designer, live_doc, one, settings  # noqa: F401 - a fixture
@@ -31,4 +31,4 @@ def test_the_definition_editor_refuses_nested_unevaluated_properties(builder_app
     assert f"{MAX_EVALUATION_COST:,}" in summary
     assert 'use "additionalProperties" instead' in summary
     with dbmod.session(builder_app.extensions["civicforms.engine"]) as s:
-        assert store.get_draft(session=s, service_id=SERVICE) is None
+        assert drafts.get_draft(session=s, service_id=SERVICE) is None

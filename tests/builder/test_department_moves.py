@@ -21,7 +21,7 @@ from sqlmodel import select
 
 from runtime import db as dbmod
 from runtime import staff as core
-from runtime import store
+from runtime.data import drafts, services
 from runtime.models import Department, Service, ServiceDraft, ServiceVersion, StaffUser, utcnow
 from runtime.settings import Settings
 from tests.builder.conftest import StaffMembers
@@ -106,15 +106,15 @@ def post_publish(client: FlaskClient) -> Any:
 def ready_to_publish(app: Flask, user: StaffUser) -> None:
     """The rest of the publish checklist done: privacy and contact details, and a preview."""
     with dbmod.session(engine(app)) as s:
-        draft = store.get_draft(session=s, service_id=SERVICE)
+        draft = drafts.get_draft(session=s, service_id=SERVICE)
         assert draft is not None and user.id is not None
         doc = {
             **draft.definition,
             "privacy": {"url": "https://westbridge.example.gov.uk/privacy"},
             "contact": {"email": "bins@westbridge.example.gov.uk"},
         }
-        draft = store.save_draft(session=s, draft=draft, doc=doc, expected_revision=draft.revision, user_id=user.id)
-        store.mark_draft(session=s, draft=draft, preview_visited=True)
+        draft = drafts.save_draft(session=s, draft=draft, doc=doc, expected_revision=draft.revision, user_id=user.id)
+        drafts.mark_draft(session=s, draft=draft, preview_visited=True)
         s.commit()
 
 
@@ -204,7 +204,7 @@ def test_a_waste_reviewer_cannot_publish_a_draft_naming_council_tax(builder_app:
     reviewer = staff.sign_in(staff.create(roles=[(waste, core.REVIEWER)], name="Rae Reviewer"))
     for name in (COUNCIL_TAX, "Brand New Department"):
         with dbmod.session(engine(builder_app)) as s:
-            store.delete_draft(session=s, service_id=SERVICE)
+            drafts.delete_draft(session=s, service_id=SERVICE)
             s.commit()
         old_draft(builder_app, admin, waste, reworded(builder_app, department=name))
         before = rows(builder_app)
@@ -220,8 +220,8 @@ def test_a_waste_reviewer_cannot_publish_a_draft_naming_council_tax(builder_app:
         assert "Brand New Department" not in rows(builder_app)["departments"]
 
         # And the use case itself, whatever view calls it.
-        with dbmod.session(engine(builder_app)) as s, pytest.raises(store.PublishError, match="must stay"):
-            store.publish(session=s, doc=reworded(builder_app, department=name, version=99), department_id=waste)
+        with dbmod.session(engine(builder_app)) as s, pytest.raises(services.PublishError, match="must stay"):
+            services.publish(session=s, doc=reworded(builder_app, department=name, version=99), department_id=waste)
 
 
 @pytest.mark.parametrize("settings", ["review"], indirect=True)
@@ -271,9 +271,9 @@ def test_someone_with_a_role_in_both_departments_moves_the_service(builder_app: 
     moved = rows(builder_app)
     assert (moved["service"], moved["draft"], moved["draft_names"]) == (WASTE, COUNCIL_TAX, COUNCIL_TAX)
     with dbmod.session(engine(builder_app)) as s:
-        draft = store.get_draft(session=s, service_id=SERVICE)
+        draft = drafts.get_draft(session=s, service_id=SERVICE)
         assert draft is not None
-        record = store.draft_move(draft)
+        record = drafts.draft_move(draft)
         assert record is not None and (record.from_id, record.to_id, record.by) == (waste, council_tax, mover.id)
 
     # The service list shows it under Council Tax now; Waste's reviewers no longer reach the draft.
@@ -300,7 +300,7 @@ def test_someone_with_a_role_in_both_departments_moves_the_service(builder_app: 
     assert (after["service"], after["draft"], after["departments"]) == (COUNCIL_TAX, None, moved["departments"])
     assert live_doc(builder_app)["department"] == COUNCIL_TAX
     with dbmod.session(engine(builder_app)) as s:
-        history = store.service_versions(session=s, service_id=SERVICE)
+        history = services.service_versions(session=s, service_id=SERVICE)
         assert history[0].change_summary is not None
         assert history[0].change_summary[0] == f"Moved from {WASTE} to {COUNCIL_TAX} by Mo Mover"
         assert history[0].published_by == "Rae Reviewer"
@@ -318,9 +318,9 @@ def test_a_role_only_in_the_target_department_cannot_pull_a_service_in(builder_a
     assert (
         client.post(url, data={"csrf_token": token, "department": str(council_tax), "revision": "0"}).status_code == 404
     )
-    with dbmod.session(engine(builder_app)) as s, pytest.raises(store.DepartmentError, match="in both"):
+    with dbmod.session(engine(builder_app)) as s, pytest.raises(drafts.DepartmentError, match="in both"):
         assert outsider.id is not None
-        store.move_draft(
+        drafts.move_draft(
             session=s, service_id=SERVICE, department_id=council_tax, user_id=outsider.id, expected_revision=0
         )
 

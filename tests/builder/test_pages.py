@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from builder import operations
 from runtime import db as dbmod
 from runtime import staff as core
-from runtime import store
+from runtime.data import drafts
 from runtime.widgets import WIDGETS
 from tests.builder.conftest import StaffMembers
 from tests.conftest import page
@@ -24,7 +24,7 @@ BASE = f"/services/{SERVICE}"
 
 def _doc(app: Flask, service_id: str = SERVICE) -> dict[str, Any]:
     with dbmod.session(app.extensions["civicforms.engine"]) as s:
-        draft = store.get_draft(session=s, service_id=service_id)
+        draft = drafts.get_draft(session=s, service_id=service_id)
         assert draft is not None
         return dict(draft.definition)
 
@@ -43,7 +43,7 @@ def designer(builder_app: Flask, staff: StaffMembers) -> FlaskClient:
     doc = operations.add_question(doc, page="door-size", widget="number", label="How wide is your door?")
     with dbmod.session(builder_app.extensions["civicforms.engine"]) as s:
         assert user.id is not None
-        store.create_draft(session=s, doc=doc, department_id=department, user_id=user.id)
+        drafts.create_draft(session=s, doc=doc, department_id=department, user_id=user.id)
         s.commit()
     return staff.sign_in(user)
 
@@ -264,11 +264,11 @@ def test_custom_condition_is_read_only(builder_app: Flask, designer: FlaskClient
     target = next(p for p in doc["pages"] if p["id"] == "door-size")
     target["show_if"] = {"properties": {"full_name": {"minLength": 3}}, "required": ["full_name"]}
     with dbmod.session(builder_app.extensions["civicforms.engine"]) as s:
-        draft = store.get_draft(session=s, service_id=SERVICE)
+        draft = drafts.get_draft(session=s, service_id=SERVICE)
         assert draft is not None
         user_id = draft.created_by
         assert user_id is not None
-        store.save_draft(session=s, draft=draft, doc=doc, expected_revision=draft.revision, user_id=user_id)
+        drafts.save_draft(session=s, draft=draft, doc=doc, expected_revision=draft.revision, user_id=user_id)
         s.commit()
     url = f"{BASE}/pages/door-size/condition"
     soup = page(designer.get(url))

@@ -15,7 +15,7 @@ from sqlmodel import select
 from builder.web import PREFIX
 from runtime import db as dbmod
 from runtime import staff as core
-from runtime import store
+from runtime.data import drafts, services
 from runtime.definition import dumps, read_file
 from runtime.models import Service, ServiceVersion, StaffUser
 from runtime.settings import Settings
@@ -56,7 +56,7 @@ def one(soup: Any, selector: str) -> Any:
 
 
 def live_doc(app: Flask, version: int | None = None) -> dict[str, Any]:
-    """A published definition, read from its row (store.definition's cache outlives a truncated test database)."""
+    """A published definition, read from its row (the versions cache outlives a truncated test database)."""
     with dbmod.session(app.extensions["civicforms.engine"]) as s:
         service = s.get(Service, SERVICE)
         assert service is not None
@@ -71,11 +71,11 @@ def make_draft(app: Flask, user: StaffUser, doc: dict[str, Any], *, previewed: b
     assert user.id is not None
     with dbmod.session(app.extensions["civicforms.engine"]) as s:
         service_department = StaffMembers(app).department_of(SERVICE)
-        draft = store.create_draft(
+        draft = drafts.create_draft(
             session=s, doc=doc, department_id=service_department, user_id=user.id, base_version=doc["version"]
         )
         if previewed:
-            store.mark_draft(session=s, draft=draft, preview_visited=True)
+            drafts.mark_draft(session=s, draft=draft, preview_visited=True)
         s.commit()
 
 
@@ -129,7 +129,7 @@ def test_publishing_a_draft_makes_a_new_live_version(
     written = settings.definitions_dir / f"{SERVICE}.json"
     assert written.read_text(encoding="utf-8") == dumps(live_doc(builder_app))
     with dbmod.session(builder_app.extensions["civicforms.engine"]) as s:
-        assert store.get_draft(session=s, service_id=SERVICE) is None
+        assert drafts.get_draft(session=s, service_id=SERVICE) is None
         row = s.exec(select(ServiceVersion).where(ServiceVersion.version == 3)).one()
         assert row.published_by == user.id
         assert row.change_summary == [f"Reworded question '{QUESTION}' to 'Is your home in Westbridge?'"]
@@ -197,7 +197,7 @@ def test_a_failed_write_leaves_the_database_as_it_was(
     assert "The service was not published" in one(page(response), ".govuk-error-summary").text
     assert versions(builder_app) == [2]
     with dbmod.session(builder_app.extensions["civicforms.engine"]) as s:
-        assert store.get_draft(session=s, service_id=SERVICE) is not None
+        assert drafts.get_draft(session=s, service_id=SERVICE) is not None
 
 
 @pytest.mark.parametrize("settings", ["direct"], indirect=True)
@@ -227,7 +227,7 @@ def test_review_mode_waits_for_it(builder_app: Flask, staff: StaffMembers, setti
     shown = page(client.get(response.headers["Location"].removeprefix(PREFIX)))
     assert one(shown, ".cf-review-status").text.strip() == "Waiting for review"
     with dbmod.session(builder_app.extensions["civicforms.engine"]) as s:
-        draft = store.get_draft(session=s, service_id=SERVICE)
+        draft = drafts.get_draft(session=s, service_id=SERVICE)
         assert draft is not None and draft.review_branch == f"service/{SERVICE}-v3"
     # Changed again while IT reviews: the next version gets a branch of its own.
     assert one(shown, "button.cf-publish").text.strip() == "Publish version 4"
@@ -238,7 +238,7 @@ def test_review_mode_waits_for_it(builder_app: Flask, staff: StaffMembers, setti
     assert one(shown, ".cf-review-status").text == "Accepted by IT, waiting to be loaded"
     assert versions(builder_app) == [2]
     with dbmod.session(builder_app.extensions["civicforms.engine"]) as s:  # IT runs civicforms load
-        store.publish(session=s, doc=read_file(settings.definitions_dir / f"{SERVICE}.json"))
+        services.publish(session=s, doc=read_file(settings.definitions_dir / f"{SERVICE}.json"))
         s.commit()
     shown = page(client.get(f"/services/{SERVICE}/publish"))
     assert one(shown, ".cf-review-status").text == "Accepted by IT and live"
@@ -344,13 +344,13 @@ def test_an_admin_edits_the_definition(builder_app: Flask, staff: StaffMembers) 
         assert one(result, "textarea#definition").text == text.replace("\r\n", "\n")
         assert "<script>alert" not in response.get_data(as_text=True)
     with dbmod.session(builder_app.extensions["civicforms.engine"]) as s:
-        assert store.get_draft(session=s, service_id=SERVICE) is None
+        assert drafts.get_draft(session=s, service_id=SERVICE) is None
 
     changed = reworded(builder_app)
     response = client.post(url, data={"csrf_token": csrf(client, url), "definition": dumps(changed), "revision": "0"})
     assert response.status_code == 303
     with dbmod.session(builder_app.extensions["civicforms.engine"]) as s:
-        draft = store.get_draft(session=s, service_id=SERVICE)
+        draft = drafts.get_draft(session=s, service_id=SERVICE)
         assert draft is not None and draft.definition == changed
     assert versions(builder_app) == [2]  # saved to the draft, not published
     # A second save against the revision the admin no longer has is a conflict: the text is kept.

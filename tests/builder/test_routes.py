@@ -47,7 +47,7 @@ ROUTES: dict[str, str] = {
     "services.edit_privacy_and_contact": core.EDIT_DRAFTS,
     "services.edit_reference": core.EDIT_DRAFTS,
     "services.edit_identity": core.EDIT_DRAFTS,
-    "services.move_service": core.MOVE_SERVICES,  # in the target department too: checked by store.move_draft
+    "services.move_service": core.MOVE_SERVICES,  # in the target department too: checked by drafts.move_draft
     "pages.list_pages": core.EDIT_DRAFTS,
     "pages.move_page": core.EDIT_DRAFTS,
     "pages.add_page": core.EDIT_DRAFTS,

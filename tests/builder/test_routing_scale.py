@@ -17,8 +17,8 @@ from flask.testing import FlaskClient
 from bench.routing_scale import DEPARTMENT, PAGES_MEASURED, no_earlier_yes, routed_service, yes
 from runtime import db as dbmod
 from runtime import staff as core
-from runtime import store
 from runtime.checker import check
+from runtime.data import drafts
 from runtime.definition import read_file
 from runtime.settings import Settings
 from tests.builder.conftest import StaffMembers
@@ -36,15 +36,15 @@ def designer(builder_app: Flask, staff: StaffMembers) -> FlaskClient:
     user = staff.create(roles=[(department, core.DESIGNER)])
     assert user.id is not None
     with dbmod.session(builder_app.extensions["civicforms.engine"]) as s:
-        draft = store.create_draft(session=s, doc=routed_service(PAGES), department_id=department, user_id=user.id)
-        store.mark_draft(session=s, draft=draft, preview_visited=True)
+        draft = drafts.create_draft(session=s, doc=routed_service(PAGES), department_id=department, user_id=user.id)
+        drafts.mark_draft(session=s, draft=draft, preview_visited=True)
         s.commit()
     return staff.sign_in(user)
 
 
 def draft_doc(app: Flask) -> dict[str, Any]:
     with dbmod.session(app.extensions["civicforms.engine"]) as s:
-        draft = store.get_draft(session=s, service_id=SERVICE)
+        draft = drafts.get_draft(session=s, service_id=SERVICE)
         assert draft is not None
         return dict(draft.definition)
 

@@ -10,7 +10,8 @@ from flask.testing import FlaskClient
 
 from runtime import db as dbmod
 from runtime import staff as core
-from runtime import store
+from runtime import versions
+from runtime.data import drafts
 from runtime.models import Service
 from tests.builder.conftest import StaffMembers
 from tests.conftest import page
@@ -47,7 +48,7 @@ def _form(client: FlaskClient, url: str) -> dict[str, str]:
 
 def _draft(app: Flask, service_id: str) -> Any:
     with dbmod.session(app.extensions["civicforms.engine"]) as s:
-        draft = store.get_draft(session=s, service_id=service_id)
+        draft = drafts.get_draft(session=s, service_id=service_id)
         if draft is not None:
             s.expunge(draft)
         return draft
@@ -191,7 +192,7 @@ def _current_version(app: Flask, service_id: str) -> int:
 
 def _live_doc(app: Flask, service_id: str) -> dict[str, Any]:
     with dbmod.session(app.extensions["civicforms.engine"]) as s:
-        live = store.definition(session=s, service_id=service_id)
+        live = versions.definition(session=s, service_id=service_id)
         assert live is not None
         return live.doc
 

@@ -18,7 +18,7 @@ from builder import drafting
 from builder.publishing import PublishingError, publish_file
 from runtime import db as dbmod
 from runtime import staff as core
-from runtime import store
+from runtime.data import departments, drafts, services
 from runtime.definition import read_file
 from runtime.models import Service, ServiceDraft, ServiceVersion, StaffUser
 from runtime.services import publishing
@@ -48,7 +48,7 @@ def _person(engine: Engine, email: str, roles: list[tuple[str, str]]) -> StaffUs
     """A staff account with these (department name, role) pairs (no Flask: the builder's
     ``staff`` fixture signs in through a web page)."""
     with dbmod.session(engine) as s:
-        ids = [store.department_for_name(session=s, name=name).id for name, _ in roles]
+        ids = [departments.department_for_name(session=s, name=name).id for name, _ in roles]
         assert all(i is not None for i in ids)
         user = core.create_user(
             session=s, email=email, name="Sam Designer", department_id=ids[0], role=roles[0][1], password=STAFF_PASSWORD
@@ -168,7 +168,7 @@ def test_a_refused_definition_is_never_recorded(
     spoil(doc)
     assert designer.id is not None
     recorded: list[bool] = []
-    with pytest.raises(store.PublishError) as refused:
+    with pytest.raises(services.PublishError) as refused:
         publishing.publish_draft(
             session=session,
             actor=designer.id,
@@ -246,7 +246,7 @@ def test_moving_to_no_department_is_refused_with_a_field(
     engine: Engine, session: Session, designer: StaffUser, department: Any
 ) -> None:
     assert designer.id is not None
-    with pytest.raises(store.DepartmentError) as refused:
+    with pytest.raises(drafts.DepartmentError) as refused:
         publishing.move_service(
             session=session, actor=designer.id, service_id=SERVICE, department_id=department, expected_revision=0
         )
@@ -257,9 +257,9 @@ def test_moving_to_no_department_is_refused_with_a_field(
 def test_moving_without_the_revision_seen_is_a_conflict_and_changes_nothing(engine: Engine, session: Session) -> None:
     mover = _person(engine, "mo@example.gov.uk", [(DEPARTMENT, "admin"), ("Highways", "admin")])
     assert mover.id is not None
-    highways = store.find_department(session=session, key="Highways")
+    highways = departments.find_department(session=session, key="Highways")
     assert highways is not None
-    with pytest.raises(store.EditConflict):
+    with pytest.raises(drafts.EditConflict):
         publishing.move_service(
             session=session, actor=mover.id, service_id=SERVICE, department_id=highways.id, expected_revision=None
         )
@@ -279,7 +279,7 @@ def test_a_colleagues_save_is_a_conflict_and_the_draft_keeps_theirs(
     assert designer.id is not None
     mine = copy.deepcopy(draft.definition)
     mine["title"] = "Mine"
-    with pytest.raises(store.EditConflict):
+    with pytest.raises(drafts.EditConflict):
         drafting.save_draft(
             session=session,
             actor=designer.id,
@@ -297,13 +297,13 @@ def test_a_new_service_id_that_is_taken_is_refused(engine: Engine, session: Sess
     service = session.get(Service, SERVICE)
     assert service is not None and service.department_id is not None and designer.id is not None
     doc = read_file(SHIPPED)
-    with pytest.raises(store.DraftError, match="already exists"):  # a live service's id
+    with pytest.raises(drafts.DraftError, match="already exists"):  # a live service's id
         drafting.create_service(session=session, actor=designer.id, doc=doc, department_id=service.department_id)
     assert _committed(engine) == ([1], None)
     doc["id"] = "report-a-pothole"
     drafting.create_service(session=session, actor=designer.id, doc=doc, department_id=service.department_id)
     doc["title"] = "Someone else's"
-    with pytest.raises(store.DraftError):  # a draft's id
+    with pytest.raises(drafts.DraftError):  # a draft's id
         drafting.create_service(session=session, actor=designer.id, doc=doc, department_id=service.department_id)
     with dbmod.session(engine) as s:
         made = s.get(ServiceDraft, "report-a-pothole")
@@ -322,10 +322,10 @@ def test_loading_a_folder_commits_each_good_file_and_reports_each_bad_one(
     (tmp_path / "ddd-nowhere.json").write_text(json.dumps({**doc, "id": "ddd-nowhere", "department": "Nowhere"}))
     results = publishing.load_folder(session=session, folder=tmp_path)
     outcome = {path.name: result for path, result in results}
-    assert isinstance(outcome[f"{SERVICE}.json"], store.PublishResult)
+    assert isinstance(outcome[f"{SERVICE}.json"], services.PublishResult)
     assert outcome[f"{SERVICE}.json"].outcome == "published"  # type: ignore[union-attr]
     for bad in ("aaa-empty.json", "bbb-broken.json", "ccc-other.json", "ddd-nowhere.json"):
-        assert isinstance(outcome[bad], store.PublishError), bad
+        assert isinstance(outcome[bad], services.PublishError), bad
         assert outcome[bad].problems[0].message  # type: ignore[union-attr]
     assert "must match the file name" in str(outcome["ccc-other.json"])
     assert _committed(engine)[0] == [1, 2]

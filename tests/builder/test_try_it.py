@@ -17,7 +17,8 @@ from sqlmodel import func, select
 
 from runtime import db as dbmod
 from runtime import staff as core
-from runtime import store
+from runtime import versions
+from runtime.data import drafts
 from runtime.models import Citizen as CitizenRecord
 from runtime.models import FormSession, PreviewSession, StaffUser, Submission
 from tests.builder.conftest import StaffMembers
@@ -41,10 +42,10 @@ def _engine(app: Flask) -> Any:
 def _make_draft(app: Flask, user: StaffUser, service_id: str = SERVICE, **changes: Any) -> None:
     """A draft of a shipped service, as the designer's first edit would make it."""
     with dbmod.session(_engine(app)) as s:
-        live = store.definition(session=s, service_id=service_id)
+        live = versions.definition(session=s, service_id=service_id)
         assert live is not None and user.id is not None
         department = StaffMembers(app).department_of(service_id)
-        store.create_draft(
+        drafts.create_draft(
             session=s, doc={**live.doc, **changes}, department_id=department, user_id=user.id, base_version=live.version
         )
         s.commit()
@@ -112,7 +113,7 @@ def _counts(app: Flask) -> dict[str, int]:
 def _preview_answers(app: Flask, user: StaffUser) -> dict[str, Any] | None:
     with dbmod.session(_engine(app)) as s:
         assert user.id is not None
-        row = store.get_preview_session(session=s, user_id=user.id, service_id=SERVICE)
+        row = drafts.get_preview_session(session=s, user_id=user.id, service_id=SERVICE)
         return dict(row.answers) if row is not None else None
 
 
@@ -133,7 +134,7 @@ def _banner(soup: BeautifulSoup) -> BeautifulSoup:
 def test_walk_the_draft_to_the_end_and_nothing_is_stored(builder_app: Flask, designer: FlaskClient) -> None:
     before = _counts(builder_app)
     with dbmod.session(_engine(builder_app)) as s:
-        draft = store.get_draft(session=s, service_id=SERVICE)
+        draft = drafts.get_draft(session=s, service_id=SERVICE)
         assert draft is not None and draft.preview_visited_at is None
 
     start = page(designer.get(f"{BASE}/"))
@@ -141,7 +142,7 @@ def test_walk_the_draft_to_the_end_and_nothing_is_stored(builder_app: Flask, des
     assert start.select_one("h1").get_text(strip=True) == DRAFT_TITLE  # type: ignore[union-attr]
     assert start.select_one("main .govuk-button--start") is not None  # the citizen's own start button
     with dbmod.session(_engine(builder_app)) as s:
-        draft = store.get_draft(session=s, service_id=SERVICE)
+        draft = drafts.get_draft(session=s, service_id=SERVICE)
         assert draft is not None and draft.preview_visited_at is not None  # counts as previewing it
 
     # Each page is the runtime's markup, with the banner; "bin-not-out-on-time" (a stop page shown
@@ -327,7 +328,7 @@ def test_answers_the_draft_no_longer_fits_break_nothing(
     }
     with dbmod.session(_engine(builder_app)) as s:
         assert user.id is not None
-        store.save_preview_session(session=s, user_id=user.id, service_id=SERVICE, answers=stale)
+        drafts.save_preview_session(session=s, user_id=user.id, service_id=SERVICE, answers=stale)
         s.commit()
     assert designer.get(f"{BASE}/").status_code == 200
     response = _begin(designer)
@@ -388,7 +389,7 @@ def test_a_live_service_with_no_draft_can_be_tried(staff: StaffMembers, builder_
         assert response.headers["Location"] == f"{PREFIX}{base}/pages/{after}"
     assert client.get(f"{base}/pages/walking-difficulty").headers["Location"] == f"{PREFIX}{base}/pages/which-benefit"
     with dbmod.session(_engine(builder_app)) as s:
-        assert store.get_draft(session=s, service_id="blue-badge") is None  # trying made no draft
+        assert drafts.get_draft(session=s, service_id="blue-badge") is None  # trying made no draft
 
 
 # -- who may try it -----------------------------------------------------------------------------

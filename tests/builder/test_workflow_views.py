@@ -15,8 +15,8 @@ from builder.conditions import EditError
 from builder.web.views import workflow as views
 from runtime import db as dbmod
 from runtime import staff as core
-from runtime import store
 from runtime.checker import check
+from runtime.data import drafts
 from tests.builder.conftest import StaffMembers
 from tests.conftest import page
 
@@ -31,7 +31,7 @@ def app(builder_app: Flask) -> Flask:
 
 def _doc(app: Flask) -> dict[str, Any]:
     with dbmod.session(app.extensions["civicforms.engine"]) as s:
-        draft = store.get_draft(session=s, service_id=SERVICE)
+        draft = drafts.get_draft(session=s, service_id=SERVICE)
         assert draft is not None
         return dict(draft.definition)
 
@@ -39,9 +39,9 @@ def _doc(app: Flask) -> dict[str, Any]:
 def _replace(app: Flask, doc: dict[str, Any]) -> None:
     """What IT does by editing the file: the draft becomes ``doc``."""
     with dbmod.session(app.extensions["civicforms.engine"]) as s:
-        draft = store.get_draft(session=s, service_id=SERVICE)
+        draft = drafts.get_draft(session=s, service_id=SERVICE)
         assert draft is not None
-        store.save_draft(session=s, draft=draft, doc=doc, expected_revision=draft.revision, user_id=draft.created_by)
+        drafts.save_draft(session=s, draft=draft, doc=doc, expected_revision=draft.revision, user_id=draft.created_by)
         s.commit()
 
 
@@ -61,7 +61,7 @@ def designer(app: Flask, staff: StaffMembers, department: int) -> FlaskClient:
     doc = operations.add_question(doc, page="amount", widget="number", label="How much do you need?")
     with dbmod.session(app.extensions["civicforms.engine"]) as s:
         assert user.id is not None
-        store.create_draft(session=s, doc=doc, department_id=department, user_id=user.id)
+        drafts.create_draft(session=s, doc=doc, department_id=department, user_id=user.id)
         s.commit()
     return staff.sign_in(user)
 

@@ -14,9 +14,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlmodel import Session, col, select
 
-from runtime import cases, store
+from runtime import cases, versions
 from runtime import db as dbmod
 from runtime import staff as core
+from runtime.data import departments, submissions
 from runtime.models import Case, CaseEvent, OutboxMessage, Service, StaffRole, StaffUser, utcnow
 from runtime.settings import Settings
 from runtime.web.casework import PREFIX, create_casework_app
@@ -73,9 +74,9 @@ class Office:
             service = s.get(Service, service_id)
             if service is not None and service.department_id is not None:
                 return service.department_id
-            definition = store.definition(session=s, service_id=service_id)
+            definition = versions.definition(session=s, service_id=service_id)
             assert definition is not None
-            department = store.department_for_name(session=s, name=definition.department)
+            department = departments.department_for_name(session=s, name=definition.department)
             s.commit()
             assert department.id is not None
             return department.id
@@ -129,9 +130,9 @@ class Office:
         if email is not None:
             given["email"] = email
         with self.session() as s:
-            definition = store.definition(session=s, service_id=service_id)
+            definition = versions.definition(session=s, service_id=service_id)
             assert definition is not None
-            submission = store.create_submission(session=s, service=definition, answers=given)
+            submission = submissions.create_submission(session=s, service=definition, answers=given)
             case = cases.open_case(
                 s,
                 submission=submission,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from runtime import db as dbmod
-from runtime import store
+from runtime.data import departments
 
 
 @pytest.fixture
@@ -14,7 +14,7 @@ def housing(database_url: str) -> int:
     publishing and `civicforms load` make no department."""
     engine = dbmod.make_engine(database_url)
     with dbmod.session(engine) as s:
-        made = store.department_for_name(session=s, name="Housing")
+        made = departments.department_for_name(session=s, name="Housing")
         s.commit()
         assert made.id is not None
         found = made.id

@@ -15,9 +15,10 @@ from sqlmodel import select
 from werkzeug.datastructures import MultiDict
 
 from runtime import db as dbmod
-from runtime import store
+from runtime import versions as published_versions
 from runtime.answers import parse_page
 from runtime.cli import main
+from runtime.data import form_sessions, submissions
 from runtime.definition import content_hash, dumps, read_file
 from runtime.journey import Journey
 from runtime.models import ServiceVersion
@@ -370,9 +371,9 @@ def test_load_reports_a_broken_file_and_still_loads_the_good_ones(tmp_path: Path
 
     engine = dbmod.make_engine(database_url)
     with dbmod.session(engine) as s:
-        assert store.definition(session=s, service_id="pet-licence") is not None
-        assert store.definition(session=s, service_id="broken-licence") is None
-        assert store.definition(session=s, service_id="other-licence") is None
+        assert published_versions.definition(session=s, service_id="pet-licence") is not None
+        assert published_versions.definition(session=s, service_id="broken-licence") is None
+        assert published_versions.definition(session=s, service_id="other-licence") is None
     engine.dispose()
 
 
@@ -383,7 +384,7 @@ def test_a_published_definition_reads_back_as_published(tmp_path: Path, database
     assert run("load", "--folder", str(folder), **db_env(database_url)).exit_code == 0
     engine = dbmod.make_engine(database_url)
     with dbmod.session(engine) as s:
-        published = store.definition(session=s, service_id="pet-licence")
+        published = published_versions.definition(session=s, service_id="pet-licence")
         assert published is not None
         assert published.hash == content_hash(sample_doc())
         assert [o.value for o in published.questions["pet_kind"].options] == ["cat", "dog", "other"]
@@ -414,9 +415,9 @@ def two_submissions(database_url: str) -> tuple[int, list[tuple[str, str]]]:
     made = []
     with dbmod.session(engine) as s:
         for service_id in ("resident-parking-permit", "register-with-gp"):
-            definition = store.definition(session=s, service_id=service_id)
+            definition = published_versions.definition(session=s, service_id=service_id)
             assert definition is not None
-            submission = store.create_submission(session=s, service=definition, answers=happy_answers(definition))
+            submission = submissions.create_submission(session=s, service=definition, answers=happy_answers(definition))
             s.commit()
             made.append((submission.reference, definition.title, submission.citizen_id))
     engine.dispose()
@@ -470,11 +471,11 @@ def test_sessions_purge_deletes_only_expired_answers(database_url: str) -> None:
 
     engine = dbmod.make_engine(database_url)
     with dbmod.session(engine) as s:
-        service = store.definition(session=s, service_id="missed-bin-collection")
+        service = published_versions.definition(session=s, service_id="missed-bin-collection")
         assert service is not None
-        old = store.start_form_session(session=s, service=service, minutes=60)
-        live = store.start_form_session(session=s, service=service, minutes=60)
-        row = store.get_form_session(session=s, token=old)
+        old = form_sessions.start_form_session(session=s, service=service, minutes=60)
+        live = form_sessions.start_form_session(session=s, service=service, minutes=60)
+        row = form_sessions.get_form_session(session=s, token=old)
         assert row is not None
         row.expires_at = utcnow() - timedelta(minutes=1)
         s.commit()
@@ -483,7 +484,7 @@ def test_sessions_purge_deletes_only_expired_answers(database_url: str) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout == "deleted 1 expired session\n"
     with dbmod.session(engine) as s:
-        assert store.get_form_session(session=s, token=live) is not None
+        assert form_sessions.get_form_session(session=s, token=live) is not None
         assert len(s.exec(select(FormSession)).all()) == 1
     assert run("sessions", "purge", **db_env(database_url)).stdout == "deleted 0 expired sessions\n"
     engine.dispose()

@@ -12,10 +12,10 @@ from click.testing import CliRunner, Result
 
 from runtime import db as dbmod
 from runtime import staff as staff_accounts
-from runtime import store
 from runtime.cli import main
+from runtime.data import drafts
+from runtime.data.departments import department_for_name
 from runtime.definition import dumps, read_file
-from runtime.store import department_for_name
 from tests.conftest import DEFINITIONS, SERVICE_IDS
 from tests.core.sample import sample_doc
 
@@ -173,7 +173,7 @@ def make_draft(database_url: str, base_version: int | None, doc: dict[str, Any])
             password=None,
         ).user
         assert user.id is not None
-        store.create_draft(session=s, doc=doc, department_id=department.id, user_id=user.id, base_version=base_version)
+        drafts.create_draft(session=s, doc=doc, department_id=department.id, user_id=user.id, base_version=base_version)
         s.commit()
     engine.dispose()
 
@@ -181,7 +181,7 @@ def make_draft(database_url: str, base_version: int | None, doc: dict[str, Any])
 def draft_definition(database_url: str) -> dict[str, Any] | None:
     engine = dbmod.make_engine(database_url)
     with dbmod.session(engine) as s:
-        draft = store.get_draft(session=s, service_id="pet-licence")
+        draft = drafts.get_draft(session=s, service_id="pet-licence")
         found = copy.deepcopy(draft.definition) if draft is not None else None
     engine.dispose()
     return found
@@ -238,9 +238,9 @@ def test_load_names_a_draft_whose_review_it_merged(tmp_path: Path, database_url:
     make_draft(database_url, 1, changed_doc())
     engine = dbmod.make_engine(database_url)
     with dbmod.session(engine) as s:
-        draft = store.get_draft(session=s, service_id="pet-licence")
+        draft = drafts.get_draft(session=s, service_id="pet-licence")
         assert draft is not None
-        store.mark_draft(session=s, draft=draft, review_branch="service/pet-licence-v2")
+        drafts.mark_draft(session=s, draft=draft, review_branch="service/pet-licence-v2")
         s.commit()
     engine.dispose()
     write(folder / "pet-licence.json", changed_doc())

@@ -10,8 +10,9 @@ from click.testing import CliRunner
 from sqlmodel import Session, select
 
 from runtime import db as dbmod
-from runtime import slugs, store
+from runtime import slugs
 from runtime.cli import main
+from runtime.data import departments as department_data
 from runtime.models import Department
 from tests.conftest import STAFF_PASSWORD
 
@@ -19,7 +20,7 @@ NAME = "Café and Leisure Services"
 
 
 def test_a_department_slug_and_a_builder_id_agree() -> None:
-    assert store.department_slug(NAME) == slugs.slug(NAME) == "cafe-and-leisure-services"
+    assert department_data.department_slug(NAME) == slugs.slug(NAME) == "cafe-and-leisure-services"
     assert slugs.slug(NAME, "_") == "cafe_and_leisure_services"
     assert slugs.slug("Partner’s income – Café", "-") == "partners-income-cafe"
     assert slugs.slug("x" * 100) == "x" * 60  # one long word is cut
@@ -52,4 +53,4 @@ def test_a_department_stored_under_the_old_rule_is_still_found_by_its_name(datab
     session.expire_all()
     departments = session.exec(select(Department).where(Department.name == NAME)).all()
     assert [d.slug for d in departments] == ["caf-and-leisure-services"]  # found, not made again
-    assert store.department_for_name(session=session, name=NAME).slug == "caf-and-leisure-services"
+    assert department_data.department_for_name(session=session, name=NAME).slug == "caf-and-leisure-services"

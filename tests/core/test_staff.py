@@ -15,8 +15,8 @@ from sqlmodel import Session, select
 
 from runtime import db as dbmod
 from runtime import staff as core
+from runtime.data.departments import department_for_name
 from runtime.models import StaffRole, StaffSetupToken, StaffUser, utcnow
-from runtime.store import department_for_name
 from tests.conftest import STAFF_PASSWORD, StaffFactory
 
 

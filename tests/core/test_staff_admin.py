@@ -12,8 +12,8 @@ from sqlmodel import Session
 
 from runtime import db as dbmod
 from runtime import staff as core
+from runtime.data.departments import department_for_name
 from runtime.models import StaffUser, utcnow
-from runtime.store import department_for_name
 from tests.conftest import StaffFactory
 from tests.core.test_staff import count_queries
 

@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from runtime import db as dbmod
-from runtime import store
+from runtime import versions
+from runtime.data import departments, drafts, services
 from runtime.models import Department, FormSession, PreviewSession, Service, ServiceDraft, ServiceVersion, utcnow
 from tests.conftest import StaffFactory
 from tests.core.sample import sample_doc
@@ -41,7 +42,7 @@ def queries(session: Session) -> list[str]:
 
 
 def department_id(session: Session, name: str) -> int:
-    found = store.department_for_name(session=session, name=name)
+    found = departments.department_for_name(session=session, name=name)
     assert found.id is not None
     return found.id
 
@@ -66,22 +67,22 @@ def test_loading_definitions_puts_each_service_in_the_department_it_names(sessio
 
 
 def test_department_names_match_by_slug_and_no_name_means_general(session: Session) -> None:
-    first = store.department_for_name(session=session, name="Adult Social Care")
-    again = store.department_for_name(session=session, name="  adult   social CARE ")
+    first = departments.department_for_name(session=session, name="Adult Social Care")
+    again = departments.department_for_name(session=session, name="  adult   social CARE ")
     assert first.id == again.id and again.name == "Adult Social Care"
-    assert store.department_for_name(session=session, name=None).slug == "general"
-    assert store.department_for_name(session=session, name="  ").name == store.GENERAL_DEPARTMENT
-    assert store.department_for_name(session=session, name="<script>").slug == "script"
-    assert store.find_department(session=session, key="adult-social-care") is not None
-    assert store.find_department(session=session, key="") is None
-    assert store.find_department(session=session, key="\x00" * 10_000) is None
+    assert departments.department_for_name(session=session, name=None).slug == "general"
+    assert departments.department_for_name(session=session, name="  ").name == departments.GENERAL_DEPARTMENT
+    assert departments.department_for_name(session=session, name="<script>").slug == "script"
+    assert departments.find_department(session=session, key="adult-social-care") is not None
+    assert departments.find_department(session=session, key="") is None
+    assert departments.find_department(session=session, key="\x00" * 10_000) is None
 
 
 def test_publishing_without_a_department_puts_the_service_in_general(session: Session) -> None:
     doc = sample_doc()
     del doc["department"]
-    department_id(session, store.GENERAL_DEPARTMENT)
-    store.publish(session=session, doc=doc)
+    department_id(session, departments.GENERAL_DEPARTMENT)
+    services.publish(session=session, doc=doc)
     session.commit()
     service = session.get(Service, "pet-licence")
     assert service is not None and service.department_id is not None
@@ -89,10 +90,10 @@ def test_publishing_without_a_department_puts_the_service_in_general(session: Se
 
 
 def test_a_new_version_naming_another_department_moves_the_service(session: Session) -> None:
-    store.publish(session=session, doc=sample_doc())
+    services.publish(session=session, doc=sample_doc())
     tenancy = department_id(session, "Tenancy Services")
     moved = {**sample_doc(), "version": 2, "department": "Tenancy Services"}
-    result = store.publish(session=session, doc=moved)  # a file: IT's reviewed folder may move a service
+    result = services.publish(session=session, doc=moved)  # a file: IT's reviewed folder may move a service
     session.commit()
     service = session.get(Service, "pet-licence")
     assert service is not None
@@ -104,8 +105,8 @@ def test_a_new_version_naming_another_department_moves_the_service(session: Sess
 def test_publishing_a_file_never_makes_a_department(session: Session, name: str) -> None:
     before = session.exec(select(Department.id, Department.slug)).all()
     doc = {**sample_doc(), "department": name}
-    with pytest.raises(store.PublishError) as refused:
-        store.publish(session=session, doc=doc)
+    with pytest.raises(services.PublishError) as refused:
+        services.publish(session=session, doc=doc)
     session.rollback()
     [problem, *_] = refused.value.problems
     assert problem.path == "$.department"
@@ -115,10 +116,10 @@ def test_publishing_a_file_never_makes_a_department(session: Session, name: str)
     assert session.exec(select(Department.id, Department.slug)).all() == before
     assert session.get(Service, "pet-licence") is None
 
-    made = store.publish(
+    made = services.publish(
         session=session, doc={**sample_doc(), "department": "Tenancy Services"}, create_departments=True
     )
-    assert made.created_department and store.find_department(session=session, key="tenancy-services") is not None
+    assert made.created_department and departments.find_department(session=session, key="tenancy-services") is not None
 
 
 # -- publishing and history -----------------------------------------------------------------------
@@ -128,8 +129,8 @@ def test_publish_records_who_and_the_change_summary_and_history_lists_newest_fir
     session: Session, staff: StaffFactory
 ) -> None:
     dana = staff(name="Dana Designer")
-    store.publish(session=session, doc=sample_doc())  # loaded by IT: nobody
-    store.publish(
+    services.publish(session=session, doc=sample_doc())  # loaded by IT: nobody
+    services.publish(
         session=session,
         doc={**sample_doc(), "version": 2, "title": "Apply for a pet licence now"},
         published_by=dana.id,
@@ -137,13 +138,13 @@ def test_publish_records_who_and_the_change_summary_and_history_lists_newest_fir
     )
     session.commit()
     statements = queries(session)
-    history = store.service_versions(session=session, service_id="pet-licence")
+    history = services.service_versions(session=session, service_id="pet-licence")
     assert len(statements) == 1
     assert [(v.version, v.published_by, v.change_summary, v.current) for v in history] == [
         (2, "Dana Designer", ["Changed the title to 'Apply for a pet licence now'"], True),
         (1, None, None, False),
     ]
-    assert store.service_versions(session=session, service_id="no-such-service") == []
+    assert services.service_versions(session=session, service_id="no-such-service") == []
 
 
 def test_form_sessions_and_submissions_are_pinned_to_a_published_version(session: Session) -> None:
@@ -169,7 +170,7 @@ def test_form_sessions_and_submissions_are_pinned_to_a_published_version(session
 
 def new_draft(session: Session, user_id: int | None, doc: dict[str, Any] | None = None) -> ServiceDraft:
     assert user_id is not None
-    draft = store.create_draft(
+    draft = drafts.create_draft(
         session=session, doc=doc or sample_doc(), department_id=department_id(session, "Housing"), user_id=user_id
     )
     session.commit()
@@ -182,7 +183,7 @@ def test_create_get_save_and_delete_a_draft(session: Session, staff: StaffFactor
     assert (draft.revision, draft.created_by, draft.updated_by, draft.base_version) == (1, dana.id, dana.id, None)
     doc = copy.deepcopy(draft.definition)
     doc["title"] = "Apply for a licence to keep a pet"
-    saved = store.save_draft(
+    saved = drafts.save_draft(
         session=session,
         draft=draft,
         doc=doc,
@@ -191,19 +192,19 @@ def test_create_get_save_and_delete_a_draft(session: Session, staff: StaffFactor
         task_status={"details": "completed"},
     )
     session.commit()
-    again = store.get_draft(session=session, service_id="pet-licence")
+    again = drafts.get_draft(session=session, service_id="pet-licence")
     assert again is not None and again is saved
     assert (again.revision, again.updated_by, again.definition["title"]) == (2, sam.id, doc["title"])
     assert again.task_status == {"details": "completed"}
-    store.mark_draft(session=session, draft=again, preview_visited=True, review_branch="service/pet-licence-v1")
+    drafts.mark_draft(session=session, draft=again, preview_visited=True, review_branch="service/pet-licence-v1")
     session.commit()
     assert again.revision == 2 and again.preview_visited_at is not None
-    store.save_preview_session(session=session, user_id=dana.id or 0, service_id="pet-licence", answers={"a": 1})
-    assert store.delete_draft(session=session, service_id="pet-licence")
+    drafts.save_preview_session(session=session, user_id=dana.id or 0, service_id="pet-licence", answers={"a": 1})
+    assert drafts.delete_draft(session=session, service_id="pet-licence")
     session.commit()
-    assert store.get_draft(session=session, service_id="pet-licence") is None
+    assert drafts.get_draft(session=session, service_id="pet-licence") is None
     assert session.exec(select(PreviewSession)).first() is None
-    assert not store.delete_draft(session=session, service_id="pet-licence")
+    assert not drafts.delete_draft(session=session, service_id="pet-licence")
 
 
 def test_a_colleagues_save_is_never_overwritten(engine: Any, staff: StaffFactory) -> None:
@@ -212,14 +213,14 @@ def test_a_colleagues_save_is_never_overwritten(engine: Any, staff: StaffFactory
     with dbmod.session(engine) as setup:
         new_draft(setup, dana.id)
     with dbmod.session(engine) as first, dbmod.session(engine) as second:
-        mine = store.get_draft(session=first, service_id="pet-licence")
-        theirs = store.get_draft(session=second, service_id="pet-licence")
+        mine = drafts.get_draft(session=first, service_id="pet-licence")
+        theirs = drafts.get_draft(session=second, service_id="pet-licence")
         assert mine is not None and theirs is not None
         theirs_doc = {**theirs.definition, "title": "Sam's title"}
-        store.save_draft(session=second, draft=theirs, doc=theirs_doc, expected_revision=1, user_id=sam.id or 0)
+        drafts.save_draft(session=second, draft=theirs, doc=theirs_doc, expected_revision=1, user_id=sam.id or 0)
         second.commit()
-        with pytest.raises(store.EditConflict) as caught:
-            store.save_draft(
+        with pytest.raises(drafts.EditConflict) as caught:
+            drafts.save_draft(
                 session=first,
                 draft=mine,
                 doc={**mine.definition, "title": "Dana's title"},
@@ -231,17 +232,17 @@ def test_a_colleagues_save_is_never_overwritten(engine: Any, staff: StaffFactory
         assert (caught.value.current.revision, caught.value.current.updated_by) == (2, sam.id)
         assert "changed this service while you were editing it" in str(caught.value)
     with dbmod.session(engine) as check:
-        stored = store.get_draft(session=check, service_id="pet-licence")
+        stored = drafts.get_draft(session=check, service_id="pet-licence")
         assert stored is not None and stored.definition["title"] == "Sam's title" and stored.revision == 2
 
 
 def test_saving_a_draft_that_was_published_and_removed_is_a_conflict(session: Session, staff: StaffFactory) -> None:
     dana = staff()
     draft = new_draft(session, dana.id)
-    store.delete_draft(session=session, service_id="pet-licence")
+    drafts.delete_draft(session=session, service_id="pet-licence")
     session.commit()
-    with pytest.raises(store.EditConflict) as caught:
-        store.save_draft(session=session, draft=draft, doc=sample_doc(), expected_revision=1, user_id=dana.id or 0)
+    with pytest.raises(drafts.EditConflict) as caught:
+        drafts.save_draft(session=session, draft=draft, doc=sample_doc(), expected_revision=1, user_id=dana.id or 0)
     assert caught.value.current is None
 
 
@@ -253,7 +254,7 @@ def test_draft_keys_keep_their_order(session: Session, staff: StaffFactory) -> N
     draft = new_draft(session, dana.id, doc)
     session.expire_all()
     with dbmod.session(session.get_bind().engine) as other:  # type: ignore[union-attr]
-        fresh = store.get_draft(session=other, service_id=draft.service_id)
+        fresh = drafts.get_draft(session=other, service_id=draft.service_id)
         assert fresh is not None
         assert list(fresh.definition["schema"]["properties"]) == list(doc["schema"]["properties"])
         assert list(fresh.definition) == list(doc)
@@ -261,12 +262,12 @@ def test_draft_keys_keep_their_order(session: Session, staff: StaffFactory) -> N
 
 def test_a_new_service_cannot_take_a_published_id_or_have_two_drafts(session: Session, staff: StaffFactory) -> None:
     dana = staff()
-    with pytest.raises(store.DraftError, match="already exists"):
+    with pytest.raises(drafts.DraftError, match="already exists"):
         new_draft(session, dana.id, {**sample_doc(), "id": "blue-badge"})
     session.rollback()
     badges = {**sample_doc(), "id": "blue-badge", "department": "Blue Badge Team, Adult Social Care"}
-    with pytest.raises(store.DepartmentError, match="belongs to its department"):  # not in another department
-        store.create_draft(
+    with pytest.raises(drafts.DepartmentError, match="belongs to its department"):  # not in another department
+        drafts.create_draft(
             session=session,
             doc=badges,
             department_id=department_id(session, "Housing"),
@@ -274,7 +275,7 @@ def test_a_new_service_cannot_take_a_published_id_or_have_two_drafts(session: Se
             base_version=1,
         )
     session.rollback()
-    copy_of_live = store.create_draft(
+    copy_of_live = drafts.create_draft(
         session=session,
         doc=badges,
         department_id=department_id(session, badges["department"]),
@@ -283,16 +284,16 @@ def test_a_new_service_cannot_take_a_published_id_or_have_two_drafts(session: Se
     )
     assert copy_of_live.base_version == 1
     session.commit()
-    with pytest.raises(store.DraftError, match="already has a draft"):
-        store.create_draft(
+    with pytest.raises(drafts.DraftError, match="already has a draft"):
+        drafts.create_draft(
             session=session,
             doc=badges,
             department_id=department_id(session, badges["department"]),
             user_id=dana.id or 0,
             base_version=1,
         )
-    with pytest.raises(store.DraftError, match="no service id"):
-        store.create_draft(session=session, doc={}, department_id=1, user_id=dana.id or 0)
+    with pytest.raises(drafts.DraftError, match="no service id"):
+        drafts.create_draft(session=session, doc={}, department_id=1, user_id=dana.id or 0)
 
 
 # -- the builder's service list -------------------------------------------------------------------
@@ -302,13 +303,13 @@ def test_service_list_statuses_last_change_and_who(session: Session, staff: Staf
     dana = staff(name="Dana Designer")
     parking = department_id(session, "Parking Services")
     # A live service with a draft in progress.
-    live = store.definition(session=session, service_id="resident-parking-permit")
+    live = versions.definition(session=session, service_id="resident-parking-permit")
     assert live is not None
-    store.create_draft(
+    drafts.create_draft(
         session=session, doc=copy.deepcopy(live.doc), department_id=parking, user_id=dana.id or 0, base_version=1
     )
     # A brand-new service, never published.
-    store.create_draft(
+    drafts.create_draft(
         session=session,
         doc={**sample_doc(), "id": "skip-permit", "title": "Apply for a skip permit", "department": "Parking Services"},
         department_id=parking,
@@ -316,16 +317,16 @@ def test_service_list_statuses_last_change_and_who(session: Session, staff: Staf
     )
     # An archived service, published by Dana.
     archived = {**sample_doc(), "id": "old-permit", "title": "Old permit", "department": "Parking Services"}
-    store.publish(session=session, doc={**archived, "live": False}, published_by=dana.id)
+    services.publish(session=session, doc={**archived, "live": False}, published_by=dana.id)
     session.commit()
     statements = queries(session)
-    rows = store.department_services(session=session, department_ids=[parking])
+    rows = services.department_services(session=session, department_ids=[parking])
     assert len(statements) == 2, statements
     summary = {r.service_id: (r.status, r.last_change_by, r.current_version, r.draft_revision) for r in rows}
     assert summary == {
-        "resident-parking-permit": (store.STATUS_CHANGED, "Dana Designer", live.version, 1),
-        "skip-permit": (store.STATUS_DRAFT, "Dana Designer", None, 1),
-        "old-permit": (store.STATUS_ARCHIVED, "Dana Designer", 1, None),
+        "resident-parking-permit": (services.ServiceStatus.CHANGED, "Dana Designer", live.version, 1),
+        "skip-permit": (services.ServiceStatus.DRAFT, "Dana Designer", None, 1),
+        "old-permit": (services.ServiceStatus.ARCHIVED, "Dana Designer", 1, None),
     }
     assert [r.title for r in rows] == sorted([live.title, "Apply for a skip permit", "Old permit"])
     assert all(r.department_name == "Parking Services" for r in rows)
@@ -334,24 +335,24 @@ def test_service_list_statuses_last_change_and_who(session: Session, staff: Staf
 
 def test_service_list_of_live_services_loaded_by_it(session: Session) -> None:
     council_tax = department_id(session, "Council Tax")
-    rows = store.department_services(session=session, department_ids=[council_tax])
+    rows = services.department_services(session=session, department_ids=[council_tax])
     assert [(r.service_id, r.status, r.last_change_by) for r in rows] == [
-        ("council-tax-single-person-discount", store.STATUS_LIVE, None)
+        ("council-tax-single-person-discount", services.ServiceStatus.LIVE, None)
     ]
-    assert store.department_services(session=session, department_ids=[]) == []
+    assert services.department_services(session=session, department_ids=[]) == []
 
 
 def test_service_list_queries_do_not_grow_with_the_number_of_services(session: Session, staff: StaffFactory) -> None:
     dana = staff()
     housing = department_id(session, "Housing")
     for i in range(30):
-        store.create_draft(
+        drafts.create_draft(
             session=session, doc={**sample_doc(), "id": f"draft-{i}"}, department_id=housing, user_id=dana.id or 0
         )
-        store.publish(session=session, doc={**sample_doc(), "id": f"live-{i}"}, published_by=dana.id)
+        services.publish(session=session, doc={**sample_doc(), "id": f"live-{i}"}, published_by=dana.id)
     session.commit()
     statements = queries(session)
-    rows = store.department_services(session=session, department_ids=[housing])
+    rows = services.department_services(session=session, department_ids=[housing])
     assert len(rows) == 60 and len(statements) == 2
 
 
@@ -360,25 +361,25 @@ def test_service_list_queries_do_not_grow_with_the_number_of_services(session: S
 
 def test_preview_sessions_per_staff_member_and_service(session: Session, staff: StaffFactory) -> None:
     dana, sam = staff(), staff()
-    assert store.get_preview_session(session=session, user_id=dana.id or 0, service_id="blue-badge") is None
-    store.save_preview_session(session=session, user_id=dana.id or 0, service_id="blue-badge", answers={"a": 1})
-    store.save_preview_session(session=session, user_id=dana.id or 0, service_id="blue-badge", answers={"a": 2})
-    store.save_preview_session(session=session, user_id=sam.id or 0, service_id="blue-badge", answers={"a": 3})
+    assert drafts.get_preview_session(session=session, user_id=dana.id or 0, service_id="blue-badge") is None
+    drafts.save_preview_session(session=session, user_id=dana.id or 0, service_id="blue-badge", answers={"a": 1})
+    drafts.save_preview_session(session=session, user_id=dana.id or 0, service_id="blue-badge", answers={"a": 2})
+    drafts.save_preview_session(session=session, user_id=sam.id or 0, service_id="blue-badge", answers={"a": 3})
     session.commit()
-    mine = store.get_preview_session(session=session, user_id=dana.id or 0, service_id="blue-badge")
+    mine = drafts.get_preview_session(session=session, user_id=dana.id or 0, service_id="blue-badge")
     assert mine is not None and mine.answers == {"a": 2}
-    store.clear_preview_session(session=session, user_id=dana.id or 0, service_id="blue-badge")
+    drafts.clear_preview_session(session=session, user_id=dana.id or 0, service_id="blue-badge")
     session.commit()
-    assert store.get_preview_session(session=session, user_id=dana.id or 0, service_id="blue-badge") is None
-    theirs = store.get_preview_session(session=session, user_id=sam.id or 0, service_id="blue-badge")
+    assert drafts.get_preview_session(session=session, user_id=dana.id or 0, service_id="blue-badge") is None
+    theirs = drafts.get_preview_session(session=session, user_id=sam.id or 0, service_id="blue-badge")
     assert theirs is not None and theirs.answers == {"a": 3}
 
 
 def test_publish_keeps_loading_files_the_old_way(session: Session) -> None:
     """Every existing caller (civicforms load) still works without the new arguments."""
-    result = store.publish(session=session, doc=sample_doc())
+    result = services.publish(session=session, doc=sample_doc())
     assert result.outcome == "published"
-    again = store.publish(session=session, doc=sample_doc())
+    again = services.publish(session=session, doc=sample_doc())
     assert again.outcome == "unchanged"
     row = session.exec(select(ServiceVersion).where(ServiceVersion.service_id == "pet-licence")).one()
     assert row.published_by is None and row.change_summary is None

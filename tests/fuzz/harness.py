@@ -32,8 +32,9 @@ from sqlmodel import select
 from werkzeug.datastructures import MultiDict
 
 from runtime import db as dbmod
-from runtime import store
+from runtime import versions
 from runtime.answers import parse_page
+from runtime.data import form_sessions
 from runtime.definition import Definition, Page
 from runtime.journey import Journey
 from runtime.models import Submission
@@ -142,7 +143,7 @@ class PageFuzzer:
         self.max_post_bytes: int = app.extensions["civicforms.settings"].max_post_bytes
         self.service_id = service_id
         with dbmod.session(self.engine) as s:
-            found = store.definition(session=s, service_id=service_id)
+            found = versions.definition(session=s, service_id=service_id)
         assert found is not None, service_id
         self.definition: Definition = found
         self.service = compiled(found)
@@ -177,7 +178,7 @@ class PageFuzzer:
         with self.client.session_transaction() as cookie:
             tokens = cookie.get("forms") or {}
         with dbmod.session(self.engine) as s:
-            row = store.get_form_session(session=s, token=tokens.get(self.service_id))
+            row = form_sessions.get_form_session(session=s, token=tokens.get(self.service_id))
             return None if row is None else dict(row.answers)
 
     # -- one case -----------------------------------------------------------------------
@@ -271,7 +272,7 @@ def invalid_submissions(engine: Any) -> list[str]:
     bad: list[str] = []
     with dbmod.session(engine) as s:
         for row in s.exec(select(Submission)):
-            definition = store.definition(session=s, service_id=row.service_id, version=row.service_version)
+            definition = versions.definition(session=s, service_id=row.service_id, version=row.service_version)
             errors = {"definition": "missing"} if definition is None else compiled(definition).validate(row.answers)
             if errors:
                 bad.append(f"{row.reference} ({row.service_id}): {errors}")

@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 
-from runtime import store
+from runtime.data import form_sessions
 from runtime.definition import Definition, read_file
 from runtime.validation import compiled
 from runtime.web import citizen as citizen_views
@@ -90,7 +90,7 @@ def test_the_harness_reports_a_server_error_and_a_stored_answer_the_schema_rejec
     # The harness's other check: it must notice the two faults the fuzz tests look for.
     fuzzer = PageFuzzer(app, "blue-badge", "where-you-live")
     honest = Post.of({"lives_in_area": "yes"})
-    real_save = store.save_answers
+    real_save = form_sessions.save_answers
 
     def save_something_else(**kwargs: Any) -> None:
         real_save(**{**kwargs, "answers": {**kwargs["answers"], "lives_in_area": "maybe", "is_admin": True}})
@@ -100,7 +100,7 @@ def test_the_harness_reports_a_server_error_and_a_stored_answer_the_schema_rejec
 
     try:
         with monkeypatch.context() as patch:
-            patch.setattr(store, "save_answers", save_something_else)
+            patch.setattr(form_sessions, "save_answers", save_something_else)
             status, problems = fuzzer.send(honest)
         assert status == 303
         assert any(p.startswith("stored answers the schema rejects: {'lives_in_area'") for p in problems), problems

@@ -13,7 +13,8 @@ from flask import Blueprint, Flask
 from flask.testing import FlaskClient
 from sqlmodel import Session, col, select
 
-from runtime import staff, store
+from runtime import staff, versions
+from runtime.data import submissions as submission_data
 from runtime.models import Citizen as CitizenRecord
 from runtime.models import FormSession, Submission
 from runtime.settings import Settings
@@ -150,9 +151,9 @@ def assert_only_our_scripts(response: Any) -> None:
 
 def send_answers(db: Session, service_id: str, answers: dict[str, Any]) -> int:
     """Store a submission of these answers as the runtime does; the citizen record it joined."""
-    service = store.definition(session=db, service_id=service_id)
+    service = versions.definition(session=db, service_id=service_id)
     assert service is not None
-    made = store.create_submission(session=db, service=service, answers=answers)
+    made = submission_data.create_submission(session=db, service=service, answers=answers)
     db.commit()
     return made.citizen_id
 

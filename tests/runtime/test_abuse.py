@@ -16,8 +16,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import event
 
-from runtime import abuse, store
+from runtime import abuse, versions
 from runtime import db as dbmod
+from runtime.data import form_sessions as form_session_data
 from runtime.models import FormSession, utcnow
 from runtime.settings import Settings, SettingsError, from_environment
 from runtime.web import create_citizen_app
@@ -266,10 +267,10 @@ def test_starts_stop_with_a_clear_page_when_unsent_answers_fill_the_cap(make_app
 
 
 def test_unsent_answers_bytes_counts_live_unsent_sessions_only(app: Flask, db_session: Any) -> None:
-    service = store.definition(session=db_session, service_id=SERVICE)
+    service = versions.definition(session=db_session, service_id=SERVICE)
     assert service is not None
-    tokens = [store.start_form_session(session=db_session, service=service, minutes=60) for _ in range(3)]
-    rows = [store.get_form_session(session=db_session, token=t) for t in tokens]
+    tokens = [form_session_data.start_form_session(session=db_session, service=service, minutes=60) for _ in range(3)]
+    rows = [form_session_data.get_form_session(session=db_session, token=t) for t in tokens]
     assert all(rows)
     rows[0].answers = {"a": "x" * 1000}  # type: ignore[union-attr]
     rows[1].answers = {"a": "y" * 5000}  # type: ignore[union-attr]
@@ -285,7 +286,7 @@ def test_unsent_answers_bytes_counts_live_unsent_sessions_only(app: Flask, db_se
 
 def test_purge_deletes_expired_sessions_in_batches(app: Flask, db_session: Any) -> None:
     engine = app.extensions["civicforms.engine"]
-    service = store.definition(session=db_session, service_id=SERVICE)
+    service = versions.definition(session=db_session, service_id=SERVICE)
     assert service is not None
     now = utcnow()
     for i in range(25):
@@ -322,11 +323,11 @@ def test_sessions_purge_command_takes_a_batch_size(database_url: str, db_session
 
     from runtime.cli import main
 
-    service = store.definition(session=db_session, service_id=SERVICE)
+    service = versions.definition(session=db_session, service_id=SERVICE)
     assert service is not None
     for _ in range(3):
-        token = store.start_form_session(session=db_session, service=service, minutes=60)
-        row = store.get_form_session(session=db_session, token=token)
+        token = form_session_data.start_form_session(session=db_session, service=service, minutes=60)
+        row = form_session_data.get_form_session(session=db_session, token=token)
         assert row is not None
         row.expires_at = utcnow() - timedelta(minutes=1)
     db_session.commit()

@@ -18,7 +18,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from runtime import store
+from runtime import versions
+from runtime.data import services
 from runtime.web import common
 from runtime.web.journey_pages import BlankQuestions, ReusedPages
 from tests.conftest import DEFINITIONS, Citizen, page
@@ -53,7 +54,7 @@ def test_a_new_version_is_served_at_once_after_it_is_published(app: Flask, db_se
     newer["version"] = doc["version"] + 1
     newer["questions"]["address"]["label"] = "Where do you live?"
     newer["questions"]["address"]["hint"] = "The address the permit is for."
-    store.publish(session=db_session, doc=newer)
+    services.publish(session=db_session, doc=newer)
     db_session.commit()
 
     second, _ = _started(app)
@@ -140,7 +141,7 @@ def test_the_cache_is_bounded(app: Flask) -> None:
     from runtime.definition import Definition
 
     with common.new_session(app.extensions["civicforms.engine"]) as s:
-        definition = store.definition(session=s, service_id=SERVICE)
+        definition = versions.definition(session=s, service_id=SERVICE)
     assert isinstance(definition, Definition)
     with app.app_context():
         for name in ("address", "parking_zone", "existing_permits"):

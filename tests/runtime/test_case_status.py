@@ -10,7 +10,8 @@ import pytest
 from flask import Flask
 from sqlmodel import Session, col, func, select
 
-from runtime import cases, staff, store
+from runtime import cases, staff
+from runtime.data import departments
 from runtime.db import session as new_session
 from runtime.models import Case, CaseEvent, InformationRequest, OutboxMessage, Submission, utcnow
 from tests.conftest import Citizen, page
@@ -38,7 +39,7 @@ def _session(app: Flask) -> Session:
 
 def _caseworker(app: Flask) -> int:
     with _session(app) as s:
-        department = store.find_department(session=s, key="Waste and Recycling")
+        department = departments.find_department(session=s, key="Waste and Recycling")
         assert department is not None and department.id is not None
         created = staff.create_user(
             session=s,

@@ -15,9 +15,10 @@ import pytest
 from sqlalchemy import Engine, event, func
 from sqlmodel import Session, col, select
 
-from runtime import case_reads, cases, store
+from runtime import case_reads, cases, versions
 from runtime import db as dbmod
 from runtime import workflow as wf
+from runtime.data import departments, services, submissions
 from runtime.definition import Definition
 from runtime.models import (
     Case,
@@ -44,11 +45,11 @@ class World:
         self.engine = engine
         self.count = 0
         with self.session() as s:
-            definition = store.definition(session=s, service_id="blue-badge")
+            definition = versions.definition(session=s, service_id="blue-badge")
             assert definition is not None
             self.definition = definition
-            department = store.department_for_name(session=s, name=BLUE_BADGE["department"])
-            other = store.department_for_name(session=s, name=OTHER_DEPARTMENT)
+            department = departments.department_for_name(session=s, name=BLUE_BADGE["department"])
+            other = departments.department_for_name(session=s, name=OTHER_DEPARTMENT)
             s.commit()
             assert department.id is not None and other.id is not None
             self.department_id, self.other_department_id = department.id, other.id
@@ -79,9 +80,9 @@ class World:
         doc["version"] = BLUE_BADGE["version"] + 1
         doc["workflow"] = section
         with self.session() as s:
-            store.publish(session=s, doc=doc)
+            services.publish(session=s, doc=doc)
             s.commit()
-            found = store.definition(session=s, service_id="blue-badge", version=doc["version"])
+            found = versions.definition(session=s, service_id="blue-badge", version=doc["version"])
         assert found is not None
         self.definition = found
         return found
@@ -92,7 +93,7 @@ class World:
         if email:
             answers["email"] = email
         with self.session() as s:
-            submission = store.create_submission(session=s, service=self.definition, answers=answers)
+            submission = submissions.create_submission(session=s, service=self.definition, answers=answers)
             case = cases.open_case(
                 s, submission=submission, definition=self.definition, now=now, secret_key=SECRET, urls=URLS
             )
@@ -519,7 +520,7 @@ def test_paging_through_250_cases_yields_each_once_in_deadline_order_with_at_mos
     ids = []
     with world.session() as s:  # 250 cases, several sharing each deadline, some with none
         for i in range(250):
-            submission = store.create_submission(
+            submission = submissions.create_submission(
                 session=s, service=world.definition, answers={"full_name": f"Person {i}"}
             )
             case = cases.open_case(

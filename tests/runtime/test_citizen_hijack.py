@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from runtime import case_reads, store
+from runtime import case_reads
+from runtime.data import citizens
 from runtime.models import Case, Citizen, CitizenIdentifier, PossibleMatch, Submission
 from tests.conftest import Citizen as CitizenClient
 from tests.journeys import HAPPY_PATHS
@@ -50,17 +51,17 @@ def _bin(email: str) -> dict[str, Any]:
 
 def _references(db: Session, citizen_id: int) -> list[str]:
     db.rollback()
-    return [s.reference for s, _ in store.citizen_submissions(session=db, citizen_id=citizen_id)]
+    return [s.reference for s, _ in citizens.citizen_submissions(session=db, citizen_id=citizen_id)]
 
 
 def _matches(db: Session, citizen_id: int) -> set[tuple[int, str]]:
     db.rollback()
-    return {(m.other_id, m.kind) for m in store.possible_matches(session=db, citizen_id=citizen_id)}
+    return {(m.other_id, m.kind) for m in citizens.possible_matches(session=db, citizen_id=citizen_id)}
 
 
 def _owner(db: Session, key: str) -> int | None:
     db.rollback()
-    found = store.find_citizen(session=db, key=key)
+    found = citizens.find_citizen(session=db, key=key)
     return found.id if found is not None else None
 
 
@@ -83,7 +84,7 @@ def test_someone_elses_nhs_number_sent_first_does_not_gather_their_submissions(d
     # Once per pair, however often it happens (one possible_match row since migration 0006).
     pair = db_session.exec(select(PossibleMatch)).all()
     assert len(pair) == 1
-    listed = store.possible_matches(session=db_session)
+    listed = citizens.possible_matches(session=db_session)
     assert [(m.citizen_id, m.other_id, m.kind) for m in listed] == [(attacker, victim, "nhs_number")]
 
 
@@ -192,7 +193,7 @@ def test_a_new_identifier_joins_a_record_it_does_not_contradict(db_session) -> N
     second = send_answers(db_session, "register-with-gp", _gp("vera@example.com", VICTIM_NHS))
     third = send_answers(db_session, "blue-badge", _badge("vera@example.com", VICTIM_NI))
     assert first == second == third
-    held = {(i.kind, i.value) for i in store.citizen_identifiers(session=db_session, citizen_id=first)}
+    held = {(i.kind, i.value) for i in citizens.citizen_identifiers(session=db_session, citizen_id=first)}
     assert {("email", "vera@example.com"), ("nhs_number", "9434765919"), ("ni_number", "QQ123456C")} <= held
     # The NHS number alone (no email given) now finds the same record.
     fourth = send_answers(db_session, "register-with-gp", _gp(None, VICTIM_NHS))
@@ -228,7 +229,7 @@ def test_an_email_that_looks_like_a_marker_is_only_an_email(db_session) -> None:
     victim = send_answers(db_session, "register-with-gp", _gp("vera@example.com", VICTIM_NHS))
     other = send_answers(db_session, "register-with-gp", _gp(f"{victim}:1:nhs_number@example.com", name="Ann Other"))
     assert other != victim
-    assert store.possible_matches(session=db_session) == []
+    assert citizens.possible_matches(session=db_session) == []
 
 
 @pytest.mark.parametrize("owner_email", ["vera@example.com", "attacker@evil.example"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runtime import store
+from runtime.data import citizens
 from tests.runtime.helpers import badge_answers, citizen_count, gp_answers, send_answers, submissions, walk
 
 
@@ -17,14 +17,14 @@ def test_one_person_sending_two_services_has_one_record(citizen, client, db_sess
     assert {first.service_id, second.service_id} == {"blue-badge", "missed-bin-collection"}
     assert first.citizen_id == second.citizen_id
     assert citizen_count(db_session) == 1
-    found = store.find_citizen(session=db_session, key="JANE.SMITH@example.com")
+    found = citizens.find_citizen(session=db_session, key="JANE.SMITH@example.com")
     assert found is not None and found.id == first.citizen_id
-    linked = store.citizen_submissions(session=db_session, citizen_id=first.citizen_id)
+    linked = citizens.citizen_submissions(session=db_session, citizen_id=first.citizen_id)
     assert [s.reference for s, _ in linked] == [first.reference, second.reference]
 
 
 def _matches(db: Any, citizen_id: int) -> set[tuple[int, str]]:
-    return {(m.other_id, m.kind) for m in store.possible_matches(session=db, citizen_id=citizen_id)}
+    return {(m.other_id, m.kind) for m in citizens.possible_matches(session=db, citizen_id=citizen_id)}
 
 
 def test_a_shared_nhs_number_with_another_email_address_is_a_possible_match(db_session) -> None:  # type: ignore[no-untyped-def]
@@ -43,7 +43,7 @@ def test_a_shared_nhs_number_with_another_email_address_is_a_possible_match(db_s
     )
     assert first != second
     assert citizen_count(db_session) == 2
-    found = store.find_citizen(session=db_session, key="js@work.example")
+    found = citizens.find_citizen(session=db_session, key="js@work.example")
     assert found is not None and found.id == second
     assert _matches(db_session, first) == {(second, "nhs_number")}
     assert _matches(db_session, second) == {(first, "nhs_number")}
@@ -103,12 +103,12 @@ def test_identifiers_that_point_at_two_records_never_merge_them(db_session) -> N
     )
     assert third not in (alice, bob)
     assert citizen_count(db_session) == 3
-    found = store.find_citizen(session=db_session, key="alice@example.com")
+    found = citizens.find_citizen(session=db_session, key="alice@example.com")
     assert found is not None and found.id == alice
-    kinds = {(i.kind, i.value) for i in store.citizen_identifiers(session=db_session, citizen_id=bob)}
+    kinds = {(i.kind, i.value) for i in citizens.citizen_identifiers(session=db_session, citizen_id=bob)}
     assert ("email", "alice@example.com") not in kinds
     assert ("nhs_number", "4010232137") in kinds
     # Its identifiers all belong to the other two: it holds none of its own (the marks are
     # possible_match rows, no longer citizen_identifier rows: migration 0006).
-    assert store.citizen_identifiers(session=db_session, citizen_id=third) == []
+    assert citizens.citizen_identifiers(session=db_session, citizen_id=third) == []
     assert _matches(db_session, third) == {(bob, "nhs_number"), (alice, "email")}

@@ -325,14 +325,14 @@ def test_a_stored_definition_the_runtime_will_not_compile_gets_an_unavailable_pa
     """Issue 8: a definition stored before the checker's limits existed (here an allOf fan-out
     of a million schema objects) is refused when compiled: a 503 page in milliseconds and one
     log line for IT, never a worker pinned or a traceback per request."""
-    from runtime import store
+    from runtime.data import services
     from tests.core.sample import sample_doc
     from tests.core.test_definition_limits import fan_out
 
     doc = sample_doc()
     fan_out(doc)
-    monkeypatch.setattr(store, "check", lambda doc: [])  # as if published before the rule
-    store.publish(session=db_session, doc=doc, create_departments=True)
+    monkeypatch.setattr(services, "check", lambda doc: [])  # as if published before the rule
+    services.publish(session=db_session, doc=doc, create_departments=True)
     db_session.commit()
     monkeypatch.undo()
 
@@ -363,14 +363,14 @@ def test_a_database_outage_is_a_503_to_try_again_soon_with_one_log_line(
     with a 500 and a traceback. Now: a page that says to try again, Retry-After, one line."""
     from sqlalchemy.exc import OperationalError
 
-    from runtime import store
+    from runtime.data import form_sessions
 
     assert citizen.start("blue-badge").status_code == 303
 
     def refused(**_: object) -> None:
         raise OperationalError("SELECT", {}, Exception("connection failed: Connection refused"))
 
-    monkeypatch.setattr(store, "read_form_session", refused)
+    monkeypatch.setattr(form_sessions, "read_form_session", refused)
     response = client.get("/services/blue-badge/where-you-live")
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"

@@ -165,7 +165,7 @@ def test_a_journey_leaves_no_answer_cookie_token_or_query_in_any_log(
             {"id": form_session.id, "service": repr(answers)},
         )
 
-    monkeypatch.setattr(citizen_views.store, "save_answers", failing_save)
+    monkeypatch.setattr(citizen_views.form_sessions, "save_answers", failing_save)
     data = dict(dict(HAPPY_PATHS[SERVICE])["your-details"])
     data["full_name"] = NAME
     assert browser.send("POST", f"{base}/your-details", {**data, "csrf_token": token})[0] == 500

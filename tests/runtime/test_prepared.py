@@ -17,7 +17,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from runtime import db as dbmod
-from runtime import store
+from runtime import versions
+from runtime.data import form_sessions, submissions
 from runtime.models import CitizenIdentifier, FormSession
 from runtime.settings import Settings, SettingsError, from_environment
 from runtime.web import create_citizen_app
@@ -35,16 +36,16 @@ def _sessions(app: Flask) -> dict[str, Session]:
 
 def _started(app: Flask) -> str:
     with dbmod.session(app.extensions["civicforms.engine"]) as s:
-        service = store.definition(session=s, service_id="blue-badge")
+        service = versions.definition(session=s, service_id="blue-badge")
         assert service is not None
-        token = store.start_form_session(session=s, service=service, minutes=60)
+        token = form_sessions.start_form_session(session=s, service=service, minutes=60)
         s.commit()
         return token
 
 
 def _row(app: Flask, token: str) -> FormSession:
     with dbmod.session(app.extensions["civicforms.engine"]) as s:
-        row = store.get_form_session(session=s, token=token)
+        row = form_sessions.get_form_session(session=s, token=token)
         assert row is not None
         return row
 
@@ -69,11 +70,11 @@ def started(request: pytest.FixtureRequest, app: Flask) -> Iterator[tuple[str, S
 
 def test_a_prepared_read_gives_the_orm_row_column_for_column(app: Flask, started: tuple[str, Session]) -> None:
     token, session = started
-    state = store.read_form_session(session=session, token=token)
+    state = form_sessions.read_form_session(session=session, token=token)
     assert state is not None
-    store.save_answers(session=session, form_session=state, answers=ANSWERS, minutes=45)
+    form_sessions.save_answers(session=session, form_session=state, answers=ANSWERS, minutes=45)
     session.commit()
-    again = store.read_form_session(session=session, token=token)
+    again = form_sessions.read_form_session(session=session, token=token)
     session.close()
     row = _row(app, token)
     assert again is not None
@@ -86,12 +87,12 @@ def test_a_prepared_read_gives_the_orm_row_column_for_column(app: Flask, started
 
 def test_a_prepared_update_of_a_sent_form_changes_nothing(app: Flask, started: tuple[str, Session]) -> None:
     token, session = started
-    stale = store.read_form_session(session=session, token=token)
-    sent = store.read_form_session(session=session, token=token)
+    stale = form_sessions.read_form_session(session=session, token=token)
+    sent = form_sessions.read_form_session(session=session, token=token)
     assert stale is not None and sent is not None
     sent.submission_reference = "BB-SENT-0002"
-    store.save_answers(session=session, form_session=sent, answers={}, minutes=60)
-    store.save_answers(session=session, form_session=stale, answers={"lives_in_area": "no"}, minutes=60)
+    form_sessions.save_answers(session=session, form_session=sent, answers={}, minutes=60)
+    form_sessions.save_answers(session=session, form_session=stale, answers={"lives_in_area": "no"}, minutes=60)
     session.commit()
     session.close()
     row = _row(app, token)
@@ -103,10 +104,10 @@ def test_a_statement_session_borrows_one_connection_and_gives_it_back(app: Flask
     token = _started(app)
     session = _sessions(app)["statement"]
     before = engine.pool.checkedout()
-    state = store.read_form_session(session=session, token=token)
+    state = form_sessions.read_form_session(session=session, token=token)
     assert state is not None
-    store.keep_alive(session=session, form_session=state, minutes=60)
-    store.save_answers(session=session, form_session=state, answers={"n": 1}, minutes=60)
+    form_sessions.keep_alive(session=session, form_session=state, minutes=60)
+    form_sessions.save_answers(session=session, form_session=state, answers={"n": 1}, minutes=60)
     assert engine.pool.checkedout() == before + 1  # one, for all three statements
     session.close()
     assert engine.pool.checkedout() == before
@@ -154,16 +155,16 @@ def test_a_connection_killed_under_a_statement_is_dropped_and_the_next_one_works
     token = _started(app)
     session = _sessions(app)["statement"]
     try:
-        assert store.read_form_session(session=session, token=token) is not None
+        assert form_sessions.read_form_session(session=session, token=token) is not None
         pid = session.pooled().dbapi_connection.info.backend_pid
         with app.extensions["civicforms.engine"].connect() as admin:
             admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
             admin.commit()
         with pytest.raises(OperationalError) as failed:
-            store.read_form_session(session=session, token=token)
+            form_sessions.read_form_session(session=session, token=token)
         assert failed.value.connection_invalidated
         # The dead connection is gone: the same session borrows a new one, and it works.
-        state = store.read_form_session(session=session, token=token)
+        state = form_sessions.read_form_session(session=session, token=token)
         assert state is not None
         assert session.pooled().dbapi_connection.info.backend_pid != pid
     finally:
@@ -206,7 +207,7 @@ def test_a_server_that_cannot_be_reached_is_an_error_at_once_not_a_retry() -> No
     session = dbmod.StatementSession(engine)
     try:
         with pytest.raises(OperationalError):
-            store.read_form_session(session=session, token="a" * 43)
+            form_sessions.read_form_session(session=session, token="a" * 43)
     finally:
         session.close()
         engine.dispose()
@@ -259,7 +260,7 @@ def test_a_sent_form_survives_what_was_saved_before_it(app: Flask, citizen: Citi
     with dbmod.session(app.extensions["civicforms.engine"]) as s:
         [row] = s.exec(text("SELECT answers, submission_reference FROM form_session")).all()  # type: ignore[call-overload]
         assert row[1] is not None
-        submission = store.submission_for_form_session(session=s, form_session_id=_only_id(s))
+        submission = submissions.submission_for_form_session(session=s, form_session_id=_only_id(s))
         assert submission is not None and {"bins_missed", "collection_date"} <= set(submission.answers)
 
 

@@ -12,9 +12,9 @@ from sqlmodel import Session, col, select
 
 from runtime import db as dbmod
 from runtime import staff as core
+from runtime.data.departments import department_for_name
 from runtime.models import Department, StaffRole, StaffSession, StaffSetupToken, StaffUser
 from runtime.services import accounts
-from runtime.store import department_for_name
 from tests.conftest import STAFF_PASSWORD, StaffFactory
 
 NEW_PASSWORD = "a long enough new passphrase"

@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
-from runtime import cases, store
+from runtime import cases, versions
 from runtime import db as dbmod
+from runtime.data import form_sessions, submissions
 from runtime.definition import Definition
 from runtime.journey import Journey
 from runtime.models import Case, Citizen, CitizenIdentifier, Department, FormSession, OutboxMessage, Submission
@@ -51,7 +52,7 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 def service(engine: Engine, service_id: str = BIN) -> Definition:
     with dbmod.session(engine) as s:
-        found = store.definition(session=s, service_id=service_id)
+        found = versions.definition(session=s, service_id=service_id)
     assert found is not None
     return found
 
@@ -73,11 +74,11 @@ def stored_form_session(engine: Engine, form_session_id: str) -> FormSession:
     return found
 
 
-def filled(engine: Engine, definition: Definition, answers: dict[str, Any]) -> store.FormSessionState:
+def filled(engine: Engine, definition: Definition, answers: dict[str, Any]) -> form_sessions.FormSessionState:
     """A form session started and every page of its journey saved through the use cases."""
     with dbmod.session(engine) as s:
         token = submitting.start(session=s, service=definition, minutes=MINUTES)
-        state = store.read_form_session(session=s, token=token)
+        state = form_sessions.read_form_session(session=s, token=token)
         assert state is not None
         journey = Journey(compiled(definition), {})
         while (page := journey.first_incomplete) is not None and not page.stop:
@@ -94,7 +95,7 @@ def filled(engine: Engine, definition: Definition, answers: dict[str, Any]) -> s
         return state
 
 
-def send(engine: Engine, definition: Definition, state: store.FormSessionState) -> submitting.Sent:
+def send(engine: Engine, definition: Definition, state: form_sessions.FormSessionState) -> submitting.Sent:
     with dbmod.session(engine) as s:
         return submitting.submit(
             session=s, service=definition, form_session=state, minutes=MINUTES, secret_key=SECRET, urls=URLS
@@ -142,7 +143,7 @@ def test_an_empty_form_is_not_ready_and_nothing_is_written(engine: Engine) -> No
     definition = service(engine)
     with dbmod.session(engine) as s:
         token = submitting.start(session=s, service=definition, minutes=MINUTES)
-        state = store.read_form_session(session=s, token=token)
+        state = form_sessions.read_form_session(session=s, token=token)
     assert state is not None
     before = counts(engine)
     with pytest.raises(submitting.NotReady) as raised:
@@ -260,16 +261,16 @@ def test_create_submission_leaves_the_callers_transaction_to_the_caller(
     the caller's earlier writes silently lost) inside the data function."""
     definition = service(engine)
     with dbmod.session(engine) as s:
-        taken = store.create_submission(session=s, service=definition, answers=bin_answers(1)).reference
+        taken = submissions.create_submission(session=s, service=definition, answers=bin_answers(1)).reference
         s.commit()
-    monkeypatch.setattr(store, "new_reference", lambda prefix: taken)
+    monkeypatch.setattr(submissions, "new_reference", lambda prefix: taken)
     with dbmod.session(engine) as s:
         s.add(Department(name="Caller's own", slug="callers-own"))
         s.flush()
         rollbacks: list[str] = []
         monkeypatch.setattr(s, "rollback", lambda: rollbacks.append("rollback"))
-        with pytest.raises(store.SubmissionClash):
-            store.create_submission(session=s, service=definition, answers=bin_answers(2))
+        with pytest.raises(submissions.SubmissionClash):
+            submissions.create_submission(session=s, service=definition, answers=bin_answers(2))
         assert rollbacks == []
     assert count(engine, Submission) == 1
 
@@ -280,7 +281,7 @@ def test_a_reference_drawn_twice_is_drawn_again_by_the_use_case(
     definition = service(engine)
     first = send(engine, definition, filled(engine, definition, bin_answers(1)))
     drawn = iter([first.reference, "BIN-FRESH-0001"])
-    monkeypatch.setattr(store, "new_reference", lambda prefix: next(drawn))
+    monkeypatch.setattr(submissions, "new_reference", lambda prefix: next(drawn))
     state = filled(engine, definition, bin_answers(2))
     sent = send(engine, definition, state)
     assert sent.reference == "BIN-FRESH-0001"
@@ -293,7 +294,7 @@ def test_starting_again_deletes_the_old_form_in_the_same_transaction(engine: Eng
     old = filled(engine, definition, bin_answers())
     with dbmod.session(engine) as s:
         token = submitting.start(session=s, service=definition, minutes=MINUTES, replacing=old.id)
-        assert store.read_form_session(session=s, token=token) is not None
+        assert form_sessions.read_form_session(session=s, token=token) is not None
     with dbmod.session(engine) as s:
         assert s.get(FormSession, old.id) is None
         assert len(s.exec(select(FormSession)).all()) == 1

@@ -16,9 +16,9 @@ from sqlmodel import select
 
 from runtime import db as dbmod
 from runtime import staff as core
+from runtime.data.departments import department_for_name
 from runtime.models import StaffUser
 from runtime.settings import OidcProvider, Settings
-from runtime.store import department_for_name
 from runtime.web import staff as staff_web
 from tests.conftest import STAFF_PASSWORD, StaffFactory, page
 from tests.runtime.helpers import staff_clients

@@ -15,8 +15,8 @@ from sqlalchemy import event
 
 from runtime import db as dbmod
 from runtime import staff as core
+from runtime.data.departments import department_for_name
 from runtime.settings import Settings
-from runtime.store import department_for_name
 from runtime.web import staff as staff_web
 from tests.conftest import STAFF_PASSWORD, StaffFactory, page
 from tests.runtime.helpers import staff_clients

@@ -1,6 +1,6 @@
 """The faster paths of a page (issue 7) give what the slower ones gave.
 
-- the form session read by a core SELECT (``store.read_form_session``) and written by core
+- the form session read by a core SELECT (``form_session_data.read_form_session``) and written by core
   UPDATEs (``save_answers``, ``keep_alive``), for the plain state and for a tracked ORM row;
 - one validation per answers: ``Journey.page_errors`` reuses ``Journey.errors``, and
   ``CompiledService.validate`` keeps results in an LRU keyed by the definition, the day and the
@@ -24,8 +24,10 @@ from sqlmodel import Session, select
 from werkzeug.datastructures import MultiDict
 
 from runtime import db as dbmod
-from runtime import store, validation
+from runtime import validation, versions
 from runtime.answers import parse_page
+from runtime.data import form_sessions as form_session_data
+from runtime.data import submissions
 from runtime.definition import Definition
 from runtime.journey import Journey
 from runtime.models import Citizen as CitizenRecord
@@ -38,14 +40,14 @@ from tests.runtime.helpers import error_summary, form_sessions, walk
 
 
 def _definition(s: Session, service_id: str = "blue-badge") -> Definition:
-    found = store.definition(session=s, service_id=service_id)
+    found = versions.definition(session=s, service_id=service_id)
     assert found is not None
     return found
 
 
 def _fresh(engine: Any, token: str) -> FormSession:
     with dbmod.session(engine) as s:
-        row = store.get_form_session(session=s, token=token)
+        row = form_session_data.get_form_session(session=s, token=token)
         assert row is not None
         return row
 
@@ -53,7 +55,7 @@ def _fresh(engine: Any, token: str) -> FormSession:
 def _started(engine: Any) -> str:
     """A new form session of blue-badge, committed; its token."""
     with dbmod.session(engine) as s:
-        token = store.start_form_session(session=s, service=_definition(s), minutes=60)
+        token = form_session_data.start_form_session(session=s, service=_definition(s), minutes=60)
         s.commit()
         return token
 
@@ -62,8 +64,8 @@ def test_read_form_session_gives_the_same_columns_as_the_orm_row(app: Flask) -> 
     engine = app.extensions["civicforms.engine"]
     token = _started(engine)
     with dbmod.session(engine) as s:
-        state = store.read_form_session(session=s, token=token)
-        row = store.get_form_session(session=s, token=token)
+        state = form_session_data.read_form_session(session=s, token=token)
+        row = form_session_data.get_form_session(session=s, token=token)
         assert state is not None and row is not None
         assert {name: getattr(state, name) for name in state.__slots__} == {
             name: getattr(row, name) for name in state.__slots__
@@ -74,33 +76,33 @@ def test_read_form_session_gives_the_same_columns_as_the_orm_row(app: Flask) -> 
 @pytest.mark.parametrize("token", [None, "", "not-a-token", "x" * 101, "\x00", "' OR 1=1 --"])
 def test_read_form_session_refuses_unknown_and_malformed_tokens(app: Flask, token: str | None) -> None:
     with dbmod.session(app.extensions["civicforms.engine"]) as s:
-        store.start_form_session(session=s, service=_definition(s), minutes=60)
+        form_session_data.start_form_session(session=s, service=_definition(s), minutes=60)
         s.commit()
-        assert store.read_form_session(session=s, token=token) is None
+        assert form_session_data.read_form_session(session=s, token=token) is None
 
 
 def test_read_form_session_refuses_an_expired_session(app: Flask) -> None:
     engine = app.extensions["civicforms.engine"]
     with dbmod.session(engine) as s:
-        token = store.start_form_session(session=s, service=_definition(s), minutes=60)
-        row = store.get_form_session(session=s, token=token)
+        token = form_session_data.start_form_session(session=s, service=_definition(s), minutes=60)
+        row = form_session_data.get_form_session(session=s, token=token)
         assert row is not None
         row.expires_at = utcnow() - timedelta(seconds=1)
         s.commit()
-        assert store.read_form_session(session=s, token=token) is None
+        assert form_session_data.read_form_session(session=s, token=token) is None
 
 
 def test_save_answers_writes_the_state_with_one_update(app: Flask) -> None:
     engine = app.extensions["civicforms.engine"]
     token = _started(engine)
     with dbmod.session(engine) as s:
-        state = store.read_form_session(session=s, token=token)
+        state = form_session_data.read_form_session(session=s, token=token)
         assert state is not None
         answers = {"lives_in_area": "yes", "note": "<script>alert(1)</script>", "n": 0}
-        store.save_answers(session=s, form_session=state, answers=answers, minutes=30)
+        form_session_data.save_answers(session=s, form_session=state, answers=answers, minutes=30)
         answers["n"] = 99  # the caller's dict is copied, as before
         state.submission_reference = "ABC-123"
-        store.save_answers(session=s, form_session=state, answers=state.answers, minutes=30)
+        form_session_data.save_answers(session=s, form_session=state, answers=state.answers, minutes=30)
         s.commit()
     row = _fresh(engine, token)
     assert row.answers == {"lives_in_area": "yes", "note": "<script>alert(1)</script>", "n": 0}
@@ -112,11 +114,11 @@ def test_save_answers_writes_the_state_with_one_update(app: Flask) -> None:
 def test_save_answers_on_a_tracked_row_leaves_it_clean_and_written(app: Flask) -> None:
     engine = app.extensions["civicforms.engine"]
     with dbmod.session(engine) as s:
-        token = store.start_form_session(session=s, service=_definition(s), minutes=60)
-        row = store.get_form_session(session=s, token=token)
+        token = form_session_data.start_form_session(session=s, service=_definition(s), minutes=60)
+        row = form_session_data.get_form_session(session=s, token=token)
         assert row is not None
         row.submission_reference = "SET-BEFORE"  # changed on the row, then saved: both written
-        store.save_answers(session=s, form_session=row, answers={"lives_in_area": "no"}, minutes=60)
+        form_session_data.save_answers(session=s, form_session=row, answers={"lives_in_area": "no"}, minutes=60)
         assert row.answers == {"lives_in_area": "no"}
         assert not s.dirty  # the UPDATE wrote it: the commit writes nothing again
         s.commit()
@@ -128,12 +130,12 @@ def test_keep_alive_writes_at_most_once_a_minute(app: Flask) -> None:
     engine = app.extensions["civicforms.engine"]
     token = _started(engine)
     with dbmod.session(engine) as s:
-        state = store.read_form_session(session=s, token=token)
+        state = form_session_data.read_form_session(session=s, token=token)
         assert state is not None
-        assert store.keep_alive(session=s, form_session=state, minutes=60) is False  # just started
+        assert form_session_data.keep_alive(session=s, form_session=state, minutes=60) is False  # just started
         state.updated_at = utcnow() - timedelta(minutes=2)
         state.answers = {"not": "written"}  # keep_alive writes the times only
-        assert store.keep_alive(session=s, form_session=state, minutes=90) is True
+        assert form_session_data.keep_alive(session=s, form_session=state, minutes=90) is True
         s.commit()
     row = _fresh(engine, token)
     assert row.answers == {}
@@ -147,7 +149,7 @@ def test_keep_alive_writes_at_most_once_a_minute(app: Flask) -> None:
 
 @pytest.fixture
 def core_reads(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store, "get_form_session", store.read_form_session)
+    monkeypatch.setattr(form_session_data, "get_form_session", form_session_data.read_form_session)
 
 
 @pytest.mark.parametrize("service_id", SERVICE_IDS)
@@ -449,7 +451,7 @@ def test_question_pages_run_each_statement_on_its_own_and_sending_in_one_transac
     assert writes and sent.index("BEGIN") < min(writes) and "INSERT" in sent and "UPDATE" in sent
     # And what was saved one statement at a time was sent.
     [stored] = form_sessions(db_session)
-    submission = store.submission_for_form_session(session=db_session, form_session_id=stored.id)
+    submission = submissions.submission_for_form_session(session=db_session, form_session_id=stored.id)
     assert submission is not None and submission.reference == stored.submission_reference
     assert set(submission.answers) >= {"bins_missed", "collection_date"}
 
@@ -467,17 +469,17 @@ def test_a_page_saved_from_a_stale_read_after_sending_changes_nothing(db_session
     """A question page posted in one tab after the form was sent in another: its save, made
     from what it read before the send, neither clears the reference nor puts answers back."""
     service = _definition(db_session)
-    token = store.start_form_session(session=db_session, service=service, minutes=60)
+    token = form_session_data.start_form_session(session=db_session, service=service, minutes=60)
     db_session.commit()
-    stale = store.read_form_session(session=db_session, token=token)
+    stale = form_session_data.read_form_session(session=db_session, token=token)
     assert stale is not None and stale.submission_reference is None
-    sent = store.read_form_session(session=db_session, token=token)
+    sent = form_session_data.read_form_session(session=db_session, token=token)
     assert sent is not None
     sent.submission_reference = "BB-SENT-0001"
-    store.save_answers(session=db_session, form_session=sent, answers={}, minutes=60)
+    form_session_data.save_answers(session=db_session, form_session=sent, answers={}, minutes=60)
     db_session.commit()
 
-    store.save_answers(session=db_session, form_session=stale, answers={"lives_in_area": True}, minutes=60)
+    form_session_data.save_answers(session=db_session, form_session=stale, answers={"lives_in_area": True}, minutes=60)
     db_session.commit()
     [row] = form_sessions(db_session)
     assert row.submission_reference == "BB-SENT-0001"

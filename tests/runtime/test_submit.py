@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from runtime import store
+from runtime import versions
+from runtime.data import submissions as submission_data
 from runtime.db import session as new_session
 from runtime.services import submitting
 from tests.conftest import page
@@ -101,7 +102,7 @@ def _race(app: Any, db_session: Any, jobs: list[tuple[str, dict[str, Any]]]) -> 
     (form session id, answers) at once, each in its own database session and transaction:
     ``[("stored" | "already", reference)]``."""
     engine = app.extensions["civicforms.engine"]
-    service = store.definition(session=db_session, service_id=SERVICE)
+    service = versions.definition(session=db_session, service_id=SERVICE)
     assert service is not None
     together = threading.Barrier(len(jobs), timeout=60)
 
@@ -147,7 +148,7 @@ def test_a_reference_collision_under_concurrency_is_retried(app, db_session, mon
         tries.seen = True
         return f"{prefix}-SAME-0000" if first else f"{prefix}-{next(fresh):04d}-TEST"
 
-    monkeypatch.setattr(store, "new_reference", colliding)
+    monkeypatch.setattr(submission_data, "new_reference", colliding)
     outcomes = _race(app, db_session, [(f"form-session-{n}", _answers(n)) for n in range(6)])
     references = sorted(reference for _, reference in outcomes)
     assert [kind for kind, _ in outcomes] == ["stored"] * 6
@@ -173,10 +174,12 @@ def test_one_new_person_sending_twice_at_once_is_one_citizen(app, db_session) ->
 
 def test_a_submission_rolled_back_is_not_stored(app, db_session) -> None:  # type: ignore[no-untyped-def]
     """A returning citizen's submission belongs to the caller's transaction (on SQLite too)."""
-    service = store.definition(session=db_session, service_id=SERVICE)
+    service = versions.definition(session=db_session, service_id=SERVICE)
     assert service is not None
-    store.create_submission(session=db_session, service=service, answers=_answers(3), form_session_id="first")
+    submission_data.create_submission(session=db_session, service=service, answers=_answers(3), form_session_id="first")
     db_session.commit()
-    store.create_submission(session=db_session, service=service, answers=_answers(3), form_session_id="second")
+    submission_data.create_submission(
+        session=db_session, service=service, answers=_answers(3), form_session_id="second"
+    )
     db_session.rollback()
     assert [s.form_session_id for s in submissions(db_session)] == ["first"]

@@ -19,7 +19,7 @@ from flask import Blueprint, abort, flash, get_flashed_messages, redirect, reque
 from builder.web.editing import FormErrors
 from builder.web.navigation import PREFIX
 from runtime import staff as core
-from runtime import store
+from runtime.data import departments as department_data
 from runtime.limits import MAX_FIELD
 from runtime.models import Department, StaffUser
 from runtime.services import accounts
@@ -43,7 +43,7 @@ def _me() -> StaffUser:
 
 def _administered() -> list[Department]:
     """The departments the signed-in member is an admin of, by name."""
-    return store.departments(session=db(), ids=user_department_ids(core.MANAGE_USERS))
+    return department_data.departments(session=db(), ids=user_department_ids(core.MANAGE_USERS))
 
 
 def department_of_user(user_id: int, **_: Any) -> int | None:

@@ -24,8 +24,9 @@ from builder.conditions import (
 )
 from builder.conditions import questions_for_condition as condition_questions
 from builder.web.editing import Editing, FormErrors, apply, outcome_errors, service_for
-from runtime import rendering, store
+from runtime import rendering
 from runtime import staff as core
+from runtime.data import drafts
 from runtime.limits import MAX_FIELD
 from runtime.models import Service
 from runtime.web.common import db, render_page
@@ -47,7 +48,7 @@ MESSAGES: dict[str, list[tuple[str, str]]] = {
 
 def _department(service_id: str, **_: Any) -> int | None:
     """The department a service (or its draft) belongs to, for the role check; None: no such service."""
-    draft = store.get_draft(session=db(), service_id=service_id)
+    draft = drafts.get_draft(session=db(), service_id=service_id)
     if draft is not None:
         return draft.department_id
     service = db().get(Service, service_id)

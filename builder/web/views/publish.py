@@ -13,10 +13,12 @@ from sqlmodel import func, select
 
 from builder import publishing
 from builder.conditions import describe_schema
-from runtime import cases, store
+from runtime import cases
 from runtime import staff as core
+from runtime import versions as published_versions
 from runtime.changes import summarise
 from runtime.checker import check
+from runtime.data import departments, drafts, services
 from runtime.definition import MAX_DEPTH, MAX_FILE_BYTES, Definition, dumps
 from runtime.models import Department, Service, ServiceDraft, ServiceVersion, StaffUser
 from runtime.problems import Problem
@@ -31,7 +33,7 @@ bp = Blueprint("publish", __name__)
 
 
 def _live_doc(service_id: str) -> dict[str, Any] | None:
-    live = store.definition(session=db(), service_id=service_id)
+    live = published_versions.definition(session=db(), service_id=service_id)
     return live.doc if live is not None else None
 
 
@@ -183,11 +185,11 @@ def _for_review() -> bool:
 def _name_department(doc: dict[str, Any], department: Department) -> None:
     """Write the department's name into a definition that names none, so that the file puts the
     service where the database does when IT loads it (a file without one means "General")."""
-    if "department" not in doc and department.slug != store.department_slug(store.GENERAL_DEPARTMENT):
+    if "department" not in doc and department.slug != departments.department_slug(departments.GENERAL_DEPARTMENT):
         doc["department"] = department.name
 
 
-def _moved_words(moved: store.DepartmentMove) -> str:
+def _moved_words(moved: drafts.DepartmentMove) -> str:
     """The change summary's record of a move to another department: from where, to where, by whom."""
     session = db()
     old, new = session.get(Department, moved.from_id), session.get(Department, moved.to_id)
@@ -242,12 +244,12 @@ def _publish_context(service_id: str, draft: ServiceDraft | None) -> dict[str, A
     assert department is not None  # a foreign key
     _name_department(doc, department)
     checks = checklist(doc, draft)
-    moved = store.draft_move(draft)
+    moved = drafts.draft_move(draft)
     try:
-        store.check_staff_publish(
+        services.check_staff_publish(
             session=db(), doc=doc, department_id=draft.department_id, moved_from=moved.from_id if moved else None
         )
-    except store.PublishError as refused:  # listed only when it fails: a service normally stays put
+    except services.PublishError as refused:  # listed only when it fails: a service normally stays put
         problems = tuple(plain_problem(doc, p) for p in refused.problems)
         checks.append(Check(f"The service stays in {department.name}, or was moved there", False, problems))
     summary = _summary(live, doc) if checks[0].done else []
@@ -296,7 +298,7 @@ def publish(service_id: str) -> Any:
         errors.append("There are no changes to publish: the draft is the same as the live version.")
     if not errors:
         doc, summary = context["doc"], context["summary"]
-        moved = store.draft_move(draft)
+        moved = drafts.draft_move(draft)
         assert user.id is not None
         try:
             review = _for_review()
@@ -312,7 +314,7 @@ def publish(service_id: str) -> Any:
                 for_review=review,
                 record=_recorder(doc, summary, user, review=review),
             )
-        except (publishing.PublishingError, store.PublishError) as exc:
+        except (publishing.PublishingError, services.PublishError) as exc:
             errors.append(f"The service was not published: {exc}")
         else:
             done = "live" if outcome.live else "review"
@@ -327,7 +329,7 @@ def publish(service_id: str) -> Any:
 @bp.get("/services/<service_id>/history")
 @requires(core.SEE_HISTORY, department=department_of)
 def history(service_id: str) -> Any:
-    versions = store.service_versions(session=db(), service_id=service_id)
+    versions = services.service_versions(session=db(), service_id=service_id)
     return render_page(
         "builder/publish/history.html",
         title="Version history",
@@ -343,17 +345,17 @@ def history(service_id: str) -> Any:
 @requires(core.ROLL_BACK, department=department_of)
 def roll_back(service_id: str) -> Any:
     user = _user()
-    versions = store.service_versions(session=db(), service_id=service_id)
+    versions = services.service_versions(session=db(), service_id=service_id)
     wanted = request.form.get("version", "")
     valid = wanted.isdigit() and len(wanted) <= 9  # int() of a 10,000-digit string would raise
-    old = store.definition(session=db(), service_id=service_id, version=int(wanted)) if valid else None
+    old = published_versions.definition(session=db(), service_id=service_id, version=int(wanted)) if valid else None
     errors: list[str] = []
     if old is None:
         errors.append("Choose a version to roll back to")
     else:
         live = _live_doc(service_id)
         doc = copy.deepcopy(old.doc)
-        doc["version"] = _next_version(service_id, store.get_draft(session=db(), service_id=service_id))
+        doc["version"] = _next_version(service_id, drafts.get_draft(session=db(), service_id=service_id))
         # A rollback brings back content, never a department: the service stays where it is.
         service = db().get(Service, service_id)
         department = db().get(Department, service.department_id) if service and service.department_id else None
@@ -375,7 +377,7 @@ def roll_back(service_id: str) -> Any:
                 for_review=review,
                 record=_recorder(doc, summary, user, review=review),
             )
-        except (publishing.PublishingError, store.PublishError) as exc:
+        except (publishing.PublishingError, services.PublishError) as exc:
             errors.append(f"The service was not rolled back: {exc}")
         else:
             done = "live" if outcome.live else "review"

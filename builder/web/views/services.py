@@ -21,7 +21,9 @@ from builder.conditions import EditError
 from builder.web import editing
 from builder.web.editing import COMPLETED, IN_PROGRESS, NOT_STARTED, Editing, FormErrors
 from runtime import staff as core
-from runtime import store
+from runtime import versions
+from runtime.data import departments as department_data
+from runtime.data import drafts, services
 from runtime.definition import DefinitionError, read_file
 from runtime.limits import MAX_FIELD
 from runtime.models import Department, Service
@@ -40,10 +42,10 @@ def _form(name: str) -> str:
 # -- the service list ---------------------------------------------------------------------------
 
 STATUS_TAGS = {
-    store.STATUS_DRAFT: ("Draft", "govuk-tag--grey"),
-    store.STATUS_LIVE: ("Live", "govuk-tag--green"),
-    store.STATUS_CHANGED: ("Live with unpublished changes", "govuk-tag--yellow"),
-    store.STATUS_ARCHIVED: ("Archived", "govuk-tag--red"),
+    services.ServiceStatus.DRAFT: ("Draft", "govuk-tag--grey"),
+    services.ServiceStatus.LIVE: ("Live", "govuk-tag--green"),
+    services.ServiceStatus.CHANGED: ("Live with unpublished changes", "govuk-tag--yellow"),
+    services.ServiceStatus.ARCHIVED: ("Archived", "govuk-tag--red"),
 }
 
 
@@ -51,8 +53,8 @@ STATUS_TAGS = {
 @login_required
 def list_services() -> Any:
     session = db()
-    departments = store.departments(session=session, ids=user_department_ids(core.VIEW_SERVICES))
-    summaries = store.department_services(session=session, department_ids=[d.id for d in departments if d.id])
+    departments = department_data.departments(session=session, ids=user_department_ids(core.VIEW_SERVICES))
+    summaries = services.department_services(session=session, department_ids=[d.id for d in departments if d.id])
     groups = []
     for department in departments:
         rows = [
@@ -117,7 +119,7 @@ def _templates() -> dict[str, dict[str, Any]]:
 def _copyable() -> dict[str, Service]:
     """Live services in the staff member's departments, which they may copy."""
     ids = set(user_department_ids(core.VIEW_SERVICES))
-    return {s.id: s for s in store.live_services(session=db()) if s.department_id in ids}
+    return {s.id: s for s in services.live_services(session=db()) if s.department_id in ids}
 
 
 @dataclass
@@ -135,7 +137,7 @@ class NewService:
 @requires(core.EDIT_DRAFTS)
 def new_service() -> Any:
     session = db()
-    departments = store.departments(session=session, ids=user_department_ids(core.EDIT_DRAFTS))
+    departments = department_data.departments(session=session, ids=user_department_ids(core.EDIT_DRAFTS))
     templates = _templates()
     copyable = _copyable()
     entered = NewService(department=str(departments[0].id) if len(departments) == 1 else "")
@@ -150,7 +152,7 @@ def new_service() -> Any:
             drafting.create_service(session=session, actor=user.id, doc=doc, department_id=department.id)
         except EditError as error:
             errors = {error.field: error.message}
-        except store.DraftError:
+        except drafts.DraftError:
             errors = {"id": "A service with this ID already exists: enter a different ID"}
         else:
             flash(f"Service ‘{doc['title']}’ created")
@@ -180,12 +182,12 @@ def _new_doc(
     """The new service's definition, from blank, a shipped template or a live service."""
     if not entered.title:
         raise EditError("title", "Enter the name of the service")
-    service_id = entered.id or store.department_slug(entered.title)
+    service_id = entered.id or department_data.department_slug(entered.title)
     if service_id and not service_id[0].isalpha():
         service_id = f"service-{service_id}"
     if entered.id == "" and not editing.valid_service_id(service_id):
         raise EditError("id", "Enter a service ID, like apply-for-a-parking-permit")
-    if db().get(Service, service_id) is not None or store.get_draft(session=db(), service_id=service_id):
+    if db().get(Service, service_id) is not None or drafts.get_draft(session=db(), service_id=service_id):
         raise EditError("id", f"A service with the ID ‘{service_id}’ already exists: enter a different ID")
     if entered.start == "blank":
         return ops.new_blank_service(
@@ -197,7 +199,7 @@ def _new_doc(
             raise EditError("template", "Select a service to start from")
     elif entered.start == "copy":
         service = copyable.get(entered.copy)
-        live = store.definition(session=db(), service_id=service.id) if service is not None else None
+        live = versions.definition(session=db(), service_id=service.id) if service is not None else None
         if live is None:
             raise EditError("copy", "Select a live service to copy")
         source = live.doc
@@ -295,7 +297,7 @@ def _move_targets(current: int) -> list[Department]:
     if not can(core.MOVE_SERVICES, current):
         return []
     ids = [d for d in user_department_ids(core.MOVE_SERVICES) if d != current]
-    return store.departments(session=db(), ids=ids) if ids else []
+    return department_data.departments(session=db(), ids=ids) if ids else []
 
 
 @bp.route("/services/<service_id>/move", methods=["GET", "POST"])
@@ -304,7 +306,7 @@ def move_service(service_id: str) -> Any:
     """Move a service to another department (its draft now, the live service when it is published).
 
     The staff member needs an admin or designer role in both departments; the check is
-    ``store.move_draft``'s, so no other path can move a service without it.
+    ``drafts.move_draft``'s, so no other path can move a service without it.
     """
     service = editing.service_for(service_id, core.MOVE_SERVICES)
     targets = _move_targets(service.department_id)
@@ -325,9 +327,9 @@ def move_service(service_id: str) -> Any:
                 department_id=wanted,
                 expected_revision=editing.posted_revision(),
             )
-        except store.DepartmentError as refused:
+        except drafts.DepartmentError as refused:
             errors = FormErrors({"department": refused.problem.message})
-        except store.DraftError:  # a colleague changed the draft since the form was shown
+        except drafts.DraftError:  # a colleague changed the draft since the form was shown
             errors = FormErrors(conflict=True)
             service = editing.service_for(service_id, core.MOVE_SERVICES)
         else:

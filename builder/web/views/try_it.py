@@ -4,7 +4,7 @@ The pages are the citizen runtime's own templates (``citizen/*.html``, which
 ``builder/try_it/*.html`` extend only to add the "you are trying a draft" banner); which page
 comes next, which are skipped and what is wrong is ``runtime.journey.Journey``, as for
 citizens. The answers live in the staff member's preview session (one per staff member and
-service, ``runtime.store``): no form session, submission or citizen record is ever made.
+service, ``runtime.data.drafts``): no form session, submission or citizen record is ever made.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from builder.web.editing import Editing, department_of, service_for
 from builder.web.views.publish import plain_problem
 from runtime import answers as answer_forms
 from runtime import staff as core
-from runtime import store
+from runtime.data import drafts
 from runtime.definition import Definition, Page
 from runtime.journey import Journey
 from runtime.references import new_reference
@@ -85,7 +85,7 @@ def _load(service_id: str) -> tuple[Editing, Trial | None]:
         return editing, None
     user = current_user()
     assert user is not None and user.id is not None  # requires() signed them in
-    row = store.get_preview_session(session=db(), user_id=user.id, service_id=service_id)
+    row = drafts.get_preview_session(session=db(), user_id=user.id, service_id=service_id)
     return editing, Trial(editing, service, user.id, _usable(service, row.answers if row is not None else {}))
 
 

@@ -18,8 +18,9 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, request, ur
 from sqlmodel import col, select
 
 from ... import answers as answer_forms
-from ... import case_reads, cases, outbox, rendering, store
+from ... import case_reads, cases, outbox, rendering, versions
 from ... import workflow as wf
+from ...data import citizens
 from ...definition import Definition
 from ...journey import Journey
 from ...models import Case, Service, StaffUser, utcnow
@@ -189,7 +190,7 @@ class _Definitions:
     def get(self, service_id: str, version: int | None = None) -> Definition | None:
         key = (service_id, version)
         if key not in self.found:
-            self.found[key] = store.definition(session=db(), service_id=service_id, version=version)
+            self.found[key] = versions.definition(session=db(), service_id=service_id, version=version)
         return self.found[key]
 
     def state_label(self, service_id: str, version: int, state: str) -> str:
@@ -376,7 +377,7 @@ def _possible_matches(citizen_id: int, staff_id: int, definitions: _Definitions)
     identifiers but contradict this record on another), each with what they share and their
     cases in this staff member's departments. Two queries, whatever the number of records."""
     shared: dict[int, list[str]] = {}
-    for match in store.possible_matches(session=db(), citizen_id=citizen_id, limit=20):
+    for match in citizens.possible_matches(session=db(), citizen_id=citizen_id, limit=20):
         shared.setdefault(match.other_id, []).append(MATCH_LABELS.get(match.kind, match.kind))
     found = case_reads.cases_of_citizens(db(), citizen_ids=list(shared), staff_id=staff_id)
     return [
@@ -459,7 +460,7 @@ def _case_page(
         rows=rows,
         identifiers=[
             (IDENTIFIER_LABELS[i.kind], i.value)
-            for i in store.citizen_identifiers(session=db(), citizen_id=case.citizen_id)
+            for i in citizens.citizen_identifiers(session=db(), citizen_id=case.citizen_id)
             if i.kind in IDENTIFIER_LABELS  # the name-date-postcode key is for matching, not reading
         ],
         others=others,

@@ -1,0 +1,318 @@
+"""The builder's drafts: making, saving (one winner of two colleagues' saves), moving a draft to
+another department, recording progress, deleting; and each staff member's "try it" answers.
+
+Keyword-only functions with an explicit session; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from ..models import Department, PreviewSession, Service, ServiceDraft, utcnow
+from ..problems import Problem
+from ..versions import definition
+from .departments import MOVE_HINT, department_problem, shown
+
+
+class DraftError(Exception):
+    """A draft cannot be made or changed; the message says why in words for staff."""
+
+
+class DepartmentError(DraftError):
+    """A draft's definition names another department than the draft's own, or a move is refused."""
+
+    def __init__(self, problem: Problem):
+        super().__init__(f"{problem.path}: {problem.message}")
+        self.problem = problem
+
+
+class EditConflict(DraftError):
+    """A colleague saved the draft after this edit began: their work is never overwritten."""
+
+    def __init__(self, current: ServiceDraft | None):
+        who = "someone" if current is None else "a colleague"
+        super().__init__(f"{who} changed this service while you were editing it")
+        self.current = current  # the draft as it is now (None: it was published or deleted)
+
+
+def create_draft(
+    *,
+    session: Session,
+    doc: dict[str, Any],
+    department_id: int,
+    user_id: int,
+    base_version: int | None = None,
+) -> ServiceDraft:
+    """Start the builder's working copy of a service (blank, from a template, or from a live version).
+
+    ``base_version`` names the published version the draft starts from; a new service
+    (None) must not take the id of a service that is already published.
+    """
+    service_id = doc.get("id")
+    if not isinstance(service_id, str) or not service_id:
+        raise DraftError("the definition has no service id")
+    if base_version is None and session.get(Service, service_id) is not None:
+        raise DraftError(f"a service called {service_id!r} already exists: choose another id")
+    already = f"{service_id!r} already has a draft: open it from the service list"
+    if session.get(ServiceDraft, service_id) is not None:
+        raise DraftError(already)
+    service = session.get(Service, service_id) if base_version is not None else None
+    if service is not None and service.department_id not in (None, department_id):
+        raise DepartmentError(
+            Problem("$.department", f"a draft of this service belongs to its department. {MOVE_HINT}")
+        )
+    problem = department_problem(session=session, doc=doc, department_id=department_id)
+    if problem is not None:
+        raise DepartmentError(problem)
+    now = utcnow()
+    draft = ServiceDraft(
+        service_id=service_id,
+        department_id=department_id,
+        definition=doc,
+        revision=1,
+        base_version=base_version,
+        task_status={},
+        created_by=user_id,
+        updated_by=user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(draft)
+    except IntegrityError:  # a colleague started one a moment ago
+        raise DraftError(already) from None
+    return draft
+
+
+def get_draft(*, session: Session, service_id: str) -> ServiceDraft | None:
+    return session.get(ServiceDraft, service_id)
+
+
+def save_draft(
+    *,
+    session: Session,
+    draft: ServiceDraft,
+    doc: dict[str, Any],
+    expected_revision: int,
+    user_id: int,
+    task_status: dict[str, Any] | None = None,
+) -> ServiceDraft:
+    """Save an edit made to revision ``expected_revision``; raises EditConflict if the draft moved on.
+
+    One UPDATE ... WHERE revision = expected: of two colleagues saving the same revision,
+    exactly one wins, on every database, with no lock held between page loads. A definition
+    naming another department than the draft's is refused (DepartmentError): only
+    ``move_draft`` moves a draft.
+    """
+    problem = department_problem(session=session, doc=doc, department_id=draft.department_id)
+    if problem is not None:
+        raise DepartmentError(problem)
+    values: dict[str, Any] = {
+        "definition": doc,
+        "revision": ServiceDraft.revision + 1,  # type: ignore[operator]
+        "updated_by": user_id,
+        "updated_at": utcnow(),
+    }
+    if task_status is not None:
+        values["task_status"] = dict(task_status)
+    result = session.exec(  # type: ignore[call-overload]
+        update(ServiceDraft)
+        .where(
+            col(ServiceDraft.service_id) == draft.service_id,
+            col(ServiceDraft.revision) == expected_revision,
+            col(ServiceDraft.department_id) == draft.department_id,  # checked above against this department
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if draft in session:
+        session.expire(draft)  # the UPDATE went past the ORM: read the row as it now is
+    current = session.get(ServiceDraft, draft.service_id)
+    if result.rowcount != 1:
+        raise EditConflict(current)
+    assert current is not None
+    return current
+
+
+# The draft's record of a move to another department (in ``task_status``, beside the tasks'
+# statuses): {"from": department id, "to": department id, "by": staff id, "at": ISO time}.
+# "from" is the department the service was in before its first move; publishing checks it.
+DEPARTMENT_MOVE = "department_move"
+
+
+@dataclass(frozen=True)
+class DepartmentMove:
+    """A draft moved to another department: from where (the service's department), to where, by whom."""
+
+    from_id: int
+    to_id: int
+    by: int | None
+    at: str
+
+
+def draft_move(draft: ServiceDraft) -> DepartmentMove | None:
+    """The move recorded on a draft, if it still holds (None: never moved, or moved back)."""
+    found = (draft.task_status or {}).get(DEPARTMENT_MOVE)
+    if not isinstance(found, dict):
+        return None
+    origin, target = found.get("from"), found.get("to")
+    if not isinstance(origin, int) or target != draft.department_id or origin == target:
+        return None
+    by = found.get("by")
+    return DepartmentMove(origin, target, by if isinstance(by, int) else None, str(found.get("at", "")))
+
+
+def move_draft(
+    *, session: Session, service_id: str, department_id: Any, user_id: int, expected_revision: int
+) -> ServiceDraft:
+    """Move a service's draft to another department: the one way a service changes department.
+
+    The staff member needs a role that may move services (admin or designer) in the department
+    the service is in now and in the one it goes to; the draft's definition then names the new
+    department, and the service itself moves when the draft is published (straight away, or
+    after IT's review). A live service with no draft gets one here. The move is recorded on the
+    draft (``draft_move``) and in the change summary of the version that publishes it.
+    Raises DepartmentError (refused, with the reason), EditConflict (the draft changed since
+    ``expected_revision``; 0 means "no draft yet") or DraftError (no such service).
+    """
+    from .staff import MOVE_SERVICES, has_permission, roles_by_department  # staff's hashing is not needed at import
+
+    usable = isinstance(department_id, int) and not isinstance(department_id, bool) and 0 < department_id < 2**31
+    target = session.get(Department, department_id) if usable else None  # PostgreSQL refuses a bigger key
+    if target is None or target.id is None:
+        raise DepartmentError(Problem("department", "Select the department to move the service to"))
+    draft = session.get(ServiceDraft, service_id)
+    service = session.get(Service, service_id)
+    if draft is None and (service is None or service.department_id is None):
+        raise DraftError(f"there is no service called {shown(service_id)!r}")
+    current_id = draft.department_id if draft is not None else service.department_id  # type: ignore[union-attr]
+    assert current_id is not None
+    roles = roles_by_department(session, user_id)
+    if not (
+        has_permission(roles.get(current_id, frozenset()), MOVE_SERVICES)
+        and has_permission(roles.get(target.id, frozenset()), MOVE_SERVICES)
+    ):
+        raise DepartmentError(
+            Problem(
+                "department",
+                "You can only move a service between departments where you are an admin or designer in both",
+            )
+        )
+    if target.id == current_id:
+        raise DepartmentError(
+            Problem("department", f"The service is already in {target.name}: select another department")
+        )
+    if draft is None:
+        assert service is not None
+        live = definition(session=session, service_id=service_id)
+        if live is None:
+            raise DraftError(f"version {service.current_version} of {service_id!r} is missing")
+        if expected_revision != 0:
+            raise EditConflict(None)
+        draft = create_draft(
+            session=session,
+            doc=copy.deepcopy(live.doc),
+            department_id=current_id,
+            user_id=user_id,
+            base_version=service.current_version,
+        )
+        expected_revision = draft.revision
+    doc = copy.deepcopy(draft.definition)
+    doc["department"] = target.name
+    statuses = dict(draft.task_status or {})
+    earlier = draft_move(draft)
+    origin = earlier.from_id if earlier is not None else (service.department_id if service is not None else None)
+    origin = origin if origin is not None else current_id
+    if origin == target.id:
+        statuses.pop(DEPARTMENT_MOVE, None)  # moved back where it is published: nothing to record
+    else:
+        statuses[DEPARTMENT_MOVE] = {"from": origin, "to": target.id, "by": user_id, "at": utcnow().isoformat()}
+    result = session.exec(  # type: ignore[call-overload]
+        update(ServiceDraft)
+        .where(
+            col(ServiceDraft.service_id) == service_id,
+            col(ServiceDraft.revision) == expected_revision,
+            col(ServiceDraft.department_id) == current_id,
+        )
+        .values(
+            department_id=target.id,
+            definition=doc,
+            task_status=statuses,
+            revision=ServiceDraft.revision + 1,  # type: ignore[operator]
+            updated_by=user_id,
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(draft)
+    current = session.get(ServiceDraft, service_id)
+    if result.rowcount != 1:
+        raise EditConflict(current)
+    assert current is not None
+    return current
+
+
+def mark_draft(
+    *,
+    session: Session,
+    draft: ServiceDraft,
+    task_status: dict[str, Any] | None = None,
+    preview_visited: bool = False,
+    review_branch: str | None = None,
+) -> None:
+    """Record progress that is not an edit of the definition (task status, preview visited, review branch).
+
+    The revision is left alone: these never conflict with a colleague's edit.
+    """
+    if task_status is not None:
+        draft.task_status = dict(task_status)  # a new object, so the JSON column is written
+    if preview_visited:
+        draft.preview_visited_at = utcnow()
+    if review_branch is not None:
+        draft.review_branch = review_branch
+    session.add(draft)
+    session.flush()
+
+
+def delete_draft(*, session: Session, service_id: str) -> bool:
+    """Remove a draft (discarded, or published) and everyone's "try it" answers for it."""
+    session.exec(delete(PreviewSession).where(col(PreviewSession.service_id) == service_id))  # type: ignore[call-overload]
+    result = session.exec(delete(ServiceDraft).where(col(ServiceDraft.service_id) == service_id))  # type: ignore[call-overload]
+    return bool(result.rowcount)
+
+
+# -- the builder's "try it" -------------------------------------------------------------------
+
+
+def get_preview_session(*, session: Session, user_id: int, service_id: str) -> PreviewSession | None:
+    return session.exec(
+        select(PreviewSession).where(PreviewSession.user_id == user_id, PreviewSession.service_id == service_id)
+    ).first()
+
+
+def save_preview_session(*, session: Session, user_id: int, service_id: str, answers: dict[str, Any]) -> PreviewSession:
+    """Keep a staff member's "try it" answers for a draft (one row per staff member and service)."""
+    row = get_preview_session(session=session, user_id=user_id, service_id=service_id)
+    if row is None:
+        row = PreviewSession(user_id=user_id, service_id=service_id)
+    row.answers = dict(answers)  # a new object, so the JSON column is written
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    return row
+
+
+def clear_preview_session(*, session: Session, user_id: int, service_id: str) -> None:
+    """Start "try it" again from the beginning."""
+    session.exec(  # type: ignore[call-overload]
+        delete(PreviewSession).where(
+            col(PreviewSession.user_id) == user_id, col(PreviewSession.service_id) == service_id
+        )
+    )
