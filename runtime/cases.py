@@ -1,6 +1,6 @@
 """Cases: a submission being decided by staff, its audit log, requests for information, assignment.
 
-Data functions with an explicit session and keyword-only arguments, like runtime/store.py:
+Data functions with an explicit session and keyword-only arguments, like the repositories in runtime/data/:
 callers own the transaction (nothing here commits), and after an exception the caller rolls
 back. The rules of the workflow live in runtime/workflow.py (pure); this module gathers a
 case's facts, asks the engine, and records what it decided. What the inbox, the case page and
@@ -157,7 +157,7 @@ def workflow_for(session: Session, case: Case) -> wf.Workflow:
     """The steps a case follows: those of the service's current version, so that open cases
     move on with what IT last reviewed (answers still show with the version they were given
     on). A version that removes a state open cases are in is refused at publish unless the
-    publisher maps those cases to new states (runtime.store.publish, ``move_stranded``)."""
+    publisher maps those cases to new states (runtime.data.services.publish, ``move_stranded``)."""
     current = definition(session=session, service_id=case.service_id)
     return workflow_of(current if current is not None else definition_of(session, case))
 

@@ -1,5 +1,5 @@
 """Departments, builder drafts (with the concurrent-edit conflict), version history, the
-builder's service list and "try it" sessions, through the data functions in runtime/store.py."""
+builder's service list and "try it" sessions, through the repositories in runtime/data/."""
 
 from __future__ import annotations
 
