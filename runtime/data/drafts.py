@@ -182,7 +182,7 @@ def move_draft(
     Raises DepartmentError (refused, with the reason), EditConflict (the draft changed since
     ``expected_revision``; 0 means "no draft yet") or DraftError (no such service).
     """
-    from .staff import MOVE_SERVICES, has_permission, roles_by_department  # staff's hashing is not needed at import
+    from ..staff import MOVE_SERVICES, has_permission, roles_by_department  # staff's hashing is not needed at import
 
     usable = isinstance(department_id, int) and not isinstance(department_id, bool) and 0 < department_id < 2**31
     target = session.get(Department, department_id) if usable else None  # PostgreSQL refuses a bigger key
