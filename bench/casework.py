@@ -60,7 +60,7 @@ from runtime import case_reads, cases, versions  # noqa: E402
 from runtime import db as dbmod  # noqa: E402
 from runtime import staff as core  # noqa: E402
 from runtime import workflow as wf  # noqa: E402
-from runtime.data import services  # noqa: E402
+from runtime.data import published  # noqa: E402
 from runtime.definition import read_file  # noqa: E402
 from runtime.models import Case, CaseEvent, Service, Submission, utcnow  # noqa: E402
 from runtime.services import publishing  # noqa: E402
@@ -218,7 +218,7 @@ def publish_services(url: str) -> None:
         for service_id, title, prefix in EXTRA_SERVICES:
             doc = json.loads(json.dumps(base))
             doc.update(id=service_id, title=title, reference_prefix=prefix, version=1)
-            result = services.publish(session=s, doc=doc)
+            result = published.publish(session=s, doc=doc)
             if isinstance(result, Exception):
                 raise SystemExit(f"could not publish {service_id}: {result}")
             s.commit()

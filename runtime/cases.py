@@ -157,7 +157,7 @@ def workflow_for(session: Session, case: Case) -> wf.Workflow:
     """The steps a case follows: those of the service's current version, so that open cases
     move on with what IT last reviewed (answers still show with the version they were given
     on). A version that removes a state open cases are in is refused at publish unless the
-    publisher maps those cases to new states (runtime.data.services.publish, ``move_stranded``)."""
+    publisher maps those cases to new states (runtime.data.published.publish, ``move_stranded``)."""
     current = definition(session=session, service_id=case.service_id)
     return workflow_of(current if current is not None else definition_of(session, case))
 

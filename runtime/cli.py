@@ -204,7 +204,7 @@ def load(folder: Path | None, move_cases: tuple[str, ...], create_departments: b
     one); an unknown name fails that file unless --create-departments is given.
     """
     from .data.drafts import get_draft
-    from .data.services import PublishError
+    from .data.published import PublishError
     from .db import make_engine, session
     from .services.publishing import load_folder
 

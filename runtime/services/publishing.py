@@ -3,7 +3,7 @@ and moving a service to another department.
 
 Each public function takes an explicit session, keyword arguments and ``actor`` (the staff
 member's id; None for IT at the command line), owns its transaction, and raises
-:class:`runtime.data.services.PublishError` (problems, each with a JSON path and a message),
+:class:`runtime.data.published.PublishError` (problems, each with a JSON path and a message),
 :class:`runtime.data.drafts.DraftError` or :class:`runtime.data.drafts.DepartmentError` with nothing written.
 
 Writing the reviewed definition file (and its git commit) is the caller's: the builder passes it
@@ -19,7 +19,7 @@ from typing import Any, Protocol, TypeVar
 
 from sqlmodel import Session
 
-from ..data import drafts, services
+from ..data import drafts, published
 from ..definition import read_file
 from ..models import ServiceDraft
 from ..problems import Problem
@@ -51,9 +51,9 @@ def _publish(
     for_review: bool,
 ) -> None:
     if for_review:  # the database follows when IT merges and runs civicforms load
-        services.check_staff_publish(session=session, doc=doc, department_id=department_id, moved_from=moved_from)
+        published.check_staff_publish(session=session, doc=doc, department_id=department_id, moved_from=moved_from)
     else:
-        services.publish(
+        published.publish(
             session=session,
             doc=doc,
             published_by=actor,
@@ -155,29 +155,29 @@ def load_folder(
     folder: Path,
     moves: dict[str, dict[str, str]] | None = None,
     create_departments: bool = False,
-) -> list[tuple[Path, services.PublishResult | services.PublishError]]:
+) -> list[tuple[Path, published.PublishResult | published.PublishError]]:
     """``civicforms load``: publish every definition in a folder; each file commits or fails on its own.
 
     ``moves`` maps a service id to where its open cases go when the new version removes their
-    state (see ``services.publish``). A file naming a department that does not exist fails, unless
+    state (see ``published.publish``). A file naming a department that does not exist fails, unless
     ``create_departments`` (IT's deliberate choice) makes it.
     """
-    results: list[tuple[Path, services.PublishResult | services.PublishError]] = []
+    results: list[tuple[Path, published.PublishResult | published.PublishError]] = []
     for path in sorted(folder.glob("*.json")):
         try:
             with atomic(session):
                 doc = read_file(path)
                 if doc.get("id") != path.stem:
-                    raise services.PublishError([Problem("$.id", f"must match the file name {path.stem!r}")])
-                result = services.publish(
+                    raise published.PublishError([Problem("$.id", f"must match the file name {path.stem!r}")])
+                result = published.publish(
                     session=session,
                     doc=doc,
                     state_mapping=(moves or {}).get(path.stem),
                     create_departments=create_departments,
                 )
             results.append((path, result))
-        except services.PublishError as exc:
+        except published.PublishError as exc:
             results.append((path, exc))
         except Exception as exc:  # noqa: BLE001 - a broken file must never stop the others
-            results.append((path, services.PublishError([Problem("$", str(exc))])))
+            results.append((path, published.PublishError([Problem("$", str(exc))])))
     return results

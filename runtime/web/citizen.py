@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 
 from .. import abuse, case_reads, cases, versions
 from .. import answers as answer_forms
-from ..data import form_sessions, services
+from ..data import form_sessions, published
 from ..definition import Definition, Page
 from ..journey import Journey
 from ..models import utcnow
@@ -147,7 +147,7 @@ def _choose_before_saving(journey: CitizenJourney, page: Page, error: str | None
 
 @bp.get("/")
 def home() -> Any:
-    return render_page("citizen/home.html", services=services.live_services(session=db()))
+    return render_page("citizen/home.html", services=published.live_services(session=db()))
 
 
 @bp.get("/services/<service_id>")

@@ -21,7 +21,7 @@ from sqlmodel import select
 
 from runtime import db as dbmod
 from runtime import staff as core
-from runtime.data import drafts, services
+from runtime.data import drafts, published
 from runtime.models import Department, Service, ServiceDraft, ServiceVersion, StaffUser, utcnow
 from runtime.settings import Settings
 from tests.builder.conftest import StaffMembers
@@ -220,8 +220,8 @@ def test_a_waste_reviewer_cannot_publish_a_draft_naming_council_tax(builder_app:
         assert "Brand New Department" not in rows(builder_app)["departments"]
 
         # And the use case itself, whatever view calls it.
-        with dbmod.session(engine(builder_app)) as s, pytest.raises(services.PublishError, match="must stay"):
-            services.publish(session=s, doc=reworded(builder_app, department=name, version=99), department_id=waste)
+        with dbmod.session(engine(builder_app)) as s, pytest.raises(published.PublishError, match="must stay"):
+            published.publish(session=s, doc=reworded(builder_app, department=name, version=99), department_id=waste)
 
 
 @pytest.mark.parametrize("settings", ["review"], indirect=True)
@@ -294,13 +294,13 @@ def test_someone_with_a_role_in_both_departments_moves_the_service(builder_app: 
         li.get_text(strip=True) for li in page(reviewer.get(f"/services/{SERVICE}/publish")).select(".cf-summary li")
     ]
     assert summary[0] == f"Moved from {WASTE} to {COUNCIL_TAX} by Mo Mover", summary
-    published = post_publish(reviewer)
-    assert published.status_code == 303, page(published).select_one(".govuk-error-summary")
+    sent = post_publish(reviewer)
+    assert sent.status_code == 303, page(sent).select_one(".govuk-error-summary")
     after = rows(builder_app)
     assert (after["service"], after["draft"], after["departments"]) == (COUNCIL_TAX, None, moved["departments"])
     assert live_doc(builder_app)["department"] == COUNCIL_TAX
     with dbmod.session(engine(builder_app)) as s:
-        history = services.service_versions(session=s, service_id=SERVICE)
+        history = published.service_versions(session=s, service_id=SERVICE)
         assert history[0].change_summary is not None
         assert history[0].change_summary[0] == f"Moved from {WASTE} to {COUNCIL_TAX} by Mo Mover"
         assert history[0].published_by == "Rae Reviewer"

@@ -15,7 +15,7 @@ from sqlmodel import select
 from builder.web import PREFIX
 from runtime import db as dbmod
 from runtime import staff as core
-from runtime.data import drafts, services
+from runtime.data import drafts, published
 from runtime.definition import dumps, read_file
 from runtime.models import Service, ServiceVersion, StaffUser
 from runtime.settings import Settings
@@ -238,7 +238,7 @@ def test_review_mode_waits_for_it(builder_app: Flask, staff: StaffMembers, setti
     assert one(shown, ".cf-review-status").text == "Accepted by IT, waiting to be loaded"
     assert versions(builder_app) == [2]
     with dbmod.session(builder_app.extensions["civicforms.engine"]) as s:  # IT runs civicforms load
-        services.publish(session=s, doc=read_file(settings.definitions_dir / f"{SERVICE}.json"))
+        published.publish(session=s, doc=read_file(settings.definitions_dir / f"{SERVICE}.json"))
         s.commit()
     shown = page(client.get(f"/services/{SERVICE}/publish"))
     assert one(shown, ".cf-review-status").text == "Accepted by IT and live"

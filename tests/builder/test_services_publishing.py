@@ -18,7 +18,7 @@ from builder import drafting
 from builder.publishing import PublishingError, publish_file
 from runtime import db as dbmod
 from runtime import staff as core
-from runtime.data import departments, drafts, services
+from runtime.data import departments, drafts, published
 from runtime.definition import read_file
 from runtime.models import Service, ServiceDraft, ServiceVersion, StaffUser
 from runtime.services import publishing
@@ -168,7 +168,7 @@ def test_a_refused_definition_is_never_recorded(
     spoil(doc)
     assert designer.id is not None
     recorded: list[bool] = []
-    with pytest.raises(services.PublishError) as refused:
+    with pytest.raises(published.PublishError) as refused:
         publishing.publish_draft(
             session=session,
             actor=designer.id,
@@ -322,10 +322,10 @@ def test_loading_a_folder_commits_each_good_file_and_reports_each_bad_one(
     (tmp_path / "ddd-nowhere.json").write_text(json.dumps({**doc, "id": "ddd-nowhere", "department": "Nowhere"}))
     results = publishing.load_folder(session=session, folder=tmp_path)
     outcome = {path.name: result for path, result in results}
-    assert isinstance(outcome[f"{SERVICE}.json"], services.PublishResult)
+    assert isinstance(outcome[f"{SERVICE}.json"], published.PublishResult)
     assert outcome[f"{SERVICE}.json"].outcome == "published"  # type: ignore[union-attr]
     for bad in ("aaa-empty.json", "bbb-broken.json", "ccc-other.json", "ddd-nowhere.json"):
-        assert isinstance(outcome[bad], services.PublishError), bad
+        assert isinstance(outcome[bad], published.PublishError), bad
         assert outcome[bad].problems[0].message  # type: ignore[union-attr]
     assert "must match the file name" in str(outcome["ccc-other.json"])
     assert _committed(engine)[0] == [1, 2]

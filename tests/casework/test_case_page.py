@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from flask.testing import FlaskClient
 
-from runtime.data import services
+from runtime.data import published
 from runtime.models import utcnow
 from runtime.settings import PROJECT_ROOT
 from tests.casework.conftest import (
@@ -428,7 +428,7 @@ def _publish_new_version(office: Office) -> None:
     doc["workflow"] = QUORUM
     doc["questions"]["full_name"]["short_label"] = "Applicant's name"
     with office.session() as s:
-        services.publish(session=s, doc=doc)
+        published.publish(session=s, doc=doc)
         s.commit()
 
 

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from runtime.checker import check
 from runtime.cli import main
-from runtime.data import services
+from runtime.data import published
 from runtime.definition import Definition, dumps
 from runtime.dialect import _validator, compile_pattern
 from runtime.validation import CompiledService
@@ -247,7 +247,7 @@ def test_a_10000_character_answer_to_the_worst_patterns_is_answered_in_milliseco
 ) -> None:
     doc = _crew_notes(pattern)
     assert check(doc) == []  # RE2 runs any pattern it compiles in linear time: nothing to refuse
-    services.publish(session=db_session, doc=doc, create_departments=True)
+    published.publish(session=db_session, doc=doc, create_departments=True)
     db_session.commit()
     assert citizen.start("crew-notes").status_code == 303
     url = "/services/crew-notes/notes"

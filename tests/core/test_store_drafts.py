@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from runtime import db as dbmod
 from runtime import versions
-from runtime.data import departments, drafts, services
+from runtime.data import departments, drafts, published
 from runtime.models import Department, FormSession, PreviewSession, Service, ServiceDraft, ServiceVersion, utcnow
 from tests.conftest import StaffFactory
 from tests.core.sample import sample_doc
@@ -82,7 +82,7 @@ def test_publishing_without_a_department_puts_the_service_in_general(session: Se
     doc = sample_doc()
     del doc["department"]
     department_id(session, departments.GENERAL_DEPARTMENT)
-    services.publish(session=session, doc=doc)
+    published.publish(session=session, doc=doc)
     session.commit()
     service = session.get(Service, "pet-licence")
     assert service is not None and service.department_id is not None
@@ -90,10 +90,10 @@ def test_publishing_without_a_department_puts_the_service_in_general(session: Se
 
 
 def test_a_new_version_naming_another_department_moves_the_service(session: Session) -> None:
-    services.publish(session=session, doc=sample_doc())
+    published.publish(session=session, doc=sample_doc())
     tenancy = department_id(session, "Tenancy Services")
     moved = {**sample_doc(), "version": 2, "department": "Tenancy Services"}
-    result = services.publish(session=session, doc=moved)  # a file: IT's reviewed folder may move a service
+    result = published.publish(session=session, doc=moved)  # a file: IT's reviewed folder may move a service
     session.commit()
     service = session.get(Service, "pet-licence")
     assert service is not None
@@ -105,8 +105,8 @@ def test_a_new_version_naming_another_department_moves_the_service(session: Sess
 def test_publishing_a_file_never_makes_a_department(session: Session, name: str) -> None:
     before = session.exec(select(Department.id, Department.slug)).all()
     doc = {**sample_doc(), "department": name}
-    with pytest.raises(services.PublishError) as refused:
-        services.publish(session=session, doc=doc)
+    with pytest.raises(published.PublishError) as refused:
+        published.publish(session=session, doc=doc)
     session.rollback()
     [problem, *_] = refused.value.problems
     assert problem.path == "$.department"
@@ -116,7 +116,7 @@ def test_publishing_a_file_never_makes_a_department(session: Session, name: str)
     assert session.exec(select(Department.id, Department.slug)).all() == before
     assert session.get(Service, "pet-licence") is None
 
-    made = services.publish(
+    made = published.publish(
         session=session, doc={**sample_doc(), "department": "Tenancy Services"}, create_departments=True
     )
     assert made.created_department and departments.find_department(session=session, key="tenancy-services") is not None
@@ -129,8 +129,8 @@ def test_publish_records_who_and_the_change_summary_and_history_lists_newest_fir
     session: Session, staff: StaffFactory
 ) -> None:
     dana = staff(name="Dana Designer")
-    services.publish(session=session, doc=sample_doc())  # loaded by IT: nobody
-    services.publish(
+    published.publish(session=session, doc=sample_doc())  # loaded by IT: nobody
+    published.publish(
         session=session,
         doc={**sample_doc(), "version": 2, "title": "Apply for a pet licence now"},
         published_by=dana.id,
@@ -138,13 +138,13 @@ def test_publish_records_who_and_the_change_summary_and_history_lists_newest_fir
     )
     session.commit()
     statements = queries(session)
-    history = services.service_versions(session=session, service_id="pet-licence")
+    history = published.service_versions(session=session, service_id="pet-licence")
     assert len(statements) == 1
     assert [(v.version, v.published_by, v.change_summary, v.current) for v in history] == [
         (2, "Dana Designer", ["Changed the title to 'Apply for a pet licence now'"], True),
         (1, None, None, False),
     ]
-    assert services.service_versions(session=session, service_id="no-such-service") == []
+    assert published.service_versions(session=session, service_id="no-such-service") == []
 
 
 def test_form_sessions_and_submissions_are_pinned_to_a_published_version(session: Session) -> None:
@@ -317,16 +317,16 @@ def test_service_list_statuses_last_change_and_who(session: Session, staff: Staf
     )
     # An archived service, published by Dana.
     archived = {**sample_doc(), "id": "old-permit", "title": "Old permit", "department": "Parking Services"}
-    services.publish(session=session, doc={**archived, "live": False}, published_by=dana.id)
+    published.publish(session=session, doc={**archived, "live": False}, published_by=dana.id)
     session.commit()
     statements = queries(session)
-    rows = services.department_services(session=session, department_ids=[parking])
+    rows = published.department_services(session=session, department_ids=[parking])
     assert len(statements) == 2, statements
     summary = {r.service_id: (r.status, r.last_change_by, r.current_version, r.draft_revision) for r in rows}
     assert summary == {
-        "resident-parking-permit": (services.ServiceStatus.CHANGED, "Dana Designer", live.version, 1),
-        "skip-permit": (services.ServiceStatus.DRAFT, "Dana Designer", None, 1),
-        "old-permit": (services.ServiceStatus.ARCHIVED, "Dana Designer", 1, None),
+        "resident-parking-permit": (published.ServiceStatus.CHANGED, "Dana Designer", live.version, 1),
+        "skip-permit": (published.ServiceStatus.DRAFT, "Dana Designer", None, 1),
+        "old-permit": (published.ServiceStatus.ARCHIVED, "Dana Designer", 1, None),
     }
     assert [r.title for r in rows] == sorted([live.title, "Apply for a skip permit", "Old permit"])
     assert all(r.department_name == "Parking Services" for r in rows)
@@ -335,11 +335,11 @@ def test_service_list_statuses_last_change_and_who(session: Session, staff: Staf
 
 def test_service_list_of_live_services_loaded_by_it(session: Session) -> None:
     council_tax = department_id(session, "Council Tax")
-    rows = services.department_services(session=session, department_ids=[council_tax])
+    rows = published.department_services(session=session, department_ids=[council_tax])
     assert [(r.service_id, r.status, r.last_change_by) for r in rows] == [
-        ("council-tax-single-person-discount", services.ServiceStatus.LIVE, None)
+        ("council-tax-single-person-discount", published.ServiceStatus.LIVE, None)
     ]
-    assert services.department_services(session=session, department_ids=[]) == []
+    assert published.department_services(session=session, department_ids=[]) == []
 
 
 def test_service_list_queries_do_not_grow_with_the_number_of_services(session: Session, staff: StaffFactory) -> None:
@@ -349,10 +349,10 @@ def test_service_list_queries_do_not_grow_with_the_number_of_services(session: S
         drafts.create_draft(
             session=session, doc={**sample_doc(), "id": f"draft-{i}"}, department_id=housing, user_id=dana.id or 0
         )
-        services.publish(session=session, doc={**sample_doc(), "id": f"live-{i}"}, published_by=dana.id)
+        published.publish(session=session, doc={**sample_doc(), "id": f"live-{i}"}, published_by=dana.id)
     session.commit()
     statements = queries(session)
-    rows = services.department_services(session=session, department_ids=[housing])
+    rows = published.department_services(session=session, department_ids=[housing])
     assert len(rows) == 60 and len(statements) == 2
 
 
@@ -377,9 +377,9 @@ def test_preview_sessions_per_staff_member_and_service(session: Session, staff: 
 
 def test_publish_keeps_loading_files_the_old_way(session: Session) -> None:
     """Every existing caller (civicforms load) still works without the new arguments."""
-    result = services.publish(session=session, doc=sample_doc())
+    result = published.publish(session=session, doc=sample_doc())
     assert result.outcome == "published"
-    again = services.publish(session=session, doc=sample_doc())
+    again = published.publish(session=session, doc=sample_doc())
     assert again.outcome == "unchanged"
     row = session.exec(select(ServiceVersion).where(ServiceVersion.service_id == "pet-licence")).one()
     assert row.published_by is None and row.change_summary is None

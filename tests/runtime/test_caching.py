@@ -19,7 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from runtime import versions
-from runtime.data import services
+from runtime.data import published
 from runtime.web import common
 from runtime.web.journey_pages import BlankQuestions, ReusedPages
 from tests.conftest import DEFINITIONS, Citizen, page
@@ -54,7 +54,7 @@ def test_a_new_version_is_served_at_once_after_it_is_published(app: Flask, db_se
     newer["version"] = doc["version"] + 1
     newer["questions"]["address"]["label"] = "Where do you live?"
     newer["questions"]["address"]["hint"] = "The address the permit is for."
-    services.publish(session=db_session, doc=newer)
+    published.publish(session=db_session, doc=newer)
     db_session.commit()
 
     second, _ = _started(app)

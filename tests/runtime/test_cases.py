@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from runtime import case_reads, cases, versions
 from runtime import db as dbmod
 from runtime import workflow as wf
-from runtime.data import departments, services, submissions
+from runtime.data import departments, published, submissions
 from runtime.definition import Definition
 from runtime.models import (
     Case,
@@ -80,7 +80,7 @@ class World:
         doc["version"] = BLUE_BADGE["version"] + 1
         doc["workflow"] = section
         with self.session() as s:
-            services.publish(session=s, doc=doc)
+            published.publish(session=s, doc=doc)
             s.commit()
             found = versions.definition(session=s, service_id="blue-badge", version=doc["version"])
         assert found is not None

@@ -325,14 +325,14 @@ def test_a_stored_definition_the_runtime_will_not_compile_gets_an_unavailable_pa
     """Issue 8: a definition stored before the checker's limits existed (here an allOf fan-out
     of a million schema objects) is refused when compiled: a 503 page in milliseconds and one
     log line for IT, never a worker pinned or a traceback per request."""
-    from runtime.data import services
+    from runtime.data import published
     from tests.core.sample import sample_doc
     from tests.core.test_definition_limits import fan_out
 
     doc = sample_doc()
     fan_out(doc)
-    monkeypatch.setattr(services, "check", lambda doc: [])  # as if published before the rule
-    services.publish(session=db_session, doc=doc, create_departments=True)
+    monkeypatch.setattr(published, "check", lambda doc: [])  # as if published before the rule
+    published.publish(session=db_session, doc=doc, create_departments=True)
     db_session.commit()
     monkeypatch.undo()
 

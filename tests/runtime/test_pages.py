@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from runtime.data import services
+from runtime.data import published
 from runtime.definition import read_file
 from runtime.settings import Settings, SettingsError, from_environment
 from runtime.web import create_citizen_app
@@ -39,7 +39,7 @@ def test_home_lists_every_live_service_in_title_order(client) -> None:  # type: 
 def test_a_service_that_is_not_live_is_hidden_and_not_found(citizen, client, db_session) -> None:  # type: ignore[no-untyped-def]
     doc = read_file(DEFINITIONS / "blue-badge.json")
     doc.update(id="blue-badge-pilot", title="Apply for a Blue Badge (pilot)", live=False)
-    assert services.publish(session=db_session, doc=doc).outcome == "published"
+    assert published.publish(session=db_session, doc=doc).outcome == "published"
     db_session.commit()
     assert "/services/blue-badge-pilot" not in [href for _, href in home_links(client)]
     assert len(home_links(client)) == len(SERVICE_IDS)

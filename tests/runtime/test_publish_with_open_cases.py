@@ -12,7 +12,7 @@ from flask import Flask
 from sqlmodel import col, select
 
 from runtime import versions
-from runtime.data import services
+from runtime.data import published
 from runtime.db import session as new_session
 from runtime.models import Case, CaseEvent
 from tests.conftest import Citizen
@@ -49,8 +49,8 @@ def test_removing_a_state_with_open_cases_is_refused_naming_them(app: Flask, cit
     _send(citizen)
     with new_session(app.extensions["civicforms.engine"]) as s:
         case = s.exec(select(Case)).one()
-        with pytest.raises(services.PublishError) as refused:
-            services.publish(session=s, doc=_version_2())
+        with pytest.raises(published.PublishError) as refused:
+            published.publish(session=s, doc=_version_2())
         s.rollback()
         message = str(refused.value)
         assert '1 open case is in the state "received"' in message and case.reference in message
@@ -63,10 +63,10 @@ def test_a_mapping_moves_the_open_cases_and_logs_each_move(app: Flask, citizen: 
     with new_session(app.extensions["civicforms.engine"]) as s:
         before = s.exec(select(Case)).one()
         seen = before.lock_version
-        with pytest.raises(services.PublishError):  # a mapping to a state the version lacks is no mapping
-            services.publish(session=s, doc=_version_2(), state_mapping={"received": "nowhere"})
+        with pytest.raises(published.PublishError):  # a mapping to a state the version lacks is no mapping
+            published.publish(session=s, doc=_version_2(), state_mapping={"received": "nowhere"})
         s.rollback()
-        services.publish(session=s, doc=_version_2(), state_mapping={"received": "checking"})
+        published.publish(session=s, doc=_version_2(), state_mapping={"received": "checking"})
         s.commit()
         case = s.exec(select(Case)).one()
         assert (case.state, case.lock_version, case.closed_at) == ("checking", seen + 1, None)
@@ -85,7 +85,7 @@ def test_a_version_keeping_the_state_needs_no_mapping(app: Flask, citizen: Citiz
         {"from": "received", "action": "check", "label": "Check", "to": "checking", "roles": ["caseworker"]}
     )
     with new_session(app.extensions["civicforms.engine"]) as s:
-        assert services.publish(session=s, doc=kept).outcome == "published"
+        assert published.publish(session=s, doc=kept).outcome == "published"
         s.commit()
         assert s.exec(select(Case)).one().state == "received"
 

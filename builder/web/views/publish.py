@@ -18,7 +18,7 @@ from runtime import staff as core
 from runtime import versions as published_versions
 from runtime.changes import summarise
 from runtime.checker import check
-from runtime.data import departments, drafts, services
+from runtime.data import departments, drafts, published
 from runtime.definition import MAX_DEPTH, MAX_FILE_BYTES, Definition, dumps
 from runtime.models import Department, Service, ServiceDraft, ServiceVersion, StaffUser
 from runtime.problems import Problem
@@ -246,10 +246,10 @@ def _publish_context(service_id: str, draft: ServiceDraft | None) -> dict[str, A
     checks = checklist(doc, draft)
     moved = drafts.draft_move(draft)
     try:
-        services.check_staff_publish(
+        published.check_staff_publish(
             session=db(), doc=doc, department_id=draft.department_id, moved_from=moved.from_id if moved else None
         )
-    except services.PublishError as refused:  # listed only when it fails: a service normally stays put
+    except published.PublishError as refused:  # listed only when it fails: a service normally stays put
         problems = tuple(plain_problem(doc, p) for p in refused.problems)
         checks.append(Check(f"The service stays in {department.name}, or was moved there", False, problems))
     summary = _summary(live, doc) if checks[0].done else []
@@ -314,7 +314,7 @@ def publish(service_id: str) -> Any:
                 for_review=review,
                 record=_recorder(doc, summary, user, review=review),
             )
-        except (publishing.PublishingError, services.PublishError) as exc:
+        except (publishing.PublishingError, published.PublishError) as exc:
             errors.append(f"The service was not published: {exc}")
         else:
             done = "live" if outcome.live else "review"
@@ -329,7 +329,7 @@ def publish(service_id: str) -> Any:
 @bp.get("/services/<service_id>/history")
 @requires(core.SEE_HISTORY, department=department_of)
 def history(service_id: str) -> Any:
-    versions = services.service_versions(session=db(), service_id=service_id)
+    versions = published.service_versions(session=db(), service_id=service_id)
     return render_page(
         "builder/publish/history.html",
         title="Version history",
@@ -345,7 +345,7 @@ def history(service_id: str) -> Any:
 @requires(core.ROLL_BACK, department=department_of)
 def roll_back(service_id: str) -> Any:
     user = _user()
-    versions = services.service_versions(session=db(), service_id=service_id)
+    versions = published.service_versions(session=db(), service_id=service_id)
     wanted = request.form.get("version", "")
     valid = wanted.isdigit() and len(wanted) <= 9  # int() of a 10,000-digit string would raise
     old = published_versions.definition(session=db(), service_id=service_id, version=int(wanted)) if valid else None
@@ -377,7 +377,7 @@ def roll_back(service_id: str) -> Any:
                 for_review=review,
                 record=_recorder(doc, summary, user, review=review),
             )
-        except (publishing.PublishingError, services.PublishError) as exc:
+        except (publishing.PublishingError, published.PublishError) as exc:
             errors.append(f"The service was not rolled back: {exc}")
         else:
             done = "live" if outcome.live else "review"

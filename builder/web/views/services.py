@@ -23,7 +23,7 @@ from builder.web.editing import COMPLETED, IN_PROGRESS, NOT_STARTED, Editing, Fo
 from runtime import staff as core
 from runtime import versions
 from runtime.data import departments as department_data
-from runtime.data import drafts, services
+from runtime.data import drafts, published
 from runtime.definition import DefinitionError, read_file
 from runtime.limits import MAX_FIELD
 from runtime.models import Department, Service
@@ -42,10 +42,10 @@ def _form(name: str) -> str:
 # -- the service list ---------------------------------------------------------------------------
 
 STATUS_TAGS = {
-    services.ServiceStatus.DRAFT: ("Draft", "govuk-tag--grey"),
-    services.ServiceStatus.LIVE: ("Live", "govuk-tag--green"),
-    services.ServiceStatus.CHANGED: ("Live with unpublished changes", "govuk-tag--yellow"),
-    services.ServiceStatus.ARCHIVED: ("Archived", "govuk-tag--red"),
+    published.ServiceStatus.DRAFT: ("Draft", "govuk-tag--grey"),
+    published.ServiceStatus.LIVE: ("Live", "govuk-tag--green"),
+    published.ServiceStatus.CHANGED: ("Live with unpublished changes", "govuk-tag--yellow"),
+    published.ServiceStatus.ARCHIVED: ("Archived", "govuk-tag--red"),
 }
 
 
@@ -54,7 +54,7 @@ STATUS_TAGS = {
 def list_services() -> Any:
     session = db()
     departments = department_data.departments(session=session, ids=user_department_ids(core.VIEW_SERVICES))
-    summaries = services.department_services(session=session, department_ids=[d.id for d in departments if d.id])
+    summaries = published.department_services(session=session, department_ids=[d.id for d in departments if d.id])
     groups = []
     for department in departments:
         rows = [
@@ -119,7 +119,7 @@ def _templates() -> dict[str, dict[str, Any]]:
 def _copyable() -> dict[str, Service]:
     """Live services in the staff member's departments, which they may copy."""
     ids = set(user_department_ids(core.VIEW_SERVICES))
-    return {s.id: s for s in services.live_services(session=db()) if s.department_id in ids}
+    return {s.id: s for s in published.live_services(session=db()) if s.department_id in ids}
 
 
 @dataclass
