@@ -92,6 +92,10 @@ class ServiceVersion(SQLModel, table=True):
     # Null for versions that `civicforms load` brought in from files.
     published_by: int | None = Field(default=None, foreign_key="staff_user.id")
     change_summary: list[str] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    # For a version `civicforms load` brought in from a git work tree or ref: the commit and the
+    # file it came from (migration 0007); null for builder publishes and plain folders.
+    source_commit: str | None = Field(default=None, max_length=64)
+    source_path: str | None = Field(default=None, max_length=300)
 
 
 class Citizen(SQLModel, table=True):
@@ -272,6 +276,9 @@ class ServiceDraft(SQLModel, table=True):
     # Bumped on every save: a save names the revision it started from (optimistic locking).
     revision: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     base_version: int | None = Field(default=None)  # the published version the draft started from
+    # The definition the draft started from (that version, or the one it last sent for review):
+    # the base of the three-way merge when a newer version arrives from git (migration 0007).
+    base_definition: dict[str, Any] | None = Field(default=None, sa_column=Column(DefinitionJSON, nullable=True))
     task_status: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     preview_visited_at: datetime | None = Field(default=None)
     review_branch: str | None = Field(default=None, max_length=200)
@@ -279,6 +286,26 @@ class ServiceDraft(SQLModel, table=True):
     updated_by: int | None = Field(default=None, foreign_key="staff_user.id")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class DraftChange(SQLModel, table=True):
+    """One saved edit of a draft: who made it, when, and which parts of the definition it changed
+    (``runtime.merging.parts``), so that a publish credits each designer with their own changes."""
+
+    __tablename__ = "draft_change"
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: str = Field(
+        sa_column=Column(
+            sa.String(length=60),
+            sa.ForeignKey("service_draft.service_id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+    )
+    revision: int
+    user_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    changed_at: datetime = Field(default_factory=utcnow)
+    parts: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
 
 
 class PreviewSession(SQLModel, table=True):
