@@ -63,7 +63,7 @@ from runtime import workflow as wf  # noqa: E402
 from runtime.data import published  # noqa: E402
 from runtime.definition import read_file  # noqa: E402
 from runtime.models import Case, CaseEvent, Service, Submission, utcnow  # noqa: E402
-from runtime.services import publishing  # noqa: E402
+from runtime.services import releasing  # noqa: E402
 from runtime.settings import PROJECT_ROOT, Settings  # noqa: E402
 from runtime.web import create_citizen_app  # noqa: E402
 from runtime.web.casework import create_casework_app  # noqa: E402
@@ -210,7 +210,7 @@ def publish_services(url: str) -> None:
     dbmod.upgrade(url)
     engine = dbmod.make_engine(url)
     with dbmod.session(engine) as s:
-        results = publishing.load_folder(session=s, folder=DEFINITIONS, create_departments=True)
+        results = releasing.load_folder(session=s, folder=DEFINITIONS, create_departments=True)
         failed = [f"{path.name}: {result}" for path, result in results if isinstance(result, Exception)]
         if failed:
             raise SystemExit(f"could not load the shipped definitions: {failed}")

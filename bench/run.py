@@ -49,7 +49,7 @@ from runtime import validation
 from runtime.answers import parse_page
 from runtime.definition import Definition, read_file
 from runtime.journey import Journey
-from runtime.services import publishing
+from runtime.services import releasing
 from runtime.settings import PROJECT_ROOT, Settings
 from runtime.web import create_citizen_app
 
@@ -172,7 +172,7 @@ def prepare_database(database: str, workdir: Path) -> str:
     dbmod.upgrade(url)
     engine = dbmod.make_engine(url)
     with dbmod.session(engine) as s:
-        results = publishing.load_folder(session=s, folder=DEFINITIONS, create_departments=True)
+        results = releasing.load_folder(session=s, folder=DEFINITIONS, create_departments=True)
     engine.dispose()
     failed = [f"{path.name}: {result}" for path, result in results if isinstance(result, Exception)]
     if failed:

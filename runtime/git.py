@@ -152,7 +152,15 @@ def files_at(repo: Path, commit: str, folder: str, suffix: str = ".json") -> dic
     {path relative to the top: bytes}. Empty when the folder is not there."""
     prefix = "" if folder in ("", ".") else folder.rstrip("/") + "/"
     listing = run(
-        repo, "ls-tree", "-r", "-z", "--full-tree", commit, "--", prefix or ".", action=f"Could not list {folder} at {commit}"
+        repo,
+        "ls-tree",
+        "-r",
+        "-z",
+        "--full-tree",
+        commit,
+        "--",
+        prefix or ".",
+        action=f"Could not list {folder} at {commit}",
     )
     files: dict[str, bytes] = {}
     for entry in listing.raw.split(b"\x00"):

@@ -35,7 +35,7 @@ from sqlalchemy import text  # noqa: E402
 
 from runtime import db as dbmod  # noqa: E402
 from runtime import versions  # noqa: E402
-from runtime.services import publishing  # noqa: E402
+from runtime.services import releasing  # noqa: E402
 from runtime.settings import Settings  # noqa: E402
 from runtime.web import create_citizen_app  # noqa: E402
 from tests.fuzz.harness import PageFuzzer, Tally, invalid_submissions, submission_count  # noqa: E402
@@ -75,7 +75,7 @@ def prepare_database(url: str) -> None:
     dbmod.upgrade(url)
     engine = dbmod.make_engine(url)
     with dbmod.session(engine) as s:
-        results = publishing.load_folder(session=s, folder=DEFINITIONS, create_departments=True)
+        results = releasing.load_folder(session=s, folder=DEFINITIONS, create_departments=True)
     engine.dispose()
     failed = [f"{path.name}: {result}" for path, result in results if isinstance(result, Exception)]
     if failed:

@@ -26,7 +26,7 @@ from runtime import staff as staff_accounts
 from runtime import versions
 from runtime.data.departments import department_for_name
 from runtime.models import StaffUser
-from runtime.services.publishing import load_folder
+from runtime.services.releasing import load_folder
 from runtime.settings import PROJECT_ROOT, Settings
 from runtime.web import create_citizen_app
 

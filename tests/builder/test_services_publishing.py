@@ -21,7 +21,7 @@ from runtime import staff as core
 from runtime.data import departments, drafts, published
 from runtime.definition import read_file
 from runtime.models import Service, ServiceDraft, ServiceVersion, StaffUser
-from runtime.services import publishing
+from runtime.services import publishing, releasing
 from runtime.settings import PROJECT_ROOT
 from tests.builder.test_publishing import git, isolated_git, make_repo  # noqa: F401 - isolated_git is a fixture
 from tests.conftest import STAFF_PASSWORD
@@ -320,7 +320,7 @@ def test_loading_a_folder_commits_each_good_file_and_reports_each_bad_one(
     (tmp_path / "bbb-broken.json").write_text('{"id": "bbb-broken", ')
     (tmp_path / "ccc-other.json").write_text(json.dumps({**doc, "id": "../../etc/passwd"}))
     (tmp_path / "ddd-nowhere.json").write_text(json.dumps({**doc, "id": "ddd-nowhere", "department": "Nowhere"}))
-    results = publishing.load_folder(session=session, folder=tmp_path)
+    results = releasing.load_folder(session=session, folder=tmp_path)
     outcome = {path.name: result for path, result in results}
     assert isinstance(outcome[f"{SERVICE}.json"], published.PublishResult)
     assert outcome[f"{SERVICE}.json"].outcome == "published"  # type: ignore[union-attr]
@@ -332,5 +332,5 @@ def test_loading_a_folder_commits_each_good_file_and_reports_each_bad_one(
     with dbmod.session(engine) as s:
         assert s.get(Service, "ddd-nowhere") is None
     # Loading the same folder again changes nothing.
-    again = {p.name: r for p, r in publishing.load_folder(session=session, folder=tmp_path)}
+    again = {p.name: r for p, r in releasing.load_folder(session=session, folder=tmp_path)}
     assert again[f"{SERVICE}.json"].outcome == "unchanged"  # type: ignore[union-attr]
