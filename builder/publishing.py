@@ -15,13 +15,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from runtime import git as gitcli
 from runtime.definition import dumps
 
 Mode = Literal["file", "direct", "review"]
@@ -43,23 +43,6 @@ AUTHOR_EMAIL_MAX_LENGTH = 254
 # Git would silently rewrite these (or, for NUL, truncate the header), so a commit would carry
 # an identity other than the one the builder showed; refuse them instead.
 _IDENTITY_FORBIDDEN = re.compile(r"[<>\x00-\x1f\x7f]")
-GIT_TIMEOUT_SECONDS = 60
-
-# Variables that would point git at another repository, index or identity than the one we
-# mean (set, for example, when the builder runs inside a git hook).
-_GIT_ENV_CLEARED = (
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_INDEX_FILE",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    "GIT_COMMON_DIR",
-    "GIT_NAMESPACE",
-    "GIT_PREFIX",
-    "GIT_AUTHOR_NAME",
-    "GIT_AUTHOR_EMAIL",
-    "GIT_AUTHOR_DATE",
-)
 
 
 class PublishingError(Exception):
@@ -133,25 +116,6 @@ def _write_atomically(path: Path, data: bytes) -> None:
 # --- git ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Result:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def _git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _GIT_ENV_CLEARED}
-    # Never wait for a password or an editor: the builder runs without a terminal.
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    env["GIT_EDITOR"] = "true"
-    # Git's messages in English, as the error texts quote them.
-    env["LC_ALL"] = "C"
-    env.pop("LANGUAGE", None)
-    env.update(extra or {})
-    return env
-
-
 def _run(
     repo: Path,
     *args: str,
@@ -159,36 +123,9 @@ def _run(
     env: Mapping[str, str] | None = None,
     check: bool = True,
     action: str = "",
-) -> _Result:
-    command = ["git", "-C", str(repo), *args]
-    try:
-        done = subprocess.run(
-            command,
-            input=stdin if stdin is not None else b"",
-            capture_output=True,
-            env=_git_env(env),
-            timeout=GIT_TIMEOUT_SECONDS,
-            check=False,
-        )
-    except FileNotFoundError as exc:
-        raise PublishingError("Git is not installed on the server, so the definition cannot be committed") from exc
-    except subprocess.TimeoutExpired as exc:
-        raise PublishingError(
-            f"Git did not finish within {GIT_TIMEOUT_SECONDS} seconds ({' '.join(args[:2])})"
-        ) from exc
-    result = _Result(
-        done.returncode,
-        done.stdout.decode("utf-8", "replace").strip(),
-        done.stderr.decode("utf-8", "replace").strip(),
-    )
-    if check and result.returncode != 0:
-        raise PublishingError(_failure(action or f"git {args[0]} failed", result))
-    return result
-
-
-def _failure(action: str, result: _Result) -> str:
-    said = result.stderr or result.stdout or f"exit status {result.returncode}"
-    return f"{action}. Git said: {said}"
+) -> gitcli.Result:
+    """``runtime.git.run`` with failures as :class:`PublishingError`."""
+    return gitcli.run(repo, *args, stdin=stdin, env=env, check=check, action=action, error=PublishingError)
 
 
 def repository_of(folder: Path) -> Path | None:
@@ -212,7 +149,7 @@ def repository_of(folder: Path) -> Path | None:
         return None
     # A repository git refuses to use (unsafe ownership, a broken .git) is not "no repository":
     # writing the file without committing would skip the review IT asked for.
-    raise PublishingError(_failure(f"Could not use the git repository around {folder}", result))
+    raise PublishingError(gitcli.failure(f"Could not use the git repository around {folder}", result))
 
 
 def _relative_path(repo: Path, path: Path) -> str:
@@ -488,7 +425,7 @@ def review_status(folder: Path, branch: str) -> ReviewStatus:
     if ancestor.returncode == 0:
         return "merged"
     if ancestor.returncode != 1:
-        raise PublishingError(_failure(f"Could not compare {branch} with the current commit", ancestor))
+        raise PublishingError(gitcli.failure(f"Could not compare {branch} with the current commit", ancestor))
     match = REVIEW_BRANCH.fullmatch(branch)
     assert match is not None
     relative = _relative_path(repo, Path(folder) / f"{match['id']}.json")
