@@ -313,7 +313,8 @@ def _parts(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str]:
         if key == "version" or _equal(a, b):
             continue
         if key == "questions" and isinstance(a, dict | _Missing) and isinstance(b, dict | _Missing):
-            qa, qb = a or {}, b or {}
+            qa: dict[str, Any] = a if isinstance(a, dict) else {}
+            qb: dict[str, Any] = b if isinstance(b, dict) else {}
             yield from (
                 f"question:{n}"
                 for n in [*qb, *(k for k in qa if k not in qb)]
