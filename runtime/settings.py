@@ -6,6 +6,7 @@ import ipaddress
 import os
 import re
 import secrets
+import shutil
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -43,6 +44,46 @@ PUBLISH_MODES = ("direct", "review")
 # How `civicforms worker` delivers the outbox: to the log (development), SMTP, or GOV.UK Notify.
 MAIL_BACKENDS = ("log", "smtp", "notify")
 OIDC_CLIENT_AUTH = ("client_secret_basic", "client_secret_post", "private_key_jwt")
+# Review mode can open a pull request (GitHub) or a merge request (GitLab) after pushing a branch.
+PULL_REQUEST_SERVICES = ("github", "gitlab")
+DEFAULT_API_URLS = {"github": "https://api.github.com", "gitlab": "https://gitlab.com/api/v4"}
+# A branch name as IT would type one (main, release/2026): no leading "-" (an option), no "..",
+# no spaces or the characters git gives a meaning (~^:?*[\\@{).
+_BRANCH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]{0,199}")
+# Where the builder pushes review branches: a URL git understands, or a path on this machine.
+_REMOTE_URL = re.compile(r"(https?|ssh|file)://[^\s]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+|/[^\s]*")
+
+
+def check_git_branch(name: str, value: str) -> str:
+    """``value`` if it is a branch name git can use, else SettingsError naming the variable."""
+    if (
+        not _BRANCH.fullmatch(value)
+        or ".." in value
+        or "//" in value
+        or value.endswith((".", "/", ".lock"))
+        or "/." in value
+    ):
+        raise SettingsError(f"{name} must be a branch name like main, not {value[:60]!r}")
+    return value
+
+
+def check_git_remote(name: str, value: str) -> str:
+    """``value`` if it is a repository URL or an absolute path, else SettingsError naming the variable."""
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value) or len(value) > 1000:
+        raise SettingsError(f"{name} must be one repository URL or path, without spaces")
+    if "::" in value or not _REMOTE_URL.fullmatch(value):
+        raise SettingsError(
+            f"{name} must be a repository URL (https://, ssh:// or git@host:path) or an absolute path, "
+            f"not {value[:60]!r}"
+        )
+    if value.startswith("http://") and not _local_http(value):
+        raise SettingsError(f"{name} must use https:// (http:// only for localhost)")
+    if re.match(r"(https?|ssh)://[^/@]*:[^/@]*@", value):
+        raise SettingsError(
+            f"{name} must not contain a password or token: give git its credentials through a credential "
+            "helper or an SSH key, so they never show in a message"
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -152,6 +193,17 @@ class Settings:
     staff_idle_minutes: int = 30  # signed out after this long without a request
     oidc_providers: tuple[OidcProvider, ...] = ()
     publish_mode: str = "direct"
+    # Git for review mode (builder/publishing.py): branches start from git_base as fetched from
+    # git_remote (empty: the definitions folder's own repository), in the builder's own clone.
+    git_base: str = "main"
+    git_remote: str = ""
+    git_workdir: Path = field(default_factory=lambda: PROJECT_ROOT / "instance" / "git-working-copy")
+    git_folder: str = ""  # the definitions folder's path in the repository ("": worked out)
+    git_pull_requests: str = ""  # "", github or gitlab
+    git_api_url: str = ""  # "": the service's public API
+    git_api_project: str = ""  # owner/repository (GitHub), a project id or group/project (GitLab)
+    git_api_token: str = field(repr=False, default="")
+    git_signing_key: Path | None = None  # an SSH private key: commits are signed (gpg.format=ssh)
     base_url: str = ""  # e.g. https://forms.example.gov.uk: for links printed outside a request
     # Messages (runtime/outbox.py). Secrets come only from the environment, never a default.
     mail_backend: str = "log"
@@ -233,6 +285,7 @@ class Settings:
         if self.base_url and not (self.base_url.startswith("https://") or _local_http(self.base_url)):
             raise SettingsError("CIVICFORMS_BASE_URL must be an https:// address (http:// only for localhost)")
         self._check_mail()
+        self._check_git()
         self._check_abuse_limits()
         for provider in self.oidc_providers:
             prefix = f"CIVICFORMS_OIDC_{provider.name.upper()}"
@@ -270,6 +323,80 @@ class Settings:
             )
         if self.worker_batch_size < 1 or self.worker_interval_seconds < 1:
             raise SettingsError("CIVICFORMS_WORKER_BATCH_SIZE and CIVICFORMS_WORKER_INTERVAL_SECONDS must be 1 or more")
+
+    def _check_git(self) -> None:
+        check_git_branch("CIVICFORMS_GIT_BASE", self.git_base)
+        if self.git_remote:
+            check_git_remote("CIVICFORMS_GIT_REMOTE", self.git_remote)
+        folder = self.git_folder
+        if folder not in ("", ".") and (
+            not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_. /-]{0,199}", folder)
+            or ".." in folder.split("/")
+            or folder.endswith("/")
+        ):
+            raise SettingsError(
+                "CIVICFORMS_GIT_FOLDER must be a folder inside the repository like form_definitions (or . for "
+                f"its top), not {folder[:60]!r}"
+            )
+        workdir = Path(self.git_workdir).absolute()
+        definitions = Path(self.definitions_dir).absolute()
+        if workdir == definitions or workdir.is_relative_to(definitions) or definitions.is_relative_to(workdir):
+            raise SettingsError(
+                "CIVICFORMS_GIT_WORKDIR must be a folder of its own, outside CIVICFORMS_DEFINITIONS_DIR: "
+                "it is the builder's own clone, never the checkout the site loads"
+            )
+        if self.git_pull_requests:
+            self._check_pull_requests()
+        if self.git_signing_key is not None:
+            self._check_signing_key(self.git_signing_key)
+
+    def _check_pull_requests(self) -> None:
+        service = self.git_pull_requests
+        if service not in PULL_REQUEST_SERVICES:
+            raise SettingsError("CIVICFORMS_GIT_PULL_REQUESTS must be github, gitlab or empty")
+        if self.publish_mode != "review":
+            raise SettingsError("CIVICFORMS_GIT_PULL_REQUESTS needs CIVICFORMS_PUBLISH_MODE=review")
+        if not self.git_remote:
+            raise SettingsError(
+                f"CIVICFORMS_GIT_PULL_REQUESTS={service} needs CIVICFORMS_GIT_REMOTE, the {service} repository "
+                "the branches are pushed to"
+            )
+        url = self.git_api_url
+        if not (re.fullmatch(r"https://[^\s?#]+", url) or (_local_http(url) and not re.search(r"[\s?#]", url))):
+            raise SettingsError("CIVICFORMS_GIT_API_URL must be an https:// address (http:// only for localhost)")
+        project = self.git_api_project
+        pattern = (
+            r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+" if service == "github" else r"[0-9]+|[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+"
+        )
+        if not re.fullmatch(pattern, project) or ".." in project:
+            example = "owner/repository" if service == "github" else "a project id like 42, or group/project"
+            raise SettingsError(f"CIVICFORMS_GIT_API_PROJECT must be {example}, not {project[:60]!r}")
+        if not self.git_api_token:
+            raise SettingsError(f"CIVICFORMS_GIT_API_TOKEN must be set when CIVICFORMS_GIT_PULL_REQUESTS is {service}")
+        if any(c.isspace() or ord(c) < 32 for c in self.git_api_token):
+            raise SettingsError("CIVICFORMS_GIT_API_TOKEN must be one word, without spaces or line breaks")
+
+    @staticmethod
+    def _check_signing_key(key: Path) -> None:
+        shown = repr(str(key)[:200])
+        try:
+            text = key.read_text(encoding="utf-8")[:20_000]
+            loose = key.stat().st_mode & 0o077
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"CIVICFORMS_GIT_SIGNING_KEY: cannot read {shown} ({exc.__class__.__name__})") from None
+        if "-----BEGIN OPENSSH PRIVATE KEY-----" not in text:
+            raise SettingsError(
+                f"CIVICFORMS_GIT_SIGNING_KEY: {shown} is not an SSH private key (ssh-keygen -t ed25519 makes one)"
+            )
+        if loose:
+            raise SettingsError(
+                f"CIVICFORMS_GIT_SIGNING_KEY: {shown} can be read by other users; ssh-keygen refuses such a key "
+                "(chmod 600 it)"
+            )
+        if shutil.which("ssh-keygen") is None:
+            raise SettingsError(
+                "CIVICFORMS_GIT_SIGNING_KEY is set but ssh-keygen, which git signs with, is not installed"
+            )
 
     def _check_abuse_limits(self) -> None:
         for name, value in (("RATE_LIMIT_STARTS", self.rate_limit_starts), ("RATE_LIMIT_POSTS", self.rate_limit_posts)):
@@ -425,6 +552,17 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
         staff_idle_minutes=staff_idle,
         oidc_providers=tuple(providers),
         publish_mode=get("PUBLISH_MODE", "direct").strip().lower(),
+        git_base=get("GIT_BASE").strip() or "main",
+        git_remote=get("GIT_REMOTE").strip(),
+        git_workdir=Path(get("GIT_WORKDIR").strip() or str(instance / "git-working-copy")),
+        git_folder=get("GIT_FOLDER").strip(),
+        git_pull_requests=get("GIT_PULL_REQUESTS").strip().lower(),
+        git_api_url=(
+            get("GIT_API_URL").strip() or DEFAULT_API_URLS.get(get("GIT_PULL_REQUESTS").strip().lower(), "")
+        ).rstrip("/"),
+        git_api_project=get("GIT_API_PROJECT").strip(),
+        git_api_token=get("GIT_API_TOKEN").strip(),
+        git_signing_key=Path(get("GIT_SIGNING_KEY").strip()) if get("GIT_SIGNING_KEY").strip() else None,
         base_url=get("BASE_URL", "http://127.0.0.1:5000" if environment == "development" else "").strip(),
         mail_backend=get("MAIL_BACKEND", "log").strip().lower(),
         mail_from=get("MAIL_FROM").strip(),
