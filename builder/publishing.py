@@ -12,17 +12,25 @@ message includes git's own explanation.
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from runtime import git as gitcli
-from runtime.definition import dumps
+from runtime.definition import DEFINITIONS_FOLDER_NAME, dumps
+from runtime.settings import Settings, SettingsError, check_git_branch, check_git_remote
 
 Mode = Literal["file", "direct", "review"]
 ReviewStatus = Literal["waiting", "merged", "missing"]
@@ -58,6 +66,8 @@ class PublishOutcome:
     commit: str | None
     branch: str | None
     live: bool
+    pull_request: str | None = None  # the pull or merge request opened for the branch
+    warning: str | None = None  # e.g. pushed, but the pull request could not be opened
 
 
 def check_service_id(service_id: Any) -> str:
@@ -178,8 +188,9 @@ def _committer_env(repo: Path) -> dict[str, str]:
         ("user.email", "GIT_COMMITTER_EMAIL", FALLBACK_COMMITTER_EMAIL),
     ):
         configured = _run(repo, "config", "--get", key, check=False).stdout
-        if not configured and not os.environ.get(variable):
-            env[variable] = fallback
+        # Set explicitly, since a review commit is made in the builder's clone, not in ``repo``.
+        if not os.environ.get(variable):
+            env[variable] = configured or fallback
     return env
 
 
@@ -250,14 +261,23 @@ def publish_file(
     author_name: str,
     author_email: str,
     message: str | Sequence[str],
+    git: GitConfig | None = None,
+    co_authors: Sequence[tuple[str, str]] = (),
 ) -> PublishOutcome:
     """Publish ``doc`` to ``folder`` and, when the folder is in a git work tree, commit it.
 
     ``message`` is either the change summary (a list of sentences, as ``runtime.changes.summarise``
     gives), made into ``Publish <title> version <n>`` and one bullet per sentence, or a complete
-    commit message. ``mode`` is the setting: ``direct`` commits on the current branch and the
-    version is live; ``review`` commits to ``service/<id>-v<version>`` without touching the work
-    tree, and the version waits for review; ``file`` only writes the file.
+    commit message; each of ``co_authors`` (name, email) gets a ``Co-authored-by:`` trailer.
+    ``mode`` is the setting: ``direct`` commits on the current branch and the version is live;
+    ``review`` commits to ``service/<id>-v<version>`` and the version waits for review; ``file``
+    only writes the file.
+
+    With ``git`` (:meth:`GitConfig.from_settings`), review mode works in the builder's own clone:
+    the branch starts from the base branch as just fetched from the remote and is pushed there
+    (then a pull or merge request is opened when configured); commits are signed when a key is
+    configured; a file in a department folder is updated where it is. Without it, review mode
+    commits the branch in the definitions folder's own repository from its HEAD, as before.
     """
     if mode not in ("file", "direct", "review"):
         raise PublishingError(f"Unknown publishing mode {mode!r}: use 'direct' or 'review'")
@@ -267,17 +287,54 @@ def publish_file(
     path = definition_path(folder, doc)
     _version_of(doc)
     name, email = check_author(author_name, author_email)
-    text = _message_text(doc, message)
+    text = with_co_authors(_message_text(doc, message), email, co_authors)
+    if git is not None and mode == "review":
+        return _publish_to_remote(git, doc, name, email, text)
+    if git is not None:
+        path = _existing_file(folder, doc["id"]) or path
     repo = repository_of(folder) if mode != "file" else None
     if repo is None:
-        write_definition(folder, doc)
+        _write_atomically(path, dumps(doc).encode("utf-8"))
         return PublishOutcome(mode="file", path=path, commit=None, branch=None, live=True)
+    signing_key = git.signing_key if git is not None else None
     if mode == "direct":
-        return _publish_direct(repo, path, doc, name, email, text)
-    return _publish_for_review(repo, path, doc, name, email, text)
+        return _publish_direct(repo, path, doc, name, email, text, signing_key)
+    return _publish_for_review(repo, path, doc, name, email, text, signing_key)
 
 
-def _publish_direct(repo: Path, path: Path, doc: dict[str, Any], name: str, email: str, text: str) -> PublishOutcome:
+def with_co_authors(text: str, author_email: str, co_authors: Sequence[tuple[str, str]]) -> str:
+    """``text`` with a ``Co-authored-by: name <email>`` trailer for each co-author (each once, and
+    never the author), so IT's log credits everyone whose changes the commit carries."""
+    trailers: list[str] = []
+    seen = {author_email.lower()}
+    for entry in co_authors:
+        if not isinstance(entry, (tuple, list)) or len(entry) != 2:
+            raise PublishingError("Each co-author must be a name and an email address")
+        name, email = check_author(*entry)
+        if email.lower() not in seen:
+            seen.add(email.lower())
+            trailers.append(f"Co-authored-by: {name} <{email}>")
+    if not trailers:
+        return text
+    return text.rstrip("\n") + "\n\n" + "\n".join(trailers) + "\n"
+
+
+def _existing_file(folder: Path, service_id: str) -> Path | None:
+    """The service's file in ``folder``: ``<id>.json`` or ``<department>/<id>.json`` (None: neither).
+    Two is an error, since ``civicforms load`` would not know which is the service."""
+    found = [p for p in (folder / f"{service_id}.json", *sorted(folder.glob(f"*/{service_id}.json"))) if p.is_file()]
+    found = [p for p in found if not p.parent.name.startswith(".")]
+    if len(found) > 1:
+        raise PublishingError(
+            f"The service {service_id} has more than one file: {', '.join(str(p) for p in found)}. "
+            "Keep one and remove the others"
+        )
+    return found[0] if found else None
+
+
+def _publish_direct(
+    repo: Path, path: Path, doc: dict[str, Any], name: str, email: str, text: str, signing_key: Path | None = None
+) -> PublishOutcome:
     branch_ref = _run(repo, "symbolic-ref", "--quiet", "HEAD", check=False)
     if branch_ref.returncode != 0:
         raise PublishingError(
@@ -304,7 +361,9 @@ def _publish_direct(repo: Path, path: Path, doc: dict[str, Any], name: str, emai
         _run(repo, "add", "--", relative, action=f"Could not stage {relative}")
         _run(
             repo,
+            *_signing_config(signing_key),
             "commit",
+            *(["-S"] if signing_key else []),
             "--quiet",
             "--only",
             "--cleanup=whitespace",
@@ -344,7 +403,7 @@ def _undo_direct(repo: Path, path: Path, relative: str, previous: bytes | None, 
 
 
 def _publish_for_review(
-    repo: Path, path: Path, doc: dict[str, Any], name: str, email: str, text: str
+    repo: Path, path: Path, doc: dict[str, Any], name: str, email: str, text: str, signing_key: Path | None = None
 ) -> PublishOutcome:
     branch = review_branch(doc)
     if _branch_exists(repo, branch):
@@ -354,41 +413,13 @@ def _publish_for_review(
         )
     relative = _relative_path(repo, path)
     head = _head_commit(repo)
-    data = dumps(doc).encode("utf-8")
     env = {
         **_committer_env(repo),
         "GIT_AUTHOR_NAME": name,
         "GIT_AUTHOR_EMAIL": email,
     }
-    # A private index, so neither the staff's work tree nor anything IT staged is touched.
-    with tempfile.TemporaryDirectory(prefix="civicforms-index-") as temp:
-        index_env = {**env, "GIT_INDEX_FILE": str(Path(temp) / "index")}
-        if head:
-            _run(repo, "read-tree", head, env=index_env, action="Could not read the current commit")
-        blob = _run(repo, "hash-object", "-w", "--stdin", stdin=data, action="Could not store the definition")
-        _run(
-            repo,
-            "update-index",
-            "--add",
-            "--cacheinfo",
-            f"100644,{blob.stdout},{relative}",
-            env=index_env,
-            action=f"Could not add {relative}",
-        )
-        tree = _run(repo, "write-tree", env=index_env, action="Could not write the tree").stdout
     # With no commit yet (an empty repository) the branch starts from a root commit.
-    parents = ["-p", head] if head else []
-    commit = _run(
-        repo,
-        "commit-tree",
-        tree,
-        *parents,
-        "-F",
-        "-",
-        stdin=text.encode("utf-8"),
-        env=env,
-        action="Could not make the commit",
-    ).stdout
+    commit = _commit_file(repo, head, relative, dumps(doc).encode("utf-8"), text, env, signing_key)
     # The empty old value makes git refuse if someone created the branch meanwhile.
     _run(
         repo,
@@ -403,17 +434,71 @@ def _publish_for_review(
     return PublishOutcome(mode="review", path=path, commit=commit, branch=branch, live=False)
 
 
-def review_status(folder: Path, branch: str) -> ReviewStatus:
-    """Whether a review branch is still ``waiting``, has been ``merged`` into HEAD, or is ``missing``.
+def _commit_file(
+    repo: Path,
+    parent: str | None,
+    relative: str,
+    data: bytes,
+    text: str,
+    env: Mapping[str, str],
+    signing_key: Path | None = None,
+) -> str:
+    """A commit of ``parent``'s tree with ``relative`` holding ``data``, made without touching any
+    work tree or index (a private one), signed when ``signing_key`` is given; its id."""
+    with tempfile.TemporaryDirectory(prefix="civicforms-index-") as temp:
+        index_env = {**env, "GIT_INDEX_FILE": str(Path(temp) / "index")}
+        if parent:
+            _run(repo, "read-tree", parent, env=index_env, action="Could not read the current commit")
+        blob = _run(repo, "hash-object", "-w", "--stdin", stdin=data, action="Could not store the definition")
+        _run(
+            repo,
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            f"100644,{blob.stdout},{relative}",
+            env=index_env,
+            action=f"Could not add {relative}",
+        )
+        tree = _run(repo, "write-tree", env=index_env, action="Could not write the tree").stdout
+    parents = ["-p", parent] if parent else []
+    return _run(
+        repo,
+        *_signing_config(signing_key),
+        "commit-tree",
+        *(["-S"] if signing_key else []),
+        tree,
+        *parents,
+        "-F",
+        "-",
+        stdin=text.encode("utf-8"),
+        env=env,
+        action="Could not make the commit" + (f" signed with {signing_key}" if signing_key else ""),
+    ).stdout
 
-    Merged means the branch's commit is part of HEAD's history, or (for a squash merge) HEAD's
-    file holds exactly the branch's version of it.
+
+def _signing_config(signing_key: Path | None) -> list[str]:
+    """Git options that sign with an SSH key (``gpg.format=ssh``), or none."""
+    if signing_key is None:
+        return []
+    return ["-c", "gpg.format=ssh", "-c", f"user.signingKey={Path(signing_key).absolute()}"]
+
+
+def review_status(folder: Path, branch: str, git: GitConfig | None = None) -> ReviewStatus:
+    """Whether a review branch is still ``waiting``, has been ``merged``, or is ``missing``.
+
+    Merged means the branch's commit is part of the base's history, or (for a squash merge) the
+    base's file holds exactly the branch's version of it. With ``git`` the base is the configured
+    base branch as just fetched from the remote, and a branch IT deleted after merging it still
+    counts as merged (the builder's clone keeps what it pushed); without it, the base is HEAD of
+    the definitions folder's repository.
     """
+    if not isinstance(branch, str) or not REVIEW_BRANCH.fullmatch(branch):
+        raise PublishingError(f"{branch!r} is not a review branch (service/<id>-v<version>)")
+    if git is not None:
+        return _review_status_remote(git, branch)
     repo = repository_of(folder)
     if repo is None:
         raise PublishingError(f"{folder} is not in a git repository, so there is no review to follow")
-    if not isinstance(branch, str) or not REVIEW_BRANCH.fullmatch(branch):
-        raise PublishingError(f"{branch!r} is not a review branch (service/<id>-v<version>)")
     ref = f"refs/heads/{branch}"
     tip = _run(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
     if tip.returncode != 0:
@@ -434,3 +519,450 @@ def review_status(folder: Path, branch: str) -> ReviewStatus:
     if proposed.returncode == 0 and current.returncode == 0 and proposed.stdout == current.stdout:
         return "merged"
     return "waiting"
+
+
+# --- review in the builder's own clone, pushed to a remote -----------------------------------------
+
+PullRequests = Literal["", "github", "gitlab"]
+# The builder's clone is marked so that a folder it did not make (the server's checkout, say)
+# is never used as one.
+_WORKING_COPY_MARK = "civicforms.workingcopy"
+LOCK_TIMEOUT_SECONDS = 120
+API_TIMEOUT_SECONDS = 20
+MAX_DEFINITION_BYTES = 512 * 1024
+# "A moment ago" in the message a second publish of the same version gets.
+_RECENT_SECONDS = 15 * 60
+
+
+@dataclass(frozen=True, kw_only=True)
+class GitConfig:
+    """How the builder uses git: the mode, and for review the base branch, the remote, its own clone,
+    pull or merge requests and the signing key. Build it with :meth:`from_settings`."""
+
+    mode: Literal["direct", "review"] = "review"
+    folder: Path  # the definitions folder (CIVICFORMS_DEFINITIONS_DIR)
+    workdir: Path  # the builder's own clone (CIVICFORMS_GIT_WORKDIR)
+    base: str = "main"
+    remote: str = ""  # "": the definitions folder's own repository
+    path: str = ""  # the definitions folder's path in the repository; "": worked out
+    pull_requests: PullRequests = ""
+    api_url: str = ""
+    api_project: str = ""
+    api_token: str = field(repr=False, default="")
+    signing_key: Path | None = None
+
+    def __post_init__(self) -> None:
+        try:
+            check_git_branch("CIVICFORMS_GIT_BASE", self.base)
+            if self.remote:
+                check_git_remote("CIVICFORMS_GIT_REMOTE", self.remote)
+        except SettingsError as exc:
+            raise PublishingError(str(exc)) from None
+        if self.mode not in ("direct", "review"):
+            raise PublishingError(f"Unknown publishing mode {self.mode!r}: use 'direct' or 'review'")
+        if self.pull_requests not in ("", "github", "gitlab"):
+            raise PublishingError("Pull requests can be opened on github or gitlab")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> GitConfig:
+        return cls(
+            mode="review" if settings.publish_mode == "review" else "direct",
+            folder=Path(settings.definitions_dir),
+            workdir=Path(settings.git_workdir),
+            base=settings.git_base,
+            remote=settings.git_remote,
+            path=settings.git_folder,
+            pull_requests=settings.git_pull_requests,  # type: ignore[arg-type]
+            api_url=settings.git_api_url,
+            api_project=settings.git_api_project,
+            api_token=settings.git_api_token,
+            signing_key=settings.git_signing_key,
+        )
+
+    def remote_repository(self) -> str:
+        """The repository review branches are pushed to: the setting, or the definitions folder's own."""
+        if self.remote:
+            return self.remote
+        top = repository_of(self.folder)
+        if top is None:
+            raise PublishingError(
+                f"Review needs a git repository: {self.folder} is not in one and CIVICFORMS_GIT_REMOTE is not set"
+            )
+        return str(top)
+
+    def folder_in_repository(self) -> str:
+        """The definitions folder's path inside the repository ("" for its top)."""
+        if self.path:
+            return "" if self.path == "." else self.path.strip("/")
+        if not self.remote:
+            top = repository_of(self.folder)
+            if top is not None:
+                inside = _relative_path(top, self.folder)
+                return "" if inside == "." else inside
+        return DEFINITIONS_FOLDER_NAME
+
+
+class AlreadyInReview(PublishingError):
+    """This version was sent for review already (by another publish, perhaps a moment ago)."""
+
+    def __init__(self, message: str, *, branch: str, commit: str | None, author: str | None) -> None:
+        super().__init__(message)
+        self.branch = branch
+        self.commit = commit
+        self.author = author
+
+
+@dataclass(frozen=True)
+class BaseFile:
+    """A service's definition as it is on the base branch (review) or in the folder (direct)."""
+
+    path: str  # in the repository (review), or the file's path (direct)
+    commit: str | None
+    doc: dict[str, Any]
+
+
+@contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_path`` (one publish at a time in the builder's clone, across
+    threads and processes); a clear error if another holds it for longer than the time limit."""
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock_path, "a+b")  # noqa: SIM115 - closed below, after the lock is released
+    except OSError as exc:
+        raise PublishingError(f"Could not open the lock file {lock_path}: {exc.strerror or exc}") from exc
+    try:
+        deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise PublishingError(
+                        "Another publish has been running for over two minutes, so this one was not sent. "
+                        "Try again in a minute"
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    finally:
+        handle.close()
+
+
+@contextmanager
+def _working_copy(config: GitConfig) -> Iterator[tuple[Path, str]]:
+    """The builder's own clone of the remote, locked for this thread: (its folder, the remote)."""
+    remote = config.remote_repository()
+    workdir = Path(config.workdir).absolute()
+    with _locked(workdir.parent / f".{workdir.name}.lock"):
+        _ensure_clone(workdir, remote)
+        yield workdir, remote
+
+
+def _ensure_clone(workdir: Path, remote: str) -> None:
+    if not workdir.exists() or (workdir.is_dir() and not any(workdir.iterdir())):
+        workdir.parent.mkdir(parents=True, exist_ok=True)
+        _run(
+            workdir.parent,
+            "clone",
+            "--bare",
+            "--quiet",
+            "--no-tags",
+            "--",
+            remote,
+            str(workdir),
+            action=f"Could not clone {remote} into the builder's working copy {workdir}",
+        )
+        _run(workdir, "config", _WORKING_COPY_MARK, "true")
+        return
+    # Asked of the folder itself: a folder inside another repository would otherwise answer for it.
+    own = _run(workdir, "rev-parse", "--absolute-git-dir", check=False).stdout
+    marked = _run(workdir, "config", "--local", "--get", _WORKING_COPY_MARK, check=False).stdout
+    if not own or Path(own).resolve() != workdir.resolve() or marked != "true":
+        raise PublishingError(
+            f"{workdir} (CIVICFORMS_GIT_WORKDIR) is not the builder's working copy: the builder makes its own "
+            "clone there and uses no other. Point CIVICFORMS_GIT_WORKDIR at a new folder"
+        )
+    if _run(workdir, "remote", "get-url", "origin", check=False).stdout != remote:
+        _run(workdir, "remote", "set-url", "origin", remote, action="Could not change the working copy's remote")
+
+
+def _fetch_base(workdir: Path, config: GitConfig, remote: str) -> str:
+    """Fetch the base branch from the remote; its tip as fetched now."""
+    tracking = f"refs/remotes/origin/{config.base}"
+    fetched = _run(
+        workdir, "fetch", "--quiet", "--no-tags", "origin", f"+refs/heads/{config.base}:{tracking}", check=False
+    )
+    if fetched.returncode != 0:
+        if "couldn't find remote ref" in fetched.stderr:
+            raise PublishingError(
+                f"The base branch {config.base} (CIVICFORMS_GIT_BASE) is not in the repository {remote}"
+            )
+        raise PublishingError(gitcli.failure(f"Could not fetch {config.base} from {remote}", fetched))
+    return _run(workdir, "rev-parse", "--verify", f"{tracking}^{{commit}}").stdout
+
+
+def _remote_branch(workdir: Path, remote: str, branch: str) -> str | None:
+    """The commit ``branch`` is at in the remote (fetched into the clone), or None when it has none."""
+    listed = _run(workdir, "ls-remote", "--exit-code", "origin", f"refs/heads/{branch}", check=False)
+    if listed.returncode == 2:
+        return None
+    if listed.returncode != 0:
+        raise PublishingError(gitcli.failure(f"Could not read the branches of {remote}", listed))
+    _run(
+        workdir,
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "origin",
+        f"+refs/heads/{branch}:refs/remotes/origin/{branch}",
+        action=f"Could not fetch {branch} from {remote}",
+    )
+    return _run(workdir, "rev-parse", "--verify", f"refs/remotes/origin/{branch}^{{commit}}").stdout
+
+
+def _files_named(workdir: Path, commit: str, folder: str, service_id: str) -> list[str]:
+    """Where the service's file is at ``commit``: ``<folder>/<id>.json`` and ``<folder>/<department>/<id>.json``."""
+    prefix = f"{folder}/" if folder else ""
+    listing = _run(
+        workdir,
+        "ls-tree",
+        "-r",
+        "-z",
+        "--name-only",
+        "--full-tree",
+        commit,
+        "--",
+        prefix or ".",
+        action=f"Could not list {folder or 'the repository'} at {commit[:12]}",
+    )
+    names = [n.decode("utf-8", "replace") for n in listing.raw.split(b"\x00") if n]
+    depth = prefix.count("/")
+    return sorted(
+        n
+        for n in names
+        if n.startswith(prefix)
+        and n.rsplit("/", 1)[-1] == f"{service_id}.json"
+        and n.count("/") in (depth, depth + 1)
+        and not n[len(prefix) :].startswith(".")
+    )
+
+
+def _one_file(names: list[str], service_id: str, where: str) -> str | None:
+    if len(names) > 1:
+        raise PublishingError(
+            f"The service {service_id} has more than one file on {where}: {', '.join(names)}. "
+            "Keep one and remove the others"
+        )
+    return names[0] if names else None
+
+
+def _parse(data: bytes, where: str) -> dict[str, Any]:
+    if len(data) > MAX_DEFINITION_BYTES:
+        raise PublishingError(f"{where} is too large ({len(data)} bytes)")
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise PublishingError(f"{where} is not valid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise PublishingError(f"{where} is not a definition (a JSON object)")
+    return doc
+
+
+def _in_review_message(doc: Mapping[str, Any], branch: str, workdir: Path, commit: str) -> AlreadyInReview:
+    author, _, when = _run(workdir, "log", "-1", "--format=%an%x00%ct", commit, check=False).stdout.partition("\x00")
+    try:
+        age = time.time() - int(when)
+    except ValueError:
+        age = float("inf")
+    moment = "a moment ago" if age < _RECENT_SECONDS else "earlier"
+    title = _one_line(doc.get("title") or doc.get("id"))
+    by = f" by {author}" if author else ""
+    return AlreadyInReview(
+        f"Version {doc.get('version')} of {title} was sent for review {moment}{by} (branch {branch}). "
+        "A version sent for review cannot change: publish your change as a new version",
+        branch=branch,
+        commit=commit,
+        author=author or None,
+    )
+
+
+def _publish_to_remote(config: GitConfig, doc: dict[str, Any], name: str, email: str, text: str) -> PublishOutcome:
+    branch = review_branch(doc)
+    service_id = doc["id"]
+    folder = config.folder_in_repository()
+    data = dumps(doc).encode("utf-8")
+    identity = repository_of(config.folder) if not config.remote else None
+    with _working_copy(config) as (workdir, remote):
+        base_tip = _fetch_base(workdir, config, remote)
+        existing = _remote_branch(workdir, remote, branch)
+        if existing is not None:
+            raise _in_review_message(doc, branch, workdir, existing)
+        where = f"{config.base} in {remote}"
+        relative = _one_file(_files_named(workdir, base_tip, folder, service_id), service_id, where)
+        relative = relative or (f"{folder}/" if folder else "") + f"{service_id}.json"
+        env = {**_committer_env(identity or workdir), "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email}
+        commit = _commit_file(workdir, base_tip, relative, data, text, env, config.signing_key)
+        # Kept after the push, so the review can be followed after IT deletes the merged branch.
+        _run(workdir, "update-ref", f"refs/heads/{branch}", commit, action=f"Could not make the branch {branch}")
+        pushed = _run(workdir, "push", "--porcelain", "origin", f"refs/heads/{branch}:refs/heads/{branch}", check=False)
+        if pushed.returncode != 0:
+            _run(workdir, "update-ref", "-d", f"refs/heads/{branch}", check=False)
+            raced = _remote_branch(workdir, remote, branch)
+            if raced is not None:
+                raise _in_review_message(doc, branch, workdir, raced)
+            raise PublishingError(_refused(remote, branch, pushed))
+    path = config.folder / PurePosixPath(relative[len(folder) + 1 :] if folder else relative)
+    outcome = PublishOutcome(mode="review", path=path, commit=commit, branch=branch, live=False)
+    if not config.pull_requests:
+        return outcome
+    subject, _, body = text.partition("\n")
+    try:
+        url = open_pull_request(config, branch=branch, title=subject.strip(), body=body.strip())
+    except PublishingError as exc:
+        return replace(
+            outcome,
+            warning=f"The branch {branch} was pushed to {remote}, but the pull request could not be opened: {exc}",
+        )
+    return replace(outcome, pull_request=url)
+
+
+def _refused(remote: str, branch: str, pushed: gitcli.Result) -> str:
+    """Why the remote refused the push, in one sentence, then git's own words."""
+    reason = ""
+    for line in pushed.stdout.splitlines():
+        if line.startswith("!"):
+            found = re.search(r"\(([^()]*)\)\s*$", line)
+            reason = found.group(1) if found else line.split("\t")[-1]
+    said = pushed.stderr or pushed.stdout or f"exit status {pushed.returncode}"
+    return (
+        f"The repository {remote} refused the branch {branch}"
+        + (f" ({reason})" if reason else "")
+        + f", so nothing was sent for review. Git said: {said}"
+    )
+
+
+def base_file(config: GitConfig, service_id: str) -> BaseFile | None:
+    """The service's definition as it is live in git right now: on the base branch just fetched
+    from the remote (review), or in the definitions folder (direct); None when there is none."""
+    check_service_id(service_id)
+    if config.mode == "direct":
+        found = _existing_file(Path(config.folder), service_id)
+        if found is None:
+            return None
+        try:
+            data = found.read_bytes()
+        except OSError as exc:
+            raise PublishingError(f"Could not read {found}: {exc.strerror or exc}") from exc
+        top = repository_of(found.parent)
+        commit = gitcli.last_commit(top, _relative_path(top, found)) if top is not None else None
+        return BaseFile(path=str(found), commit=commit, doc=_parse(data, str(found)))
+    folder = config.folder_in_repository()
+    with _working_copy(config) as (workdir, remote):
+        tip = _fetch_base(workdir, config, remote)
+        where = f"{config.base} in {remote}"
+        relative = _one_file(_files_named(workdir, tip, folder, service_id), service_id, where)
+        if relative is None:
+            return None
+        blob = gitcli.show(workdir, tip, relative)
+    if blob is None:
+        return None
+    return BaseFile(path=relative, commit=tip, doc=_parse(blob, f"{relative} on {config.base}"))
+
+
+def read_base(config: GitConfig, service_id: str) -> dict[str, Any] | None:
+    """The definition as it is live in git right now (see :func:`base_file`), or None."""
+    found = base_file(config, service_id)
+    return found.doc if found is not None else None
+
+
+def _review_status_remote(config: GitConfig, branch: str) -> ReviewStatus:
+    match = REVIEW_BRANCH.fullmatch(branch)
+    assert match is not None
+    folder = config.folder_in_repository()
+    with _working_copy(config) as (workdir, remote):
+        base_tip = _fetch_base(workdir, config, remote)
+        pushed = _remote_branch(workdir, remote, branch)
+        kept = _run(workdir, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}", check=False)
+        tip = pushed or (kept.stdout if kept.returncode == 0 else None)
+        if tip is None:
+            return "missing"
+        ancestor = _run(workdir, "merge-base", "--is-ancestor", tip, base_tip, check=False)
+        if ancestor.returncode == 0:
+            return "merged"
+        if ancestor.returncode != 1:
+            raise PublishingError(gitcli.failure(f"Could not compare {branch} with {config.base}", ancestor))
+        # A squash or rebase merge: the base holds exactly the branch's file.
+        proposed = _files_named(workdir, tip, folder, match["id"])
+        current = _files_named(workdir, base_tip, folder, match["id"])
+        if len(proposed) == 1 and len(current) == 1:
+            blobs = [
+                _run(workdir, "rev-parse", "--verify", "--quiet", f"{commit}:{name}", check=False).stdout
+                for commit, name in ((tip, proposed[0]), (base_tip, current[0]))
+            ]
+            if blobs[0] and blobs[0] == blobs[1]:
+                return "merged"
+    return "waiting" if pushed else "missing"
+
+
+# --- pull and merge requests ---------------------------------------------------------------------
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is refused, so the token is never sent on to another address."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def pull_request_request(config: GitConfig, *, branch: str, title: str, body: str) -> urllib.request.Request:
+    """The HTTP request that opens a pull request (GitHub) or merge request (GitLab) for ``branch``."""
+    api = config.api_url.rstrip("/")
+    if config.pull_requests == "github":
+        url = f"{api}/repos/{config.api_project}/pulls"
+        payload = {"head": branch, "base": config.base, "title": title, "body": body}
+        headers = {
+            "Authorization": f"Bearer {config.api_token}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+        }
+    elif config.pull_requests == "gitlab":
+        url = f"{api}/projects/{urllib.parse.quote(config.api_project, safe='')}/merge_requests"
+        payload = {"source_branch": branch, "target_branch": config.base, "title": title, "description": body}
+        headers = {"PRIVATE-TOKEN": config.api_token}
+    else:
+        raise PublishingError("No pull requests are configured (CIVICFORMS_GIT_PULL_REQUESTS)")
+    headers |= {"Content-Type": "application/json", "User-Agent": "civicforms-builder"}
+    return urllib.request.Request(url, data=json.dumps(payload).encode("utf-8"), headers=headers, method="POST")
+
+
+def open_pull_request(config: GitConfig, *, branch: str, title: str, body: str) -> str:
+    """Open the pull or merge request; its web address. PublishingError says why it could not be."""
+    request = pull_request_request(config, branch=branch, title=title, body=body)
+    service = "GitHub" if config.pull_requests == "github" else "GitLab"
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(request, timeout=API_TIMEOUT_SECONDS) as response:
+            answer = json.loads(response.read(1024 * 1024).decode("utf-8") or "{}")
+    except urllib.error.HTTPError as exc:
+        raise PublishingError(f"{service} answered {exc.code} {exc.reason}{_api_message(exc)}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise PublishingError(f"{service} could not be reached at {config.api_url} ({reason})") from None
+    except ValueError:
+        raise PublishingError(f"{service} answered with something that is not JSON") from None
+    url = answer.get("html_url") or answer.get("web_url") if isinstance(answer, dict) else None
+    return str(url) if url else ""
+
+
+def _api_message(exc: urllib.error.HTTPError) -> str:
+    try:
+        answer = json.loads(exc.read(64 * 1024).decode("utf-8"))
+    except (OSError, ValueError):
+        return ""
+    said = answer.get("message") if isinstance(answer, dict) else None
+    errors = answer.get("errors") if isinstance(answer, dict) else None
+    text = " ".join(str(part) for part in (said, errors) if part)
+    return f": {_one_line(text)[:300]}" if text else ""
