@@ -1,13 +1,20 @@
 """Publishing a service definition: the canonical file, and a commit IT can review in git.
 
-``form_definitions/<service-id>.json`` is the source of truth IT reviews. When that folder sits
-in a git work tree, a setting chooses ``direct`` (commit the file on the current branch, the
-version goes live) or ``review`` (commit to a branch ``service/<id>-v<version>`` without
-touching the work tree; the version goes live after IT merges it and runs ``civicforms load``).
+``form_definitions/<service-id>.json`` (or ``form_definitions/<department>/<service-id>.json``) is
+the source of truth IT reviews. When that folder sits in a git work tree, a setting chooses
+``direct`` (commit the file on the current branch, the version goes live) or ``review`` (commit to
+a branch ``service/<id>-v<version>``; the version goes live after IT merges it and runs
+``civicforms load``).
 
-Git is driven through its command line with argument lists (never a shell), so what the builder
+With a :class:`GitConfig` (the ``CIVICFORMS_GIT_*`` settings), review happens in the builder's own
+clone of the remote IT reviews in (never the server's checkout): the base branch is fetched, the
+branch starts from its tip, the commit is signed when a key is configured, the branch is pushed,
+and a pull or merge request is opened when configured. One publish at a time holds the clone's
+lock, so two at once give one branch and a clear message.
+
+Git is driven through ``runtime.git.run`` with argument lists (never a shell), so what the builder
 does is exactly what IT could type. Every failure becomes a :class:`PublishingError` whose
-message includes git's own explanation.
+message says what failed in words, then quotes git's own explanation.
 """
 
 from __future__ import annotations

@@ -406,3 +406,19 @@ def test_review_status_of_a_squash_merge_and_of_a_branch_deleted_unmerged(remote
     git(remote, "branch", "-D", "service/missed-bin-collection-v3")
     assert review_status(cfg.folder, "service/missed-bin-collection-v3", cfg) == "missing"
     assert review_status(cfg.folder, "service/missed-bin-collection-v9", cfg) == "missing"
+
+
+def test_direct_updates_a_file_in_a_department_folder_where_it_is(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "server")
+    folder = repo / "form_definitions"
+    (folder / "waste").mkdir(parents=True)
+    (folder / "waste" / "missed-bin-collection.json").write_text(dumps(service(version=1)))
+    git(repo, "add", "-A")
+    git(repo, "commit", "--quiet", "-m", "Version 1")
+    cfg = GitConfig(mode="direct", folder=folder, workdir=tmp_path / "wc")
+
+    outcome = publish(cfg, service(version=2))
+
+    assert outcome.path == folder / "waste" / "missed-bin-collection.json"
+    assert git(repo, "show", "--name-only", "--format=", "HEAD") == "form_definitions/waste/missed-bin-collection.json"
+    assert not (folder / "missed-bin-collection.json").exists()
