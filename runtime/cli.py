@@ -408,6 +408,8 @@ def worker(once: bool) -> None:
         sys.exit(WORKER_GAVE_UP)
 
 
-from .cli_release import load  # noqa: E402  (registered here, after main exists)
+from .cli_release import load, plan, status  # noqa: E402  (registered here, after main exists)
 
 main.add_command(load)
+main.add_command(plan)
+main.add_command(status)

@@ -49,6 +49,8 @@ def publish(
     department_id: int | None = None,
     moved_from: int | None = None,
     create_departments: bool = False,
+    source_commit: str | None = None,
+    source_path: str | None = None,
 ) -> PublishResult:
     """Publish a checked definition as a new immutable version (idempotent for a same file).
 
@@ -62,7 +64,8 @@ def publish(
     which must exist. A member of staff publishes a draft of department ``department_id``: the
     definition must name that department (or none), and the service must already be in it
     unless the draft was moved there from the service's department (``moved_from``, see
-    ``move_draft``).
+    ``move_draft``). ``source_commit`` and ``source_path``: the git commit and file a version
+    ``civicforms load`` brought in came from (shown in the builder's history).
 
     Open cases follow the current version's approval steps, so a version that removes a state
     some open cases are in is refused, naming them, unless ``state_mapping`` says where each
@@ -115,6 +118,8 @@ def publish(
                 definition=doc,
                 published_by=published_by,
                 change_summary=list(change_summary) if change_summary is not None else None,
+                source_commit=source_commit,
+                source_path=source_path,
             )
         )
         outcome = "published"
@@ -224,6 +229,17 @@ def _move_open_cases(session: Session, doc: dict[str, Any], mapping: dict[str, s
     )
 
 
+def close_service(*, session: Session, service_id: str) -> None:
+    """Close a service (``civicforms load --allow-close``, its file gone from git): citizens can no
+    longer start it; citizens part way through and its open cases carry on. No version changes."""
+    service = session.get(Service, service_id)
+    if service is None:
+        raise PublishError([Problem("$.id", f"there is no service {service_id}")])
+    service.live = False
+    service.updated_at = utcnow()
+    session.flush()
+
+
 def live_services(*, session: Session) -> list[Service]:
     return list(session.exec(select(Service).where(col(Service.live)).order_by(Service.title)))
 
@@ -238,6 +254,12 @@ class VersionSummary:
     change_summary: list[str] | None
     content_hash: str
     current: bool
+    source_commit: str | None = None  # loaded by ``civicforms load`` from this git commit
+    source_path: str | None = None  # ... and this file
+
+    @property
+    def short_commit(self) -> str | None:
+        return self.source_commit[:7] if self.source_commit else None
 
 
 def service_versions(*, session: Session, service_id: str) -> list[VersionSummary]:
@@ -250,6 +272,8 @@ def service_versions(*, session: Session, service_id: str) -> list[VersionSummar
             ServiceVersion.change_summary,
             ServiceVersion.content_hash,
             Service.current_version,
+            ServiceVersion.source_commit,
+            ServiceVersion.source_path,
         )
         .join(Service, col(Service.id) == ServiceVersion.service_id)
         .outerjoin(StaffUser, col(StaffUser.id) == ServiceVersion.published_by)
@@ -257,8 +281,10 @@ def service_versions(*, session: Session, service_id: str) -> list[VersionSummar
         .order_by(col(ServiceVersion.version).desc())
     ).all()
     return [
-        VersionSummary(version, at, by, list(summary) if summary is not None else None, digest, version == current)
-        for version, at, by, summary, digest, current in rows
+        VersionSummary(
+            version, at, by, list(summary) if summary is not None else None, digest, version == current, commit, path
+        )
+        for version, at, by, summary, digest, current, commit, path in rows
     ]
 
 

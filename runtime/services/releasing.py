@@ -1,19 +1,564 @@
-"""Releasing what the definitions folder says: ``civicforms load`` (and, later, ``plan``).
+"""Releasing what the definitions folder says: ``civicforms plan``, ``load`` and ``status``.
 
 The folder (or a git ref) is the source of truth that IT reviews; these use cases make the live
-database match it. Each takes an explicit session and owns its transaction.
+database match it. One planning function, :func:`plan_release`, reads the definitions and the
+live database and says, per service, what a release would do and what would refuse it, changing
+nothing. ``civicforms plan`` prints it; :func:`release` (``civicforms load``) makes the same plan
+and applies it in one transaction, all of it or none, so that plan and load never disagree;
+``civicforms status`` words the same comparison as drift between git and live.
+
+Live equals git: a file older than the live version (a ``git revert``) goes live as a new version
+numbered above the newest (history is never rewritten); a file whose content, version number
+aside, is the live one is unchanged; a live service with no file is closed (``allow_close``) or
+the release is refused naming it.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
 
-from sqlmodel import Session
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
+from .. import git
 from ..data import published
-from ..definition import read_file
+from ..data.departments import GENERAL_DEPARTMENT, named_department, shown
+from ..definition import DefinitionError, content_hash, definition_files, read_file
+from ..models import Case, FormSession, Service, ServiceVersion, utcnow
 from ..problems import Problem
 from .unit_of_work import atomic
+
+Action = Literal["new", "publish", "rollback", "unchanged", "reopen", "close", "refused"]
+CHANGING: frozenset[str] = frozenset({"new", "publish", "rollback", "reopen", "close"})
+
+
+class SourceError(Exception):
+    """The definitions could not be read at all (no such folder, not a git work tree, a bad ref)."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the definitions came from: a folder, or a folder at a git ref."""
+
+    folder: Path
+    ref: str | None = None
+    commit: str | None = None  # the commit the ref names
+
+    @property
+    def label(self) -> str:
+        if self.ref is None:
+            return str(self.folder)
+        return f"{self.folder} at {self.ref} (commit {(self.commit or '')[:12]})"
+
+
+@dataclass
+class SourceFile:
+    """One definition file as read: its document, or why it could not be read."""
+
+    path: str  # as shown in messages: the file's path, or its path in the repository at the ref
+    stem: str
+    doc: dict[str, Any] | None
+    problems: list[Problem] = field(default_factory=list)
+    source_commit: str | None = None  # the last commit of the file (None: not committed as it is)
+    source_path: str | None = None  # its path from the top of the git work tree
+
+
+@dataclass
+class Stranded:
+    """Open cases in a state the new version removes, and where they would go."""
+
+    state: str
+    count: int
+    references: list[str]
+    move_to: str | None  # None: nowhere chosen (the release is refused)
+
+
+@dataclass
+class ServicePlan:
+    """What a release does to one service, and what would refuse it."""
+
+    service_id: str
+    file: str | None  # None: the live service has no file
+    action: Action
+    live_version: int | None  # the version live now (None: a new service)
+    version: int | None  # the version that would be live afterwards
+    rolled_back_to: int | None = None  # a rollback: the published version whose content comes back
+    summary: list[str] = field(default_factory=list)
+    department: str | None = None
+    moved_from: str | None = None  # the department it leaves
+    create_department: bool = False
+    stranded: list[Stranded] = field(default_factory=list)
+    open_cases: int = 0  # a closing service's open cases (they carry on)
+    mid_journey: int = 0  # citizens part way through a form of a version that stops being live
+    problems: list[Problem] = field(default_factory=list)
+    live_loaded_from_git: bool = False  # the live version came from git (not the builder)
+    doc: dict[str, Any] | None = field(default=None, repr=False)  # what publish is given
+    source_commit: str | None = None
+    source_path: str | None = None
+    state: str = ""  # how file and live compare, for ``status`` (see DRIFT)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "service": self.service_id,
+            "file": self.file,
+            "action": self.action,
+            "live_version": self.live_version,
+            "version": self.version,
+            "rolled_back_to": self.rolled_back_to,
+            "summary": self.summary,
+            "department": self.department,
+            "moved_from": self.moved_from,
+            "create_department": self.create_department,
+            "stranded_cases": [
+                {"state": s.state, "count": s.count, "references": s.references, "move_to": s.move_to}
+                for s in self.stranded
+            ],
+            "open_cases": self.open_cases,
+            "citizens_mid_journey": self.mid_journey,
+            "source_commit": self.source_commit,
+            "problems": [{"path": p.path, "message": p.message} for p in self.problems],
+        }
+
+
+@dataclass
+class Plan:
+    """Everything a release would do, per service, and every problem that would refuse it."""
+
+    source: Source
+    services: list[ServicePlan]
+    file_problems: list[tuple[str, Problem]] = field(default_factory=list)  # files naming no service
+    applied: bool = False
+
+    @property
+    def problems(self) -> list[tuple[str, Problem]]:
+        """Every problem as (file, problem), in file order; a missing file is named by its service."""
+        out = list(self.file_problems)
+        for s in self.services:
+            out.extend((s.file or s.service_id, p) for p in s.problems)
+        return sorted(out, key=lambda fp: fp[0])
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.problems)
+
+    @property
+    def changes(self) -> list[ServicePlan]:
+        return [s for s in self.services if s.action in CHANGING]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "format": "civicforms-plan/1",
+            "source": {"folder": str(self.source.folder), "ref": self.source.ref, "commit": self.source.commit},
+            "result": "refused" if self.refused else "changes" if self.changes else "no-changes",
+            "applied": self.applied,
+            "services": [s.as_json() for s in self.services],
+            "problems": [{"file": f, "path": p.path, "message": p.message} for f, p in self.problems],
+        }
+
+
+# -- reading the definitions --------------------------------------------------------------------
+
+
+def read_source(folder: Path, ref: str | None = None) -> tuple[Source, list[SourceFile]]:
+    """The definition files of ``folder`` (``<id>.json``, or ``<department-slug>/<id>.json``), on
+    disk or at the git ``ref``, each checked on its own (``runtime.checker.check_file``: the checker,
+    the id its file name, a department folder its department); SourceError when they cannot be
+    read at all. A ref's files are checked as written to a temporary folder, so that a file is
+    judged alike on disk and at a ref."""
+    repo = git.toplevel(folder)
+    if ref is None:
+        if not folder.is_dir():
+            raise SourceError(f"{folder}: no such folder")
+        files = _read_folder(folder, lambda path: str(path))
+        if repo is not None:
+            for path, found in zip(definition_files([folder]), files, strict=True):
+                found.source_commit, found.source_path = _committed(repo, path)
+        return Source(folder), files
+    if repo is None:
+        raise SourceError(f"{folder}: not in a git work tree, so --ref {shown(ref)} cannot be read")
+    try:
+        commit = git.resolve(repo, ref)
+        inside = git.relative(repo, folder)
+        blobs = git.files_at(repo, commit, inside)
+    except git.GitError as exc:
+        raise SourceError(str(exc)) from exc
+    with tempfile.TemporaryDirectory(prefix="civicforms-ref-") as scratch:
+        top = Path(scratch)
+        names: dict[Path, str] = {}
+        for name, data in blobs.items():
+            below = PurePosixPath(name).relative_to(inside) if inside != "." else PurePosixPath(name)
+            if len(below.parts) > 2 or any(part.startswith(".") or part == ".." for part in below.parts):
+                continue  # only <id>.json and <department>/<id>.json, as on disk
+            path = top.joinpath(*below.parts)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            names[path] = name
+        files = _read_folder(top, lambda path: names[path])
+    for found in files:
+        found.source_path = found.path
+        last = git.run(repo, "log", "-1", "--format=%H", commit, "--", found.path, check=False)
+        found.source_commit = (last.stdout or None) if last.returncode == 0 else None
+    return Source(folder, ref, commit), files
+
+
+def _read_folder(folder: Path, label: Callable[[Path], str]) -> list[SourceFile]:
+    from ..checker import check_file  # heavy: imported when a release is read
+
+    files = []
+    for path in definition_files([folder]):
+        found = SourceFile(path=label(path), stem=path.stem, doc=None, problems=check_file(path, root=folder))
+        try:
+            found.doc = read_file(path)
+        except DefinitionError:
+            pass  # check_file said why
+        files.append(found)
+    return files
+
+
+def _committed(repo: Path, path: Path) -> tuple[str | None, str | None]:
+    """The last commit of a file and its path in the repository, when the file is as committed."""
+    try:
+        name = git.relative(repo, path)
+        commit = git.last_commit(repo, name)
+        if commit is None or git.show(repo, commit, name) != path.read_bytes():
+            return None, name  # never committed, or changed since: no commit holds this content
+        return commit, name
+    except (git.GitError, OSError):
+        return None, None
+
+
+# -- planning -----------------------------------------------------------------------------------
+
+
+def _without_version(doc: dict[str, Any]) -> str:
+    """A document's content hash, its version number aside."""
+    return content_hash({**doc, "version": 0})
+
+
+def plan_release(
+    *,
+    session: Session,
+    source: Source,
+    files: list[SourceFile],
+    moves: dict[str, dict[str, str]] | None = None,
+    allow_close: bool = False,
+    create_departments: bool = False,
+) -> Plan:
+    """What releasing ``files`` would do to the live database, per service; changes nothing."""
+    moves = moves or {}
+    plan = Plan(source, [])
+    by_id: dict[str, SourceFile] = {}
+    for f in files:
+        if f.problems or f.doc is None:
+            plan.file_problems.extend((f.path, p) for p in f.problems)
+        else:
+            by_id.setdefault(f.doc["id"], f)
+    services = {s.id: s for s in session.exec(select(Service))}
+    current = {
+        row.service_id: row
+        for row in session.exec(
+            select(ServiceVersion).join(
+                Service,
+                (col(Service.id) == ServiceVersion.service_id)
+                & (col(Service.current_version) == ServiceVersion.version),
+            )
+        )
+    }
+    for service_id, f in sorted(by_id.items()):
+        assert f.doc is not None
+        service = services.get(service_id)
+        plan.services.append(
+            _plan_file(session, f, service, current.get(service_id), moves.get(service_id), create_departments)
+        )
+    named = {s.service_id for s in plan.services} | set(by_id)
+    for service_id, service in sorted(services.items()):
+        if service_id in named or not service.live:
+            continue
+        row = current.get(service_id)
+        closing = ServicePlan(
+            service_id=service_id,
+            file=None,
+            action="close",
+            live_version=service.current_version,
+            version=service.current_version,
+            summary=["Closed: the service has no file in the folder; citizens can no longer start it"],
+            open_cases=_open_cases(session, service_id),
+            mid_journey=_mid_journey(session, service_id, None),
+            live_loaded_from_git=row is not None and row.source_commit is not None,
+            state="no-file",
+        )
+        if not allow_close:
+            closing.action = "refused"
+            closing.problems.append(
+                Problem(
+                    "$",
+                    f"the live service {service_id} has no file in {source.folder}: restore its file, or run with "
+                    f"--allow-close to close it ({closing.open_cases} open cases carry on)",
+                )
+            )
+        plan.services.append(closing)
+    _check_across(plan, files, services, current)
+    for s in plan.services:
+        if s.problems and s.action != "close":
+            s.action = "refused"
+    return plan
+
+
+def _plan_file(
+    session: Session,
+    f: SourceFile,
+    service: Service | None,
+    live_row: ServiceVersion | None,
+    moves: dict[str, str] | None,
+    create_departments: bool,
+) -> ServicePlan:
+    from ..changes import summarise
+
+    doc = f.doc
+    assert doc is not None
+    version = doc["version"]
+    s = ServicePlan(
+        service_id=doc["id"],
+        file=f.path,
+        action="new",
+        live_version=service.current_version if service is not None else None,
+        version=version,
+        source_commit=f.source_commit,
+        source_path=f.source_path,
+        live_loaded_from_git=live_row is not None and live_row.source_commit is not None,
+    )
+    new_doc = doc
+    if service is None or live_row is None:
+        s.summary = summarise(None, doc)
+        s.state = "not-loaded"
+    else:
+        live_doc = live_row.definition
+        if _without_version(doc) == _without_version(live_doc):
+            s.version = service.current_version
+            s.doc = {**doc, "version": service.current_version}
+            wants_live = doc.get("live", True) is not False
+            if wants_live and not service.live:
+                s.action, s.state = "reopen", "closed-with-file"
+                s.summary = ["Reopened: citizens can start the service again"]
+            else:
+                s.action, s.state = "unchanged", "same" if version == service.current_version else "same-content"
+            return s
+        stored = session.exec(
+            select(ServiceVersion.content_hash).where(
+                ServiceVersion.service_id == doc["id"], ServiceVersion.version == version
+            )
+        ).first()
+        newest = session.exec(
+            select(func.max(ServiceVersion.version)).where(ServiceVersion.service_id == doc["id"])
+        ).one()
+        newest = int(newest or service.current_version)
+        if stored is not None and stored != content_hash(doc):
+            s.state = "version-conflict"
+            s.problems.append(
+                Problem(
+                    "$.version",
+                    f"version {version} of {doc['id']} is already published with different content; give the "
+                    f"changed definition a new version number (the newest is {newest}, live is "
+                    f"{service.current_version})",
+                )
+            )
+            return s
+        if version > newest:
+            s.action, s.state = "publish", "not-loaded"
+            s.summary = summarise(live_doc, doc)
+        elif stored is not None:  # an older version's exact file: a rollback, as a new version
+            s.action, s.rolled_back_to = "rollback", version
+            s.state = "rollback-not-loaded" if s.live_loaded_from_git else "live-newer"
+            s.version = newest + 1
+            new_doc = {**doc, "version": newest + 1}
+            s.summary = [f"Rolled back to the content of version {version} (from git)", *summarise(live_doc, new_doc)]
+        else:
+            s.state = "version-conflict"
+            s.problems.append(
+                Problem(
+                    "$.version",
+                    f"version {version} of {doc['id']} was never published and is lower than the newest "
+                    f"published version {newest}: give it version {newest + 1}",
+                )
+            )
+            return s
+    s.doc = new_doc
+    _plan_department(session, s, new_doc, service, create_departments)
+    if service is not None:
+        _plan_cases(session, s, new_doc, moves or {})
+        s.mid_journey = _mid_journey(session, s.service_id, s.version)
+    return s
+
+
+def _plan_department(
+    session: Session, s: ServicePlan, doc: dict[str, Any], service: Service | None, create: bool
+) -> None:
+    from ..models import Department
+
+    found = named_department(session=session, name=doc.get("department"))
+    wanted = shown(doc.get("department") or GENERAL_DEPARTMENT)
+    if found is None:
+        if create:
+            s.department, s.create_department = wanted, True
+        else:
+            s.problems.append(
+                Problem(
+                    "$.department",
+                    f'there is no department called "{wanted}": correct the name, or create the department first '
+                    "(civicforms load --create-departments makes every department the files name; civicforms "
+                    "users create --department NAME --create-department makes one with its first member of staff)",
+                )
+            )
+        return
+    s.department = found.name
+    if service is not None and service.department_id != found.id:
+        old = session.get(Department, service.department_id)
+        s.moved_from = old.name if old is not None else None
+
+
+def _plan_cases(session: Session, s: ServicePlan, doc: dict[str, Any], moves: dict[str, str]) -> None:
+    from .. import cases
+    from ..definition import Definition
+
+    workflow = Definition(doc).workflow
+    for group in cases.stranded(session, service_id=s.service_id, states=workflow.states):
+        target = moves.get(group.state)
+        s.stranded.append(Stranded(group.state, group.count, group.references, target))
+        listed = ", ".join(group.references) + (", ..." if group.count > len(group.references) else "")
+        many = group.count != 1
+        if target is None:
+            s.problems.append(
+                Problem(
+                    "$.workflow.states",
+                    f'{group.count} open case{"s are" if many else " is"} in the state "{group.state}", which '
+                    f"version {s.version} removes ({listed}): keep the state, or choose the state "
+                    f"{'they move' if many else 'it moves'} to (--move-cases {s.service_id}:{group.state}=STATE)",
+                )
+            )
+        elif target not in workflow.states:
+            s.problems.append(
+                Problem(
+                    "$.workflow.states",
+                    f"--move-cases {s.service_id}:{group.state}={shown(target)}: version {s.version} has no state "
+                    f'"{shown(target)}" (its states: {", ".join(workflow.states)})',
+                )
+            )
+
+
+def _mid_journey(session: Session, service_id: str, version: int | None) -> int:
+    """Citizens part way through a form of the service on a version other than ``version``."""
+    query = select(func.count()).where(
+        FormSession.service_id == service_id,
+        col(FormSession.expires_at) > utcnow(),
+        col(FormSession.submission_reference).is_(None),
+    )
+    if version is not None:
+        query = query.where(FormSession.service_version != version)
+    return int(session.exec(query).one())
+
+
+def _open_cases(session: Session, service_id: str) -> int:
+    query = select(func.count()).where(Case.service_id == service_id, col(Case.closed_at).is_(None))
+    return int(session.exec(query).one())
+
+
+def _check_across(
+    plan: Plan, files: list[SourceFile], services: dict[str, Service], current: dict[str, ServiceVersion]
+) -> None:
+    """Problems between definitions (``runtime.checker.check_many``): two files with one service id,
+    or a reference prefix that another file or another live service has (references would clash)."""
+    from ..checker import check_many
+
+    planned = {s.service_id: s for s in plan.services}
+    docs: dict[Path, dict[str, Any]] = {}
+    for f in files:
+        if f.doc is not None and not f.problems:
+            docs[Path(f.path)] = f.doc
+    for service_id, service in services.items():
+        staying = service_id not in planned or (
+            planned[service_id].file is None and planned[service_id].action != "close"
+        )
+        if service.live and staying and service_id in current:
+            docs[Path(f"the live service {service_id}")] = current[service_id].definition
+    by_file = {s.file: s for s in plan.services if s.file}
+    for path, problem in check_many(docs):
+        owner = by_file.get(str(path))
+        if owner is not None:
+            owner.problems.append(problem)
+        elif str(path) in {f.path for f in files}:  # a second file with the same id: not planned
+            plan.file_problems.append((str(path), problem))
+
+
+# -- applying -----------------------------------------------------------------------------------
+
+
+def release(
+    *,
+    session: Session,
+    folder: Path,
+    ref: str | None = None,
+    moves: dict[str, dict[str, str]] | None = None,
+    allow_close: bool = False,
+    create_departments: bool = False,
+) -> Plan:
+    """``civicforms load``: plan, then apply the whole plan in one transaction, or nothing.
+
+    A refused plan changes nothing (``applied`` False). SourceError when the folder or ref cannot
+    be read at all.
+    """
+    source, files = read_source(folder, ref)
+    with atomic(session):
+        plan = plan_release(
+            session=session,
+            source=source,
+            files=files,
+            moves=moves,
+            allow_close=allow_close,
+            create_departments=create_departments,
+        )
+        if plan.refused:
+            return plan
+        try:
+            for s in plan.services:
+                _apply(session, s, (moves or {}).get(s.service_id), create_departments)
+        except published.PublishError as exc:  # something changed since the plan: nothing is kept
+            raise ReleaseRefused(plan, s, exc.problems) from exc
+        plan.applied = True
+    return plan
+
+
+class ReleaseRefused(Exception):
+    """Applying found a problem the plan did not (the database changed under it); nothing applied."""
+
+    def __init__(self, plan: Plan, service: ServicePlan, problems: list[Problem]):
+        super().__init__("; ".join(p.message for p in problems))
+        service.problems.extend(problems)
+        service.action = "refused"
+        self.plan = plan
+
+
+def _apply(session: Session, s: ServicePlan, moves: dict[str, str] | None, create_departments: bool) -> None:
+    if s.action == "close":
+        published.close_service(session=session, service_id=s.service_id)
+        return
+    if s.action not in ("new", "publish", "rollback", "reopen"):
+        return
+    assert s.doc is not None
+    result = published.publish(
+        session=session,
+        doc=s.doc,
+        change_summary=s.summary if s.action != "reopen" else None,
+        state_mapping=moves,
+        create_departments=create_departments,
+        source_commit=s.source_commit,
+        source_path=s.source_path,
+    )
+    s.moved_from = result.moved_from
+    s.department = result.department
 
 
 def load_folder(
@@ -22,29 +567,52 @@ def load_folder(
     folder: Path,
     moves: dict[str, dict[str, str]] | None = None,
     create_departments: bool = False,
+    allow_close: bool = False,
 ) -> list[tuple[Path, published.PublishResult | published.PublishError]]:
-    """``civicforms load``: publish every definition in a folder; each file commits or fails on its own.
+    """The release of a folder as (file, result) pairs, for scripts and fixtures: every file's
+    PublishResult when the release went live, else every file's PublishError (a file with no
+    problem of its own names the release as refused)."""
+    plan = release(
+        session=session, folder=folder, moves=moves, allow_close=allow_close, create_departments=create_departments
+    )
+    problems: dict[str, list[Problem]] = {}
+    for file, problem in plan.problems:
+        problems.setdefault(file, []).append(problem)
+    out: list[tuple[Path, published.PublishResult | published.PublishError]] = []
+    paths = sorted({f for f, _ in plan.problems} | {s.file for s in plan.services if s.file})
+    planned = {s.file: s for s in plan.services if s.file}
+    for file in paths:
+        if not plan.applied:
+            found = problems.get(file) or [Problem("$", "not loaded: the release was refused (see the other files)")]
+            out.append((Path(file), published.PublishError(found)))
+            continue
+        s = planned[file]
+        outcome = "unchanged" if s.action == "unchanged" else "published"
+        out.append((Path(file), published.PublishResult(s.service_id, s.version or 0, outcome, s.department or "")))
+    return out
 
-    ``moves`` maps a service id to where its open cases go when the new version removes their
-    state (see ``published.publish``). A file naming a department that does not exist fails, unless
-    ``create_departments`` (IT's deliberate choice) makes it.
-    """
-    results: list[tuple[Path, published.PublishResult | published.PublishError]] = []
-    for path in sorted(folder.glob("*.json")):
-        try:
-            with atomic(session):
-                doc = read_file(path)
-                if doc.get("id") != path.stem:
-                    raise published.PublishError([Problem("$.id", f"must match the file name {path.stem!r}")])
-                result = published.publish(
-                    session=session,
-                    doc=doc,
-                    state_mapping=(moves or {}).get(path.stem),
-                    create_departments=create_departments,
-                )
-            results.append((path, result))
-        except published.PublishError as exc:
-            results.append((path, exc))
-        except Exception as exc:  # noqa: BLE001 - a broken file must never stop the others
-            results.append((path, published.PublishError([Problem("$", str(exc))])))
-    return results
+
+def drift(plan: Plan) -> list[tuple[ServicePlan, str]]:
+    """Where git and live disagree, per service, in words (``civicforms status``)."""
+    out = []
+    for s in plan.services:
+        words = _DRIFT.get(s.state)
+        if words is not None:
+            out.append((s, words.format(s=s)))
+    return out
+
+
+_DRIFT = {
+    "not-loaded": "the file has version {s.version}, live has {s.live_version}: not loaded yet",
+    "rollback-not-loaded": (
+        "the file has the content of version {s.rolled_back_to}, live has version {s.live_version} "
+        "(loaded from git): a rollback not loaded yet"
+    ),
+    "live-newer": (
+        "live has version {s.live_version}, published from the builder and not in git; the file has "
+        "version {s.rolled_back_to}"
+    ),
+    "no-file": "live (version {s.live_version}) but has no file in the folder",
+    "version-conflict": "the file and live disagree about a version number: {s.problems[0].message}",
+    "closed-with-file": "closed, but has a file (version {s.version}): loading would reopen it",
+}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -310,27 +311,37 @@ def test_a_new_service_id_that_is_taken_is_refused(engine: Engine, session: Sess
     assert made is not None and made.definition["title"] == "Report a missed bin collection" != doc["title"]
 
 
-def test_loading_a_folder_commits_each_good_file_and_reports_each_bad_one(
+def test_loading_a_folder_with_a_bad_file_commits_nothing_and_reports_each_bad_one(
     engine: Engine, session: Session, tmp_path: Path
 ) -> None:
+    """Issue 15: ``load`` is one transaction; one bad file and nothing goes live."""
+    shutil.copytree(PROJECT_ROOT / "form_definitions", tmp_path, dirs_exist_ok=True)
     doc = read_file(SHIPPED)
     doc["version"] = 2
+    doc["description"] = "Tell us if we did not collect your bin."
     (tmp_path / f"{SERVICE}.json").write_text(json.dumps(doc))
     (tmp_path / "aaa-empty.json").write_text("")
     (tmp_path / "bbb-broken.json").write_text('{"id": "bbb-broken", ')
     (tmp_path / "ccc-other.json").write_text(json.dumps({**doc, "id": "../../etc/passwd"}))
-    (tmp_path / "ddd-nowhere.json").write_text(json.dumps({**doc, "id": "ddd-nowhere", "department": "Nowhere"}))
+    (tmp_path / "ddd-nowhere.json").write_text(
+        json.dumps({**doc, "id": "ddd-nowhere", "department": "Nowhere", "reference_prefix": "DDD"})
+    )
     results = releasing.load_folder(session=session, folder=tmp_path)
     outcome = {path.name: result for path, result in results}
-    assert isinstance(outcome[f"{SERVICE}.json"], published.PublishResult)
-    assert outcome[f"{SERVICE}.json"].outcome == "published"  # type: ignore[union-attr]
     for bad in ("aaa-empty.json", "bbb-broken.json", "ccc-other.json", "ddd-nowhere.json"):
         assert isinstance(outcome[bad], published.PublishError), bad
         assert outcome[bad].problems[0].message  # type: ignore[union-attr]
     assert "must match the file name" in str(outcome["ccc-other.json"])
-    assert _committed(engine)[0] == [1, 2]
+    assert "there is no department called" in str(outcome["ddd-nowhere.json"])
+    assert "the release was refused" in str(outcome[f"{SERVICE}.json"])  # a good file, not loaded
+    assert _committed(engine)[0] == [1]
     with dbmod.session(engine) as s:
         assert s.get(Service, "ddd-nowhere") is None
+    for bad in ("aaa-empty.json", "bbb-broken.json", "ccc-other.json", "ddd-nowhere.json"):
+        (tmp_path / bad).unlink()
+    loaded = {p.name: r for p, r in releasing.load_folder(session=session, folder=tmp_path)}
+    assert loaded[f"{SERVICE}.json"].outcome == "published"  # type: ignore[union-attr]
+    assert _committed(engine)[0] == [1, 2]
     # Loading the same folder again changes nothing.
     again = {p.name: r for p, r in releasing.load_folder(session=session, folder=tmp_path)}
     assert again[f"{SERVICE}.json"].outcome == "unchanged"  # type: ignore[union-attr]

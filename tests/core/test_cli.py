@@ -23,7 +23,7 @@ from runtime.definition import content_hash, dumps, read_file
 from runtime.journey import Journey
 from runtime.models import ServiceVersion
 from runtime.validation import compiled
-from tests.conftest import DEFINITIONS
+from tests.conftest import DEFINITIONS, SERVICE_IDS
 from tests.core.sample import sample_doc
 from tests.journeys import HAPPY_PATHS
 
@@ -43,6 +43,22 @@ def write(folder: Path, doc: Any, name: str | None = None) -> Path:
     path = folder / f"{name or doc['id']}.json"
     path.write_text(dumps(doc) if isinstance(doc, dict) else doc, encoding="utf-8")
     return path
+
+
+def shipped(folder: Path) -> Path:
+    """A definitions folder with the shipped definitions in it, as the database has them: ``load``
+    makes live exactly what a folder says, so a folder without them would close them."""
+    shutil.copytree(DEFINITIONS, folder, dirs_exist_ok=True)
+    return folder
+
+
+def mine(result: Result) -> str:
+    """``load``'s output without the shipped definitions' "unchanged" lines."""
+    return "".join(
+        line
+        for line in result.stdout.splitlines(keepends=True)
+        if not (line.endswith(" unchanged\n") and any(f"/{sid}.json: {sid} version" in line for sid in SERVICE_IDS))
+    )
 
 
 # -- validate ----------------------------------------------------------------------------------
@@ -249,11 +265,11 @@ def test_db_upgrade_and_load_a_fresh_sqlite_database(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("housing")
 def test_load_takes_the_folder_from_the_settings(tmp_path: Path, database_url: str) -> None:
-    write(tmp_path / "defs", sample_doc())
+    write(shipped(tmp_path / "defs"), sample_doc())
     env = db_env(database_url) | {"CIVICFORMS_DEFINITIONS_DIR": str(tmp_path / "defs")}
     result = run("load", **env)
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"{tmp_path / 'defs' / 'pet-licence.json'}: pet-licence version 1 published\n"
+    assert mine(result) == f"{tmp_path / 'defs' / 'pet-licence.json'}: pet-licence version 1 published\n"
 
 
 def test_load_a_folder_that_does_not_exist(tmp_path: Path, database_url: str) -> None:
@@ -265,15 +281,15 @@ def test_load_a_folder_that_does_not_exist(tmp_path: Path, database_url: str) ->
 @pytest.mark.usefixtures("housing")
 def test_load_publishes_then_leaves_alone_then_refuses_a_changed_version(tmp_path: Path, database_url: str) -> None:
     env = db_env(database_url)
-    folder = tmp_path / "defs"
+    folder = shipped(tmp_path / "defs")
     path = write(folder, sample_doc())
     result = run("load", "--folder", str(folder), **env)
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"{path}: pet-licence version 1 published\n"
+    assert mine(result) == f"{path}: pet-licence version 1 published\n"
 
     result = run("load", "--folder", str(folder), **env)
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"{path}: pet-licence version 1 unchanged\n"
+    assert f"{path}: pet-licence version 1 unchanged\n" in result.stdout
 
     changed = sample_doc()
     changed["questions"]["full_name"]["label"] = "What is your name?"
@@ -286,7 +302,7 @@ def test_load_publishes_then_leaves_alone_then_refuses_a_changed_version(tmp_pat
     write(folder, changed | {"version": 2})
     result = run("load", "--folder", str(folder), **env)
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"{path}: pet-licence version 2 published\n"
+    assert mine(result) == f"{path}: pet-licence version 2 published\n"
 
     engine = dbmod.make_engine(database_url)
     with dbmod.session(engine) as s:
@@ -316,7 +332,7 @@ def _departments_and_services(url: str) -> tuple[list[str], list[tuple[str, str]
 def test_load_never_makes_a_department_by_itself(tmp_path: Path, database_url: str, name: str) -> None:
     """Issue 13, finding 3: an unknown department fails the file with the file, the JSON path and
     what to do, and nothing is made; --create-departments (IT's deliberate choice) makes it."""
-    folder = tmp_path / "defs"
+    folder = shipped(tmp_path / "defs")
     path = write(folder, sample_doc() | {"department": name})
     before = _departments_and_services(database_url)
     result = run("load", "--folder", str(folder), **db_env(database_url))
@@ -339,13 +355,13 @@ def test_load_never_makes_a_department_by_itself(tmp_path: Path, database_url: s
 @pytest.mark.usefixtures("housing")
 def test_load_moves_a_service_to_an_existing_department_and_says_so(tmp_path: Path, database_url: str) -> None:
     """The reviewed folder is IT's: a file may move its service to a department that exists."""
-    folder = tmp_path / "defs"
+    folder = shipped(tmp_path / "defs")
     path = write(folder, sample_doc())
     assert run("load", "--folder", str(folder), **db_env(database_url)).exit_code == 0
     write(folder, sample_doc() | {"version": 2, "department": "council tax"})
     result = run("load", "--folder", str(folder), **db_env(database_url))
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == [
+    assert mine(result).splitlines() == [
         f"{path}: pet-licence version 2 published",
         f"{path}: pet-licence moved from 'Housing' to 'Council Tax'",
     ]
@@ -353,8 +369,10 @@ def test_load_moves_a_service_to_an_existing_department_and_says_so(tmp_path: Pa
 
 
 @pytest.mark.usefixtures("housing")
-def test_load_reports_a_broken_file_and_still_loads_the_good_ones(tmp_path: Path, database_url: str) -> None:
-    folder = tmp_path / "defs"
+def test_load_with_broken_files_loads_nothing_and_names_every_problem(tmp_path: Path, database_url: str) -> None:
+    """Issue 15, finding 5: one bad file means nothing goes live (not a partial release), and
+    every problem of every file is printed."""
+    folder = shipped(tmp_path / "defs")
     good = write(folder, sample_doc())
     broken_doc = sample_doc() | {"id": "broken-licence"}
     broken_doc["pages"][7]["questions"].append("nhs_numbr")
@@ -363,23 +381,31 @@ def test_load_reports_a_broken_file_and_still_loads_the_good_ones(tmp_path: Path
     misnamed = write(folder, sample_doc() | {"id": "other-licence"}, name="misnamed")
     result = run("load", "--folder", str(folder), **db_env(database_url))
     assert result.exit_code == 1
-    assert result.stdout == f"{good}: pet-licence version 1 published\n"
+    assert result.stdout == ""
     errors = result.stderr.splitlines()
     assert f'{broken}: $.pages[7].questions[3]: "nhs_numbr" is not a property of the schema' in errors
     assert any(line.startswith(f"{not_json}: $: not valid JSON") for line in errors), errors
-    assert any(line.startswith(f"{misnamed}: $.id: must match the file name") for line in errors), errors
+    assert any(line.startswith(f"{misnamed}: $.id: ") and "must match the file name" in line for line in errors)
+    assert not any(line.startswith(f"{good}:") for line in errors)
+    assert errors[-1] == f"nothing was loaded: {len(errors) - 1} problems"
 
     engine = dbmod.make_engine(database_url)
     with dbmod.session(engine) as s:
-        assert published_versions.definition(session=s, service_id="pet-licence") is not None
+        assert published_versions.definition(session=s, service_id="pet-licence") is None  # not even the good one
         assert published_versions.definition(session=s, service_id="broken-licence") is None
         assert published_versions.definition(session=s, service_id="other-licence") is None
     engine.dispose()
 
+    for bad in (broken, not_json, misnamed):
+        bad.unlink()
+    result = run("load", "--folder", str(folder), **db_env(database_url))
+    assert result.exit_code == 0, result.output
+    assert mine(result) == f"{good}: pet-licence version 1 published\n"
+
 
 @pytest.mark.usefixtures("housing")
 def test_a_published_definition_reads_back_as_published(tmp_path: Path, database_url: str) -> None:
-    folder = tmp_path / "defs"
+    folder = shipped(tmp_path / "defs")
     write(folder, sample_doc())
     assert run("load", "--folder", str(folder), **db_env(database_url)).exit_code == 0
     engine = dbmod.make_engine(database_url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from runtime import versions
 from runtime.data import published
 from runtime.db import session as new_session
 from runtime.models import Case, CaseEvent
-from tests.conftest import Citizen
+from tests.conftest import DEFINITIONS, Citizen
 from tests.runtime.helpers import walk
 
 SERVICE = "missed-bin-collection"
@@ -100,7 +101,7 @@ def test_civicforms_load_refuses_then_moves_the_cases_it_is_told_to(
 
     _send(citizen)
     folder = tmp_path / "form_definitions"
-    folder.mkdir()
+    shutil.copytree(DEFINITIONS, folder)  # load makes live what the folder says: all of it
     (folder / f"{SERVICE}.json").write_text(dumps(_version_2()), encoding="utf-8")
     env = {"CIVICFORMS_ENV": "test", "CIVICFORMS_SECRET_KEY": "w" * 40, "CIVICFORMS_DATABASE_URL": database_url}
     refused = CliRunner().invoke(main, ["load", "--folder", str(folder)], env=env)
