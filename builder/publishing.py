@@ -807,6 +807,14 @@ def _publish_to_remote(config: GitConfig, doc: dict[str, Any], name: str, email:
         existing = _remote_branch(workdir, remote, branch)
         if existing is not None:
             raise _in_review_message(doc, branch, workdir, existing)
+        # Pushed before, merged, and the branch deleted: that version is taken. (A kept branch that
+        # is not in the base, from a crash before its push, is simply made again.)
+        kept = _run(workdir, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}", check=False)
+        if (
+            kept.returncode == 0
+            and _run(workdir, "merge-base", "--is-ancestor", kept.stdout, base_tip, check=False).returncode == 0
+        ):
+            raise _in_review_message(doc, branch, workdir, kept.stdout)
         where = f"{config.base} in {remote}"
         relative = _one_file(_files_named(workdir, base_tip, folder, service_id), service_id, where)
         relative = relative or (f"{folder}/" if folder else "") + f"{service_id}.json"

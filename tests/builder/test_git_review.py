@@ -422,3 +422,18 @@ def test_direct_updates_a_file_in_a_department_folder_where_it_is(tmp_path: Path
     assert outcome.path == folder / "waste" / "missed-bin-collection.json"
     assert git(repo, "show", "--name-only", "--format=", "HEAD") == "form_definitions/waste/missed-bin-collection.json"
     assert not (folder / "missed-bin-collection.json").exists()
+
+
+def test_a_version_merged_and_its_branch_deleted_is_not_sent_again(remote: Path, tmp_path: Path) -> None:
+    cfg = config(tmp_path, remote)
+    first = publish(cfg, service(version=2))
+    clone = tmp_path / "merge"
+    git(tmp_path, "clone", "--quiet", str(remote), str(clone))
+    git(clone, "merge", "--quiet", "--ff-only", f"origin/{BRANCH}")
+    git(clone, "push", "--quiet", "origin", "HEAD:main", f":{BRANCH}")
+
+    with pytest.raises(AlreadyInReview, match="Version 2 of Again was sent for review a moment ago by Asha Patel"):
+        publish(cfg, service(version=2, title="Again"))
+
+    assert git(remote, "for-each-ref", "refs/heads/service") == ""
+    assert git(remote, "rev-parse", "main") == first.commit
