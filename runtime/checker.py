@@ -7,14 +7,14 @@ find it in a diff.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from jsonschema.exceptions import SchemaError
 
-from .definition import DefinitionError, read_file
+from .definition import DefinitionError, folder_department, read_file
 from .dialect import (
     MAX_EXPANDED_SIZE,
     MetaValidator,
@@ -29,6 +29,7 @@ from .dialect import (
 )
 from .limits import meta_schema
 from .problems import Problem, json_path
+from .slugs import slug as department_slug
 from .visibility import trap_problems
 from .widgets import WIDGETS
 from .widgets.base import json_types
@@ -40,33 +41,127 @@ def _meta_validator() -> Any:
     return MetaValidator(meta_schema())
 
 
-def check_file(path: Path) -> list[Problem]:
-    """Check one file: unreadable files, and definitions whose id is not their file name."""
+def check_file(path: Path, *, root: Path | None = None, any_file_name: bool = False) -> list[Problem]:
+    """Check one file: unreadable files, definitions whose id is not their file name (unless
+    ``any_file_name``: a pre-commit hook's temporary copy), and files in a department's folder
+    (``form_definitions/<department-slug>/<id>.json``; ``root`` is the folder being checked, see
+    ``runtime.definition.folder_department``) whose ``department`` is another one."""
     try:
         doc = read_file(path)
     except DefinitionError as exc:
         return [Problem("$", str(exc))]
     problems = check(doc)
-    if isinstance(doc.get("id"), str) and path.stem != doc["id"]:
+    if not any_file_name and isinstance(doc.get("id"), str) and path.stem != doc["id"]:
         problems.insert(0, Problem("$.id", f'"{doc["id"]}" must match the file name "{path.stem}"'))
+    folder = folder_department(path, root)
+    if folder is not None:
+        problems[:0] = _department_folder_problems(doc, folder)
     return problems
 
 
+def _department_folder_problems(doc: dict[str, Any], folder: str) -> list[Problem]:
+    department = doc.get("department")
+    if not isinstance(department, str) or not department.strip():
+        return [Problem("$.department", f'the file is in the folder of department "{folder}" but names no department')]
+    if department_slug(department) != folder:
+        return [
+            Problem(
+                "$.department",
+                f'"{department}" belongs in the folder "{department_slug(department)}", '
+                f'not "{folder}": move the file or change its department',
+            )
+        ]
+    return []
+
+
+def check_many(docs: dict[Path, dict[str, Any]]) -> list[tuple[Path, Problem]]:
+    """Problems between definitions that each pass alone: two files with the same service ``id``,
+    or two services with the same ``reference_prefix`` (their case references would collide).
+
+    ``docs`` maps where each definition comes from (a file, or any path-like label such as a live
+    service's) to the document; every file involved gets a problem naming the other. Documents
+    without a string id or prefix are skipped (the checker reports those)."""
+    found: list[tuple[Path, Problem]] = []
+    for key, words in (("id", "service id"), ("reference_prefix", "reference prefix")):
+        holders: dict[str, list[Path]] = {}
+        for path, doc in docs.items():
+            value = doc.get(key) if isinstance(doc, dict) else None
+            if isinstance(value, str) and value:
+                holders.setdefault(value, []).append(path)
+        for value, paths in holders.items():
+            if len(paths) < 2:
+                continue
+            for path in paths:
+                others = ", ".join(str(p) for p in paths if p != path)
+                found.append((path, Problem(f"$.{key}", f'{words} "{value}" is also used by {others}')))
+    return found
+
+
 def check(doc: dict[str, Any]) -> list[Problem]:
-    """All problems with a definition document; an empty list means it can be published."""
+    """All problems with a definition document; an empty list means it can be published.
+
+    Every problem is reported at once: the meta-schema's, and the deeper rules' wherever the
+    sections they read are well-formed (a malformed section's own problems are its meta-schema
+    ones, so nothing is said twice)."""
     problems = [
         Problem(json_path(e.absolute_path), _meta_message(e))
         for e in sorted(_meta_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
     ]
-    if problems:
-        # Deeper rules assume the shape is right; report shape problems first, alone.
-        return problems
-    problems = list(_deeper(doc))
+    broken = {_section_of(p.path) for p in problems}
+    seen = set(problems)
+    schema_unsafe = False
+    for sections, rule in _DEEPER:
+        if schema_unsafe and "schema" in sections:
+            continue  # these rules follow the schema's references, and a circular one never ends
+        if not all(_well_formed(doc, section, broken) for section in sections):
+            continue
+        if rule is _workflow_rules and "schema" in broken:
+            continue  # the workflow's guards name schema properties
+        if not problems:
+            found = list(rule(doc))
+        else:
+            try:  # a malformed part the meta-schema let through must not stop the report
+                found = list(rule(doc))
+            except Exception:  # noqa: BLE001  (the meta-schema problems above say what is wrong)
+                found = []
+        for problem in found:
+            if problem not in seen:
+                seen.add(problem)
+                problems.append(problem)
+        schema_unsafe = schema_unsafe or (rule is _schema_rules and bool(found))
     if problems:
         return problems
     # The trap proof needs a well-formed journey (pages, routing, references) to reason about.
     # Root "required" on a conditional page is reported above, at the page's question.
     return [p for p in trap_problems(doc) if not p.path.startswith("$.schema.required")]
+
+
+def _section_of(path: str) -> str:
+    """The top-level key a JSON path is in ("$" for the document itself)."""
+    rest = path[2:] if path.startswith("$.") else ""
+    for i, ch in enumerate(rest):
+        if ch in ".[":
+            return rest[:i]
+    return rest or "$"
+
+
+_SHAPES: dict[str, type] = {
+    "schema": dict,
+    "questions": dict,
+    "pages": list,
+    "identity": dict,
+    "messages": dict,
+    "workflow": dict,
+}
+_OPTIONAL = {"messages", "workflow"}
+
+
+def _well_formed(doc: dict[str, Any], section: str, broken: set[str]) -> bool:
+    if section in broken:
+        return False
+    if section in _OPTIONAL and section not in doc:
+        return True
+    return isinstance(doc.get(section), _SHAPES[section])
 
 
 def _meta_message(error: Any) -> str:
@@ -95,7 +190,9 @@ def _too_many_objects(node: Any, parts: list[Any]) -> Problem | None:
     )
 
 
-def _deeper(doc: dict[str, Any]) -> Iterator[Problem]:
+def _schema_rules(doc: dict[str, Any]) -> Iterator[Problem]:
+    """The submission schema alone: its size, JSON Schema validity and references. Any problem here
+    stops the rules that follow references (check's loop)."""
     schema = doc["schema"]
     too_many = _too_many_objects(schema, ["schema"])
     if too_many:
@@ -107,13 +204,14 @@ def _deeper(doc: dict[str, Any]) -> Iterator[Problem]:
         yield Problem(json_path(["schema", *exc.absolute_path]), f"not valid JSON Schema: {short_message(exc.message)}")
         return
     # References first, alone: the rules below follow them, and a circular one never ends.
-    unsafe = [
-        *check_refs(schema, ["schema"], schema),
-        *(Problem(json_path(["schema", *at]), message) for at, message in expansion_problems(schema, answers=True)),
-    ]
-    if unsafe:
-        yield from unsafe
-        return
+    yield from check_refs(schema, ["schema"], schema)
+    for at, message in expansion_problems(schema, answers=True):
+        yield Problem(json_path(["schema", *at]), message)
+
+
+def _journey_rules(doc: dict[str, Any]) -> Iterator[Problem]:
+    """The schema's keywords, and questions, pages, widgets, conditions and routing together."""
+    schema = doc["schema"]
     yield from check_keywords(schema, ["schema"], alone=False)
     for keyword in ("anyOf", "oneOf", "not"):
         if keyword in schema:
@@ -182,6 +280,10 @@ def _deeper(doc: dict[str, Any]) -> Iterator[Problem]:
                     "require it in an allOf if/then block instead",
                 )
 
+
+def _field_rules(doc: dict[str, Any]) -> Iterator[Problem]:
+    """Field paths: page element ids, identity and messages."""
+    schema = doc["schema"]
     fields = set(_field_paths(schema))
     seen_ids: dict[str, str] = {}
     for path in sorted(fields):
@@ -199,7 +301,19 @@ def _deeper(doc: dict[str, Any]) -> Iterator[Problem]:
     for path in doc.get("messages", {}):
         if path not in fields:
             yield Problem(f"$.messages.{path}", f'"{path}" is not a field of the schema')
+
+
+def _workflow_rules(doc: dict[str, Any]) -> Iterator[Problem]:
     yield from workflow_problems(doc)
+
+
+# (the sections a rule reads, the rule), in the order their problems are reported.
+_DEEPER: tuple[tuple[tuple[str, ...], Callable[[dict[str, Any]], Iterator[Problem]]], ...] = (
+    (("schema",), _schema_rules),
+    (("schema", "questions", "pages"), _journey_rules),
+    (("schema", "identity", "messages"), _field_rules),
+    (("workflow",), _workflow_rules),
+)
 
 
 def _field_paths(schema: dict[str, Any]) -> Iterator[str]:

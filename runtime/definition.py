@@ -23,6 +23,7 @@ FORMAT = "civicforms/1"
 # Canonical key order: the keys a reader looks for first come first. Keys not listed keep
 # their order after the listed ones, so unknown keys never reorder a diff.
 TOP_LEVEL_ORDER = [
+    "$schema",  # for editors only (see EDITOR_KEYS): first, where an editor looks for it
     "format",
     "id",
     "version",
@@ -186,14 +187,29 @@ def _canonical_rule(rule: Any) -> Any:
     return rule
 
 
+# Keys that only tell an editor where the meta-schema is: allowed at the top of a file, kept by
+# ``dumps``, but no part of the service, so they never change its content hash (adding "$schema"
+# to a file makes no new version) and are not reported as changes.
+EDITOR_KEYS = ("$schema",)
+
+
+def without_editor_keys(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` without the keys that are only for editors (the same object when it has none)."""
+    if not any(key in doc for key in EDITOR_KEYS):
+        return doc
+    return {k: v for k, v in doc.items() if k not in EDITOR_KEYS}
+
+
 def dumps(doc: dict[str, Any]) -> str:
     """Serialise a definition canonically: stable key order, 2-space indent, final newline."""
     return json.dumps(canonical(doc), indent=2, ensure_ascii=False) + "\n"
 
 
 def content_hash(doc: dict[str, Any]) -> str:
-    """SHA-256 of the canonical serialisation: the same definition always hashes the same."""
-    return hashlib.sha256(dumps(doc).encode("utf-8")).hexdigest()
+    """SHA-256 of the canonical serialisation: the same definition always hashes the same.
+
+    A top-level "$schema" (for editors) is left out: adding or changing it makes no new version."""
+    return hashlib.sha256(dumps(without_editor_keys(doc)).encode("utf-8")).hexdigest()
 
 
 # Far above any real service (the shipped ones are under 20 KB and 10 levels deep), low
@@ -211,6 +227,22 @@ def read_file(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise DefinitionError(f"cannot read file: {exc}") from exc
+    return parse(text)
+
+
+def read_bytes(data: bytes) -> dict[str, Any]:
+    """Parse a definition from bytes (a file at a git ref), with ``read_file``'s limits and reasons."""
+    if len(data) > MAX_FILE_BYTES:
+        raise DefinitionError(f"file is too large ({len(data)} bytes; the limit is {MAX_FILE_BYTES // 1024} KB)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DefinitionError(f"cannot read file: {exc}") from exc
+    return parse(text)
+
+
+def parse(text: str) -> dict[str, Any]:
+    """A definition document from JSON text, or :class:`DefinitionError` saying why not."""
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -225,14 +257,35 @@ def read_file(path: Path) -> dict[str, Any]:
 
 
 def definition_files(paths: list[Path]) -> list[Path]:
-    """Expand folders to the ``*.json`` files inside them, sorted."""
+    """Expand folders to the ``*.json`` files inside them and in their department sub-folders
+    (one level: ``form_definitions/<department-slug>/<id>.json``), sorted; files stay as given.
+
+    Hidden files and folders (".git", an editor's ".x.json.partial") are skipped."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(path.glob("*.json")))
+            found = [p for p in path.glob("*.json") if p.is_file()]
+            found += [p for p in path.glob("*/*.json") if p.is_file() and not p.parent.name.startswith(".")]
+            files.extend(sorted((p for p in found if not p.name.startswith(".")), key=lambda p: p.parts))
         else:
             files.append(path)
     return files
+
+
+DEFINITIONS_FOLDER_NAME = "form_definitions"
+
+
+def folder_department(path: Path, root: Path | None = None) -> str | None:
+    """The department slug a file's folder names, or None for a flat file.
+
+    With ``root`` (the folder being checked), a file in a sub-folder of it is in that department's
+    folder. Without it (a file named on its own), a file whose folder's folder is called
+    ``form_definitions`` is: ``form_definitions/highways/pothole.json`` is in "highways"."""
+    parent = path.absolute().parent
+    if root is not None:
+        top = root.absolute()
+        return parent.name if parent != top and parent.parent == top else None
+    return parent.name if parent.parent.name == DEFINITIONS_FOLDER_NAME else None
 
 
 # -- typed views, with the format's defaults ---------------------------------------------------
