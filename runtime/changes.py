@@ -4,7 +4,12 @@ Used by the builder's publish page and version history, git commit messages and
 ``civicforms diff``. Sentences come in a fixed order (details, start page, pages and questions
 in page order, required answers, error messages, check answers, confirmation, privacy and
 contact, identity), and anything no sentence covers is reported by its JSON path, so that no
-change is ever missed. The ``version`` number itself is not a change of content and is left out.
+change is ever missed. The ``version`` number itself is not a change of content and is left out,
+and so is a top-level "$schema" (it only tells an editor where the meta-schema is).
+
+``changes`` gives each sentence with the JSON path of the part it is about and that part's full
+old and new values (``civicforms diff --json``); ``summarise`` gives the sentences alone. A text
+longer than 80 characters is shortened in a sentence ("…"), never in the values.
 """
 
 from __future__ import annotations
@@ -12,38 +17,87 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from .definition import canonical
+from .conditions import describe_schema
+from .definition import canonical, without_editor_keys
 from .problems import json_equal
 from .visibility import ConditionTooLarge, requirements, visibility_condition
 from .widgets import WIDGETS, long_date
 from .workflow import DEFAULT_SECTION, parse_duration
 
-# Optional plain-words reader for conditions, given by the builder (runtime cannot import it):
-# (doc, condition) -> "Show this page only if ..." or None when it cannot read it.
+# The plain-words reader for conditions: (doc, condition) -> "Show this page only if ..." or None
+# when it cannot read it. ``runtime.conditions.describe_schema`` unless a caller gives another.
 DescribeCondition = Callable[[dict[str, Any], Any], str | None]
 
-_SHORT = 80  # texts up to this long are quoted in full in a sentence
+_SHORT = 80  # texts up to this long are quoted in full in a sentence; longer ones are shortened
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change: its sentence, the JSON path of the part it is about (in the new document, or
+    the old one for a part removed) and that part's full old and new values (None: absent)."""
+
+    sentence: str
+    path: str = "$"
+    old: Any = None
+    new: Any = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"path": self.path, "old": self.old, "new": self.new, "sentence": self.sentence}
+
+
+def _words(value: Any) -> str:
+    """A value as text for a sentence: paragraphs joined by " / ", other JSON compactly."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return " / ".join(value)
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 def _quote(value: Any) -> str:
-    return f"'{value}'"
+    text = _words(value)
+    if len(text) > _SHORT:
+        text = text[: _SHORT - 1].rstrip() + "…"
+    return f"'{text}'"
 
 
-def _change(what: str, old: Any, new: Any) -> str | None:
-    """ "Added the X", "Removed the X", "Changed the X from 'a' to 'b'" (or just "Changed the X")."""
+def _change(what: str, old: Any, new: Any, path: str = "$") -> Change | None:
+    """ "Added the X: 'b'", "Removed the X (was 'a')", "Changed the X from 'a' to 'b'"."""
     if json_equal(old, new):
         return None
     if old is None:
-        return f"Added the {what}"
+        return Change(f"Added the {what}: {_quote(new)}", path, old, new)
     if new is None:
-        return f"Removed the {what}"
-    if isinstance(old, str | int | float) and isinstance(new, str | int | float):
-        if len(str(old)) <= _SHORT and len(str(new)) <= _SHORT:
-            return f"Changed the {what} from {_quote(old)} to {_quote(new)}"
-    return f"Changed the {what}"
+        return Change(f"Removed the {what} (was {_quote(old)})", path, old, new)
+    return Change(f"Changed the {what} from {_quote(old)} to {_quote(new)}", path, old, new)
+
+
+def _at(doc: dict[str, Any], *keys: Any) -> Any:
+    """The value at ``keys`` in ``doc``, None when any step is missing."""
+    node: Any = doc
+    for key in keys:
+        if isinstance(key, int):
+            node = node[key] if isinstance(node, list) and 0 <= key < len(node) else None
+        else:
+            node = node.get(key) if isinstance(node, dict) else None
+        if node is None:
+            return None
+    return node
+
+
+def _page_path(doc: dict[str, Any], page_id: str) -> str:
+    for i, page in enumerate(doc.get("pages", []) if isinstance(doc.get("pages"), list) else []):
+        if isinstance(page, dict) and page.get("id") == page_id:
+            return f"$.pages[{i}]"
+    return "$.pages"
 
 
 def _section(doc: dict[str, Any], key: str) -> dict[str, Any]:
@@ -101,26 +155,68 @@ def summarise(
     old: dict[str, Any] | None, new: dict[str, Any], *, describe_condition: DescribeCondition | None = None
 ) -> list[str]:
     """The changes from ``old`` to ``new`` as sentences; ``[]`` when nothing changed."""
+    return [change.sentence for change in changes(old, new, describe_condition=describe_condition)]
+
+
+def changes(
+    old: dict[str, Any] | None,
+    new: dict[str, Any] | None,
+    *,
+    describe_condition: DescribeCondition | None = None,
+    every_part: bool = False,
+) -> list[Change]:
+    """The changes from ``old`` to ``new``, each with its path and full old and new values.
+
+    ``old`` None is a first version: one sentence, or with ``every_part`` (``civicforms diff`` of
+    a new file) every part of the service described as added. ``new`` None is a removed service."""
+    describe_condition = describe_condition or describe_schema
+    if new is None:
+        title = old.get("title") if isinstance(old, dict) else None
+        return [Change(f"Removed the service {_quote(title or (old or {}).get('id'))}", "$", old, None)]
+    new = without_editor_keys(new)
     if old is None:
         pages = _pages(new)
         questions = sum(len(p.get("questions", [])) for p in pages)
-        return [f"First version: {_count(len(pages), 'page')}, {_count(questions, 'question')}"]
+        first = Change(f"First version: {_count(len(pages), 'page')}, {_count(questions, 'question')}", "$", None, new)
+        if not every_part:
+            return [first]
+        return [first, *_changes(_empty_like(new), new, describe_condition)]
+    old = without_editor_keys(old)
     if json_equal(canonical(old), canonical(new)):
         return []
-    out: list[str] = []
-    for part in (
-        _details(old, new),
-        _start(old, new),
-        _pages_and_questions(old, new, describe_condition),
-        _required(old, new),
-        _messages(old, new),
-        _end_pages(old, new),
-        _identity(old, new),
-        _workflow(old, new),
-        _leftovers(old, new),
+    return _changes(old, new, describe_condition)
+
+
+def _empty_like(doc: dict[str, Any]) -> dict[str, Any]:
+    """A service with nothing in it yet, as a base to describe every part of ``doc`` as added."""
+    return {
+        "id": doc.get("id"),
+        "schema": {"type": "object", "properties": {}},
+        "questions": {},
+        "pages": [],
+        "identity": {},
+    }
+
+
+def _changes(old: dict[str, Any], new: dict[str, Any], describe_condition: DescribeCondition | None) -> list[Change]:
+    out: list[Change] = []
+    for part, where in (
+        (_details(old, new), "$"),
+        (_start(old, new), "$.start"),
+        (_pages_and_questions(old, new, describe_condition), "$.pages"),
+        (_required(old, new, describe_condition), "$.schema"),
+        (_messages(old, new), "$.messages"),
+        (_end_pages(old, new), "$"),
+        (_identity(old, new), "$.identity"),
+        (_workflow(old, new), "$.workflow"),
+        (_leftovers(old, new), "$"),
     ):
-        out.extend(line for line in part if line)
+        out.extend(_as_change(line, where) for line in part if line)
     return out
+
+
+def _as_change(line: str | Change, where: str) -> Change:
+    return line if isinstance(line, Change) else Change(line, where)
 
 
 def _count(n: int, word: str) -> str:
@@ -130,42 +226,52 @@ def _count(n: int, word: str) -> str:
 # -- service details, start page, end pages ---------------------------------------------------
 
 
-def _details(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str | None]:
-    if old.get("id") != new.get("id"):
-        yield f"Changed the service id from {_quote(old.get('id'))} to {_quote(new.get('id'))}"
-    yield _change("title", old.get("title"), new.get("title"))
-    yield _change("description", old.get("description"), new.get("description"))
-    yield _change("department", old.get("department"), new.get("department"))
+def _details(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str | Change | None]:
+    if old.get("id") != new.get("id") and old.get("id") is not None:
+        yield Change(
+            f"Changed the service id from {_quote(old.get('id'))} to {_quote(new.get('id'))}",
+            "$.id",
+            old.get("id"),
+            new.get("id"),
+        )
+    for key, words in (("title", "title"), ("description", "description"), ("department", "department")):
+        yield _change(words, old.get(key), new.get(key), f"$.{key}")
     if old.get("live", True) != new.get("live", True):
-        yield "Put the service online" if new.get("live", True) else "Took the service offline"
-    yield _change("reference prefix", old.get("reference_prefix"), new.get("reference_prefix"))
+        sentence = "Put the service online" if new.get("live", True) else "Took the service offline"
+        yield Change(sentence, "$.live", old.get("live"), new.get("live"))
+    yield _change("reference prefix", old.get("reference_prefix"), new.get("reference_prefix"), "$.reference_prefix")
 
 
-def _start(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str | None]:
+def _start(old: dict[str, Any], new: dict[str, Any]) -> Iterator[Change | None]:
     a, b = _section(old, "start"), _section(new, "start")
-    if not json_equal(a.get("body"), b.get("body")):
-        yield "Changed the text of the start page"
-    yield _change("list of what you will need on the start page", a.get("you_will_need"), b.get("you_will_need"))
-    yield _change("start button text", a.get("button"), b.get("button"))
+    yield _change("text of the start page", a.get("body"), b.get("body"), "$.start.body")
+    yield _change(
+        "list of what you will need on the start page",
+        a.get("you_will_need"),
+        b.get("you_will_need"),
+        "$.start.you_will_need",
+    )
+    yield _change("start button text", a.get("button"), b.get("button"), "$.start.button")
 
 
-def _end_pages(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str | None]:
-    a, b = _section(old, "check_answers"), _section(new, "check_answers")
-    yield _change("title of check answers", a.get("title"), b.get("title"))
-    yield _change("declaration", a.get("declaration"), b.get("declaration"))
-    yield _change("send button text", a.get("button"), b.get("button"))
-    a, b = _section(old, "confirmation"), _section(new, "confirmation")
-    yield _change("confirmation title", a.get("title"), b.get("title"))
-    if not json_equal(a.get("next_steps"), b.get("next_steps")):
-        yield "Changed what happens next on the confirmation page"
-    a, b = _section(old, "privacy"), _section(new, "privacy")
-    yield _change("privacy notice link", a.get("url"), b.get("url"))
-    yield _change("privacy summary", a.get("summary"), b.get("summary"))
-    a, b = _section(old, "contact"), _section(new, "contact")
-    yield _change("contact email address", a.get("email"), b.get("email"))
-    yield _change("contact phone number", a.get("phone"), b.get("phone"))
-    yield _change("contact opening hours", a.get("hours"), b.get("hours"))
-    yield _change("contact postal address", a.get("address"), b.get("address"))
+_END_PAGES = (
+    ("check_answers", "title", "title of check answers"),
+    ("check_answers", "declaration", "declaration"),
+    ("check_answers", "button", "send button text"),
+    ("confirmation", "title", "confirmation title"),
+    ("confirmation", "next_steps", "text of what happens next on the confirmation page"),
+    ("privacy", "url", "privacy notice link"),
+    ("privacy", "summary", "privacy summary"),
+    ("contact", "email", "contact email address"),
+    ("contact", "phone", "contact phone number"),
+    ("contact", "hours", "contact opening hours"),
+    ("contact", "address", "contact postal address"),
+)
+
+
+def _end_pages(old: dict[str, Any], new: dict[str, Any]) -> Iterator[Change | None]:
+    for section, key, words in _END_PAGES:
+        yield _change(words, _section(old, section).get(key), _section(new, section).get(key), f"$.{section}.{key}")
 
 
 _IDENTITY_WORDS = {
@@ -184,17 +290,21 @@ def _field_words(doc: dict[str, Any], path: Any) -> str:
     return f"{_short(doc, name)} ({part})" if part else _short(doc, name)
 
 
-def _identity(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str]:
+def _identity(old: dict[str, Any], new: dict[str, Any]) -> Iterator[Change]:
     a, b = _section(old, "identity"), _section(new, "identity")
     for kind in [*a, *(k for k in b if k not in a)]:
         words = _IDENTITY_WORDS.get(kind, kind)
+        path, before_value, after_value = f"$.identity.{kind}", a.get(kind), b.get(kind)
         if kind not in b:
-            yield f"The citizen's {words} is no longer used to identify them"
+            yield Change(f"The citizen's {words} is no longer used to identify them", path, before_value, None)
         elif kind not in a:
-            yield f"The citizen's {words} now identifies them, from {_field_words(new, b[kind])}"
+            sentence = f"The citizen's {words} now identifies them, from {_field_words(new, b[kind])}"
+            yield Change(sentence, path, None, after_value)
         elif a[kind] != b[kind]:
             now, before = _field_words(new, b[kind]), _field_words(old, a[kind])
-            yield f"The citizen's {words} now comes from {now} instead of {before}"
+            yield Change(
+                f"The citizen's {words} now comes from {now} instead of {before}", path, before_value, after_value
+            )
 
 
 # -- pages and questions ---------------------------------------------------------------------
@@ -202,7 +312,7 @@ def _identity(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str]:
 
 def _pages_and_questions(
     old: dict[str, Any], new: dict[str, Any], describe_condition: DescribeCondition | None
-) -> Iterator[str | None]:
+) -> Iterator[str | Change | None]:
     old_pages, new_pages = _pages(old), _pages(new)
     old_by_id = {p["id"]: p for p in old_pages}
     new_by_id = {p["id"]: p for p in new_pages}
@@ -230,17 +340,22 @@ def _pages_and_questions(
     for page in new_pages:
         before = old_of(page["id"])
         if before is None:
+            path = _page_path(new, page["id"])
             if not page.get("questions"):
                 kind = "stop page" if page.get("stop") else "page"
-                yield f"Added {kind} {_title(page)}"
+                yield Change(f"Added {kind} {_title(page)}", path, None, page)
             for name in page.get("questions", []):
                 if name not in old_q:
-                    yield f"Added question {_label(new, name)} on new page {_title(page)}"
+                    yield _added_question(new, name, f"new page {_title(page)}", describe_condition)
                 elif name in old_page_of:
-                    yield (
+                    yield Change(
                         f"Moved question {_label(new, name)} from page {_title(old_by_id[old_page_of[name]])} "
-                        f"to new page {_title(page)}"
+                        f"to new page {_title(page)}",
+                        path,
+                        old_page_of[name],
+                        page["id"],
                     )
+            yield from _page_changes(old, new, {"id": page["id"], "title": page.get("title")}, page, describe_condition)
             previous = page
             continue
         if before["id"] != page["id"]:
@@ -251,7 +366,7 @@ def _pages_and_questions(
         yield from _page_changes(old, new, before, page, describe_condition)
         for name in page.get("questions", []):
             if name not in old_q:
-                yield f"Added question {_label(new, name)} on page {_title(page)}"
+                yield _added_question(new, name, f"page {_title(page)}", describe_condition)
             elif name in old_page_of and old_page_of[name] != before["id"]:
                 source = _title(old_by_id[old_page_of[name]])
                 yield f"Moved question {_label(new, name)} from page {source} to page {_title(page)}"
@@ -279,35 +394,94 @@ def _pages_and_questions(
             yield from _question_changes(old, new, name)
 
 
+_PAGE_CONDITION_PREFIX = "Show this page only if "
+
+
+def _condition_words(doc: dict[str, Any], condition: Any, describe_condition: DescribeCondition | None) -> str:
+    """ "'Do you have a partner?' is Yes", or "a custom condition (see the file)"."""
+    try:
+        words = describe_condition(doc, condition) if describe_condition else None
+    except (KeyError, TypeError, ValueError, AttributeError):  # a condition on a question since removed
+        words = None
+    if not words:
+        return "a custom condition (see the file)"
+    return words.removeprefix(_PAGE_CONDITION_PREFIX)
+
+
+def _routing_words(doc: dict[str, Any], rules: Any, describe_condition: DescribeCondition | None) -> str:
+    """ "if 'Do you have a partner?' is No, go to 'Your income'; ..."."""
+    targets = {p["id"]: p for p in _pages(doc)}
+    words = []
+    for rule in rules if isinstance(rules, list) else []:
+        if not isinstance(rule, dict):
+            continue
+        target = targets.get(str(rule.get("goto")))
+        where = _title(target) if target else _quote(rule.get("goto"))
+        words.append(f"if {_condition_words(doc, rule.get('if'), describe_condition)}, go to {where}")
+    return "; ".join(words) or "none"
+
+
 def _page_changes(
     old: dict[str, Any],
     new: dict[str, Any],
     a: dict[str, Any],
     b: dict[str, Any],
     describe_condition: DescribeCondition | None,
-) -> Iterator[str | None]:
+) -> Iterator[Change | None]:
+    """What changed on a page (``a`` is a stand-in with only its id for a page just added)."""
+    path = _page_path(new, b["id"])
     if (a.get("title") or a["id"]) != (b.get("title") or b["id"]):
-        yield f"Renamed page {_title(a)} to {_title(b)}"
+        yield Change(f"Renamed page {_title(a)} to {_title(b)}", f"{path}.title", a.get("title"), b.get("title"))
     if not json_equal(a.get("intro"), b.get("intro")):
-        what = "Added an introduction to" if not a.get("intro") else "Changed the introduction of"
-        yield f"Removed the introduction of page {_title(b)}" if not b.get("intro") else f"{what} page {_title(b)}"
-    if bool(a.get("stop")) != bool(b.get("stop")):
-        yield f"Made page {_title(b)} a stop page" if b.get("stop") else f"Page {_title(b)} is no longer a stop page"
+        before, after = a.get("intro"), b.get("intro")
+        if not after:
+            sentence = f"Removed the introduction of page {_title(b)} (was {_quote(before)})"
+        elif not before:
+            sentence = f"Added an introduction to page {_title(b)}: {_quote(after)}"
+        else:
+            sentence = f"Changed the introduction of page {_title(b)} from {_quote(before)} to {_quote(after)}"
+        yield Change(sentence, f"{path}.intro", before, after)
+    if bool(a.get("stop")) != bool(b.get("stop")) and "questions" in a:
+        sentence = (
+            f"Made page {_title(b)} a stop page" if b.get("stop") else f"Page {_title(b)} is no longer a stop page"
+        )
+        yield Change(sentence, f"{path}.stop", a.get("stop"), b.get("stop"))
     if not json_equal(a.get("show_if"), b.get("show_if")):
-        if "show_if" not in b:
-            yield f"Removed the condition on page {_title(b)}"
+        before, after = a.get("show_if"), b.get("show_if")
+        if after is None:
+            was = _condition_words(old, before, describe_condition)
+            yield Change(f"Removed the condition on page {_title(b)} (was: {was})", f"{path}.show_if", before, None)
         else:
-            words = describe_condition(new, b["show_if"]) if describe_condition else None
-            verb = "Added a condition to" if "show_if" not in a else "Changed when"
-            tail = "" if verb.startswith("Added") else " is shown"
-            yield f"{verb} page {_title(b)}{tail}" + (f": {words}" if words else "")
+            words = _condition_words(new, after, describe_condition)
+            if before is None:
+                sentence = f"Added a condition to page {_title(b)}: show it only if {words}"
+            else:
+                was = _condition_words(old, before, describe_condition)
+                sentence = f"Changed when page {_title(b)} is shown: only if {words} (was: only if {was})"
+            yield Change(sentence, f"{path}.show_if", before, after)
     if not json_equal(a.get("next"), b.get("next")):
-        if not b.get("next"):
-            yield f"Removed the routing from page {_title(b)}"
-        elif not a.get("next"):
-            yield f"Added routing from page {_title(b)}"
+        before, after = a.get("next"), b.get("next")
+        if not after:
+            was = _routing_words(old, before, describe_condition)
+            sentence = f"Removed the routing from page {_title(b)} (was: {was})"
+        elif not before:
+            sentence = f"Added routing from page {_title(b)}: {_routing_words(new, after, describe_condition)}"
         else:
-            yield f"Changed the routing from page {_title(b)}"
+            now, was = _routing_words(new, after, describe_condition), _routing_words(old, before, describe_condition)
+            sentence = f"Changed the routing from page {_title(b)}: {now} (was: {was})"
+        yield Change(sentence, f"{path}.next", before, after)
+
+
+def _added_question(doc: dict[str, Any], name: str, where: str, describe_condition: DescribeCondition | None) -> Change:
+    """ "Added question 'X' on page 'Y', which must be answered, with the hint 'Z'"."""
+    question = _questions(doc).get(name, {})
+    sentence = f"Added question {_label(doc, name)} on {where}"
+    rule = _required_words(doc, name, describe_condition)
+    if rule != "optional":
+        sentence += ", which must be answered" + rule.removeprefix("required")
+    if question.get("hint"):
+        sentence += f", with the hint {_quote(question['hint'])}"
+    return Change(sentence, f"$.questions.{name}", None, question)
 
 
 _QUESTION_WORDS = {
@@ -328,18 +502,22 @@ def _property(doc: dict[str, Any], name: str) -> Any:
     return prop if isinstance(prop, dict) else None
 
 
-def _question_changes(old: dict[str, Any], new: dict[str, Any], name: str) -> Iterator[str | None]:
+def _question_changes(old: dict[str, Any], new: dict[str, Any], name: str) -> Iterator[str | Change | None]:
     a, b = _questions(old)[name], _questions(new)[name]
     short = _short(new, name)
+    path = f"$.questions.{name}"
     if a.get("label") != b.get("label"):
-        yield f"Reworded question {_label(old, name)} to {_label(new, name)}"
+        sentence = f"Reworded question {_label(old, name)} to {_label(new, name)}"
+        yield Change(sentence, f"{path}.label", a.get("label"), b.get("label"))
     if a.get("hint") != b.get("hint"):
-        if a.get("hint") is None:
-            yield f"Added a hint to {short}"
-        elif b.get("hint") is None:
-            yield f"Removed the hint of {short}"
+        before, after = a.get("hint"), b.get("hint")
+        if before is None:
+            sentence = f"Added a hint to {short}: {_quote(after)}"
+        elif after is None:
+            sentence = f"Removed the hint of {short} (was {_quote(before)})"
         else:
-            yield f"Changed the hint of {short}"
+            sentence = f"Changed the hint of {short} from {_quote(before)} to {_quote(after)}"
+        yield Change(sentence, f"{path}.hint", before, after)
     if a.get("short_label") != b.get("short_label"):
         yield f"Changed the short label of {_short(old, name)} to {short}"
     if a.get("error_name") != b.get("error_name"):
@@ -459,21 +637,53 @@ def _page_visibility(doc: dict[str, Any], name: str) -> str | None:
     return None
 
 
-def _required(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str]:
+def _required_words(doc: dict[str, Any], name: str, describe_condition: DescribeCondition | None) -> str:
+    """ "optional", "required", or "required when 'X' is Yes" (or "... in some cases")."""
+    schema = doc.get("schema")
+    if not isinstance(schema, dict):
+        return "optional"
+    whens: list[str] = []
+    for req in requirements(schema):
+        if req.name != name:
+            continue
+        if not req.conditions:
+            return "required"
+        if json.dumps(req.condition, sort_keys=True) == _page_visibility(doc, name):
+            return "required"  # exactly when its page is shown: the builder's way
+        parts = [_condition_words(doc, c, describe_condition) for c in req.conditions]
+        whens.append(" and ".join(parts))
+    if not whens:
+        return "optional"
+    return "required when " + " or ".join(dict.fromkeys(whens))
+
+
+def _required(
+    old: dict[str, Any], new: dict[str, Any], describe_condition: DescribeCondition | None
+) -> Iterator[Change]:
     a, b = _requirement_conditions(old), _requirement_conditions(new)
     old_q, new_q = _questions(old), _questions(new)
     for name in new_q:
         if name not in old_q:
             continue
         short = _short(new, name)
+        path = f"$.questions.{name}"
         if bool(a.get(name)) != bool(b.get(name)):
-            yield f"Made {short} required" if b.get(name) else f"Made {short} optional"
+            before, after = (
+                _required_words(old, name, describe_condition),
+                _required_words(new, name, describe_condition),
+            )
+            was = "" if before == "required" else f" (was {before})"
+            sentence = f"Made {short} {after}" if b.get(name) else f"Made {short} optional{was}"
+            yield Change(sentence, path, before, after)
         elif a.get(name) != b.get(name):
             # The builder requires an answer exactly when its page is shown; a change that only
             # follows the page's own condition is already reported as that.
             follows_page = a.get(name) == [_page_visibility(old, name)] and b.get(name) == [_page_visibility(new, name)]
             if not follows_page:
-                yield f"Changed when {short} must be answered"
+                before = _required_words(old, name, describe_condition)
+                after = _required_words(new, name, describe_condition)
+                sentence = f"Changed when {short} must be answered from {_quote(before)} to {_quote(after)}"
+                yield Change(sentence, path, before, after)
 
 
 _KEYWORD_WORDS = {
@@ -495,7 +705,7 @@ _KEYWORD_WORDS = {
 }
 
 
-def _messages(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str]:
+def _messages(old: dict[str, Any], new: dict[str, Any]) -> Iterator[Change]:
     a, b = _section(old, "messages"), _section(new, "messages")
     for path in [*b, *(p for p in a if p not in b)]:
         before: dict[str, Any] = a[path] if isinstance(a.get(path), dict) else {}
@@ -506,7 +716,12 @@ def _messages(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str]:
                 continue
             verb = "Added" if keyword not in before else "Removed" if keyword not in after else "Changed"
             when = _KEYWORD_WORDS.get(keyword, f"for {keyword}")
-            yield f"{verb} the error message for {_field_words(doc, path)} {when}"
+            sentence = f"{verb} the error message for {_field_words(doc, path)} {when}"
+            if keyword in before and keyword in after:
+                sentence += f" from {_quote(before[keyword])} to {_quote(after[keyword])}"
+            elif keyword in after:
+                sentence += f": {_quote(after[keyword])}"
+            yield Change(sentence, f"$.messages.{path}.{keyword}", before.get(keyword), after.get(keyword))
 
 
 # -- approval steps (the workflow section) ----------------------------------------------------
@@ -589,7 +804,7 @@ _MESSAGE_WORDS = {
 }
 
 
-def _workflow(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str | None]:
+def _workflow(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str | Change | None]:
     own_a, own_b = _workflow_section(old), _workflow_section(new)
     if own_a is None and own_b is None:
         return
@@ -794,6 +1009,8 @@ def _paths(a: Any, b: Any, where: str) -> Iterator[str]:
         yield where
 
 
-def _leftovers(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str]:
-    for path in _paths(_strip(old), _strip(new), "$"):
-        yield f"Changed {path}"
+def _leftovers(old: dict[str, Any], new: dict[str, Any]) -> Iterator[Change]:
+    a, b = _strip(old), _strip(new)
+    for path in _paths(a, b, "$"):
+        keys = path[2:].split(".") if path != "$" else []
+        yield Change(f"Changed {path}", path, _at(a, *keys), _at(b, *keys))

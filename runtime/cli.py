@@ -5,6 +5,7 @@ The ``civicforms`` command is these and ``serve`` (civicforms/cli.py, which moun
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,30 +27,49 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-def validate(paths: tuple[Path, ...]) -> None:
+@click.option(
+    "--any-file-name",
+    is_flag=True,
+    help="Do not require each file to be named <id>.json (for a copy checked elsewhere, e.g. a pre-commit hook's).",
+)
+def validate(paths: tuple[Path, ...], any_file_name: bool) -> None:
     """Check definition files (default: form_definitions/); exit 1 on any problem.
 
-    Each problem prints as ``file: json-path: message``.
+    A folder is checked with its department sub-folders (form_definitions/<department-slug>/<id>.json),
+    where each file's "department" must match its folder. Across all the files, service ids and
+    reference prefixes must be unique. Each problem prints as ``file: json-path: message``; exit
+    2 when there is nothing to check.
     """
     targets = list(paths) or [Path("form_definitions")]
     missing = [p for p in targets if not p.exists()]
     for path in missing:
         click.echo(f"{path}: $: no such file or folder", err=True)
-    files = definitions.definition_files([p for p in targets if p.exists()])
-    if not files and not missing:
-        click.echo("no definition files found", err=True)
-        sys.exit(2)
-    from .checker import check_file
+    from .checker import check_file, check_many
 
     failed = bool(missing)
-    for path in files:
-        problems = check_file(path)
-        for problem in problems:
-            click.echo(problem.render(str(path)))
-        failed = failed or bool(problems)
+    checked: dict[Path, dict[str, Any]] = {}
+    count = 0
+    for target in targets:
+        if not target.exists():
+            continue
+        root = target if target.is_dir() else None
+        for path in definitions.definition_files([target]):
+            count += 1
+            problems = check_file(path, root=root, any_file_name=any_file_name)
+            for problem in problems:
+                click.echo(problem.render(str(path)))
+            failed = failed or bool(problems)
+            if not problems:
+                checked[path] = definitions.read_file(path)
+    if not count and not missing:
+        click.echo("no definition files found", err=True)
+        sys.exit(2)
+    for path, problem in check_many(checked):
+        click.echo(problem.render(str(path)))
+        failed = True
     if failed:
         sys.exit(1)
-    click.echo(f"{len(files)} definition{'s' if len(files) != 1 else ''} OK", err=True)
+    click.echo(f"{count} definition{'s' if count != 1 else ''} OK", err=True)
 
 
 @main.command("format")
@@ -76,46 +96,102 @@ def format_(paths: tuple[Path, ...], check: bool) -> None:
         sys.exit(1)
 
 
-def _read_checked(path: Path) -> dict[str, Any] | None:
-    """A definition file that passes the checker, or None after printing why it does not."""
-    try:
-        doc = definitions.read_file(path)
-    except definitions.DefinitionError as exc:
-        click.echo(f"{path}: $: {exc}", err=True)
-        return None
-    from .checker import check
-
-    problems = check(doc)
-    for problem in problems:
-        click.echo(problem.render(str(path)), err=True)
-    return None if problems else doc
+# Exit codes of `civicforms diff --exit-code` (git's convention), for CI.
+DIFF_SAME = 0
+DIFF_CHANGED = 1
+DIFF_PROBLEM = 2  # a file unreadable or refused by the checker, a bad ref; always, with or without --exit-code
 
 
 @main.command()
-@click.argument("old", type=click.Path(path_type=Path))
-@click.argument("new", type=click.Path(path_type=Path))
-def diff(old: Path, new: Path) -> None:
-    """Print the changes from OLD to NEW in plain words, one sentence a line (nothing when the same).
+@click.argument("sides", nargs=-1, metavar="[OLD NEW | FOLDER]")
+@click.option(
+    "--ref",
+    "refs",
+    multiple=True,
+    metavar="REF",
+    help="Compare every definition under FOLDER (default form_definitions/) at REF with the work tree; "
+    "give it twice to compare two refs.",
+)
+@click.option("--exit-code", is_flag=True, help="Exit 1 when something changed, 0 when nothing did (as git diff).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print a JSON object of changes and problems instead of sentences."
+)
+def diff(sides: tuple[str, ...], refs: tuple[str, ...], exit_code: bool, as_json: bool) -> None:
+    """Print the changes between two versions of definitions in plain words, one sentence a line.
 
-    Both files must pass the checker; problems print as ``file: json-path: message`` (exit 1).
+    \b
+    civicforms diff OLD NEW                 two files; either may be REF:PATH (the file at a
+                                            git ref, PATH from the current folder) or /dev/null
+                                            (no file: a new or removed service)
+    civicforms diff --ref main              every file under form_definitions/ at main against
+                                            the work tree, department folders included
+    civicforms diff --ref v1 --ref v2 DIR   every file under DIR between two refs
+
+    Files are matched by service id, so a file moved into a department folder is not a new
+    service. A new service has every part described; a removed one is named. Changes print as
+    sentences (with a "service-id (file):" heading when comparing folders); --json prints
+    {"changes": [{"service", "file", "path", "old", "new", "sentence"}], "problems": [{"file",
+    "path", "message"}]}, "path" being the JSON path of the part, "old" and "new" its full values
+    (null when absent). Problems print as ``file: json-path: message`` on standard error.
+
+    \b
+    Exit codes: 0 nothing changed (or, without --exit-code, success); 1 something changed (only
+    with --exit-code); 2 a problem: an unreadable or malformed file, a bad ref, a definition the
+    checker refuses (no changes are printed for that service).
     """
-    from .changes import summarise
+    from .diffing import DiffError, diff_files, diff_refs
 
-    old_doc, new_doc = _read_checked(old), _read_checked(new)
-    if old_doc is None or new_doc is None:
-        sys.exit(1)
-    for sentence in summarise(old_doc, new_doc):
-        click.echo(sentence)
+    try:
+        if refs:
+            if len(refs) > 2 or len(sides) > 1:
+                raise click.UsageError("give --ref once or twice, and at most one FOLDER")
+            result = diff_refs(
+                refs[0], refs[1] if len(refs) == 2 else None, Path(sides[0] if sides else "form_definitions")
+            )
+        else:
+            if len(sides) != 2:
+                raise click.UsageError("give two files (OLD NEW), or --ref REF to compare a folder")
+            result = diff_files(sides[0], sides[1])
+    except DiffError as exc:
+        if as_json:
+            click.echo(
+                json.dumps({"changes": [], "problems": [{"file": exc.where, "path": "$", "message": exc.message}]})
+            )
+        else:
+            click.echo(f"{exc.where}: {exc.message}", err=True)
+        sys.exit(DIFF_PROBLEM)
+    if as_json:
+        click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
+    else:
+        for file, problem in result.problems:
+            click.echo(problem.render(file), err=True)
+        for line in result.lines(headings=bool(refs)):
+            click.echo(line)
+    if result.problems:
+        sys.exit(DIFF_PROBLEM)
+    if exit_code and result.changes:
+        sys.exit(DIFF_CHANGED)
 
 
 @main.command()
 @click.option("--folder", type=click.Path(path_type=Path), default=None, help="Default: form_definitions/.")
-def export(folder: Path | None) -> None:
-    """Write every service's current published version canonically, one <service-id>.json each."""
+@click.option(
+    "--by-department",
+    is_flag=True,
+    help="Write each service to <folder>/<department-slug>/<id>.json (moving a file already in the folder).",
+)
+def export(folder: Path | None, by_department: bool) -> None:
+    """Write every service's current published version canonically, one <service-id>.json each.
+
+    A service whose file is already in the folder (flat or in a department sub-folder) is written
+    where it is; with --by-department, in its department's sub-folder, so that CODEOWNERS can give
+    each department its own reviewers.
+    """
     from sqlmodel import select
 
     from .db import make_engine, session
     from .models import Service
+    from .slugs import slug
     from .versions import definition
 
     settings = _settings()
@@ -123,6 +199,7 @@ def export(folder: Path | None) -> None:
     if folder.exists() and not folder.is_dir():
         raise click.ClickException(f"{folder}: not a folder")
     folder.mkdir(parents=True, exist_ok=True)
+    present = {p.stem: p for p in definitions.definition_files([folder])}
     engine = make_engine(settings.database_url)
     try:
         with session(engine) as s:
@@ -132,16 +209,27 @@ def export(folder: Path | None) -> None:
                 if published is None:  # a service row always has its current version; say so if not
                     click.echo(f"{service.id}: version {service.current_version} is missing", err=True)
                     continue
-                path = folder / f"{service.id}.json"
+                department = published.doc.get("department")
+                path = present.get(service.id, folder / f"{service.id}.json")
+                if by_department:
+                    sub = slug(department) if isinstance(department, str) else ""
+                    path = folder / sub / f"{service.id}.json" if sub else folder / f"{service.id}.json"
+                    path.parent.mkdir(exist_ok=True)
                 text = definitions.dumps(published.doc)
-                if path.is_file() and path.read_text(encoding="utf-8", errors="replace") == text:
+                old = present.get(service.id)
+                moved = old is not None and old != path
+                if not moved and path.is_file() and path.read_text(encoding="utf-8", errors="replace") == text:
                     click.echo(f"{path}: {service.id} version {published.version} unchanged")
                     continue
                 # Written beside the file then renamed, so a reader never sees half a definition.
                 partial = path.with_name(f".{path.name}.partial")
                 partial.write_text(text, encoding="utf-8")
                 partial.replace(path)
-                click.echo(f"{path}: {service.id} version {published.version} written")
+                if moved and old is not None:
+                    old.unlink()
+                    click.echo(f"{path}: {service.id} version {published.version} written (moved from {old})")
+                else:
+                    click.echo(f"{path}: {service.id} version {published.version} written")
     finally:
         engine.dispose()
     if not services:

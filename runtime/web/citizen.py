@@ -19,6 +19,7 @@ from .. import answers as answer_forms
 from ..data import form_sessions, published
 from ..definition import Definition, Page
 from ..journey import Journey
+from ..limits import META_SCHEMA
 from ..models import utcnow
 from ..services import submitting
 from ..validation import CompiledService, compiled
@@ -148,6 +149,19 @@ def _choose_before_saving(journey: CitizenJourney, page: Page, error: str | None
 @bp.get("/")
 def home() -> Any:
     return render_page("citizen/home.html", services=published.live_services(session=db()))
+
+
+# The endpoint's name ends "static" so that runtime.web.common.security_headers treats it as the
+# static file it is (cacheable) rather than a page (no-store).
+@bp.get("/schema/definition.schema.json", endpoint="definition_schema_static")
+def definition_schema() -> Response:
+    """The definition format's meta-schema, for editors: a file's "$schema" or VS Code's
+    ``json.schemas`` can point here (docs/definition-format.md). Cacheable, revalidated by ETag."""
+    response = Response(META_SCHEMA.read_bytes(), mimetype="application/schema+json")
+    response.cache_control.public = True
+    response.cache_control.max_age = 3600
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 @bp.get("/services/<service_id>")

@@ -60,7 +60,8 @@ def test_question_wording_hint_and_choices() -> None:
         "Reworded question 'Do you live in Westbridge?' to 'Do you live in Westbridge now?'",
         "Removed choice 'Something else' from 'What makes walking difficult for you?'",
         "Renamed choice 'Pain' to 'Pain or aching' in 'What makes walking difficult for you?'",
-        "Changed the hint of 'Email address'",
+        "Changed the hint of 'Email address' from 'We will use this to contact you about the application. "
+        "If you are applying for…' to 'We will email you.'",
     ]
 
 
@@ -93,8 +94,11 @@ def test_pages_added_removed_moved_renamed_and_conditions() -> None:
     assert summarise(old, new) == [
         "Renamed page 'Council tax account number' to 'Your council tax account'",
         "Moved page 'Property address' after page 'Why you are the only adult'",
-        "Changed when page 'The adult who moved out' is shown",
-        "Removed the condition on page 'Tell us more'",
+        "Changed when page 'The adult who moved out' is shown: only if 'Why are you now the only adult living at "
+        "the property?' is Something else (was: only if 'Why are you now the only adult living at the property?' "
+        "is Another adult moved out)",
+        "Removed the condition on page 'Tell us more' "
+        "(was: 'Why are you now the only adult living at the property?' is Something else)",
         "Added stop page 'Sorry'",
     ]
 
@@ -105,7 +109,8 @@ def test_a_condition_change_is_described_in_plain_words_when_a_reader_is_given()
     new["pages"][3]["show_if"] = const("knows_nhs_number", False)
     new["schema"]["allOf"][0]["if"] = const("knows_nhs_number", False)
     words = summarise(old, new, describe_condition=lambda doc, c: "Show this page only if 'X' is No")
-    assert words == [f"Changed when page '{old['pages'][3]['title']}' is shown: Show this page only if 'X' is No"]
+    title = old["pages"][3]["title"]
+    assert words == [f"Changed when page '{title}' is shown: only if 'X' is No (was: only if 'X' is No)"]
 
 
 def test_removed_question_and_page() -> None:
@@ -134,8 +139,9 @@ def test_service_texts_identity_and_messages() -> None:
         "Changed the title from 'Apply for a Blue Badge' to 'Get a Blue Badge'",
         "Changed the reference prefix from 'BB' to 'BBX'",
         "Changed the start button text from 'Start now' to 'Begin'",
-        "Added the error message for 'Full name' when it is not answered",
-        "Changed the declaration",
+        "Added the error message for 'Full name' when it is not answered: 'Enter your name'",
+        "Changed the declaration from 'By sending this application you confirm that the information you have "
+        "given is…' to 'I promise.'",
         "Changed the confirmation title from 'Application complete' to 'Sent'",
         "Changed the contact phone number from '01632 960 456' to '01632 960 999'",
         "The citizen's phone number is no longer used to identify them",

@@ -99,12 +99,15 @@ def test_diff_refuses_unreadable_files(tmp_path: Path) -> None:
     for name, text in cases.items():
         bad = write(tmp_path / name, text)
         result = run("diff", str(good), str(bad))
-        assert result.exit_code == 1, name
+        assert result.exit_code == 2, name  # a problem, never "changed" (1)
         assert result.stdout == "", name
         assert result.stderr.startswith(f"{bad}: $: "), (name, result.stderr)
     result = run("diff", str(tmp_path / "missing.json"), str(good))
-    assert result.exit_code == 1
-    assert result.stderr.startswith(f"{tmp_path / 'missing.json'}: $: cannot read file")
+    assert result.exit_code == 2
+    assert (
+        result.stderr
+        == f"{tmp_path / 'missing.json'}: no such file (use /dev/null for a service that is new or removed)\n"
+    )
 
 
 def test_diff_refuses_a_definition_the_checker_rejects(tmp_path: Path) -> None:
@@ -114,7 +117,7 @@ def test_diff_refuses_a_definition_the_checker_rejects(tmp_path: Path) -> None:
     del doc["schema"]
     bad = write(tmp_path / "bad.json", doc)
     result = run("diff", str(bad), str(good))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stdout == ""
     assert all(line.startswith(f"{bad}: $") for line in result.stderr.splitlines())
     assert "schema" in result.stderr
@@ -264,3 +267,25 @@ def test_load_names_a_draft_whose_review_it_merged(tmp_path: Path, database_url:
         "pet-licence: builder draft sent for review as version 2; version 2 loaded from the file; "
         "the draft was left as it is"
     ) in result.stdout.splitlines()
+
+
+def test_export_by_department_writes_the_department_folder_layout(tmp_path: Path, database_url: str) -> None:
+    from runtime.slugs import slug
+
+    folder = tmp_path / "out"
+    assert run("export", "--folder", str(folder), **db_env(database_url)).exit_code == 0
+    result = run("export", "--folder", str(folder), "--by-department", **db_env(database_url))
+    assert result.exit_code == 0, result.output
+    assert not list(folder.glob("*.json"))  # every shipped service has a department: all moved
+    for service_id in SERVICE_IDS:
+        department = read_file(DEFINITIONS / f"{service_id}.json")["department"]
+        path = folder / slug(department) / f"{service_id}.json"
+        assert path.read_text(encoding="utf-8") == dumps(read_file(DEFINITIONS / f"{service_id}.json"))
+        version = read_file(DEFINITIONS / f"{service_id}.json")["version"]
+        assert (
+            f"{path}: {service_id} version {version} written (moved from {folder / service_id}.json)" in result.stdout
+        )
+    assert run("validate", str(folder)).exit_code == 0  # the layout validate accepts
+    again = run("export", "--folder", str(folder), **db_env(database_url))  # files stay where they are
+    assert again.stdout.count("unchanged") == len(SERVICE_IDS)
+    assert not list(folder.glob("*.json"))
