@@ -151,9 +151,8 @@ def home() -> Any:
     return render_page("citizen/home.html", services=published.live_services(session=db()))
 
 
-# The endpoint's name ends "static" so that runtime.web.common.security_headers treats it as the
-# static file it is (cacheable) rather than a page (no-store).
-@bp.get("/schema/definition.schema.json", endpoint="definition_schema_static")
+# A file like the assets, cacheable: runtime.web.common.security_headers knows its endpoint.
+@bp.get("/schema/definition.schema.json")
 def definition_schema() -> Response:
     """The definition format's meta-schema, for editors: a file's "$schema" or VS Code's
     ``json.schemas`` can point here (docs/definition-format.md). Cacheable, revalidated by ETag."""

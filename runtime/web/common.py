@@ -424,7 +424,7 @@ def security_headers(response: Response, settings: Settings) -> Response:
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     if settings.secure_cookies:
         response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-    asset = (request.endpoint or "").endswith(("static", "assets", "brand_css"))
+    asset = (request.endpoint or "").endswith(("static", "assets", "brand_css", "definition_schema"))
     if not asset or response.status_code >= 400:
         # Pages can hold personal data: never keep them in shared caches or the back/forward
         # cache. Error pages (with no endpoint when no route matched, or an asset not found:

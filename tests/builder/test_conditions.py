@@ -235,6 +235,7 @@ def test_the_change_summary_describes_conditions_the_builder_can_read() -> None:
     old = load("register-with-gp")
     new = ops.set_condition(old, "nhs-number", Condition([Clause("knows_nhs_number", "is", False)]))
     assert summarise(old, new, describe_condition=describe_schema) == [
-        "Changed when page 'Your NHS number' is shown: Show this page only if 'Do you know your NHS number?' is No"
+        "Changed when page 'Your NHS number' is shown: only if 'Do you know your NHS number?' is No "
+        "(was: only if 'Do you know your NHS number?' is Yes)"
     ]
     assert describe_schema(old, {"not": {"required": ["surgery"]}}) is None
