@@ -115,6 +115,8 @@ def _plan(
 
 def _run(work: Any) -> Any:
     """Run ``work(session, settings)`` against the live database; SourceError as a clear error."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from .db import make_engine, session
     from .services.releasing import SourceError
 
@@ -125,6 +127,12 @@ def _run(work: Any) -> Any:
             return work(s, settings)
     except SourceError as exc:
         raise click.ClickException(str(exc)) from exc
+    except SQLAlchemyError as exc:  # nothing was changed: the transaction never committed
+        first = str(exc).splitlines()[0][:300]
+        raise click.ClickException(
+            f"database: {type(exc).__name__}: {first} "
+            "(is CIVICFORMS_DATABASE_URL right, and has `civicforms db upgrade` run?)"
+        ) from exc
     finally:
         engine.dispose()
 

@@ -371,3 +371,15 @@ def test_a_reference_prefix_of_another_live_service_is_refused(repo: Path, datab
     assert f'{folder}/{SERVICE}.json: $.reference_prefix: reference prefix "{prefix}" is also used by the live ' in (
         result.stderr
     )
+
+
+def test_a_database_that_was_never_migrated_is_one_clear_message(repo: Path, tmp_path: Path) -> None:
+    """An empty database (``civicforms db upgrade`` not run): a message saying so, no traceback."""
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    folder = str(repo / "form_definitions")
+    for command, code in (("plan", 1), ("load", 1), ("status", 2)):  # status: 2 is its "error"
+        result = run(command, "--folder", folder, url=url)
+        assert result.exit_code == code, (command, result.output)
+        (line,) = result.stderr.splitlines()
+        assert line.startswith("Error: database: OperationalError: ") and "civicforms db upgrade" in line, line
+        assert "Traceback" not in result.output
