@@ -14,7 +14,9 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from ..models import Department, PreviewSession, Service, ServiceDraft, utcnow
+from ..definition import content_hash
+from ..merging import parts, same_content
+from ..models import Department, DraftChange, PreviewSession, Service, ServiceDraft, utcnow
 from ..problems import Problem
 from ..versions import definition
 from .departments import MOVE_HINT, department_problem, shown
@@ -51,8 +53,10 @@ def create_draft(
 ) -> ServiceDraft:
     """Start the builder's working copy of a service (blank, from a template, or from a live version).
 
-    ``base_version`` names the published version the draft starts from; a new service
-    (None) must not take the id of a service that is already published.
+    ``base_version`` names the published version the draft starts from (its definition is kept
+    as the draft's ``base_definition``, the base of a later merge); a new service (None) must not
+    take the id of a service that is already published. The making is recorded as the
+    ``user_id``'s change (``draft_change``) of the parts ``doc`` differs from its base in.
     """
     service_id = doc.get("id")
     if not isinstance(service_id, str) or not service_id:
@@ -70,6 +74,7 @@ def create_draft(
     problem = department_problem(session=session, doc=doc, department_id=department_id)
     if problem is not None:
         raise DepartmentError(problem)
+    base = definition(session=session, service_id=service_id, version=base_version) if base_version else None
     now = utcnow()
     draft = ServiceDraft(
         service_id=service_id,
@@ -77,6 +82,7 @@ def create_draft(
         definition=doc,
         revision=1,
         base_version=base_version,
+        base_definition=copy.deepcopy(base.doc) if base is not None else None,
         task_status={},
         created_by=user_id,
         updated_by=user_id,
@@ -88,6 +94,9 @@ def create_draft(
             session.add(draft)
     except IntegrityError:  # a colleague started one a moment ago
         raise DraftError(already) from None
+    record_change(
+        session=session, service_id=service_id, revision=1, user_id=user_id, before=draft.base_definition, after=doc
+    )
     return draft
 
 
@@ -114,6 +123,7 @@ def save_draft(
     problem = department_problem(session=session, doc=doc, department_id=draft.department_id)
     if problem is not None:
         raise DepartmentError(problem)
+    before = copy.deepcopy(draft.definition)  # revision ``expected_revision``'s document, if the save wins
     values: dict[str, Any] = {
         "definition": doc,
         "revision": ServiceDraft.revision + 1,  # type: ignore[operator]
@@ -138,6 +148,14 @@ def save_draft(
     if result.rowcount != 1:
         raise EditConflict(current)
     assert current is not None
+    record_change(
+        session=session,
+        service_id=current.service_id,
+        revision=current.revision,
+        user_id=user_id,
+        before=before,
+        after=doc,
+    )
     return current
 
 
@@ -256,6 +274,8 @@ def move_draft(
     if result.rowcount != 1:
         raise EditConflict(current)
     assert current is not None
+    session.add(DraftChange(service_id=service_id, revision=current.revision, user_id=user_id, parts=["department"]))
+    session.flush()
     return current
 
 
@@ -282,10 +302,178 @@ def mark_draft(
 
 
 def delete_draft(*, session: Session, service_id: str) -> bool:
-    """Remove a draft (discarded, or published) and everyone's "try it" answers for it."""
+    """Remove a draft (discarded, or published), its record of changes and everyone's "try it" answers for it."""
+    session.exec(delete(DraftChange).where(col(DraftChange.service_id) == service_id))  # type: ignore[call-overload]
     session.exec(delete(PreviewSession).where(col(PreviewSession.service_id) == service_id))  # type: ignore[call-overload]
     result = session.exec(delete(ServiceDraft).where(col(ServiceDraft.service_id) == service_id))  # type: ignore[call-overload]
     return bool(result.rowcount)
+
+
+# -- who changed what, and what the draft is based on ---------------------------------------------
+
+
+def record_change(
+    *,
+    session: Session,
+    service_id: str,
+    revision: int,
+    user_id: int | None,
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+) -> None:
+    """Record that ``user_id`` saved revision ``revision``, changing the parts ``after`` differs from ``before`` in."""
+    changed = parts(before, after)
+    if changed:
+        session.add(DraftChange(service_id=service_id, revision=revision, user_id=user_id, parts=changed))
+        session.flush()
+
+
+def draft_changes(*, session: Session, service_id: str) -> list[DraftChange]:
+    """The draft's recorded changes since it was made or last sent for review, oldest first."""
+    return list(
+        session.exec(
+            select(DraftChange)
+            .where(DraftChange.service_id == service_id)
+            .order_by(col(DraftChange.revision), col(DraftChange.id))
+        ).all()
+    )
+
+
+def draft_base(*, session: Session, draft: ServiceDraft) -> dict[str, Any] | None:
+    """The definition the draft started from (its last base), or None for a service never published.
+
+    A draft made before the base was recorded falls back to its base version's definition."""
+    if draft.base_definition is not None:
+        return draft.base_definition
+    if draft.base_version:
+        found = definition(session=session, service_id=draft.service_id, version=draft.base_version)
+        return found.doc if found is not None else None
+    return None
+
+
+# The draft's record of its last sending for review (in ``task_status``, like a move):
+# {"by": staff id, "version": n, "at": ISO time, "from": content hash of what it replaced}.
+SENT = "sent"
+
+
+def behind(*, session: Session, draft: ServiceDraft, upstream: dict[str, Any] | None) -> bool:
+    """Whether ``upstream`` (the live version, or the file on the git base branch) holds content the
+    draft has not seen: it is neither the draft's base nor, while a sent version waits for review,
+    what that version replaced."""
+    if upstream is None:
+        return False
+    base = draft_base(session=session, draft=draft)
+    if base is not None and same_content(upstream, base):
+        return False
+    sent = (draft.task_status or {}).get(SENT)
+    if isinstance(sent, dict) and sent.get("from") == content_hash(_unversioned(upstream)):
+        return False
+    return True
+
+
+def _unversioned(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k != "version"}
+
+
+def rebase_draft(
+    *,
+    session: Session,
+    draft: ServiceDraft,
+    doc: dict[str, Any],
+    expected_revision: int,
+    base_version: int | None,
+    base_definition: dict[str, Any],
+) -> ServiceDraft:
+    """Bring a draft up to date with a newer version: ``doc`` (the merge), based on ``base_definition``.
+
+    Like a save, one conditional UPDATE on ``expected_revision`` (EditConflict when a colleague
+    saved first). No ``draft_change`` is recorded: what arrived is not the staff member's change.
+    """
+    result = session.exec(  # type: ignore[call-overload]
+        update(ServiceDraft)
+        .where(col(ServiceDraft.service_id) == draft.service_id, col(ServiceDraft.revision) == expected_revision)
+        .values(
+            definition=doc,
+            base_version=base_version,
+            base_definition=base_definition,
+            revision=ServiceDraft.revision + 1,  # type: ignore[operator]
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if draft in session:
+        session.expire(draft)
+    current = session.get(ServiceDraft, draft.service_id)
+    if result.rowcount != 1:
+        raise EditConflict(current)
+    assert current is not None
+    return current
+
+
+def claim_draft(*, session: Session, service_id: str, expected_revision: int) -> ServiceDraft | None:
+    """Take the draft at ``expected_revision`` for publishing (None: it moved on, or is gone).
+
+    One UPDATE ... WHERE revision = expected, bumping the revision: of two publishes of the same
+    revision exactly one proceeds (the other waits for its row lock, then finds no row), and a
+    Publish button left on a page after a publish claims nothing.
+    """
+    result = session.exec(  # type: ignore[call-overload]
+        update(ServiceDraft)
+        .where(col(ServiceDraft.service_id) == service_id, col(ServiceDraft.revision) == expected_revision)
+        .values(revision=ServiceDraft.revision + 1)  # type: ignore[operator]
+        .execution_options(synchronize_session=False)
+    )
+    found = session.get(ServiceDraft, service_id)
+    if found is not None:
+        session.refresh(found)
+    return found if result.rowcount == 1 else None
+
+
+def mark_sent(
+    *,
+    session: Session,
+    draft: ServiceDraft,
+    doc: dict[str, Any],
+    branch: str | None,
+    user_id: int,
+    replaced: dict[str, Any] | None,
+) -> None:
+    """A draft's version ``doc`` went to IT for review on ``branch``: the draft is now based on it
+    (so the same changes are never offered again), and its changes so far are credited."""
+    statuses = dict(draft.task_status or {})
+    statuses[SENT] = {
+        "by": user_id,
+        "version": doc.get("version"),
+        "at": utcnow().isoformat(),
+        "from": content_hash(_unversioned(replaced)) if replaced is not None else None,
+    }
+    draft.task_status = statuses
+    draft.base_definition = copy.deepcopy(doc)
+    if branch is not None:
+        draft.review_branch = branch
+    session.add(draft)
+    session.exec(delete(DraftChange).where(col(DraftChange.service_id) == draft.service_id))  # type: ignore[call-overload]
+    session.flush()
+
+
+def settle_draft(*, session: Session, service_id: str) -> bool:
+    """Delete a draft with nothing left to publish: its content is what is live, or IT loaded the
+    version it sent and nobody changed it since. True if deleted."""
+    draft = session.get(ServiceDraft, service_id)
+    service = session.get(Service, service_id)
+    if draft is None or service is None:
+        return False
+    live = definition(session=session, service_id=service_id)
+    if live is None:
+        return False
+    sent_unchanged = (
+        isinstance((draft.task_status or {}).get(SENT), dict)
+        and draft.base_definition is not None
+        and not draft_changes(session=session, service_id=service_id)
+    )
+    if same_content(live.doc, draft.definition) or (sent_unchanged and same_content(live.doc, draft.base_definition)):
+        return delete_draft(session=session, service_id=service_id)
+    return False
 
 
 # -- the builder's "try it" -------------------------------------------------------------------

@@ -45,6 +45,7 @@ def settings(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) 
         organisation_name="Westbridge Council",
         definitions_dir=folder,
         publish_mode="review" if mode == "review" else "direct",
+        git_workdir=tmp_path / "git-working-copy",
     )
 
 
@@ -179,7 +180,7 @@ def test_publishing_an_old_revision_is_refused(builder_app: Flask, staff: StaffM
     make_draft(builder_app, user, reworded(builder_app))
     client = staff.sign_in(user)
     response = post_publish(client, revision=7)
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert "A colleague changed this service" in one(page(response), ".govuk-error-summary").text
     assert versions(builder_app) == [2]
 
@@ -229,19 +230,45 @@ def test_review_mode_waits_for_it(builder_app: Flask, staff: StaffMembers, setti
     with dbmod.session(builder_app.extensions["civicforms.engine"]) as s:
         draft = drafts.get_draft(session=s, service_id=SERVICE)
         assert draft is not None and draft.review_branch == f"service/{SERVICE}-v3"
-    # Changed again while IT reviews: the next version gets a branch of its own.
+    # Sent: the page offers no "Publish version 4" with the same changes, and a stale button makes nothing.
+    assert shown.select_one("button.cf-publish") is None
+    assert "Version 3 with these changes was sent to IT for review" in one(shown, ".cf-sent").text
+    stale = post_publish(client, revision=1)
+    assert stale.status_code == 409
+    assert (
+        "sent to IT for review a moment ago by Sam Designer as version 3"
+        in one(page(stale), ".govuk-error-summary").text
+    )
+    assert git(repo, "branch", "--list", "service/*").split() == [f"service/{SERVICE}-v3"]
+    # Changed again while IT reviews: the next version gets a branch of its own, with only the new change.
+    with dbmod.session(builder_app.extensions["civicforms.engine"]) as s:
+        draft = drafts.get_draft(session=s, service_id=SERVICE)
+        assert draft is not None
+        changed = copy.deepcopy(draft.definition)
+        changed["title"] = "Apply for a Blue Badge today"
+        drafts.save_draft(session=s, draft=draft, doc=changed, expected_revision=draft.revision, user_id=user.id)
+        s.commit()
+        revision = drafts.get_draft(session=s, service_id=SERVICE).revision  # type: ignore[union-attr]
+    shown = page(client.get(f"/services/{SERVICE}/publish"))
     assert one(shown, "button.cf-publish").text.strip() == "Publish version 4"
-    assert post_publish(client).status_code == 303
+    assert "Blue Badge today" in one(shown, ".cf-summary").text
+    assert "Westbridge" not in one(shown, ".cf-summary").text
+    assert post_publish(client, revision=revision).status_code == 303
     assert git(repo, "branch", "--list", "service/*").split() == [f"service/{SERVICE}-v3", f"service/{SERVICE}-v4"]
     git(repo, "merge", "--quiet", f"service/{SERVICE}-v4")
     shown = page(client.get(f"/services/{SERVICE}/publish"))
     assert one(shown, ".cf-review-status").text == "Accepted by IT, waiting to be loaded"
+    assert shown.select_one(".cf-arrived") is None  # what IT merged is what the draft sent
     assert versions(builder_app) == [2]
     with dbmod.session(builder_app.extensions["civicforms.engine"]) as s:  # IT runs civicforms load
         published.publish(session=s, doc=read_file(settings.definitions_dir / f"{SERVICE}.json"))
         s.commit()
+    # Live now, and the draft had nothing else: it is settled, and nothing is offered again.
     shown = page(client.get(f"/services/{SERVICE}/publish"))
-    assert one(shown, ".cf-review-status").text == "Accepted by IT and live"
+    assert shown.select_one(".cf-no-changes") is not None
+    assert shown.select_one("button.cf-publish") is None
+    with dbmod.session(builder_app.extensions["civicforms.engine"]) as s:
+        assert drafts.get_draft(session=s, service_id=SERVICE) is None
 
 
 # -- permissions --------------------------------------------------------------------------------
@@ -284,10 +311,29 @@ def test_history_lists_versions_and_rollback_publishes_an_old_one(builder_app: F
     assert [row["data-version"] for row in rows] == ["3", "2"]
     assert one(rows[0], ".cf-by").text == "Sam Designer"
     assert "Reworded question" in one(rows[0], ".cf-summary").text
-    assert one(rows[1], ".cf-by").text.startswith("IT")
+    assert one(rows[1], ".cf-by").text.startswith(("IT", "Loaded from git"))
 
     url = f"/services/{SERVICE}/history"
+    # Rolling back asks first: what it publishes, with Confirm and Cancel; nothing changes yet.
     response = reviewer.post(url, data={"csrf_token": csrf(reviewer, url), "version": "2"})
+    assert response.status_code == 200
+    asked = page(response)
+    assert one(asked, "h1").text.strip() == "Roll back to version 2?"
+    assert "This publishes version 4 with version 2's content" in one(asked, ".cf-roll-back-what").text
+    assert "Is your home in Westbridge?" in one(asked, ".cf-summary").text
+    assert one(asked, "a.cf-cancel")["href"].endswith(f"/services/{SERVICE}/history")
+    assert versions(builder_app) == [2, 3]
+    confirm = one(asked, "form[action$='/roll-back']")
+    assert confirm["action"].endswith(f"/services/{SERVICE}/history/roll-back")
+    token = str(one(confirm, "input[name=csrf_token]")["value"])
+    assert reviewer.post(url + "/roll-back", data={"version": "2"}).status_code == 400  # no CSRF token
+    designer_client = staff.sign_in(designer(staff, name="Dee Designer"))
+    assert designer_client.post(url + "/roll-back", data={"csrf_token": token, "version": "2"}).status_code in (
+        400,
+        403,
+    )
+    assert versions(builder_app) == [2, 3]
+    response = reviewer.post(url + "/roll-back", data={"csrf_token": token, "version": "2"})
     assert response.status_code == 303
     assert versions(builder_app) == [2, 3, 4]
     old, new = live_doc(builder_app, 2), live_doc(builder_app, 4)
@@ -296,9 +342,10 @@ def test_history_lists_versions_and_rollback_publishes_an_old_one(builder_app: F
     assert "Rolled back to version 2" in rows[0].text
 
     for bad in ("", "99", "<script>", "1" * 10_000):
-        response = reviewer.post(url, data={"csrf_token": csrf(reviewer, url), "version": bad})
-        assert response.status_code == 400
-        assert "Choose a version" in one(page(response), ".govuk-error-summary").text
+        for target in (url, url + "/roll-back"):
+            response = reviewer.post(target, data={"csrf_token": csrf(reviewer, url), "version": bad})
+            assert response.status_code == 400
+            assert "Choose a version" in one(page(response), ".govuk-error-summary").text
     assert versions(builder_app) == [2, 3, 4]
 
 

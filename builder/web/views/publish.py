@@ -20,6 +20,7 @@ from runtime.changes import summarise
 from runtime.checker import check
 from runtime.data import departments, drafts, published
 from runtime.definition import MAX_DEPTH, MAX_FILE_BYTES, Definition, dumps
+from runtime.merging import MISSING, Conflict, Merged, Side, merge, part_words, same_content
 from runtime.models import Department, Service, ServiceDraft, ServiceVersion, StaffUser
 from runtime.problems import Problem
 from runtime.services import publishing as publishing_use_cases
@@ -163,23 +164,49 @@ def _summary(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
     return summarise(old, new, describe_condition=describe_schema)
 
 
-def _recorder(doc: dict[str, Any], summary: list[str], user: StaffUser, *, review: bool) -> Any:
-    """Writing the definitions folder's file (and its git commit), for the publishing use case."""
+def _recorder(
+    doc: dict[str, Any],
+    summary: list[str],
+    user: StaffUser,
+    *,
+    review: bool,
+    co_authors: list[tuple[str, str]] | None = None,
+) -> Any:
+    """Writing the definitions folder's file (and its git commit), for the publishing use case.
+
+    The publisher is the commit's author; ``co_authors`` (the other designers whose changes the
+    version carries) each get a ``Co-authored-by:`` trailer."""
     config = settings()
-    return lambda: publishing.publish_file(
-        folder=config.definitions_dir,
-        doc=doc,
-        mode="review" if review else config.publish_mode,  # type: ignore[arg-type]
-        author_name=user.name,
-        author_email=user.email,
-        message=summary,
-    )
+
+    def record() -> publishing.PublishOutcome:
+        return publishing.publish_file(
+            folder=config.definitions_dir,
+            doc=doc,
+            mode="review" if review else config.publish_mode,  # type: ignore[arg-type]
+            author_name=user.name,
+            author_email=user.email,
+            message=summary,
+            git=_git_config(),
+            co_authors=co_authors or [],
+        )
+
+    return record
+
+
+def _git_config() -> publishing.GitConfig | None:
+    """The builder's git settings, when the definitions folder is in git or a remote is set."""
+    config = settings()
+    if not config.git_remote and publishing.repository_of(config.definitions_dir) is None:
+        return None
+    return publishing.GitConfig.from_settings(config)
 
 
 def _for_review() -> bool:
     """Review mode: the version goes to a git branch for IT, and the database waits for ``civicforms load``."""
     config = settings()
-    return config.publish_mode == "review" and publishing.repository_of(config.definitions_dir) is not None
+    return config.publish_mode == "review" and (
+        bool(config.git_remote) or publishing.repository_of(config.definitions_dir) is not None
+    )
 
 
 def _name_department(doc: dict[str, Any], department: Department) -> None:
@@ -231,6 +258,133 @@ def _moves(stranded: list[dict[str, Any]]) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class Arrived:
+    """A newer version than the draft's base: where it came from, what it changed, and the merge."""
+
+    theirs: dict[str, Any]
+    version: int | None  # the live version it is (None: the file on the git base branch, not loaded yet)
+    source: str  # "Version 3 was published from git by IT"
+    changes: list[str]
+    merged: Merged
+
+
+def _upstream(service_id: str) -> tuple[dict[str, Any] | None, str | None]:
+    """In review mode, the service's file on the git base branch (IT's truth), with a note when it
+    cannot be read; otherwise (None, None)."""
+    if not _for_review():
+        return None, None
+    try:
+        git = _git_config()
+        return (publishing.read_base(git, service_id) if git is not None else None), None
+    except publishing.PublishingError as exc:
+        return (
+            None,
+            f"The builder could not read the service's file in git, so it compared with the live version: {exc}",
+        )
+
+
+def _source(service_id: str, live_version: int | None, from_git: bool) -> str:
+    """Where a newer version came from, in words: "Version 3 was published from git by IT"."""
+    if from_git:
+        return f"A newer version of the file was merged in git (branch {settings().git_base}) and is not live yet"
+    row = (
+        db()
+        .exec(
+            select(ServiceVersion).where(
+                ServiceVersion.service_id == service_id, ServiceVersion.version == live_version
+            )
+        )
+        .first()
+    )
+    if row is None or row.published_by is None:
+        return f"Version {live_version} was published from git by IT"
+    by = db().get(StaffUser, row.published_by)
+    return f"Version {live_version} was published by {by.name if by else 'a member of staff'}"
+
+
+def _arrived(service_id: str, draft: ServiceDraft, live: dict[str, Any] | None) -> tuple[Arrived | None, str | None]:
+    """A newer version the draft has not taken in (live, or merged in git), merged with the draft."""
+    upstream, note = _upstream(service_id)
+    session = db()
+    base = drafts.draft_base(session=session, draft=draft)
+    chosen: tuple[dict[str, Any], bool] | None = None
+    if drafts.behind(session=session, draft=draft, upstream=upstream) and not same_content(upstream, live):
+        assert upstream is not None
+        chosen = (upstream, True)
+    elif drafts.behind(session=session, draft=draft, upstream=live):
+        assert live is not None
+        chosen = (live, False)
+    if chosen is None:
+        return None, note
+    theirs, from_git = chosen
+    service = session.get(Service, service_id)
+    live_version = service.current_version if service is not None else None
+    choices = {key[len("choice.") :]: value for key, value in request.form.items() if key.startswith("choice.")}
+    sides: dict[str, Side] = {k: v for k, v in choices.items() if v in ("ours", "theirs")}  # type: ignore[misc]
+    merged = merge(base, draft.definition, theirs, choose=sides)
+    return (
+        Arrived(
+            theirs=theirs,
+            version=None if from_git else live_version,
+            source=_source(service_id, live_version, from_git),
+            changes=_summary(base, theirs) if base is not None else [],
+            merged=merged,
+        ),
+        note,
+    )
+
+
+def shown_value(value: Any) -> str:
+    """One side of a conflict as a designer reads it: the text, or "(removed)"."""
+    if value is MISSING:
+        return "(removed)"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "\n".join(value)
+    text = json.dumps(value, ensure_ascii=False, indent=1)
+    return text if len(text) <= 2000 else text[:2000] + " …"
+
+
+def _conflict_rows(conflicts: list[Conflict]) -> list[dict[str, Any]]:
+    chosen = request.form if request.method == "POST" else {}
+    return [
+        {
+            "conflict": conflict,
+            "name": f"choice.{conflict.key}",
+            "ours": shown_value(conflict.ours),
+            "theirs": shown_value(conflict.theirs),
+            "chosen": chosen.get(f"choice.{conflict.key}", ""),
+        }
+        for conflict in conflicts
+    ]
+
+
+def _contributions(
+    service_id: str, doc: dict[str, Any], publisher: StaffUser
+) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """Who changed what since the draft's base ("Changes by Ann Other: ..."), and the co-authors
+    (everyone but the publisher) the commit credits."""
+    session = db()
+    by_user: dict[int | None, list[str]] = {}
+    for change in drafts.draft_changes(session=session, service_id=service_id):
+        listed = by_user.setdefault(change.user_id, [])
+        for part in change.parts:
+            words = part_words(part, doc)
+            if words not in listed:
+                listed.append(words)
+    rows, co_authors = [], []
+    for user_id, parts_words in by_user.items():
+        user = session.get(StaffUser, user_id) if user_id is not None else None
+        rows.append(
+            {"name": user.name if user else "a member of staff", "parts": parts_words, "you": user_id == publisher.id}
+        )
+        if user is not None and user.id != publisher.id:
+            co_authors.append((user.name, user.email))
+    return rows, co_authors
+
+
 def _publish_context(service_id: str, draft: ServiceDraft | None) -> dict[str, Any]:
     user = _user()
     live = _live_doc(service_id)
@@ -252,31 +406,100 @@ def _publish_context(service_id: str, draft: ServiceDraft | None) -> dict[str, A
     except published.PublishError as refused:  # listed only when it fails: a service normally stays put
         problems = tuple(plain_problem(doc, p) for p in refused.problems)
         checks.append(Check(f"The service stays in {department.name}, or was moved there", False, problems))
-    summary = _summary(live, doc) if checks[0].done else []
+    valid = checks[0].done
+    arrived, git_note = _arrived(service_id, draft, live)
+    if arrived is not None:
+        checks.insert(
+            0,
+            Check(
+                "Your draft includes the newest version",
+                False,
+                ("Update your draft with the newer version below before you publish.",),
+            ),
+        )
+    base = drafts.draft_base(session=db(), draft=draft)
+    compared = base if base is not None and arrived is None else live
+    summary = _summary(compared, doc) if valid else []
     if moved is not None and summary:
         summary.insert(0, _moved_words(moved))
+    sent = (draft.task_status or {}).get(drafts.SENT) if draft.review_branch else None
+    contributions, co_authors = _contributions(service_id, doc, user)
+    unchanged = compared is not None and valid and (not summary or same_content(compared, doc))
     context.update(
-        stranded=_stranded(service_id, doc) if checks[0].done else [],
+        stranded=_stranded(service_id, doc) if valid else [],
         doc=doc,
         version=version,
         checks=checks,
         ready=all(c.done for c in checks),
         summary=summary,
-        unchanged=live is not None and checks[0].done and not summary,
+        unchanged=unchanged,
+        sent_version=sent.get("version") if isinstance(sent, dict) and unchanged else None,
         may_publish=_may_publish(draft, user),
         review_status=review_words(draft),
         service_title=str(doc.get("title") or service_id),
+        arrived=arrived,
+        conflicts=_conflict_rows(arrived.merged.conflicts) if arrived is not None else [],
+        git_note=git_note,
+        contributions=contributions,
+        co_authors=co_authors,
     )
     return context
+
+
+def _render_publish(status: int, context: dict[str, Any]) -> Any:
+    return render_page("builder/publish/publish.html", status, title="Publish your changes", **context)
 
 
 @bp.get("/services/<service_id>/publish")
 @requires(core.PUBLISH_OWN, department=department_of)
 def publish_page(service_id: str) -> Any:
     draft = service_for(service_id, core.PUBLISH_OWN).draft
+    if draft is not None and draft.review_branch:
+        # IT loaded the version this draft sent, and nobody changed it since: nothing is left to publish.
+        assert _user().id is not None
+        if publishing_use_cases.settle_draft(session=db(), actor=_user().id, service_id=service_id):
+            draft = None
     context = _publish_context(service_id, draft)
-    context["done"] = request.args.get("done", "")
-    return render_page("builder/publish/publish.html", title="Publish your changes", **context)
+    context.update(done=request.args.get("done", ""))
+    return _render_publish(200, context)
+
+
+@bp.post("/services/<service_id>/publish/update")
+@requires(core.PUBLISH_OWN, department=department_of)
+def update_draft(service_id: str) -> Any:
+    """Take the newer version into the draft, with the staff member's choice for each conflict."""
+    user = _user()
+    draft = service_for(service_id, core.PUBLISH_OWN).draft
+    if draft is None:
+        return redirect(url_for(".publish_page", service_id=service_id), 303)
+    context = _publish_context(service_id, draft)
+    arrived: Arrived | None = context["arrived"]
+    errors: list[str] = []
+    if str(draft.revision) != request.form.get("revision", ""):
+        errors.append("A colleague changed this service while you were looking at it. Check the changes below.")
+    elif arrived is None:
+        return redirect(url_for(".publish_page", service_id=service_id, done="updated"), 303)
+    else:
+        missing = [row for row in context["conflicts"] if row["chosen"] not in ("ours", "theirs")]
+        errors.extend(f"Choose which text to keep for {row['conflict'].words}" for row in missing)
+    if not errors:
+        assert arrived is not None and user.id is not None
+        try:
+            publishing_use_cases.update_draft(
+                session=db(),
+                actor=user.id,
+                draft=draft,
+                expected_revision=draft.revision,
+                doc=arrived.merged.doc,
+                base_version=arrived.version if arrived.version is not None else draft.base_version,
+                base_definition=arrived.theirs,
+            )
+        except drafts.DraftError:
+            errors.append(CONFLICT_MESSAGE)
+        else:
+            return redirect(url_for(".publish_page", service_id=service_id, done="updated"), 303)
+    context.update(errors=errors, done="")
+    return _render_publish(400, context)
 
 
 @bp.post("/services/<service_id>/publish")
@@ -284,14 +507,22 @@ def publish_page(service_id: str) -> Any:
 def publish(service_id: str) -> Any:
     user = _user()
     draft = service_for(service_id, core.PUBLISH_OWN).draft
-    if draft is None:
-        abort(404)
+    posted = request.form.get("revision", "")
+    if draft is None:  # published (or settled) since the page was shown: say so, publish nothing
+        context = _publish_context(service_id, None)
+        context.update(errors=[publishing_use_cases.what_happened(db(), service_id)], done="")
+        return _render_publish(409, context)
     if not _may_publish(draft, user):
         abort(403)
     context = _publish_context(service_id, draft)
     errors: list[str] = []
-    if str(draft.revision) != request.form.get("revision", ""):
-        errors.append("A colleague changed this service while you were looking at it. Check the changes below.")
+    if str(draft.revision) != posted:
+        errors.append(publishing_use_cases.what_happened(db(), service_id))
+    elif context["arrived"] is not None:
+        errors.append(
+            "A newer version of this service was published since your draft was started. "
+            "Update your draft with it before you publish."
+        )
     elif not context["ready"]:
         errors.append("The service cannot be published until everything on the checklist is done.")
     elif context["unchanged"]:
@@ -302,25 +533,34 @@ def publish(service_id: str) -> Any:
         assert user.id is not None
         try:
             review = _for_review()
+            upstream, _ = _upstream(service_id)
             outcome = publishing_use_cases.publish_draft(
                 session=db(),
                 actor=user.id,
                 service_id=service_id,
+                expected_revision=draft.revision,
                 doc=doc,
                 summary=summary,
                 state_mapping=_moves(context["stranded"]),
                 department_id=draft.department_id,
                 moved_from=moved.from_id if moved else None,
                 for_review=review,
-                record=_recorder(doc, summary, user, review=review),
+                upstream=upstream,
+                record=_recorder(doc, summary, user, review=review, co_authors=context["co_authors"]),
             )
+        except publishing_use_cases.AlreadyPublished as exc:
+            context = _publish_context(service_id, drafts.get_draft(session=db(), service_id=service_id))
+            context.update(errors=[str(exc)], done="")
+            return _render_publish(409, context)
+        except publishing_use_cases.DraftBehind as exc:
+            errors.append(str(exc))
         except (publishing.PublishingError, published.PublishError) as exc:
             errors.append(f"The service was not published: {exc}")
         else:
             done = "live" if outcome.live else "review"
             return redirect(url_for(".publish_page", service_id=service_id, done=done), 303)
-    context["errors"] = errors
-    return render_page("builder/publish/publish.html", 400, title="Publish your changes", done="", **context)
+    context.update(errors=errors, done="")
+    return _render_publish(409 if str(draft.revision) != posted else 400, context)
 
 
 # -- history and rollback -----------------------------------------------------------------------
@@ -341,57 +581,88 @@ def history(service_id: str) -> Any:
     )
 
 
-@bp.post("/services/<service_id>/history")
-@requires(core.ROLL_BACK, department=department_of)
-def roll_back(service_id: str) -> Any:
-    user = _user()
-    versions = published.service_versions(session=db(), service_id=service_id)
+def _rollback_plan(service_id: str) -> tuple[Any, dict[str, Any], list[str], Department] | None:
+    """The posted version to roll back to: (that version, the new version's document, its summary,
+    the department), or None when the form names no version of this service."""
     wanted = request.form.get("version", "")
     valid = wanted.isdigit() and len(wanted) <= 9  # int() of a 10,000-digit string would raise
     old = published_versions.definition(session=db(), service_id=service_id, version=int(wanted)) if valid else None
-    errors: list[str] = []
     if old is None:
-        errors.append("Choose a version to roll back to")
-    else:
-        live = _live_doc(service_id)
-        doc = copy.deepcopy(old.doc)
-        doc["version"] = _next_version(service_id, drafts.get_draft(session=db(), service_id=service_id))
-        # A rollback brings back content, never a department: the service stays where it is.
-        service = db().get(Service, service_id)
-        department = db().get(Department, service.department_id) if service and service.department_id else None
-        if department is None or department.id is None:
-            abort(404)
-        require(core.ROLL_BACK, department.id)  # where the service is published (a moved draft may be elsewhere)
-        doc.pop("department", None)
-        _name_department(doc, department)
-        summary = [f"Rolled back to version {old.version}", *_summary(live, doc)]
-        assert user.id is not None
-        try:
-            review = _for_review()
-            outcome = publishing_use_cases.roll_back(
-                session=db(),
-                actor=user.id,
-                doc=doc,
-                summary=summary,
-                department_id=department.id,
-                for_review=review,
-                record=_recorder(doc, summary, user, review=review),
-            )
-        except (publishing.PublishingError, published.PublishError) as exc:
-            errors.append(f"The service was not rolled back: {exc}")
-        else:
-            done = "live" if outcome.live else "review"
-            return redirect(url_for(".history", service_id=service_id, done=done), 303)
+        return None
+    live = _live_doc(service_id)
+    doc = copy.deepcopy(old.doc)
+    doc["version"] = _next_version(service_id, drafts.get_draft(session=db(), service_id=service_id))
+    # A rollback brings back content, never a department: the service stays where it is.
+    service = db().get(Service, service_id)
+    department = db().get(Department, service.department_id) if service and service.department_id else None
+    if department is None or department.id is None:
+        abort(404)
+    require(core.ROLL_BACK, department.id)  # where the service is published (a moved draft may be elsewhere)
+    doc.pop("department", None)
+    _name_department(doc, department)
+    summary = [f"Rolled back to version {old.version}", *_summary(live, doc)]
+    return old, doc, summary, department
+
+
+def _history_refused(service_id: str, errors: list[str]) -> Any:
     return render_page(
         "builder/publish/history.html",
         400,
         title="Version history",
         service_id=service_id,
-        versions=versions,
+        versions=published.service_versions(session=db(), service_id=service_id),
         may_roll_back=True,
         done="",
         errors=errors,
     )
+
+
+@bp.post("/services/<service_id>/history")
+@requires(core.ROLL_BACK, department=department_of)
+def roll_back(service_id: str) -> Any:
+    """Ask first: what rolling back to the chosen version would publish, with Confirm and Cancel."""
+    plan = _rollback_plan(service_id)
+    if plan is None:
+        return _history_refused(service_id, ["Choose a version to roll back to"])
+    old, doc, summary, _ = plan
+    return render_page(
+        "builder/publish/roll_back.html",
+        title=f"Roll back to version {old.version}?",
+        service_id=service_id,
+        old_version=old.version,
+        new_version=doc["version"],
+        summary=summary[1:],
+        review=_for_review(),
+        has_draft=drafts.get_draft(session=db(), service_id=service_id) is not None,
+        errors=[],
+    )
+
+
+@bp.post("/services/<service_id>/history/roll-back")
+@requires(core.ROLL_BACK, department=department_of)
+def confirm_roll_back(service_id: str) -> Any:
+    """Roll back, confirmed: publish the chosen version's content as a new version."""
+    user = _user()
+    plan = _rollback_plan(service_id)
+    if plan is None:
+        return _history_refused(service_id, ["Choose a version to roll back to"])
+    _, doc, summary, department = plan
+    assert user.id is not None and department.id is not None
+    try:
+        review = _for_review()
+        outcome = publishing_use_cases.roll_back(
+            session=db(),
+            actor=user.id,
+            doc=doc,
+            summary=summary,
+            department_id=department.id,
+            for_review=review,
+            record=_recorder(doc, summary, user, review=review),
+        )
+    except (publishing.PublishingError, published.PublishError) as exc:
+        return _history_refused(service_id, [f"The service was not rolled back: {exc}"])
+    done = "live" if outcome.live else "review"
+    return redirect(url_for(".history", service_id=service_id, done=done), 303)
 
 
 # -- the definition file ------------------------------------------------------------------------
