@@ -38,6 +38,7 @@ from typing import Any, Literal
 from runtime import git as gitcli
 from runtime.definition import DEFINITIONS_FOLDER_NAME, dumps
 from runtime.settings import Settings, SettingsError, check_git_branch, check_git_remote
+from runtime.slugs import slug
 
 Mode = Literal["file", "direct", "review"]
 ReviewStatus = Literal["waiting", "merged", "missing"]
@@ -298,7 +299,8 @@ def publish_file(
     if git is not None and mode == "review":
         return _publish_to_remote(git, doc, name, email, text)
     if git is not None:
-        path = _existing_file(folder, doc["id"]) or path
+        department = _new_file_department(doc, any(p.is_dir() for p in _department_folders(folder)))
+        path = _existing_file(folder, doc["id"]) or (folder / department / path.name if department else path)
     repo = repository_of(folder) if mode != "file" else None
     if repo is None:
         _write_atomically(path, dumps(doc).encode("utf-8"))
@@ -324,6 +326,26 @@ def with_co_authors(text: str, author_email: str, co_authors: Sequence[tuple[str
     if not trailers:
         return text
     return text.rstrip("\n") + "\n\n" + "\n".join(trailers) + "\n"
+
+
+def _department_folders(folder: Path) -> list[Path]:
+    """The department sub-folders of a definitions folder (``form_definitions/<department>/``)."""
+    if not folder.is_dir():
+        return []
+    return [
+        p
+        for p in folder.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and any(not f.name.startswith(".") for f in p.glob("*.json"))
+    ]
+
+
+def _new_file_department(doc: Mapping[str, Any], by_department: bool) -> str | None:
+    """The folder a new service's file goes in: its department's (``runtime.slugs.slug`` of the name,
+    as ``civicforms validate`` checks) when the folder is laid out by department, else none."""
+    department = doc.get("department")
+    if not by_department or not isinstance(department, str) or not department.strip():
+        return None
+    return slug(department) or None
 
 
 def _existing_file(folder: Path, service_id: str) -> Path | None:
@@ -757,6 +779,31 @@ def _files_named(workdir: Path, commit: str, folder: str, service_id: str) -> li
     )
 
 
+def _uses_department_folders(workdir: Path, commit: str, folder: str) -> bool:
+    """Whether the definitions at ``commit`` are kept in department sub-folders (any file is)."""
+    prefix = f"{folder}/" if folder else ""
+    listing = _run(
+        workdir,
+        "ls-tree",
+        "-r",
+        "-z",
+        "--name-only",
+        "--full-tree",
+        commit,
+        "--",
+        prefix or ".",
+        action=f"Could not list {folder or 'the repository'} at {commit[:12]}",
+    )
+    depth = prefix.count("/")
+    return any(
+        n.endswith(b".json")
+        and n.count(b"/") == depth + 1
+        and not any(part.startswith(b".") for part in n[len(prefix) :].split(b"/"))
+        for n in listing.raw.split(b"\x00")
+        if n.startswith(prefix.encode())
+    )
+
+
 def _one_file(names: list[str], service_id: str, where: str) -> str | None:
     if len(names) > 1:
         raise PublishingError(
@@ -817,7 +864,11 @@ def _publish_to_remote(config: GitConfig, doc: dict[str, Any], name: str, email:
             raise _in_review_message(doc, branch, workdir, kept.stdout)
         where = f"{config.base} in {remote}"
         relative = _one_file(_files_named(workdir, base_tip, folder, service_id), service_id, where)
-        relative = relative or (f"{folder}/" if folder else "") + f"{service_id}.json"
+        if relative is None:  # a new service: in its department's folder when IT keeps that layout
+            department = _new_file_department(doc, _uses_department_folders(workdir, base_tip, folder))
+            relative = (
+                (f"{folder}/" if folder else "") + (f"{department}/" if department else "") + f"{service_id}.json"
+            )
         env = {**_committer_env(identity or workdir), "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email}
         commit = _commit_file(workdir, base_tip, relative, data, text, env, config.signing_key)
         # Kept after the push, so the review can be followed after IT deletes the merged branch.

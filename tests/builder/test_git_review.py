@@ -437,3 +437,48 @@ def test_a_version_merged_and_its_branch_deleted_is_not_sent_again(remote: Path,
 
     assert git(remote, "for-each-ref", "refs/heads/service") == ""
     assert git(remote, "rev-parse", "main") == first.commit
+
+
+def test_a_new_service_goes_in_its_departments_folder_when_the_folder_is_laid_out_so(
+    remote: Path, tmp_path: Path
+) -> None:
+    """With department folders (for CODEOWNERS), a new service's first branch puts its file where its
+    department's reviewers own it, and civicforms validate accepts it there."""
+    add_to_main(remote, tmp_path, "form_definitions/waste/.keep.json", "{}", "unrelated")  # hidden: not a layout
+    cfg = config(tmp_path, remote)
+    flat = publish(cfg, {**service(version=1), "id": "fly-tipping", "reference_prefix": "FLY"})
+    assert flat.path == cfg.folder / "fly-tipping.json"
+
+    clone = tmp_path / "layout"
+    git(tmp_path, "clone", "--quiet", str(remote), str(clone))
+    git(clone, "config", "user.name", "IT Lead")
+    git(clone, "config", "user.email", "it.lead@example.gov.uk")
+    (clone / "form_definitions" / "waste-and-recycling").mkdir()
+    git(clone, "mv", FILE, "form_definitions/waste-and-recycling/missed-bin-collection.json")
+    git(clone, "commit", "--quiet", "-m", "Department folders")
+    git(clone, "push", "--quiet", "origin", "HEAD:main")
+
+    doc = {**service(version=1), "id": "bulky-waste", "reference_prefix": "BLK", "department": "Waste and Recycling"}
+    outcome = publish(cfg, doc)
+
+    placed = "form_definitions/waste-and-recycling/bulky-waste.json"
+    assert git(remote, "diff", "--name-only", "main", "service/bulky-waste-v1") == placed
+    assert outcome.path == cfg.folder / "waste-and-recycling" / "bulky-waste.json"
+
+
+def test_direct_puts_a_new_service_in_its_departments_folder_when_the_folder_is_laid_out_so(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "server")
+    folder = repo / "form_definitions"
+    (folder / "waste-and-recycling").mkdir(parents=True)
+    (folder / "waste-and-recycling" / "missed-bin-collection.json").write_text(dumps(service(version=1)))
+    git(repo, "add", "-A")
+    git(repo, "commit", "--quiet", "-m", "Version 1")
+    cfg = GitConfig(mode="direct", folder=folder, workdir=tmp_path / "wc")
+    doc = {**service(version=1), "id": "bulky-waste", "reference_prefix": "BLK", "department": "Waste and Recycling"}
+
+    outcome = publish(cfg, doc)
+
+    assert outcome.path == folder / "waste-and-recycling" / "bulky-waste.json"
+    assert (
+        git(repo, "show", "--name-only", "--format=", "HEAD") == "form_definitions/waste-and-recycling/bulky-waste.json"
+    )
