@@ -365,10 +365,14 @@ def behind(*, session: Session, draft: ServiceDraft, upstream: dict[str, Any] | 
     base = draft_base(session=session, draft=draft)
     if base is not None and same_content(upstream, base):
         return False
+    return not replaced_by_sent(draft, upstream)
+
+
+def replaced_by_sent(draft: ServiceDraft, doc: dict[str, Any] | None) -> bool:
+    """Whether ``doc`` is what the draft's version waiting for review replaced (its merge base,
+    when git moves on before that version is merged)."""
     sent = (draft.task_status or {}).get(SENT)
-    if isinstance(sent, dict) and sent.get("from") == content_hash(_unversioned(upstream)):
-        return False
-    return True
+    return doc is not None and isinstance(sent, dict) and sent.get("from") == content_hash(_unversioned(doc))
 
 
 def _unversioned(doc: dict[str, Any]) -> dict[str, Any]:

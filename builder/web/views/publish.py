@@ -318,6 +318,8 @@ def _arrived(service_id: str, draft: ServiceDraft, live: dict[str, Any] | None) 
     if chosen is None:
         return None, note
     theirs, from_git = chosen
+    if from_git and drafts.replaced_by_sent(draft, live):
+        base = live  # git moved on before the version this draft sent was merged: merge from what it replaced
     service = session.get(Service, service_id)
     live_version = service.current_version if service is not None else None
     choices = {key[len("choice.") :]: value for key, value in request.form.items() if key.startswith("choice.")}
