@@ -383,3 +383,50 @@ def test_publish_keeps_loading_files_the_old_way(session: Session) -> None:
     assert again.outcome == "unchanged"
     row = session.exec(select(ServiceVersion).where(ServiceVersion.service_id == "pet-licence")).one()
     assert row.published_by is None and row.change_summary is None
+
+
+# -- issue 15: what a draft is based on, who changed what, claiming it to publish --------------------
+
+
+def test_a_draft_from_a_live_version_keeps_that_definition_and_each_save_records_its_parts(
+    session: Session, staff: StaffFactory
+) -> None:
+    from runtime.models import DraftChange
+
+    dana, sam = staff(name="Dana"), staff(name="Sam")
+    live = sample_doc()
+    published.publish(session=session, doc=live)
+    session.commit()
+    doc = copy.deepcopy(live)
+    doc["questions"]["full_name"]["hint"] = "As on your tenancy"
+    draft = drafts.create_draft(
+        session=session, doc=doc, department_id=department_id(session, "Housing"), user_id=dana.id or 0, base_version=1
+    )
+    assert draft.base_definition == live
+    changed = {**draft.definition, "title": "A new name"}
+    drafts.save_draft(session=session, draft=draft, doc=changed, expected_revision=1, user_id=sam.id or 0)
+    drafts.save_draft(session=session, draft=draft, doc=changed, expected_revision=2, user_id=sam.id or 0)  # no change
+    session.commit()
+    rows = drafts.draft_changes(session=session, service_id="pet-licence")
+    assert [(r.revision, r.user_id, r.parts) for r in rows] == [
+        (1, dana.id, ["question:full_name"]),
+        (2, sam.id, ["title"]),
+    ]
+    assert not drafts.behind(session=session, draft=draft, upstream={**live, "version": 7})
+    assert drafts.behind(session=session, draft=draft, upstream={**live, "title": "IT's name", "version": 2})
+    drafts.delete_draft(session=session, service_id="pet-licence")
+    session.commit()
+    assert session.exec(select(DraftChange)).all() == []
+
+
+def test_claiming_a_draft_succeeds_once_per_revision(engine: Any, staff: StaffFactory) -> None:
+    dana = staff(name="Dana")
+    with dbmod.session(engine) as setup:
+        new_draft(setup, dana.id)
+    with dbmod.session(engine) as first:
+        claimed = drafts.claim_draft(session=first, service_id="pet-licence", expected_revision=1)
+        assert claimed is not None and claimed.revision == 2
+        first.commit()
+    with dbmod.session(engine) as second:
+        assert drafts.claim_draft(session=second, service_id="pet-licence", expected_revision=1) is None
+        assert drafts.claim_draft(session=second, service_id="no-such-service", expected_revision=1) is None
