@@ -19,6 +19,7 @@ from datetime import date
 from typing import Any
 
 from runtime import slugs
+from runtime.changes import quoted_label, quoted_title
 from runtime.definition import FORMAT, lower_first
 from runtime.dialect import names_in_condition
 from runtime.limits import (
@@ -157,14 +158,6 @@ def _page_of(doc: dict[str, Any], name: str) -> dict[str, Any] | None:
     return None
 
 
-def _title(page: dict[str, Any]) -> str:
-    return f"'{page.get('title') or page['id']}'"
-
-
-def _label(doc: dict[str, Any], name: str) -> str:
-    return f"'{doc['questions'].get(name, {}).get('label', name)}'"
-
-
 def _property(doc: dict[str, Any], name: str, field: str = "question") -> dict[str, Any]:
     """A question's own property schema; a shared ``$ref`` one is IT's to change, in the file."""
     prop = doc["schema"]["properties"].get(name)
@@ -185,23 +178,24 @@ def _uses(doc: dict[str, Any], names: set[str]) -> Iterator[str]:
     for page in doc["pages"]:
         used = sorted(_names_read(page.get("show_if")) & names)
         if used:
-            yield f"the condition on page {_title(page)} uses {_label(doc, used[0])}"
+            yield f"the condition on page {quoted_title(page)} uses {quoted_label(doc, used[0])}"
         for rule in page.get("next", []):
             used = sorted(_names_read(rule.get("if")) & names)
             if used:
-                yield f"the routing from page {_title(page)} uses {_label(doc, used[0])}"
+                yield f"the routing from page {quoted_title(page)} uses {quoted_label(doc, used[0])}"
                 break
     for i, entry in enumerate(doc["schema"].get("allOf", [])):
         used = sorted(_names_read(entry.get("if")) & names) if isinstance(entry, dict) else []
         if used:
-            yield f"a rule set by IT in the definition file ($.schema.allOf[{i}]) uses {_label(doc, used[0])}"
+            yield f"a rule set by IT in the definition file ($.schema.allOf[{i}]) uses {quoted_label(doc, used[0])}"
     for trigger in doc["schema"].get("dependentRequired", {}):
         if trigger in names:
-            yield f"a rule set by IT in the definition file ($.schema.dependentRequired) uses {_label(doc, trigger)}"
+            used_by = quoted_label(doc, trigger)
+            yield f"a rule set by IT in the definition file ($.schema.dependentRequired) uses {used_by}"
     for kind, path in doc.get("identity", {}).items():
         if str(path).split(".")[0] in names:
             words = kind.replace("_", " ").replace("nhs", "NHS").replace("ni number", "National Insurance number")
-            yield f"{_label(doc, str(path).split('.')[0])} identifies the citizen ({words})"
+            yield f"{quoted_label(doc, str(path).split('.')[0])} identifies the citizen ({words})"
 
 
 def _order_problem(doc: dict[str, Any]) -> str | None:
@@ -212,16 +206,22 @@ def _order_problem(doc: dict[str, Any]) -> str | None:
         for name in sorted(_names_read(page.get("show_if"))):
             if where.get(name, -1) >= i:
                 return (
-                    f"the condition on page {_title(page)} uses {_label(doc, name)}, "
+                    f"the condition on page {quoted_title(page)} uses {quoted_label(doc, name)}, "
                     "which must be asked on an earlier page"
                 )
         for rule in page.get("next", []):
             for name in sorted(_names_read(rule.get("if"))):
                 if where.get(name, -1) > i:
-                    return f"the routing from page {_title(page)} uses {_label(doc, name)}, which would come after it"
+                    return (
+                        f"the routing from page {quoted_title(page)} uses {quoted_label(doc, name)}, "
+                        "which would come after it"
+                    )
             if index.get(rule.get("goto"), i + 1) <= i:
                 target = doc["pages"][index[rule["goto"]]]
-                return f"the routing from page {_title(page)} goes to page {_title(target)}, which would come before it"
+                return (
+                    f"the routing from page {quoted_title(page)} goes to page {quoted_title(target)}, "
+                    "which would come before it"
+                )
     return None
 
 
@@ -304,7 +304,7 @@ def _sync_required(before: dict[str, Any], doc: dict[str, Any], wanted: set[str]
         if page["id"] not in new_vis and wanted.intersection(page.get("questions", [])):
             raise EditError(
                 "page",
-                f"The routing before page {_title(page)} is too complex for the builder to write down when "
+                f"The routing before page {quoted_title(page)} is too complex for the builder to write down when "
                 "the page is asked, so its questions cannot be required. Simplify the routing (for example, "
                 "send more rules to the same page) or make the questions on this page optional",
             )
@@ -557,7 +557,7 @@ def move_page(doc: dict[str, Any], page: str, *, direction: str) -> dict[str, An
     new["pages"][i], new["pages"][j] = new["pages"][j], new["pages"][i]
     problem = _order_problem(new)
     if problem:
-        raise EditError("page", f"You cannot move page {_title(target)} {direction}: {problem}")
+        raise EditError("page", f"You cannot move page {quoted_title(target)} {direction}: {problem}")
     _sync_required(doc, new)
     return new
 
@@ -589,12 +589,13 @@ def delete_page(doc: dict[str, Any], page: str) -> dict[str, Any]:
     names = set(target.get("questions", []))
     others = {**new, "pages": [p for p in new["pages"] if p["id"] != page]}
     for use in _uses(others, names):
-        raise EditError("page", f"You cannot delete page {_title(target)} because {use}. Change that first")
+        raise EditError("page", f"You cannot delete page {quoted_title(target)} because {use}. Change that first")
     for other in new["pages"]:
         if any(rule.get("goto") == page for rule in other.get("next", [])):
             raise EditError(
                 "page",
-                f"You cannot delete page {_title(target)} because the routing from page {_title(other)} goes to it. "
+                f"You cannot delete page {quoted_title(target)} because the routing from page "
+                f"{quoted_title(other)} goes to it. "
                 "Change that first",
             )
     del new["pages"][i]
@@ -927,7 +928,9 @@ def move_question(
         target["questions"].append(name)
         problem = _order_problem(new)
         if problem:
-            raise EditError("to_page", f"You cannot move {_label(new, name)} to page {_title(target)}: {problem}")
+            raise EditError(
+                "to_page", f"You cannot move {quoted_label(new, name)} to page {quoted_title(target)}: {problem}"
+            )
     elif direction is not None:
         if direction not in ("up", "down"):
             raise EditError("direction", "Select up or down")
@@ -945,7 +948,7 @@ def delete_question(doc: dict[str, Any], name: str) -> dict[str, Any]:
     new = _edit(doc)
     _question(new, name)
     for use in _uses(new, {name}):
-        raise EditError("question", f"You cannot delete {_label(new, name)} because {use}. Change that first")
+        raise EditError("question", f"You cannot delete {quoted_label(new, name)} because {use}. Change that first")
     _drop_questions(new, {name})
     _sync_required(doc, new)
     return new
@@ -1073,7 +1076,8 @@ def remove_choice(doc: dict[str, Any], name: str, value: str) -> dict[str, Any]:
         if value in _condition_values(conditions, name):
             raise EditError(
                 "choice",
-                f"You cannot remove '{label}' because page {_title(page)} uses it in a condition. Change that first",
+                f"You cannot remove '{label}' because page {quoted_title(page)} uses it in a condition. "
+                "Change that first",
             )
     for i, entry in enumerate(new["schema"].get("allOf", [])):
         if value in _condition_values(entry, name):

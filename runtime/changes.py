@@ -114,11 +114,11 @@ def _questions(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in questions.items() if isinstance(v, dict)} if isinstance(questions, dict) else {}
 
 
-def _title(page: dict[str, Any]) -> str:
+def quoted_title(page: dict[str, Any]) -> str:
     return _quote(page.get("title") or page["id"])
 
 
-def _label(doc: dict[str, Any], name: str) -> str:
+def quoted_label(doc: dict[str, Any], name: str) -> str:
     return _quote(_questions(doc).get(name, {}).get("label") or name)
 
 
@@ -343,14 +343,14 @@ def _pages_and_questions(
             path = _page_path(new, page["id"])
             if not page.get("questions"):
                 kind = "stop page" if page.get("stop") else "page"
-                yield Change(f"Added {kind} {_title(page)}", path, None, page)
+                yield Change(f"Added {kind} {quoted_title(page)}", path, None, page)
             for name in page.get("questions", []):
                 if name not in old_q:
-                    yield _added_question(new, name, f"new page {_title(page)}", describe_condition)
+                    yield _added_question(new, name, f"new page {quoted_title(page)}", describe_condition)
                 elif name in old_page_of:
+                    was = quoted_title(old_by_id[old_page_of[name]])
                     yield Change(
-                        f"Moved question {_label(new, name)} from page {_title(old_by_id[old_page_of[name]])} "
-                        f"to new page {_title(page)}",
+                        f"Moved question {quoted_label(new, name)} from page {was} to new page {quoted_title(page)}",
                         path,
                         old_page_of[name],
                         page["id"],
@@ -359,36 +359,36 @@ def _pages_and_questions(
             previous = page
             continue
         if before["id"] != page["id"]:
-            yield f"Changed the id of page {_title(page)} from {_quote(before['id'])} to {_quote(page['id'])}"
+            yield f"Changed the id of page {quoted_title(page)} from {_quote(before['id'])} to {_quote(page['id'])}"
         if before["id"] not in kept:
-            where = f"after page {_title(previous)}" if previous else "to the start"
-            yield f"Moved page {_title(page)} {where}"
+            where = f"after page {quoted_title(previous)}" if previous else "to the start"
+            yield f"Moved page {quoted_title(page)} {where}"
         yield from _page_changes(old, new, before, page, describe_condition)
         for name in page.get("questions", []):
             if name not in old_q:
-                yield _added_question(new, name, f"page {_title(page)}", describe_condition)
+                yield _added_question(new, name, f"page {quoted_title(page)}", describe_condition)
             elif name in old_page_of and old_page_of[name] != before["id"]:
-                source = _title(old_by_id[old_page_of[name]])
-                yield f"Moved question {_label(new, name)} from page {source} to page {_title(page)}"
+                source = quoted_title(old_by_id[old_page_of[name]])
+                yield f"Moved question {quoted_label(new, name)} from page {source} to page {quoted_title(page)}"
         common = [q for q in before.get("questions", []) if q in page.get("questions", [])]
         if common != [q for q in page.get("questions", []) if q in common]:
-            yield f"Reordered the questions on page {_title(page)}"
+            yield f"Reordered the questions on page {quoted_title(page)}"
         previous = page
     for page in old_pages:
         if page["id"] in new_by_id or page["id"] in matched_old:
             continue
         if not page.get("questions"):
-            yield f"Removed {'stop page' if page.get('stop') else 'page'} {_title(page)}"
+            yield f"Removed {'stop page' if page.get('stop') else 'page'} {quoted_title(page)}"
         for name in page.get("questions", []):
             if name not in new_q:
-                yield f"Removed question {_label(old, name)} with its page {_title(page)}"
+                yield f"Removed question {quoted_label(old, name)} with its page {quoted_title(page)}"
     for page in new_pages:
         before = old_of(page["id"])
         if before is None:
             continue
         for name in before.get("questions", []):
             if name not in new_q:
-                yield f"Removed question {_label(old, name)} from page {_title(page)}"
+                yield f"Removed question {quoted_label(old, name)} from page {quoted_title(page)}"
     for name in new_q:
         if name in old_q:
             yield from _question_changes(old, new, name)
@@ -416,7 +416,7 @@ def _routing_words(doc: dict[str, Any], rules: Any, describe_condition: Describe
         if not isinstance(rule, dict):
             continue
         target = targets.get(str(rule.get("goto")))
-        where = _title(target) if target else _quote(rule.get("goto"))
+        where = quoted_title(target) if target else _quote(rule.get("goto"))
         words.append(f"if {_condition_words(doc, rule.get('if'), describe_condition)}, go to {where}")
     return "; ".join(words) or "none"
 
@@ -431,51 +431,57 @@ def _page_changes(
     """What changed on a page (``a`` is a stand-in with only its id for a page just added)."""
     path = _page_path(new, b["id"])
     if (a.get("title") or a["id"]) != (b.get("title") or b["id"]):
-        yield Change(f"Renamed page {_title(a)} to {_title(b)}", f"{path}.title", a.get("title"), b.get("title"))
+        yield Change(
+            f"Renamed page {quoted_title(a)} to {quoted_title(b)}", f"{path}.title", a.get("title"), b.get("title")
+        )
     if not json_equal(a.get("intro"), b.get("intro")):
         before, after = a.get("intro"), b.get("intro")
         if not after:
-            sentence = f"Removed the introduction of page {_title(b)} (was {_quote(before)})"
+            sentence = f"Removed the introduction of page {quoted_title(b)} (was {_quote(before)})"
         elif not before:
-            sentence = f"Added an introduction to page {_title(b)}: {_quote(after)}"
+            sentence = f"Added an introduction to page {quoted_title(b)}: {_quote(after)}"
         else:
-            sentence = f"Changed the introduction of page {_title(b)} from {_quote(before)} to {_quote(after)}"
+            sentence = f"Changed the introduction of page {quoted_title(b)} from {_quote(before)} to {_quote(after)}"
         yield Change(sentence, f"{path}.intro", before, after)
     if bool(a.get("stop")) != bool(b.get("stop")) and "questions" in a:
         sentence = (
-            f"Made page {_title(b)} a stop page" if b.get("stop") else f"Page {_title(b)} is no longer a stop page"
+            f"Made page {quoted_title(b)} a stop page"
+            if b.get("stop")
+            else f"Page {quoted_title(b)} is no longer a stop page"
         )
         yield Change(sentence, f"{path}.stop", a.get("stop"), b.get("stop"))
     if not json_equal(a.get("show_if"), b.get("show_if")):
         before, after = a.get("show_if"), b.get("show_if")
         if after is None:
             was = _condition_words(old, before, describe_condition)
-            yield Change(f"Removed the condition on page {_title(b)} (was: {was})", f"{path}.show_if", before, None)
+            yield Change(
+                f"Removed the condition on page {quoted_title(b)} (was: {was})", f"{path}.show_if", before, None
+            )
         else:
             words = _condition_words(new, after, describe_condition)
             if before is None:
-                sentence = f"Added a condition to page {_title(b)}: show it only if {words}"
+                sentence = f"Added a condition to page {quoted_title(b)}: show it only if {words}"
             else:
                 was = _condition_words(old, before, describe_condition)
-                sentence = f"Changed when page {_title(b)} is shown: only if {words} (was: only if {was})"
+                sentence = f"Changed when page {quoted_title(b)} is shown: only if {words} (was: only if {was})"
             yield Change(sentence, f"{path}.show_if", before, after)
     if not json_equal(a.get("next"), b.get("next")):
         before, after = a.get("next"), b.get("next")
         if not after:
             was = _routing_words(old, before, describe_condition)
-            sentence = f"Removed the routing from page {_title(b)} (was: {was})"
+            sentence = f"Removed the routing from page {quoted_title(b)} (was: {was})"
         elif not before:
-            sentence = f"Added routing from page {_title(b)}: {_routing_words(new, after, describe_condition)}"
+            sentence = f"Added routing from page {quoted_title(b)}: {_routing_words(new, after, describe_condition)}"
         else:
             now, was = _routing_words(new, after, describe_condition), _routing_words(old, before, describe_condition)
-            sentence = f"Changed the routing from page {_title(b)}: {now} (was: {was})"
+            sentence = f"Changed the routing from page {quoted_title(b)}: {now} (was: {was})"
         yield Change(sentence, f"{path}.next", before, after)
 
 
 def _added_question(doc: dict[str, Any], name: str, where: str, describe_condition: DescribeCondition | None) -> Change:
     """ "Added question 'X' on page 'Y', which must be answered, with the hint 'Z'"."""
     question = _questions(doc).get(name, {})
-    sentence = f"Added question {_label(doc, name)} on {where}"
+    sentence = f"Added question {quoted_label(doc, name)} on {where}"
     rule = _required_words(doc, name, describe_condition)
     if rule != "optional":
         sentence += ", which must be answered" + rule.removeprefix("required")
@@ -507,7 +513,7 @@ def _question_changes(old: dict[str, Any], new: dict[str, Any], name: str) -> It
     short = _short(new, name)
     path = f"$.questions.{name}"
     if a.get("label") != b.get("label"):
-        sentence = f"Reworded question {_label(old, name)} to {_label(new, name)}"
+        sentence = f"Reworded question {quoted_label(old, name)} to {quoted_label(new, name)}"
         yield Change(sentence, f"{path}.label", a.get("label"), b.get("label"))
     if a.get("hint") != b.get("hint"):
         before, after = a.get("hint"), b.get("hint")
@@ -529,7 +535,7 @@ def _question_changes(old: dict[str, Any], new: dict[str, Any], name: str) -> It
         yield f"Changed {short} from {before} to {after}"
     for key, words in _QUESTION_WORDS.items():
         yield _change(f"{words} of {short}", a.get(key), b.get(key))
-    yield from _choice_changes(a, b, _label(new, name))
+    yield from _choice_changes(a, b, quoted_label(new, name))
     yield from _property_changes(_property(old, name), _property(new, name), short, widget_changed)
 
 

@@ -388,17 +388,16 @@ def _print_loaded(made: Plan) -> None:
 
 
 def _draft_notice(draft: Any, s: ServicePlan) -> None:
-    """The builder's draft is left alone: the designer decides what to keep."""
-    if draft is None or s.version is None or (draft.base_version or 0) >= s.version or s.action == "close":
+    """What became of the builder's draft: settled (its changes are live), or asked to update."""
+    if s.settled_draft:
+        click.echo(f"{s.service_id}: the builder's draft held only what is now live, so it was closed")
         return
-    if draft.review_branch == f"service/{s.service_id}-v{s.version}":
-        based = f"sent for review as version {s.version}"
-    elif draft.base_version is not None:
-        based = f"based on version {draft.base_version}"
-    else:
-        based = "of a new service"
+    if draft is None or s.version is None or s.action == "close":
+        return
     click.echo(
-        f"{s.service_id}: builder draft {based}; version {s.version} loaded from the file; the draft was left as it is"
+        f"{s.service_id}: a builder draft has changes not in version {s.version}; its designer will be asked to "
+        f"update it with version {s.version} (changes to other parts merge, clashes are shown side by side) "
+        "before it can be published"
     )
 
 

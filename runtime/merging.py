@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .changes import _label, _title
+from .changes import quoted_label, quoted_title
 from .problems import json_equal
 
 
@@ -271,7 +271,7 @@ def _rest(rest: tuple[str, ...]) -> str:
 def _page_title(doc: dict[str, Any], page_id: str) -> str | None:
     for page in doc.get("pages", []) if isinstance(doc.get("pages"), list) else []:
         if isinstance(page, dict) and page.get("id") == page_id:
-            return _title(page)
+            return quoted_title(page)
     return None
 
 
@@ -283,11 +283,11 @@ def words(path: Path, ours: dict[str, Any], theirs: dict[str, Any] | None = None
     head, rest = path[0], path[1:]
     if head in ("questions",) and rest:
         name = rest[0]
-        label = next((_label(d, name) for d in docs if name in (d.get("questions") or {})), f"'{name}'")
+        label = next((quoted_label(d, name) for d in docs if name in (d.get("questions") or {})), f"'{name}'")
         return f"the question {label}" + (f": its {_rest(rest[1:])}" if rest[1:] else "")
     if head == "schema" and len(rest) >= 2 and rest[0] == "properties":
         name = rest[1]
-        label = next((_label(d, name) for d in docs if name in (d.get("questions") or {})), f"'{name}'")
+        label = next((quoted_label(d, name) for d in docs if name in (d.get("questions") or {})), f"'{name}'")
         return f"the question {label}: its answer rules"
     if head == "pages" and rest:
         title = next((t for d in docs if (t := _page_title(d, rest[0])) is not None), f"'{rest[0]}'")

@@ -25,7 +25,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from .. import git
-from ..data import published
+from ..data import drafts, published
 from ..data.departments import GENERAL_DEPARTMENT, named_department, shown
 from ..definition import DefinitionError, content_hash, definition_files, read_file
 from ..models import Case, FormSession, Service, ServiceVersion, utcnow
@@ -100,6 +100,7 @@ class ServicePlan:
     source_commit: str | None = None
     source_path: str | None = None
     state: str = ""  # how file and live compare, for ``status`` (see DRIFT)
+    settled_draft: bool = False  # load: the builder's draft held nothing more than what went live
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -527,6 +528,13 @@ def release(
                 _apply(session, s, (moves or {}).get(s.service_id), create_departments)
         except published.PublishError as exc:  # something changed since the plan: nothing is kept
             raise ReleaseRefused(plan, s, exc.problems) from exc
+        for s in plan.services:
+            # A builder draft whose changes are now live (the version it sent for review, or the
+            # same content) has nothing left to publish: it goes, in this same transaction. Any
+            # other draft stays; the builder asks its designer to update it with what arrived.
+            published_now = s.action in ("new", "publish", "rollback", "reopen")
+            if published_now and drafts.settle_draft(session=session, service_id=s.service_id):
+                s.settled_draft = True
         plan.applied = True
     return plan
 

@@ -66,6 +66,8 @@ ROUTES: dict[str, str] = {
     "publish.publish": core.PUBLISH_OWN,  # others' drafts: PUBLISH_OTHERS, checked in the view
     "publish.history": core.SEE_HISTORY,
     "publish.roll_back": core.ROLL_BACK,
+    "publish.confirm_roll_back": core.ROLL_BACK,
+    "publish.update_draft": core.PUBLISH_OWN,
     "publish.definition": core.VIEW_SERVICES,
     "publish.save_definition": core.EDIT_DEFINITION_FILE,
     "try_it.start": core.EDIT_DRAFTS,

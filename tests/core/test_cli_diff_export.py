@@ -204,7 +204,7 @@ def draft_definition(database_url: str) -> dict[str, Any] | None:
 
 
 @pytest.mark.usefixtures("housing")
-def test_load_reports_a_draft_that_moved_on_and_leaves_it_alone(tmp_path: Path, database_url: str) -> None:
+def test_load_reports_a_draft_that_moved_on_and_leaves_it_for_its_designer_to_update(tmp_path: Path, database_url: str) -> None:
     env = db_env(database_url)
     folder = shipped(tmp_path / "defs")
     write(folder / "pet-licence.json", sample_doc())
@@ -217,7 +217,8 @@ def test_load_reports_a_draft_that_moved_on_and_leaves_it_alone(tmp_path: Path, 
     assert result.exit_code == 0, result.output
     assert mine(result).splitlines() == [
         f"{folder / 'pet-licence.json'}: pet-licence version 2 published",
-        "pet-licence: builder draft based on version 1; version 2 loaded from the file; the draft was left as it is",
+        "pet-licence: a builder draft has changes not in version 2; its designer will be asked to update it with "
+        "version 2 (changes to other parts merge, clashes are shown side by side) before it can be published",
     ]
     assert draft_definition(database_url) == draft_doc
 
@@ -235,19 +236,19 @@ def test_load_says_nothing_of_a_draft_based_on_the_loaded_version(tmp_path: Path
     assert f"{folder / 'pet-licence.json'}: pet-licence version 1 unchanged\n" in result.stdout
 
 
-def test_load_reports_a_new_service_draft_that_a_file_now_publishes(tmp_path: Path, database_url: str) -> None:
+def test_load_closes_a_new_service_draft_that_a_file_now_publishes_as_it_is(tmp_path: Path, database_url: str) -> None:
     env = db_env(database_url)
     make_draft(database_url, None, sample_doc())
     folder = shipped(tmp_path / "defs")
     write(folder / "pet-licence.json", sample_doc())
     result = run("load", "--folder", str(folder), **env)
     assert result.exit_code == 0, result.output
-    assert "pet-licence: builder draft of a new service; version 1 loaded from the file" in result.stdout
-    assert draft_definition(database_url) == sample_doc()
+    assert "pet-licence: the builder's draft held only what is now live, so it was closed" in result.stdout
+    assert draft_definition(database_url) is None
 
 
 @pytest.mark.usefixtures("housing")
-def test_load_names_a_draft_whose_review_it_merged(tmp_path: Path, database_url: str) -> None:
+def test_load_closes_a_draft_whose_review_it_merged_and_loaded(tmp_path: Path, database_url: str) -> None:
     env = db_env(database_url)
     folder = shipped(tmp_path / "defs")
     write(folder / "pet-licence.json", sample_doc())
@@ -263,10 +264,8 @@ def test_load_names_a_draft_whose_review_it_merged(tmp_path: Path, database_url:
     write(folder / "pet-licence.json", changed_doc())
     result = run("load", "--folder", str(folder), **env)
     assert result.exit_code == 0, result.output
-    assert (
-        "pet-licence: builder draft sent for review as version 2; version 2 loaded from the file; "
-        "the draft was left as it is"
-    ) in result.stdout.splitlines()
+    assert "pet-licence: the builder's draft held only what is now live, so it was closed" in result.stdout
+    assert draft_definition(database_url) is None
 
 
 def test_export_by_department_writes_the_department_folder_layout(tmp_path: Path, database_url: str) -> None:
