@@ -182,6 +182,8 @@ def test_two_designers_in_review_mode(review_server: ReviewServer, browser: Any,
         git(server.it, "push", "--quiet", "origin", "HEAD:main")
 
         dana.goto(publish_url)
+        # Judged against main as fetched from IT's repository (the server has no checkout of it).
+        expect(dana.locator(".cf-review-status")).to_have_text("Accepted by IT, waiting to be loaded")
         conflict = dana.locator(".cf-conflict")
         expect(conflict).to_have_count(1)
         expect(conflict.locator(".cf-ours")).to_have_text("Dana: application sent")

@@ -144,6 +144,7 @@ def test_the_citizen_app_has_exactly_these_routes(app: Flask) -> None:
     get, post, both = frozenset({"GET"}), frozenset({"POST"}), frozenset({"GET", "POST"})
     assert _rule_table(app) == {
         ("/", "citizen.home", get),
+        ("/schema/definition.schema.json", "citizen.definition_schema", get),
         ("/services/<service_id>", "citizen.start", get),
         ("/services/<service_id>/start", "citizen.begin", post),
         ("/services/<service_id>/<page_id>", "citizen.question", both),

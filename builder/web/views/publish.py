@@ -146,7 +146,8 @@ def review_words(draft: ServiceDraft | None) -> str | None:
     if draft is None or not draft.review_branch:
         return None
     try:
-        status = publishing.review_status(settings().definitions_dir, draft.review_branch)
+        # Judged against the base branch as fetched from IT's repository, not the server's checkout.
+        status = publishing.review_status(settings().definitions_dir, draft.review_branch, git=_git_config())
     except publishing.PublishingError:
         return "Waiting for review"
     if status == "merged":
