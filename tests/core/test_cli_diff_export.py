@@ -204,7 +204,9 @@ def draft_definition(database_url: str) -> dict[str, Any] | None:
 
 
 @pytest.mark.usefixtures("housing")
-def test_load_reports_a_draft_that_moved_on_and_leaves_it_for_its_designer_to_update(tmp_path: Path, database_url: str) -> None:
+def test_load_reports_a_draft_that_moved_on_and_leaves_it_for_its_designer_to_update(
+    tmp_path: Path, database_url: str
+) -> None:
     env = db_env(database_url)
     folder = shipped(tmp_path / "defs")
     write(folder / "pet-licence.json", sample_doc())
