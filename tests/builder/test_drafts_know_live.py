@@ -132,10 +132,15 @@ def test_a_publish_after_it_changed_the_file_keeps_its_change_and_credits_nobody
     commit_live_file(builder_app, settings)
     user = designer(staff)
     save_as(builder_app, user, reword)  # the designer's draft, based on version 2
+    client = staff.sign_in(user)
+    assert page(client.get(f"/services/{SERVICE}/")).select_one(".cf-newer-version") is None
     it_publishes_from_git(builder_app, settings, confirm_it)  # version 3, live
     assert versions(builder_app) == [2, 3]
-    client = staff.sign_in(user)
     url = f"/services/{SERVICE}/publish"
+    # The task list, where the designer starts, says so and links to the publish page.
+    tasks = page(client.get(f"/services/{SERVICE}/"))
+    assert one(tasks, ".cf-newer-version").text == "Version 3 went live after you started this draft."
+    assert tasks.select_one(f'.govuk-notification-banner a[href="{PREFIX}{url}"]') is not None
 
     shown = page(client.get(url))
     assert one(shown, ".cf-arrived-source").text.startswith("Version 3 was published from git by IT")
@@ -172,6 +177,7 @@ def test_a_publish_after_it_changed_the_file_keeps_its_change_and_credits_nobody
     assert one(shown, ".cf-updated") is not None
     assert shown.select_one(".cf-arrived") is None
     assert one(shown, "button.cf-publish").text.strip() == "Publish version 4"
+    assert page(client.get(f"/services/{SERVICE}/")).select_one(".cf-newer-version") is None
     summary = one(shown, ".cf-summary").text
     assert LABEL in summary and "confirmation" not in summary.lower()
 

@@ -275,8 +275,21 @@ def task_list(service_id: str) -> Any:
             item["hint"] = {"text": hint}
         items.append(item)
     done = sum(1 for key, _, _ in TASKS if _task_status(service, key) == COMPLETED)
+    # A newer version went live (from git, or a colleague) since the draft started: say so here,
+    # where the designer starts, not only on the publish page. (The database's live version only:
+    # the git base branch is read, with a fetch, on the publish page.)
+    live = versions.definition(session=db(), service_id=service_id) if service.draft is not None else None
+    newer = (
+        live.version
+        if live is not None
+        and service.draft is not None
+        and drafts.behind(session=db(), draft=service.draft, upstream=live.doc)
+        else None
+    )
     return render_page(
         "builder/services/task_list.html",
+        newer_version=newer,
+        publish_href=_path("publish.publish_page", "publish", service_id) if may_publish else None,
         title=str(service.doc.get("title") or service_id),
         service=service,
         items=items,
