@@ -28,6 +28,7 @@ from flask.testing import FlaskClient
 from builder import drafting
 from builder.web import PREFIX
 from runtime import db as dbmod
+from runtime import staff as core
 from runtime.data import drafts
 from runtime.definition import dumps, read_file
 from runtime.models import DraftChange, StaffUser
@@ -137,6 +138,13 @@ def test_a_publish_after_it_changed_the_file_keeps_its_change_and_credits_nobody
     it_publishes_from_git(builder_app, settings, confirm_it)  # version 3, live
     assert versions(builder_app) == [2, 3]
     url = f"/services/{SERVICE}/publish"
+    # The history names the commit IT's version came from, and what it changed.
+    reviewer = staff.sign_in(designer(staff, role=core.REVIEWER, name="Rae Reviewer"))
+    history = page(reviewer.get(f"/services/{SERVICE}/history"))
+    newest = git(settings.definitions_dir.parent, "rev-parse", "HEAD")
+    assert one(history, "code.cf-commit").text == newest[:7]
+    assert IT_TEXT in history.select(".cf-summary")[0].text
+    assert "No summary recorded" not in history.select("tbody tr")[0].text
     # The task list, where the designer starts, says so and links to the publish page.
     tasks = page(client.get(f"/services/{SERVICE}/"))
     assert one(tasks, ".cf-newer-version").text == "Version 3 went live after you started this draft."
