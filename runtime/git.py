@@ -7,11 +7,12 @@ explanation. Nothing here imports Flask or the database.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -36,6 +37,7 @@ ENV_CLEARED = (
 # A ref as IT would type one: a branch, tag, commit, ``HEAD~2``, ``origin/main``, ``v1.2^``. No
 # leading "-" (it would be read as an option), no spaces, no ".." ranges, no ":" (a path).
 _REF = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./@{}~^+-]{0,199}")
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 class GitError(Exception):
@@ -149,7 +151,22 @@ def show(repo: Path, commit: str, path: str) -> bytes | None:
 
 def files_at(repo: Path, commit: str, folder: str, suffix: str = ".json") -> dict[str, bytes]:
     """Every file ending ``suffix`` under ``folder`` (relative to the top) at ``commit``, recursively:
-    {path relative to the top: bytes}. Empty when the folder is not there."""
+    {path relative to the top: bytes}. Empty when the folder is not there. Two git processes
+    whatever the number of files (``tree_blobs``, ``read_blobs``)."""
+    blobs = tree_blobs(repo, commit, folder, suffix)
+    data = read_blobs(repo, blobs.values())
+    return {name: data[blob] for name, blob in blobs.items() if blob in data}
+
+
+def blob_id(data: bytes) -> str:
+    """Git's object id of a file holding ``data`` (``git hash-object``), without starting git: a
+    file on disk compares with a commit's file by this alone."""
+    return hashlib.sha1(b"blob %d\x00" % len(data) + data).hexdigest()  # noqa: S324 - git's object name, not security
+
+
+def tree_blobs(repo: Path, commit: str, folder: str, suffix: str = ".json") -> dict[str, str]:
+    """Every file ending ``suffix`` under ``folder`` (relative to the top) at ``commit``, recursively:
+    {path relative to the top: blob id}, from one ``git ls-tree``. Empty when the folder is not there."""
     prefix = "" if folder in ("", ".") else folder.rstrip("/") + "/"
     listing = run(
         repo,
@@ -162,19 +179,110 @@ def files_at(repo: Path, commit: str, folder: str, suffix: str = ".json") -> dic
         prefix or ".",
         action=f"Could not list {folder} at {commit}",
     )
-    files: dict[str, bytes] = {}
+    found: dict[str, str] = {}
     for entry in listing.raw.split(b"\x00"):
         if not entry:
             continue
         meta, _, name_bytes = entry.partition(b"\t")
         name = name_bytes.decode("utf-8", "replace")
-        kind = meta.split(b" ")[1] if len(meta.split(b" ")) > 1 else b""
-        if kind != b"blob" or not name.endswith(suffix) or not name.startswith(prefix):
+        fields = meta.split(b" ")
+        if len(fields) != 3 or fields[1] != b"blob" or not name.endswith(suffix) or not name.startswith(prefix):
             continue
-        data = show(repo, commit, name)
-        if data is not None:
-            files[name] = data
-    return files
+        found[name] = fields[2].decode("ascii")
+    return found
+
+
+def read_blobs(repo: Path, blob_ids: Iterable[str]) -> dict[str, bytes]:
+    """The bytes of each blob, from one ``git cat-file --batch``: {blob id: bytes}; an id git does
+    not have (or that is not a blob) is left out."""
+    wanted = list(dict.fromkeys(b for b in blob_ids if _OBJECT_ID.fullmatch(b)))
+    if not wanted:
+        return {}
+    result = run(
+        repo,
+        "cat-file",
+        "--batch",
+        stdin="".join(f"{b}\n" for b in wanted).encode("ascii"),
+        action="Could not read files",
+    )
+    out: dict[str, bytes] = {}
+    raw, at = result.raw, 0
+    for asked in wanted:
+        end = raw.index(b"\n", at)
+        header = raw[at:end].split(b" ")
+        at = end + 1
+        if len(header) != 3:  # "<id> missing" (or "ambiguous")
+            continue
+        size = int(header[2])
+        if header[1] == b"blob":
+            out[asked] = raw[at : at + size]
+        at += size + 1  # the object, then a newline
+    return out
+
+
+def last_commits(repo: Path, commit: str, paths: Mapping[str, str] | Iterable[str], folder: str) -> dict[str, str]:
+    """The newest commit of ``commit``'s history that changed each path (relative to the top) under
+    ``folder``: {path: commit}, as ``git log -1 <commit> -- <path>`` says for each, from one
+    ``git log`` of the folder, read as it comes and stopped once every path is found. With
+    ``paths`` a mapping {path: blob id}, the commit must have left the path with that blob (a
+    change on a side branch that a merge did not keep is passed over). A path no commit changed
+    is left out."""
+    blobs = dict(paths) if isinstance(paths, Mapping) else dict.fromkeys(paths, "")
+    if not blobs:
+        return {}
+    command = [
+        "git",
+        "-C",
+        str(repo),
+        "-c",
+        "log.follow=false",
+        "-c",
+        "log.showSignature=false",
+        "log",
+        "--format=%H",
+        "-z",
+        "--raw",
+        "-c",
+        "--no-renames",
+        "--no-abbrev",
+    ]
+    command += ["--no-color", "--no-ext-diff", "--end-of-options", commit, "--", folder or "."]
+    found: dict[str, str] = {}
+    try:
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=environment()
+        )
+    except FileNotFoundError as exc:
+        raise GitError("Git is not installed on this machine") from exc
+    assert process.stdout is not None
+    try:
+        current, meta, rest = "", None, b""
+        while len(found) < len(blobs):
+            chunk = os.read(process.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            *tokens, rest = (rest + chunk).split(b"\x00")
+            for token in tokens:
+                text = token.decode("utf-8", "replace")
+                if meta is not None:  # the path of a change line
+                    wanted = blobs.get(text)
+                    if wanted is not None and text not in found and (not wanted or meta.split(" ")[-2] == wanted):
+                        found[text] = current
+                    meta = None
+                elif text.lstrip("\n").startswith(":"):
+                    meta = text.lstrip("\n")
+                elif text.strip():
+                    current = text.strip()
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        process.stdout.close()
+        try:
+            process.wait(timeout=GIT_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return found
 
 
 def last_commit(repo: Path, path: str) -> str | None:
