@@ -16,7 +16,7 @@ the release is refused naming it.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -24,11 +24,11 @@ from typing import Any, Literal
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from .. import git
+from .. import git, slugs
 from ..data import drafts, published
-from ..data.departments import GENERAL_DEPARTMENT, named_department, shown
-from ..definition import DefinitionError, content_hash, definition_files, read_file
-from ..models import Case, FormSession, Service, ServiceVersion, utcnow
+from ..data.departments import GENERAL_DEPARTMENT, department_slug, shown
+from ..definition import DefinitionError, content_hash, definition_files, folder_department, read_file
+from ..models import Case, Department, FormSession, Service, ServiceVersion, utcnow
 from ..problems import Problem
 from .unit_of_work import atomic
 
@@ -65,6 +65,7 @@ class SourceFile:
     problems: list[Problem] = field(default_factory=list)
     source_commit: str | None = None  # the last commit of the file (None: not committed as it is)
     source_path: str | None = None  # its path from the top of the git work tree
+    checked: bool = False  # the full checker has run (or the file is the live version: not needed)
 
 
 @dataclass
@@ -166,70 +167,112 @@ class Plan:
 
 def read_source(folder: Path, ref: str | None = None) -> tuple[Source, list[SourceFile]]:
     """The definition files of ``folder`` (``<id>.json``, or ``<department-slug>/<id>.json``), on
-    disk or at the git ``ref``, each checked on its own (``runtime.checker.check_file``: the checker,
-    the id its file name, a department folder its department); SourceError when they cannot be
-    read at all. A ref's files are checked as written to a temporary folder, so that a file is
-    judged alike on disk and at a ref."""
+    disk or at the git ``ref``; SourceError when they cannot be read at all. Each file gets the
+    cheap checks of ``runtime.checker.check_file`` here (readable JSON, the id its file name, a
+    department folder its department); the full checker runs in :func:`plan_release`, on every
+    file whose content is not already the live version of its service (``checked`` False until
+    then). A ref's files are read as written to a temporary folder, so that a file is judged alike
+    on disk and at a ref. A fixed number of git processes whatever the number of files."""
     repo = git.toplevel(folder)
     if ref is None:
         if not folder.is_dir():
             raise SourceError(f"{folder}: no such folder")
+        paths = definition_files([folder])
         files = _read_folder(folder, lambda path: str(path))
         if repo is not None:
-            for path, found in zip(definition_files([folder]), files, strict=True):
-                found.source_commit, found.source_path = _committed(repo, path)
+            for found, (commit, name) in zip(files, _committed(repo, folder, paths), strict=True):
+                found.source_commit, found.source_path = commit, name
         return Source(folder), files
     if repo is None:
         raise SourceError(f"{folder}: not in a git work tree, so --ref {shown(ref)} cannot be read")
     try:
         commit = git.resolve(repo, ref)
         inside = git.relative(repo, folder)
-        blobs = git.files_at(repo, commit, inside)
+        blob_of = git.tree_blobs(repo, commit, inside)
+        data_of = git.read_blobs(repo, blob_of.values())
     except git.GitError as exc:
         raise SourceError(str(exc)) from exc
     with tempfile.TemporaryDirectory(prefix="civicforms-ref-") as scratch:
         top = Path(scratch)
         names: dict[Path, str] = {}
-        for name, data in blobs.items():
+        for name, blob in blob_of.items():
             below = PurePosixPath(name).relative_to(inside) if inside != "." else PurePosixPath(name)
             if len(below.parts) > 2 or any(part.startswith(".") or part == ".." for part in below.parts):
                 continue  # only <id>.json and <department>/<id>.json, as on disk
+            if blob not in data_of:
+                continue
             path = top.joinpath(*below.parts)
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+            path.write_bytes(data_of[blob])
             names[path] = name
         files = _read_folder(top, lambda path: names[path])
+    last = git.last_commits(repo, commit, {f.path: blob_of[f.path] for f in files}, inside)
     for found in files:
         found.source_path = found.path
-        last = git.run(repo, "log", "-1", "--format=%H", commit, "--", found.path, check=False)
-        found.source_commit = (last.stdout or None) if last.returncode == 0 else None
+        found.source_commit = last.get(found.path)
     return Source(folder, ref, commit), files
 
 
 def _read_folder(folder: Path, label: Callable[[Path], str]) -> list[SourceFile]:
-    from ..checker import check_file  # heavy: imported when a release is read
+    """Each file read, with the cheap checks of ``runtime.checker.check_file`` (in its order)."""
+    from ..checker import _department_folder_problems  # no public function checks the folder alone
 
     files = []
     for path in definition_files([folder]):
-        found = SourceFile(path=label(path), stem=path.stem, doc=None, problems=check_file(path, root=folder))
+        found = SourceFile(path=label(path), stem=path.stem, doc=None)
         try:
-            found.doc = read_file(path)
-        except DefinitionError:
-            pass  # check_file said why
+            doc = read_file(path)
+        except DefinitionError as exc:
+            found.problems, found.checked = [Problem("$", str(exc))], True
+            files.append(found)
+            continue
+        found.doc = doc
+        if isinstance(doc.get("id"), str) and path.stem != doc["id"]:
+            found.problems.append(Problem("$.id", f'"{doc["id"]}" must match the file name "{path.stem}"'))
+        department = folder_department(path, folder)
+        if department is not None:
+            found.problems[:0] = _department_folder_problems(doc, department)
         files.append(found)
     return files
 
 
-def _committed(repo: Path, path: Path) -> tuple[str | None, str | None]:
-    """The last commit of a file and its path in the repository, when the file is as committed."""
+def finish_checks(files: list[SourceFile], live: dict[str, dict[str, Any]]) -> None:
+    """Run the full checker (``runtime.checker.check``) on every file not yet checked, except a
+    file whose content, version number aside, is the live definition of its service (``live``:
+    {service id: live definition}): that was checked when it went live, and stays as it is."""
+    from ..checker import check
+
+    for f in files:
+        if f.checked or f.doc is None:
+            continue
+        f.checked = True
+        service_id = f.doc.get("id")
+        same = live.get(service_id) if isinstance(service_id, str) else None
+        if same is not None and _without_version(f.doc) == _without_version(same):
+            continue
+        f.problems.extend(check(f.doc))
+
+
+def _committed(repo: Path, folder: Path, paths: list[Path]) -> list[tuple[str | None, str | None]]:
+    """Each file's last commit and its path in the repository, the commit only when the file is as
+    committed (its blob is HEAD's for that path): three git processes at most, whatever the number."""
+    names: list[str | None] = []
+    blobs: list[str | None] = []
+    for path in paths:
+        try:
+            names.append(git.relative(repo, path))
+            blobs.append(git.blob_id(path.read_bytes()))
+        except (git.GitError, OSError):
+            names.append(None)
+            blobs.append(None)
+    head = git.head(repo)
     try:
-        name = git.relative(repo, path)
-        commit = git.last_commit(repo, name)
-        if commit is None or git.show(repo, commit, name) != path.read_bytes():
-            return None, name  # never committed, or changed since: no commit holds this content
-        return commit, name
-    except (git.GitError, OSError):
-        return None, None
+        at_head = git.tree_blobs(repo, head, git.relative(repo, folder)) if head is not None else {}
+        committed = {n: b for n, b in zip(names, blobs, strict=True) if n is not None and b and at_head.get(n) == b}
+        last = git.last_commits(repo, head, committed, git.relative(repo, folder)) if head and committed else {}
+    except git.GitError:
+        return [(None, n) for n in names]
+    return [(last.get(n) if n is not None else None, n) for n in names]
 
 
 # -- planning -----------------------------------------------------------------------------------
@@ -238,6 +281,75 @@ def _committed(repo: Path, path: Path) -> tuple[str | None, str | None]:
 def _without_version(doc: dict[str, Any]) -> str:
     """A document's content hash, its version number aside."""
     return content_hash({**doc, "version": 0})
+
+
+@dataclass
+class _Live:
+    """What planning reads from the live database, for every file at once (a fixed number of
+    queries whatever the number of services)."""
+
+    services: dict[str, Service]
+    current: dict[str, ServiceVersion]  # each service's current version
+    hashes: dict[str, dict[int, str]]  # every published version's content hash, per service
+    departments: list[Department]
+    open_cases: dict[str, dict[str, int]]  # open cases per service, per state
+    mid_journey: dict[str, dict[int, int]]  # unsent, unexpired form sessions per service, per version
+
+    @classmethod
+    def read(cls, session: Session, service_ids: set[str]) -> _Live:
+        services = {s.id: s for s in session.exec(select(Service))}
+        current = {
+            row.service_id: row
+            for row in session.exec(
+                select(ServiceVersion).join(
+                    Service,
+                    (col(Service.id) == ServiceVersion.service_id)
+                    & (col(Service.current_version) == ServiceVersion.version),
+                )
+            )
+        }
+        hashes: dict[str, dict[int, str]] = {}
+        named = sorted(service_ids & set(services))
+        if named:
+            for service_id, version, stored in session.exec(  # type: ignore[call-overload]
+                select(ServiceVersion.service_id, ServiceVersion.version, ServiceVersion.content_hash).where(
+                    col(ServiceVersion.service_id).in_(named)
+                )
+            ):
+                hashes.setdefault(service_id, {})[version] = stored
+        open_cases: dict[str, dict[str, int]] = {}
+        for service_id, state, count in session.exec(  # type: ignore[call-overload]
+            select(Case.service_id, Case.state, func.count())
+            .where(col(Case.closed_at).is_(None))
+            .group_by(col(Case.service_id), col(Case.state))
+        ):
+            open_cases.setdefault(service_id, {})[state] = int(count)
+        mid_journey: dict[str, dict[int, int]] = {}
+        for service_id, version, count in session.exec(  # type: ignore[call-overload]
+            select(FormSession.service_id, FormSession.service_version, func.count())
+            .where(col(FormSession.expires_at) > utcnow(), col(FormSession.submission_reference).is_(None))
+            .group_by(col(FormSession.service_id), col(FormSession.service_version))
+        ):
+            mid_journey.setdefault(service_id, {})[version] = int(count)
+        departments = list(session.exec(select(Department)))
+        return cls(services, current, hashes, departments, open_cases, mid_journey)
+
+    def department_named(self, name: Any) -> Department | None:
+        """``runtime.data.departments.named_department``, matched against the departments read."""
+        if name is not None and not isinstance(name, str):
+            return None
+        clean = " ".join((name or "").split())[:200]
+        key = clean if department_slug(clean) else GENERAL_DEPARTMENT
+        by_slug = {d.slug: d for d in self.departments}
+        candidates = [slug for slug in dict.fromkeys((slugs.legacy_department_slug(key), department_slug(key))) if slug]
+        return next((by_slug[slug] for slug in candidates if slug in by_slug), None)
+
+    def department(self, department_id: int) -> Department | None:
+        return next((d for d in self.departments if d.id == department_id), None)
+
+    def mid_journey_off(self, service_id: str, version: int | None) -> int:
+        """Citizens part way through a form of the service on a version other than ``version``."""
+        return sum(n for v, n in self.mid_journey.get(service_id, {}).items() if v != version)
 
 
 def plan_release(
@@ -249,31 +361,28 @@ def plan_release(
     allow_close: bool = False,
     create_departments: bool = False,
 ) -> Plan:
-    """What releasing ``files`` would do to the live database, per service; changes nothing."""
+    """What releasing ``files`` would do to the live database, per service; changes nothing.
+
+    The files not yet fully checked (``read_source``) are, unless they hold their service's live
+    definition. A fixed number of queries whatever the number of services (and one more per
+    state a new version removes that has open cases, for their references)."""
     moves = moves or {}
     plan = Plan(source, [])
+    ids = {f.doc["id"] for f in files if f.doc is not None and isinstance(f.doc.get("id"), str)}
+    live = _Live.read(session, ids)
+    services, current = live.services, live.current
+    finish_checks(files, {i: row.definition for i, row in current.items() if i in services and services[i].live})
     by_id: dict[str, SourceFile] = {}
     for f in files:
         if f.problems or f.doc is None:
             plan.file_problems.extend((f.path, p) for p in f.problems)
         else:
             by_id.setdefault(f.doc["id"], f)
-    services = {s.id: s for s in session.exec(select(Service))}
-    current = {
-        row.service_id: row
-        for row in session.exec(
-            select(ServiceVersion).join(
-                Service,
-                (col(Service.id) == ServiceVersion.service_id)
-                & (col(Service.current_version) == ServiceVersion.version),
-            )
-        )
-    }
     for service_id, f in sorted(by_id.items()):
         assert f.doc is not None
         service = services.get(service_id)
         plan.services.append(
-            _plan_file(session, f, service, current.get(service_id), moves.get(service_id), create_departments)
+            _plan_file(session, live, f, service, current.get(service_id), moves.get(service_id), create_departments)
         )
     named = {s.service_id for s in plan.services} | set(by_id)
     for service_id, service in sorted(services.items()):
@@ -287,8 +396,8 @@ def plan_release(
             live_version=service.current_version,
             version=service.current_version,
             summary=["Closed: the service has no file in the folder; citizens can no longer start it"],
-            open_cases=_open_cases(session, service_id),
-            mid_journey=_mid_journey(session, service_id, None),
+            open_cases=sum(live.open_cases.get(service_id, {}).values()),
+            mid_journey=live.mid_journey_off(service_id, None),
             live_loaded_from_git=row is not None and row.source_commit is not None,
             state="no-file",
         )
@@ -311,6 +420,7 @@ def plan_release(
 
 def _plan_file(
     session: Session,
+    live: _Live,
     f: SourceFile,
     service: Service | None,
     live_row: ServiceVersion | None,
@@ -348,15 +458,9 @@ def _plan_file(
             else:
                 s.action, s.state = "unchanged", "same" if version == service.current_version else "same-content"
             return s
-        stored = session.exec(
-            select(ServiceVersion.content_hash).where(
-                ServiceVersion.service_id == doc["id"], ServiceVersion.version == version
-            )
-        ).first()
-        newest = session.exec(
-            select(func.max(ServiceVersion.version)).where(ServiceVersion.service_id == doc["id"])
-        ).one()
-        newest = int(newest or service.current_version)
+        published_hashes = live.hashes.get(doc["id"], {})
+        stored = published_hashes.get(version)
+        newest = int(max(published_hashes, default=0) or service.current_version)
         if stored is not None and stored != content_hash(doc):
             s.state = "version-conflict"
             s.problems.append(
@@ -388,19 +492,15 @@ def _plan_file(
             )
             return s
     s.doc = new_doc
-    _plan_department(session, s, new_doc, service, create_departments)
+    _plan_department(live, s, new_doc, service, create_departments)
     if service is not None:
-        _plan_cases(session, s, new_doc, moves or {})
-        s.mid_journey = _mid_journey(session, s.service_id, s.version)
+        _plan_cases(session, live, s, new_doc, moves or {})
+        s.mid_journey = live.mid_journey_off(s.service_id, s.version)
     return s
 
 
-def _plan_department(
-    session: Session, s: ServicePlan, doc: dict[str, Any], service: Service | None, create: bool
-) -> None:
-    from ..models import Department
-
-    found = named_department(session=session, name=doc.get("department"))
+def _plan_department(live: _Live, s: ServicePlan, doc: dict[str, Any], service: Service | None, create: bool) -> None:
+    found = live.department_named(doc.get("department"))
     wanted = shown(doc.get("department") or GENERAL_DEPARTMENT)
     if found is None:
         if create:
@@ -417,16 +517,15 @@ def _plan_department(
         return
     s.department = found.name
     if service is not None and service.department_id != found.id:
-        old = session.get(Department, service.department_id)
+        old = live.department(service.department_id)
         s.moved_from = old.name if old is not None else None
 
 
-def _plan_cases(session: Session, s: ServicePlan, doc: dict[str, Any], moves: dict[str, str]) -> None:
-    from .. import cases
+def _plan_cases(session: Session, live: _Live, s: ServicePlan, doc: dict[str, Any], moves: dict[str, str]) -> None:
     from ..definition import Definition
 
     workflow = Definition(doc).workflow
-    for group in cases.stranded(session, service_id=s.service_id, states=workflow.states):
+    for group in _stranded(session, live, s.service_id, workflow.states):
         target = moves.get(group.state)
         s.stranded.append(Stranded(group.state, group.count, group.references, target))
         listed = ", ".join(group.references) + (", ..." if group.count > len(group.references) else "")
@@ -450,21 +549,23 @@ def _plan_cases(session: Session, s: ServicePlan, doc: dict[str, Any], moves: di
             )
 
 
-def _mid_journey(session: Session, service_id: str, version: int | None) -> int:
-    """Citizens part way through a form of the service on a version other than ``version``."""
-    query = select(func.count()).where(
-        FormSession.service_id == service_id,
-        col(FormSession.expires_at) > utcnow(),
-        col(FormSession.submission_reference).is_(None),
-    )
-    if version is not None:
-        query = query.where(FormSession.service_version != version)
-    return int(session.exec(query).one())
-
-
-def _open_cases(session: Session, service_id: str) -> int:
-    query = select(func.count()).where(Case.service_id == service_id, col(Case.closed_at).is_(None))
-    return int(session.exec(query).one())
+def _stranded(session: Session, live: _Live, service_id: str, states: Iterable[str], shown: int = 10) -> list[Stranded]:
+    """``runtime.cases.stranded`` from the open-case counts read: open cases of the service in a
+    state not among ``states``, by state, with their first ``shown`` references (a query per such
+    state, and none when there is none)."""
+    keep = set(states)
+    out = []
+    for state, count in sorted(live.open_cases.get(service_id, {}).items()):
+        if state in keep:
+            continue
+        references = session.exec(
+            select(Case.reference)
+            .where(Case.service_id == service_id, col(Case.closed_at).is_(None), Case.state == state)
+            .order_by(col(Case.id))
+            .limit(shown)
+        ).all()
+        out.append(Stranded(state, count, list(references), None))
+    return out
 
 
 def _check_across(

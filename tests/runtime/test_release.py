@@ -383,3 +383,99 @@ def test_a_database_that_was_never_migrated_is_one_clear_message(repo: Path, tmp
         (line,) = result.stderr.splitlines()
         assert line.startswith("Error: database: OperationalError: ") and "civicforms db upgrade" in line, line
         assert "Traceback" not in result.output
+
+
+# -- planning costs a fixed number of queries, and checks only what changed -------------------------
+
+
+def copies(repo: Path, n: int) -> list[dict[str, Any]]:
+    """``n`` more services in the folder (copies of the shipped one, each its own id and prefix), committed."""
+    docs = [
+        shipped(version_change=0, id=f"{SERVICE}-copy-{i}", reference_prefix=f"CP{chr(ord('A') + i)}") for i in range(n)
+    ]
+    for doc in docs:
+        (repo / "form_definitions" / f"{doc['id']}.json").write_text(dumps(doc), encoding="utf-8")
+    git(repo, "add", "form_definitions")
+    git(repo, "commit", "--quiet", "-m", f"{n} more services")
+    return docs
+
+
+def planned(url: str, folder: Path, ref: str | None = None) -> tuple[Any, list[str]]:
+    """An in-process plan of ``folder`` and the SQL statements it sent."""
+    from sqlalchemy import event
+
+    from runtime.services import releasing
+
+    engine = dbmod.make_engine(url)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda _c, _cur, sql, *_a: statements.append(sql))
+    source, files = releasing.read_source(folder, ref)
+    with dbmod.session(engine) as s:
+        made = releasing.plan_release(session=s, source=source, files=files)
+    engine.dispose()
+    return made, statements
+
+
+def test_a_plan_sends_the_same_number_of_queries_for_2_and_6_changed_services(repo: Path, database_url: str) -> None:
+    from runtime.services import releasing
+
+    folder = repo / "form_definitions"
+    docs = copies(repo, 6)
+    engine = dbmod.make_engine(database_url)
+    with dbmod.session(engine) as s:
+        assert releasing.release(session=s, folder=folder).applied
+    engine.dispose()
+    nothing, idle = planned(database_url, folder)
+    assert nothing.changes == [] and not nothing.refused
+
+    counts = {}
+    for n in (2, 6):
+        for doc in docs[:n]:
+            bumped = {**doc, "title": f"{doc['title']} ({n})", "version": doc["version"] + 1}
+            (folder / f"{doc['id']}.json").write_text(dumps(bumped), encoding="utf-8")
+        made, statements = planned(database_url, folder)
+        assert [s.action for s in made.changes] == ["publish"] * n and not made.refused
+        counts[n] = len(statements)
+    # Before: 5 statements more per changed service (its version hashes, its newest version, its
+    # department, its stranded cases, its citizens part way through a form).
+    assert counts[2] == counts[6] <= len(idle) + 2, (counts, len(idle))
+
+
+def test_a_file_that_is_the_live_version_is_not_checked_again(
+    repo: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checker, the slow part of a plan, runs on the files that change and no others; the
+    cheap checks (the id its file name) still run on every file."""
+    from runtime import checker
+    from runtime.problems import Problem
+
+    checked: list[str] = []
+
+    def stricter(doc: dict[str, Any]) -> list[Problem]:  # as if the checker had a new rule since
+        checked.append(doc["id"])
+        return [Problem("$.title", "refused by a stricter checker")]
+
+    monkeypatch.setattr(checker, "check", stricter)
+    folder = repo / "form_definitions"
+    for ref in (None, "HEAD"):
+        made, _ = planned(database_url, folder, ref)
+        assert checked == [] and made.changes == [] and not made.refused
+        assert {s.action for s in made.services} == {"unchanged"}
+
+    commit(repo, shipped(description="Tell us when we missed your bin."), "Reword the description")
+    for ref in (None, "HEAD"):
+        made, _ = planned(database_url, folder, ref)
+        assert checked == [SERVICE]
+        assert (f"{SERVICE}.json", "$.title", "refused by a stricter checker") in [
+            (Path(f).name, p.path, p.message) for f, p in made.problems
+        ]
+        checked.clear()
+    result = run("load", "--folder", str(folder), url=database_url)
+    assert result.exit_code == 1 and "refused by a stricter checker" in result.stderr
+
+    # A live file under another file name is still told its id must match it.
+    shutil.copy(folder / "blue-badge.json", folder / "blue-badge-copy.json")
+    made, _ = planned(database_url, folder)
+    assert ("$.id", '"blue-badge" must match the file name "blue-badge-copy"') in [
+        (p.path, p.message) for _, p in made.problems
+    ]
