@@ -288,13 +288,20 @@ def count_queries(url: str, folder: Path, phase: str) -> dict[str, Any]:
     statements: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda _c, _cur, sql, *_a: statements.append(sql))
     git_calls: list[str] = []
-    original = git.run
+    # Every git process, whoever starts it (runtime.git.run, and the streamed ``git log`` of
+    # runtime.git.last_commits): subprocess.run starts its processes through subprocess.Popen.
+    original = subprocess.Popen
 
-    def counted(repo: Path, *args: str, **kwargs: Any) -> git.Result:
-        git_calls.append(args[0] if args else "")
-        return original(repo, *args, **kwargs)
+    class CountedPopen(original):  # type: ignore[misc,valid-type]
+        def __init__(self, args: Any, *rest: Any, **kwargs: Any) -> None:
+            if isinstance(args, (list, tuple)) and args and Path(str(args[0])).name == "git":
+                words = [str(a) for a in args[1:]]
+                while words and words[0] in ("-C", "-c"):
+                    words = words[2:]
+                git_calls.append(words[0] if words else "")
+            super().__init__(args, *rest, **kwargs)
 
-    git.run = counted  # type: ignore[assignment]
+    subprocess.Popen = CountedPopen  # type: ignore[misc]
     figures: dict[str, Any] = {}
 
     def plan(label: str, ref: str | None) -> None:
@@ -331,7 +338,7 @@ def count_queries(url: str, folder: Path, phase: str) -> dict[str, Any]:
                 "git_by_command": dict(Counter(git_calls)),
             }
     finally:
-        git.run = original  # type: ignore[assignment]
+        subprocess.Popen = original  # type: ignore[misc]
         engine.dispose()
     return figures
 

@@ -41,8 +41,9 @@ def check(figures: dict, kind: str, n: int) -> None:
     assert unchanged["services"] == n and unchanged["changes"] == 0 and not unchanged["refused"]
     assert changed["plan"]["changes"] == changed["plan --ref HEAD"]["changes"] == n
     assert changed["load"]["applied"] is True
-    assert 0 < unchanged["statements"] < changed["plan"]["statements"] < changed["load"]["statements"]
-    assert unchanged["git_processes"] > n  # git is asked about each file
+    # A fixed number of statements and git processes per plan, whatever the number of services.
+    assert 0 < unchanged["statements"] <= changed["plan"]["statements"] < changed["load"]["statements"]
+    assert 0 < unchanged["git_processes"] <= 6
 
 
 def test_the_release_benchmark_runs_end_to_end_on_sqlite(tmp_path: Path) -> None:
