@@ -28,7 +28,7 @@ from .. import git, slugs
 from ..data import drafts, published
 from ..data.departments import GENERAL_DEPARTMENT, department_slug, shown
 from ..definition import DefinitionError, content_hash, definition_files, folder_department, read_file
-from ..models import Case, Department, FormSession, Service, ServiceVersion, utcnow
+from ..models import Case, Department, FormSession, Service, ServiceDraft, ServiceVersion, utcnow
 from ..problems import Problem
 from .unit_of_work import atomic
 
@@ -629,12 +629,24 @@ def release(
                 _apply(session, s, (moves or {}).get(s.service_id), create_departments)
         except published.PublishError as exc:  # something changed since the plan: nothing is kept
             raise ReleaseRefused(plan, s, exc.problems) from exc
-        for s in plan.services:
-            # A builder draft whose changes are now live (the version it sent for review, or the
-            # same content) has nothing left to publish: it goes, in this same transaction. Any
-            # other draft stays; the builder asks its designer to update it with what arrived.
-            published_now = s.action in ("new", "publish", "rollback", "reopen")
-            if published_now and drafts.settle_draft(session=session, service_id=s.service_id):
+        # A builder draft whose changes are now live (the version it sent for review, or the
+        # same content) has nothing left to publish: it goes, in this same transaction. Any other
+        # draft stays; the builder asks its designer to update it with what arrived. (One query
+        # finds which published services have a draft at all.)
+        published_now = [s for s in plan.services if s.action in ("new", "publish", "rollback", "reopen")]
+        with_drafts = (
+            set(
+                session.exec(
+                    select(ServiceDraft.service_id).where(
+                        col(ServiceDraft.service_id).in_([s.service_id for s in published_now])
+                    )
+                )
+            )
+            if published_now
+            else set()
+        )
+        for s in published_now:
+            if s.service_id in with_drafts and drafts.settle_draft(session=session, service_id=s.service_id):
                 s.settled_draft = True
         plan.applied = True
     return plan
