@@ -752,56 +752,31 @@ def _remote_branch(workdir: Path, remote: str, branch: str) -> str | None:
     return _run(workdir, "rev-parse", "--verify", f"refs/remotes/origin/{branch}^{{commit}}").stdout
 
 
-def _files_named(workdir: Path, commit: str, folder: str, service_id: str) -> list[str]:
-    """Where the service's file is at ``commit``: ``<folder>/<id>.json`` and ``<folder>/<department>/<id>.json``."""
+def _definition_names(workdir: Path, commit: str, folder: str) -> list[str]:
+    """The definition files at ``commit`` (paths from the top): ``<folder>/<id>.json`` and
+    ``<folder>/<department>/<id>.json``, hidden files and folders left out (one ``git ls-tree``)."""
     prefix = f"{folder}/" if folder else ""
-    listing = _run(
-        workdir,
-        "ls-tree",
-        "-r",
-        "-z",
-        "--name-only",
-        "--full-tree",
-        commit,
-        "--",
-        prefix or ".",
-        action=f"Could not list {folder or 'the repository'} at {commit[:12]}",
-    )
-    names = [n.decode("utf-8", "replace") for n in listing.raw.split(b"\x00") if n]
+    try:
+        names = gitcli.tree_blobs(workdir, commit, folder or ".")
+    except gitcli.GitError as exc:
+        raise PublishingError(f"Could not list {folder or 'the repository'} at {commit[:12]}: {exc}") from exc
     depth = prefix.count("/")
     return sorted(
         n
         for n in names
-        if n.startswith(prefix)
-        and n.rsplit("/", 1)[-1] == f"{service_id}.json"
-        and n.count("/") in (depth, depth + 1)
-        and not n[len(prefix) :].startswith(".")
+        if n.count("/") in (depth, depth + 1) and not any(part.startswith(".") for part in n[len(prefix) :].split("/"))
     )
+
+
+def _files_named(workdir: Path, commit: str, folder: str, service_id: str) -> list[str]:
+    """Where the service's file is at ``commit``: ``<folder>/<id>.json`` and ``<folder>/<department>/<id>.json``."""
+    return [n for n in _definition_names(workdir, commit, folder) if n.rsplit("/", 1)[-1] == f"{service_id}.json"]
 
 
 def _uses_department_folders(workdir: Path, commit: str, folder: str) -> bool:
     """Whether the definitions at ``commit`` are kept in department sub-folders (any file is)."""
-    prefix = f"{folder}/" if folder else ""
-    listing = _run(
-        workdir,
-        "ls-tree",
-        "-r",
-        "-z",
-        "--name-only",
-        "--full-tree",
-        commit,
-        "--",
-        prefix or ".",
-        action=f"Could not list {folder or 'the repository'} at {commit[:12]}",
-    )
-    depth = prefix.count("/")
-    return any(
-        n.endswith(b".json")
-        and n.count(b"/") == depth + 1
-        and not any(part.startswith(b".") for part in n[len(prefix) :].split(b"/"))
-        for n in listing.raw.split(b"\x00")
-        if n.startswith(prefix.encode())
-    )
+    depth = (f"{folder}/" if folder else "").count("/")
+    return any(n.count("/") == depth + 1 for n in _definition_names(workdir, commit, folder))
 
 
 def _one_file(names: list[str], service_id: str, where: str) -> str | None:

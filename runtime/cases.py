@@ -909,16 +909,22 @@ def stranded(session: Session, *, service_id: str, states: Iterable[str], shown:
         .group_by(Case.state)
         .order_by(Case.state)
     ).all()
-    out = []
-    for state, count in rows:
-        references = session.exec(
+    return [
+        Stranded(state, int(count), open_references(session, service_id=service_id, state=state, shown=shown))
+        for state, count in rows
+    ]
+
+
+def open_references(session: Session, *, service_id: str, state: str, shown: int = 10) -> list[str]:
+    """The references of the service's first ``shown`` open cases in ``state`` (oldest first)."""
+    return list(
+        session.exec(
             select(Case.reference)
             .where(Case.service_id == service_id, col(Case.closed_at).is_(None), Case.state == state)
             .order_by(col(Case.id))
             .limit(shown)
         ).all()
-        out.append(Stranded(state, int(count), list(references)))
-    return out
+    )
 
 
 def move_stranded(

@@ -24,7 +24,7 @@ from typing import Any, Literal
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from .. import git, slugs
+from .. import cases, git, slugs
 from ..data import drafts, published
 from ..data.departments import GENERAL_DEPARTMENT, department_slug, shown
 from ..definition import DefinitionError, content_hash, definition_files, folder_department, read_file
@@ -558,13 +558,8 @@ def _stranded(session: Session, live: _Live, service_id: str, states: Iterable[s
     for state, count in sorted(live.open_cases.get(service_id, {}).items()):
         if state in keep:
             continue
-        references = session.exec(
-            select(Case.reference)
-            .where(Case.service_id == service_id, col(Case.closed_at).is_(None), Case.state == state)
-            .order_by(col(Case.id))
-            .limit(shown)
-        ).all()
-        out.append(Stranded(state, count, list(references), None))
+        references = cases.open_references(session, service_id=service_id, state=state, shown=shown)
+        out.append(Stranded(state, count, references, None))
     return out
 
 
