@@ -100,13 +100,12 @@ def _plan(
     allow_close: bool,
     create_departments: bool,
 ) -> Plan:
-    from .services.releasing import plan_release, read_source
+    from .services.releasing import plan_folder
 
-    source, files = read_source(folder, ref)
-    return plan_release(
+    return plan_folder(
         session=session,
-        source=source,
-        files=files,
+        folder=folder,
+        ref=ref,
         moves=moves,
         allow_close=allow_close,
         create_departments=create_departments,

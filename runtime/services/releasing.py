@@ -593,6 +593,28 @@ def _check_across(
 # -- applying -----------------------------------------------------------------------------------
 
 
+def plan_folder(
+    *,
+    session: Session,
+    folder: Path,
+    ref: str | None = None,
+    moves: dict[str, dict[str, str]] | None = None,
+    allow_close: bool = False,
+    create_departments: bool = False,
+) -> Plan:
+    """``civicforms plan`` and ``status``: read the folder (or the folder at ``ref``) and plan its
+    release against the live database, changing nothing. SourceError when it cannot be read."""
+    source, files = read_source(folder, ref)
+    return plan_release(
+        session=session,
+        source=source,
+        files=files,
+        moves=moves,
+        allow_close=allow_close,
+        create_departments=create_departments,
+    )
+
+
 def release(
     *,
     session: Session,
@@ -607,12 +629,11 @@ def release(
     A refused plan changes nothing (``applied`` False). SourceError when the folder or ref cannot
     be read at all.
     """
-    source, files = read_source(folder, ref)
     with atomic(session):
-        plan = plan_release(
+        plan = plan_folder(
             session=session,
-            source=source,
-            files=files,
+            folder=folder,
+            ref=ref,
             moves=moves,
             allow_close=allow_close,
             create_departments=create_departments,
