@@ -194,12 +194,6 @@ def update_draft(
         )
 
 
-def settle_draft(*, session: Session, actor: int | None, service_id: str) -> bool:
-    """Remove a draft with nothing left to publish (IT loaded what it sent): True if removed."""
-    with atomic(session):
-        return drafts.settle_draft(session=session, service_id=service_id)
-
-
 def roll_back(
     *,
     session: Session,

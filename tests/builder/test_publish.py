@@ -15,9 +15,10 @@ from sqlmodel import select
 from builder.web import PREFIX
 from runtime import db as dbmod
 from runtime import staff as core
-from runtime.data import drafts, published
+from runtime.data import drafts
 from runtime.definition import dumps, read_file
 from runtime.models import Service, ServiceVersion, StaffUser
+from runtime.services import releasing
 from runtime.settings import Settings
 from tests.builder.conftest import StaffMembers
 from tests.builder.test_publishing import git, isolated_git, make_repo  # noqa: F401 - isolated_git is a fixture
@@ -260,9 +261,10 @@ def test_review_mode_waits_for_it(builder_app: Flask, staff: StaffMembers, setti
     assert one(shown, ".cf-review-status").text == "Accepted by IT, waiting to be loaded"
     assert shown.select_one(".cf-arrived") is None  # what IT merged is what the draft sent
     assert versions(builder_app) == [2]
-    with dbmod.session(builder_app.extensions["civicforms.engine"]) as s:  # IT runs civicforms load
-        published.publish(session=s, doc=read_file(settings.definitions_dir / f"{SERVICE}.json"))
-        s.commit()
+    with dbmod.session(builder_app.extensions["civicforms.engine"]) as s:  # IT runs civicforms load --allow-close
+        # (the folder holds only this service: the test's other services close)
+        loaded = releasing.release(session=s, folder=settings.definitions_dir, allow_close=True)
+        assert loaded.applied and [p.version for p in loaded.services if p.service_id == SERVICE] == [4]
     # Live now, and the draft had nothing else: it is settled, and nothing is offered again.
     shown = page(client.get(f"/services/{SERVICE}/publish"))
     assert shown.select_one(".cf-no-changes") is not None

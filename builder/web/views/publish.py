@@ -456,12 +456,9 @@ def _render_publish(status: int, context: dict[str, Any]) -> Any:
 @bp.get("/services/<service_id>/publish")
 @requires(core.PUBLISH_OWN, department=department_of)
 def publish_page(service_id: str) -> Any:
+    # A page read changes nothing: a draft whose sent version IT loaded is closed by
+    # ``civicforms load`` itself (runtime.services.releasing.release), in the same transaction.
     draft = service_for(service_id, core.PUBLISH_OWN).draft
-    if draft is not None and draft.review_branch:
-        # IT loaded the version this draft sent, and nobody changed it since: nothing is left to publish.
-        assert _user().id is not None
-        if publishing_use_cases.settle_draft(session=db(), actor=_user().id, service_id=service_id):
-            draft = None
     context = _publish_context(service_id, draft)
     context.update(done=request.args.get("done", ""))
     return _render_publish(200, context)
