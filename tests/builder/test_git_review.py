@@ -70,6 +70,18 @@ def add_to_main(remote: Path, tmp_path: Path, relative: str, text: str, message:
     return git(clone, "rev-parse", "HEAD")
 
 
+def it_moves_into_a_department_folder(remote: Path, tmp_path: Path, department: str) -> None:
+    """IT moves the service's file into ``form_definitions/<department>/`` on main and pushes."""
+    clone = tmp_path / f"layout-{department}"
+    git(tmp_path, "clone", "--quiet", str(remote), str(clone))
+    git(clone, "config", "user.name", "IT Lead")
+    git(clone, "config", "user.email", "it.lead@example.gov.uk")
+    (clone / "form_definitions" / department).mkdir()
+    git(clone, "mv", FILE, f"form_definitions/{department}/missed-bin-collection.json")
+    git(clone, "commit", "--quiet", "-m", "Department folders")
+    git(clone, "push", "--quiet", "origin", "HEAD:main")
+
+
 # -- finding 2: the branch starts from the base, never from what the server has checked out ----------
 
 
@@ -151,14 +163,7 @@ def test_publishing_pushes_the_branch_with_the_staff_member_as_author(remote: Pa
 
 
 def test_a_file_in_a_department_folder_is_updated_where_it_is(remote: Path, tmp_path: Path) -> None:
-    clone = tmp_path / "move"
-    git(tmp_path, "clone", "--quiet", str(remote), str(clone))
-    git(clone, "config", "user.name", "IT Lead")
-    git(clone, "config", "user.email", "it.lead@example.gov.uk")
-    (clone / "form_definitions" / "waste").mkdir()
-    git(clone, "mv", FILE, "form_definitions/waste/missed-bin-collection.json")
-    git(clone, "commit", "--quiet", "-m", "Department folders")
-    git(clone, "push", "--quiet", "origin", "HEAD:main")
+    it_moves_into_a_department_folder(remote, tmp_path, "waste")
     cfg = config(tmp_path, remote)
 
     outcome = publish(cfg, service(version=2))
@@ -449,14 +454,7 @@ def test_a_new_service_goes_in_its_departments_folder_when_the_folder_is_laid_ou
     flat = publish(cfg, {**service(version=1), "id": "fly-tipping", "reference_prefix": "FLY"})
     assert flat.path == cfg.folder / "fly-tipping.json"
 
-    clone = tmp_path / "layout"
-    git(tmp_path, "clone", "--quiet", str(remote), str(clone))
-    git(clone, "config", "user.name", "IT Lead")
-    git(clone, "config", "user.email", "it.lead@example.gov.uk")
-    (clone / "form_definitions" / "waste-and-recycling").mkdir()
-    git(clone, "mv", FILE, "form_definitions/waste-and-recycling/missed-bin-collection.json")
-    git(clone, "commit", "--quiet", "-m", "Department folders")
-    git(clone, "push", "--quiet", "origin", "HEAD:main")
+    it_moves_into_a_department_folder(remote, tmp_path, "waste-and-recycling")
 
     doc = {**service(version=1), "id": "bulky-waste", "reference_prefix": "BLK", "department": "Waste and Recycling"}
     outcome = publish(cfg, doc)
