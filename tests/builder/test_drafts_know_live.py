@@ -151,7 +151,9 @@ def test_a_publish_after_it_changed_the_file_keeps_its_change_and_credits_nobody
     assert tasks.select_one(f'.govuk-notification-banner a[href="{PREFIX}{url}"]') is not None
 
     shown = page(client.get(url))
-    assert one(shown, ".cf-arrived-source").text.startswith("Version 3 was published from git by IT")
+    assert one(shown, ".cf-arrived-source").text.startswith(
+        f"Version 3 was published from git by IT (commit {newest[:7]})"
+    )
     assert IT_TEXT in one(shown, ".cf-arrived-changes").text
     assert shown.select_one(".cf-conflict") is None and shown.select_one(".cf-merges") is not None
     assert shown.select_one("button.cf-publish") is None  # blocked until the draft is updated

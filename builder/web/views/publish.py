@@ -299,7 +299,9 @@ def _source(service_id: str, live_version: int | None, from_git: bool) -> str:
         .first()
     )
     if row is None or row.published_by is None:
-        return f"Version {live_version} was published from git by IT"
+        if row is not None and row.source_commit:
+            return f"Version {live_version} was published from git by IT (commit {row.source_commit[:7]})"
+        return f"Version {live_version} was loaded from the definitions folder by IT"
     by = db().get(StaffUser, row.published_by)
     return f"Version {live_version} was published by {by.name if by else 'a member of staff'}"
 
@@ -417,7 +419,7 @@ def _publish_context(service_id: str, draft: ServiceDraft | None) -> dict[str, A
             Check(
                 "Your draft includes the newest version",
                 False,
-                ("Update your draft with the newer version below before you publish.",),
+                ("Update your draft with the newer version (above) before you publish.",),
             ),
         )
     base = drafts.draft_base(session=db(), draft=draft)
