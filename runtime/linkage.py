@@ -1,0 +1,587 @@
+"""Probabilistic matching of citizen profiles with Splink (the second tier of the single customer view).
+
+A pure module: plain dicts in, scored pairs out; no Flask, no database of ours. Splink runs on an
+embedded, in-memory DuckDB (or Spark, when pyspark is installed). Splink and DuckDB cost about
+200 MB resident, so import this module in the worker and the CLI, never in a web worker.
+
+Profiles arrive normalised by the caller (see ``PROFILE_FIELDS``); ``prepare`` derives what the
+comparisons need (first name and surname, the canonical first name behind a nickname, the date of
+birth with day and month swapped, the postcode sector and district).
+
+Term frequencies: ``score`` takes them from the model (``Model.term_frequencies``), computed by
+``train`` over the whole population of citizen records. The candidates a worker scores against
+are a blocked sample (all sharing a surname, a postcode...), so frequencies taken from them would
+call the commonest surname in the batch rare or common by accident of blocking; the population is
+the right basis. Values outside the stored tables get no adjustment (the level's average weight).
+``rematch`` runs over the whole population, so Splink derives the frequencies from its input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from runtime.nicknames import canonical_first_name
+
+Backend = Literal["duckdb", "spark"]
+Progress = Callable[[str, int, int], None]
+
+DEFAULT_MODEL_PATH = Path(__file__).with_name("linkage_model.json")
+BACKEND_SETTING = "CIVICFORMS_LINKAGE_BACKEND"
+
+PROFILE_FIELDS = (
+    "unique_id",
+    "full_name",
+    "date_of_birth",
+    "email",
+    "phone",
+    "postcode",
+    "nhs_number",
+    "ni_number",
+)
+EVIDENCE_FIELDS = ("name", "date_of_birth", "email", "phone", "postcode", "nhs_number", "ni_number")
+TF_COLUMNS = ("full_name", "surname", "postcode")
+# Keep the most frequent values per column in the model; rarer values get no adjustment.
+TF_TABLE_SIZE = 300
+# Longer values are cut: no real name is this long, and edit distances are quadratic in length.
+MAX_FIELD_LENGTH = 100
+MODEL_FORMAT = 1
+
+# Blocking rules as plain data: each rule is a list of (left column, right column) equalities over
+# prepared profiles (see ``prepare``), so the lead can look candidates up with the same keys in SQL.
+BLOCKING_RULES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("email", (("email", "email"),)),
+    ("phone", (("phone", "phone"),)),
+    ("nhs_number", (("nhs_number", "nhs_number"),)),
+    ("ni_number", (("ni_number", "ni_number"),)),
+    ("date_of_birth+postcode", (("date_of_birth", "date_of_birth"), ("postcode", "postcode"))),
+    ("surname+date_of_birth", (("surname", "surname"), ("date_of_birth", "date_of_birth"))),
+    ("first_name_canonical+postcode", (("first_name_canonical", "first_name_canonical"), ("postcode", "postcode"))),
+    ("date_of_birth_swapped", (("date_of_birth", "dob_swapped"),)),
+)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One scored pair: the weight of evidence that two profiles are the same citizen, field by field."""
+
+    left_id: str
+    right_id: str
+    match_weight: float
+    match_probability: float
+    evidence: dict[str, dict[str, Any]]
+
+
+@dataclass
+class Model:
+    """A trained Splink model (settings with m and u values) and the population's term frequencies."""
+
+    settings: dict[str, Any]
+    term_frequencies: dict[str, dict[str, float]] = field(default_factory=dict)
+    _scorers: dict[str, _Scorer] = field(default_factory=dict, repr=False, compare=False)
+
+    def to_json(self) -> str:
+        """The model as deterministic JSON (sorted keys, rounded numbers)."""
+        data = {"format": MODEL_FORMAT, "splink_settings": self.settings, "term_frequencies": self.term_frequencies}
+        return json.dumps(_rounded(data), indent=1, sort_keys=True) + "\n"
+
+    def save(self, path: str | Path) -> None:
+        """Write the model to a JSON file."""
+        Path(path).write_text(self.to_json(), encoding="utf-8")
+
+
+def load_model(path: str | Path | None = None) -> Model:
+    """Read a model file (by default the shipped runtime/linkage_model.json)."""
+    data = json.loads(Path(path or DEFAULT_MODEL_PATH).read_text(encoding="utf-8"))
+    if data.get("format") != MODEL_FORMAT:
+        raise ValueError(f"unsupported linkage model format {data.get('format')!r}")
+    return Model(settings=data["splink_settings"], term_frequencies=data.get("term_frequencies", {}))
+
+
+# ---------------------------------------------------------------------------------------------
+# Preparing profiles
+# ---------------------------------------------------------------------------------------------
+
+
+def _clean(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).replace("\x00", "").strip()[:MAX_FIELD_LENGTH]
+    return text or None
+
+
+def prepare(profile: dict[str, Any]) -> dict[str, str | None]:
+    """The columns Splink compares, derived from one normalised profile."""
+    row: dict[str, str | None] = {name: _clean(profile.get(name)) for name in PROFILE_FIELDS}
+    row["unique_id"] = str(profile.get("unique_id"))
+    tokens = (row["full_name"] or "").split()
+    row["first_name"] = tokens[0] if tokens else None
+    row["surname"] = tokens[-1] if len(tokens) > 1 else None
+    row["first_name_canonical"] = canonical_first_name(row["first_name"])
+    row["name_sorted"] = " ".join(sorted(tokens)) or None
+    dob = row["date_of_birth"]
+    row["dob_swapped"] = None
+    if dob and len(dob) == 10 and dob[4] == "-" and dob[7] == "-":
+        month, day = dob[5:7], dob[8:10]
+        if day != month and day.isdigit() and int(day) <= 12:
+            row["dob_swapped"] = f"{dob[:4]}-{day}-{month}"
+    email = row["email"]
+    row["email_local"] = email.split("@", 1)[0] if email and "@" in email else None
+    postcode = row["postcode"]
+    # Inward code is the last three characters: sector keeps its digit, district drops it.
+    row["postcode_sector"] = postcode[:-2] if postcode and len(postcode) >= 5 else None
+    row["postcode_district"] = postcode[:-3] if postcode and len(postcode) >= 5 else None
+    return row
+
+
+def blocking_keys(profile: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """The values of each blocking rule's left-hand columns for one profile (rules with a missing value are left out).
+
+    To find candidates for a profile, look up records whose right-hand columns equal these values.
+    """
+    row = prepare(profile)
+    keys: dict[str, tuple[str, ...]] = {}
+    for name, pairs in BLOCKING_RULES:
+        values = tuple(row[left] for left, _ in pairs)
+        if all(values):
+            keys[name] = values  # type: ignore[assignment]
+    return keys
+
+
+def blocking_rules() -> list[str]:
+    """The blocking rules as Splink SQL conditions (``l.`` and ``r.`` columns of prepared profiles)."""
+    rules = []
+    for _, pairs in BLOCKING_RULES:
+        rules.append(" AND ".join(f'l."{left}" = r."{right}"' for left, right in pairs))
+    return rules
+
+
+# ---------------------------------------------------------------------------------------------
+# The comparisons
+# ---------------------------------------------------------------------------------------------
+
+
+def _null(column: str) -> dict[str, Any]:
+    return {
+        "sql_condition": f'"{column}_l" IS NULL OR "{column}_r" IS NULL',
+        "label_for_charts": "missing",
+        "is_null_level": True,
+    }
+
+
+def _level(sql: str, label: str, tf: str | None = None, **extra: Any) -> dict[str, Any]:
+    level: dict[str, Any] = {"sql_condition": sql, "label_for_charts": label, **extra}
+    if tf:
+        level["tf_adjustment_column"] = tf
+        level["tf_adjustment_weight"] = 1.0
+    return level
+
+
+def _else(label: str = "different", **extra: Any) -> dict[str, Any]:
+    return {"sql_condition": "ELSE", "label_for_charts": label, **extra}
+
+
+# Two people whose first names clearly differ (twins, a couple, a parent and child).
+_FIRST_NAMES_DIFFER = (
+    "(first_name_canonical_l <> first_name_canonical_r"
+    " AND jaro_winkler_similarity(first_name_canonical_l, first_name_canonical_r) < 0.88"
+    " AND name_sorted_l <> name_sorted_r)"
+)
+
+
+def _shared_by_household(column: str) -> list[dict[str, Any]]:
+    """An exact level for ``column`` split in two: agreement, and a contact detail shared by a household.
+
+    Fellegi-Sunter multiplies independent evidence, but a household shares its email, phone and
+    address: twins would collect all three agreements. Agreement between people whose first names
+    differ is therefore a level of its own, fixed at no weight either way (m = u).
+    """
+    return [
+        _level(f"{column}_l = {column}_r AND NOT coalesce({_FIRST_NAMES_DIFFER}, false)", "exact"),
+        _level(
+            f"{column}_l = {column}_r",
+            "shared by people with different first names",
+            m_probability=0.001,
+            u_probability=0.001,
+            fix_m_probability=True,
+            fix_u_probability=True,
+        ),
+    ]
+
+
+def _comparisons() -> list[dict[str, Any]]:
+    first_close = (
+        "(jaro_winkler_similarity(first_name_canonical_l, first_name_canonical_r) >= 0.88"
+        " OR damerau_levenshtein(first_name_canonical_l, first_name_canonical_r) <= 1)"
+    )
+    surname_close = (
+        "(jaro_winkler_similarity(surname_l, surname_r) >= 0.9 OR damerau_levenshtein(surname_l, surname_r) <= 1)"
+    )
+    return [
+        {
+            "output_column_name": "name",
+            "comparison_description": "full name",
+            "comparison_levels": [
+                _null("full_name"),
+                _level("full_name_l = full_name_r", "exact", tf="full_name"),
+                _level(
+                    "first_name_canonical_l = first_name_canonical_r AND surname_l = surname_r",
+                    "same first name or nickname, same surname",
+                    tf="surname",
+                    # Scale by the surname's frequency against this level's own u (no exact-surname level).
+                    disable_tf_exact_match_detection=True,
+                ),
+                _level("name_sorted_l = name_sorted_r", "same names in another order"),
+                _level(f"{first_close} AND {surname_close}", "typo in first name or surname"),
+                # A different first name is the one thing that tells twins apart: its m is fixed low
+                # rather than learned, since EM would read a household's twins as typos.
+                _else("different", m_probability=0.002, fix_m_probability=True),
+            ],
+        },
+        {
+            "output_column_name": "date_of_birth",
+            "comparison_description": "date of birth",
+            "comparison_levels": [
+                _null("date_of_birth"),
+                _level("date_of_birth_l = date_of_birth_r", "exact"),
+                _level("date_of_birth_l = dob_swapped_r", "day and month swapped"),
+                _level("damerau_levenshtein(date_of_birth_l, date_of_birth_r) <= 1", "one character typo"),
+                _level(
+                    "substr(date_of_birth_l, 6) = substr(date_of_birth_r, 6)"
+                    " AND abs(try_cast(substr(date_of_birth_l, 1, 4) AS INTEGER)"
+                    " - try_cast(substr(date_of_birth_r, 1, 4) AS INTEGER)) = 1",
+                    "year off by one",
+                ),
+                _else(),
+            ],
+        },
+        {
+            "output_column_name": "email",
+            "comparison_description": "email address",
+            "comparison_levels": [
+                _null("email"),
+                *_shared_by_household("email"),
+                # The same local part at another provider; a shared domain alone says nothing.
+                _level("email_local_l = email_local_r", "same local part"),
+                _else(),
+            ],
+        },
+        {
+            "output_column_name": "phone",
+            "comparison_description": "phone number",
+            "comparison_levels": [_null("phone"), *_shared_by_household("phone"), _else()],
+        },
+        {
+            "output_column_name": "postcode",
+            "comparison_description": "postcode",
+            "comparison_levels": [
+                _null("postcode"),
+                _level(
+                    f"postcode_l = postcode_r AND NOT coalesce({_FIRST_NAMES_DIFFER}, false)", "exact", tf="postcode"
+                ),
+                _level(
+                    "postcode_l = postcode_r",
+                    "shared by people with different first names",
+                    m_probability=0.001,
+                    u_probability=0.001,
+                    fix_m_probability=True,
+                    fix_u_probability=True,
+                ),
+                _level("postcode_sector_l = postcode_sector_r", "same sector"),
+                _level("postcode_district_l = postcode_district_r", "same district"),
+                _else(),
+            ],
+        },
+        {
+            "output_column_name": "nhs_number",
+            "comparison_description": "NHS number",
+            "comparison_levels": [
+                _null("nhs_number"),
+                _level("nhs_number_l = nhs_number_r", "exact"),
+                # A different NHS number means a different person barring a keying error: fixed, not learned.
+                _else(m_probability=0.0001, fix_m_probability=True),
+            ],
+        },
+        {
+            "output_column_name": "ni_number",
+            "comparison_description": "National Insurance number",
+            "comparison_levels": [
+                _null("ni_number"),
+                _level("ni_number_l = ni_number_r", "exact"),
+                _else(m_probability=0.0001, fix_m_probability=True),
+            ],
+        },
+    ]
+
+
+def base_settings() -> dict[str, Any]:
+    """Untrained Splink settings: the comparisons and blocking rules, without m and u values."""
+    return {
+        "link_type": "dedupe_only",
+        "unique_id_column_name": "unique_id",
+        "probability_two_random_records_match": 0.0001,
+        "comparisons": _comparisons(),
+        "blocking_rules_to_generate_predictions": blocking_rules(),
+        "retain_intermediate_calculation_columns": True,
+        "retain_matching_columns": False,
+        "sql_dialect": "duckdb",
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Backends
+# ---------------------------------------------------------------------------------------------
+
+
+def _db_api(backend: str) -> Any:
+    if backend == "duckdb":
+        from splink import DuckDBAPI
+
+        return DuckDBAPI()
+    if backend == "spark":
+        try:
+            from pyspark.sql import SparkSession
+            from splink.backends.spark import SparkAPI
+        except ImportError as error:
+            raise RuntimeError(
+                f"{BACKEND_SETTING}=spark needs pyspark, which is not installed; "
+                f"install it or set {BACKEND_SETTING}=duckdb"
+            ) from error
+        return SparkAPI(spark_session=SparkSession.builder.getOrCreate())
+    raise ValueError(f"unknown linkage backend {backend!r}: set {BACKEND_SETTING} to duckdb or spark")
+
+
+def _arrow(rows: list[dict[str, Any]]) -> Any:
+    import pyarrow as pa
+
+    columns = list(rows[0])
+    return pa.table(
+        {
+            name: pa.array([row[name] for row in rows], type=pa.float64() if name.startswith("tf_") else pa.string())
+            for name in columns
+        }
+    )
+
+
+_EMPTY_ROW_ID = "__civicforms_placeholder__"
+
+
+class _Scorer:
+    """A linker built once per model and backend, reused by every ``score`` call (construction is the cost)."""
+
+    def __init__(self, model: Model, backend: str) -> None:
+        from splink import Linker
+
+        self.lock = threading.Lock()
+        self.db_api = _db_api(backend)
+        placeholder = prepare({"unique_id": _EMPTY_ROW_ID})
+        for column in TF_COLUMNS:
+            placeholder[f"tf_{column}"] = None
+        table = self.db_api.register(_arrow([placeholder]), table_name="civicforms_placeholder")
+        self.linker = Linker(table, model.settings, log_level=None, validate_settings=False)
+        self.settings_obj = self.linker._settings_obj
+        self.levels = _level_labels(self.settings_obj)
+        self.term_frequencies = model.term_frequencies
+
+    def _register(self, name: str, rows: list[dict[str, Any]]) -> Any:
+        table = _arrow(rows)
+        if hasattr(self.db_api, "duckdb_con"):
+            self.db_api.duckdb_con.register(name, table)
+            return self.db_api.table_to_splink_dataframe(name, name)
+        return self.db_api.register(table)  # pragma: no cover - spark
+
+    def score(self, left: list[dict[str, Any]], right: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        with self.lock:
+            left_df = self._register("civicforms_left", left)
+            right_df = self._register("civicforms_right", right)
+            predictions = self.linker.inference.score_pairs(left_df, right_df)
+            try:
+                return predictions.as_record_list()
+            finally:
+                predictions.drop_table_from_database_and_remove_from_cache()
+
+
+def _level_labels(settings_obj: Any) -> dict[str, dict[int, tuple[str, str]]]:
+    """For each comparison, comparison vector value -> (agree|close|disagree|missing, Splink's label)."""
+    labels: dict[str, dict[int, tuple[str, str]]] = {}
+    for comparison in settings_obj.comparisons:
+        levels = comparison.comparison_levels
+        top = max(level.comparison_vector_value for level in levels)
+        by_value = {}
+        for level in levels:
+            value = level.comparison_vector_value
+            if level.is_null_level:
+                kind = "missing"
+            elif value == top:
+                kind = "agree"
+            elif value == 0:
+                kind = "disagree"
+            else:
+                kind = "close"
+            by_value[value] = (kind, level.label_for_charts)
+        labels[comparison.output_column_name] = by_value
+    return labels
+
+
+def _with_tf(row: dict[str, Any], tables: dict[str, dict[str, float]]) -> dict[str, Any]:
+    for column in TF_COLUMNS:
+        value = row.get(column)
+        row[f"tf_{column}"] = tables.get(column, {}).get(value) if value is not None else None
+    return row
+
+
+def _to_scored(record: dict[str, Any], levels: dict[str, dict[int, tuple[str, str]]]) -> Scored:
+    evidence: dict[str, dict[str, Any]] = {}
+    for name in EVIDENCE_FIELDS:
+        gamma = int(record[f"gamma_{name}"])
+        kind, label = levels[name][gamma]
+        # Splink 5 reports each comparison's log2 Bayes factor, and its term-frequency adjustment, as mw_ columns.
+        weight = float(record.get(f"mw_{name}") or 0.0) + float(record.get(f"mw_tf_adj_{name}") or 0.0)
+        weight = 0.0 if kind == "missing" else round(weight, 4)
+        evidence[name] = {"level": kind, "label": label, "weight": weight}
+    return Scored(
+        left_id=str(record["unique_id_l"]),
+        right_id=str(record["unique_id_r"]),
+        match_weight=float(record["match_weight"]),
+        match_probability=float(record["match_probability"]),
+        evidence=evidence,
+    )
+
+
+def score(
+    new: Sequence[dict[str, Any]], candidates: Sequence[dict[str, Any]], model: Model, *, backend: Backend = "duckdb"
+) -> list[Scored]:
+    """Score every pair of new profile x candidate, and of new x new, with the model; no blocking.
+
+    Pairs are returned new-first: ``left_id`` is always a new profile's id.
+    """
+    if not new or (not candidates and len(new) < 2):
+        return []
+    scorer = model._scorers.get(backend)
+    if scorer is None:
+        scorer = model._scorers[backend] = _Scorer(model, backend)
+    tables = model.term_frequencies
+    left = [_with_tf(prepare(p), tables) for p in new]
+    right = [_with_tf(prepare(p), tables) for p in candidates] + left
+    order = {row["unique_id"]: index for index, row in enumerate(left)}
+    results = []
+    for record in scorer.score(left, right):
+        left_id, right_id = str(record["unique_id_l"]), str(record["unique_id_r"])
+        if right_id in order and (left_id == right_id or order[right_id] < order[left_id]):
+            continue  # a new profile against itself, or the mirror of a new x new pair
+        results.append(_to_scored(record, scorer.levels))
+    results.sort(key=lambda s: -s.match_weight)
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
+# Training and rematching over a whole population
+# ---------------------------------------------------------------------------------------------
+
+
+def _population_linker(profiles: Iterable[dict[str, Any]], settings: dict[str, Any], backend: str) -> tuple[Any, int]:
+    from splink import Linker
+
+    rows = [prepare(p) for p in profiles]
+    if not rows:
+        raise ValueError("no profiles to link")
+    db_api = _db_api(backend)
+    table = db_api.register(_arrow(rows), table_name="civicforms_profiles")
+    return Linker(table, settings, log_level=None, validate_settings=False), len(rows)
+
+
+def term_frequency_tables(
+    profiles: Iterable[dict[str, Any]], *, top: int = TF_TABLE_SIZE
+) -> dict[str, dict[str, float]]:
+    """The share of profiles holding each of the commonest values of the term-frequency columns."""
+    counters: dict[str, Counter[str]] = {column: Counter() for column in TF_COLUMNS}
+    totals = dict.fromkeys(TF_COLUMNS, 0)
+    for profile in profiles:
+        row = prepare(profile)
+        for column in TF_COLUMNS:
+            if row[column]:
+                counters[column][row[column]] += 1
+                totals[column] += 1
+    tables: dict[str, dict[str, float]] = {}
+    for column, counter in counters.items():
+        common = sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:top]
+        # Values seen once carry no information beyond the level's own u: leave them out.
+        tables[column] = {value: count / totals[column] for value, count in common if count > 1}
+    return tables
+
+
+def train(
+    profiles: Sequence[dict[str, Any]], *, progress: Progress | None = None, backend: Backend = "duckdb", seed: int = 16
+) -> Model:
+    """Train a model without labels: u by random sampling, m by expectation maximisation over blocking rules."""
+    from splink import block_on
+
+    steps = 6
+    report = progress or (lambda step, done, total: None)
+    report("prepare", 0, steps)
+    linker, count = _population_linker(profiles, base_settings(), backend)
+    report("prior", 1, steps)
+    linker.training.estimate_probability_two_random_records_match(
+        ['l."nhs_number" = r."nhs_number"', 'l."email" = r."email" AND l."date_of_birth" = r."date_of_birth"'],
+        recall=0.7,
+    )
+    report("u by random sampling", 2, steps)
+    linker.training.estimate_u_using_random_sampling(max_pairs=min(2_000_000, count * 50), seed=seed)
+    for done, rule in enumerate(
+        (block_on("date_of_birth"), block_on("postcode"), block_on("surname", "first_name_canonical")), start=3
+    ):
+        report("m by expectation maximisation", done, steps)
+        linker.training.estimate_parameters_using_expectation_maximisation(rule, fix_u_probabilities=True)
+    settings = linker.misc.save_model_to_json()
+    settings.pop("linker_uid", None)
+    model = Model(settings=settings, term_frequencies=term_frequency_tables(profiles))
+    report("done", steps, steps)
+    return model
+
+
+def rematch(
+    profiles: Sequence[dict[str, Any]],
+    model: Model,
+    *,
+    threshold_weight: float,
+    progress: Progress | None = None,
+    backend: Backend = "duckdb",
+) -> list[Scored]:
+    """Every pair across the whole set found by the blocking rules and scoring at least ``threshold_weight``."""
+    if len(profiles) < 2:
+        return []
+    report = progress or (lambda step, done, total: None)
+    report("prepare", 0, 3)
+    linker, _ = _population_linker(profiles, model.settings, backend)
+    report("predict", 1, 3)
+    predictions = linker.inference.predict(threshold_match_weight=threshold_weight)
+    report("collect", 2, 3)
+    levels = _level_labels(linker._settings_obj)
+    results = [_to_scored(record, levels) for record in predictions.as_record_list()]
+    results.sort(key=lambda s: -s.match_weight)
+    report("done", 3, 3)
+    return results
+
+
+def backend_from_environment() -> Backend:
+    """The backend named by CIVICFORMS_LINKAGE_BACKEND (duckdb when unset)."""
+    value = os.environ.get(BACKEND_SETTING, "duckdb").strip().lower() or "duckdb"
+    if value not in ("duckdb", "spark"):
+        raise ValueError(f"{BACKEND_SETTING} must be duckdb or spark, not {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return float(f"{value:.6g}")
+    if isinstance(value, dict):
+        return {key: _rounded(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_rounded(item) for item in value]
+    return value
