@@ -493,6 +493,8 @@ def _population_linker(profiles: Iterable[dict[str, Any]], settings: dict[str, A
         raise ValueError("no profiles to link")
     db_api = _db_api(backend)
     table = db_api.register(_arrow(rows), table_name="civicforms_profiles")
+    # The evidence needs the gamma (kept only with the matching columns) and weight columns of each comparison.
+    settings = {**settings, "retain_intermediate_calculation_columns": True, "retain_matching_columns": True}
     return Linker(table, settings, log_level=None, validate_settings=False), len(rows)
 
 
