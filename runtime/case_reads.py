@@ -32,7 +32,7 @@ from .cases import (
     workflow_for,
 )
 from .definition import Definition
-from .models import Case, CaseEvent, InformationRequest, Service, StaffRole, StaffUser, Submission
+from .models import Case, CaseEvent, CaseEventComment, InformationRequest, Service, StaffRole, StaffUser, Submission
 from .references import normalise_reference
 
 MAX_PAGE = 100
@@ -293,6 +293,7 @@ def inbox(
 class EventRow:
     event: CaseEvent
     actor_name: str | None  # None for the citizen and the system
+    comment: str | None = None  # what staff wrote with it (case_event_comment), if anything
 
 
 @dataclass(frozen=True)
@@ -315,10 +316,11 @@ def case_detail(session: Session, *, case_id: int, staff_id: int) -> CaseDetail:
     assert submission is not None
     definition = definition_of(session, case)
     events = [
-        EventRow(event, name)
-        for event, name in session.exec(
-            select(CaseEvent, StaffUser.name)  # type: ignore[call-overload,misc]
+        EventRow(event, name, comment)
+        for event, name, comment in session.exec(
+            select(CaseEvent, StaffUser.name, CaseEventComment.text)  # type: ignore[call-overload,misc]
             .outerjoin(StaffUser, col(StaffUser.id) == CaseEvent.actor_id)
+            .outerjoin(CaseEventComment, col(CaseEventComment.event_id) == CaseEvent.id)
             .where(CaseEvent.case_id == case_id)
             .order_by(col(CaseEvent.id))
         ).all()
@@ -331,6 +333,19 @@ def case_detail(session: Session, *, case_id: int, staff_id: int) -> CaseDetail:
     others = cases_of_citizens(session, citizen_ids=[case.citizen_id], staff_id=staff_id, leave_out=case_id)
     assignee = session.get(StaffUser, case.assigned_to) if case.assigned_to is not None else None
     return CaseDetail(case, submission, definition, workflow_for(session, case), events, requests, others, assignee)
+
+
+def case_departments(session: Session, staff_id: int) -> list[int]:
+    """The departments where this staff member has a case role."""
+    return sorted(
+        set(
+            session.exec(
+                select(StaffRole.department_id).where(
+                    StaffRole.user_id == staff_id, col(StaffRole.role).in_(list(CASE_ROLES))
+                )
+            )
+        )
+    )
 
 
 def cases_of_citizens(
@@ -401,6 +416,7 @@ __all__ = [
     "InvalidCursor",
     "case_detail",
     "case_for_reference",
+    "case_departments",
     "cases_of_citizens",
     "citizen_status",
     "inbox",

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -27,6 +26,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import false, func, update
 from sqlmodel import Session, col, select
 
+from . import citizens
 from . import workflow as wf
 from .citizens import identifiers
 from .definition import Definition
@@ -34,6 +34,7 @@ from .models import (
     Case,
     CaseApproval,
     CaseEvent,
+    CaseEventComment,
     InformationRequest,
     Service,
     StaffRole,
@@ -185,33 +186,9 @@ def citizen_name(definition: Definition, answers: dict[str, Any]) -> str | None:
 
 # -- search keys -------------------------------------------------------------------------------------
 
-MAX_KEY = 200
-# Left out of a search key, so that "O'Brien" is found by "obrien" and "Smith-Jones" by "smithjones"
-# (and by "smith"); any other character that is not a letter or a digit separates words.
-_JOINERS = dict.fromkeys(map(ord, "'`\u2018\u2019\u02bc-\u2010\u2011\u2012\u2013\u2014"), None)
-
-
-def search_key(text: str) -> str:
-    """A name as searched: lower case (casefold), accents taken off ("José" -> "jose"),
-    punctuation made spaces, whitespace collapsed, at most MAX_KEY characters. Applied alike
-    to the names stored and to what a caseworker types, so both compare as plain text."""
-    folded = unicodedata.normalize("NFKD", text.translate(_JOINERS).casefold())
-    kept = "".join(
-        ch if ch.isalnum() or unicodedata.category(ch) in ("Mc", "Me") else " "
-        for ch in folded
-        if unicodedata.category(ch) != "Mn"
-    )
-    return " ".join(kept.split())[:MAX_KEY].rstrip()
-
-
-def name_keys(name: str | None) -> tuple[str | None, str | None]:
-    """The two search keys of a citizen's name: as written ("jane ann smith") and surname
-    (the last word) first ("smith jane ann"); (None, None) without a name."""
-    full = search_key(name or "")
-    if not full:
-        return None, None
-    words = full.split(" ")
-    return full, " ".join([words[-1], *words[:-1]])
+# The one name folding is the citizen records' (runtime.citizens): cases are searched as records are.
+search_key = citizens.search_key
+name_keys = citizens.name_keys
 
 
 def role_members(session: Session, department_id: int, roles: Sequence[str]) -> list[StaffUser]:
@@ -276,10 +253,14 @@ def _event(
         action=action,
         from_state=from_state,
         to_state=to_state,
-        comment=comment or None,
         detail=detail,
     )
     session.add(event)
+    if comment:
+        # Beside the log, not in it: the log keeps no personal data (erasure empties this row).
+        session.flush()
+        assert event.id is not None
+        session.add(CaseEventComment(event_id=event.id, case_id=case_id, text=comment))
     return event
 
 

@@ -1,144 +1,231 @@
-"""Citizen matching: exact matches on normalised identifiers, and when they must not link.
+"""Citizen matching's pure core: the one way each detail is normalised, and the deterministic tier.
 
-Nothing a citizen types is verified today (no email confirmation, no accounts yet), so every
-identifier is a claim. The rule that keeps one person's submissions out of another's record:
+A submission's details (``identifiers``: NHS and National Insurance numbers with their checks,
+email, phone in E.164, postcode, name, date of birth) are compared with each record that shares
+one of them (``lookup_keys``), field by field (``compare``). The deterministic tier
+(``decide``) then says at once:
 
-1. A submission's identifiers are looked up (``STRONG_KINDS`` and the name-date-postcode
-   key, ``match_order``); every record holding one of them is a *candidate*.
-2. A candidate is joined only when it is *consistent* with the submission: it holds no other
-   value of a kind a person has one of (``ONE_PER_PERSON``: NHS number, National Insurance
-   number, email), and no name-date-postcode key with another date of birth (``conflicts``).
-   Names and postcodes change, so those never conflict. Of the consistent candidates the one
-   sharing the strongest identifier is joined, as before.
-3. Otherwise the submission gets a new record. An identifier already on another record stays
-   there (one owner per identifier); the new or joined record and every candidate it was not
-   joined to are marked as a *possible match* for staff, on both records. Nothing here ever
-   merges two records.
+- ``SAME``: the record is clearly this person: the same name and date of birth, at least one
+  more detail agreeing (NHS or NI number, email, phone, postcode), and no strong identifier
+  contradicting (another NHS or NI number). Filed there, with the evidence.
+- ``CONFLICT``: a strong identifier contradicts (the record holds another NHS or NI number, or
+  this NHS number with another name and date of birth): never joined automatically.
+- ``MAYBE``: anything else that shares a detail: a closer look by the probabilistic tier
+  (runtime.linkage, in ``civicforms worker``), which links, asks staff, or leaves it.
 
-So a submission with the victim's NHS number and the attacker's email makes a record; the
-victim's own later submission (their NHS number, their email) finds it but does not join it,
-because it holds another email: the victim gets a record of their own and staff see the pair.
-The reverse (the victim's email with the attacker's NHS number or date of birth) does not join
-the victim's record either. A submission whose only identifier is one value (an email alone)
-has nothing to contradict a record with and still joins the record holding it.
-
-The price: a person who gives a second email address with the same NHS number gets a second
-record, marked as a possible match, until staff join them. Marks are rows of their own
-(``possible_match``, one per pair of records and kind shared, with a foreign key to each).
+No single identifier ever joins two people: an email shared by a couple, a phone shared by
+twins, or someone else's NHS number typed with one's own name all leave the name or the date
+of birth disagreeing, so the submission gets a record of its own and the worker scores the pair.
+Nothing is verified (no accounts yet), so every detail is a claim.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Any
 
+import phonenumbers
+
 from .widgets.identifiers import (
-    looks_like_nhs_number,
-    looks_like_ni_number,
+    is_nhs_number,
     normalise_nhs_number,
     normalise_ni_number,
     normalise_postcode,
 )
 
-# Strongest first: of the records a submission may join (``conflicts``), the one sharing the
-# first of these decides.
-STRONG_KINDS = ("nhs_number", "ni_number", "email")
-COMPOSITE_KIND = "name_dob_postcode"
-# Kinds a person has one value of, as far as linking goes: a record that holds another value of
-# one of these is somebody else until staff decide otherwise. (A person may well have two email
-# addresses; then they get two records marked as a possible match, never one shared by mistake.)
-ONE_PER_PERSON = ("nhs_number", "ni_number", "email")
-# Letters NFKD does not split into a base letter and an accent, and the apostrophes and
-# hyphens phones type instead of ' and -.
-_NAME_FOLD = str.maketrans(
-    {"ł": "l", "ø": "o", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "ı": "i"}
-    | dict.fromkeys("\u2018\u2019\u02bc\u0060\u00b4", "'")
-    | dict.fromkeys("\u2010\u2011\u2012\u2013\u2014", "-")
-)
+# The kinds a submission's details are kept as (models.IDENTIFIER_KINDS): name_key is the name
+# surname first, kept for search.
+KINDS = ("nhs_number", "ni_number", "email", "phone", "postcode", "date_of_birth", "full_name", "name_key")
+# A person has one of each: a record holding another value is somebody else until staff decide.
+STRONG = ("nhs_number", "ni_number")
+# Details that, beside the same name and date of birth, make a record clearly this person.
+CONFIRMING = ("nhs_number", "ni_number", "email", "phone", "postcode")
+# What the deterministic tier looks up: each is one probe of the (kind, value) index.
+LOOKED_UP = ("nhs_number", "ni_number", "email", "phone", "full_name", "date_of_birth")
+
+SAME, CONFLICT, MAYBE = "same", "conflict", "maybe"
+AGREE, CLOSE, DISAGREE, MISSING = "agree", "close", "disagree", "missing"
+
+MAX_IDENTIFIER = 400  # citizen_identifier.value
+MAX_NAME_KEY = 200
+EARLIEST_BIRTH = date(1890, 1, 1)
+
+# Apostrophes and hyphens join (O'Brien = OBrien, Smith-Jones = SmithJones). Letters NFKD does
+# not split (Ł, Ø) stay as they are: the keys stored by migration 0004 were made so.
+_JOINERS = dict.fromkeys(map(ord, "'`\u2018\u2019\u02bc-\u2010\u2011\u2012\u2013\u2014"), None)
 
 
-def _get(answers: dict[str, Any], path: str) -> Any:
+def search_key(text: str) -> str:
+    """A name as compared and searched: lower case (casefold), accents taken off ("José" ->
+    "jose"), apostrophes and hyphens joined, other punctuation made spaces, whitespace
+    collapsed, at most MAX_NAME_KEY characters. Applied alike to names stored and to what staff
+    type, so both compare as plain text."""
+    folded = unicodedata.normalize("NFKD", text.translate(_JOINERS).casefold())
+    kept = "".join(
+        ch if ch.isalnum() or unicodedata.category(ch) in ("Mc", "Me") else " "
+        for ch in folded
+        if unicodedata.category(ch) != "Mn"
+    )
+    return " ".join(kept.split())[:MAX_NAME_KEY].rstrip()
+
+
+def name_keys(name: str | None) -> tuple[str | None, str | None]:
+    """The two search keys of a name: as written ("jane ann smith") and surname (the last
+    word) first ("smith jane ann"); (None, None) without a name."""
+    full = search_key(name or "")
+    if not full:
+        return None, None
+    words = full.split(" ")
+    return full, " ".join([words[-1], *words[:-1]])
+
+
+def _get(answers: Mapping[str, Any], path: str) -> Any:
     value: Any = answers
     for part in path.split("."):
-        if not isinstance(value, dict):
+        if not isinstance(value, Mapping):
             return None
         value = value.get(part)
     return value
 
 
-MAX_IDENTIFIER = 400  # citizen_identifier.value
+def normalise_phone(text: str) -> str | None:
+    """A phone number in E.164 ("+447700900123"), read as a UK number unless it says otherwise;
+    None when it cannot be a phone number."""
+    if len(text) > 40:
+        return None
+    try:
+        number = phonenumbers.parse(text, "GB")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def normalise(kind: str, value: Any) -> str | None:
-    """The comparable form of an identifier, or None when it is empty or malformed."""
+def birth_date_problem(text: str, today: date | None = None) -> str | None:
+    """Why a date of birth cannot be one (in the future, or before 1890), or None."""
+    try:
+        born = date.fromisoformat(text)
+    except ValueError:
+        return "Enter a real date of birth"
+    if born > (today or date.today()):
+        return "Date of birth must be in the past"
+    if born < EARLIEST_BIRTH:
+        return f"Date of birth must be after {EARLIEST_BIRTH.year}"
+    return None
+
+
+def normalise(kind: str, value: Any, today: date | None = None) -> str | None:
+    """The comparable form of a detail, or None when it is empty or cannot be one of its kind
+    (an NHS number failing its check digit, a date of birth in 2090): such a value never
+    reaches matching."""
     if not isinstance(value, str):
         return None
     text = value.strip()
+    if not text or len(text) > MAX_IDENTIFIER:
+        return None
     if kind == "email":
         text = text.lower()
-        return text if "@" in text else None
+        return text if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text) else None
     if kind == "nhs_number":
         digits = normalise_nhs_number(text)
-        return digits if looks_like_nhs_number(digits) else None
+        return digits if is_nhs_number(digits) else None
     if kind == "ni_number":
         squashed = normalise_ni_number(text)
-        return squashed if looks_like_ni_number(squashed) else None
+        return squashed if re.fullmatch(r"[A-Z]{2}[0-9]{6}[A-D]?", squashed) else None
     if kind == "postcode":
         # Compared without the space, so "SW1A 1AA" and a hand-typed "SW1A1AA" match.
-        return normalise_postcode(text).replace(" ", "").upper() or None
+        code = normalise_postcode(text).replace(" ", "").upper()
+        return code if re.fullmatch(r"[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}", code) else None
     if kind == "phone":
-        digits = re.sub(r"\D", "", text)
-        if digits.startswith("44"):
-            digits = "0" + digits[2:]
-        return digits or None
+        return normalise_phone(text)
     if kind == "full_name":
-        # Accents go (José = Jose), letters never do: Ł, Ø and non-Latin scripts are kept.
-        decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_NAME_FOLD))
-        folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-        return " ".join(re.sub(r"[^\w\s'-]|[\d_]", " ", folded).split()) or None
+        return search_key(text) or None
     if kind == "date_of_birth":
-        return text if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else None
-    return text or None
+        return text if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) and birth_date_problem(text, today) is None else None
+    return None
 
 
-def identifiers(identity: dict[str, str], answers: dict[str, Any]) -> dict[str, str]:
-    """The normalised identifiers a submission carries, by kind (plus the composite key)."""
+def identifiers(identity: Mapping[str, str], answers: Mapping[str, Any]) -> dict[str, str]:
+    """The normalised details a submission carries, by kind (with the name's surname-first key)."""
     found = {}
     for kind, path in identity.items():
         value = normalise(kind, _get(answers, path))
-        # Folding can lengthen text (ß, ﬃ): a value that no longer fits its column is not
-        # an identifier anyone could match on, so it is left out rather than cut.
-        if value and len(value) <= MAX_IDENTIFIER:
+        if value:
             found[kind] = value
-    if all(k in found for k in ("full_name", "date_of_birth", "postcode")):
-        composite = f"{found['full_name']}|{found['date_of_birth']}|{found['postcode']}"
-        if len(composite) <= MAX_IDENTIFIER:
-            found[COMPOSITE_KIND] = composite
+    if "full_name" in found:
+        _full, surname_first = name_keys(found["full_name"])
+        if surname_first:
+            found["name_key"] = surname_first
     return found
 
 
-def match_order(found: dict[str, str]) -> list[tuple[str, str]]:
-    """The identifiers that may link to an existing record, strongest first."""
-    kinds = [*STRONG_KINDS, COMPOSITE_KIND]
-    return [(k, found[k]) for k in kinds if k in found]
+def swapped(born: str) -> str | None:
+    """The date of birth with day and month swapped, when that is a date and another one."""
+    year, month, day = born.split("-")
+    if month == day:
+        return None
+    try:
+        return date(int(year), int(day), int(month)).isoformat()
+    except ValueError:
+        return None
 
 
-def _date_of_birth(composite: str) -> str | None:
-    # The name is folded without "|" and the date is digits and hyphens: the second part is the date.
-    parts = composite.split("|")
-    return parts[1] if len(parts) >= 3 else None
-
-
-def conflicts(found: dict[str, str], held: Iterable[tuple[str, str]]) -> list[str]:
-    """The kinds on which a record's identifiers ``held`` (kind, value) contradict a submission's
-    ``found``: why the submission must not join that record (empty: it may)."""
-    held = list(held)
-    clashes = [
-        kind for kind in ONE_PER_PERSON if kind in found and any(k == kind and v != found[kind] for k, v in held)
-    ]
+def lookup_keys(found: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The (kind, value) pairs to look up for records that share a detail with the submission:
+    strong identifiers, email, phone, the name, and the date of birth as given and swapped."""
+    keys = [(kind, found[kind]) for kind in LOOKED_UP if kind in found]
     born = found.get("date_of_birth")
-    if born and any(k == COMPOSITE_KIND and _date_of_birth(v) not in (None, born) for k, v in held):
-        clashes.append("date_of_birth")
-    return clashes
+    other = swapped(born) if born else None
+    if other:
+        keys.append(("date_of_birth", other))
+    return keys
+
+
+Held = Mapping[str, Iterable[str]]
+
+
+def compare(found: Mapping[str, str], held: Held) -> dict[str, str]:
+    """Field by field, whether a record's details (``held``: kind -> the values its submissions
+    gave) agree with the submission's: agree, close (the date of birth with day and month
+    swapped), disagree, or missing (one side has none)."""
+    out = {}
+    for kind in ("full_name", "date_of_birth", *CONFIRMING):
+        mine = found.get(kind)
+        theirs = set(held.get(kind, ()))
+        if not mine or not theirs:
+            out[kind] = MISSING
+        elif mine in theirs:
+            out[kind] = AGREE
+        elif kind == "date_of_birth" and swapped(mine) in theirs:
+            out[kind] = CLOSE
+        else:
+            out[kind] = DISAGREE
+    return out
+
+
+def decide(found: Mapping[str, str], held: Held) -> tuple[str, dict[str, str]]:
+    """The deterministic tier's answer for one record: SAME, CONFLICT or MAYBE, with the
+    field-by-field comparison it rests on."""
+    fields = compare(found, held)
+    if any(fields[kind] == DISAGREE for kind in STRONG):
+        return CONFLICT, fields
+    person = fields["full_name"] == AGREE and fields["date_of_birth"] == AGREE
+    if any(fields[kind] == AGREE for kind in STRONG) and not person:
+        # Someone's NHS number with another name or date of birth: a typo, or a claim on
+        # another person's record. Either way not for a machine to join.
+        return CONFLICT, fields
+    if person and any(fields[kind] == AGREE for kind in CONFIRMING):
+        return SAME, fields
+    return MAYBE, fields
+
+
+def held_by_kind(rows: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
+    """(kind, value) rows as kind -> values."""
+    out: dict[str, set[str]] = {}
+    for kind, value in rows:
+        out.setdefault(kind, set()).add(value)
+    return out

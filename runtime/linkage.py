@@ -388,6 +388,7 @@ class _Scorer:
         self.settings_obj = self.linker._settings_obj
         self.levels = _level_labels(self.settings_obj)
         self.term_frequencies = model.term_frequencies
+        self.query: str | None = None
 
     def _register(self, name: str, rows: list[dict[str, Any]]) -> Any:
         table = _arrow(rows)
@@ -396,13 +397,22 @@ class _Scorer:
             return self.db_api.table_to_splink_dataframe(name, name)
         return self.db_api.register(table)  # pragma: no cover - spark
 
-    def score(self, left: list[dict[str, Any]], right: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def score(self, left: list[dict[str, Any]], right: list[dict[str, Any]]) -> list[Scored]:
         with self.lock:
             left_df = self._register("civicforms_left", left)
             right_df = self._register("civicforms_right", right)
+            if self.query is not None:
+                # Splink's SQL for these two tables never changes: generating it (sqlglot) costs most of a
+                # small call, so the first call's SQL is replayed over the newly registered rows.
+                return _scored_from_rows(self.db_api.duckdb_con.sql(self.query).fetchall(), self.levels)
             predictions = self.linker.inference.score_pairs(left_df, right_df)
             try:
-                return predictions.as_record_list()
+                if hasattr(self.db_api, "duckdb_con"):
+                    available = set(
+                        self.db_api.duckdb_con.sql(f"SELECT * FROM {predictions.physical_name} LIMIT 0").columns
+                    )
+                    self.query = f"SELECT {_evidence_select(available)} FROM ({predictions.sql_used_to_create})"
+                return _collect(self.db_api, predictions, self.levels)
             finally:
                 predictions.drop_table_from_database_and_remove_from_cache()
 
@@ -436,22 +446,56 @@ def _with_tf(row: dict[str, Any], tables: dict[str, dict[str, float]]) -> dict[s
     return row
 
 
-def _to_scored(record: dict[str, Any], levels: dict[str, dict[int, tuple[str, str]]]) -> Scored:
-    evidence: dict[str, dict[str, Any]] = {}
+def _evidence_select(available: set[str]) -> str:
+    """The columns of a predictions table that ``_scored_from_rows`` reads, in its order."""
+    selects = ["CAST(unique_id_l AS VARCHAR)", "CAST(unique_id_r AS VARCHAR)", "match_weight", "match_probability"]
     for name in EVIDENCE_FIELDS:
-        gamma = int(record[f"gamma_{name}"])
-        kind, label = levels[name][gamma]
         # Splink 5 reports each comparison's log2 Bayes factor, and its term-frequency adjustment, as mw_ columns.
-        weight = float(record.get(f"mw_{name}") or 0.0) + float(record.get(f"mw_tf_adj_{name}") or 0.0)
-        weight = 0.0 if kind == "missing" else round(weight, 4)
-        evidence[name] = {"level": kind, "label": label, "weight": weight}
-    return Scored(
-        left_id=str(record["unique_id_l"]),
-        right_id=str(record["unique_id_r"]),
-        match_weight=float(record["match_weight"]),
-        match_probability=float(record["match_probability"]),
-        evidence=evidence,
-    )
+        tf = f" + coalesce(mw_tf_adj_{name}, 0)" if f"mw_tf_adj_{name}" in available else ""
+        selects += [f"gamma_{name}", f"round(coalesce(mw_{name}, 0){tf}, 4)"]
+    return ", ".join(selects)
+
+
+def _collect(db_api: Any, predictions: Any, levels: dict[str, dict[int, tuple[str, str]]]) -> list[Scored]:
+    """Scored pairs from a Splink predictions table, reading only the columns the evidence needs."""
+    if hasattr(db_api, "duckdb_con"):
+        con = db_api.duckdb_con
+        available = set(con.sql(f"SELECT * FROM {predictions.physical_name} LIMIT 0").columns)
+        rows = con.sql(f"SELECT {_evidence_select(available)} FROM {predictions.physical_name}").fetchall()
+        return _scored_from_rows(rows, levels)
+    rows = []  # pragma: no cover - spark
+    for record in predictions.as_record_list():  # pragma: no cover - spark
+        row = [record["unique_id_l"], record["unique_id_r"], record["match_weight"], record["match_probability"]]
+        for name in EVIDENCE_FIELDS:
+            weight = (record.get(f"mw_{name}") or 0.0) + (record.get(f"mw_tf_adj_{name}") or 0.0)
+            row += [record[f"gamma_{name}"], round(weight, 4)]
+        rows.append(tuple(row))
+    return _scored_from_rows(rows, levels)  # pragma: no cover - spark
+
+
+def _scored_from_rows(rows: list[tuple[Any, ...]], levels: dict[str, dict[int, tuple[str, str]]]) -> list[Scored]:
+    """Scored pairs from rows of ``_evidence_select``.
+
+    Evidence dicts are shared between pairs with the same level and weight (a batch of 200,000
+    pairs holds a few hundred distinct ones): treat them as read-only.
+    """
+    shared: dict[tuple[str, int, float], dict[str, Any]] = {}
+    tables = [levels[name] for name in EVIDENCE_FIELDS]
+    results = []
+    for row in rows:
+        evidence = {}
+        for index, name in enumerate(EVIDENCE_FIELDS):
+            gamma, weight = int(row[4 + 2 * index]), float(row[5 + 2 * index])
+            kind, label = tables[index][gamma]
+            if kind == "missing":
+                weight = 0.0
+            key = (name, gamma, weight)
+            item = shared.get(key)
+            if item is None:
+                item = shared[key] = {"level": kind, "label": label, "weight": weight}
+            evidence[name] = item
+        results.append(Scored(str(row[0]), str(row[1]), float(row[2]), float(row[3]), evidence))
+    return results
 
 
 def score(
@@ -471,11 +515,11 @@ def score(
     right = [_with_tf(prepare(p), tables) for p in candidates] + left
     order = {row["unique_id"]: index for index, row in enumerate(left)}
     results = []
-    for record in scorer.score(left, right):
-        left_id, right_id = str(record["unique_id_l"]), str(record["unique_id_r"])
-        if right_id in order and (left_id == right_id or order[right_id] < order[left_id]):
+    for scored in scorer.score(left, right):
+        right_index = order.get(scored.right_id)
+        if right_index is not None and right_index <= order[scored.left_id]:
             continue  # a new profile against itself, or the mirror of a new x new pair
-        results.append(_to_scored(record, scorer.levels))
+        results.append(scored)
     results.sort(key=lambda s: -s.match_weight)
     return results
 
@@ -523,6 +567,7 @@ def train(
 ) -> Model:
     """Train a model without labels: u by random sampling, m by expectation maximisation over blocking rules."""
     from splink import block_on
+    from splink.internals.exceptions import EMTrainingException
 
     steps = 6
     report = progress or (lambda step, done, total: None)
@@ -539,7 +584,10 @@ def train(
         (block_on("date_of_birth"), block_on("postcode"), block_on("surname", "first_name_canonical")), start=3
     ):
         report("m by expectation maximisation", done, steps)
-        linker.training.estimate_parameters_using_expectation_maximisation(rule, fix_u_probabilities=True)
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(rule, fix_u_probabilities=True)
+        except EMTrainingException:
+            continue  # no pairs share this key (a data set without postcodes): the other rules still train
     settings = linker.misc.save_model_to_json()
     settings.pop("linker_uid", None)
     model = Model(settings=settings, term_frequencies=term_frequency_tables(profiles))
@@ -564,8 +612,7 @@ def rematch(
     report("predict", 1, 3)
     predictions = linker.inference.predict(threshold_match_weight=threshold_weight)
     report("collect", 2, 3)
-    levels = _level_labels(linker._settings_obj)
-    results = [_to_scored(record, levels) for record in predictions.as_record_list()]
+    results = _collect(linker._db_api, predictions, _level_labels(linker._settings_obj))
     results.sort(key=lambda s: -s.match_weight)
     report("done", 3, 3)
     return results

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,8 +29,33 @@ DefinitionJSON = sa.JSON()
 # The fixed sets of values some columns take, each held by a CHECK constraint (migration 0006,
 # which spells the same values out: tests/test_migrations.py compares the two). A new value
 # needs a migration that widens the constraint.
-# citizen_identifier.kind and possible_match.kind: what runtime.citizens.match_order looks up.
-IDENTIFIER_KINDS: tuple[str, ...] = ("nhs_number", "ni_number", "email", "name_dob_postcode")
+# citizen_identifier.kind: the normalised details a submission gave (runtime.citizens.identifiers),
+# each kept with where it came from; ``name_key`` is the name surname first, for search.
+IDENTIFIER_KINDS: tuple[str, ...] = (
+    "nhs_number",
+    "ni_number",
+    "email",
+    "phone",
+    "postcode",
+    "date_of_birth",
+    "full_name",
+    "name_key",
+)
+# match_candidate.status: a pair of records waiting for staff, or decided (or made moot by a merge).
+CANDIDATE_STATUSES: tuple[str, ...] = ("pending", "same", "different", "superseded")
+# citizen_link.method: how a submission came to be filed under a record, or two records joined.
+LINK_METHODS: tuple[str, ...] = ("new", "exact", "probabilistic", "staff")
+# matching_job.status, as the outbox's.
+JOB_STATUSES: tuple[str, ...] = ("pending", "done", "failed")
+# sharing_agreement.lawful_basis: UK GDPR Article 6(1) (a) to (f).
+LAWFUL_BASES: tuple[str, ...] = (
+    "consent",
+    "contract",
+    "legal_obligation",
+    "vital_interests",
+    "public_task",
+    "legitimate_interests",
+)
 # outbox.status: runtime.outbox's PENDING, SENT, FAILED.
 OUTBOX_STATUSES: tuple[str, ...] = ("pending", "sent", "failed")
 # case_event.actor_kind: who acted (a member of staff, the citizen, or the system itself).
@@ -104,43 +129,180 @@ class Citizen(SQLModel, table=True):
     __tablename__ = "citizen"
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow)
+    # Set when the record's personal data was erased (on request or by retention): the row stays,
+    # so that links, cases' statistics and the audit log still point at something.
+    erased_at: datetime | None = Field(default=None)
 
 
 class CitizenIdentifier(SQLModel, table=True):
-    """A normalised identifier (email, NHS number, ...) that points at one citizen."""
+    """One normalised detail (email, NHS number, name, ...) a submission gave, on the record it is
+    filed under, with where it came from: the submission, and so the department told it.
+
+    Several records may hold the same value (a couple sharing an email address): a value is
+    evidence, never an owner. The submission's department decides who may see it.
+    """
 
     __tablename__ = "citizen_identifier"
     __table_args__ = (
-        sa.UniqueConstraint("kind", "value", name="uq_citizen_identifier_kind_value"),
+        # The deterministic tier's lookups and staff search (prefixes of names, on PostgreSQL
+        # byte-wise whatever the collation, as case search).
+        sa.Index("ix_citizen_identifier_kind_value", "kind", "value", postgresql_ops={"value": "text_pattern_ops"}),
+        sa.UniqueConstraint("submission_id", "kind", name="uq_citizen_identifier_submission_id_kind"),
         one_of("kind", IDENTIFIER_KINDS, "kind"),
     )
     id: int | None = Field(default=None, primary_key=True)
     citizen_id: int = Field(foreign_key="citizen.id", index=True)
     kind: str = Field(max_length=30)
     value: str = Field(max_length=400)
+    # Null only for details recorded before migration 0008 with no submission to name.
+    submission_id: int | None = Field(default=None, foreign_key="submission.id")
+    department_id: int | None = Field(default=None, foreign_key="department.id")
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class PossibleMatch(SQLModel, table=True):
-    """Two citizen records that may be one person (runtime.citizens): one of them claimed an
-    identifier of kind ``kind`` that the other holds, while contradicting it on another.
+class MatchCandidate(SQLModel, table=True):
+    """Two citizen records that may be one person, scored by matching (runtime.linkage), waiting
+    for staff or decided. One row per pair, the lower record id first; a pair decided
+    "different" is never suggested again."""
 
-    One row per pair and kind, the lower record id first (``citizen_id < other_citizen_id``).
-    """
-
-    __tablename__ = "possible_match"
+    __tablename__ = "match_candidate"
     __table_args__ = (
-        sa.UniqueConstraint(
-            "citizen_id", "other_citizen_id", "kind", name="uq_possible_match_citizen_id_other_citizen_id_kind"
-        ),
+        sa.UniqueConstraint("citizen_id", "other_citizen_id", name="uq_match_candidate_citizen_id_other_citizen_id"),
         sa.CheckConstraint("citizen_id < other_citizen_id", name="ordered"),
-        one_of("kind", IDENTIFIER_KINDS, "kind"),
+        sa.Index("ix_match_candidate_status_created_at", "status", "created_at"),
+        one_of("status", CANDIDATE_STATUSES, "status"),
     )
     id: int | None = Field(default=None, primary_key=True)
-    citizen_id: int = Field(foreign_key="citizen.id")  # the unique constraint's first column
+    citizen_id: int = Field(foreign_key="citizen.id")
     other_citizen_id: int = Field(foreign_key="citizen.id", index=True)
-    kind: str = Field(max_length=30)
+    match_weight: float | None = Field(default=None)
+    match_probability: float | None = Field(default=None)
+    # {field: {"level": "agree"|"close"|"disagree"|"missing", "weight": float}}: no values, so
+    # that the evidence shows nothing another department was told.
+    evidence: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    status: str = Field(default="pending", max_length=12, sa_column_kwargs={"server_default": "pending"})
+    submission_id: int | None = Field(default=None, foreign_key="submission.id")  # what prompted it
     created_at: datetime = Field(default_factory=utcnow)
+    decided_by: int | None = Field(default=None, foreign_key="staff_user.id")
+    decided_at: datetime | None = Field(default=None)
+
+
+class CitizenLink(SQLModel, table=True):
+    """One decision that filed a submission under a record (``submission_id``) or joined another
+    record into it (``merged_citizen_id``): how, on what evidence, by whom; undone, not deleted."""
+
+    __tablename__ = "citizen_link"
+    __table_args__ = (one_of("method", LINK_METHODS, "method"),)
+    id: int | None = Field(default=None, primary_key=True)
+    citizen_id: int = Field(foreign_key="citizen.id", index=True)
+    submission_id: int | None = Field(default=None, foreign_key="submission.id", index=True)
+    merged_citizen_id: int | None = Field(default=None, foreign_key="citizen.id", index=True)
+    method: str = Field(max_length=15)
+    match_weight: float | None = Field(default=None)
+    evidence: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    # The submissions a join moved (so that a split moves exactly those back).
+    moved: list[int] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    decided_by: int | None = Field(default=None, foreign_key="staff_user.id")  # None: matching decided
+    decided_at: datetime = Field(default_factory=utcnow)
+    undone_at: datetime | None = Field(default=None)
+    undone_by: int | None = Field(default=None, foreign_key="staff_user.id")
+
+
+class RecordMerge(SQLModel, table=True):
+    """A record joined into another: where to look for it now. Deleted when the join is undone
+    (the link row keeps the history)."""
+
+    __tablename__ = "record_merge"
+    citizen_id: int = Field(foreign_key="citizen.id", primary_key=True)
+    into_citizen_id: int = Field(foreign_key="citizen.id", index=True)
+    link_id: int = Field(foreign_key="citizen_link.id")
+
+
+class MatchingJob(SQLModel, table=True):
+    """A submission to score against the records (runtime.linkage), written in the submit's
+    transaction; ``civicforms worker`` runs it, with retries, as the outbox."""
+
+    __tablename__ = "matching_job"
+    __table_args__ = (
+        sa.Index("ix_matching_job_status_next_attempt_at", "status", "next_attempt_at"),
+        one_of("status", JOB_STATUSES, "status"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", unique=True)
+    status: str = Field(default="pending", max_length=10, sa_column_kwargs={"server_default": "pending"})
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow)
+    done_at: datetime | None = Field(default=None)
+    last_error: str | None = Field(default=None, max_length=500)
+
+
+class LinkageModel(SQLModel, table=True):
+    """Matching's parameters as ``civicforms citizens train`` estimated them; the newest is used
+    (none: the model shipped in runtime/linkage_model.json)."""
+
+    __tablename__ = "linkage_model"
+    id: int | None = Field(default=None, primary_key=True)
+    model: dict[str, Any] = Field(sa_column=Column(JSONType, nullable=False))
+    records: int = Field(default=0)  # how many profiles it was trained on
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class RecordEvent(SQLModel, table=True):
+    """The citizen records' audit log: links, joins, splits, decisions, subject access, erasure.
+    Append only (triggers, as case_event), and it holds no personal data (ids, methods, scores):
+    erasure never needs to rewrite it."""
+
+    __tablename__ = "record_event"
+    __table_args__ = (one_of("actor_kind", ACTOR_KINDS, "actor_kind"),)
+    id: int | None = Field(default=None, primary_key=True)
+    citizen_id: int = Field(foreign_key="citizen.id", index=True)
+    at: datetime = Field(default_factory=utcnow)
+    actor_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    actor_kind: str = Field(max_length=10)
+    action: str = Field(max_length=40)
+    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+
+
+class AccessLog(SQLModel, table=True):
+    """Every view of a citizen record or a case by staff, every search, export and subject access
+    report: who, when, in which department's name. Append only; no personal data (a search logs
+    what was searched by, not for)."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (sa.Index("ix_access_log_staff_id_at", "staff_id", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    staff_id: int = Field(foreign_key="staff_user.id")
+    department_id: int | None = Field(default=None, foreign_key="department.id")
+    citizen_id: int | None = Field(default=None, foreign_key="citizen.id", index=True)
+    case_id: int | None = Field(default=None, foreign_key="case_record.id", index=True)
+    action: str = Field(max_length=40)
+    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+
+
+class SharingAgreement(SQLModel, table=True):
+    """A data-sharing agreement: department ``from_department_id`` lets ``to_department_id`` see
+    its cases about the same person (for ``service_ids``, or all its services when null), for a
+    purpose, under a lawful basis, between two dates. Ended, never deleted."""
+
+    __tablename__ = "sharing_agreement"
+    __table_args__ = (
+        one_of("lawful_basis", LAWFUL_BASES, "lawful_basis"),
+        sa.CheckConstraint("from_department_id <> to_department_id", name="two_departments"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    from_department_id: int = Field(foreign_key="department.id")
+    to_department_id: int = Field(foreign_key="department.id", index=True)
+    service_ids: list[str] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    purpose: str = Field(sa_column=Column(sa.Text(), nullable=False))
+    lawful_basis: str = Field(max_length=30)
+    starts_on: date
+    ends_on: date
+    created_by: int | None = Field(default=None, foreign_key="staff_user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    ended_at: datetime | None = Field(default=None)
+    ended_by: int | None = Field(default=None, foreign_key="staff_user.id")
 
 
 class FormSession(SQLModel, table=True):
@@ -185,6 +347,8 @@ class Submission(SQLModel, table=True):
     # The form session it came from: unique, so a double submit can never store twice.
     form_session_id: str | None = Field(default=None, max_length=64, unique=True)
     submitted_at: datetime = Field(default_factory=utcnow)
+    # Set when its answers were erased (retention or a request): ``answers`` is then empty.
+    erased_at: datetime | None = Field(default=None)
 
 
 # -- staff ----------------------------------------------------------------------------------
@@ -404,6 +568,8 @@ class Case(SQLModel, table=True):
     waiting_for_citizen: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     closed_at: datetime | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow)
+    # Set when its personal data was erased: the case stays, for the statistics.
+    erased_at: datetime | None = Field(default=None)
 
 
 class CaseEvent(SQLModel, table=True):
@@ -421,8 +587,33 @@ class CaseEvent(SQLModel, table=True):
     action: str = Field(max_length=60)
     from_state: str | None = Field(default=None, max_length=60)
     to_state: str | None = Field(default=None, max_length=60)
-    comment: str | None = Field(default=None, sa_column=Column(sa.Text(), nullable=True))
+    # Ids and counts only: what staff wrote is in case_event_comment, which erasure can empty
+    # without touching the log (migration 0008 moved the comments there).
     detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+
+
+class CaseEventComment(SQLModel, table=True):
+    """What a member of staff wrote with an action (a reason, a note): personal data, kept beside
+    the append-only log so that retention and erasure can remove it."""
+
+    __tablename__ = "case_event_comment"
+    event_id: int = Field(foreign_key="case_event.id", primary_key=True)
+    case_id: int = Field(foreign_key="case_record.id", index=True)
+    text: str | None = Field(default=None, sa_column=Column(sa.Text(), nullable=True))
+
+
+class LegalHold(SQLModel, table=True):
+    """A legal hold on a case: while in force (not released) neither retention nor an erasure
+    request removes its personal data, and staff are told why."""
+
+    __tablename__ = "legal_hold"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case_record.id", index=True)
+    reason: str = Field(sa_column=Column(sa.Text(), nullable=False))
+    placed_by: int | None = Field(default=None, foreign_key="staff_user.id")
+    placed_at: datetime = Field(default_factory=utcnow)
+    released_by: int | None = Field(default=None, foreign_key="staff_user.id")
+    released_at: datetime | None = Field(default=None)
 
 
 class CaseApproval(SQLModel, table=True):

@@ -9,4 +9,8 @@ from __future__ import annotations
 DESIGNER, REVIEWER, ADMIN = "designer", "reviewer", "admin"
 # The back office's roles (docs/workflow-design.md): they decide cases, and build nothing.
 CASEWORKER, MANAGER = "caseworker", "manager"
-ROLES: tuple[str, ...] = (DESIGNER, REVIEWER, ADMIN, CASEWORKER, MANAGER)
+# Citizen records (issue 16): a records officer reviews possible matches and corrects links; the
+# data protection officer reads the access log, keeps sharing agreements, answers subject access
+# requests and erases. Neither decides cases.
+RECORDS, DPO = "records", "dpo"
+ROLES: tuple[str, ...] = (DESIGNER, REVIEWER, ADMIN, CASEWORKER, MANAGER, RECORDS, DPO)

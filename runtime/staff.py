@@ -33,7 +33,7 @@ _FAILURES = SQLModel.metadata.tables["staff_sign_in_failure"]
 # -- roles and permissions (docs/builder-design.md, "Roles") ---------------------------------
 
 # The role names live in runtime.roles (no database import, for the checker); re-exported here.
-from .roles import ADMIN, CASEWORKER, DESIGNER, MANAGER, REVIEWER, ROLES  # noqa: E402
+from .roles import ADMIN, CASEWORKER, DESIGNER, DPO, MANAGER, RECORDS, REVIEWER, ROLES  # noqa: E402
 
 ROLE_LABELS = {
     DESIGNER: "Designer",
@@ -41,6 +41,8 @@ ROLE_LABELS = {
     ADMIN: "Admin",
     CASEWORKER: "Caseworker",
     MANAGER: "Casework manager",
+    RECORDS: "Records officer",
+    DPO: "Data protection officer",
 }
 
 VIEW_SERVICES = "view_services"
@@ -55,6 +57,13 @@ EDIT_DEFINITION_FILE = "edit_definition_file"  # the definition as JSON
 WORK_CASES = "work_cases"  # the inbox and case pages; each action still needs a role its transition names
 ASSIGN_OTHERS = "assign_others"  # assign cases to colleagues, one by one or in bulk
 MOVE_SERVICES = "move_services"  # move a service to another department: needed in both departments
+# Citizen records (docs/citizen-records.md). What a record page shows is still limited to the
+# department's own cases and what sharing agreements in force let it see.
+VIEW_RECORDS = "view_records"  # citizen search and the record page
+REVIEW_RECORDS = "records"  # the review queue: same person or not, undo a link, split a record
+SHARING_AGREEMENTS = "sharing_agreements"  # record and end data-sharing agreements from the department
+DATA_PROTECTION = "data_protection"  # the access log, subject access reports, erasure (organisation-wide)
+LEGAL_HOLD = "legal_hold"  # place and release a legal hold on a case
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     VIEW_SERVICES: frozenset({DESIGNER, REVIEWER, ADMIN}),
@@ -69,6 +78,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     WORK_CASES: frozenset({CASEWORKER, MANAGER}),
     ASSIGN_OTHERS: frozenset({MANAGER}),
     MOVE_SERVICES: frozenset({DESIGNER, ADMIN}),
+    VIEW_RECORDS: frozenset({CASEWORKER, MANAGER, RECORDS, DPO}),
+    REVIEW_RECORDS: frozenset({MANAGER, RECORDS}),
+    SHARING_AGREEMENTS: frozenset({ADMIN, DPO}),
+    DATA_PROTECTION: frozenset({DPO}),
+    LEGAL_HOLD: frozenset({MANAGER, DPO}),
 }
 
 

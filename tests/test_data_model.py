@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from runtime import citizens, outbox, roles
 from runtime import db as dbmod
 from runtime.data import citizens as citizen_data
-from runtime.models import ACTOR_KINDS, IDENTIFIER_KINDS, OUTBOX_STATUSES, CitizenIdentifier
+from runtime.models import ACTOR_KINDS, CANDIDATE_STATUSES, IDENTIFIER_KINDS, OUTBOX_STATUSES, CitizenIdentifier
 from runtime.settings import PROJECT_ROOT
 from tests.conftest import PG_URL
 
@@ -124,16 +124,19 @@ def test_fixed_value_columns_refuse_any_other_value(conn: Connection) -> None:
         conn.rollback()
 
 
-def test_a_possible_match_names_two_existing_records_lower_first(conn: Connection) -> None:
+def test_a_match_candidate_names_two_existing_records_lower_first(conn: Connection) -> None:
     with conn.begin():
         a, b = _citizen(conn), _citizen(conn)
-        sql = "INSERT INTO possible_match (citizen_id, other_citizen_id, kind, created_at) VALUES (:a, :b, :k, :n)"
-        conn.execute(text(sql), {"a": a, "b": b, "k": "email", "n": NOW})
-        _refused(conn, sql, a=a, b=b, k="email", n=NOW)  # once per pair and kind
-        _refused(conn, sql, a=b, b=a, k="nhs_number", n=NOW)  # the lower id first
-        _refused(conn, sql, a=a, b=a, k="nhs_number", n=NOW)  # never a record with itself
-        _refused(conn, sql, a=a, b=b + 1000, k="nhs_number", n=NOW)  # no such record
-        _refused(conn, sql, a=a, b=b, k="phone", n=NOW)  # not a kind matching looks up
+        sql = (
+            "INSERT INTO match_candidate (citizen_id, other_citizen_id, evidence, status, created_at) "
+            "VALUES (:a, :b, '{}', :s, :n)"
+        )
+        conn.execute(text(sql), {"a": a, "b": b, "s": "pending", "n": NOW})
+        _refused(conn, sql, a=a, b=b, s="pending", n=NOW)  # once per pair
+        _refused(conn, sql, a=b, b=a, s="pending", n=NOW)  # the lower id first
+        _refused(conn, sql, a=a, b=a, s="pending", n=NOW)  # never a record with itself
+        _refused(conn, sql, a=a, b=b + 1000, s="pending", n=NOW)  # no such record
+        _refused(conn, sql, a=a, b=b + 1, s="maybe", n=NOW)  # not a status
         conn.rollback()
 
 
@@ -172,13 +175,11 @@ def _check_values(connection: Connection, table: str, name: str) -> set[str]:
 
 def test_the_check_constraints_hold_exactly_the_constants(conn: Connection) -> None:
     """The migration spells the values out; they must be what the application writes."""
-    kinds = {
-        kind for kind, _ in citizens.match_order(dict.fromkeys([*citizens.STRONG_KINDS, citizens.COMPOSITE_KIND], "x"))
-    }
+    kinds = set(citizens.KINDS)
     assert set(IDENTIFIER_KINDS) == kinds
     assert set(OUTBOX_STATUSES) == {outbox.PENDING, outbox.SENT, outbox.FAILED}
     assert _check_values(conn, "citizen_identifier", "ck_citizen_identifier_kind") == kinds
-    assert _check_values(conn, "possible_match", "ck_possible_match_kind") == kinds
+    assert _check_values(conn, "match_candidate", "ck_match_candidate_status") == set(CANDIDATE_STATUSES)
     assert _check_values(conn, "outbox", "ck_outbox_status") == set(OUTBOX_STATUSES)
     assert _check_values(conn, "case_event", "ck_case_event_actor_kind") == set(ACTOR_KINDS)
     assert _check_values(conn, "staff_role", "ck_staff_role_role") == set(roles.ROLES)
@@ -208,7 +209,7 @@ def test_no_migration_imports_application_code() -> None:
 
 def test_migration_0004_makes_the_search_keys_runtime_makes() -> None:
     """0004's copy of the name keys (it no longer imports runtime.cases) gives the same keys."""
-    from runtime.cases import name_keys
+    from runtime.citizens import name_keys
 
     spec = importlib.util.spec_from_file_location("m0004", next(VERSIONS.glob("0004_*.py")))
     assert spec is not None and spec.loader is not None
@@ -244,7 +245,7 @@ def test_the_identifier_lookup_uses_the_kind_value_index_on_postgresql(database_
     keys = [
         ("nhs_number", "4010232137"),
         ("email", "vera@example.com"),
-        ("name_dob_postcode", "vera|1970-01-01|WB11AA"),
+        ("date_of_birth", "1970-01-01"),
     ]
     with engine.connect() as connection:
         connection.execute(text("SET enable_seqscan = off"))  # a small table: ask whether the index CAN be used
@@ -257,7 +258,7 @@ def test_the_identifier_lookup_uses_the_kind_value_index_on_postgresql(database_
         old_plan = "\n".join(row[0] for row in connection.execute(text("EXPLAIN " + old_sql)))
         connection.rollback()
     engine.dispose()
-    assert "uq_citizen_identifier_kind_value" in plan, plan
+    assert "ix_citizen_identifier_kind_value" in plan, plan
     assert "Seq Scan" not in plan, plan
     assert "Index Cond" in plan and "kind" in plan.split("Index Cond", 1)[1], plan
     assert "Index Cond" not in old_plan or "kind" not in old_plan.split("Index Cond", 1)[1], old_plan

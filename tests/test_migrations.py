@@ -240,7 +240,7 @@ def test_0006_moves_possible_matches_to_their_table_and_back(empty_database_url:
     _insert_0001_data(url)
     command.upgrade(config, "0005")
     _insert_0005_data(url)
-    command.upgrade(config, "head")
+    command.upgrade(config, "0006")
     engine = dbmod.make_engine(url)
     with engine.connect() as conn:
         pairs = conn.execute(text("SELECT citizen_id, other_citizen_id, kind FROM possible_match ORDER BY id")).all()
@@ -257,17 +257,6 @@ def test_0006_moves_possible_matches_to_their_table_and_back(empty_database_url:
         assert departments["cafe"] == "Café and Leisure"
         assert conn.execute(text("SELECT count(*) FROM service WHERE department_id IS NULL")).scalar_one() == 0
     _assert_append_only(engine)
-    store_engine = dbmod.make_engine(url)
-    from runtime.data import citizens
-
-    with dbmod.session(store_engine) as s:
-        listed = citizens.possible_matches(session=s, citizen_id=101)
-        assert {(m.citizen_id, m.other_id, m.kind) for m in listed} == {(101, 102, "nhs_number"), (101, 103, "email")}
-        assert [(m.citizen_id, m.other_id) for m in citizens.possible_matches(session=s, citizen_id=103)] == [
-            (103, 101)
-        ]
-    store_engine.dispose()
-    command.check(config)
 
     command.downgrade(config, "0005")
     with engine.connect() as conn:
@@ -281,9 +270,17 @@ def test_0006_moves_possible_matches_to_their_table_and_back(empty_database_url:
     _assert_append_only(engine)
     command.upgrade(config, "head")
     with engine.connect() as conn:
-        pairs = conn.execute(text("SELECT citizen_id, other_citizen_id, kind FROM possible_match ORDER BY id")).all()
-        assert [tuple(p) for p in pairs] == [(101, 102, "nhs_number"), (101, 103, "email")]
+        # 0008: the pairs wait for staff as match candidates, naming what they shared.
+        rows = conn.execute(
+            text("SELECT citizen_id, other_citizen_id, status, evidence FROM match_candidate ORDER BY id")
+        ).all()
+        assert [(a, b, status) for a, b, status, _ in rows] == [(101, 102, "pending"), (101, 103, "pending")]
+        evidence = [json.loads(e) if isinstance(e, str) else e for *_, e in rows]
+        assert [set(e) for e in evidence] == [{"nhs_number"}, {"email"}]
         assert _markers(conn) == set()
+        assert "possible_match" not in set(inspect(conn).get_table_names())
+    _assert_append_only(engine)
+    command.check(config)
     command.downgrade(config, "base")
     with engine.connect() as conn:
         assert set(inspect(conn).get_table_names()) <= {"alembic_version"}

@@ -1,176 +1,159 @@
-"""Citizen records: the record a submission joins (the rule is in runtime/citizens.py), the
-identifiers each holds, possible matches, and finding a record for staff.
+"""Citizen records at submit time (the deterministic tier, runtime.citizens), and reading them.
+
+``match_submission`` looks up the records that share a detail with a submission (one probe of
+the (kind, value) index per detail) and asks ``citizens.decide`` about each: a record that is
+clearly this person gets the submission; otherwise a new record does, and when any record
+shared a detail a matching job is written in the same transaction for ``civicforms worker``
+(runtime/services/matching.py) to score with Splink. ``file_details`` then keeps the
+submission's details on its record, each naming the submission and its department.
 
 Keyword-only functions with an explicit session; the caller owns the transaction.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, and_, or_
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, and_, or_, text
 from sqlmodel import Session, col, select
 
 from .. import citizens
-from ..models import Citizen, CitizenIdentifier, Service, Submission
-from ..models import PossibleMatch as PossibleMatchRow
+from ..models import Citizen, CitizenIdentifier, MatchCandidate, MatchingJob, Service, Submission
+from . import records
 
 
-def _held(session: Session, citizen_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
-    """The identifiers (kind, value) each of these records holds."""
-    held: dict[int, list[tuple[str, str]]] = {cid: [] for cid in citizen_ids}
-    if citizen_ids:
-        for row in session.exec(select(CitizenIdentifier).where(col(CitizenIdentifier.citizen_id).in_(citizen_ids))):
-            held[row.citizen_id].append((row.kind, row.value))
-    return held
-
-
-def _mark_possible_matches(session: Session, citizen_id: int, others: dict[int, str]) -> None:
-    """Mark record ``citizen_id`` and each of ``others`` (record: the kind they both claimed) as
-    a possible match, once per pair and kind. The rows are added, not flushed: they are written
-    with the submission, whose retry on a clash (create_submission) covers two identical marks
-    made at the same moment."""
-    wanted = {
-        (min(citizen_id, other), max(citizen_id, other), kind) for other, kind in others.items() if other != citizen_id
-    }
-    if not wanted:
-        return
-    have = set(
-        session.exec(
-            select(PossibleMatchRow.citizen_id, PossibleMatchRow.other_citizen_id, PossibleMatchRow.kind).where(
-                or_(
-                    *(
-                        and_(
-                            col(PossibleMatchRow.citizen_id) == low,
-                            col(PossibleMatchRow.other_citizen_id) == high,
-                            col(PossibleMatchRow.kind) == kind,
-                        )
-                        for low, high, kind in wanted
-                    )
-                )
-            )
-        )
-    )
-    for low, high, kind in sorted(wanted - have):
-        session.add(PossibleMatchRow(citizen_id=low, other_citizen_id=high, kind=kind))
-
-
-@dataclass(frozen=True)
-class PossibleMatch:
-    """Two records that may be one person: ``other_id`` claimed an identifier of kind ``kind``
-    that ``citizen_id`` holds, or the other way round, while contradicting it on another."""
+@dataclass
+class Filing:
+    """Where the deterministic tier filed a submission, and why."""
 
     citizen_id: int
-    other_id: int
-    kind: str
-    marked_at: datetime
-
-
-def possible_matches(*, session: Session, citizen_id: int | None = None, limit: int = 100) -> list[PossibleMatch]:
-    """The possible matches of one record, or (``citizen_id`` None) every pair once; newest first."""
-    query = select(PossibleMatchRow)
-    if citizen_id is not None:
-        query = query.where(
-            or_(col(PossibleMatchRow.citizen_id) == citizen_id, col(PossibleMatchRow.other_citizen_id) == citizen_id)
-        )
-    rows = session.exec(query.order_by(col(PossibleMatchRow.id).desc()).limit(limit))
-    out = []
-    for row in rows:
-        if citizen_id is not None and row.other_citizen_id == citizen_id:
-            out.append(PossibleMatch(citizen_id, row.citizen_id, row.kind, row.created_at))
-        else:
-            out.append(PossibleMatch(row.citizen_id, row.other_citizen_id, row.kind, row.created_at))
-    return out
+    method: str  # "exact" (joined a record that is clearly this person) or "new"
+    evidence: dict[str, str] = field(default_factory=dict)  # field: agree | close | disagree | missing
+    closer_look: bool = False  # some record shared a detail: the worker scores the submission
 
 
 def identifier_lookup(keys: list[tuple[str, str]]) -> ColumnElement[bool]:
     """``(kind, value)`` is one of ``keys``: an OR of (kind = ... AND value = ...), so that each
-    pair is one probe of the unique (kind, value) index instead of a read of the whole table."""
+    pair is one probe of the (kind, value) index instead of a read of the whole table."""
     return or_(
         *(and_(col(CitizenIdentifier.kind) == kind, col(CitizenIdentifier.value) == value) for kind, value in keys)
     )
 
 
-def find_or_create_citizen(*, session: Session, found: dict[str, str]) -> Citizen:
-    """The record this submission joins, else a new one; adds its identifiers no record holds yet.
+def held(session: Session, citizen_ids: list[int]) -> dict[int, dict[str, set[str]]]:
+    """The details each of these records holds: record -> kind -> values."""
+    out: dict[int, dict[str, set[str]]] = {cid: {} for cid in citizen_ids}
+    if citizen_ids:
+        for cid, kind, value in session.exec(
+            select(CitizenIdentifier.citizen_id, CitizenIdentifier.kind, CitizenIdentifier.value).where(
+                col(CitizenIdentifier.citizen_id).in_(citizen_ids)
+            )
+        ):
+            out[cid].setdefault(kind, set()).add(value)
+    return out
 
-    The rule is in runtime/citizens.py: of the records holding one of the submission's
-    identifiers, only one that ``citizens.conflicts`` finds no contradiction with may be joined
-    (the one sharing the strongest identifier); every other such record is marked as a possible
-    match of the one used. Identifiers already pointing at another record are left there: two
-    records that look like one person are for staff to review, never merged here.
-    """
-    keys = citizens.match_order(found)
-    citizen: Citizen | None = None
-    owners: dict[tuple[str, str], int] = {}
-    candidates: dict[int, str] = {}  # record: the strongest kind it shares, strongest first
+
+def _lock(session: Session, keys: list[tuple[str, str]]) -> None:
+    """PostgreSQL: one transaction at a time per detail, so that the same new person sending two
+    forms at once gets one record (the second waits, then finds the first). SQLite's
+    ``BEGIN IMMEDIATE`` (runtime.data.submissions) serialises every submit already."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    numbers = sorted(
+        {int.from_bytes(hashlib.sha256(f"{k}:{v}".encode()).digest()[:8], "big", signed=True) for k, v in keys}
+    )
+    for number in numbers:  # in order: two submits never wait on each other
+        session.execute(text("SELECT pg_advisory_xact_lock(:n)"), {"n": number})
+
+
+def match_submission(*, session: Session, found: Mapping[str, str]) -> Filing:
+    """The deterministic tier: the record a submission with these details is filed under (made
+    here when none is clearly this person), and whether the worker should look closer."""
+    keys = citizens.lookup_keys(found)
+    candidates: list[int] = []
     if keys:
-        rows = session.exec(select(CitizenIdentifier).where(identifier_lookup(keys))).all()
-        owners = {(r.kind, r.value): r.citizen_id for r in rows}
-        for key in keys:
-            if key in owners:
-                candidates.setdefault(owners[key], key[0])
-        held = _held(session, list(candidates))
-        for candidate in candidates:
-            if not citizens.conflicts(found, held[candidate]):
-                citizen = session.get(Citizen, candidate)
-                break
-    created = citizen is None
-    if citizen is None:
-        citizen = Citizen()
-        session.add(citizen)
-        session.flush()
-    citizen_id = citizen.id
-    assert citizen_id is not None  # flushed above or loaded
-    for kind, value in keys:
-        if (kind, value) in owners:
-            continue
-        try:
-            with session.begin_nested():
-                session.add(CitizenIdentifier(citizen_id=citizen_id, kind=kind, value=value))
-            created = False  # the new record now has an identifier of its own
-        except IntegrityError:
-            # Another submission claimed this identifier a moment ago. A record made here and
-            # still empty is dropped for that one if it may be joined, so that the same person
-            # arriving twice at once is still one citizen; otherwise the identifier stays where
-            # it is, and the two records are a possible match.
-            owner = session.exec(
-                select(CitizenIdentifier).where(CitizenIdentifier.kind == kind, CitizenIdentifier.value == value)
-            ).first()
-            if owner is None or owner.citizen_id == citizen_id:
-                continue
-            if created and not citizens.conflicts(found, _held(session, [owner.citizen_id])[owner.citizen_id]):
-                session.delete(citizen)
-                session.flush()
-                citizen = session.get(Citizen, owner.citizen_id)
-                assert citizen is not None
-                citizen_id, created = owner.citizen_id, False
-            else:
-                candidates.setdefault(owner.citizen_id, kind)
-    _mark_possible_matches(session, citizen_id, candidates)
-    return citizen
+        _lock(session, keys)
+        candidates = sorted(
+            set(
+                session.exec(
+                    select(CitizenIdentifier.citizen_id)
+                    .join(Citizen, col(Citizen.id) == CitizenIdentifier.citizen_id)
+                    .where(identifier_lookup(keys), col(Citizen.erased_at).is_(None))
+                )
+            )
+        )
+    chosen: tuple[int, dict[str, str]] | None = None
+    others = False
+    details = held(session, candidates)
+    for cid in candidates:
+        verdict, fields = citizens.decide(found, details[cid])
+        if verdict == citizens.SAME and chosen is None:
+            chosen = (cid, fields)
+        else:
+            others = True
+    if chosen is not None:
+        return Filing(chosen[0], "exact", chosen[1], closer_look=others)
+    record = Citizen()
+    session.add(record)
+    session.flush()
+    assert record.id is not None
+    return Filing(record.id, "new", {}, closer_look=bool(candidates))
+
+
+def file_details(*, session: Session, submission: Submission, found: Mapping[str, str], filing: Filing) -> None:
+    """Keep a stored submission's details on its record (naming the submission and its
+    department), record how it was filed, and write the matching job if it needs one."""
+    assert submission.id is not None
+    department_id = session.exec(select(Service.department_id).where(Service.id == submission.service_id)).first()
+    for kind, value in found.items():
+        session.add(
+            CitizenIdentifier(
+                citizen_id=filing.citizen_id,
+                kind=kind,
+                value=value,
+                submission_id=submission.id,
+                department_id=department_id,
+            )
+        )
+    records.link_submission(
+        session,
+        submission_id=submission.id,
+        citizen_id=filing.citizen_id,
+        method=filing.method,
+        evidence={k: {"level": v} for k, v in filing.evidence.items()} if filing.evidence else None,
+    )
+    if filing.closer_look:
+        session.add(MatchingJob(submission_id=submission.id))
+
+
+# -- reading ---------------------------------------------------------------------------------
 
 
 def find_citizen(*, session: Session, key: str) -> Citizen | None:
-    """A citizen by record number or by any identifier (email, NHS number, ...)."""
+    """A record by its number, a submission reference, or a strong detail (email, NHS or NI
+    number, phone); a record that was joined into another gives that one."""
     key = key.strip()
     if not key or len(key) > 400 or any(ord(ch) < 32 for ch in key):
         return None  # nothing stored looks like that (and PostgreSQL refuses NUL bytes)
-    if key.isascii() and key.isdigit() and int(key) < 2**31:
-        found = session.get(Citizen, int(key))
-        if found is not None:
-            return found
-    for kind in (*citizens.STRONG_KINDS,):
-        value = citizens.normalise(kind, key)
-        if value:
-            row = session.exec(
-                select(CitizenIdentifier).where(CitizenIdentifier.kind == kind, CitizenIdentifier.value == value)
-            ).first()
-            if row is not None:
-                return session.get(Citizen, row.citizen_id)
-    return None
+    found: int | None = None
+    if key.isascii() and key.isdigit() and int(key) < 2**31 and session.get(Citizen, int(key)) is not None:
+        found = int(key)
+    if found is None:
+        found = session.exec(select(Submission.citizen_id).where(Submission.reference == key.upper())).first()
+    if found is None:
+        for kind in ("email", "nhs_number", "ni_number", "phone"):
+            value = citizens.normalise(kind, key)
+            if value:
+                found = session.exec(
+                    select(CitizenIdentifier.citizen_id)
+                    .where(CitizenIdentifier.kind == kind, CitizenIdentifier.value == value)
+                    .order_by(col(CitizenIdentifier.id))
+                ).first()
+                if found is not None:
+                    break
+    return session.get(Citizen, records.current_record(session, found)) if found is not None else None
 
 
 def citizen_submissions(*, session: Session, citizen_id: int) -> list[tuple[Submission, Service]]:
@@ -183,11 +166,23 @@ def citizen_submissions(*, session: Session, citizen_id: int) -> list[tuple[Subm
     return [(s, svc) for s, svc in rows]
 
 
-def citizen_identifiers(*, session: Session, citizen_id: int) -> list[CitizenIdentifier]:
-    return list(
-        session.exec(
-            select(CitizenIdentifier)
-            .where(CitizenIdentifier.citizen_id == citizen_id)
-            .order_by(col(CitizenIdentifier.kind))
+def citizen_identifiers(
+    *, session: Session, citizen_id: int, department_ids: list[int] | None = None
+) -> list[CitizenIdentifier]:
+    """A record's details, oldest first; only those given to ``department_ids`` when named."""
+    query = select(CitizenIdentifier).where(CitizenIdentifier.citizen_id == citizen_id)
+    if department_ids is not None:
+        query = query.where(col(CitizenIdentifier.department_id).in_(department_ids))
+    return list(session.exec(query.order_by(col(CitizenIdentifier.kind), col(CitizenIdentifier.id))))
+
+
+def possible_matches(
+    *, session: Session, citizen_id: int | None = None, status: str = "pending", limit: int = 100
+) -> list[MatchCandidate]:
+    """Pairs waiting for staff (or decided ``status``) of one record, or every one; newest first."""
+    query = select(MatchCandidate).where(MatchCandidate.status == status)
+    if citizen_id is not None:
+        query = query.where(
+            or_(col(MatchCandidate.citizen_id) == citizen_id, col(MatchCandidate.other_citizen_id) == citizen_id)
         )
-    )
+    return list(session.exec(query.order_by(col(MatchCandidate.id).desc()).limit(limit)))

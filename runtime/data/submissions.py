@@ -15,7 +15,7 @@ from .. import citizens
 from ..definition import Definition
 from ..models import Submission
 from ..references import new_reference
-from .citizens import find_or_create_citizen
+from .citizens import file_details, match_submission
 
 
 def submission_for_form_session(*, session: Session, form_session_id: str) -> Submission | None:
@@ -34,7 +34,7 @@ def _begin_writing(session: Session) -> None:
     """Make sure the transaction has begun in the database before the first savepoint.
 
     pysqlite begins a transaction only at the first INSERT, UPDATE or DELETE: a savepoint
-    opened before that (``find_or_create_citizen`` puts each new identifier in one) would run
+    opened before that would run
     outside any transaction, and its release would commit on its own. ``BEGIN IMMEDIATE`` takes
     the write lock now, so the reads that follow see the database the writes will change (a
     deferred BEGIN followed by reads could not then write if another submission committed
@@ -61,14 +61,14 @@ def create_submission(
     begun first (``_begin_writing``), so that an identifier's savepoint stays inside it.
     """
     _begin_writing(session)
-    citizen = find_or_create_citizen(session=session, found=citizens.identifiers(service.doc["identity"], answers))
-    assert citizen.id is not None
+    found = citizens.identifiers(service.doc["identity"], answers)
+    filing = match_submission(session=session, found=found)
     submission = Submission(
         reference=new_reference(prefix or service.doc["reference_prefix"]),
         service_id=service.id,
         service_version=service.version,
         definition_hash=service.hash,
-        citizen_id=citizen.id,
+        citizen_id=filing.citizen_id,
         answers=answers,
         form_session_id=form_session_id,
     )
@@ -77,4 +77,5 @@ def create_submission(
         session.flush()
     except IntegrityError as exc:
         raise SubmissionClash() from exc
+    file_details(session=session, submission=submission, found=found, filing=filing)
     return submission

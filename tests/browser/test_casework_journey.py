@@ -99,8 +99,9 @@ def events(server: BuilderServer, case_id: int) -> list[tuple[Any, ...]]:
     """The audit log: (action, actor kind, actor's email, from, to, comment), oldest first."""
     return case_rows(
         server,
-        "SELECT e.action, e.actor_kind, u.email, e.from_state, e.to_state, e.comment FROM case_event e "
-        "LEFT JOIN staff_user u ON u.id = e.actor_id WHERE e.case_id = ? ORDER BY e.id",
+        "SELECT e.action, e.actor_kind, u.email, e.from_state, e.to_state, c.text FROM case_event e "
+        "LEFT JOIN staff_user u ON u.id = e.actor_id LEFT JOIN case_event_comment c ON c.event_id = e.id "
+        "WHERE e.case_id = ? ORDER BY e.id",
         case_id,
     )
 

@@ -18,7 +18,7 @@ from runtime import cases, versions
 from runtime import db as dbmod
 from runtime import staff as core
 from runtime.data import departments, submissions
-from runtime.models import Case, CaseEvent, OutboxMessage, Service, StaffRole, StaffUser, utcnow
+from runtime.models import Case, CaseEvent, CaseEventComment, OutboxMessage, Service, StaffRole, StaffUser, utcnow
 from runtime.settings import Settings
 from runtime.web.casework import PREFIX, create_casework_app
 from tests.conftest import page
@@ -162,8 +162,13 @@ class Office:
     def events(self, reference: str) -> list[tuple[str, str | None, str | None, str | None]]:
         case_id = self.case(reference).id
         with self.session() as s:
-            rows = s.exec(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(col(CaseEvent.id))).all()
-            return [(e.action, e.from_state, e.to_state, e.comment) for e in rows]
+            rows = s.exec(
+                select(CaseEvent, CaseEventComment.text)  # type: ignore[call-overload]
+                .outerjoin(CaseEventComment, col(CaseEventComment.event_id) == CaseEvent.id)
+                .where(CaseEvent.case_id == case_id)
+                .order_by(col(CaseEvent.id))
+            ).all()
+            return [(e.action, e.from_state, e.to_state, text) for e, text in rows]
 
     def outbox(self, kind: str | None = None) -> list[OutboxMessage]:
         with self.session() as s:

@@ -46,20 +46,26 @@ def count_queries(session: Session) -> Any:
 def test_the_permission_table_is_the_one_in_the_design() -> None:
     """docs/builder-design.md, "Roles", row by row (the last two columns: docs/workflow-design.md)."""
     table = {
-        core.VIEW_SERVICES: (True, True, True, False, False),
-        core.EDIT_DRAFTS: (True, False, False, False, False),
-        core.PUBLISH_OWN: (True, True, False, False, False),
-        core.PUBLISH_OTHERS: (False, True, False, False, False),
-        core.SEE_HISTORY: (False, True, False, False, False),
-        core.ROLL_BACK: (False, True, False, False, False),
-        core.MANAGE_USERS: (False, False, True, False, False),
-        core.DEPARTMENT_SETTINGS: (False, False, True, False, False),
-        core.EDIT_DEFINITION_FILE: (False, False, True, False, False),
-        core.MOVE_SERVICES: (True, False, True, False, False),
-        core.WORK_CASES: (False, False, False, True, True),
-        core.ASSIGN_OTHERS: (False, False, False, False, True),
+        core.VIEW_SERVICES: (True, True, True, False, False, False, False),
+        core.EDIT_DRAFTS: (True, False, False, False, False, False, False),
+        core.PUBLISH_OWN: (True, True, False, False, False, False, False),
+        core.PUBLISH_OTHERS: (False, True, False, False, False, False, False),
+        core.SEE_HISTORY: (False, True, False, False, False, False, False),
+        core.ROLL_BACK: (False, True, False, False, False, False, False),
+        core.MANAGE_USERS: (False, False, True, False, False, False, False),
+        core.DEPARTMENT_SETTINGS: (False, False, True, False, False, False, False),
+        core.EDIT_DEFINITION_FILE: (False, False, True, False, False, False, False),
+        core.MOVE_SERVICES: (True, False, True, False, False, False, False),
+        core.WORK_CASES: (False, False, False, True, True, False, False),
+        core.ASSIGN_OTHERS: (False, False, False, False, True, False, False),
+        # docs/citizen-records.md: records officer and data protection officer (the last two).
+        core.VIEW_RECORDS: (False, False, False, True, True, True, True),
+        core.REVIEW_RECORDS: (False, False, False, False, True, True, False),
+        core.SHARING_AGREEMENTS: (False, False, True, False, False, False, True),
+        core.DATA_PROTECTION: (False, False, False, False, False, False, True),
+        core.LEGAL_HOLD: (False, False, False, False, True, False, True),
     }
-    assert core.ROLES == ("designer", "reviewer", "admin", "caseworker", "manager")
+    assert core.ROLES == ("designer", "reviewer", "admin", "caseworker", "manager", "records", "dpo")
     assert set(core.PERMISSIONS) == set(table)
     for permission, expected in table.items():
         got = tuple(core.has_permission({role}, permission) for role in core.ROLES)

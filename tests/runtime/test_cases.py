@@ -631,7 +631,7 @@ def test_case_detail_shows_history_with_names_and_hides_other_departments(world:
             ("submitted", None),
             ("reject", "Casey Worker"),
         ]
-        assert detail.events[1].event.comment == "Not eligible"
+        assert detail.events[1].comment == "Not eligible"
         with pytest.raises(cases.NotFound):
             case_reads.case_detail(s, case_id=case_id, staff_id=world.outsider)
         with pytest.raises(cases.NotFound):

@@ -44,13 +44,21 @@ CONFLICT = (
     "Someone else changed this case while you were looking at it. Nothing has been changed: "
     "check the case as it is now, then try again."
 )
-IDENTIFIER_LABELS = {"email": "Email", "ni_number": "National Insurance number", "nhs_number": "NHS number"}
+IDENTIFIER_LABELS = {
+    "email": "Email",
+    "phone": "Phone",
+    "ni_number": "National Insurance number",
+    "nhs_number": "NHS number",
+}
 # What two records marked as a possible match both gave (runtime.citizens), in a sentence.
 MATCH_LABELS = {
     "email": "email address",
     "ni_number": "National Insurance number",
     "nhs_number": "NHS number",
-    "name_dob_postcode": "name, date of birth and postcode",
+    "phone": "phone number",
+    "postcode": "postcode",
+    "date_of_birth": "date of birth",
+    "full_name": "name",
 }
 # Where the page shows a refusal, by the use case's field (runtime.services.casework).
 REQUEST_FIELDS = {casework.QUESTIONS: "request-questions", casework.MESSAGE: "request-message"}
@@ -358,7 +366,7 @@ def _history(detail: case_reads.CaseDetail, definition: Definition) -> list[dict
             "what": what,
             "from": states[event.from_state].label if event.from_state in states else event.from_state,
             "to": states[event.to_state].label if event.to_state in states else event.to_state,
-            "comment": event.comment,
+            "comment": row.comment,
         }
         out.append(item)
     return out
@@ -378,7 +386,9 @@ def _possible_matches(citizen_id: int, staff_id: int, definitions: _Definitions)
     cases in this staff member's departments. Two queries, whatever the number of records."""
     shared: dict[int, list[str]] = {}
     for match in citizens.possible_matches(session=db(), citizen_id=citizen_id, limit=20):
-        shared.setdefault(match.other_id, []).append(MATCH_LABELS.get(match.kind, match.kind))
+        other = match.other_citizen_id if match.citizen_id == citizen_id else match.citizen_id
+        agreeing = [k for k, v in match.evidence.items() if isinstance(v, dict) and v.get("level") == "agree"]
+        shared[other] = [MATCH_LABELS.get(k, k.replace("_", " ")) for k in agreeing]
     found = case_reads.cases_of_citizens(db(), citizen_ids=list(shared), staff_id=staff_id)
     return [
         {
@@ -460,8 +470,12 @@ def _case_page(
         rows=rows,
         identifiers=[
             (IDENTIFIER_LABELS[i.kind], i.value)
-            for i in citizens.citizen_identifiers(session=db(), citizen_id=case.citizen_id)
-            if i.kind in IDENTIFIER_LABELS  # the name-date-postcode key is for matching, not reading
+            # Only what the applicant told a department this member of staff works in: an NHS
+            # number given to the GP service is not Council Tax's to see.
+            for i in citizens.citizen_identifiers(
+                session=db(), citizen_id=case.citizen_id, department_ids=case_reads.case_departments(db(), staff_id)
+            )
+            if i.kind in IDENTIFIER_LABELS
         ],
         others=others,
         possible_matches=possible,
