@@ -77,7 +77,7 @@ class CaseworkSessionInterface(SecureCookieSessionInterface):
 
 def create_casework_app(config: dict[str, Any] | None = None) -> Flask:
     """The back office, deployable on its own (``gunicorn runtime.casework_wsgi:app``)."""
-    from . import views  # the views import .navigation, never this package
+    from . import erasure, privacy, records, views  # the views import .navigation, never this package
 
     app = create_base_app(__name__, CASEWORK_FACE, config)
     app.config.setdefault("CASEWORK_PAGE_SIZE", PAGE_SIZE)
@@ -96,6 +96,9 @@ def create_casework_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(sso.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(views.outbox_bp)
+    app.register_blueprint(records.bp)
+    app.register_blueprint(privacy.bp)
+    app.register_blueprint(erasure.bp)
     app.add_template_filter(when, "when")
     app.add_template_filter(day, "day")
 

@@ -14,6 +14,12 @@ from ..common import settings
 SERVICE_NAME = "Casework"
 HOME = "cases.inbox"
 OUTBOX = "outbox.list_messages"
+# Each shown to those whose role grants it, once its view exists.
+SECTIONS = (
+    ("Citizens", "records.search", "records", staff.core.VIEW_RECORDS),
+    ("Possible matches", "records.queue", "records", staff.core.REVIEW_RECORDS),
+    ("Data protection", "privacy.home", "privacy", None),
+)
 
 
 def outbox_shown() -> bool:
@@ -26,7 +32,20 @@ def navigation() -> dict[str, Any]:
     user = staff.current_user()
     items: list[dict[str, Any]] = []
     if user is not None:
-        items.append({"text": "Cases", "href": url_for(HOME), "active": request.blueprint == "cases"})
+        if staff.user_department_ids(staff.core.WORK_CASES):
+            items.append({"text": "Cases", "href": url_for(HOME), "active": request.blueprint == "cases"})
+        for text, endpoint, blueprint, permission in SECTIONS:
+            allowed = (
+                staff.user_department_ids(permission)
+                if permission
+                else staff.user_department_ids(staff.core.DATA_PROTECTION)
+                or staff.user_department_ids(staff.core.SHARING_AGREEMENTS)
+            )
+            if allowed and endpoint in current_app.view_functions:
+                # The queue's pages are its own item; every other records page is "Citizens".
+                in_queue = (request.endpoint or "").startswith("records.queue") or request.endpoint == "records.decide"
+                active = request.blueprint == blueprint and (endpoint == "records.queue") == in_queue
+                items.append({"text": text, "href": url_for(endpoint), "active": active})
         if outbox_shown() and OUTBOX in current_app.view_functions:
             items.append({"text": "Outbox", "href": url_for(OUTBOX), "active": request.blueprint == "outbox"})
     return {
