@@ -285,3 +285,72 @@ def test_0006_moves_possible_matches_to_their_table_and_back(empty_database_url:
     with engine.connect() as conn:
         assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
     engine.dispose()
+
+
+def test_0008_keeps_comments_out_of_the_log_and_details_with_their_source(empty_database_url: str) -> None:
+    """0008: staff comments move beside the append-only log (which keeps them no more); the old
+    composite name-date-postcode detail is split into its parts; every detail names the earliest
+    submission of its record that gave none of its kind, and that submission's department;
+    downgrading puts the comments back in the log."""
+    url = empty_database_url
+    config = dbmod.alembic_config(url)
+    command.upgrade(config, "0001")
+    _insert_0001_data(url)
+    command.upgrade(config, "0005")
+    _insert_0005_data(url)
+    command.upgrade(config, "0007")
+    engine = dbmod.make_engine(url)
+    when = datetime(2026, 7, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        case_id = conn.execute(text("SELECT id FROM case_record")).scalar_one()
+        citizen_id = conn.execute(text("SELECT citizen_id FROM case_record")).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO case_event (case_id, at, actor_kind, action, comment) "
+                "VALUES (:c, :w, 'staff', 'reject', 'Not eligible: lives in Kent')"
+            ),
+            {"c": case_id, "w": when},
+        )
+        for kind, value in (("email", "ada@example.com"), ("name_dob_postcode", "ada lovelace|1815-12-10|SW1A1AA")):
+            conn.execute(
+                text("INSERT INTO citizen_identifier (citizen_id, kind, value, created_at) VALUES (:c, :k, :v, :w)"),
+                {"c": citizen_id, "k": kind, "v": value, "w": when},
+            )
+    command.upgrade(config, "head")
+    with engine.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("case_event")}
+        assert "comment" not in columns
+        assert conn.execute(text("SELECT case_id, text FROM case_event_comment")).all() == [
+            (case_id, "Not eligible: lives in Kent")
+        ]
+        rows = conn.execute(
+            text(
+                "SELECT i.kind, i.value, i.submission_id, i.department_id, s.citizen_id FROM citizen_identifier i "
+                "LEFT JOIN submission s ON s.id = i.submission_id WHERE i.citizen_id = :c ORDER BY i.kind"
+            ),
+            {"c": citizen_id},
+        ).all()
+        assert [(kind, value) for kind, value, *_ in rows] == [
+            ("date_of_birth", "1815-12-10"),
+            ("email", "ada@example.com"),
+            ("full_name", "ada lovelace"),
+            ("name_key", "lovelace ada"),
+            ("postcode", "SW1A1AA"),
+        ]
+        service_department = conn.execute(
+            text("SELECT service.department_id FROM service JOIN case_record ON case_record.service_id = service.id")
+        ).scalar_one()
+        for _kind, _value, submission_id, department_id, owner in rows:
+            assert submission_id is not None and owner == citizen_id
+            assert department_id == service_department
+    for sql in ("UPDATE case_event SET action = 'rewritten'", "DELETE FROM case_event"):
+        with engine.connect() as conn:
+            with pytest.raises(DatabaseError, match="append-only"):
+                conn.execute(text(sql))
+            conn.rollback()
+    command.check(config)
+    command.downgrade(config, "0007")
+    with engine.connect() as conn:
+        comments = conn.execute(text("SELECT comment FROM case_event ORDER BY id")).scalars().all()
+        assert comments == [None, "Not eligible: lives in Kent"]
+    engine.dispose()
