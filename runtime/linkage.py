@@ -52,6 +52,9 @@ TF_TABLE_SIZE = 300
 # Longer values are cut: no real name is this long, and edit distances are quadratic in length.
 MAX_FIELD_LENGTH = 100
 MODEL_FORMAT = 1
+# Expectation maximisation runs once per key, each time over the pairs sharing it.
+EM_TRAINING_KEYS = (("date_of_birth",), ("postcode",), ("surname", "first_name_canonical"))
+MIN_EM_PAIRS = 50
 
 # Blocking rules as plain data: each rule is a list of (left column, right column) equalities over
 # prepared profiles (see ``prepare``), so the lead can look candidates up with the same keys in SQL.
@@ -190,7 +193,8 @@ def _else(label: str = "different", **extra: Any) -> dict[str, Any]:
 # Two people whose first names clearly differ (twins, a couple, a parent and child).
 _FIRST_NAMES_DIFFER = (
     "(first_name_canonical_l <> first_name_canonical_r"
-    " AND jaro_winkler_similarity(first_name_canonical_l, first_name_canonical_r) < 0.88"
+    " AND jaro_winkler_similarity(first_name_canonical_l, first_name_canonical_r) < 0.8"
+    " AND damerau_levenshtein(first_name_canonical_l, first_name_canonical_r) > 2"
     " AND name_sorted_l <> name_sorted_r)"
 )
 
@@ -239,6 +243,12 @@ def _comparisons() -> list[dict[str, Any]]:
                 ),
                 _level("name_sorted_l = name_sorted_r", "same names in another order"),
                 _level(f"{first_close} AND {surname_close}", "typo in first name or surname"),
+                # One side gave a single name ("thompson", "ollie thompson"): not the twins pattern.
+                _level(
+                    "(surname_l IS NULL OR surname_r IS NULL)"
+                    " AND list_has_any(string_split(full_name_l, ' '), string_split(full_name_r, ' '))",
+                    "one name given, found in the other",
+                ),
                 # A different first name is the one thing that tells twins apart: its m is fixed low
                 # rather than learned, since EM would read a household's twins as typos.
                 _else("different", m_probability=0.002, fix_m_probability=True),
@@ -567,7 +577,6 @@ def train(
 ) -> Model:
     """Train a model without labels: u by random sampling, m by expectation maximisation over blocking rules."""
     from splink import block_on
-    from splink.internals.exceptions import EMTrainingException
 
     steps = 6
     report = progress or (lambda step, done, total: None)
@@ -580,19 +589,36 @@ def train(
     )
     report("u by random sampling", 2, steps)
     linker.training.estimate_u_using_random_sampling(max_pairs=min(2_000_000, count * 50), seed=seed)
-    for done, rule in enumerate(
-        (block_on("date_of_birth"), block_on("postcode"), block_on("surname", "first_name_canonical")), start=3
-    ):
+    rows = [prepare(p) for p in profiles]
+    for done, columns in enumerate(EM_TRAINING_KEYS, start=3):
         report("m by expectation maximisation", done, steps)
-        try:
-            linker.training.estimate_parameters_using_expectation_maximisation(rule, fix_u_probabilities=True)
-        except EMTrainingException:
-            continue  # no pairs share this key (a data set without postcodes): the other rules still train
+        # A key no pairs share (a population without postcodes) cannot train; skip it before Splink
+        # starts a session (a failed session leaves the linker without that comparison).
+        shared = Counter(tuple(row[c] for c in columns) for row in rows if all(row[c] for c in columns))
+        if sum(n * (n - 1) // 2 for n in shared.values()) >= MIN_EM_PAIRS:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                block_on(*columns), fix_u_probabilities=True
+            )
     settings = linker.misc.save_model_to_json()
     settings.pop("linker_uid", None)
+    if DEFAULT_MODEL_PATH.exists():
+        _fill_unobserved(settings, load_model().settings)
     model = Model(settings=settings, term_frequencies=term_frequency_tables(profiles))
     report("done", steps, steps)
     return model
+
+
+def _fill_unobserved(settings: dict[str, Any], fallback: dict[str, Any]) -> None:
+    """Give levels the training data never showed (a population without postcodes) the shipped model's m and u."""
+    shipped = {c["output_column_name"]: c["comparison_levels"] for c in fallback["comparisons"]}
+    for comparison in settings["comparisons"]:
+        known = {level["label_for_charts"]: level for level in shipped.get(comparison["output_column_name"], [])}
+        for level in comparison["comparison_levels"]:
+            if level.get("is_null_level"):
+                continue
+            for key in ("m_probability", "u_probability"):
+                if not isinstance(level.get(key), float | int) and key in known.get(level["label_for_charts"], {}):
+                    level[key] = known[level["label_for_charts"]][key]
 
 
 def rematch(

@@ -239,6 +239,8 @@ def _record(rng: random.Random, person: dict[str, Any], corrupt: bool) -> dict[s
         tokens = [tokens[-1], *tokens[:-1]]
     elif roll < 0.55 and len(tokens) > 2:
         tokens = [tokens[0], tokens[-1]]
+    elif roll < 0.58:
+        tokens = [rng.choice(tokens)]  # one name given
     record["full_name"] = " ".join(tokens)
     dob = record["date_of_birth"]
     roll = rng.random()

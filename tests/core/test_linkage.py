@@ -175,3 +175,16 @@ def test_spark_backend_without_pyspark_names_the_setting(model):
         linkage.score([PERSON], [dict(PERSON, unique_id="x")], model, backend="spark")
     with pytest.raises(ValueError, match="CIVICFORMS_LINKAGE_BACKEND"):
         linkage.score([PERSON], [dict(PERSON, unique_id="x")], model, backend="oracle")  # type: ignore[arg-type]
+
+
+def test_later_calls_replaying_the_cached_sql_score_like_a_fresh_model():
+    first_batch = [dict(PERSON, unique_id="a1"), dict(PERSON, unique_id="a2", full_name="bill smith")]
+    second_new = [dict(PERSON, unique_id="b1", full_name="liz jones", postcode="M11AA")]
+    second_candidates = [dict(PERSON, unique_id="b2", full_name="elizabeth jones", postcode="M11AB")]
+    warm = linkage.load_model()
+    linkage.score(first_batch, [], warm)
+    replayed = linkage.score(second_new, second_candidates, warm)
+    fresh = linkage.score(second_new, second_candidates, linkage.load_model())
+    assert replayed == fresh
+    assert replayed[0].evidence["postcode"]["label"] == "same sector"
+    assert replayed[0].evidence["name"]["label"] == "same first name or nickname, same surname"
