@@ -3,7 +3,7 @@
 Used by the builder's publish page and version history, git commit messages and
 ``civicforms diff``. Sentences come in a fixed order (details, start page, pages and questions
 in page order, required answers, error messages, check answers, confirmation, privacy and
-contact, identity), and anything no sentence covers is reported by its JSON path, so that no
+contact, identity, approval steps, retention), and anything no sentence covers is reported by its JSON path, so that no
 change is ever missed. The ``version`` number itself is not a change of content and is left out,
 and so is a top-level "$schema" (it only tells an editor where the meta-schema is).
 
@@ -24,6 +24,7 @@ from typing import Any
 from .conditions import describe_schema
 from .definition import canonical, without_editor_keys
 from .problems import json_equal
+from .retention import short_words as retention_words
 from .visibility import ConditionTooLarge, requirements, visibility_condition
 from .widgets import WIDGETS, long_date
 from .workflow import DEFAULT_SECTION, parse_duration
@@ -209,6 +210,7 @@ def _changes(old: dict[str, Any], new: dict[str, Any], describe_condition: Descr
         (_end_pages(old, new), "$"),
         (_identity(old, new), "$.identity"),
         (_workflow(old, new), "$.workflow"),
+        (_retention(old, new), "$.retention"),
         (_leftovers(old, new), "$"),
     ):
         out.extend(_as_change(line, where) for line in part if line)
@@ -288,6 +290,18 @@ _IDENTITY_WORDS = {
 def _field_words(doc: dict[str, Any], path: Any) -> str:
     name, _, part = str(path).partition(".")
     return f"{_short(doc, name)} ({part})" if part else _short(doc, name)
+
+
+def _retention(old: dict[str, Any], new: dict[str, Any]) -> Iterator[Change]:
+    """ "Retention: 6 years after the case is closed → 2 years after the form was sent"."""
+    before, after = old.get("retention"), new.get("retention")
+    if json_equal(before, after):
+        return
+    was, now = retention_words(before), retention_words(after)
+    if was == now:  # the same period written another way (72 months for 6 years)
+        yield Change(f"Retention: {now} (now written as {_quote(after)})", "$.retention", before, after)
+    else:
+        yield Change(f"Retention: {was} → {now}", "$.retention", before, after)
 
 
 def _identity(old: dict[str, Any], new: dict[str, Any]) -> Iterator[Change]:
@@ -953,6 +967,7 @@ def _strip(doc: dict[str, Any]) -> dict[str, Any]:
                 doc.pop(key)
     doc.pop("messages", None)
     doc.pop("workflow", None)  # every part of it has a sentence (_workflow)
+    doc.pop("retention", None)  # _retention
     questions = _questions(doc)
     doc["questions"] = {n: {k: v for k, v in q.items() if k not in _QUESTION_KEYS} for n, q in questions.items()}
     doc["questions"] = {n: q for n, q in doc["questions"].items() if q}

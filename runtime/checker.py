@@ -29,6 +29,7 @@ from .dialect import (
 )
 from .limits import meta_schema
 from .problems import Problem, json_path
+from .retention import MAX_MONTHS, MAX_YEARS
 from .slugs import slug as department_slug
 from .visibility import trap_problems
 from .widgets import WIDGETS
@@ -104,7 +105,7 @@ def check(doc: dict[str, Any]) -> list[Problem]:
     sections they read are well-formed (a malformed section's own problems are its meta-schema
     ones, so nothing is said twice)."""
     problems = [
-        Problem(json_path(e.absolute_path), _meta_message(e))
+        Problem(json_path(e.absolute_path), _retention_message(e) or _meta_message(e))
         for e in sorted(_meta_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
     ]
     broken = {_section_of(p.path) for p in problems}
@@ -152,8 +153,9 @@ _SHAPES: dict[str, type] = {
     "identity": dict,
     "messages": dict,
     "workflow": dict,
+    "retention": dict,
 }
-_OPTIONAL = {"messages", "workflow"}
+_OPTIONAL = {"messages", "workflow", "retention"}
 
 
 def _well_formed(doc: dict[str, Any], section: str, broken: set[str]) -> bool:
@@ -175,6 +177,41 @@ def _meta_message(error: Any) -> str:
         message = str(error.message)
     # jsonschema quotes the value it rejects; a hostile file must not make a huge line.
     return message if len(message) <= 200 else message[:197] + "..."
+
+
+_RETENTION_PERIOD = (
+    f"the retention period must be a whole number of years from 1 to {MAX_YEARS}, or of months from 1 to {MAX_MONTHS}"
+)
+
+
+def _retention_message(error: Any) -> str | None:
+    """The meta-schema's problems with ``retention`` in plain words (None: not about it)."""
+    where = list(error.absolute_path)
+    if not where or where[0] != "retention":
+        return None
+    if len(where) == 1:
+        if error.validator == "required":
+            return 'say when the retention period starts: "after": "case-closed" or "submitted"'
+        if error.validator == "additionalProperties":
+            return 'retention takes "years" or "months", and "after"; ' + _meta_message(error)
+        return 'retention must be an object like {"years": 6, "after": "case-closed"}'
+    if where[1] == "after":
+        return (
+            'the retention period starts "case-closed" (when the case is closed) '
+            'or "submitted" (when the form was sent)'
+        )
+    return _RETENTION_PERIOD
+
+
+def _retention_rules(doc: dict[str, Any]) -> Iterator[Problem]:
+    """A retention period says years or months, one of them."""
+    retention = doc.get("retention")
+    if not isinstance(retention, dict):
+        return
+    if "years" in retention and "months" in retention:
+        yield Problem("$.retention", 'give the retention period in "years" or in "months", not both')
+    elif "years" not in retention and "months" not in retention:
+        yield Problem("$.retention", 'say how long to keep personal data: "years" (1 to 100) or "months" (1 to 1200)')
 
 
 def _too_many_objects(node: Any, parts: list[Any]) -> Problem | None:
@@ -313,6 +350,7 @@ _DEEPER: tuple[tuple[tuple[str, ...], Callable[[dict[str, Any]], Iterator[Proble
     (("schema", "questions", "pages"), _journey_rules),
     (("schema", "identity", "messages"), _field_rules),
     (("workflow",), _workflow_rules),
+    (("retention",), _retention_rules),
 )
 
 
