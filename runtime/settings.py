@@ -168,6 +168,10 @@ def _local_http(url: str) -> bool:
     return bool(re.match(r"http://(127\.0\.0\.1|localhost|\[::1\])(:[0-9]+)?(/|$)", url))
 
 
+# Matching's thresholds in match weight (provisional until the truth benchmark in bench/ sets them).
+MATCH_DEFAULTS = {"link": 20.0, "review": 5.0}
+
+
 @dataclass(frozen=True)
 class Settings:
     environment: str = "production"
@@ -239,6 +243,13 @@ class Settings:
     # system crash in the moments after may lose the last answers of a form not yet sent, which
     # the citizen types again; sending a form always waits for the disk (docs/performance.md).
     flush_every_answer: bool = False
+    # Matching (runtime/services/matching.py): a pair of records scoring at least the link weight
+    # (Splink's match weight, log2 of the Bayes factor) is joined by the worker when the rules
+    # allow; from the review weight up it goes to staff. Provisional: the truth benchmark
+    # (bench/) chooses them; MATCH_DEFAULTS is the one place they are set.
+    match_link_weight: float = MATCH_DEFAULTS["link"]
+    match_review_weight: float = MATCH_DEFAULTS["review"]
+    linkage_backend: str = "duckdb"  # or spark (pyspark installed), for a council outgrowing one machine
 
     def oidc_provider(self, name: str) -> OidcProvider | None:
         return next((p for p in self.oidc_providers if p.name == name), None)
@@ -285,6 +296,7 @@ class Settings:
         if self.base_url and not (self.base_url.startswith("https://") or _local_http(self.base_url)):
             raise SettingsError("CIVICFORMS_BASE_URL must be an https:// address (http:// only for localhost)")
         self._check_mail()
+        self._check_matching()
         self._check_git()
         self._check_abuse_limits()
         for provider in self.oidc_providers:
@@ -323,6 +335,12 @@ class Settings:
             )
         if self.worker_batch_size < 1 or self.worker_interval_seconds < 1:
             raise SettingsError("CIVICFORMS_WORKER_BATCH_SIZE and CIVICFORMS_WORKER_INTERVAL_SECONDS must be 1 or more")
+
+    def _check_matching(self) -> None:
+        if self.linkage_backend not in ("duckdb", "spark"):
+            raise SettingsError("CIVICFORMS_LINKAGE_BACKEND must be duckdb or spark")
+        if not self.match_review_weight <= self.match_link_weight:
+            raise SettingsError("CIVICFORMS_MATCH_REVIEW_WEIGHT must not be more than CIVICFORMS_MATCH_LINK_WEIGHT")
 
     def _check_git(self) -> None:
         check_git_branch("CIVICFORMS_GIT_BASE", self.git_base)
@@ -447,6 +465,20 @@ def check_rate(name: str, value: str) -> None:
 def _words(text: str) -> tuple[str, ...]:
     """``mfa, hwk`` -> ("mfa", "hwk")."""
     return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _weight(env: dict[str, str], name: str, default: float) -> float:
+    text = env.get(f"CIVICFORMS_{name}", "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not -100 <= value <= 100:  # also refuses nan and inf
+        shown = text if len(text) <= 20 else text[:17] + "..."
+        raise SettingsError(f"CIVICFORMS_{name} must be a match weight between -100 and 100, got {shown!r}")
+    return value
 
 
 def _whole_number(env: dict[str, str], name: str, default: int) -> int:
@@ -586,4 +618,7 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
         max_answers_bytes=_whole_number(env, "MAX_ANSWERS_BYTES", 1024 * 1024),
         max_unsent_answers_mb=_whole_number(env, "MAX_UNSENT_ANSWERS_MB", 2048),
         flush_every_answer=_flag(get("FLUSH_EVERY_ANSWER") or None, False),
+        match_link_weight=_weight(env, "MATCH_LINK_WEIGHT", MATCH_DEFAULTS["link"]),
+        match_review_weight=_weight(env, "MATCH_REVIEW_WEIGHT", MATCH_DEFAULTS["review"]),
+        linkage_backend=get("LINKAGE_BACKEND", "duckdb").strip().lower() or "duckdb",
     ).check()
