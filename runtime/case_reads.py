@@ -12,7 +12,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,7 +32,17 @@ from .cases import (
     workflow_for,
 )
 from .definition import Definition
-from .models import Case, CaseEvent, CaseEventComment, InformationRequest, Service, StaffRole, StaffUser, Submission
+from .models import (
+    Case,
+    CaseEvent,
+    CaseEventComment,
+    InformationRequest,
+    LegalHold,
+    Service,
+    StaffRole,
+    StaffUser,
+    Submission,
+)
 from .references import normalise_reference
 
 MAX_PAGE = 100
@@ -297,6 +307,22 @@ class EventRow:
 
 
 @dataclass(frozen=True)
+class LegalHoldRow:
+    hold: LegalHold
+    placed_by_name: str | None  # None: a former colleague's account was removed
+
+
+@dataclass(frozen=True)
+class Shared:
+    """What other departments' cases a viewer may see (runtime.data.sharing.Visible's fields,
+    passed as plain values: this layer sits below the data layer). Their own case-role
+    departments are always seen."""
+
+    departments: Collection[int] = ()
+    services: Mapping[int, Collection[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class CaseDetail:
     case: Case
     submission: Submission
@@ -304,12 +330,18 @@ class CaseDetail:
     workflow: wf.Workflow
     events: list[EventRow]
     information_requests: list[InformationRequest]
-    other_cases: list[Case]  # the same citizen's other cases in departments this staff member works in
+    other_cases: list[Case]  # the same citizen's other cases this staff member may see (Shared)
     assignee: StaffUser | None
+    # The rest, only counted: (department id, how many), for "ask that department for them".
+    elsewhere: list[tuple[int, int]] = field(default_factory=list)
+    legal_holds: list[LegalHoldRow] = field(default_factory=list)  # in force, oldest first
 
 
-def case_detail(session: Session, *, case_id: int, staff_id: int) -> CaseDetail:
-    """Everything the case page shows; NotFound unless the staff member has a case role in its department."""
+def case_detail(session: Session, *, case_id: int, staff_id: int, shared: Shared | None = None) -> CaseDetail:
+    """Everything the case page shows; NotFound unless the staff member has a case role in its department.
+
+    The applicant's other cases: those in the staff member's departments and those ``shared``
+    with them (sharing agreements in force); the rest are only counted, per department."""
     case = load_case(session, case_id)
     case_actor(session, case, staff_id)
     submission = session.get(Submission, case.submission_id)
@@ -330,9 +362,39 @@ def case_detail(session: Session, *, case_id: int, staff_id: int) -> CaseDetail:
             select(InformationRequest).where(InformationRequest.case_id == case_id).order_by(col(InformationRequest.id))
         )
     )
-    others = cases_of_citizens(session, citizen_ids=[case.citizen_id], staff_id=staff_id, leave_out=case_id)
+    others = cases_of_citizens(
+        session, citizen_ids=[case.citizen_id], staff_id=staff_id, leave_out=case_id, shared=shared
+    )
+    elsewhere = [
+        (department_id, count)
+        for _citizen, department_id, count in cases_not_shared(
+            session, citizen_ids=[case.citizen_id], staff_id=staff_id, leave_out=case_id, shared=shared
+        )
+    ]
     assignee = session.get(StaffUser, case.assigned_to) if case.assigned_to is not None else None
-    return CaseDetail(case, submission, definition, workflow_for(session, case), events, requests, others, assignee)
+    return CaseDetail(
+        case,
+        submission,
+        definition,
+        workflow_for(session, case),
+        events,
+        requests,
+        others,
+        assignee,
+        elsewhere,
+        legal_holds(session, case_id=case_id),
+    )
+
+
+def legal_holds(session: Session, *, case_id: int) -> list[LegalHoldRow]:
+    """The legal holds in force on a case, oldest first, with who placed each."""
+    rows = session.exec(
+        select(LegalHold, StaffUser.name)  # type: ignore[call-overload,misc]
+        .outerjoin(StaffUser, col(StaffUser.id) == LegalHold.placed_by)
+        .where(LegalHold.case_id == case_id, col(LegalHold.released_at).is_(None))
+        .order_by(col(LegalHold.id))
+    ).all()
+    return [LegalHoldRow(hold, name) for hold, name in rows]
 
 
 def case_departments(session: Session, staff_id: int) -> list[int]:
@@ -348,20 +410,61 @@ def case_departments(session: Session, staff_id: int) -> list[int]:
     )
 
 
-def cases_of_citizens(
-    session: Session, *, citizen_ids: Sequence[int], staff_id: int, leave_out: int | None = None, limit: int = 50
-) -> list[Case]:
-    """Cases of these citizen records in the departments where this staff member has a case role,
-    newest first (at most ``limit``; one query)."""
-    if not citizen_ids:
-        return []
+def _seen(staff_id: int, shared: Shared | None) -> ColumnElement[bool]:
+    """The cases this staff member may see: their case-role departments', and what is shared."""
     mine = select(StaffRole.department_id).where(
         StaffRole.user_id == staff_id, col(StaffRole.role).in_(list(CASE_ROLES))
     )
-    query = select(Case).where(col(Case.citizen_id).in_(list(citizen_ids)), col(Case.department_id).in_(mine))
+    arms: list[ColumnElement[bool]] = [col(Case.department_id).in_(mine)]
+    if shared is not None:
+        if shared.departments:
+            arms.append(col(Case.department_id).in_(sorted(shared.departments)))
+        for department_id, services in sorted(shared.services.items()):
+            if services:
+                arms.append(and_(Case.department_id == department_id, col(Case.service_id).in_(sorted(services))))
+    return or_(*arms)
+
+
+def cases_of_citizens(
+    session: Session,
+    *,
+    citizen_ids: Sequence[int],
+    staff_id: int,
+    leave_out: int | None = None,
+    limit: int = 50,
+    shared: Shared | None = None,
+) -> list[Case]:
+    """Cases of these citizen records in the departments where this staff member has a case role
+    (and those ``shared`` with them), newest first (at most ``limit``; one query)."""
+    if not citizen_ids:
+        return []
+    query = select(Case).where(col(Case.citizen_id).in_(list(citizen_ids)), _seen(staff_id, shared))
     if leave_out is not None:
         query = query.where(Case.id != leave_out)
     return list(session.exec(query.order_by(col(Case.created_at).desc(), col(Case.id).desc()).limit(limit)))
+
+
+def cases_not_shared(
+    session: Session,
+    *,
+    citizen_ids: Sequence[int],
+    staff_id: int,
+    leave_out: int | None = None,
+    shared: Shared | None = None,
+) -> list[tuple[int, int, int]]:
+    """(citizen id, department id, number of cases) of these records' cases this staff member
+    may not see: a count, never a reference, service, state or date (one query)."""
+    if not citizen_ids:
+        return []
+    query = (
+        select(Case.citizen_id, Case.department_id, func.count())  # type: ignore[call-overload]
+        .where(col(Case.citizen_id).in_(list(citizen_ids)), ~_seen(staff_id, shared))
+        .group_by(col(Case.citizen_id), col(Case.department_id))
+        .order_by(col(Case.citizen_id), col(Case.department_id))
+    )
+    if leave_out is not None:
+        query = query.where(Case.id != leave_out)
+    return [(int(c), int(d), int(n)) for c, d, n in session.exec(query).all()]
 
 
 # -- the citizen's status page -----------------------------------------------------------------------

@@ -20,13 +20,14 @@ from sqlmodel import col, select
 from ... import answers as answer_forms
 from ... import case_reads, cases, outbox, rendering, versions
 from ... import workflow as wf
-from ...data import citizens
+from ...data import access, citizens, sharing
 from ...definition import Definition
 from ...journey import Journey
 from ...models import Case, Service, StaffUser, utcnow
 from ...references import normalise_reference
-from ...services import casework
-from ...staff import ASSIGN_OTHERS, WORK_CASES
+from ...services import casework, legal_holds
+from ...services.access import record_access
+from ...staff import ASSIGN_OTHERS, LEGAL_HOLD, WORK_CASES
 from ...validation import compiled
 from ..common import db, error_page, render_page, settings
 from ..staff import can, current_user, requires, user_department_ids
@@ -380,16 +381,28 @@ def _assign_ids(detail: case_reads.CaseDetail) -> list[int]:
     ]
 
 
-def _possible_matches(citizen_id: int, staff_id: int, definitions: _Definitions) -> list[dict[str, Any]]:
+def _elsewhere(counts: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    """'N other cases with <department>; ask <department> (its managers) for them': no
+    reference, service, state or date of a case the viewer's departments may not see."""
+    found = sharing.contacts(db(), sorted({d for d, _ in counts}))
+    return [{"count": n, "contact": found[d]} for d, n in counts if d in found]
+
+
+def _possible_matches(
+    citizen_id: int, staff_id: int, definitions: _Definitions, shared: case_reads.Shared
+) -> list[dict[str, Any]]:
     """Other records that may be this applicant (runtime.citizens: they gave one of the same
     identifiers but contradict this record on another), each with what they share and their
-    cases in this staff member's departments. Two queries, whatever the number of records."""
-    shared: dict[int, list[str]] = {}
+    cases this staff member may see (their departments', and those shared with them under an
+    agreement in force); the rest only counted. Four queries, whatever the number of records."""
+    shared_kinds: dict[int, list[str]] = {}
     for match in citizens.possible_matches(session=db(), citizen_id=citizen_id, limit=20):
         other = match.other_citizen_id if match.citizen_id == citizen_id else match.citizen_id
         agreeing = [k for k, v in match.evidence.items() if isinstance(v, dict) and v.get("level") == "agree"]
-        shared[other] = [MATCH_LABELS.get(k, k.replace("_", " ")) for k in agreeing]
-    found = case_reads.cases_of_citizens(db(), citizen_ids=list(shared), staff_id=staff_id)
+        shared_kinds[other] = [MATCH_LABELS.get(k, k.replace("_", " ")) for k in agreeing]
+    found = case_reads.cases_of_citizens(db(), citizen_ids=list(shared_kinds), staff_id=staff_id, shared=shared)
+    hidden = case_reads.cases_not_shared(db(), citizen_ids=list(shared_kinds), staff_id=staff_id, shared=shared)
+    contacts = sharing.contacts(db(), sorted({d for _, d, _ in hidden}))
     return [
         {
             "record": other,
@@ -403,8 +416,9 @@ def _possible_matches(citizen_id: int, staff_id: int, definitions: _Definitions)
                 for c in found
                 if c.citizen_id == other
             ],
+            "elsewhere": [{"count": n, "contact": contacts[d]} for c, d, n in hidden if c == other and d in contacts],
         }
-        for other, kinds in shared.items()
+        for other, kinds in shared_kinds.items()
     ]
 
 
@@ -416,8 +430,13 @@ def _case_page(
 ) -> Any:
     user = _me()
     staff_id = cast(int, user.id)
+    # What other departments' cases and details this member may see: their departments' own,
+    # and what sharing agreements in force give those departments (runtime.data.sharing).
+    own = case_reads.case_departments(db(), staff_id)
+    visible = sharing.visible_to(db(), own)
+    shared = case_reads.Shared(visible.departments, visible.services)
     try:
-        detail = case_reads.case_detail(db(), case_id=case_id, staff_id=staff_id)
+        detail = case_reads.case_detail(db(), case_id=case_id, staff_id=staff_id, shared=shared)
         actions = cases.available_actions(db(), case_id=case_id, staff_id=staff_id)
     except cases.NotFound:
         abort(404)
@@ -428,17 +447,24 @@ def _case_page(
     journey = Journey(compiled(definition), answers)
     rows = rendering.summary_rows(definition, journey.path, answers)
     definitions = _Definitions()
+    names = {
+        c.department_id: c.name
+        for c in sharing.contacts(db(), sorted({o.department_id for o in detail.other_cases})).values()
+    }
     others = [
         {
             "case": other,
             "state": definitions.state_label(other.service_id, other.service_version, other.state),
             "service": _title(definitions.get(other.service_id), other.service_id),
+            # Another department's case, seen under an agreement: its page is that department's.
+            "own": other.department_id in own,
+            "department": names.get(other.department_id, "") if other.department_id not in own else "",
         }
         for other in detail.other_cases
     ]
     state = detail.workflow.states.get(case.state)
     assigning = can(ASSIGN_OTHERS, case.department_id)
-    possible = _possible_matches(case.citizen_id, staff_id, definitions)
+    possible = _possible_matches(case.citizen_id, staff_id, definitions, shared)
     requests = [
         {
             "row": r,
@@ -452,6 +478,15 @@ def _case_page(
         }
         for r in detail.information_requests
     ]
+    # Every view of a case is in the access log (in the case's department's name).
+    record_access(
+        session=db(),
+        staff_id=staff_id,
+        action=access.VIEW_CASE,
+        case_id=case_id,
+        citizen_id=case.citizen_id,
+        department_id=case.department_id,
+    )
     return render_page(
         "casework/case.html",
         status,
@@ -468,16 +503,20 @@ def _case_page(
             and case.deadline_at < utcnow()
         ),
         rows=rows,
-        identifiers=[
-            (IDENTIFIER_LABELS[i.kind], i.value)
-            # Only what the applicant told a department this member of staff works in: an NHS
-            # number given to the GP service is not Council Tax's to see.
-            for i in citizens.citizen_identifiers(
-                session=db(), citizen_id=case.citizen_id, department_ids=case_reads.case_departments(db(), staff_id)
+        identifiers=list(
+            dict.fromkeys(
+                (IDENTIFIER_LABELS[i.kind], i.value)
+                # Only what the applicant told a department this member of staff may see: an NHS
+                # number given to the GP service is not Council Tax's to see.
+                for i in sharing.visible_identifiers(db(), citizen_id=case.citizen_id, visible=visible)
+                if i.kind in IDENTIFIER_LABELS
             )
-            if i.kind in IDENTIFIER_LABELS
-        ],
+        ),
         others=others,
+        elsewhere=_elsewhere(detail.elsewhere),
+        legal_holds=detail.legal_holds,
+        holding=can(LEGAL_HOLD, case.department_id),
+        max_reason=legal_holds.MAX_REASON,
         possible_matches=possible,
         history=_history(detail, definition),
         requests=requests,
@@ -634,6 +673,47 @@ def assign_case(reference: str) -> Any:
     return _done(
         case, "The case is assigned to you" if assignee == user.id else f"The case is assigned to {_name(assignee)}"
     )
+
+
+# -- legal holds ---------------------------------------------------------------------------------
+
+
+def _after_hold(case: Case, message: str) -> Any:
+    flash(message)
+    if can(WORK_CASES, case.department_id):
+        return redirect(url_for("cases.show_case", reference=case.reference), 303)
+    return redirect(url_for("privacy.home"), 303)  # a data protection officer without a case role
+
+
+@bp.post("/cases/<reference>/legal-hold")
+@requires(LEGAL_HOLD, department=_department)
+def place_legal_hold(reference: str) -> Any:
+    """Place a legal hold on the case, with the reason: retention and erasure then leave it."""
+    case = _found(reference)
+    reason = _text(request.form, "reason", MAX_TEXT)
+    try:
+        legal_holds.place(session=db(), actor=cast(int, _me().id), case_id=cast(int, case.id), reason=reason)
+    except legal_holds.NotFound:
+        abort(404)
+    except legal_holds.Refused as exc:
+        if not can(WORK_CASES, case.department_id):
+            abort(400)
+        return _case_page(cast(int, case.id), 400, {"legal-hold-reason": exc.message}, {"reason": reason})
+    return _after_hold(case, f"Case {case.reference} is under a legal hold")
+
+
+@bp.post("/cases/<reference>/legal-hold/<int:hold_id>/release")
+@requires(LEGAL_HOLD, department=_department)
+def release_legal_hold(reference: str, hold_id: int) -> Any:
+    """Release a legal hold in force on the case."""
+    case = _found(reference)
+    try:
+        legal_holds.release(session=db(), actor=cast(int, _me().id), case_id=cast(int, case.id), hold_id=hold_id)
+    except legal_holds.NotFound:
+        abort(404)
+    except legal_holds.Refused as exc:
+        return _after_hold(case, exc.message)
+    return _after_hold(case, "The legal hold is released")
 
 
 # -- the outbox (development) --------------------------------------------------------------------
