@@ -285,39 +285,6 @@ def sessions_purge(batch_size: int) -> None:
     click.echo(f"deleted {count} expired session{'s' if count != 1 else ''}")
 
 
-@main.group()
-def citizens() -> None:
-    """Citizen records, for IT: a citizen's submissions across every service."""
-
-
-@citizens.command("show")
-@click.argument("key")
-def citizens_show(key: str) -> None:
-    """List a citizen's submissions across every service, by record number or email."""
-    from .data.citizens import citizen_identifiers, citizen_submissions, find_citizen
-    from .db import make_engine, session
-
-    settings = _settings()
-    engine = make_engine(settings.database_url)
-    try:
-        with session(engine) as s:
-            citizen = find_citizen(session=s, key=key.strip())
-            if citizen is None or citizen.id is None:
-                click.echo(f"no citizen record matches {key!r}", err=True)
-                sys.exit(1)
-            click.echo(f"Citizen {citizen.id} (record created {citizen.created_at:%Y-%m-%d %H:%M} UTC)")
-            for ident in citizen_identifiers(session=s, citizen_id=citizen.id):
-                if ident.kind != "name_dob_postcode":
-                    click.echo(f"  {ident.kind}: {ident.value}")
-            rows = citizen_submissions(session=s, citizen_id=citizen.id)
-            click.echo(f"{len(rows)} submission{'s' if len(rows) != 1 else ''}:")
-            for sub, service in rows:
-                when = f"{sub.submitted_at:%Y-%m-%d %H:%M}"
-                click.echo(f"  {sub.reference}  {when}  {service.title} (version {sub.service_version})")
-    finally:
-        engine.dispose()
-
-
 # The builder's mount point on the web server: set-up links printed here open its pages.
 BUILDER_PATH = "/builder"
 
@@ -432,17 +399,18 @@ def users_list() -> None:
 
 # Exit codes of `civicforms worker --once`, for cron and monitoring.
 WORKER_OK = 0  # every due message sent, or waiting for its next try
-WORKER_GAVE_UP = 3  # at least one message failed for the last time in this run (status "failed")
+WORKER_GAVE_UP = 3  # a message or a matching job failed for the last time in this run (status "failed")
 
 
 @main.command()
 @click.option("--once", is_flag=True, help="Send what is due now, then exit (for cron); default: run until stopped.")
 def worker(once: bool) -> None:
-    """Escalate overdue cases, then send the outbox: messages to citizens and staff, with retries and back-off.
+    """Escalate overdue cases, send the outbox (messages to citizens and staff), and run matching
+    jobs (submissions to score against the citizen records), with retries and back-off.
 
     Delivery is chosen by CIVICFORMS_MAIL_BACKEND (log, smtp, notify). With --once the exit
-    code is 0 when every due message was sent or will be retried, 3 when one failed for the
-    last time, and 1 when the settings or the database are not usable.
+    code is 0 when every due message was sent and every due matching job ran, or will be
+    retried; 3 when one failed for the last time; 1 when the settings or the database are not usable.
     """
     import time
 
@@ -450,7 +418,7 @@ def worker(once: bool) -> None:
 
     from . import cases, outbox
     from .db import make_engine, session
-    from .services import casework
+    from .services import casework, matching  # matching loads Splink only when a job needs scoring
 
     settings = _settings()
     try:
@@ -469,6 +437,8 @@ def worker(once: bool) -> None:
                 if escalated:
                     click.echo(f"escalated {escalated} overdue case{'s' if escalated != 1 else ''}")
                 result = outbox.run_once(lambda: session(engine), sender, limit=settings.worker_batch_size)
+                with session(engine) as s:
+                    matched = matching.run_jobs(s, limit=settings.worker_batch_size, settings=settings)
             except SQLAlchemyError as exc:
                 if once:
                     raise click.ClickException(
@@ -478,15 +448,21 @@ def worker(once: bool) -> None:
                 click.echo(f"database error, trying again shortly: {type(exc).__name__}", err=True)
                 time.sleep(settings.worker_interval_seconds)
                 continue
-            gave_up = gave_up or bool(result.failed)
+            gave_up = gave_up or bool(result.failed) or bool(matched.failed)
             if result.handled or once:
                 click.echo(
                     f"sent {result.sent}, to retry {result.retried}, failed for good {result.failed} "
                     f"(delivery: {settings.mail_backend})"
                 )
+            if matched.jobs or once:
+                click.echo(
+                    f"matched {matched.done} submission{'s' if matched.done != 1 else ''} "
+                    f"({matched.joined} joined, {matched.suggested} for staff), to retry {matched.retried}, "
+                    f"failed for good {matched.failed} in {matched.seconds:.2f} s"
+                )
             if once:
                 break
-            if result.handled < settings.worker_batch_size:  # caught up: wait for more
+            if max(result.handled, matched.jobs) < settings.worker_batch_size:  # caught up: wait for more
                 time.sleep(settings.worker_interval_seconds)
     except KeyboardInterrupt:
         click.echo("worker stopped", err=True)
@@ -496,8 +472,10 @@ def worker(once: bool) -> None:
         sys.exit(WORKER_GAVE_UP)
 
 
-from .cli_release import load, plan, status  # noqa: E402  (registered here, after main exists)
+from .cli_citizens import citizens  # noqa: E402  (registered here, after main exists)
+from .cli_release import load, plan, status  # noqa: E402
 
+main.add_command(citizens)
 main.add_command(load)
 main.add_command(plan)
 main.add_command(status)

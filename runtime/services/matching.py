@@ -571,16 +571,31 @@ def _only_new(session: Session, citizen_id: int) -> bool:
     return methods == {"new"}
 
 
+# Fewer submissions than this teach Splink nothing reliable (on three, its prior came out as 1,
+# a model that cannot score): the shipped model is better.
+MIN_TRAINING_PROFILES = 500
+
+
 def train(session: Session, *, settings: Settings, progress: Progress | None = None) -> LinkageModel:
     """Estimate the model's parameters from every profile (runtime.linkage.train) and keep it as
-    the newest linkage_model row, which the worker then uses."""
+    the newest linkage_model row, which the worker then uses. ValueError when there are too few
+    submissions, or the trained model cannot score a pair: nothing is kept."""
     import json
 
     from .. import linkage
 
     profiles, _ = all_profiles(session)
     session.rollback()
+    if len(profiles) < MIN_TRAINING_PROFILES:
+        raise ValueError(
+            f"{len(profiles)} submissions with details are too few to train on (at least {MIN_TRAINING_PROFILES}); "
+            "the shipped model stays in use"
+        )
     model = linkage.train(profiles, progress=progress, backend=settings.linkage_backend)  # type: ignore[arg-type]
+    try:  # a model that cannot score would fail every matching job: refuse it here
+        linkage.score(profiles[:1], profiles[1:2], model, backend=settings.linkage_backend)  # type: ignore[arg-type]
+    except Exception as exc:  # noqa: BLE001 - any failure means the model is unusable
+        raise ValueError(f"the trained model cannot score pairs ({type(exc).__name__}: {exc}); nothing kept") from exc
     with atomic(session):
         row = LinkageModel(model=json.loads(model.to_json()), records=len(profiles))
         session.add(row)

@@ -10,7 +10,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from runtime.data import records
-from runtime.models import CitizenLink, MatchCandidate, MatchingJob, Submission
+from runtime.models import CitizenLink, LinkageModel, MatchCandidate, MatchingJob, Submission
 from runtime.services import matching
 from tests.runtime.helpers import badge_answers, citizen_count, gp_answers, send_answers
 
@@ -263,3 +263,32 @@ def test_a_job_gives_up_after_its_last_attempt(db_session, settings, monkeypatch
     assert summary.failed == 1
     db_session.refresh(job)
     assert job.status == "failed" and job.attempts == matching.MAX_ATTEMPTS
+
+
+def test_train_keeps_the_model_and_the_worker_uses_the_newest(db_session, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from runtime import linkage
+
+    neighbours(db_session, 6)
+    monkeypatch.setattr(matching, "MIN_TRAINING_PROFILES", 5)
+    monkeypatch.setattr(matching, "_models", {})  # another test's database may have had a model 1
+    shipped = linkage.load_model()
+    seen: list[int] = []
+    monkeypatch.setattr(linkage, "train", lambda profiles, **kwargs: seen.append(len(profiles)) or shipped)
+    row = matching.train(db_session, settings=settings)
+    assert seen == [6] and row.records == 6 and row.id is not None
+    assert matching.model_from_row(row.model).settings == shipped.settings
+    assert matching.current_model(db_session) is matching.current_model(db_session)  # kept per process
+    assert matching._models.keys() == {row.id}
+
+
+def test_train_refuses_a_model_that_cannot_score(db_session, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from runtime import linkage
+
+    neighbours(db_session, 6)
+    monkeypatch.setattr(matching, "MIN_TRAINING_PROFILES", 5)
+    broken = linkage.load_model()
+    broken = linkage.Model(settings={**broken.settings, "probability_two_random_records_match": 1.0})
+    monkeypatch.setattr(linkage, "train", lambda profiles, **kwargs: broken)
+    with pytest.raises(ValueError, match="cannot score"):
+        matching.train(db_session, settings=settings)
+    assert db_session.exec(select(LinkageModel)).all() == []
