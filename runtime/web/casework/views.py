@@ -702,8 +702,12 @@ def place_legal_hold(reference: str) -> Any:
     return _after_hold(case, f"Case {case.reference} is under a legal hold")
 
 
+def _hold_department(reference: str, hold_id: int) -> int | None:
+    return _department(reference)
+
+
 @bp.post("/cases/<reference>/legal-hold/<int:hold_id>/release")
-@requires(LEGAL_HOLD, department=_department)
+@requires(LEGAL_HOLD, department=_hold_department)
 def release_legal_hold(reference: str, hold_id: int) -> Any:
     """Release a legal hold in force on the case."""
     case = _found(reference)
