@@ -95,12 +95,16 @@ def test_inserting_events_still_works(world: World) -> None:
 
 
 # What changing or removing an event would look like in this code base: the ORM's update()
-# and delete() on the model, session.delete of an event, or SQL text naming the table.
+# and delete() on the model, session.delete of an event, or SQL text naming the table; for the
+# three append-only logs (the case log, the records' log and the access log).
+_MODELS = r"(CaseEvent|RecordEvent|AccessLog)"
+_TABLES = r"(case_event|record_event|access_log)"
 _FORBIDDEN = [
-    re.compile(r"\b(update|delete)\(\s*CaseEvent\b"),
-    re.compile(r"(?i)\b(update\s+case_event|delete\s+from\s+case_event)\b"),
-    re.compile(r"session\.delete\(\s*(event|ev|e|case_event)\b"),
-    re.compile(r"CaseEvent\.__table__\.(update|delete)"),
+    re.compile(rf"\b(update|delete)\(\s*{_MODELS}\b"),
+    re.compile(rf"(?i)\b(update\s+{_TABLES}|delete\s+from\s+{_TABLES}|truncate\s+(table\s+)?{_TABLES})\b"),
+    re.compile(r"session\.delete\(\s*(event|ev|e|case_event|record_event|access_log)\b"),
+    re.compile(rf"{_MODELS}\.__table__\.(update|delete)"),
+    re.compile(rf"SQLModel\.metadata\.tables\[\s*[\"']{_TABLES}[\"']\s*\]\.(update|delete)"),
 ]
 
 
@@ -123,6 +127,85 @@ def test_the_scan_would_see_an_update_or_delete() -> None:
         'conn.exec_driver_sql("update case_event set comment = null")',
         "session.delete(event)",
         "CaseEvent.__table__.delete()",
+        "session.exec(update(RecordEvent).values(detail=None))",
+        "session.exec(delete(AccessLog).where(AccessLog.id == 1))",
+        'text("DELETE FROM access_log")',
+        'conn.exec_driver_sql("UPDATE record_event SET detail = NULL")',
+        'text("TRUNCATE TABLE access_log")',
+        "AccessLog.__table__.update()",
+        "SQLModel.metadata.tables['record_event'].delete()",
     ]
     for sample in samples:
         assert any(p.search(sample) for p in _FORBIDDEN), sample
+
+
+# -- the records' log and the access log (migration 0008): append only as the case log ----------
+
+
+def _log_rows(world: World) -> dict[str, list[tuple]]:
+    with world.engine.connect() as conn:
+        return {
+            table: [tuple(r) for r in conn.execute(text(f"SELECT * FROM {table} ORDER BY id")).all()]
+            for table in ("record_event", "access_log")
+        }
+
+
+@pytest.fixture
+def logged(world: World) -> World:
+    """One row in each of record_event and access_log, about a case's citizen record."""
+    case_id = world.new_case()
+    with world.engine.begin() as conn:
+        citizen = conn.execute(text("SELECT citizen_id FROM case_record WHERE id = :c"), {"c": case_id}).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO record_event (citizen_id, at, actor_id, actor_kind, action) "
+                "VALUES (:citizen, CURRENT_TIMESTAMP, :staff, 'staff', 'link')"
+            ),
+            {"citizen": citizen, "staff": world.caseworker},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO access_log (at, staff_id, citizen_id, case_id, action) "
+                "VALUES (CURRENT_TIMESTAMP, :staff, :citizen, :case, 'view-case')"
+            ),
+            {"citizen": citizen, "staff": world.caseworker, "case": case_id},
+        )
+    return world
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE record_event SET detail = NULL",
+        "UPDATE record_event SET action = 'split', actor_id = NULL",
+        "DELETE FROM record_event WHERE id = (SELECT MIN(id) FROM record_event)",
+        "DELETE FROM record_event",
+        "UPDATE access_log SET staff_id = staff_id",
+        "UPDATE access_log SET case_id = NULL, citizen_id = NULL",
+        "DELETE FROM access_log WHERE action = 'view-case'",
+        "DELETE FROM access_log",
+    ],
+)
+def test_the_database_refuses_to_change_the_records_log_or_the_access_log(logged: World, statement: str) -> None:
+    before = _log_rows(logged)
+    assert all(rows for rows in before.values())
+    table = statement.split()[1] if statement.startswith("UPDATE") else statement.split()[2]
+    with logged.engine.connect() as conn:
+        with pytest.raises(DBAPIError, match=f"{table} is an append-only audit log"):
+            conn.execute(text(statement))
+        conn.rollback()
+    assert _log_rows(logged) == before
+
+
+@pytest.mark.parametrize(
+    "statement", ["TRUNCATE record_event", "TRUNCATE access_log", "TRUNCATE citizen, record_event, access_log CASCADE"]
+)
+def test_truncating_the_records_log_or_the_access_log_is_refused(logged: World, statement: str) -> None:
+    if logged.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE (DELETE without WHERE is tested above)")
+    before = _log_rows(logged)
+    with logged.engine.connect() as conn:
+        with pytest.raises(DBAPIError, match="append-only audit log: TRUNCATE refused"):
+            conn.execute(text(statement))
+        conn.rollback()
+    assert _log_rows(logged) == before
