@@ -13,7 +13,8 @@ score is that of its best-scoring submission):
   a record of its own at submit time is joined this way (its record into the candidate's); a
   submission the exact tier filed under an existing record gives a pair for staff instead;
 - a pair for staff (``records.suggest_pair``, which never re-suggests a decided pair) from the
-  review weight up, or above the link weight when a rule stops the join;
+  review weight up, or above the link weight when a rule stops the join, or whenever the two
+  share an NHS or NI number (a typo, or someone using another person's number);
 - nothing below.
 
 Each job's decision is its own transaction: a job that fails is retried with back-off (as the
@@ -110,6 +111,10 @@ def decide(
 ) -> Decision:
     """The rule for one pair: join, suggest to staff, or nothing (see the module's docstring)."""
     if scored_weight < review_weight:
+        if any(evidence.get(k, {}).get("level") == "agree" for k in ("nhs_number", "ni_number")):
+            # Two people giving one NHS or NI number: a typo, or someone using another's
+            # number. Staff should know, whatever else disagrees.
+            return Decision("suggest", "an NHS or NI number is shared")
         return Decision("none")
     if scored_weight < link_weight:
         return Decision("suggest", "between the thresholds")

@@ -11,7 +11,8 @@ from flask.testing import FlaskClient
 
 from runtime.data import published
 from runtime.models import utcnow
-from runtime.settings import PROJECT_ROOT
+from runtime.services import matching
+from runtime.settings import PROJECT_ROOT, Settings
 from tests.casework.conftest import (
     Office,
     action_form,
@@ -58,19 +59,25 @@ def test_the_case_page_shows_the_answers_the_citizen_and_the_history(office: Off
     assert all("Ada" not in (f.get("action") or "") for f in soup.select("form"))
 
 
-def test_a_record_that_may_be_the_same_person_is_flagged_with_its_cases(office: Office) -> None:
-    """Issue 8: a submission that gives someone's National Insurance number with another email
-    gets a record of its own (it cannot hijack hers); staff see the pair on both cases."""
+def test_a_record_that_may_be_the_same_person_is_flagged_with_its_cases(office: Office, settings: Settings) -> None:
+    """Issue 8: a submission that gives someone's National Insurance number with another name
+    and email gets a record of its own (it cannot hijack hers); once the worker has scored the
+    pair, staff see it on both cases, and it is never joined."""
     hers = office.new_case(name="Ada Lovelace", email="ada@example.com")
     theirs = office.new_case(name="Eve Mallory", email="eve@evil.example")
     her_record, their_record = office.case(hers).citizen_id, office.case(theirs).citizen_id
     assert her_record != their_record
     client = office.sign_in(office.staff("Casey Worker", "caseworker"))
+    assert page(client.get(case_url(hers))).select(".cf-possible-match") == []  # not scored yet
+    with office.session() as s:
+        summary = matching.run_jobs(s, limit=10, settings=settings)
+    assert (summary.done, summary.joined, summary.suggested) == (1, 0, 1)
+    assert office.case(theirs).citizen_id == their_record  # never joined
     for reference, other_record, other_reference in ((hers, their_record, theirs), (theirs, her_record, hers)):
         soup = page(client.get(case_url(reference)))
         [warning] = soup.select(".cf-possible-match")
         text = warning.get_text(" ", strip=True)
-        assert f"Record {other_record} gave the same National Insurance number" in text
+        assert f"Record {other_record} gave the same " in text and "National Insurance number" in text
         assert "check before you decide" in text
         assert [a.get_text(strip=True) for a in warning.select("a")] == [other_reference]
         assert soup.select(".cf-other-cases li") == []  # not their own case: another record's
