@@ -421,7 +421,7 @@ def _seen(staff_id: int, shared: Shared | None) -> ColumnElement[bool]:
             arms.append(col(Case.department_id).in_(sorted(shared.departments)))
         for department_id, services in sorted(shared.services.items()):
             if services:
-                arms.append(and_(Case.department_id == department_id, col(Case.service_id).in_(sorted(services))))
+                arms.append(and_(col(Case.department_id) == department_id, col(Case.service_id).in_(sorted(services))))
     return or_(*arms)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import or_, update
+from sqlalchemy import ColumnElement, or_, update
 from sqlmodel import Session, col, select
 
 from ..models import CitizenIdentifier, Department, Service, SharingAgreement, StaffRole, StaffUser, Submission
@@ -73,10 +73,10 @@ def visible_identifiers(session: Session, *, citizen_id: int, visible: Visible) 
     Council Tax's to see. Details with no submission to name (before migration 0008) are left out."""
     if not visible.departments and not visible.services:
         return []
-    arms = [col(CitizenIdentifier.department_id).in_(sorted(visible.departments))]
+    arms: list[ColumnElement[bool]] = [col(CitizenIdentifier.department_id).in_(sorted(visible.departments))]
     for department_id, services in sorted(visible.services.items()):
         arms.append(
-            (CitizenIdentifier.department_id == department_id) & col(Submission.service_id).in_(sorted(services))
+            (col(CitizenIdentifier.department_id) == department_id) & col(Submission.service_id).in_(sorted(services))
         )
     query = (
         select(CitizenIdentifier)

@@ -88,7 +88,9 @@ def release(*, session: Session, actor: int, case_id: int, hold_id: int) -> None
         now = utcnow()
         result = session.exec(  # type: ignore[call-overload]
             update(LegalHold)
-            .where(col(LegalHold.id) == hold_id, LegalHold.case_id == case_id, col(LegalHold.released_at).is_(None))
+            .where(
+                col(LegalHold.id) == hold_id, col(LegalHold.case_id) == case_id, col(LegalHold.released_at).is_(None)
+            )
             .values(released_at=now, released_by=actor)
         )
         if not result.rowcount:

@@ -162,21 +162,24 @@ def new_agreement() -> Any:
     ends_on, ends_typed = _date(f, sharing.ENDS)
     from_department = _int(_text(f, sharing.FROM, 20))
     services = [s[:60] for s in f.getlist(f"{sharing.SERVICES}")[:500] if isinstance(s, str)]
-    form_values = {
+    to_department = _int(_text(f, sharing.TO, 20))
+    purpose = _text(f, sharing.PURPOSE, MAX_PURPOSE_POST)
+    lawful_basis = _text(f, sharing.LAWFUL_BASIS, 40)
+    form_values: dict[str, Any] = {
         "from_department": from_department,
-        "to_department": _int(_text(f, sharing.TO, 20)),
+        "to_department": to_department,
         "services": services,
-        "purpose": _text(f, sharing.PURPOSE, MAX_PURPOSE_POST),
-        "lawful_basis": _text(f, sharing.LAWFUL_BASIS, 40),
+        "purpose": purpose,
+        "lawful_basis": lawful_basis,
         "starts_on": starts_typed,
         "ends_on": ends_typed,
     }
     form = sharing.AgreementForm(
         from_department_id=from_department,
-        to_department_id=form_values["to_department"],
+        to_department_id=to_department,
         service_ids=services,
-        purpose=form_values["purpose"],
-        lawful_basis=form_values["lawful_basis"],
+        purpose=purpose,
+        lawful_basis=lawful_basis,
         starts_on=starts_on,
         ends_on=ends_on,
     )
@@ -235,7 +238,7 @@ def end_agreement(agreement_id: int) -> Any:
 def _access_filters(args: Mapping[str, Any]) -> tuple[access.AccessFilters, dict[str, Any], dict[str, str]]:
     """The access log's GET form: the filters, what to show back in the form, and the problems."""
     errors: dict[str, str] = {}
-    shown = {
+    shown: dict[str, Any] = {
         "staff": _text(args, "staff", 20),
         "record": _text(args, "record", 20).strip(),
         "case": _text(args, "case", 40).strip(),
@@ -291,7 +294,7 @@ def access_log() -> Any:
     filters, shown, errors = _access_filters(request.args)
     before = _int(_text(request.args, "before", 20))
     found = access.search(db(), filters=filters, before=before)
-    args = _query_args(shown)
+    args: dict[str, Any] = _query_args(shown)
     return render_page(
         "casework/privacy/access_log.html",
         400 if errors else 200,
