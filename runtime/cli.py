@@ -479,3 +479,9 @@ main.add_command(citizens)
 main.add_command(load)
 main.add_command(plan)
 main.add_command(status)
+
+from .cli_privacy import citizens_erase, citizens_export, retention  # noqa: E402  (registered here, after main exists)
+
+main.add_command(retention)
+citizens.add_command(citizens_erase)
+citizens.add_command(citizens_export)
