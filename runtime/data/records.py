@@ -226,6 +226,9 @@ def undo_link(session: Session, *, link_id: int, by: int | None, now: datetime |
         merge = session.get(RecordMerge, back)
         if merge is not None:
             session.delete(merge)
+        # Undoing a join says these are different people: the pair is not suggested or joined
+        # again (until someone reopens it from the record page).
+        _decide_different(session, link.citizen_id, back, by=by, now=now)
         detail = {"link": link_id, "submissions": len(still_here)}
         event(
             session,
@@ -320,6 +323,20 @@ def suggest_pair(
             now=now,
         )
     return candidate
+
+
+def _decide_different(
+    session: Session, citizen_id: int, other_citizen_id: int, *, by: int | None, now: datetime
+) -> None:
+    """The pair of records is two people, as staff said by undoing their join."""
+    low, high = sorted((citizen_id, other_citizen_id))
+    found = session.exec(
+        select(MatchCandidate).where(MatchCandidate.citizen_id == low, MatchCandidate.other_citizen_id == high)
+    ).first()
+    if found is None:
+        found = MatchCandidate(citizen_id=low, other_citizen_id=high, evidence={}, created_at=now)
+    found.status, found.decided_by, found.decided_at = "different", by, now
+    session.add(found)
 
 
 def decided_different(session: Session, citizen_id: int, other_citizen_id: int) -> bool:

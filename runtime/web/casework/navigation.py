@@ -43,7 +43,12 @@ def navigation() -> dict[str, Any]:
             )
             if allowed and endpoint in current_app.view_functions:
                 # The queue's pages are its own item; every other records page is "Citizens".
-                in_queue = (request.endpoint or "").startswith("records.queue") or request.endpoint == "records.decide"
+                in_queue = request.endpoint in (
+                    "records.queue",
+                    "records.pair",
+                    "records.decide",
+                    "records.undo_decision",
+                )
                 active = request.blueprint == blueprint and (endpoint == "records.queue") == in_queue
                 items.append({"text": text, "href": url_for(endpoint), "active": active})
         if outbox_shown() and OUTBOX in current_app.view_functions:

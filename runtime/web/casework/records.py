@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from sqlmodel import select
 
 from ... import record_reads, versions
 from ...data import records as data_records
 from ...data import sharing
-from ...models import StaffUser
+from ...models import Department, StaffUser
 from ...services import records as use_cases
 from ...staff import DATA_PROTECTION, REVIEW_RECORDS, VIEW_RECORDS, WORK_CASES
 from ..common import db, render_page
@@ -50,6 +51,11 @@ def _me() -> StaffUser:
 
 
 def _visible() -> sharing.Visible:
+    """What the signed-in member may see of other departments. The data protection officer
+    answers subject access and erasure for the whole organisation, so sees every department
+    (each view is in the access log, which is theirs to read)."""
+    if user_department_ids(DATA_PROTECTION):
+        return sharing.Visible(frozenset(db().exec(select(Department.id)).all()))  # type: ignore[arg-type]
     return sharing.visible_to(db(), user_department_ids(VIEW_RECORDS))
 
 
