@@ -35,7 +35,7 @@ def test_the_matching_benchmark_runs_on_postgresql_and_cleans_up(tmp_path: Path)
     assert set(timings) == {
         "lookup: a known citizen's 3 identifiers",
         "lookup: 3 identifiers nobody holds",
-        "find_or_create_citizen (rolled back)",
+        "match_submission (rolled back)",
         "before 0006: value IN (...) without kind",
     }
     for name, figures in timings.items():
