@@ -233,7 +233,11 @@ def test_the_outbox_lists_messages_in_development_and_test(office: Office) -> No
     office.new_case(email="ada@example.com")
     client = office.sign_in(office.staff("Casey Worker", "caseworker"))
     soup = page(client.get("/"))
-    assert [a.get_text(strip=True) for a in soup.select("li.govuk-service-navigation__item a")] == ["Cases", "Outbox"]
+    assert [a.get_text(strip=True) for a in soup.select("li.govuk-service-navigation__item a")] == [
+        "Cases",
+        "Citizens",
+        "Outbox",
+    ]
     response = client.get("/outbox")
     assert response.status_code == 200
     rows = page(response).select("table.cf-outbox tbody tr")
@@ -250,7 +254,7 @@ def test_the_outbox_is_a_404_in_production(settings: Settings) -> None:
         client = office.sign_in(office.staff("Casey Worker", "caseworker"))
         assert client.get("/outbox").status_code == 404
         nav = [a.get_text(strip=True) for a in page(client.get("/")).select("li.govuk-service-navigation__item a")]
-        assert nav == ["Cases"]
+        assert nav == ["Cases", "Citizens"]
     finally:
         app.extensions["civicforms.engine"].dispose()
 
