@@ -99,8 +99,11 @@ def check_reason(reason: Any, *, personal: set[str] = frozenset()) -> str:  # ty
     if any(unicodedata.category(ch) == "Cc" for ch in reason if ch not in "\n\r\t"):
         raise PrivacyError("reason", "The reason cannot contain control characters")
     folded = citizen_rules.search_key(text) or ""
+    words = set(folded.split())
     for value in personal:
-        if len(value) >= 4 and (value.lower() in text.lower() or (folded and value in folded)):
+        # A whole detail (an email, a number), or any word of a name ("Zebedee asked by phone").
+        named = {w for w in value.split() if len(w) >= 3} if " " in value else set()
+        if (len(value) >= 4 and (value in text.lower() or value in folded)) or named & words:
             raise PrivacyError(
                 "reason",
                 "The reason must not contain the person's details (it is kept in the audit log): "
