@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from runtime import slugs
+from runtime import retention, slugs
 from runtime.changes import quoted_label, quoted_title
 from runtime.definition import FORMAT, lower_first
 from runtime.dialect import names_in_condition
@@ -1183,6 +1183,27 @@ def set_confirmation(doc: dict[str, Any], *, title: str, next_steps: Any) -> dic
     confirmation = new.setdefault("confirmation", {})
     confirmation["title"] = _text("title", title, "the confirmation title")
     confirmation["next_steps"] = _paragraphs("next_steps", next_steps, "what happens next", optional=False)
+    return new
+
+
+def set_retention(doc: dict[str, Any], *, amount: Any, unit: Any, after: Any) -> dict[str, Any]:
+    """How long applicants' personal data is kept: a number of years or months after the case is
+    closed or the form was sent; ``after`` empty removes the period (kept until erased on request)."""
+    new = _edit(doc)
+    if after in (None, ""):
+        new.pop("retention", None)
+        return new
+    if after not in retention.AFTER:
+        raise EditError("after", "Choose when the period starts")
+    if unit not in ("years", "months"):
+        raise EditError("unit", "Choose years or months")
+    text = str(amount or "").strip()
+    most = retention.MAX_YEARS if unit == "years" else retention.MAX_MONTHS
+    if not text:
+        raise EditError("amount", f"Enter how many {unit} to keep personal data for")
+    if not (text.isascii() and text.isdigit()) or len(text) > 4 or not 1 <= int(text) <= most:
+        raise EditError("amount", f"Enter a whole number of {unit} from 1 to {most}")
+    new["retention"] = {unit: int(text), "after": after}
     return new
 
 

@@ -27,6 +27,8 @@ from runtime.data import drafts, published
 from runtime.definition import DefinitionError, read_file
 from runtime.limits import MAX_FIELD
 from runtime.models import Department, Service
+from runtime.retention import Retention
+from runtime.retention import words as retention_words
 from runtime.services import publishing
 from runtime.web.common import db, render_page, settings
 from runtime.web.staff import can, current_user, department_roles, login_required, requires, user_department_ids
@@ -224,6 +226,7 @@ TASKS: list[tuple[str, str, str]] = [
     ("privacy_and_contact", "Privacy and contact details", ""),
     ("reference", "Reference prefix", ""),
     ("identity", "Which answers identify the citizen", ""),
+    ("retention", "How long personal data is kept", ""),
     ("workflow", "Approval steps", "How staff decide each application"),
     ("preview", "Preview and try the service", ""),
     ("publish", "Publish", ""),
@@ -582,7 +585,45 @@ FORMS: dict[str, TaskForm] = {
             {"identity": {kind: f.get(f"identity.{kind}") or None for kind in ops.IDENTITY_KINDS}},
         ),
     ),
+    "retention": TaskForm(
+        task="retention",
+        title="How long personal data is kept",
+        lede="After this time the applicant's answers, details, the name on the case, staff comments and "
+        "messages are erased automatically, every night. The statistics (dates, states) are kept. "
+        "Cases that are still open, or under a legal hold, are never erased.",
+        fields=lambda doc: [
+            FormField(
+                "amount",
+                "Keep applicants' personal data for",
+                hint="A whole number, for example 6. Check your organisation's retention schedule.",
+                classes="govuk-input--width-4",
+            ),
+            FormField("unit", "Years or months", kind="select", items=(("years", "Years"), ("months", "Months"))),
+            FormField(
+                "after",
+                "Counted from",
+                kind="select",
+                items=(
+                    ("case-closed", "After the case is closed"),
+                    ("submitted", "After the form was sent"),
+                    ("", "Do not erase automatically: keep it until someone asks for it to be erased"),
+                ),
+            ),
+        ],
+        read=lambda doc: _retention_values(doc.get("retention")),
+        save=lambda f: (ops.set_retention, {"amount": f["amount"], "unit": f["unit"], "after": f["after"]}),
+        extra={"summary": retention_words},
+    ),
 }
+
+
+def _retention_values(value: Any) -> dict[str, str]:
+    period = Retention.of(value)
+    if period is None:
+        return {"amount": "", "unit": "years", "after": ""}
+    if period.months % 12 == 0:
+        return {"amount": str(period.months // 12), "unit": "years", "after": period.after}
+    return {"amount": str(period.months), "unit": "months", "after": period.after}
 
 
 def _edit_view(task: str) -> Callable[[str], Any]:
@@ -641,6 +682,7 @@ URLS = {
     "privacy_and_contact": "privacy-and-contact",
     "reference": "reference",
     "identity": "identity",
+    "retention": "retention",
 }
 for _task, _url in URLS.items():
     bp.add_url_rule(
