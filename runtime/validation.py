@@ -21,7 +21,11 @@ from jsonschema import ValidationError
 from .definition import Definition
 from .dialect import FORMATS, MAX_ERRORS, MAX_ITEMS, UnsafeDefinition, _validator, answer_bounds, compile_problems
 from .lru import LRU
+from .widgets.date import Date
 from .workflow import Workflow
+
+# The earliest date of birth taken (runtime.citizens.EARLIEST_BIRTH: the same year).
+EARLIEST_BIRTH = date(1890, 1, 1)
 
 
 class CompiledService:
@@ -56,6 +60,17 @@ class CompiledService:
             for page in definition.pages
         }
         self.index = {page.id: i for i, page in enumerate(definition.pages)}
+        # Dates of birth (the service's identity date_of_birth, and any date question marked
+        # autocomplete "bday"): refused in the future or before EARLIEST_BIRTH when the schema
+        # sets no limit of its own on that side, so that an absurd one is refused where it is
+        # typed (issue 16). A limit the definition sets is the author's and stands.
+        self.birth_dates = sorted(
+            path
+            for path in {definition.identity.get("date_of_birth"), *definition.questions}
+            if path
+            and isinstance(definition.widget_of(path), Date)
+            and (path == definition.identity.get("date_of_birth") or _autocomplete(definition, path) == "bday")
+        )
 
     @property
     def workflow(self) -> Workflow:
@@ -84,7 +99,60 @@ class CompiledService:
         # Each error costs far more than a keyword that holds; MAX_ERRORS is more than any real
         # service makes (one a field, one an item of a checkbox answer), and stopping there stops
         # the evaluation: the answers are refused all the same, with the first problems shown.
-        return error_messages(self.definition, itertools.islice(errors, MAX_ERRORS))
+        found = error_messages(self.definition, itertools.islice(errors, MAX_ERRORS))
+        added = False
+        for path in self.birth_dates:
+            if path not in found:
+                problem = _birth_date_problem(
+                    self.definition, path, _answer_at(answers, path), self.definition.property_schema(path)
+                )
+                if problem:
+                    found[path], added = problem, True
+        if added:
+            order = self.definition.field_order
+            found = dict(sorted(found.items(), key=lambda kv: order.get(kv[0], len(order))))
+        return found
+
+
+def _autocomplete(definition: Definition, path: str) -> str | None:
+    question = definition.questions.get(path)
+    return question.autocomplete if question is not None else None
+
+
+def _answer_at(answers: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(answers, dict):
+            return None
+        answers = answers.get(part)
+    return answers
+
+
+def _future(limit: Any) -> bool:
+    """A dateAfter of today or later: the author asks for a date in the future."""
+    if limit == "today":
+        return True
+    try:
+        return isinstance(limit, str) and date.fromisoformat(limit) >= date.today()
+    except ValueError:
+        return False
+
+
+def _birth_date_problem(definition: Definition, path: str, value: Any, schema: dict[str, Any]) -> str | None:
+    """Why an answered date of birth cannot be one: in the future (unless ``schema``, the
+    question's, sets a dateBefore, or asks for a future date), or before EARLIEST_BIRTH (unless
+    it sets a dateAfter)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        born = date.fromisoformat(value)
+    except ValueError:
+        return None  # "format" says it is not a real date
+    if born > date.today() and "dateBefore" not in schema and not _future(schema.get("dateAfter")):
+        return message_for(definition, path, "dateBefore", "today")
+    if born < EARLIEST_BIRTH and "dateAfter" not in schema:
+        name = definition.error_name(path)
+        return f"{name[:1].upper() + name[1:]} must be in {EARLIEST_BIRTH.year} or later"
+    return None
 
 
 def _trimmed(
