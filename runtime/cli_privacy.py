@@ -149,7 +149,6 @@ def citizens_erase(key: str, reason: str | None, dry_run: bool) -> None:
                 f"dry run: {len(plan.erasable)} would be erased, {len(plan.held)} kept under a legal hold", err=True
             )
             return
-        s.rollback()
         try:
             result = erase_record(session=s, key=key, reason=reason or "", actor_id=None)
         except PrivacyError as exc:

@@ -51,9 +51,7 @@ def _plan(key: str) -> tuple[ErasurePlan | None, dict[str, str]]:
     try:
         plan = privacy.erasure_plan(session=session, key=key)
     except privacy.PrivacyError as exc:
-        session.rollback()
         return None, {"key": exc.message}
-    session.rollback()
     staff_id, department_id = _me()
     record_access(
         session=session,
