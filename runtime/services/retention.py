@@ -179,12 +179,23 @@ def _rows(result: Any) -> int:
 
 def _erase(
     session: Session, *, submission_id: int, why: str, actor_id: int | None, now: datetime, reason: str | None = None
-) -> Counts:
-    """Erase one submission's and its case's personal data, in the caller's transaction."""
+) -> Counts | None:
+    """Erase one submission's and its case's personal data, in the caller's transaction; None
+    (nothing written) when its case is under a legal hold in force.
+
+    The case row is locked first and the holds read after: a hold placed meanwhile (which locks
+    the case too) is either seen here or waits for this erasure to commit."""
     counts = Counts()
     submission = session.get(Submission, submission_id)
     assert submission is not None
-    case = session.exec(select(Case).where(Case.submission_id == submission_id).with_for_update()).first()
+    case = session.exec(
+        select(Case)
+        .where(Case.submission_id == submission_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if case is not None and case.id is not None and reads.holds_in_force(session=session, case_ids=[case.id]):
+        return None
     if submission.erased_at is None or submission.answers:
         submission.answers = {}
         submission.erased_at = now
@@ -335,16 +346,15 @@ def run_retention(
         return result
     for item in due:
         with atomic(session):
-            # Read again inside the transaction: a hold placed, or a case reopened, since the list.
+            # Read again inside the transaction: a case reopened since the list (_erase checks holds).
             case = session.get(Case, item.case_id)
             if case is None or case.closed_at is None:
                 continue
-            if reads.holds_in_force(session=session, case_ids=[item.case_id]):
-                continue
             moment = now or utcnow()
-            result.erased.add(
-                _erase(session, submission_id=item.submission_id, why=RETENTION, actor_id=None, now=moment)
-            )
+            erased = _erase(session, submission_id=item.submission_id, why=RETENTION, actor_id=None, now=moment)
+            if erased is None:
+                continue
+            result.erased.add(erased)
             result.erased.add(
                 _finish_record(session, citizen_id=case.citizen_id, why=RETENTION, actor_id=None, now=moment)
             )
@@ -402,17 +412,22 @@ def erase_record(
         plan = reads.erasure_plan(session=session, citizen_id=citizen.id)
         assert plan is not None
         counts = Counts()
+        erased: list[str] = []
+        held = plan.holds
         for item in plan.erasable:
             assert item.submission.id is not None
-            counts.add(
-                _erase(
-                    session, submission_id=item.submission.id, why=REQUEST, actor_id=actor_id, now=moment, reason=text
-                )
+            done = _erase(
+                session, submission_id=item.submission.id, why=REQUEST, actor_id=actor_id, now=moment, reason=text
             )
+            if done is None:  # held since the plan was read
+                assert item.case is not None and item.case.id is not None
+                held += reads.holds_in_force(session=session, case_ids=[item.case.id]).get(item.case.id, [])
+                continue
+            counts.add(done)
+            erased.append(item.submission.reference)
         counts.add(_finish_record(session, citizen_id=citizen.id, why=REQUEST, actor_id=actor_id, now=moment))
         for merged in reads.merged_records(session=session, citizen_id=citizen.id):
             counts.add(_finish_record(session, citizen_id=merged, why=REQUEST, actor_id=actor_id, now=moment))
-        held = plan.holds
         record_data.event(
             session,
             citizen_id=citizen.id,
@@ -430,7 +445,7 @@ def erase_record(
                 department_id=department_id,
                 detail={"held_cases": sorted({h.case_id for h in held}), **counts.as_json()},
             )
-        return ErasureResult(citizen.id, counts, held, [i.submission.reference for i in plan.erasable])
+        return ErasureResult(citizen.id, counts, held, erased)
 
 
 # -- subject access ------------------------------------------------------------------------------

@@ -149,3 +149,19 @@ def test_due_dates(months: int, start: date, due: date) -> None:
     period = Retention(months, "case-closed")
     assert period.due(start) == due
     assert period.latest_start(due) >= start and period.due(period.latest_start(due)) <= due
+
+
+def test_a_hold_placed_after_the_list_was_read_still_keeps_the_case(
+    db_session: Session, cases: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listed, _ = erasure_reads.due_for_retention(
+        session=db_session, today=date(2099, 1, 1), periods=erasure_reads.retention_periods(session=db_session)
+    )
+    assert cases["held"].reference not in [d.reference for d in listed]
+    stale = erasure_reads.Due(cases["held"].submission_id, cases["held"].id, cases["held"].reference, "blue-badge", "x")
+    monkeypatch.setattr(erasure_reads, "due_for_retention", lambda **_: ([stale], []))
+    result = privacy.run_retention(session=db_session, today=TODAY)
+    assert result.erased.submissions == 0
+    db_session.expire_all()
+    kept = db_session.get(Case, cases["held"].id)
+    assert kept is not None and kept.erased_at is None and kept.citizen_name == "Hal Held"
