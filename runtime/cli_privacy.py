@@ -39,12 +39,20 @@ class _BadInput(click.ClickException):
 
 @contextmanager
 def _database() -> Iterator[Any]:
+    """A session; a database that cannot be reached or read is a clear error (exit 1), not a traceback."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from .db import make_engine, session
 
     engine = make_engine(_settings().database_url)
     try:
         with session(engine) as s:
             yield s
+    except SQLAlchemyError as exc:
+        raise click.ClickException(
+            f"database: {type(exc).__name__}: {str(exc).splitlines()[0][:300]} "
+            "(is CIVICFORMS_DATABASE_URL right, and has `civicforms db upgrade` run?)"
+        ) from exc
     finally:
         engine.dispose()
 

@@ -165,3 +165,11 @@ def test_a_hold_placed_after_the_list_was_read_still_keeps_the_case(
     db_session.expire_all()
     kept = db_session.get(Case, cases["held"].id)
     assert kept is not None and kept.erased_at is None and kept.citizen_name == "Hal Held"
+
+
+def test_a_database_that_cannot_be_read_exits_1(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CIVICFORMS_DATABASE_URL", f"sqlite:///{tmp_path}/empty.db")
+    monkeypatch.setenv("CIVICFORMS_SECRET_KEY", "s" * 48)
+    done = CliRunner().invoke(main, ["retention", "run", "--dry-run"])
+    assert done.exit_code == 1
+    assert done.stderr.startswith("Error: database: OperationalError") and "Traceback" not in done.output
