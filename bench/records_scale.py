@@ -131,7 +131,7 @@ def database(postgres: str, name: str, keep: bool) -> Iterator[str]:
 
 def _person() -> str:
     """The person whose details a record holds: its own, or (one record in 40) its neighbour's."""
-    return "(CASE WHEN s.citizen_id % 40 = 0 THEN s.citizen_id - 1 ELSE s.citizen_id END)"
+    return "(CASE WHEN s.citizen_id % 40 = 0 THEN s.citizen_id - 1 ELSE s.citizen_id END)::bigint"
 
 
 def _nhs_number(p: str) -> str:
