@@ -18,8 +18,15 @@ Then, against the truth (which applications are one person):
 Splink's labelled ``fake_1000`` (bench/data/fake_1000.csv) is a second check, scored with the
 same model and thresholds directly (it belongs to no service).
 
+``--sweep`` chooses the review weight on this benchmark: it runs once with a very low review
+weight (``SWEEP_FLOOR``, through CIVICFORMS_MATCH_REVIEW_WEIGHT) so that every scored pair is kept
+as a candidate, then prints, for several review weights, the recall with review and the review
+items per 1,000 submissions the stored candidates' weights would give (the automatic links are
+the link weight's either way).
+
 Run: ``.venv/bin/python bench/matching_truth.py [--residents 1000] [--seed 1] [--database
-sqlite|postgresql+psycopg://...] [--json out.json]``. Exits 1 when a target is missed.
+sqlite|postgresql+psycopg://...] [--json out.json] [--explain N] [--sweep]``. Exits 1 when a
+target is missed.
 See docs/performance.md ("Matching against known truth").
 """
 
@@ -60,6 +67,9 @@ RECALL_TARGET = 0.98
 MINUTES = 60
 SECRET = "bench-secret-key-not-for-production-0123456789"
 URLS = CaseUrls("http://127.0.0.1:5000")
+# --sweep: every pair the worker scores above this is stored as a candidate.
+SWEEP_FLOOR = -60.0
+SWEEP_WEIGHTS = (-10.0, -8.0, -6.0, -4.0, -2.0, 0.0, 2.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 
 
 def send(engine: Any, definitions: dict[str, Any], answers: dict[str, Any], service_id: str) -> str:
@@ -107,20 +117,27 @@ def evaluate(engine: Any, references: list[str], truth: set[frozenset[int]]) -> 
         record_of = {
             index[ref]: cid for ref, cid in s.exec(select(Submission.reference, Submission.citizen_id)) if ref in index
         }
-        pending = [
-            (a, b)
-            for a, b in s.exec(
-                select(MatchCandidate.citizen_id, MatchCandidate.other_citizen_id).where(
-                    MatchCandidate.status == "pending"
-                )
+        stored = [
+            (a, b, weight, evidence or {})
+            for a, b, weight, evidence in s.exec(
+                select(
+                    MatchCandidate.citizen_id,
+                    MatchCandidate.other_citizen_id,
+                    MatchCandidate.match_weight,
+                    MatchCandidate.evidence,
+                ).where(MatchCandidate.status == "pending")
             )
         ]
+        pending = [(a, b) for a, b, _, _ in stored]
         failed = s.exec(select(MatchingJob.id).where(MatchingJob.status != "done")).all()
     members: dict[int, list[int]] = defaultdict(list)
     for i, cid in record_of.items():
         members[cid].append(i)
     linked = {frozenset(p) for group in members.values() for p in itertools.combinations(group, 2)}
     review = {frozenset((x, y)) for a, b in pending for x in members.get(a, []) for y in members.get(b, [])}
+    evaluate.sweep = [  # type: ignore[attr-defined]
+        _at_review_weight(weight, stored, members, linked, truth, len(references)) for weight in SWEEP_WEIGHTS
+    ]
     links = matching_data.pairwise_scores(linked, truth)
     both = matching_data.pairwise_scores(linked | review, truth)
     evaluate.missed = sorted(tuple(sorted(p)) for p in truth - linked - review)  # type: ignore[attr-defined]
@@ -137,6 +154,37 @@ def evaluate(engine: Any, references: list[str], truth: set[frozenset[int]]) -> 
         "review_items": len(pending),
         "review_items_per_1000": round(1000 * len(pending) / max(1, len(references)), 1),
         "jobs_not_done": len(failed),
+    }
+
+
+def _kept(weight: float, evidence: dict[str, Any], review_weight: float) -> bool:
+    """Whether the worker would keep a stored candidate at ``review_weight``: from the review weight
+    up, or whenever an NHS or NI number is shared (runtime.services.matching.decide)."""
+    shared = any((evidence.get(k) or {}).get("level") == "agree" for k in ("nhs_number", "ni_number"))
+    return weight >= review_weight or shared
+
+
+def _at_review_weight(
+    review_weight: float,
+    stored: list[tuple[int, int, float, dict[str, Any]]],
+    members: dict[int, list[int]],
+    linked: set[frozenset[int]],
+    truth: set[frozenset[int]],
+    submissions: int,
+) -> dict[str, Any]:
+    """Recall with review and review items per 1,000 if only candidates at ``review_weight`` were kept."""
+    kept = [(a, b) for a, b, weight, evidence in stored if _kept(weight, evidence, review_weight)]
+    review = {frozenset((x, y)) for a, b in kept for x in members.get(a, []) for y in members.get(b, [])}
+    both = matching_data.pairwise_scores(linked | review, truth)
+    true_items = sum(
+        any(frozenset((x, y)) in truth for x in members.get(a, []) for y in members.get(b, [])) for a, b in kept
+    )
+    return {
+        "review_weight": review_weight,
+        "recall_with_review": round(both["recall"], 4),
+        "review_items": len(kept),
+        "review_items_same_person": true_items,
+        "review_items_per_1000": round(1000 * len(kept) / max(1, submissions), 1),
     }
 
 
@@ -185,9 +233,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", default="sqlite")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--explain", type=int, default=0, help="print this many missed and wrong pairs")
+    parser.add_argument(
+        "--sweep",
+        action="store_true",
+        help="keep every scored pair, then print recall and review load per review weight",
+    )
     args = parser.parse_args(argv)
+    import os
+
     from runtime.settings import from_environment
 
+    if args.sweep:
+        os.environ["CIVICFORMS_MATCH_REVIEW_WEIGHT"] = str(SWEEP_FLOOR)
     settings = from_environment()
     applications = matching_data.residents(args.residents, args.seed)
     truth = matching_data.truth_pairs(applications)
@@ -229,7 +286,16 @@ def main(argv: list[str] | None = None) -> int:
             "max_rss_mb": round(maxrss_mb(), 1),
         }
     )
-    result["fake_1000"] = fake_1000(settings.match_link_weight, settings.match_review_weight)
+    if args.sweep:
+        from runtime.settings import MATCH_DEFAULTS
+
+        result["sweep"] = evaluate.sweep  # type: ignore[attr-defined]
+        result["fake_1000"] = fake_1000(settings.match_link_weight, MATCH_DEFAULTS["review"])
+        result["fake_1000_sweep"] = [
+            {"review_weight": w, **fake_1000(settings.match_link_weight, w)} for w in SWEEP_WEIGHTS
+        ]
+    else:
+        result["fake_1000"] = fake_1000(settings.match_link_weight, settings.match_review_weight)
     out(f"Matching against known truth: {args.residents} residents, {result['submissions']} submissions")
     table(
         ["measure", "value", "target"],
@@ -247,6 +313,29 @@ def main(argv: list[str] | None = None) -> int:
         f"fake_1000: precision {f1000['automatic_precision']}, recall with review {f1000['recall_with_review']}, "
         f"{f1000['review_pairs']} review pairs, {f1000['seconds']} s"
     )
+    if args.sweep:
+        out(f"Sweep of the review weight (link weight {settings.match_link_weight}; review items are pairs of records)")
+        table(
+            [
+                "review weight",
+                "recall with review",
+                "review items",
+                "of them one person",
+                "per 1,000",
+                "fake_1000 recall",
+            ],
+            [
+                [
+                    row["review_weight"],
+                    row["recall_with_review"],
+                    row["review_items"],
+                    row["review_items_same_person"],
+                    row["review_items_per_1000"],
+                    f["recall_with_review"],
+                ]
+                for row, f in zip(result["sweep"], result["fake_1000_sweep"], strict=True)
+            ],
+        )
     for title, pairs in (("missed", evaluate.missed), ("wrongly linked", evaluate.wrong)):  # type: ignore[attr-defined]
         for a, b in pairs[: args.explain]:
             out(f"{title}: {applications[a].tags} {applications[a].details}")
