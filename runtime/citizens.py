@@ -6,8 +6,10 @@ one of them (``lookup_keys``), field by field (``compare``). The deterministic t
 (``decide``) then says at once:
 
 - ``SAME``: the record is clearly this person: the same name and date of birth, at least one
-  more detail agreeing (NHS or NI number, email, phone, postcode), and no strong identifier
-  contradicting (another NHS or NI number). Filed there, with the evidence.
+  identifier agreeing (NHS or NI number), or another detail agreeing (email, phone, postcode)
+  with no email or phone contradicting; never another NHS or NI number. Filed there, with the
+  evidence. A new email or phone with the same name, birthday and address is likely the same
+  person, but not clearly: the worker weighs it.
 - ``CONFLICT``: a strong identifier contradicts (the record holds another NHS or NI number, or
   this NHS number with another name and date of birth): never joined automatically.
 - ``MAYBE``: anything else that shares a detail: a closer look by the probabilistic tier
@@ -29,6 +31,7 @@ from typing import Any
 
 import phonenumbers
 
+from .validation import EARLIEST_BIRTH
 from .widgets.identifiers import (
     is_nhs_number,
     normalise_nhs_number,
@@ -51,7 +54,6 @@ AGREE, CLOSE, DISAGREE, MISSING = "agree", "close", "disagree", "missing"
 
 MAX_IDENTIFIER = 400  # citizen_identifier.value
 MAX_NAME_KEY = 200
-EARLIEST_BIRTH = date(1890, 1, 1)
 
 # Apostrophes and hyphens join (O'Brien = OBrien, Smith-Jones = SmithJones). Letters NFKD does
 # not split (Ł, Ø) stay as they are: the keys stored by migration 0004 were made so.
@@ -218,7 +220,10 @@ def decide(found: Mapping[str, str], held: Held) -> tuple[str, dict[str, str]]:
         # Someone's NHS number with another name or date of birth: a typo, or a claim on
         # another person's record. Either way not for a machine to join.
         return CONFLICT, fields
-    if person and any(fields[kind] == AGREE for kind in CONFIRMING):
+    if person and any(fields[kind] == AGREE for kind in STRONG):
+        return SAME, fields
+    contradicted = any(fields[kind] == DISAGREE for kind in ("email", "phone"))
+    if person and not contradicted and any(fields[kind] == AGREE for kind in CONFIRMING):
         return SAME, fields
     return MAYBE, fields
 

@@ -72,20 +72,21 @@ def match_submission(*, session: Session, found: Mapping[str, str]) -> Filing:
     """The deterministic tier: the record a submission with these details is filed under (made
     here when none is clearly this person), and whether the worker should look closer."""
     keys = citizens.lookup_keys(found)
-    candidates: list[int] = []
+    shared: dict[int, set[str]] = {}  # record: the kinds it shares with the submission
     if keys:
         _lock(session, keys)
-        candidates = sorted(
-            set(
-                session.exec(
-                    select(CitizenIdentifier.citizen_id)
-                    .join(Citizen, col(Citizen.id) == CitizenIdentifier.citizen_id)
-                    .where(identifier_lookup(keys), col(Citizen.erased_at).is_(None))
-                )
-            )
-        )
+        for cid, kind in session.exec(
+            select(CitizenIdentifier.citizen_id, CitizenIdentifier.kind)
+            .join(Citizen, col(Citizen.id) == CitizenIdentifier.citizen_id)
+            .where(identifier_lookup(keys), col(Citizen.erased_at).is_(None))
+        ):
+            shared.setdefault(cid, set()).add(kind)
+    # Only a record sharing the name and the date of birth can be clearly this person: the rest
+    # (some 35 records share any one birthday at a million records) are the worker's to score,
+    # and are not read here.
+    candidates = sorted(cid for cid, kinds in shared.items() if {"full_name", "date_of_birth"} <= kinds)
     chosen: tuple[int, dict[str, str]] | None = None
-    others = False
+    others = len(shared) > len(candidates)
     details = held(session, candidates)
     for cid in candidates:
         verdict, fields = citizens.decide(found, details[cid])
@@ -99,7 +100,7 @@ def match_submission(*, session: Session, found: Mapping[str, str]) -> Filing:
     session.add(record)
     session.flush()
     assert record.id is not None
-    return Filing(record.id, "new", {}, closer_look=bool(candidates))
+    return Filing(record.id, "new", {}, closer_look=bool(shared))
 
 
 def file_details(*, session: Session, submission: Submission, found: Mapping[str, str], filing: Filing) -> None:

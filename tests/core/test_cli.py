@@ -12,20 +12,15 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from sqlmodel import select
-from werkzeug.datastructures import MultiDict
 
 from runtime import db as dbmod
 from runtime import versions as published_versions
-from runtime.answers import parse_page
 from runtime.cli import main
-from runtime.data import form_sessions, submissions
+from runtime.data import form_sessions
 from runtime.definition import content_hash, dumps, read_file
-from runtime.journey import Journey
 from runtime.models import ServiceVersion
-from runtime.validation import compiled
 from tests.conftest import DEFINITIONS, SERVICE_IDS
 from tests.core.sample import sample_doc
-from tests.journeys import HAPPY_PATHS
 
 SECRET = "k" * 40
 
@@ -417,67 +412,7 @@ def test_a_published_definition_reads_back_as_published(tmp_path: Path, database
     engine.dispose()
 
 
-# -- citizens show ----------------------------------------------------------------------------------
-
-
-def happy_answers(definition: Any) -> dict[str, Any]:
-    """The answers a citizen gives on the happy path, parsed as the web app parses them."""
-    answers: dict[str, Any] = {}
-    for page_id, data in HAPPY_PATHS[definition.id]:
-        form: MultiDict[str, str] = MultiDict()
-        for key, value in data.items():
-            for one in value if isinstance(value, list) else [value]:
-                form.add(key, one)
-        answers.update(parse_page(definition, definition.page_by_id[page_id].questions, form)[0])
-    journey = Journey(compiled(definition), answers)
-    assert journey.errors == {}
-    return journey.visible_answers
-
-
-@pytest.fixture
-def two_submissions(database_url: str) -> tuple[int, list[tuple[str, str]]]:
-    """Jane applies for a parking permit and registers with a GP: one citizen, two references."""
-    engine = dbmod.make_engine(database_url)
-    made = []
-    with dbmod.session(engine) as s:
-        for service_id in ("resident-parking-permit", "register-with-gp"):
-            definition = published_versions.definition(session=s, service_id=service_id)
-            assert definition is not None
-            submission = submissions.create_submission(session=s, service=definition, answers=happy_answers(definition))
-            s.commit()
-            made.append((submission.reference, definition.title, submission.citizen_id))
-    engine.dispose()
-    assert made[0][2] == made[1][2]  # linked by email
-    return made[0][2], [(reference, title) for reference, title, _ in made]
-
-
-@pytest.mark.parametrize("key", ["email", "record number"])
-def test_citizens_show_lists_submissions_to_every_service(
-    database_url: str, two_submissions: tuple[int, list[tuple[str, str]]], key: str
-) -> None:
-    citizen_id, made = two_submissions
-    lookup = " JANE.SMITH@example.com " if key == "email" else str(citizen_id)
-    result = run("citizens", "show", lookup, **db_env(database_url))
-    assert result.exit_code == 0, result.output
-    lines = result.stdout.splitlines()
-    assert lines[0].startswith(f"Citizen {citizen_id} (record created ")
-    assert "  email: jane.smith@example.com" in lines
-    assert "  nhs_number: 9434765919" in lines
-    assert "2 submissions:" in lines
-    listed = [line for line in lines if line.startswith("  ") and "(version " in line]
-    assert len(listed) == 2
-    for (reference, title), line in zip(made, listed, strict=True):
-        assert line.startswith(f"  {reference}  ")
-        assert re.search(rf"{re.escape(title)} \(version \d+\)$", line), line
-
-
-def test_citizens_show_an_unknown_citizen(database_url: str, two_submissions: Any) -> None:
-    hostile = ("", "   ", "' OR 1=1 --", "a\x00b@example.com", "9" * 40, "x" * 10_000, "<script>@x.y")
-    for key in ("nobody@example.com", "999999", "not an identifier", *hostile):
-        result = run("citizens", "show", key, **db_env(database_url))
-        assert result.exit_code == 1, key
-        assert result.stdout == ""
-        assert result.stderr == f"no citizen record matches {key!r}\n"
+# citizens show: tests/core/test_cli_citizens.py
 
 
 def test_validate_runs_without_a_database_or_settings(tmp_path: Path) -> None:
