@@ -42,6 +42,7 @@ ROUTES: dict[str, str] = {
     "services.task_list": core.VIEW_SERVICES,
     "services.edit_details": core.EDIT_DRAFTS,
     "services.edit_start_page": core.EDIT_DRAFTS,
+    "services.edit_retention": core.EDIT_DRAFTS,
     "services.edit_declaration": core.EDIT_DRAFTS,
     "services.edit_confirmation": core.EDIT_DRAFTS,
     "services.edit_privacy_and_contact": core.EDIT_DRAFTS,

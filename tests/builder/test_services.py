@@ -150,7 +150,7 @@ def test_create_from_blank(builder_app: Flask, designer: FlaskClient) -> None:
     assert response.headers["Location"].endswith("/builder/services/apply-for-a-skip-licence/")
     soup = page(designer.get(response.headers["Location"].removeprefix("/builder")))
     assert soup.select_one("h1").get_text(strip=True) == "Apply for a skip licence"  # type: ignore[union-attr]
-    assert len(soup.select(".govuk-task-list__item")) == 11  # ten tasks and the approval steps
+    assert len(soup.select(".govuk-task-list__item")) == 12  # eleven tasks and the approval steps
     assert "Not started" in soup.select_one(".govuk-task-list").get_text()  # type: ignore[union-attr]
     draft = _draft(builder_app, "apply-for-a-skip-licence")
     assert draft.definition["reference_prefix"] == "SKP"
