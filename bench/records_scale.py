@@ -208,6 +208,7 @@ def add_details(url: str) -> dict[str, int]:
     with engine.begin() as conn:
         conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+        conn.execute(text("SET LOCAL work_mem = '64MB'"))
         # The submissions made through the citizen pages (bench.casework.template_answers) have theirs.
         done = int(conn.execute(text("SELECT COALESCE(max(submission_id), 0) FROM citizen_link")).scalar_one())
         links = int(conn.execute(text("SELECT COALESCE(max(id), 0) FROM citizen_link")).scalar_one())
@@ -224,13 +225,14 @@ def add_details(url: str) -> dict[str, int]:
                 + arms
             )
         )
-        # Each citizen's first submission made its record; the others were filed under it.
-        first = "s.id IN (SELECT min(id) FROM submission GROUP BY citizen_id)"
+        # Each citizen's first submission made its record; the others were filed under it (a join,
+        # not IN (...) in the select list: that is a subplan, row by row once it outgrows work_mem).
         conn.execute(
             text(
                 "INSERT INTO citizen_link (citizen_id, submission_id, method, decided_at) "
-                f"SELECT s.citizen_id, s.id, CASE WHEN {first} THEN 'new' ELSE 'exact' END, s.submitted_at "
-                f"FROM submission s WHERE s.id > {done}"
+                "SELECT s.citizen_id, s.id, CASE WHEN f.id IS NULL THEN 'exact' ELSE 'new' END, s.submitted_at "
+                "FROM submission s LEFT JOIN (SELECT min(id) AS id FROM submission GROUP BY citizen_id) f "
+                f"ON f.id = s.id WHERE s.id > {done}"
             )
         )
         conn.execute(
