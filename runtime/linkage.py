@@ -562,10 +562,17 @@ def score(
 # ---------------------------------------------------------------------------------------------
 
 
-def _population_linker(profiles: Iterable[dict[str, Any]], settings: dict[str, Any], backend: str) -> tuple[Any, int]:
+def _population_linker(
+    profiles: Iterable[dict[str, Any]],
+    settings: dict[str, Any],
+    backend: str,
+    term_frequencies: dict[str, dict[str, float]] | None = None,
+) -> tuple[Any, int]:
     from splink import Linker
 
-    rows = [prepare(p) for p in profiles]
+    # With the model's term frequencies (rematch), a pair scores exactly as the worker scores it,
+    # so the thresholds mean the same in both; without them (training), Splink counts its input.
+    rows = [prepare(p) if term_frequencies is None else _with_tf(prepare(p), term_frequencies) for p in profiles]
     if not rows:
         raise ValueError("no profiles to link")
     db_api = _db_api(backend)
@@ -657,7 +664,7 @@ def rematch(
         return []
     report = progress or (lambda step, done, total: None)
     report("prepare", 0, 3)
-    linker, _ = _population_linker(profiles, model.settings, backend)
+    linker, _ = _population_linker(profiles, model.settings, backend, model.term_frequencies)
     report("predict", 1, 3)
     predictions = linker.inference.predict(threshold_match_weight=threshold_weight)
     report("collect", 2, 3)

@@ -231,3 +231,22 @@ def test_later_calls_replaying_the_cached_sql_score_like_a_fresh_model():
     assert replayed == fresh
     assert replayed[0].evidence["postcode"]["label"] == "same sector"
     assert replayed[0].evidence["name"]["label"] == "same first name or nickname, same surname"
+
+
+def test_a_rematch_scores_a_pair_as_the_worker_does() -> None:
+    """Both use the model's term frequencies, so one threshold means the same in both."""
+    model = linkage.load_model()
+    jennifer = {
+        "unique_id": "1",
+        "full_name": "jennifer okafor",
+        "date_of_birth": "1980-01-02",
+        "email": "j@example.com",
+        "phone": "+447700900123",
+        "postcode": "L82SX",
+        "nhs_number": None,
+        "ni_number": None,
+    }
+    jenny = {**jennifer, "unique_id": "2", "full_name": "jenny okafor", "email": "jo@example.org"}
+    [worker] = linkage.score([jenny], [jennifer], model)
+    [batch] = linkage.rematch([jennifer, jenny], model, threshold_weight=-50)
+    assert round(batch.match_weight, 6) == round(worker.match_weight, 6)
