@@ -9,7 +9,7 @@ legal_hold.reason, never in the append-only log.
 from __future__ import annotations
 
 from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from .. import cases
 from ..models import Case, CaseEvent, LegalHold, utcnow
@@ -62,6 +62,12 @@ def place(*, session: Session, actor: int, case_id: int, reason: str) -> LegalHo
         problem = check_reason(reason)
         if problem:
             raise Refused(REASON, problem)
+        # The case row is locked (PostgreSQL) before anything is written: an erasure running at
+        # the same moment locks it too, so the two take turns, and a hold never lands on a case
+        # whose data went a moment ago.
+        locked = session.exec(select(Case).where(Case.id == case_id).with_for_update()).one()
+        if locked.erased_at is not None:
+            raise Refused(REASON, "This case's personal data has already been erased: there is nothing left to hold")
         now = utcnow()
         hold = LegalHold(case_id=case_id, reason=reason.strip(), placed_by=actor, placed_at=now)
         session.add(hold)

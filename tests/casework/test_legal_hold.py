@@ -117,3 +117,16 @@ def test_a_dpo_of_the_department_may_place_a_hold(office: Office) -> None:
     assert response.status_code == 303 and response.headers["Location"].endswith("/data-protection")
     [hold] = _holds(office)
     assert hold.placed_by == dpo_user.id and hold.reason == "ICO investigation"
+
+
+def test_no_hold_on_a_case_whose_data_was_erased(office: Office) -> None:
+    from runtime.models import utcnow
+    from runtime.services import legal_holds
+
+    reference = office.new_case()
+    manager = office.staff("Mary Manager", "manager")
+    office.update_case(reference, erased_at=utcnow())
+    case_id = office.case(reference).id
+    with office.session() as s, pytest.raises(legal_holds.Refused, match="already been erased"):
+        legal_holds.place(session=s, actor=manager.id, case_id=case_id, reason="Tribunal claim")
+    assert _holds(office) == []
