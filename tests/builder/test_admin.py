@@ -319,6 +319,8 @@ def test_change_roles(builder: FlaskClient, staff: StaffMembers, team: Any) -> N
         ("admin", False),
         ("caseworker", False),
         ("manager", False),
+        ("records", False),
+        ("dpo", False),
     ]
     token = _token(client, f"/admin/users/{dan.id}")
     data = {"csrf_token": token, f"roles-{highways}": ["reviewer", "admin"]}
