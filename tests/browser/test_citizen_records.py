@@ -15,10 +15,14 @@ Council Tax case keeps its data. axe-core (WCAG 2.2 A/AA) checks every page on t
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import sqlite3
+from collections.abc import Callable
 from datetime import date
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import expect
@@ -91,6 +95,7 @@ def ada(casework_server: BuilderServer) -> dict[str, Any]:
             gp = departments.find_department(session=s, key=GP_DEPARTMENT)
             tax = departments.find_department(session=s, key=COUNCIL_TAX)
             assert gp is not None and gp.id is not None and tax is not None and tax.id is not None
+            where_ids = {"tax": tax.id, "gp": gp.id}
 
             def person(email: str, name: str, department: int, *roles: str) -> None:
                 user = staff.create_user(
@@ -101,9 +106,10 @@ def ada(casework_server: BuilderServer) -> dict[str, Any]:
                     role=roles[0],
                     password=DESIGNER_PASSWORD,
                 ).user
+                assert user.id is not None
                 for extra in roles[1:]:
                     where, role = extra.split(":")
-                    s.add(StaffRole(user_id=user.id, department_id={"tax": tax.id, "gp": gp.id}[where], role=role))
+                    s.add(StaffRole(user_id=user.id, department_id=where_ids[where], role=role))
 
             person(RECORDS_EMAIL, "Rae Records", gp.id, "records", "tax:records")
             person(GP_CASEWORKER_EMAIL, "Gus Practice", gp.id, "caseworker")
@@ -155,6 +161,37 @@ def ada(casework_server: BuilderServer) -> dict[str, Any]:
             }
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def checked(axe: Callable[[Any], None]) -> Any:
+    """``axe``, remembering the path of every page it checked (``checked.paths``)."""
+
+    def run(page: Any) -> None:
+        axe(page)
+        run.paths.add(urlparse(page.url).path)  # type: ignore[attr-defined]
+
+    run.paths = set()  # type: ignore[attr-defined]
+    return run
+
+
+# Every page of the walk: each is checked by axe-core at least once.
+PAGES = (
+    "/casework/sign-in",
+    "/casework/",
+    "/casework/citizens",
+    "/casework/citizens/{record}",
+    "/casework/citizens/possible-matches",
+    "/casework/citizens/possible-matches/{candidate}",
+    "/casework/cases/{tax_case}",
+    "/casework/data-protection",
+    "/casework/data-protection/sharing-agreements",
+    "/casework/data-protection/sharing-agreements/new",
+    "/casework/data-protection/sharing-agreements/1/end",
+    "/casework/data-protection/access-log",
+    "/casework/data-protection/subject-access",
+    "/casework/data-protection/erasure",
+)
 
 
 # -- small helpers -----------------------------------------------------------------------------------
@@ -439,6 +476,12 @@ def data_protection(page: Any, server: BuilderServer, axe: Any, ada: dict[str, A
     )
     expect(log.filter(has_text="Rae Records").filter(has_text="Viewed a citizen record").first).to_be_visible()
     axe(page)
+    # The CSV export: the same entries, with the DPO's session (the export is itself logged).
+    exported = page.request.get(server(page.locator("a.cf-csv").get_attribute("href")))
+    assert exported.ok and exported.headers["content-type"].startswith("text/csv"), exported.headers
+    lines = list(csv.reader(io.StringIO(exported.text())))
+    assert any("Gus Practice" in line and str(record) in line for line in lines[1:]), lines[:5]
+    assert any(ada["tax_case"] in line for line in lines[1:]), lines[:5]
 
     page.goto(server("/casework/data-protection"))
     arrive(page, server("/casework/data-protection"))
@@ -489,6 +532,11 @@ def data_protection(page: Any, server: BuilderServer, axe: Any, ada: dict[str, A
     expect(banner(page)).to_contain_text(f"Kept under a legal hold: {ada['tax_form']} ({HOLD_REASON})")
     expect(page.locator(".cf-already-erased")).to_contain_text(ada["gp_form"])
     axe(page)
+    # The record page: the held Council Tax form is still there, the GP form's details are gone.
+    go(page, server, f"/casework/citizens/{record}", axe)
+    expect(page.locator("table.cf-submissions")).to_contain_text(ada["tax_form"])
+    expect(page.locator("table.cf-details")).not_to_contain_text(ada["gp_form"])
+    expect(page.locator("table.cf-details")).not_to_contain_text("3 July 1950")
 
 
 def erased_in_the_database(server: BuilderServer, ada: dict[str, Any]) -> None:
@@ -527,22 +575,30 @@ def erased_in_the_database(server: BuilderServer, ada: dict[str, Any]) -> None:
 # -- the tests ---------------------------------------------------------------------------------------
 
 
-def test_records_search_without_javascript(casework_server: BuilderServer, browser: Any, axe: Any, ada: Any) -> None:
+def test_records_search_without_javascript(
+    casework_server: BuilderServer, browser: Any, checked: Any, ada: dict[str, Any]
+) -> None:
     """The search form and the record page work with JavaScript off (a GET form and links)."""
     with new_page(browser, java_script_enabled=False) as page:
-        search_and_record(page, casework_server, axe, ada)
+        search_and_record(page, casework_server, checked, ada)
+    record = f"/casework/citizens/{ada['gp_record']}"
+    assert {"/casework/sign-in", "/casework/", "/casework/citizens", record} <= checked.paths
 
 
-def test_review_search_sharing_and_erasure(casework_server: BuilderServer, browser: Any, axe: Any, ada: Any) -> None:
+def test_review_search_sharing_and_erasure(
+    casework_server: BuilderServer, browser: Any, checked: Any, ada: dict[str, Any]
+) -> None:
     server = casework_server
     errors: list[str] = []
     with new_page(browser) as first, new_page(browser) as second:
         for page in (first, second):
             page.on("pageerror", lambda error: errors.append(str(error)))
-        review_queue(first, server, axe, ada)
-        search_and_record(first, server, axe, ada)
-        sharing_rule(first, second, server, axe, ada)
-        legal_hold(first, server, axe, ada)
-        data_protection(second, server, axe, ada)
+        review_queue(first, server, checked, ada)
+        search_and_record(first, server, checked, ada)
+        sharing_rule(first, second, server, checked, ada)
+        legal_hold(first, server, checked, ada)
+        data_protection(second, server, checked, ada)
     assert not errors, errors
+    pages = {p.format(record=ada["gp_record"], **ada) for p in PAGES}
+    assert pages <= checked.paths, sorted(pages - checked.paths)
     erased_in_the_database(server, ada)
