@@ -578,7 +578,8 @@ def erased_in_the_database(server: BuilderServer, ada: dict[str, Any]) -> None:
 def test_records_search_without_javascript(
     casework_server: BuilderServer, browser: Any, checked: Any, ada: dict[str, Any]
 ) -> None:
-    """The search form and the record page work with JavaScript off (a GET form and links)."""
+    """The search form and the record page work with JavaScript off (a GET form and links).
+    Before the walk below in this module: that one erases Ada's GP details at its end."""
     with new_page(browser, java_script_enabled=False) as page:
         search_and_record(page, casework_server, checked, ada)
     record = f"/casework/citizens/{ada['gp_record']}"
