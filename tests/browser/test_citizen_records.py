@@ -374,12 +374,8 @@ def sharing_rule(tax: Any, admin: Any, server: BuilderServer, axe: Any, ada: dic
     for hidden in (ada["gp_case"], ada["gp_form"], NHS, NHS.replace(" ", ""), GP_EMAIL):
         expect(main).not_to_contain_text(hidden)
 
-    # An admin without a case role lands on the back office's home, which refuses them (403):
-    # the navigation's "Data protection" is their way in (reported: records._records_home).
-    sign_in(admin, server, GP_ADMIN_EMAIL, axe, "/casework/")
-    admin.get_by_role("link", name="Data protection", exact=True).click()
-    arrive(admin, server("/casework/data-protection"))
-    axe(admin)
+    # An admin without a case role lands on Data protection, where sharing agreements are kept.
+    sign_in(admin, server, GP_ADMIN_EMAIL, axe, "/casework/data-protection")
     admin.get_by_role("link", name="Sharing agreements", exact=True).click()
     arrive(admin, server("/casework/data-protection/sharing-agreements"))
     expect(admin.locator(".cf-no-agreements")).to_be_visible()

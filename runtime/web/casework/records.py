@@ -20,7 +20,7 @@ from ...data import records as data_records
 from ...data import sharing
 from ...models import Department, StaffUser
 from ...services import records as use_cases
-from ...staff import DATA_PROTECTION, REVIEW_RECORDS, VIEW_RECORDS, WORK_CASES
+from ...staff import DATA_PROTECTION, REVIEW_RECORDS, SHARING_AGREEMENTS, VIEW_RECORDS, WORK_CASES
 from ..common import db, render_page
 from ..staff import current_user, requires, user_department_ids
 
@@ -75,14 +75,18 @@ def _page_size() -> int:
 
 @bp.before_app_request
 def _records_home() -> Any:
-    """The casework home (the inbox) for a records officer or a data protection officer with no
-    case role: their own start page instead of a 403."""
+    """The casework home (the inbox) for staff with no case role: a records officer's is the
+    citizen search, a data protection officer's or an admin's (who records sharing agreements)
+    the Data protection page, instead of a 403."""
     if request.endpoint != "cases.inbox" or current_user() is None or user_department_ids(WORK_CASES):
         return None
-    if user_department_ids(DATA_PROTECTION) and "privacy.home" in current_app.view_functions:
+    privacy = "privacy.home" in current_app.view_functions
+    if user_department_ids(DATA_PROTECTION) and privacy:
         return redirect(url_for("privacy.home"), 303)
     if user_department_ids(REVIEW_RECORDS) or user_department_ids(VIEW_RECORDS):
         return redirect(url_for("records.search"), 303)
+    if user_department_ids(SHARING_AGREEMENTS) and privacy:
+        return redirect(url_for("privacy.home"), 303)
     return None
 
 
