@@ -251,4 +251,4 @@ def test_the_landing_page_lists_what_each_may_do(office: Office, casework: Flask
     assert links == ["Sharing agreements"]
     dpo = office.sign_in(office.staff("Dee Protection", "dpo"))
     links = [a.get_text(strip=True) for a in page(dpo.get("/data-protection")).select(".cf-privacy-tasks a")]
-    assert links == ["Sharing agreements", "Access log"]
+    assert links == ["Sharing agreements", "Access log", "Subject access report", "Erase a person's data"]
