@@ -143,10 +143,10 @@ def _progress_bar(label: str) -> tuple[Any, Any]:
     state: dict[str, Any] = {"bar": None, "done": 0}
 
     def report(step: str, done: int, total: int) -> None:
-        if state["bar"] is None:
-            state["bar"] = click.progressbar(length=max(1, total), label=label, file=sys.stderr)
-            state["bar"].__enter__()
-        bar = state["bar"]
+        bar: Any = state["bar"]
+        if bar is None:
+            bar = state["bar"] = click.progressbar(length=max(1, total), label=label, file=sys.stderr)
+            bar.__enter__()
         bar.label = f"{label}: {step}"
         bar.update(max(0, done - state["done"]))
         state["done"] = done

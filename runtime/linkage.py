@@ -591,8 +591,9 @@ def term_frequency_tables(
     for profile in profiles:
         row = prepare(profile)
         for column in TF_COLUMNS:
-            if row[column]:
-                counters[column][row[column]] += 1
+            value = row[column]
+            if value:
+                counters[column][value] += 1
                 totals[column] += 1
     tables: dict[str, dict[str, float]] = {}
     for column, counter in counters.items():

@@ -277,7 +277,8 @@ def _search_details(
         )
         .order_by(col(Case.id))
     ):
-        names[cid][name] = None
+        if name is not None:
+            names[cid][name] = None
     details = (
         select(CitizenIdentifier.citizen_id, CitizenIdentifier.kind, CitizenIdentifier.value)
         .join(Submission, col(Submission.id) == CitizenIdentifier.submission_id)
@@ -455,7 +456,7 @@ def record(
     submissions: list[SubmissionRow] = []
     hidden: dict[int, tuple[str, int]] = {}
     for row in rows:
-        item = SubmissionRow(*row[:5], row[5] or "", *row[6:])
+        item = SubmissionRow(*row[:5], row[5] or "", *row[6:])  # type: ignore[call-arg]
         if item.department_id is not None and visible.allows(item.department_id, item.service_id):
             submissions.append(item)
         elif item.department_id is not None:
@@ -507,7 +508,7 @@ def _links(session: Session, citizen_id: int, visible: Visible) -> list[LinkRow]
         .outerjoin(undoer, col(undoer.id) == CitizenLink.undone_by)
         .outerjoin(Submission, col(Submission.id) == CitizenLink.submission_id)
         .outerjoin(Service, col(Service.id) == Submission.service_id)
-        .where(or_(CitizenLink.citizen_id == citizen_id, CitizenLink.merged_citizen_id == citizen_id))
+        .where(or_(col(CitizenLink.citizen_id) == citizen_id, col(CitizenLink.merged_citizen_id) == citizen_id))
         .order_by(col(CitizenLink.decided_at), col(CitizenLink.id))
     ).all():
         seen = reference if department_id is not None and visible.allows(department_id, service_id) else None
@@ -522,7 +523,7 @@ def _pairs(session: Session, citizen_id: int) -> list[PairRow]:
         select(MatchCandidate, StaffUser.name)  # type: ignore[call-overload]
         .outerjoin(StaffUser, col(StaffUser.id) == MatchCandidate.decided_by)
         .where(
-            or_(MatchCandidate.citizen_id == citizen_id, MatchCandidate.other_citizen_id == citizen_id),
+            or_(col(MatchCandidate.citizen_id) == citizen_id, col(MatchCandidate.other_citizen_id) == citizen_id),
             MatchCandidate.status != "superseded",
         )
         .order_by(col(MatchCandidate.id).desc())
@@ -727,7 +728,7 @@ def pair(session: Session, *, candidate: MatchCandidate, visible: Visible) -> Pa
     held: dict[int, dict[str, dict[str, None]]] = {s: {} for s in sides}
     hidden: dict[int, set[str]] = {s: set() for s in sides}
     for cid, kind, value, department_id, service_id in session.exec(
-        select(
+        select(  # type: ignore[call-overload]
             CitizenIdentifier.citizen_id,
             CitizenIdentifier.kind,
             CitizenIdentifier.value,

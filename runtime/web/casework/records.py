@@ -121,8 +121,10 @@ def search() -> Any:
         given=query.given,
         rows=result.rows,
         searched=searched,
-        next_url=url_for("records.search", **args, after=result.next_cursor) if result.next_cursor else None,
-        first_url=url_for("records.search", **args) if after is not None else None,
+        next_url=url_for("records.search", **cast(dict[str, Any], args), after=result.next_cursor)
+        if result.next_cursor
+        else None,
+        first_url=url_for("records.search", **cast(dict[str, Any], args)) if after is not None else None,
         errors=_errors(errors),
         field_errors=errors,
     )
