@@ -15,6 +15,7 @@ from .. import record_reads
 from ..data import access
 from ..data import records as data
 from ..models import CitizenLink
+from .access import record_access
 from .unit_of_work import atomic
 
 RecordError = data.RecordError
@@ -32,26 +33,24 @@ def _department(department_ids: list[int]) -> int | None:
 
 def log_search(*, session: Session, staff_id: int, fields: list[str], department_ids: list[int]) -> None:
     """One access log row for a search: what it searched by, never what it searched for."""
-    with atomic(session):
-        access.log_access(
-            session,
-            staff_id=staff_id,
-            action=access.SEARCH,
-            department_id=_department(department_ids),
-            detail={"by": sorted(fields)},
-        )
+    record_access(
+        session=session,
+        staff_id=staff_id,
+        action=access.SEARCH,
+        department_id=_department(department_ids),
+        detail={"by": sorted(fields)},
+    )
 
 
 def log_view(*, session: Session, staff_id: int, citizen_id: int, department_ids: list[int]) -> None:
     """One access log row for a look at a record."""
-    with atomic(session):
-        access.log_access(
-            session,
-            staff_id=staff_id,
-            action=access.VIEW_RECORD,
-            citizen_id=citizen_id,
-            department_id=_department(department_ids),
-        )
+    record_access(
+        session=session,
+        staff_id=staff_id,
+        action=access.VIEW_RECORD,
+        citizen_id=citizen_id,
+        department_id=_department(department_ids),
+    )
 
 
 def decide(*, session: Session, staff_id: int, candidate_id: int, same: bool, department_ids: list[int]) -> int:
