@@ -64,8 +64,14 @@ def _lock(session: Session, keys: list[tuple[str, str]]) -> None:
     numbers = sorted(
         {int.from_bytes(hashlib.sha256(f"{k}:{v}".encode()).digest()[:8], "big", signed=True) for k, v in keys}
     )
-    for number in numbers:  # in order: two submits never wait on each other
-        session.execute(text("SELECT pg_advisory_xact_lock(:n)"), {"n": number})
+    # One statement, taking the locks in order (two submits never wait on each other).
+    session.execute(
+        text(
+            "SELECT count(pg_advisory_xact_lock(n)) FROM "
+            "(SELECT unnest(CAST(:numbers AS bigint[])) AS n ORDER BY n) AS ordered"
+        ),
+        {"numbers": numbers},
+    )
 
 
 def match_submission(*, session: Session, found: Mapping[str, str]) -> Filing:
