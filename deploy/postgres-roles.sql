@@ -3,7 +3,7 @@
 --   civicforms_owner  owns the schema and its tables; only `civicforms migrate` connects as it.
 --   civicforms_app    what the web faces, the worker and the other commands connect as: it reads
 --                     and writes rows, and nothing more. It cannot change the audit log
---                     (case_event: SELECT and INSERT only), empty a table, or change, drop or
+--                     (case_event, record_event, access_log: SELECT and INSERT only), empty a table, or change, drop or
 --                     disable a table or a trigger (none of that is granted to a role that does
 --                     not own the table).
 --
@@ -30,9 +30,12 @@ GRANT USAGE ON SCHEMA :"schema" TO :"app_role";
 -- The tables the application writes: read, add, change and remove rows (no TRUNCATE).
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA :"schema" TO :"app_role";
 
--- The audit log: read and add, nothing else (its triggers refuse UPDATE, DELETE and TRUNCATE
--- even to its owner; the app role could not run them anyway).
+-- The audit logs (cases', citizen records', and who looked at what): read and add, nothing else
+-- (their triggers refuse UPDATE, DELETE and TRUNCATE even to their owner; the app role could not
+-- run them anyway).
 REVOKE UPDATE, DELETE ON :"schema".case_event FROM :"app_role";
+REVOKE UPDATE, DELETE ON :"schema".record_event FROM :"app_role";
+REVOKE UPDATE, DELETE ON :"schema".access_log FROM :"app_role";
 
 -- Which migration the database is at: read only (the app checks it; only migrate writes it).
 REVOKE INSERT, UPDATE, DELETE ON :"schema".alembic_version FROM :"app_role";
