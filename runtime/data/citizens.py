@@ -16,11 +16,11 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, and_, or_, text
+from sqlalchemy import ColumnElement, and_, insert, or_, text
 from sqlmodel import Session, col, select
 
 from .. import citizens
-from ..models import Citizen, CitizenIdentifier, MatchCandidate, MatchingJob, Service, Submission
+from ..models import Citizen, CitizenIdentifier, MatchCandidate, MatchingJob, Service, Submission, utcnow
 from . import records
 
 
@@ -113,16 +113,22 @@ def file_details(*, session: Session, submission: Submission, found: Mapping[str
     """Keep a stored submission's details on its record (naming the submission and its
     department), record how it was filed, and write the matching job if it needs one."""
     assert submission.id is not None
-    department_id = session.exec(select(Service.department_id).where(Service.id == submission.service_id)).first()
-    for kind, value in found.items():
-        session.add(
-            CitizenIdentifier(
-                citizen_id=filing.citizen_id,
-                kind=kind,
-                value=value,
-                submission_id=submission.id,
-                department_id=department_id,
-            )
+    if found:
+        # One statement for every detail, the department read in it (no row objects are needed).
+        session.execute(
+            insert(CitizenIdentifier).values(
+                department_id=select(Service.department_id).where(Service.id == submission.service_id).scalar_subquery()
+            ),
+            [
+                {
+                    "citizen_id": filing.citizen_id,
+                    "kind": kind,
+                    "value": value,
+                    "submission_id": submission.id,
+                    "created_at": utcnow(),
+                }
+                for kind, value in found.items()
+            ],
         )
     records.link_submission(
         session,
