@@ -60,6 +60,21 @@ FIELD_LABELS = {
 }
 # The fields compared for a pair, in the order the pair page shows them.
 PAIR_FIELDS = ("full_name", "date_of_birth", "email", "phone", "postcode", "nhs_number", "ni_number")
+# Matching's evidence (runtime.linkage) calls the name "name"; the details' kind is "full_name".
+_EVIDENCE_KEYS = {"full_name": ("full_name", "name")}
+
+
+def evidence_for(evidence: Mapping[str, Any] | None, kind: str) -> tuple[str, float | None]:
+    """A pair's evidence for one field: its level (agree, close, disagree, missing) and weight."""
+    for key in _EVIDENCE_KEYS.get(kind, (kind,)):
+        found = (evidence or {}).get(key)
+        if isinstance(found, Mapping):
+            level, weight = found.get("level"), found.get("weight")
+            return (
+                level if level in (citizens.AGREE, citizens.CLOSE, citizens.DISAGREE) else citizens.MISSING,
+                float(weight) if isinstance(weight, int | float) else None,
+            )
+    return citizens.MISSING, None
 _OUTWARD = re.compile(r"[A-Z]{1,2}[0-9][A-Z0-9]?")  # the first half of a postcode: "WB1", "SW1A"
 _MIN_WEIGHT = -1e300  # a pair without a weight sorts last
 
@@ -780,15 +795,13 @@ def pair(session: Session, *, candidate: MatchCandidate, visible: Visible) -> Pa
     evidence = candidate.evidence or {}
     fields = []
     for kind in PAIR_FIELDS:
-        found = evidence.get(kind)
-        level = found.get("level") if isinstance(found, dict) else None
-        weight = found.get("weight") if isinstance(found, dict) else None
+        level, weight = evidence_for(evidence, kind)
         fields.append(
             PairField(
                 kind,
                 FIELD_LABELS[kind],
-                level if level in (citizens.AGREE, citizens.CLOSE, citizens.DISAGREE) else citizens.MISSING,
-                float(weight) if isinstance(weight, int | float) else None,
+                level,
+                weight,
                 *(Side(list(held[s].get(kind, {})), kind in hidden[s] and kind not in held[s]) for s in sides),
             )
         )

@@ -170,3 +170,24 @@ def test_pair_urls_refuse_hostile_ids(office: Office) -> None:
     assert client.get(f"/citizens/possible-matches/{2**40}").status_code == 404
     assert client.get("/citizens/possible-matches/999999").status_code == 404
     assert client.get("/citizens/possible-matches/-1").status_code == 404
+
+
+def test_the_evidence_matching_writes_shows_the_name_too(office: Office) -> None:
+    """The worker's evidence (runtime.linkage) calls the name "name": it is the Name row."""
+    a = office.case(office.new_case(name="Ann Other", email="ann@example.com")).citizen_id
+    b = office.case(office.new_case(name="Anne Other", email="ann.other@work.example")).citizen_id
+    evidence = {"name": {"level": "agree", "weight": 12.99}, "email": {"level": "disagree", "weight": -3.32}}
+    with office.session() as s:
+        found = records.suggest_pair(
+            s, citizen_id=a, other_citizen_id=b, match_weight=9.7, match_probability=0.99, evidence=evidence
+        )
+        s.commit()
+        assert found is not None
+        candidate_id = found.id
+    client = office.sign_in(office.staff("Rita Records", "records"))
+    [row] = page(client.get("/citizens/possible-matches")).select("table.cf-pairs tbody tr")
+    cells = [td.get_text(strip=True) for td in row.select("td")]
+    assert "Name" in cells and "Email" in cells
+    soup = page(client.get(f"/citizens/possible-matches/{candidate_id}"))
+    name = soup.select_one("table.cf-evidence tr[data-field=full_name]")
+    assert name is not None and name["data-level"] == "agree" and "+13.0" in name.get_text()

@@ -252,12 +252,12 @@ def queue() -> Any:
             "agree": [
                 record_reads.FIELD_LABELS[k]
                 for k in record_reads.PAIR_FIELDS
-                if (c.evidence or {}).get(k, {}).get("level") == "agree"
+                if record_reads.evidence_for(c.evidence, k)[0] == "agree"
             ],
             "disagree": [
                 record_reads.FIELD_LABELS[k]
                 for k in record_reads.PAIR_FIELDS
-                if (c.evidence or {}).get(k, {}).get("level") == "disagree"
+                if record_reads.evidence_for(c.evidence, k)[0] == "disagree"
             ],
         }
         for c in page.rows
