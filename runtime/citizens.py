@@ -107,6 +107,21 @@ def normalise_phone(text: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def display_phone(e164: str) -> str:
+    """A stored phone number as people write it: "07700 900123" for a UK number, the
+    international form ("+33 1 23 45 67 89") for another."""
+    try:
+        number = phonenumbers.parse(e164, "GB")
+    except phonenumbers.NumberParseException:
+        return e164
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if number.country_code == 44
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, style)
+
+
 def birth_date_problem(text: str, today: date | None = None) -> str | None:
     """Why a date of birth cannot be one (in the future, or before 1890), or None."""
     try:

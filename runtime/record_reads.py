@@ -345,6 +345,8 @@ def shown_value(kind: str, value: str) -> str:
         return _postcode(value)
     if kind in ("full_name", "name_key"):
         return value.title()
+    if kind == "phone":
+        return citizens.display_phone(value)
     return value
 
 

@@ -146,3 +146,12 @@ def test_a_strong_identifier_that_disagrees_or_is_claimed_by_another_person_is_a
     other = held(full_name="mallory evans", date_of_birth="1990-02-14", nhs_number="9434765919")
     assert decide(mine, other)[0] == CONFLICT
     assert citizens.STRONG == ("nhs_number", "ni_number")
+
+
+def test_a_stored_phone_number_reads_as_people_write_it() -> None:
+    from runtime.citizens import display_phone
+
+    assert display_phone(normalise("phone", "+44 (0)7700 900123") or "") == "07700 900123"
+    assert display_phone(normalise("phone", "020 7946 0018") or "") == "020 7946 0018"
+    assert display_phone(normalise("phone", "+33 1 23 45 67 89") or "") == "+33 1 23 45 67 89"
+    assert display_phone("not a number") == "not a number"
