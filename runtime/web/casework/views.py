@@ -18,7 +18,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, request, ur
 from sqlmodel import col, select
 
 from ... import answers as answer_forms
-from ... import case_reads, cases, outbox, rendering, versions
+from ... import case_reads, cases, outbox, record_reads, rendering, versions
 from ... import workflow as wf
 from ...data import access, citizens, sharing
 from ...definition import Definition
@@ -505,7 +505,7 @@ def _case_page(
         rows=rows,
         identifiers=list(
             dict.fromkeys(
-                (IDENTIFIER_LABELS[i.kind], i.value)
+                (IDENTIFIER_LABELS[i.kind], record_reads.shown_value(i.kind, i.value))
                 # Only what the applicant told a department this member of staff may see: an NHS
                 # number given to the GP service is not Council Tax's to see.
                 for i in sharing.visible_identifiers(db(), citizen_id=case.citizen_id, visible=visible)
