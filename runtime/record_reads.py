@@ -75,6 +75,8 @@ def evidence_for(evidence: Mapping[str, Any] | None, kind: str) -> tuple[str, fl
                 float(weight) if isinstance(weight, int | float) else None,
             )
     return citizens.MISSING, None
+
+
 _OUTWARD = re.compile(r"[A-Z]{1,2}[0-9][A-Z0-9]?")  # the first half of a postcode: "WB1", "SW1A"
 _MIN_WEIGHT = -1e300  # a pair without a weight sorts last
 
@@ -395,6 +397,7 @@ class LinkRow:
     decided_by: str | None
     undone_by: str | None
     reference: str | None  # the submission's reference, when the viewer may see it
+    department_id: int | None = None  # the department of the submission it filed (None: a join)
 
 
 @dataclass(frozen=True)
@@ -428,6 +431,31 @@ class RecordView:
     pairs: list[PairRow]
     events: list[EventLine]
     access: list[AccessLine] | None  # None: not for this viewer
+
+
+def may_see(session: Session, *, citizen_id: int, visible: Visible) -> bool:
+    """Whether the viewer may see anything of this record (what :func:`record` shows): a detail
+    or a form given to a department they may see (two small queries at most)."""
+    detail = (
+        select(CitizenIdentifier.id)
+        .join(Submission, col(Submission.id) == CitizenIdentifier.submission_id)
+        .where(
+            CitizenIdentifier.citizen_id == citizen_id,
+            visible_condition(visible, CitizenIdentifier.department_id, Submission.service_id),
+        )
+        .limit(1)
+    )
+    if session.exec(detail).first() is not None:
+        return True
+    department = func.coalesce(Case.department_id, Service.department_id)
+    form = (
+        select(Submission.id)
+        .join(Service, col(Service.id) == Submission.service_id)
+        .outerjoin(Case, col(Case.submission_id) == Submission.id)
+        .where(Submission.citizen_id == citizen_id, visible_condition(visible, department, Submission.service_id))
+        .limit(1)
+    )
+    return session.exec(form).first() is not None
 
 
 def record(
@@ -539,7 +567,7 @@ def _links(session: Session, citizen_id: int, visible: Visible) -> list[LinkRow]
         .order_by(col(CitizenLink.decided_at), col(CitizenLink.id))
     ).all():
         seen = reference if department_id is not None and visible.allows(department_id, service_id) else None
-        out.append(LinkRow(link, decided, undone, seen))
+        out.append(LinkRow(link, decided, undone, seen, department_id))
     return out
 
 
@@ -819,6 +847,20 @@ def pair(session: Session, *, candidate: MatchCandidate, visible: Visible) -> Pa
             .order_by(col(CitizenLink.id).desc())
         ).first()
     return PairView(candidate, fields, names, cases, hidden_cases, decided_by.name if decided_by else None, join)
+
+
+def submission_in_departments(session: Session, *, submission_id: int, department_ids: list[int]) -> bool:
+    """Whether this submission was sent to a service of one of these departments (one query)."""
+    if not department_ids:
+        return False
+    return (
+        session.exec(
+            select(Submission.id)
+            .join(Service, col(Service.id) == Submission.service_id)
+            .where(Submission.id == submission_id, col(Service.department_id).in_(department_ids))
+        ).first()
+        is not None
+    )
 
 
 def records_in_departments(session: Session, *, citizen_ids: list[int], department_ids: list[int]) -> bool:

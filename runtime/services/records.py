@@ -53,6 +53,23 @@ def log_view(*, session: Session, staff_id: int, citizen_id: int, department_ids
     )
 
 
+def log_pair_view(
+    *, session: Session, staff_id: int, candidate_id: int, citizen_ids: list[int], department_ids: list[int]
+) -> None:
+    """Access log rows for a look at a pair side by side: it shows both records' details, so it
+    is a view of each (the pair's id says where it was seen; no personal data)."""
+    with atomic(session):
+        for citizen_id in citizen_ids:
+            access.log_access(
+                session,
+                staff_id=staff_id,
+                action=access.VIEW_RECORD,
+                citizen_id=citizen_id,
+                department_id=_department(department_ids),
+                detail={"pair": candidate_id},
+            )
+
+
 def decide(*, session: Session, staff_id: int, candidate_id: int, same: bool, department_ids: list[int]) -> int:
     """Decide a waiting pair: the same person (the newer record is joined into the older) or
     different people. Returns the record to show next. DecidedFirst when someone decided it a
@@ -85,6 +102,12 @@ def undo_link(*, session: Session, staff_id: int, link_id: int, citizen_id: int,
 
 
 def _link_reviewable(session: Session, link: CitizenLink, department_ids: list[int]) -> bool:
-    """Either record of the link has a submission in a department this member reviews for."""
+    """A join: either record has a submission in a department this member reviews for. A form
+    filed under a record: the form was sent to such a department (another department's filing is
+    theirs to judge: this member may not even see the form)."""
+    if link.merged_citizen_id is None and link.submission_id is not None:
+        return record_reads.submission_in_departments(
+            session, submission_id=link.submission_id, department_ids=department_ids
+        )
     sides = [link.citizen_id] + ([link.merged_citizen_id] if link.merged_citizen_id is not None else [])
     return record_reads.records_in_departments(session, citizen_ids=sides, department_ids=department_ids)

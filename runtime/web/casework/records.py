@@ -165,6 +165,12 @@ def _record_page(citizen_id: int, status: int = 200, errors: Mapping[str, str] |
         }
         for s in view.submissions
     ]
+    reviews = set(user_department_ids(REVIEW_RECORDS))
+    undoable = {
+        cast(int, item.link.id)
+        for item in view.links
+        if reviewer and (item.link.merged_citizen_id is not None or item.department_id in reviews)
+    }
     erasure = dpo and all(e in current_app.view_functions for e in ERASURE_ENDPOINTS)
     return render_page(
         "casework/records/record.html",
@@ -182,6 +188,7 @@ def _record_page(citizen_id: int, status: int = 200, errors: Mapping[str, str] |
         ],
         submissions=submissions,
         reviewer=reviewer,
+        undoable=undoable,
         erasure=erasure,
         method_words=METHOD_WORDS,
         status_words=STATUS_WORDS,
@@ -198,6 +205,10 @@ def show(citizen_id: int) -> Any:
         abort(404)
     now = data_records.current_record(db(), citizen_id)
     if now != citizen_id:
+        # Only to a record the viewer may see: otherwise the redirect would tell an outsider
+        # which records were joined (the same 404 as a number that never existed).
+        if not record_reads.may_see(db(), citizen_id=now, visible=_visible()):
+            abort(404)
         return redirect(url_for("records.show", citizen_id=now), 302)
     return _record_page(citizen_id)
 
@@ -285,6 +296,13 @@ def _pair_page(candidate_id: int, status: int = 200, errors: Mapping[str, str] |
     db().expire_all()  # after a refused decision: show the pair as it is now
     candidate = _candidate(candidate_id)
     view = record_reads.pair(db(), candidate=candidate, visible=_visible())
+    use_cases.log_pair_view(
+        session=db(),
+        staff_id=cast(int, _me().id),
+        candidate_id=candidate_id,
+        citizen_ids=[candidate.citizen_id, candidate.other_citizen_id],
+        department_ids=user_department_ids(REVIEW_RECORDS),
+    )
     return render_page(
         "casework/records/pair.html",
         status,
