@@ -7,9 +7,12 @@ from sqlmodel import select
 
 from runtime.data import records
 from runtime.models import AccessLog, CitizenLink, Submission
-from tests.casework.conftest import OTHER_SERVICE, Office
+from runtime.services import matching
+from runtime.settings import Settings
+from tests.casework.conftest import OTHER_SERVICE, Office, case_url
 from tests.casework.test_records_page import _join, _record
 from tests.casework.test_records_queue import EVIDENCE
+from tests.casework.test_sharing import same_person
 from tests.conftest import page
 
 
@@ -90,3 +93,27 @@ def test_a_joined_records_number_tells_an_outsider_nothing(office: Office) -> No
     insider = office.sign_in(office.staff("Casey Worker", "caseworker"))
     response = insider.get(f"/citizens/{other}")
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/citizens/{ada}")
+
+
+def test_a_possible_match_names_only_details_the_viewer_may_see(office: Office, settings: Settings) -> None:
+    """Ada gave her National Insurance number only to the Blue Badge team; Eve typed it on her own
+    Blue Badge form. The Waste caseworker on Ada's bin report is told another record may be her,
+    and whom to ask, but not that the two agree on a National Insurance number."""
+    hers = office.new_case(name="Ada Lovelace", email="ada@example.com")
+    bins = office.new_case(name="Ada Lovelace", email="ada@example.com", service_id=OTHER_SERVICE)
+    same_person(office, hers, bins)
+    theirs = office.new_case(name="Eve Mallory", email="eve@evil.example")
+    with office.session() as s:
+        matching.run_jobs(s, limit=10, settings=settings)
+    office.staff("Mary Manager", "manager")
+    waste = office.sign_in(office.staff("Wendy Waste", "caseworker", department=office.other_department))
+    soup = page(waste.get(case_url(bins)))
+    [warning] = soup.select(".cf-possible-match")
+    text = warning.get_text(" ", strip=True)
+    assert f"Record {office.case(theirs).citizen_id} gave some of the same details" in text
+    assert "National Insurance" not in soup.get_text() and "AB123456C" not in soup.get_text()
+    assert "Mary Manager" in text  # whom to ask
+    # The Blue Badge caseworker, who holds the number, is told which detail it is.
+    badge = office.sign_in(office.staff("Casey Worker", "caseworker"))
+    text = page(badge.get(case_url(hers))).select_one(".cf-possible-match").get_text(" ", strip=True)
+    assert "National Insurance number" in text

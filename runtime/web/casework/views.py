@@ -389,7 +389,7 @@ def _elsewhere(counts: list[tuple[int, int]]) -> list[dict[str, Any]]:
 
 
 def _possible_matches(
-    citizen_id: int, staff_id: int, definitions: _Definitions, shared: case_reads.Shared
+    citizen_id: int, staff_id: int, definitions: _Definitions, shared: case_reads.Shared, seen: set[str]
 ) -> list[dict[str, Any]]:
     """Other records that may be this applicant (runtime.citizens: they gave one of the same
     identifiers but contradict this record on another), each with what they share and their
@@ -398,7 +398,13 @@ def _possible_matches(
     shared_kinds: dict[int, list[str]] = {}
     for match in citizens.possible_matches(session=db(), citizen_id=citizen_id, limit=20):
         other = match.other_citizen_id if match.citizen_id == citizen_id else match.citizen_id
-        agreeing = [k for k, v in match.evidence.items() if isinstance(v, dict) and v.get("level") == "agree"]
+        # Only details this member may see on the applicant's record: "the same NHS number"
+        # would tell Council Tax that the person gave one to the GP service.
+        agreeing = [
+            k
+            for k, v in match.evidence.items()
+            if isinstance(v, dict) and v.get("level") == "agree" and ("full_name" if k == "name" else k) in seen
+        ]
         shared_kinds[other] = [MATCH_LABELS.get(k, k.replace("_", " ")) for k in agreeing]
     found = case_reads.cases_of_citizens(db(), citizen_ids=list(shared_kinds), staff_id=staff_id, shared=shared)
     hidden = case_reads.cases_not_shared(db(), citizen_ids=list(shared_kinds), staff_id=staff_id, shared=shared)
@@ -464,7 +470,8 @@ def _case_page(
     ]
     state = detail.workflow.states.get(case.state)
     assigning = can(ASSIGN_OTHERS, case.department_id)
-    possible = _possible_matches(case.citizen_id, staff_id, definitions, shared)
+    details = sharing.visible_identifiers(db(), citizen_id=case.citizen_id, visible=visible)
+    possible = _possible_matches(case.citizen_id, staff_id, definitions, shared, {i.kind for i in details})
     requests = [
         {
             "row": r,
@@ -508,7 +515,7 @@ def _case_page(
                 (IDENTIFIER_LABELS[i.kind], record_reads.shown_value(i.kind, i.value))
                 # Only what the applicant told a department this member of staff may see: an NHS
                 # number given to the GP service is not Council Tax's to see.
-                for i in sharing.visible_identifiers(db(), citizen_id=case.citizen_id, visible=visible)
+                for i in details
                 if i.kind in IDENTIFIER_LABELS
             )
         ),
