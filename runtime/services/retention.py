@@ -48,6 +48,7 @@ from ..models import (
     CitizenIdentifier,
     FormSession,
     InformationRequest,
+    LegalHold,
     MatchCandidate,
     MatchingJob,
     OutboxMessage,
@@ -59,6 +60,7 @@ from .unit_of_work import atomic
 RETENTION, REQUEST = "retention", "request"
 MAX_KEY = 400  # the longest detail stored (citizen_identifier.value)
 MAX_REASON = 500
+ERASED_REASON = "(erased with the case's personal data)"
 ERASED_BEFORE_SENDING = "personal data erased before sending"
 
 
@@ -231,6 +233,17 @@ def _erase(
                 .where(col(InformationRequest.case_id) == case.id)
                 .values(message="", answers=None)
             )
+        )
+        # Released holds' reasons may name people (a hold in force stops the erasure before
+        # here): the hold stays, for the record that there was one, its reason goes.
+        session.exec(  # type: ignore[call-overload]
+            update(LegalHold)
+            .where(
+                col(LegalHold.case_id) == case.id,
+                col(LegalHold.released_at).is_not(None),
+                col(LegalHold.reason) != ERASED_REASON,
+            )
+            .values(reason=ERASED_REASON)
         )
         # Not sent yet: never sent now (the worker sends only pending rows). Kept, emptied.
         session.exec(  # type: ignore[call-overload]

@@ -218,3 +218,20 @@ def test_no_such_record_exits_1(runner: CliRunner, db_session: Session) -> None:
     done = runner.invoke(main, ["citizens", "erase", "999999", "--reason", "DPO-8"])
     assert done.exit_code == 1
     assert "No citizen record matches" in done.stderr
+
+
+def test_a_released_holds_reason_goes_with_the_cases_data(db_session: Session, person: dict[str, Any]) -> None:
+    """A hold's reason may name the person: once released, erasure empties it (the hold stays)."""
+    from runtime.models import LegalHold, utcnow
+
+    h.hold(db_session, person["badge"], reason=f"Tribunal appeal by {h.NAME}")
+    held = db_session.exec(select(LegalHold)).one()
+    held.released_at = utcnow()
+    db_session.add(held)
+    db_session.commit()
+    result = privacy.erase_record(session=db_session, key=str(person["record"]), reason="DPO-5", actor_id=None)
+    assert result.complete
+    db_session.expire_all()
+    [kept] = db_session.exec(select(LegalHold)).all()
+    assert kept.reason == privacy.ERASED_REASON and kept.released_at is not None
+    assert [row for row in h.scan(db_session) if row[0] == "legal_hold"] == []
