@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -164,11 +165,12 @@ def blocking_keys(profile: dict[str, Any]) -> dict[str, tuple[str, ...]]:
     return keys
 
 
-def blocking_rules() -> list[str]:
+def blocking_rules(backend: Backend = "duckdb") -> list[str]:
     """The blocking rules as Splink SQL conditions (``l.`` and ``r.`` columns of prepared profiles)."""
+    q = _SQL[backend].quote
     rules = []
     for _, pairs in BLOCKING_RULES:
-        rules.append(" AND ".join(f'l."{left}" = r."{right}"' for left, right in pairs))
+        rules.append(" AND ".join(f"l.{q}{left}{q} = r.{q}{right}{q}" for left, right in pairs))
     return rules
 
 
@@ -177,9 +179,43 @@ def blocking_rules() -> list[str]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _null(column: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Sql:
+    """The spellings that differ between Splink's backends; everything else is SQL both accept.
+
+    Splink runs a comparison's SQL as written in the backend's dialect, and sqlglot's translation of
+    these from DuckDB is wrong (``list_has_any`` becomes ``&&``, Spark's boolean AND), so each
+    backend gets its own spelling. The model file keeps the DuckDB SQL (see ``_for_backend``).
+    """
+
+    quote: str
+    any_word_shared: str  # with {a} and {b}: whether two space-separated lists share a word
+    jaro_winkler: str
+    damerau_levenshtein: str
+
+
+_SQL: dict[str, _Sql] = {
+    "duckdb": _Sql(
+        quote='"',
+        any_word_shared="list_has_any(string_split({a}, ' '), string_split({b}, ' '))",
+        jaro_winkler="jaro_winkler_similarity",
+        damerau_levenshtein="damerau_levenshtein",
+    ),
+    # Spark has neither string metric: Splink's jar (``_spark_session`` loads it, SparkAPI registers
+    # its functions) has both, the same metrics as DuckDB's (true Damerau-Levenshtein, Winkler's 0.1 prefix).
+    "spark": _Sql(
+        quote="`",
+        any_word_shared="arrays_overlap(split({a}, ' '), split({b}, ' '))",
+        jaro_winkler="jaro_winkler",
+        damerau_levenshtein="damerau_levenshtein",
+    ),
+}
+
+
+def _null(column: str, sql: _Sql) -> dict[str, Any]:
+    q = sql.quote
     return {
-        "sql_condition": f'"{column}_l" IS NULL OR "{column}_r" IS NULL',
+        "sql_condition": f"{q}{column}_l{q} IS NULL OR {q}{column}_r{q} IS NULL",
         "label_for_charts": "missing",
         "is_null_level": True,
     }
@@ -200,14 +236,19 @@ def _else(label: str = "different", **extra: Any) -> dict[str, Any]:
 # The share of one person's submissions giving another email address than an earlier one.
 EMAIL_CHANGED = 0.1
 
-# Two people whose first names clearly differ (twins, a couple, a parent and child).
-_SAME_FIRST_NAME = "list_has_any(string_split(first_names_l, ' '), string_split(first_names_r, ' '))"
-_FIRST_NAMES_DIFFER = (
-    f"(NOT {_SAME_FIRST_NAME}"
-    " AND jaro_winkler_similarity(first_name_canonical_l, first_name_canonical_r) < 0.8"
-    " AND damerau_levenshtein(first_name_canonical_l, first_name_canonical_r) > 2"
-    " AND name_sorted_l <> name_sorted_r)"
-)
+
+def _same_first_name(sql: _Sql) -> str:
+    return sql.any_word_shared.format(a="first_names_l", b="first_names_r")
+
+
+def _first_names_differ(sql: _Sql) -> str:
+    """Two people whose first names clearly differ (twins, a couple, a parent and child)."""
+    return (
+        f"(NOT {_same_first_name(sql)}"
+        f" AND {sql.jaro_winkler}(first_name_canonical_l, first_name_canonical_r) < 0.8"
+        f" AND {sql.damerau_levenshtein}(first_name_canonical_l, first_name_canonical_r) > 2"
+        " AND name_sorted_l <> name_sorted_r)"
+    )
 
 
 # The weight (log2 m/u) of a contact detail shared between people whose first names differ.
@@ -231,7 +272,7 @@ def _household_level(column: str) -> dict[str, Any]:
     )
 
 
-def _shared_by_household(column: str) -> list[dict[str, Any]]:
+def _shared_by_household(column: str, sql: _Sql) -> list[dict[str, Any]]:
     """An exact level for ``column`` split in two: agreement, and a contact detail shared by a household.
 
     Fellegi-Sunter multiplies independent evidence, but a household shares its email, phone and
@@ -239,29 +280,29 @@ def _shared_by_household(column: str) -> list[dict[str, Any]]:
     names differ is therefore a level of its own, fixed at a smaller weight (``HOUSEHOLD_WEIGHTS``).
     """
     return [
-        _level(f"{column}_l = {column}_r AND NOT coalesce({_FIRST_NAMES_DIFFER}, false)", "exact"),
+        _level(f"{column}_l = {column}_r AND NOT coalesce({_first_names_differ(sql)}, false)", "exact"),
         _household_level(column),
     ]
 
 
-def _comparisons() -> list[dict[str, Any]]:
+def _comparisons(backend: Backend = "duckdb") -> list[dict[str, Any]]:
+    sql = _SQL[backend]
+    jw, dl = sql.jaro_winkler, sql.damerau_levenshtein
     first_close = (
-        f"({_SAME_FIRST_NAME}"
-        " OR jaro_winkler_similarity(first_name_canonical_l, first_name_canonical_r) >= 0.88"
-        " OR damerau_levenshtein(first_name_canonical_l, first_name_canonical_r) <= 1)"
+        f"({_same_first_name(sql)}"
+        f" OR {jw}(first_name_canonical_l, first_name_canonical_r) >= 0.88"
+        f" OR {dl}(first_name_canonical_l, first_name_canonical_r) <= 1)"
     )
-    surname_close = (
-        "(jaro_winkler_similarity(surname_l, surname_r) >= 0.9 OR damerau_levenshtein(surname_l, surname_r) <= 1)"
-    )
+    surname_close = f"({jw}(surname_l, surname_r) >= 0.9 OR {dl}(surname_l, surname_r) <= 1)"
     return [
         {
             "output_column_name": "name",
             "comparison_description": "full name",
             "comparison_levels": [
-                _null("full_name"),
+                _null("full_name", sql),
                 _level("full_name_l = full_name_r", "exact", tf="full_name"),
                 _level(
-                    f"{_SAME_FIRST_NAME} AND surname_l = surname_r",
+                    f"{_same_first_name(sql)} AND surname_l = surname_r",
                     "same first name or nickname, same surname",
                     # How common the name is with the nickname undone ("bill smith" as "william
                     # smith"), against this level's own u: the surname's frequency alone would
@@ -274,7 +315,7 @@ def _comparisons() -> list[dict[str, Any]]:
                 # One side gave a single name ("thompson", "ollie thompson"): not the twins pattern.
                 _level(
                     "(surname_l IS NULL OR surname_r IS NULL)"
-                    " AND list_has_any(string_split(full_name_l, ' '), string_split(full_name_r, ' '))",
+                    f" AND {sql.any_word_shared.format(a='full_name_l', b='full_name_r')}",
                     "one name given, found in the other",
                 ),
                 # A different first name is the one thing that tells twins apart: its m is fixed low
@@ -286,10 +327,10 @@ def _comparisons() -> list[dict[str, Any]]:
             "output_column_name": "date_of_birth",
             "comparison_description": "date of birth",
             "comparison_levels": [
-                _null("date_of_birth"),
+                _null("date_of_birth", sql),
                 _level("date_of_birth_l = date_of_birth_r", "exact"),
                 _level("date_of_birth_l = dob_swapped_r", "day and month swapped"),
-                _level("damerau_levenshtein(date_of_birth_l, date_of_birth_r) <= 1", "one character typo"),
+                _level(f"{dl}(date_of_birth_l, date_of_birth_r) <= 1", "one character typo"),
                 _level(
                     "substr(date_of_birth_l, 6) = substr(date_of_birth_r, 6)"
                     " AND abs(try_cast(substr(date_of_birth_l, 1, 4) AS INTEGER)"
@@ -303,8 +344,8 @@ def _comparisons() -> list[dict[str, Any]]:
             "output_column_name": "email",
             "comparison_description": "email address",
             "comparison_levels": [
-                _null("email"),
-                *_shared_by_household("email"),
+                _null("email", sql),
+                *_shared_by_household("email", sql),
                 # The same local part at another provider; a shared domain alone says nothing.
                 _level("email_local_l = email_local_r", "same local part"),
                 # People change email address (a new provider, a new job): fixed, since the training
@@ -315,15 +356,17 @@ def _comparisons() -> list[dict[str, Any]]:
         {
             "output_column_name": "phone",
             "comparison_description": "phone number",
-            "comparison_levels": [_null("phone"), *_shared_by_household("phone"), _else()],
+            "comparison_levels": [_null("phone", sql), *_shared_by_household("phone", sql), _else()],
         },
         {
             "output_column_name": "postcode",
             "comparison_description": "postcode",
             "comparison_levels": [
-                _null("postcode"),
+                _null("postcode", sql),
                 _level(
-                    f"postcode_l = postcode_r AND NOT coalesce({_FIRST_NAMES_DIFFER}, false)", "exact", tf="postcode"
+                    f"postcode_l = postcode_r AND NOT coalesce({_first_names_differ(sql)}, false)",
+                    "exact",
+                    tf="postcode",
                 ),
                 _household_level("postcode"),
                 _level("postcode_sector_l = postcode_sector_r", "same sector"),
@@ -335,7 +378,7 @@ def _comparisons() -> list[dict[str, Any]]:
             "output_column_name": "nhs_number",
             "comparison_description": "NHS number",
             "comparison_levels": [
-                _null("nhs_number"),
+                _null("nhs_number", sql),
                 _level("nhs_number_l = nhs_number_r", "exact"),
                 # A different NHS number means a different person barring a keying error: fixed, not learned.
                 _else(m_probability=0.0001, fix_m_probability=True),
@@ -345,7 +388,7 @@ def _comparisons() -> list[dict[str, Any]]:
             "output_column_name": "ni_number",
             "comparison_description": "National Insurance number",
             "comparison_levels": [
-                _null("ni_number"),
+                _null("ni_number", sql),
                 _level("ni_number_l = ni_number_r", "exact"),
                 _else(m_probability=0.0001, fix_m_probability=True),
             ],
@@ -353,18 +396,55 @@ def _comparisons() -> list[dict[str, Any]]:
     ]
 
 
-def base_settings() -> dict[str, Any]:
+def base_settings(backend: Backend = "duckdb") -> dict[str, Any]:
     """Untrained Splink settings: the comparisons and blocking rules, without m and u values."""
     return {
         "link_type": "dedupe_only",
         "unique_id_column_name": "unique_id",
         "probability_two_random_records_match": 0.0001,
-        "comparisons": _comparisons(),
-        "blocking_rules_to_generate_predictions": blocking_rules(),
+        "comparisons": _comparisons(backend),
+        "blocking_rules_to_generate_predictions": blocking_rules(backend),
         "retain_intermediate_calculation_columns": True,
         "retain_matching_columns": False,
-        "sql_dialect": "duckdb",
+        "sql_dialect": backend,
     }
+
+
+def _translate(settings: dict[str, Any], source: Backend, target: Backend) -> dict[str, Any]:
+    """``settings`` with each SQL condition this module wrote for ``source`` spelt for ``target``.
+
+    Model files hold DuckDB SQL, whichever backend trained them, so one file serves every backend.
+    Conditions are matched whole against what ``_comparisons`` and ``blocking_rules`` write; one
+    they did not write (a model from an older version) is refused rather than guessed at.
+    """
+    if source == target:
+        return settings
+    spelt: dict[str, str] = dict(zip(blocking_rules(source), blocking_rules(target), strict=True))
+    for old, new in zip(_comparisons(source), _comparisons(target), strict=True):
+        for old_level, new_level in zip(old["comparison_levels"], new["comparison_levels"], strict=True):
+            spelt[old_level["sql_condition"]] = new_level["sql_condition"]
+
+    def respell(sql: str) -> str:
+        if sql not in spelt:
+            raise ValueError(
+                f"the linkage model holds a condition this version cannot run on {target}: {sql[:120]!r}; "
+                f"retrain the model, or set {BACKEND_SETTING}={source}"
+            )
+        return spelt[sql]
+
+    result = json.loads(json.dumps(settings))
+    for comparison in result["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            level["sql_condition"] = respell(level["sql_condition"])
+    rules = []
+    for rule in result.get("blocking_rules_to_generate_predictions", []):
+        if isinstance(rule, dict):
+            rules.append({**rule, "blocking_rule": respell(rule["blocking_rule"]), "sql_dialect": target})
+        else:
+            rules.append(respell(rule))
+    result["blocking_rules_to_generate_predictions"] = rules
+    result["sql_dialect"] = target
+    return result
 
 
 # ---------------------------------------------------------------------------------------------
@@ -379,15 +459,42 @@ def _db_api(backend: str) -> Any:
         return DuckDBAPI()
     if backend == "spark":
         try:
-            from pyspark.sql import SparkSession
             from splink.backends.spark import SparkAPI
         except ImportError as error:
             raise RuntimeError(
                 f"{BACKEND_SETTING}=spark needs pyspark, which is not installed; "
-                f"install it or set {BACKEND_SETTING}=duckdb"
+                f"install it (pip install civicforms[spark]) or set {BACKEND_SETTING}=duckdb"
             ) from error
-        return SparkAPI(spark_session=SparkSession.builder.getOrCreate())
+        session = spark_session()
+        # Splink keeps its intermediate tables as parquet in the checkpoint directory when there is
+        # one (a cluster's shared storage), else in the executors' memory.
+        has_checkpoints = not session.sparkContext._jsc.sc().getCheckpointDir().isEmpty()
+        return SparkAPI(spark_session=session, break_lineage_method="parquet" if has_checkpoints else "persist")
     raise ValueError(f"unknown linkage backend {backend!r}: set {BACKEND_SETTING} to duckdb or spark")
+
+
+def _on_duckdb(db_api: Any) -> bool:
+    # Not ``hasattr(db_api, "duckdb_con")``: every Splink backend keeps a DuckDB connection of its own.
+    return db_api.sql_dialect.sql_dialect_str == "duckdb"
+
+
+def spark_session() -> Any:
+    """The active Spark session, or a new one (``spark.*`` settings as Spark reads them) with Splink's jar.
+
+    The jar holds the string metrics the comparisons use (``_SQL``). A session started elsewhere
+    must have it on its classpath: ``spark.jars`` set to ``splink.backends.spark.similarity_jar_location()``.
+    """
+    from pyspark.sql import SparkSession
+    from splink.backends.spark import similarity_jar_location
+
+    session = SparkSession.getActiveSession()
+    if session is None:
+        session = (
+            SparkSession.builder.appName("civicforms-linkage")
+            .config("spark.jars", similarity_jar_location())
+            .getOrCreate()
+        )
+    return session
 
 
 def _arrow(rows: list[dict[str, Any]]) -> Any:
@@ -405,6 +512,21 @@ def _arrow(rows: list[dict[str, Any]]) -> Any:
 _EMPTY_ROW_ID = "__civicforms_placeholder__"
 
 
+def _table_name(part: str) -> str:
+    # Unique: a Spark session's temporary views are shared by every linker on it (DuckDB's are not).
+    return f"civicforms_{part}_{secrets.token_hex(4)}"
+
+
+def _release(linker: Any) -> None:
+    """Drop what a rematch or training run left in a Spark session, which outlives the run (DuckDB's does not)."""
+    db_api = linker._db_api
+    if _on_duckdb(db_api):
+        return
+    linker.table_management.delete_tables_created_by_splink_from_db()
+    for name in db_api._registered_table_names:
+        db_api.spark.catalog.dropTempView(name)
+
+
 class _Scorer:
     """A linker built once per model and backend, reused by every ``score`` call (construction is the cost)."""
 
@@ -416,8 +538,10 @@ class _Scorer:
         placeholder = prepare({"unique_id": _EMPTY_ROW_ID})
         for column in TF_COLUMNS:
             placeholder[f"tf_{column}"] = None
-        table = self.db_api.register(_arrow([placeholder]), table_name="civicforms_placeholder")
-        self.linker = Linker(table, model.settings, log_level=None, validate_settings=False)
+        self.names = {part: _table_name(part) for part in ("placeholder", "left", "right")}
+        table = self.db_api.register(_arrow([placeholder]), table_name=self.names["placeholder"])
+        settings = _translate(model.settings, "duckdb", backend)  # type: ignore[arg-type]
+        self.linker = Linker(table, settings, log_level=None, validate_settings=False)
         self.settings_obj = self.linker._settings_obj
         self.levels = _level_labels(self.settings_obj)
         self.term_frequencies = model.term_frequencies
@@ -425,22 +549,23 @@ class _Scorer:
 
     def _register(self, name: str, rows: list[dict[str, Any]]) -> Any:
         table = _arrow(rows)
-        if hasattr(self.db_api, "duckdb_con"):
+        if _on_duckdb(self.db_api):
             self.db_api.duckdb_con.register(name, table)
             return self.db_api.table_to_splink_dataframe(name, name)
-        return self.db_api.register(table)  # pragma: no cover - spark
+        self.db_api.spark.createDataFrame(table).createOrReplaceTempView(name)
+        return self.db_api.table_to_splink_dataframe(name, name)
 
     def score(self, left: list[dict[str, Any]], right: list[dict[str, Any]]) -> list[Scored]:
         with self.lock:
-            left_df = self._register("civicforms_left", left)
-            right_df = self._register("civicforms_right", right)
+            left_df = self._register(self.names["left"], left)
+            right_df = self._register(self.names["right"], right)
             if self.query is not None:
                 # Splink's SQL for these two tables never changes: generating it (sqlglot) costs most of a
                 # small call, so the first call's SQL is replayed over the newly registered rows.
                 return _scored_from_rows(self.db_api.duckdb_con.sql(self.query).fetchall(), self.levels)
             predictions = self.linker.inference.score_pairs(left_df, right_df)
             try:
-                if hasattr(self.db_api, "duckdb_con"):
+                if _on_duckdb(self.db_api):
                     available = set(
                         self.db_api.duckdb_con.sql(f"SELECT * FROM {predictions.physical_name} LIMIT 0").columns
                     )
@@ -479,9 +604,9 @@ def _with_tf(row: dict[str, Any], tables: dict[str, dict[str, float]]) -> dict[s
     return row
 
 
-def _evidence_select(available: set[str]) -> str:
-    """The columns of a predictions table that ``_scored_from_rows`` reads, in its order."""
-    selects = ["CAST(unique_id_l AS VARCHAR)", "CAST(unique_id_r AS VARCHAR)", "match_weight", "match_probability"]
+def _evidence_select(available: set[str], text: str = "VARCHAR") -> str:
+    """The columns of a predictions table that ``_scored_from_rows`` reads, in its order (``text``: the string type)."""
+    selects = [f"CAST(unique_id_l AS {text})", f"CAST(unique_id_r AS {text})", "match_weight", "match_probability"]
     for name in EVIDENCE_FIELDS:
         # Splink 5 reports each comparison's log2 Bayes factor, and its term-frequency adjustment, as mw_ columns.
         tf = f" + coalesce(mw_tf_adj_{name}, 0)" if f"mw_tf_adj_{name}" in available else ""
@@ -491,19 +616,15 @@ def _evidence_select(available: set[str]) -> str:
 
 def _collect(db_api: Any, predictions: Any, levels: dict[str, dict[int, tuple[str, str]]]) -> list[Scored]:
     """Scored pairs from a Splink predictions table, reading only the columns the evidence needs."""
-    if hasattr(db_api, "duckdb_con"):
+    if _on_duckdb(db_api):
         con = db_api.duckdb_con
         available = set(con.sql(f"SELECT * FROM {predictions.physical_name} LIMIT 0").columns)
         rows = con.sql(f"SELECT {_evidence_select(available)} FROM {predictions.physical_name}").fetchall()
         return _scored_from_rows(rows, levels)
-    rows = []  # pragma: no cover - spark
-    for record in predictions.as_record_list():  # pragma: no cover - spark
-        row = [record["unique_id_l"], record["unique_id_r"], record["match_weight"], record["match_probability"]]
-        for name in EVIDENCE_FIELDS:
-            weight = (record.get(f"mw_{name}") or 0.0) + (record.get(f"mw_tf_adj_{name}") or 0.0)
-            row += [record[f"gamma_{name}"], round(weight, 4)]
-        rows.append(tuple(row))
-    return _scored_from_rows(rows, levels)  # pragma: no cover - spark
+    spark = db_api.spark
+    available = set(spark.table(predictions.physical_name).columns)
+    rows = spark.sql(f"SELECT {_evidence_select(available, 'STRING')} FROM {predictions.physical_name}").collect()
+    return _scored_from_rows(rows, levels)
 
 
 def _scored_from_rows(rows: list[tuple[Any, ...]], levels: dict[str, dict[int, tuple[str, str]]]) -> list[Scored]:
@@ -570,16 +691,33 @@ def _population_linker(
 ) -> tuple[Any, int]:
     from splink import Linker
 
-    # With the model's term frequencies (rematch), a pair scores exactly as the worker scores it,
-    # so the thresholds mean the same in both; without them (training), Splink counts its input.
-    rows = [prepare(p) if term_frequencies is None else _with_tf(prepare(p), term_frequencies) for p in profiles]
+    rows = [prepare(p) for p in profiles]
     if not rows:
         raise ValueError("no profiles to link")
     db_api = _db_api(backend)
-    table = db_api.register(_arrow(rows), table_name="civicforms_profiles")
+    table = db_api.register(_arrow(rows), table_name=_table_name("profiles"))
     # The evidence needs the gamma (kept only with the matching columns) and weight columns of each comparison.
     settings = {**settings, "retain_intermediate_calculation_columns": True, "retain_matching_columns": True}
-    return Linker(table, settings, log_level=None, validate_settings=False), len(rows)
+    linker = Linker(table, settings, log_level=None, validate_settings=False)
+    if term_frequencies is not None:
+        # With the model's term frequencies (rematch), a pair scores exactly as the worker scores it,
+        # so the thresholds mean the same in both; without them (training), Splink counts its input.
+        # They go in as Splink's lookup tables, not as tf_ columns of the input, which Splink would
+        # join its own counts onto again (DuckDB renames the duplicate, Spark refuses it).
+        import pyarrow as pa
+
+        for column in TF_COLUMNS:
+            frequencies = term_frequencies.get(column, {})
+            lookup = pa.table(
+                {
+                    column: pa.array(list(frequencies), type=pa.string()),
+                    f"tf_{column}": pa.array(list(frequencies.values()), type=pa.float64()),
+                }
+            )
+            linker.table_management.register_term_frequency_lookup(
+                db_api.register(lookup, table_name=_table_name(f"tf_{column}")), column
+            )
+    return linker, len(rows)
 
 
 def term_frequency_tables(
@@ -612,11 +750,10 @@ def train(
     steps = 6
     report = progress or (lambda step, done, total: None)
     report("prepare", 0, steps)
-    linker, count = _population_linker(profiles, base_settings(), backend)
+    linker, count = _population_linker(profiles, base_settings(backend), backend)
     report("prior", 1, steps)
     linker.training.estimate_probability_two_random_records_match(
-        ['l."nhs_number" = r."nhs_number"', 'l."email" = r."email" AND l."date_of_birth" = r."date_of_birth"'],
-        recall=0.7,
+        [block_on("nhs_number"), block_on("email", "date_of_birth")], recall=0.7
     )
     report("u by random sampling", 2, steps)
     linker.training.estimate_u_using_random_sampling(max_pairs=min(2_000_000, count * 50), seed=seed)
@@ -630,7 +767,8 @@ def train(
             linker.training.estimate_parameters_using_expectation_maximisation(
                 block_on(*columns), fix_u_probabilities=True
             )
-    settings = linker.misc.save_model_to_json()
+    settings = _translate(linker.misc.save_model_to_json(), backend, "duckdb")
+    _release(linker)
     settings.pop("linker_uid", None)
     if DEFAULT_MODEL_PATH.exists():
         _fill_unobserved(settings, load_model().settings)
@@ -665,11 +803,15 @@ def rematch(
         return []
     report = progress or (lambda step, done, total: None)
     report("prepare", 0, 3)
-    linker, _ = _population_linker(profiles, model.settings, backend, model.term_frequencies)
+    settings = _translate(model.settings, "duckdb", backend)
+    linker, _ = _population_linker(profiles, settings, backend, model.term_frequencies)
     report("predict", 1, 3)
     predictions = linker.inference.predict(threshold_match_weight=threshold_weight)
     report("collect", 2, 3)
-    results = _collect(linker._db_api, predictions, _level_labels(linker._settings_obj))
+    try:
+        results = _collect(linker._db_api, predictions, _level_labels(linker._settings_obj))
+    finally:
+        _release(linker)
     results.sort(key=lambda s: -s.match_weight)
     report("done", 3, 3)
     return results
