@@ -522,9 +522,10 @@ def _release(linker: Any) -> None:
     db_api = linker._db_api
     if _on_duckdb(db_api):
         return
-    linker.table_management.delete_tables_created_by_splink_from_db()
-    for name in db_api._registered_table_names:
-        db_api.spark.catalog.dropTempView(name)
+    # Splink's own list of created tables misses some (its blocked pairs); every query it ran is in the cache's log.
+    executed = {table.physical_name for table in db_api._intermediate_table_cache.executed_queries}
+    for name in executed | db_api._created_tables | db_api._registered_table_names:
+        db_api.spark.catalog.dropTempView(name)  # and uncaches it
 
 
 class _Scorer:
