@@ -436,7 +436,7 @@ def _translate(settings: dict[str, Any], source: Backend, target: Backend) -> di
     for comparison in result["comparisons"]:
         for level in comparison["comparison_levels"]:
             level["sql_condition"] = respell(level["sql_condition"])
-    rules = []
+    rules: list[str | dict[str, Any]] = []
     for rule in result.get("blocking_rules_to_generate_predictions", []):
         if isinstance(rule, dict):
             rules.append({**rule, "blocking_rule": respell(rule["blocking_rule"]), "sql_dialect": target})
