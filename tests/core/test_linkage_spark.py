@@ -39,7 +39,7 @@ CANDIDATES = [
 
 
 @pytest.fixture(scope="module")
-def spark():
+def spark(tmp_path_factory):
     from pyspark.sql import SparkSession
     from splink.backends.spark import similarity_jar_location
 
@@ -47,6 +47,8 @@ def spark():
         SparkSession.builder.master("local[1]")
         .appName("civicforms-linkage-test")
         .config("spark.jars", similarity_jar_location())
+        # Not ./spark-warehouse in the working tree.
+        .config("spark.sql.warehouse.dir", str(tmp_path_factory.mktemp("spark-warehouse")))
         .config("spark.ui.enabled", "false")
         .config("spark.driver.memory", "512m")
         .config("spark.driver.host", "127.0.0.1")
