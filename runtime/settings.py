@@ -250,7 +250,9 @@ class Settings:
     # (bench/) chooses them; MATCH_DEFAULTS is the one place they are set.
     match_link_weight: float = MATCH_DEFAULTS["link"]
     match_review_weight: float = MATCH_DEFAULTS["review"]
-    linkage_backend: str = "duckdb"  # or spark (pyspark installed), for a council outgrowing one machine
+    # rematch and train: duckdb, or spark (pyspark installed) for a council outgrowing one machine;
+    # the worker's small batches always run on embedded DuckDB (runtime.services.matching).
+    linkage_backend: str = "duckdb"
 
     def oidc_provider(self, name: str) -> OidcProvider | None:
         return next((p for p in self.oidc_providers if p.name == name), None)
