@@ -51,11 +51,10 @@ from typing import Any  # noqa: E402
 from flask import Flask  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
 from sqlalchemy import Engine, event, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
 from sqlmodel import col, select  # noqa: E402
 
-from bench.run import HAPPY_PATHS, machine, out, percentile, table  # noqa: E402
+from bench.run import HAPPY_PATHS, machine, out, percentile, postgres_database, table  # noqa: E402
 from runtime import case_reads, cases, versions  # noqa: E402
 from runtime import db as dbmod  # noqa: E402
 from runtime import staff as core  # noqa: E402
@@ -188,21 +187,8 @@ def bench_database(kind: str, postgres: str, workdir: Path, keep: bool) -> Itera
             shutil.copy(path, kept)
             out(f"kept the SQLite database at {kept}")
         return
-    server = make_url(postgres)
-    admin = dbmod.make_engine(server.set(database="postgres").render_as_string(hide_password=False))
-    admin = admin.execution_options(isolation_level="AUTOCOMMIT")  # type: ignore[assignment]
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {PG_DATABASE}"))
-    try:
-        yield server.set(database=PG_DATABASE).render_as_string(hide_password=False)
-    finally:
-        if keep:
-            out(f"kept the PostgreSQL database {PG_DATABASE}")
-        else:
-            with admin.connect() as conn:
-                conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"))
-        admin.dispose()
+    with postgres_database(postgres, PG_DATABASE, keep) as url:
+        yield url
 
 
 def publish_services(url: str) -> None:

@@ -43,10 +43,9 @@ from contextlib import contextmanager  # noqa: E402
 from typing import Any  # noqa: E402
 
 from sqlalchemy import text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 from sqlmodel import col, select  # noqa: E402
 
-from bench.run import machine, out, percentile, table  # noqa: E402
+from bench.run import machine, out, percentile, postgres_database, table  # noqa: E402
 from runtime import db as dbmod  # noqa: E402
 from runtime.data import citizens as citizen_data  # noqa: E402
 from runtime.models import CitizenIdentifier  # noqa: E402
@@ -60,24 +59,9 @@ DATABASE = f"civicforms_bench_matching_{os.getpid()}"
 @contextmanager
 def database(postgres: str, keep: bool) -> Iterator[str]:
     """A migrated PostgreSQL database of the run's own, dropped afterwards unless ``keep``."""
-    name = DATABASE
-    server = make_url(postgres)
-    admin = dbmod.make_engine(server.set(database="postgres").render_as_string(hide_password=False))
-    admin = admin.execution_options(isolation_level="AUTOCOMMIT")  # type: ignore[assignment]
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    try:
-        url = server.set(database=name).render_as_string(hide_password=False)
+    with postgres_database(postgres, DATABASE, keep) as url:
         dbmod.upgrade(url)
         yield url
-    finally:
-        if keep:
-            out(f"kept the PostgreSQL database {name}")
-        else:
-            with admin.connect() as conn:
-                conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
 
 
 DAYS = 29_220  # 80 years of birthdays from 1920-01-01

@@ -54,13 +54,11 @@ import re  # noqa: E402
 import resource  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
-from collections.abc import Callable, Iterator  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from datetime import date, timedelta  # noqa: E402
 from typing import Any  # noqa: E402
 
 from sqlalchemy import Engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
 
 from bench.casework import (  # noqa: E402
@@ -78,7 +76,7 @@ from bench.casework import (  # noqa: E402
     signed_in,
     template_answers,
 )
-from bench.run import machine, out, percentile, table  # noqa: E402
+from bench.run import machine, out, percentile, postgres_database, table  # noqa: E402
 from runtime import citizens, record_reads  # noqa: E402
 from runtime import db as dbmod  # noqa: E402
 from runtime import staff as core  # noqa: E402
@@ -109,24 +107,9 @@ SHARES = {
 # -- the database --------------------------------------------------------------------------------
 
 
-@contextmanager
-def database(postgres: str, name: str, keep: bool) -> Iterator[str]:
-    """An empty PostgreSQL database of the run's own, dropped afterwards unless ``keep``."""
-    server = make_url(postgres)
-    admin = dbmod.make_engine(server.set(database="postgres").render_as_string(hide_password=False))
-    admin = admin.execution_options(isolation_level="AUTOCOMMIT")  # type: ignore[assignment]
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        if keep:
-            out(f"kept the PostgreSQL database {name}")
-        else:
-            with admin.connect() as conn:
-                conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
+def database(postgres: str, name: str, keep: bool) -> Any:
+    """An empty PostgreSQL database of the run's own (bench/run.py), dropped afterwards unless ``keep``."""
+    return postgres_database(postgres, name, keep)
 
 
 def _person() -> str:

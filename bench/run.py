@@ -160,6 +160,30 @@ def measure_pair(
     return _timing(a), _timing(b)
 
 
+@contextmanager
+def postgres_database(postgres: str, name: str, keep: bool) -> Iterator[str]:
+    """An empty PostgreSQL database of the run's own at the server of ``postgres``, made afresh
+    and dropped afterwards unless ``keep``; yields its URL."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    server = make_url(postgres)
+    admin = dbmod.make_engine(server.set(database="postgres").render_as_string(hide_password=False))
+    admin = admin.execution_options(isolation_level="AUTOCOMMIT")  # type: ignore[assignment]
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        if keep:
+            out(f"kept the PostgreSQL database {name}")
+        else:
+            with admin.connect() as conn:
+                conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
 def maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
