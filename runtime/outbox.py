@@ -20,12 +20,12 @@ import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from .email_format import build_email
 from .models import OutboxMessage, utcnow
 
 if TYPE_CHECKING:
@@ -231,17 +231,21 @@ class SmtpSender:
         password: str = "",
         security: str = "starttls",
         timeout: float = 30.0,
+        organisation: str = "Civic Forms",
     ):
         self.host, self.port, self.sender = host, port, sender
         self.username, self.password = username, password
         self.security, self.timeout = security, timeout
+        self.organisation = organisation
 
     def send(self, message: Message) -> None:
-        email = EmailMessage()
-        email["From"] = self.sender
-        email["To"] = message.recipient
-        email["Subject"] = message.subject
-        email.set_content(message.body)
+        email = build_email(
+            sender=self.sender,
+            recipient=message.recipient,
+            subject=message.subject,
+            body=message.body,
+            organisation=self.organisation,
+        )
         smtp_class = smtplib.SMTP_SSL if self.security == "tls" else smtplib.SMTP
         with smtp_class(self.host, self.port, timeout=self.timeout) as smtp:
             if self.security == "starttls":
@@ -286,6 +290,7 @@ def sender_from_settings(settings: Settings) -> Sender:
             username=settings.smtp_username,
             password=settings.smtp_password,
             security=settings.smtp_security,
+            organisation=settings.organisation_name,
         )
     if settings.mail_backend == "notify":
         return NotifySender(api_key=settings.notify_api_key, template_id=settings.notify_template_id)

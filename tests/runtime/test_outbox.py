@@ -226,7 +226,9 @@ class FakeSMTP:
     def send_message(self, email: Any) -> None:
         if FakeSMTP.fail:
             raise OSError("451 try again later")
-        self.calls.append(("send", email["From"], email["To"], email["Subject"], email.get_content()))
+        self.calls.append(
+            ("send", email["From"], email["To"], email["Subject"], email.get_body(("plain",)).get_content())
+        )
 
 
 @pytest.fixture
