@@ -13,6 +13,14 @@ import click
 from runtime.cli import main as runtime_main
 
 
+def served_address(host: str, port: int) -> str:
+    """The address people reach ``serve`` on: a wildcard host is reached as 127.0.0.1."""
+    shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
+
+
 def _match_in_the_background() -> Any:
     """Run citizen matching's jobs (``civicforms worker``'s matching half) on a daemon thread of
     the development server, so that possible matches and joined records appear in a trial as
@@ -62,6 +70,9 @@ def serve(host: str, port: int, no_matching: bool) -> None:
     from .dev import create_dev_app
 
     os.environ.setdefault("CIVICFORMS_ENV", "development")
+    # Links in messages (a case's, a set-up link) name the address this server is on, unless
+    # the settings say otherwise: `serve --port 5001` must not send people to 5000.
+    os.environ.setdefault("CIVICFORMS_BASE_URL", served_address(host, port))
     app = create_dev_app()
     if not no_matching:
         _match_in_the_background()
