@@ -402,8 +402,8 @@ def _possible_matches(
         # would tell Council Tax that the person gave one to the GP service.
         agreeing = [
             k
-            for k, v in match.evidence.items()
-            if isinstance(v, dict) and v.get("level") == "agree" and ("full_name" if k == "name" else k) in seen
+            for k in record_reads.PAIR_FIELDS
+            if k in seen and record_reads.evidence_for(match.evidence, k)[0] == "agree"
         ]
         shared_kinds[other] = [MATCH_LABELS.get(k, k.replace("_", " ")) for k in agreeing]
     found = case_reads.cases_of_citizens(db(), citizen_ids=list(shared_kinds), staff_id=staff_id, shared=shared)
