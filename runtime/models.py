@@ -57,7 +57,11 @@ LAWFUL_BASES: tuple[str, ...] = (
     "legitimate_interests",
 )
 # outbox.status: runtime.outbox's PENDING, SENT, FAILED.
-OUTBOX_STATUSES: tuple[str, ...] = ("pending", "sent", "failed")
+# "held": a staff message kept for that person's daily digest (staff_user.notify == "daily");
+# "digested": a held message that went out in a digest (the digest is a message of its own).
+OUTBOX_STATUSES: tuple[str, ...] = ("pending", "sent", "failed", "held", "digested")
+# staff_user.notify: each message as it happens, or one digest a day.
+NOTIFY_CHOICES: tuple[str, ...] = ("each", "daily")
 # case_event.actor_kind: who acted (a member of staff, the citizen, or the system itself).
 ACTOR_KINDS: tuple[str, ...] = ("staff", "citizen", "system")
 
@@ -358,7 +362,10 @@ class StaffUser(SQLModel, table=True):
     """A member of staff who signs in to the builder and the back office."""
 
     __tablename__ = "staff_user"
-    __table_args__ = (sa.UniqueConstraint("oidc_issuer", "oidc_subject", name="uq_staff_user_oidc_issuer_subject"),)
+    __table_args__ = (
+        sa.UniqueConstraint("oidc_issuer", "oidc_subject", name="uq_staff_user_oidc_issuer_subject"),
+        one_of("notify", NOTIFY_CHOICES, "notify"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=320, unique=True)  # always lower-case
     name: str = Field(max_length=200)
@@ -373,6 +380,9 @@ class StaffUser(SQLModel, table=True):
     oidc_subject: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(default_factory=utcnow)
     last_sign_in_at: datetime | None = Field(default=None)
+    # How they hear of work: each message as it happens, or a daily digest (migration 0009).
+    notify: str = Field(default="each", max_length=10, sa_column_kwargs={"server_default": "each"})
+    digest_sent_at: datetime | None = Field(default=None)
 
 
 class StaffSession(SQLModel, table=True):
@@ -570,6 +580,13 @@ class Case(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     # Set when its personal data was erased: the case stays, for the statistics.
     erased_at: datetime | None = Field(default=None)
+    # The service's whole-case target (workflow "decide_within"), from the submission; never
+    # restarted by a request for information (migration 0009).
+    decision_due_at: datetime | None = Field(default=None)
+    # When the applicant last answered a request, until staff next act ("Applicant replied").
+    replied_at: datetime | None = Field(default=None)
+    # When it was escalated (escalated is True), for the tag and the reports.
+    escalated_at: datetime | None = Field(default=None)
 
 
 class CaseEvent(SQLModel, table=True):
@@ -653,6 +670,11 @@ class InformationRequest(SQLModel, table=True):
     answered_at: datetime | None = Field(default=None)
     answers: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
     return_state: str = Field(max_length=60)
+    # Migration 0009: who asked, the reply-by date, and when it was chased and escalated.
+    asked_by: int | None = Field(default=None, foreign_key="staff_user.id")
+    reply_by: datetime | None = Field(default=None)
+    reminded_at: datetime | None = Field(default=None)
+    lapsed_at: datetime | None = Field(default=None)
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -670,9 +692,39 @@ class OutboxMessage(SQLModel, table=True):
     subject: str = Field(max_length=500)
     body: str = Field(sa_column=Column(sa.Text(), nullable=False))
     case_id: int | None = Field(default=None, foreign_key="case_record.id", index=True)
+    # Whose message it is (the outbox page shows each department its own) and, for a message to
+    # staff, which member of staff (their digest gathers their held messages). Migration 0009.
+    department_id: int | None = Field(default=None, foreign_key="department.id", index=True)
+    staff_id: int | None = Field(default=None, foreign_key="staff_user.id", index=True)
     created_at: datetime = Field(default_factory=utcnow)
     status: str = Field(default="pending", max_length=10, sa_column_kwargs={"server_default": "pending"})
     attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     next_attempt_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = Field(default=None)
     last_error: str | None = Field(default=None, max_length=500)
+
+
+class SavedFilter(SQLModel, table=True):
+    """An inbox filter a member of staff saved under a name (the inbox's query string)."""
+
+    __tablename__ = "saved_filter"
+    __table_args__ = (sa.UniqueConstraint("staff_id", "name", name="uq_saved_filter_staff_id_name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staff_user.id", index=True)
+    name: str = Field(max_length=100)
+    query: str = Field(max_length=2000)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CaseSearchTerm(SQLModel, table=True):
+    """What a case can be found by beyond its reference and name: the applicant's email, phone
+    and postcode and every answer the definition marks ``searchable`` (an account number),
+    normalised (runtime.citizens). Written when the case opens; erased with it. Migration 0009.
+    """
+
+    __tablename__ = "case_search_term"
+    __table_args__ = (sa.Index("ix_case_search_term_value", "value", postgresql_ops={"value": "text_pattern_ops"}),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case_record.id", index=True)
+    kind: str = Field(max_length=60)  # email | phone | postcode | answer:<question name>
+    value: str = Field(max_length=400)

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("civicforms.outbox")
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+HELD, DIGESTED = "held", "digested"  # a staff message waiting for, and gone in, a daily digest
 MAX_ATTEMPTS = 10
 FIRST_RETRY = timedelta(minutes=1)
 MAX_SUBJECT = 500

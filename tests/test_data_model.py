@@ -177,7 +177,7 @@ def test_the_check_constraints_hold_exactly_the_constants(conn: Connection) -> N
     """The migration spells the values out; they must be what the application writes."""
     kinds = set(citizens.KINDS)
     assert set(IDENTIFIER_KINDS) == kinds
-    assert set(OUTBOX_STATUSES) == {outbox.PENDING, outbox.SENT, outbox.FAILED}
+    assert set(OUTBOX_STATUSES) == {outbox.PENDING, outbox.SENT, outbox.FAILED, outbox.HELD, outbox.DIGESTED}
     assert _check_values(conn, "citizen_identifier", "ck_citizen_identifier_kind") == kinds
     assert _check_values(conn, "match_candidate", "ck_match_candidate_status") == set(CANDIDATE_STATUSES)
     assert _check_values(conn, "outbox", "ck_outbox_status") == set(OUTBOX_STATUSES)

@@ -77,7 +77,7 @@ class CaseworkSessionInterface(SecureCookieSessionInterface):
 
 def create_casework_app(config: dict[str, Any] | None = None) -> Flask:
     """The back office, deployable on its own (``gunicorn runtime.casework_wsgi:app``)."""
-    from . import erasure, privacy, records, views  # the views import .navigation, never this package
+    from . import erasure, inbox, privacy, records, views  # noqa: F401 (inbox adds its routes to views.bp)
 
     app = create_base_app(__name__, CASEWORK_FACE, config)
     app.config.setdefault("CASEWORK_PAGE_SIZE", PAGE_SIZE)
