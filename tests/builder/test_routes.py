@@ -26,6 +26,9 @@ SIGNED_IN = "signed in"  # any signed-in staff member, whatever their role
 
 # Every endpoint of the builder: PUBLIC, SIGNED_IN, or the permission (runtime.staff) it needs.
 ROUTES: dict[str, str] = {
+    # issue 17, part E (add this part's endpoints below this line)
+    # issue 17, part F (add this part's endpoints below this line)
+    # issue 17, part G (add this part's endpoints below this line)
     "static": PUBLIC,
     "assets": PUBLIC,
     "brand_css": PUBLIC,

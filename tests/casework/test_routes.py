@@ -28,6 +28,11 @@ PUBLIC = "public"
 SIGNED_IN = "signed in"
 
 ROUTES: dict[str, str] = {
+    # issue 17, part A (add this part's endpoints below this line)
+    # issue 17, part B (add this part's endpoints below this line)
+    # issue 17, part C (add this part's endpoints below this line)
+    # issue 17, part D (add this part's endpoints below this line)
+    # issue 17, part E (add this part's endpoints below this line)
     "static": PUBLIC,
     "assets": PUBLIC,
     "brand_css": PUBLIC,
