@@ -66,8 +66,14 @@ def enqueue(
     body: str,
     now: datetime,
     case_id: int | None = None,
+    department_id: int | None = None,
+    staff_id: int | None = None,
+    held: bool = False,
 ) -> OutboxMessage:
-    """Write a message to send, in the caller's transaction (nothing is sent here)."""
+    """Write a message to send, in the caller's transaction (nothing is sent here).
+
+    ``department_id`` is whose message it is (the outbox page shows each department its own);
+    ``staff_id`` the member of staff it is for; ``held`` keeps it for their daily digest."""
     recipient = recipient.strip()
     if not recipient or len(recipient) > 320 or any(ord(ch) < 32 for ch in recipient):
         raise ValueError("a message needs one recipient address (at most 320 characters)")
@@ -79,8 +85,10 @@ def enqueue(
         subject=subject,
         body=body[:MAX_BODY],
         case_id=case_id,
+        department_id=department_id,
+        staff_id=staff_id,
         created_at=now,
-        status=PENDING,
+        status=HELD if held else PENDING,
         attempts=0,
         next_attempt_at=now,
     )
