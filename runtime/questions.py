@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from .wording import error_noun, lower_first
+
 TEXTAREA_ROWS = 5
 
 
@@ -17,12 +19,7 @@ def _text(value: Any) -> str | None:
     return str(value) if isinstance(value, str) and value.strip() else None
 
 
-def lower_first(text: str) -> str:
-    """'Full name' -> 'full name', but 'NHS number' stays: an acronym keeps its capitals."""
-    first = text.split(" ", 1)[0]
-    if len(first) > 1 and first.isupper():
-        return text
-    return text[:1].lower() + text[1:]
+__all__ = ["Field", "Option", "Question", "lower_first"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +68,8 @@ class Question:
     yes_label: str = "Yes"
     no_label: str = "No"
     options: tuple[Option, ...] = ()
+    statement: str | None = None  # a declaration's tick box wording: "I confirm ..."
+    date_rule: dict[str, Any] | None = field(default=None, compare=False, hash=False)  # runtime.date_rules
     # From the schema (Definition.question fills them in):
     optional: bool = True
     schema: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
@@ -87,7 +86,7 @@ class Question:
             widget=str(q.get("widget", "text")),
             hint=_text(q.get("hint")),
             short_label=short,
-            error_name=_text(q.get("error_name")) or lower_first(short),
+            error_name=_text(q.get("error_name")) or error_noun(short),
             width=str(q["width"]) if q.get("width") else None,
             rows=int(q.get("rows", TEXTAREA_ROWS)),
             prefix=_text(q.get("prefix")),
@@ -101,6 +100,8 @@ class Question:
                 for value, o in (options.items() if isinstance(options, dict) else ())
                 if isinstance(o, dict)
             ),
+            statement=_text(q.get("statement")),
+            date_rule=q["date_rule"] if isinstance(q.get("date_rule"), dict) else None,
         )
 
     @property

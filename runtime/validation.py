@@ -18,10 +18,12 @@ from typing import Any
 
 from jsonschema import ValidationError
 
+from .date_rules import DateRule
 from .definition import Definition
 from .dialect import FORMATS, MAX_ERRORS, MAX_ITEMS, UnsafeDefinition, _validator, answer_bounds, compile_problems
 from .lru import LRU
 from .widgets.date import Date
+from .wording import number_range
 from .workflow import Workflow
 
 # The earliest date of birth taken (runtime.citizens.EARLIEST_BIRTH: the same year).
@@ -71,6 +73,13 @@ class CompiledService:
             and isinstance(definition.widget_of(path), Date)
             and (path == definition.identity.get("date_of_birth") or _autocomplete(definition, path) == "bday")
         )
+        # Relative date rules ("at least 14 days from today"): runtime.date_rules.
+        self.date_rules = {
+            name: rule
+            for name, question in definition.questions.items()
+            if isinstance(definition.widget_of(name), Date)
+            and (rule := DateRule.read(question.date_rule)) is not None
+        }
 
     @property
     def workflow(self) -> Workflow:
@@ -108,6 +117,11 @@ class CompiledService:
                 )
                 if problem:
                     found[path], added = problem, True
+        for path, rule in self.date_rules.items():
+            if path not in found:
+                problem = _date_rule_problem(self.definition, path, answers.get(path), rule)
+                if problem:
+                    found[path], added = problem, True
         if added:
             order = self.definition.field_order
             found = dict(sorted(found.items(), key=lambda kv: order.get(kv[0], len(order))))
@@ -135,6 +149,18 @@ def _future(limit: Any) -> bool:
         return isinstance(limit, str) and date.fromisoformat(limit) >= date.today()
     except ValueError:
         return False
+
+
+def _date_rule_problem(definition: Definition, path: str, value: Any, rule: DateRule) -> str | None:
+    """Why an answered date breaks its question's relative rule, naming the date as a date."""
+    if not isinstance(value, str):
+        return None
+    try:
+        given = date.fromisoformat(value)
+    except ValueError:
+        return None  # "format" says it is not a real date
+    broken = rule.problem(given, date.today())
+    return None if broken is None else message_for(definition, path, *broken)
 
 
 def _birth_date_problem(definition: Definition, path: str, value: Any, schema: dict[str, Any]) -> str | None:
@@ -365,6 +391,10 @@ def message_for(definition: Definition, path: str, keyword: str, limit: Any, ins
     worded = definition.widget_of(path).message(keyword, limit, name, cap, instance)
     if worded is not None:
         return worded
+    if keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        span = number_range(definition.property_schema(path))  # "from 1 to 500": both ends, and whether allowed
+        if span is not None:
+            return f"{cap} must be {span}"
     template = DEFAULT_MESSAGES.get(keyword)
     if template:
         return template.format(name=name, cap=cap, limit=limit)

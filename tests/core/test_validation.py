@@ -139,8 +139,9 @@ _tomorrow = date.today() + timedelta(days=1)
     [
         ({"pet_count": "abc"}, "pet_count", "The number of pets must be a whole number"),
         ({"pet_count": 1.5}, "pet_count", "The number of pets must be a whole number"),
-        ({"pet_count": 0}, "pet_count", "The number of pets must be 1 or more"),
-        ({"pet_count": 6}, "pet_count", "The number of pets must be 5 or less"),
+        # Both limits, saying the ends are allowed (issue 17: "from 1 to 500").
+        ({"pet_count": 0}, "pet_count", "The number of pets must be from 1 to 5"),
+        ({"pet_count": 6}, "pet_count", "The number of pets must be from 1 to 5"),
         ({"email": "jane@example"}, "email", "Enter your email address in the correct format, like name@example.com"),
         (
             {"email": "jane example.com"},

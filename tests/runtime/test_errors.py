@@ -213,7 +213,7 @@ INVALID: dict[str, list[tuple[str, dict[str, Any], list[tuple[str, str]]]]] = {
             {"existing_permits": "-1", "parking_zone": "Z"},
             [
                 ("Select your parking zone", "#parking-zone"),
-                ("The number of permits your household already has must be 0 or more", "#existing-permits"),
+                ("The number of permits your household already has must be from 0 to 10", "#existing-permits"),
             ],
         ),
         (
