@@ -22,6 +22,7 @@ from datetime import date
 from typing import Any
 
 from .conditions import describe_schema
+from .date_rules import rule_words
 from .definition import canonical, without_editor_keys
 from .problems import json_equal
 from .retention import short_words as retention_words
@@ -549,8 +550,31 @@ def _question_changes(old: dict[str, Any], new: dict[str, Any], name: str) -> It
         yield f"Changed {short} from {before} to {after}"
     for key, words in _QUESTION_WORDS.items():
         yield _change(f"{words} of {short}", a.get(key), b.get(key))
+    yield from _declaration_and_date_rule(a, b, short, path)
     yield from _choice_changes(a, b, quoted_label(new, name))
     yield from _property_changes(_property(old, name), _property(new, name), short, widget_changed)
+
+
+def _declaration_and_date_rule(a: dict[str, Any], b: dict[str, Any], short: str, path: str) -> Iterator[Change]:
+    """A declaration's tick box wording, and a date's relative rule, old and new (issue 17, part F)."""
+    before, after = a.get("statement"), b.get("statement")
+    if before != after:
+        if before is None:
+            sentence = f"Set the wording of the tick box of {short}: {_quote(after)}"
+        elif after is None:
+            sentence = f"Removed the wording of the tick box of {short} (was {_quote(before)})"
+        else:
+            sentence = f"Changed the wording of the tick box of {short} from {_quote(before)} to {_quote(after)}"
+        yield Change(sentence, f"{path}.statement", before, after)
+    before, after = a.get("date_rule"), b.get("date_rule")
+    if not json_equal(before, after):
+        if before is None:
+            sentence = f"{short} must now be {rule_words(after)}"
+        elif after is None:
+            sentence = f"{short} no longer has to be {rule_words(before)}"
+        else:
+            sentence = f"{short} must now be {rule_words(after)} (was {rule_words(before)})"
+        yield Change(sentence, f"{path}.date_rule", before, after)
 
 
 def _choice_changes(a: dict[str, Any], b: dict[str, Any], label: str) -> Iterator[str]:
@@ -942,6 +966,8 @@ _QUESTION_KEYS = {
     "error_name",
     "widget",
     "options",
+    "statement",
+    "date_rule",
     *_QUESTION_WORDS,
 }
 _PAGE_KEYS = {"id", "title", "intro", "show_if", "questions", "next", "stop"}

@@ -345,7 +345,24 @@ def _workflow_rules(doc: dict[str, Any]) -> Iterator[Problem]:
 
 
 # (the sections a rule reads, the rule), in the order their problems are reported.
+# The question types whose answers may be searchable (runtime.case_search indexes them).
+SEARCHABLE_WIDGETS = frozenset({"text", "email", "tel", "postcode", "ni-number", "nhs-number"})
+
+
+def _searchable_rules(doc: dict[str, Any]) -> Iterator[Problem]:
+    """``"searchable": true`` only on questions whose answer is a line of text (issue 17, part B)."""
+    for name, question in doc["questions"].items():
+        widget = question.get("widget", "text")
+        if question.get("searchable") is True and widget not in SEARCHABLE_WIDGETS:
+            yield Problem(
+                f"$.questions.{name}.searchable",
+                f'a {widget} question cannot be searchable: only answers typed as one line of text can '
+                f'({", ".join(sorted(SEARCHABLE_WIDGETS))})',
+            )
+
+
 _DEEPER: tuple[tuple[tuple[str, ...], Callable[[dict[str, Any]], Iterator[Problem]]], ...] = (
+    (("questions",), _searchable_rules),
     (("schema",), _schema_rules),
     (("schema", "questions", "pages"), _journey_rules),
     (("schema", "identity", "messages"), _field_rules),
@@ -451,6 +468,9 @@ def _check_widget(root: dict[str, Any], name: str, question: dict[str, Any], pro
         return
     for at, message in widget.check(name, question, schema, prop, resolve):
         yield Problem(at, message)
+    for key, only in (("date_rule", "date"), ("statement", "declaration")):  # issue 17, part F
+        if key in question and widget.name != only:
+            yield Problem(f"$.questions.{name}.{key}", f'only a question with widget "{only}" takes a "{key}"')
     enum = widget.enum(schema, resolve)
     options = question.get("options")
     too_many = max(len(enum or ()), len(options) if isinstance(options, dict) else 0)

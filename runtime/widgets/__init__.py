@@ -11,6 +11,7 @@ from .address import ADDRESS_PARTS, UK_ADDRESS
 from .base import WIDTHS, FormData, Widget, clean_text, html_id
 from .choices import CHECKBOXES, RADIOS, SELECT, YES_NO
 from .date import DATE, long_date
+from .declaration import DECLARATION
 from .identifiers import (
     NHS_NUMBER,
     NI_NUMBER,
@@ -44,6 +45,7 @@ WIDGETS: dict[str, Widget] = {
         SELECT,
         NI_NUMBER,
         NHS_NUMBER,
+        DECLARATION,
     )
 }
 

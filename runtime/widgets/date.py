@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from .base import FormData, Widget, clean_text, error_param, heading, html_id, one
+from ..date_rules import long_date, rule_problems
+from .base import FormData, Resolve, Widget, clean_text, error_param, heading, html_id, one
 
 if TYPE_CHECKING:
     from ..questions import Question
 
+__all__ = ["DATE", "Date", "long_date"]
+
 _PARTS = (("day", 2), ("month", 2), ("year", 4))
-
-
-def long_date(value: date) -> str:
-    """``3 July 1950``: how GOV.UK writes a date."""
-    return f"{value.day} {value.strftime('%B')} {value.year}"
 
 
 # A day or month longer than this is never part of a real date ("0003" is the longest kept).
@@ -44,6 +43,14 @@ def _parse_date(day: str, month: str, year: str) -> str:
 class Date(Widget):
     def new_property(self) -> dict[str, Any]:
         return {"type": "string", "format": "date"}
+
+    def check(
+        self, name: str, question: dict[str, Any], schema: dict[str, Any], prop: Any, resolve: Resolve
+    ) -> Iterator[tuple[str, str]]:
+        yield from super().check(name, question, schema, prop, resolve)
+        if "date_rule" in question:
+            for at, message in rule_problems(question["date_rule"]):
+                yield ".".join([f"$.questions.{name}.date_rule", *at]), message
 
     def parse(self, q: Question, form: FormData) -> tuple[Any, dict[str, Any]]:
         name = q.name
@@ -102,6 +109,9 @@ class Date(Widget):
     def message(self, keyword: str, limit: Any, name: str, cap: str, instance: Any = None) -> str | None:
         if keyword == "format":
             return f"{cap} must be a real date"
+        if keyword in ("earliest", "latest") and isinstance(limit, date):
+            # A relative date rule (runtime.date_rules): the date it names today, both ends allowed.
+            return f"{cap} must be {'on or after' if keyword == 'earliest' else 'on or before'} {long_date(limit)}"
         if keyword in ("dateBefore", "dateAfter") and limit == "today":
             return f"{cap} must be in the {'past' if keyword == 'dateBefore' else 'future'}"
         if keyword in ("dateBefore", "dateAfter"):

@@ -53,6 +53,7 @@ def test_the_palette_is_in_the_builder_s_order_and_words() -> None:
         ("Select list", "select"),
         ("National Insurance number", "ni-number"),
         ("NHS number", "nhs-number"),
+        ("Declaration", "declaration"),
     ]
     assert {n for n, w in WIDGETS.items() if w.takes_options} == {"radios", "checkboxes", "select"}
 
