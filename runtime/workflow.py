@@ -185,6 +185,7 @@ class State:
     citizen_text: str = ""
     deadline: Duration | None = None
     escalate_to: str | None = None
+    appeal: str = ""  # a final state's words on how to ask for a review or appeal (part C of issue 17)
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,8 @@ class Transition:
     approvals_mode: str = "any"  # "any" | "quorum" | "all"
     approvals_count: int = 1  # quorum: how many; any: 1; all: counted from the role's holders
     request_information: bool = False
+    reason: str | None = None  # "required" | "optional": the comment is a reason the applicant is told
+    reply_within: Duration | None = None  # a request for information's default reply-by
 
     @property
     def is_decision(self) -> bool:
@@ -249,8 +252,10 @@ class Workflow:
         working_days: bool = False,
         one_decision_per_person: bool = True,
         messages: dict[str, Message] | None = None,
+        decide_within: Duration | None = None,
     ):
         self.initial = initial
+        self.decide_within = decide_within  # the whole-case deadline (None: the service sets none)
         self.states = states
         self.transitions = transitions
         self.working_days = working_days
@@ -270,6 +275,7 @@ class Workflow:
                 citizen_text=str(s.get("citizen_text") or s["label"]),
                 deadline=parse_duration(s["deadline"]) if s.get("deadline") else None,
                 escalate_to=s.get("escalate_to"),
+                appeal=str(s.get("appeal") or ""),
             )
             for sid, s in section["states"].items()
         }
@@ -284,6 +290,7 @@ class Workflow:
             working_days=bool(section.get("working_days", False)),
             one_decision_per_person=bool(section.get("one_decision_per_person", True)),
             messages=messages,
+            decide_within=parse_duration(section["decide_within"]) if section.get("decide_within") else None,
         )
 
     def state(self, state_id: str) -> State:
@@ -314,6 +321,13 @@ class Workflow:
         deadline = self.states[state].deadline
         return None if deadline is None else due(entered_at, deadline, self.working_days, holidays)
 
+    def decision_due(self, opened_at: datetime, holidays: frozenset[date] = frozenset()) -> datetime | None:
+        """When the whole case must be decided by (``decide_within`` from when it was opened, in
+        working days when the service counts them); None when the service sets no such target."""
+        if self.decide_within is None:
+            return None
+        return due(opened_at, self.decide_within, self.working_days, holidays)
+
 
 def _transition(t: dict[str, Any]) -> Transition:
     approvals = t.get("approvals") or {}
@@ -329,6 +343,8 @@ def _transition(t: dict[str, Any]) -> Transition:
         approvals_mode=mode,
         approvals_count=int(approvals.get("count", 1)) if mode == "quorum" else 1,
         request_information=bool(t.get("request_information", False)),
+        reason=t.get("reason"),
+        reply_within=parse_duration(t["reply_within"]) if t.get("reply_within") else None,
     )
 
 
@@ -457,10 +473,13 @@ def decide(
     if refusal:
         raise NotAllowed(refusal)
     text = (comment or "").strip()
+    if transition.reason == "required" and not text:
+        raise NotAllowed("Enter the reason for this decision: the applicant will see it")
     if transition.comment_required and not text:
         raise NotAllowed(f"Enter a comment to {transition.label.lower()[:1]}{transition.label[1:]}")
     if len(text) > MAX_COMMENT:
-        raise NotAllowed(f"Comment must be {MAX_COMMENT:,} characters or less")
+        what = "Reason" if transition.reason else "Comment"
+        raise NotAllowed(f"{what} must be {MAX_COMMENT:,} characters or less")
     if transition.request_information:
         return Outcome(
             to_state=None, approval_recorded=False, approvals_so_far=0, approvals_needed=0, request_information=True
@@ -506,6 +525,12 @@ def _problems(doc: dict[str, Any], roles: tuple[str, ...]) -> Iterator[Problem]:
     elif states[initial].get("final"):
         yield Problem("$.workflow.initial", f'the first state "{initial}" cannot be final: every case would be closed')
 
+    if "decide_within" in section:
+        try:
+            parse_duration(section["decide_within"])
+        except ValueError as exc:
+            yield Problem("$.workflow.decide_within", str(exc))
+
     for sid, s in states.items():
         where: list[Any] = ["workflow", "states", sid]
         if "deadline" in s:
@@ -519,6 +544,11 @@ def _problems(doc: dict[str, Any], roles: tuple[str, ...]) -> Iterator[Problem]:
             yield from role_problem(s["escalate_to"], [*where, "escalate_to"])
             if "deadline" not in s:
                 yield Problem(json_path([*where, "escalate_to"]), 'escalation needs a "deadline" in the same state')
+        if "appeal" in s and not s.get("final"):
+            yield Problem(
+                json_path([*where, "appeal"]),
+                "only a final state has appeal text: the applicant reads it with the decision",
+            )
 
     unguarded: dict[tuple[str, str], int] = {}  # (from, action) -> the first transition without a guard
     for i, t in enumerate(transitions):
@@ -538,6 +568,17 @@ def _problems(doc: dict[str, Any], roles: tuple[str, ...]) -> Iterator[Problem]:
                 )
             if "approvals" in t:
                 yield Problem(json_path([*where, "approvals"]), "a request for information is not a decision")
+            if "reason" in t:
+                yield Problem(
+                    json_path([*where, "reason"]),
+                    "a request for information is not a decision: the caseworker's message says what is needed",
+                )
+            if "reply_within" in t:
+                yield from _reply_within_problems(t["reply_within"], [*where, "reply_within"])
+        elif "reply_within" in t:
+            yield Problem(
+                json_path([*where, "reply_within"]), "only a request for information has a date to reply by"
+            )
         elif target is None:
             yield Problem(json_path(where), 'a transition needs "to", the state it leads to')
         elif target not in states:
@@ -577,6 +618,22 @@ def _problems(doc: dict[str, Any], roles: tuple[str, ...]) -> Iterator[Problem]:
         for part in ("subject", "body"):
             for text in placeholder_problems(message[part]):
                 yield Problem(json_path(["workflow", "messages", kind, part]), text)
+
+
+MAX_REPLY_DAYS = 90  # the latest reply-by date a request may give (and its default's limit)
+
+
+def _reply_within_problems(text: Any, parts: list[Any]) -> Iterator[Problem]:
+    try:
+        duration = parse_duration(text)
+    except ValueError as exc:
+        yield Problem(json_path(parts), str(exc))
+        return
+    if duration.seconds or not 1 <= duration.days <= MAX_REPLY_DAYS:
+        yield Problem(
+            json_path(parts),
+            f"the applicant is given whole days to reply, from 1 to {MAX_REPLY_DAYS} days (P14D is 14 days)",
+        )
 
 
 def _guard_problems(guard: Any, parts: list[Any], props: dict[str, Any]) -> Iterator[Problem]:
