@@ -26,7 +26,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import false, func, update
 from sqlmodel import Session, col, select
 
-from . import citizens
+from . import applicant_messages, case_search, citizens
 from . import workflow as wf
 from .citizens import identifiers
 from .definition import Definition
@@ -74,6 +74,52 @@ class NotFound(CaseError):
 
     def __init__(self) -> None:
         super().__init__("Case not found")
+
+
+class Assigned(CaseError):
+    """The case is assigned to a colleague: deciding on it, or taking it, asks first. Nothing was
+    written; pass ``take_over=assignee_id`` (what the confirmation page showed) to go ahead."""
+
+    def __init__(self, assignee_id: int, assignee_name: str):
+        super().__init__(f"This case is assigned to {assignee_name}")
+        self.assignee_id = assignee_id
+        self.assignee_name = assignee_name
+
+
+def _contended(session: Session, case: Case, staff_id: int, take_over: int | None) -> StaffUser | None:
+    """The colleague the case is assigned to, when the member of staff acts over them (None: nobody
+    else holds it). Raises :class:`Assigned` unless they confirmed taking over from that colleague."""
+    holder = case.assigned_to
+    if holder is None or holder == staff_id:
+        return None
+    user = session.get(StaffUser, holder)
+    if take_over != holder:
+        raise Assigned(holder, user.name if user is not None else "a former colleague")
+    return user
+
+
+def _tell_taken(
+    session: Session, *, loser: StaffUser | None, case: Case, actor: wf.Actor, urls: CaseUrls, now: datetime
+) -> None:
+    """Tell the colleague who held the case that someone else took it over."""
+    if loser is None:
+        return
+    from .staff_messages import tell_staff
+
+    workflow = workflow_for(session, case)
+    state = workflow.states.get(case.state)
+    me = session.get(StaffUser, actor.staff_id)
+    tell_staff(
+        session,
+        event="taken_from_you",
+        recipients=[loser],
+        case=case,
+        service=definition_of(session, case).title,
+        state=state.label if state else case.state,
+        link=urls.case(case.id or 0),
+        now=now,
+        actor=me.name if me is not None else "",
+    )
 
 
 class InformationError(CaseError):
@@ -274,8 +320,15 @@ def _message(
     definition: Definition,
     link: str,
     now: datetime,
+    extra: str = "",
 ) -> int:
-    """Enqueue one message per distinct recipient; returns how many."""
+    """Enqueue one message per distinct recipient, as the case's department's; returns how many.
+    ``extra``: paragraphs after the template's body (a decision's reason, a request's questions).
+
+    For the citizen's messages (the definition's ``workflow.messages``). Staff hear of cases
+    through runtime.staff_messages.tell_staff; the definition's ``new_work`` and ``escalated``
+    are still accepted and still rendered here for any caller that asks, but open_case and
+    escalate_overdue no longer send them."""
     template = workflow.messages[kind]
     state = workflow.states.get(case.state)
     values = {
@@ -287,9 +340,20 @@ def _message(
     if kind in ("new_work", "escalated") and state is not None:
         values["state"] = state.label
     subject, body = wf.render_message(template.subject, values), wf.render_message(template.body, values)
+    if extra.strip():
+        body = body.rstrip() + "\n\n" + extra.strip()
     sent = 0
     for recipient in dict.fromkeys(r for r in recipients if r):
-        enqueue(session, kind=kind, recipient=recipient, subject=subject, body=body, now=now, case_id=case.id)
+        enqueue(
+            session,
+            kind=kind,
+            recipient=recipient,
+            subject=subject,
+            body=body,
+            now=now,
+            case_id=case.id,
+            department_id=case.department_id,
+        )
         sent += 1
     return sent
 
@@ -297,6 +361,37 @@ def _message(
 def _actors_of(workflow: wf.Workflow, state: str) -> list[str]:
     """The roles that can act on a case in this state (who hears of new work there)."""
     return sorted({role for t in workflow.transitions if t.from_ == state for role in t.roles})
+
+
+def _tell(
+    session: Session,
+    *,
+    event: str,
+    recipients: Sequence[StaffUser],
+    case: Case,
+    definition: Definition,
+    workflow: wf.Workflow,
+    link: str,
+    now: datetime,
+    note: str = "",
+    due: str = "",
+) -> int:
+    """tell_staff with the case's service title and step label filled in."""
+    from .staff_messages import tell_staff
+
+    state = workflow.states.get(case.state)
+    return tell_staff(
+        session,
+        event=event,
+        recipients=recipients,
+        case=case,
+        service=definition.title,
+        state=state.label if state else case.state,
+        link=link,
+        now=now,
+        note=note,
+        due=due,
+    )
 
 
 # -- opening a case ---------------------------------------------------------------------------------
@@ -315,7 +410,9 @@ def open_case(
     """Start the case for a new submission, in the caller's (the submission's) transaction.
 
     The case enters the workflow's initial state with that state's deadline; the citizen is
-    told (when the answers hold an email address) and the staff who can act hear of new work.
+    told (when the answers hold an email address) and the staff who can act in that state hear
+    of the new case (a new case is never assigned, so they all do: runtime.staff_messages). The
+    whole-case deadline (the workflow's ``decide_within``) is set here, once, and never restarted.
     """
     assert submission.id is not None
     urls = urls or CaseUrls()
@@ -339,17 +436,20 @@ def open_case(
         search_surname=search_surname,
         entered_state_at=now,
         deadline_at=workflow.deadline_for(workflow.initial, now, holidays),
+        decision_due_at=workflow.decision_due(now, holidays),
         created_at=now,
     )
     session.add(case)
     session.flush()
     assert case.id is not None
     _event(session, case_id=case.id, now=now, kind="citizen", action="submitted", to_state=workflow.initial)
+    case_search.index_case(session, case=case, definition=definition, answers=submission.answers)
     email = citizen_email(definition, submission.answers)
     common: dict[str, Any] = {"workflow": workflow, "case": case, "definition": definition, "now": now}
     _message(session, kind="submitted", recipients=[email], link=urls.status(status_token(case, secret_key)), **common)
-    staff = role_members(session, department_id, _actors_of(workflow, workflow.initial))
-    _message(session, kind="new_work", recipients=[u.email for u in staff], link=urls.case(case.id), **common)
+    if case.assigned_to is None:
+        staff = role_members(session, department_id, _actors_of(workflow, workflow.initial))
+        _tell(session, event="new_case", recipients=staff, link=urls.case(case.id), **common)
     session.flush()
     return case
 
@@ -429,12 +529,19 @@ def act(
     secret_key: str,
     urls: CaseUrls | None = None,
     holidays: frozenset[date] = frozenset(),
+    take_over: int | None = None,
 ) -> ActResult:
     """Take an action on a case the member of staff saw at ``seen_lock_version``.
 
     Raises :class:`Conflict` (someone acted first; nothing written), :class:`NotFound` (not
-    their department) or ``workflow.NotAllowed`` (the rules refuse it; nothing written).
-    A request for information goes through :func:`request_information`, which needs questions.
+    their department), :class:`Assigned` (a colleague holds the case: ask first, then pass
+    ``take_over`` = that colleague's id; they are told) or ``workflow.NotAllowed`` (the rules
+    refuse it; nothing written). A request for information goes through
+    :func:`request_information`, which needs questions.
+
+    The case stays with whoever holds it (the actor, when they took it over) while that person
+    can act at the step it moves to; otherwise it goes back to the team (unassigned) and those
+    who can act there are told.
     """
     urls = urls or CaseUrls()
     case = load_case(session, case_id)
@@ -443,6 +550,7 @@ def act(
         raise Conflict()
     if case.waiting_for_citizen:
         raise wf.NotAllowed("This case is waiting for the applicant's answers")
+    loser = _contended(session, case, staff_id, take_over)
     definition = definition_of(session, case)
     workflow = workflow_for(session, case)
     answers = _answers(session, case)
@@ -451,17 +559,36 @@ def act(
     if outcome.request_information:
         raise wf.NotAllowed("Choose the questions to ask the applicant")
     from_state, entered_at = case.state, case.entered_state_at
-    values: dict[str, Any] = {}
+    holder = staff_id if loser is not None else case.assigned_to
+    values: dict[str, Any] = {"assigned_to": holder}
     if outcome.to_state is not None:
         final = workflow.states[outcome.to_state].final
+        if holder is not None and not final:
+            roles = actor.roles if holder == staff_id else _roles_in(session, holder, case.department_id)
+            if not roles & set(_actors_of(workflow, outcome.to_state)):
+                holder = None  # e.g. recommended for a manager's approval: back to the team
         values = {
             "state": outcome.to_state,
             "entered_state_at": now,
             "deadline_at": None if final else workflow.deadline_for(outcome.to_state, now, holidays),
             "escalated": False,
+            "escalated_at": None,
+            "replied_at": None,
             "closed_at": now if final else None,
+            "assigned_to": holder,
         }
+    previous_holder = case.assigned_to
     _bump(session, case, seen_lock_version, **values)
+    if holder != previous_holder:
+        _event(
+            session,
+            case_id=case_id,
+            now=now,
+            kind="staff",
+            action="assign",
+            actor_id=staff_id,
+            detail={"from": previous_holder, "to": holder},
+        )
     if outcome.approval is not None:
         session.add(
             CaseApproval(
@@ -476,6 +603,9 @@ def act(
     detail = None
     if outcome.approvals_needed > 1:
         detail = {"approvals": outcome.approvals_so_far, "needed": outcome.approvals_needed}
+    reason = _reason(workflow, from_state, action, answers, comment)
+    if reason:
+        detail = {**(detail or {}), "reason": True}  # the comment is told to the applicant
     event = _event(
         session,
         case_id=case_id,
@@ -489,19 +619,44 @@ def act(
         detail=detail,
     )
     case = load_case(session, case_id)
+    _tell_taken(session, loser=loser, case=case, actor=actor, urls=urls, now=now)
     if outcome.to_state is not None:
         common: dict[str, Any] = {"workflow": workflow, "case": case, "definition": definition, "now": now}
         if workflow.states[outcome.to_state].final:
             link = urls.status(status_token(case, secret_key))
-            _message(session, kind="decision", recipients=[facts.citizen_email], link=link, **common)
-        else:
+            extra = _decision_extra(workflow, definition, outcome.to_state, reason)
+            _message(session, kind="decision", recipients=[facts.citizen_email], link=link, extra=extra, **common)
+        elif case.assigned_to is None:
             staff = role_members(session, case.department_id, _actors_of(workflow, outcome.to_state))
             _message(session, kind="new_work", recipients=[u.email for u in staff], link=urls.case(case_id), **common)
     session.flush()
     return ActResult(case, outcome, event)
 
 
+# -- telling the applicant (issue 17, part C) -------------------------------------------------------
+
+
+def _reason(workflow: wf.Workflow, state: str, action: str, answers: dict[str, Any], comment: str | None) -> str:
+    """The comment of a decision whose transition asks for a reason: the applicant is told it."""
+    transition = next((t for t in workflow.actions(state, answers) if t.action == action), None)
+    if transition is None or transition.reason is None:
+        return ""
+    return (comment or "").strip()
+
+
+def _decision_extra(workflow: wf.Workflow, definition: Definition, to_state: str, reason: str) -> str:
+    """What the decision email says after the service's message: the reason, and how to appeal."""
+    state = workflow.states[to_state]
+    return applicant_messages.decision_text(
+        reason, applicant_messages.appeal_paragraphs(state, definition, reasoned=bool(reason))
+    )
+
+
 # -- requests for information ---------------------------------------------------------------------
+
+
+class ReplyByRefused(wf.NotAllowed):
+    """The date the applicant is asked to reply by is not one they can be given."""
 
 
 def request_information(
@@ -515,10 +670,15 @@ def request_information(
     now: datetime,
     urls: CaseUrls | None = None,
     action: str | None = None,
+    reply_by: date | None = None,
+    holidays: frozenset[date] = frozenset(),
 ) -> tuple[Case, InformationRequest, str]:
     """Ask the citizen for more: ``questions`` are names of the service's own questions (none: a
-    free-text reply). Returns the case, the request and the token for the citizen's link (only
-    its SHA-256 is stored). The case waits in its state until the citizen answers."""
+    free-text reply; a free-text box is offered beside them as well) and ``reply_by`` the date to
+    reply by (after today, within 90 days; by default the transition's ``reply_within``, else 14
+    days). Returns the case, the request and the token for the citizen's link (only its SHA-256
+    is stored). The email puts the message, the questions and the date in its text. The case
+    waits in its state until the citizen answers; an "Applicant replied" tag is cleared."""
     urls = urls or CaseUrls()
     case = load_case(session, case_id)
     actor = case_actor(session, case, staff_id)
@@ -543,9 +703,13 @@ def request_information(
     text = (message or "").strip()
     if not text:
         raise wf.NotAllowed("Enter a message to tell the applicant what you need")
+    day = reply_by or applicant_messages.default_reply_by(chosen, now, workflow.working_days, holidays)
+    problem = applicant_messages.reply_by_problem(day, now.date())
+    if problem:
+        raise ReplyByRefused(problem)
     outcome = wf.decide(workflow, facts, actor, chosen.action, text, now)
     assert outcome.request_information
-    _bump(session, case, seen_lock_version, waiting_for_citizen=True)
+    _bump(session, case, seen_lock_version, waiting_for_citizen=True, replied_at=None)
     token = secrets.token_urlsafe(32)
     request = InformationRequest(
         case_id=case_id,
@@ -554,6 +718,8 @@ def request_information(
         message=text,
         created_at=now,
         return_state=case.state,
+        asked_by=staff_id,
+        reply_by=applicant_messages.end_of(day),
     )
     session.add(request)
     session.flush()
@@ -566,7 +732,7 @@ def request_information(
         actor_id=staff_id,
         from_state=case.state,
         comment=text,
-        detail={"request_id": request.id, "questions": names},
+        detail={"request_id": request.id, "questions": names, "reply_by": day.isoformat()},
     )
     case = load_case(session, case_id)
     _message(
@@ -578,6 +744,7 @@ def request_information(
         definition=definition,
         link=urls.answer(token),
         now=now,
+        extra=applicant_messages.request_text(text, applicant_messages.question_labels(definition, names), day),
     )
     session.flush()
     return case, request, token
@@ -599,7 +766,13 @@ def open_information_request(session: Session, *, case_id: int) -> InformationRe
     ).first()
 
 
-FREE_TEXT = "reply"  # the answer's key when the caseworker asked no questions of the service's own
+FREE_TEXT = "reply"  # the key of the applicant's written reply (always offered; required when no questions)
+
+
+def offers_free_text(request: InformationRequest) -> bool:
+    """Whether the answer page has a written-reply box beside the questions: always, unless the
+    service has a question of that name among those asked (its answer goes under that name)."""
+    return FREE_TEXT not in request.questions
 
 
 def _check_information(
@@ -607,30 +780,33 @@ def _check_information(
 ) -> dict[str, Any]:
     if not isinstance(given, dict):
         raise InformationError({"": "Answer the questions"})
-    if not request.questions:
-        reply = given.get(FREE_TEXT)
-        if set(given) - {FREE_TEXT}:
-            raise InformationError({FREE_TEXT: "Only a reply was asked for"})
-        text = reply.strip() if isinstance(reply, str) else ""
-        if not text:
-            raise InformationError({FREE_TEXT: "Enter your reply"})
-        if len(text) > MAX_MESSAGE:
-            raise InformationError({FREE_TEXT: f"Your reply must be {MAX_MESSAGE:,} characters or less"})
-        return {FREE_TEXT: text}
     asked = set(request.questions)
-    extra = [k for k in given if k not in asked]
+    free = offers_free_text(request)
+    extra = [k for k in given if k not in asked and not (free and k == FREE_TEXT)]
     if extra:
         raise InformationError({str(k)[:60]: "This question was not asked" for k in extra[:5]})
+    reply = given.get(FREE_TEXT) if free else None
+    text = reply.strip() if isinstance(reply, str) else ""
+    if free and reply is not None and not isinstance(reply, str):
+        raise InformationError({FREE_TEXT: "Enter your reply as text"})
+    if free and not request.questions and not text:
+        raise InformationError({FREE_TEXT: "Enter your reply"})
+    if len(text) > MAX_MESSAGE:
+        raise InformationError({FREE_TEXT: f"Your reply must be {MAX_MESSAGE:,} characters or less"})
+    written = {FREE_TEXT: text} if free and text else {}
+    if not request.questions:
+        return written
     from .validation import compiled
 
     # The new answers replace the old ones and the whole is validated, so rules that join
     # answers (one date after another, a conditional question) still hold; only errors on the
     # questions asked are the citizen's to fix now.
-    merged = {k: v for k, v in original.items() if k not in asked} | given
+    answered = {k: v for k, v in given.items() if k in asked}
+    merged = {k: v for k, v in original.items() if k not in asked} | answered
     errors = {path: text for path, text in compiled(definition).validate(merged).items() if path.split(".")[0] in asked}
     if errors:
         raise InformationError(errors)
-    return {name: given[name] for name in request.questions if name in given}
+    return {name: answered[name] for name in request.questions if name in answered} | written
 
 
 def answer_information(
@@ -643,7 +819,10 @@ def answer_information(
     holidays: frozenset[date] = frozenset(),
 ) -> Case:
     """Record the citizen's answers (checked against the service's schema) and return the case
-    to the step it left, with that step's deadline counted again from now.
+    to the step it left, with that step's deadline counted again from now (the whole-case
+    ``decision_due_at`` is not restarted). The case is tagged "Applicant replied"
+    (``replied_at``) until a member of staff acts on it, and its assignee (else those who can
+    act at that step) is told (event "applicant_replied").
 
     Raises :class:`InformationError` (answers to fix) or :class:`Conflict` (already answered).
     """
@@ -671,6 +850,7 @@ def answer_information(
             state=back,
             deadline_at=workflow.deadline_for(back, now, holidays) if back in workflow.states else None,
             escalated=False,
+            replied_at=now,
         )
         .execution_options(synchronize_session=False)
     )
@@ -687,18 +867,18 @@ def answer_information(
     )
     case = load_case(session, request.case_id)
     assert case.id is not None
-    if case.assigned_to is not None:
-        assignee = session.get(StaffUser, case.assigned_to)
-        recipients = [assignee.email] if assignee is not None and assignee.active else []
+    assignee = session.get(StaffUser, case.assigned_to) if case.assigned_to is not None else None
+    if assignee is not None and assignee.active:
+        recipients = [assignee]
     else:
-        recipients = [u.email for u in role_members(session, case.department_id, _actors_of(workflow, back))]
-    _message(
+        recipients = role_members(session, case.department_id, _actors_of(workflow, back))
+    _tell(
         session,
-        workflow=workflow,
-        kind="new_work",
+        event="applicant_replied",
         recipients=recipients,
         case=case,
         definition=definition,
+        workflow=workflow,
         link=urls.case(case.id),
         now=now,
     )
@@ -729,10 +909,14 @@ def assign(
     now: datetime,
     expected_assignee: int | None = _ANY,
     urls: CaseUrls | None = None,
+    take_over: int | None = None,
 ) -> Case:
     """Assign a case (None: unassign). Anyone with a case role may take a case themselves; only a
     manager may give it to a colleague. ``expected_assignee`` (e.g. None for "assign to me"
-    from the unassigned list) makes a colleague's assignment in the meantime a Conflict."""
+    from the unassigned list) makes a colleague's assignment in the meantime a Conflict.
+
+    Taking a case a colleague holds raises :class:`Assigned` unless ``take_over`` names that
+    colleague (they confirmed); whoever loses a case to someone else is told."""
     urls = urls or CaseUrls()
     case = load_case(session, case_id)
     actor = case_actor(session, case, staff_id)
@@ -743,14 +927,24 @@ def assign(
     if assignee_id is None and case.assigned_to not in (None, staff_id) and MANAGER not in actor.roles:
         raise CaseError("Only a manager can take a case off a colleague")
     assignee = _check_assignee(session, case.department_id, assignee_id)
+    previous = case.assigned_to
+    loser = None
+    if assignee_id == staff_id:
+        loser = _contended(session, case, staff_id, take_over)
+    elif previous not in (None, staff_id, assignee_id):
+        loser = session.get(StaffUser, previous) if previous is not None else None  # a manager moving it on
     condition = [col(Case.id) == case_id]
     if expected_assignee is not _ANY:
         condition.append(
             col(Case.assigned_to).is_(None) if expected_assignee is None else col(Case.assigned_to) == expected_assignee
         )
-    previous = case.assigned_to
+    if loser is not None:
+        condition.append(col(Case.assigned_to) == previous)  # not someone else's since the question
+    values: dict[str, Any] = {"assigned_to": assignee_id}
+    if assignee_id == staff_id:
+        values["replied_at"] = None  # taking it is acting on it: the reply is seen to
     result = session.exec(  # type: ignore[call-overload]
-        update(Case).where(*condition).values(assigned_to=assignee_id).execution_options(synchronize_session=False)
+        update(Case).where(*condition).values(**values).execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         raise Conflict("A colleague assigned this case while you were looking at it")
@@ -764,17 +958,22 @@ def assign(
         detail={"from": previous, "to": assignee_id},
     )
     case = load_case(session, case_id)
+    _tell_taken(session, loser=loser, case=case, actor=actor, urls=urls, now=now)
     if assignee is not None and assignee_id != staff_id:
-        definition = definition_of(session, case)
-        _message(
+        from .staff_messages import tell_staff
+
+        state = workflow_for(session, case).states.get(case.state)
+        me = session.get(StaffUser, staff_id)
+        tell_staff(
             session,
-            workflow=workflow_for(session, case),
-            kind="new_work",
-            recipients=[assignee.email],
+            event="sent_to_you",
+            recipients=[assignee],
             case=case,
-            definition=definition,
+            service=definition_of(session, case).title,
+            state=state.label if state else case.state,
             link=urls.case(case_id),
             now=now,
+            actor=me.name if me is not None else "",
         )
     session.flush()
     return case
@@ -796,8 +995,18 @@ def assign_many(
         raise CaseError(f"Choose at most {MAX_BULK} cases at a time")
     done = []
     for case_id in ids:
+        # A manager's bulk choice is the confirmation: whoever held each case is told.
+        holder = session.exec(select(Case.assigned_to).where(Case.id == case_id)).first()
         try:
-            assign(session, case_id=case_id, assignee_id=assignee_id, staff_id=staff_id, now=now, urls=urls)
+            assign(
+                session,
+                case_id=case_id,
+                assignee_id=assignee_id,
+                staff_id=staff_id,
+                now=now,
+                urls=urls,
+                take_over=holder,
+            )
         except NotFound:
             continue
         except CaseError as exc:
@@ -811,62 +1020,198 @@ def assign_many(
 # -- deadlines --------------------------------------------------------------------------------------
 
 
-def escalate_overdue(session: Session, *, now: datetime, urls: CaseUrls | None = None, limit: int = 1000) -> int:
-    """Mark open cases past their deadline as escalated, log it, and tell the state's
-    ``escalate_to`` role (managers when the state names none). Idempotent: a case escalates
-    once per visit to a state; run it as often as you like (``civicforms worker`` does)."""
+def escalate_overdue(
+    session: Session,
+    *,
+    now: datetime,
+    urls: CaseUrls | None = None,
+    limit: int = 1000,
+    holidays: frozenset[date] = frozenset(),
+) -> int:
+    """Escalate the open cases that need a manager's eye; returns how many were escalated.
+
+    - A case past its step's deadline, or past the service's whole-case deadline
+      (``decision_due_at``), while not waiting for the applicant (their time does not count).
+    - A case waiting for the applicant whose request's reply-by date has passed: the request
+      lapses (``lapsed_at``) and the case goes back to its step (with that step's deadline
+      counted again from now), so that staff can decide it on what they have or ask again;
+      whoever asked, and the assignee, are told the applicant did not reply.
+
+    Each escalation sets ``escalated`` and ``escalated_at``, is logged (action "escalate", with
+    the reason), and tells the assigned caseworker and the step's ``escalate_to`` role
+    (managers when the step names none): event "escalated_to_you". Idempotent: a case
+    escalates once until someone acts on it (cases.act clears the flag) or a manager sends it
+    back (runtime.case_escalation); run it as often as you like (``civicforms worker`` does).
+    """
     urls = urls or CaseUrls()
-    due = session.exec(
-        select(Case.id)
-        .where(
-            col(Case.closed_at).is_(None),
-            col(Case.escalated).is_(false()),
-            col(Case.waiting_for_citizen).is_(false()),
-            col(Case.deadline_at) <= now,
-        )
-        .order_by(col(Case.deadline_at), col(Case.id))
-        .limit(limit)
-    ).all()
     count = 0
-    for case_id in (int(i) for i in due if i is not None):
+    for request_id in _lapsed_requests(session, now=now, limit=limit):
+        count += _lapse(session, request_id=request_id, now=now, urls=urls, holidays=holidays)
+    open_and_working = (
+        col(Case.closed_at).is_(None),
+        col(Case.escalated).is_(false()),
+        col(Case.waiting_for_citizen).is_(false()),
+    )
+    step = select(Case.id).where(*open_and_working, col(Case.deadline_at) <= now)
+    # The whole-case target escalates a case once: not again after a manager sent it back.
+    escalated_since_due = (
+        select(CaseEvent.id)
+        .where(
+            col(CaseEvent.case_id) == col(Case.id),
+            CaseEvent.action == "escalate",
+            col(CaseEvent.at) >= col(Case.decision_due_at),
+        )
+        .exists()
+    )
+    whole = select(Case.id).where(*open_and_working, col(Case.decision_due_at) <= now, ~escalated_since_due)
+    due = dict.fromkeys(
+        [
+            *session.exec(step.order_by(col(Case.deadline_at), col(Case.id)).limit(limit)).all(),
+            *session.exec(whole.order_by(col(Case.decision_due_at), col(Case.id)).limit(limit)).all(),
+        ]
+    )
+    for case_id in [int(i) for i in due if i is not None][: max(0, limit - count)]:
         result = session.exec(  # type: ignore[call-overload]
             update(Case)
             .where(
                 col(Case.id) == case_id, col(Case.escalated).is_(false()), col(Case.waiting_for_citizen).is_(false())
             )
-            .values(escalated=True)
+            .values(escalated=True, escalated_at=now)
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:
             continue  # another run got there first
         case = load_case(session, case_id)
-        definition = definition_of(session, case)
-        workflow = workflow_for(session, case)
-        state = workflow.states.get(case.state)
-        role = (state.escalate_to if state else None) or MANAGER
-        _event(
-            session,
-            case_id=case_id,
-            now=now,
-            kind="system",
-            action="escalate",
-            from_state=case.state,
-            to_state=case.state,
-            detail={"deadline": case.deadline_at.isoformat() if case.deadline_at else None, "to_role": role},
-        )
-        _message(
-            session,
-            workflow=workflow,
-            kind="escalated",
-            recipients=[u.email for u in role_members(session, case.department_id, [role])],
-            case=case,
-            definition=definition,
-            link=urls.case(case_id),
-            now=now,
-        )
+        if case.deadline_at is not None and case.deadline_at <= now:
+            reason, detail = "it has passed the deadline for its step", {"deadline": case.deadline_at.isoformat()}
+        else:
+            assert case.decision_due_at is not None
+            reason = f"it was due to be decided by {_day(case.decision_due_at)}"
+            detail = {"decision_due": case.decision_due_at.isoformat()}
+        _escalate(session, case=case, now=now, urls=urls, reason=reason, detail=detail)
         count += 1
     session.flush()
     return count
+
+
+def _day(moment: datetime) -> str:
+    """'4 December 2026': how a date is written in a message."""
+    return f"{moment.day} {moment:%B %Y}"
+
+
+def _escalation_role(workflow: wf.Workflow, case: Case) -> str:
+    state = workflow.states.get(case.state)
+    return (state.escalate_to if state else None) or MANAGER
+
+
+def _escalate(
+    session: Session,
+    *,
+    case: Case,
+    now: datetime,
+    urls: CaseUrls,
+    reason: str,
+    detail: dict[str, Any],
+    told: Sequence[StaffUser] = (),
+) -> None:
+    """Log an escalation already written to the case, and tell the assignee and the escalation
+    role (except those in ``told``, who have just heard of it another way)."""
+    assert case.id is not None
+    definition = definition_of(session, case)
+    workflow = workflow_for(session, case)
+    role = _escalation_role(workflow, case)
+    _event(
+        session,
+        case_id=case.id,
+        now=now,
+        kind="system",
+        action="escalate",
+        from_state=case.state,
+        to_state=case.state,
+        detail={**detail, "to_role": role},
+    )
+    assignee = session.get(StaffUser, case.assigned_to) if case.assigned_to is not None else None
+    recipients = [*([assignee] if assignee is not None else []), *role_members(session, case.department_id, [role])]
+    skip = {u.id for u in told}
+    recipients = [u for u in recipients if u.id not in skip]
+    _tell(
+        session,
+        event="escalated_to_you",
+        recipients=recipients,
+        case=case,
+        definition=definition,
+        workflow=workflow,
+        link=urls.case(case.id),
+        now=now,
+        note=reason,
+    )
+
+
+def _lapsed_requests(session: Session, *, now: datetime, limit: int) -> list[int]:
+    """Unanswered requests whose reply-by date has passed and that have not lapsed yet."""
+    rows = session.exec(
+        select(InformationRequest.id)
+        .where(
+            col(InformationRequest.answered_at).is_(None),
+            col(InformationRequest.lapsed_at).is_(None),
+            col(InformationRequest.reply_by) <= now,
+        )
+        .order_by(col(InformationRequest.reply_by), col(InformationRequest.id))
+        .limit(limit)
+    ).all()
+    return [int(i) for i in rows if i is not None]
+
+
+def _lapse(session: Session, *, request_id: int, now: datetime, urls: CaseUrls, holidays: frozenset[date]) -> int:
+    """Lapse one request and escalate its case; 1 when the case escalated, 0 when there was nothing to do."""
+    taken = session.exec(  # type: ignore[call-overload]
+        update(InformationRequest)
+        .where(
+            col(InformationRequest.id) == request_id,
+            col(InformationRequest.answered_at).is_(None),
+            col(InformationRequest.lapsed_at).is_(None),
+        )
+        .values(lapsed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        return 0  # answered, or lapsed by another run, in the meantime
+    request = session.get(InformationRequest, request_id)
+    assert request is not None
+    session.refresh(request)
+    case = load_case(session, request.case_id)
+    if case.closed_at is not None or not case.waiting_for_citizen:
+        return 0  # the case moved on some other way: the lapse is only recorded
+    workflow = workflow_for(session, case)
+    back = request.return_state
+    result = session.exec(  # type: ignore[call-overload]
+        update(Case)
+        .where(col(Case.id) == case.id, col(Case.waiting_for_citizen))
+        .values(
+            lock_version=col(Case.lock_version) + 1,
+            waiting_for_citizen=False,
+            state=back,
+            deadline_at=workflow.deadline_for(back, now, holidays) if back in workflow.states else None,
+            escalated=True,
+            escalated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return 0
+    assert case.id is not None and request.reply_by is not None
+    reply_by = _day(request.reply_by)
+    case = load_case(session, case.id)
+    asker = session.get(StaffUser, request.asked_by) if request.asked_by is not None else None
+    assignee = session.get(StaffUser, case.assigned_to) if case.assigned_to is not None else None
+    told = [u for u in (asker, assignee) if u is not None]
+    common: dict[str, Any] = {"case": case, "workflow": workflow, "now": now, "link": urls.case(case.id)}
+    definition = definition_of(session, case)
+    _tell(session, event="no_reply", recipients=told, definition=definition, due=reply_by, **common)
+    reason = f"the applicant did not reply by {reply_by}"
+    detail = {"lapsed_request": request_id, "reply_by": request.reply_by.isoformat()}
+    _escalate(session, case=case, now=now, urls=urls, reason=reason, detail=detail, told=told)
+    return 1
 
 
 # -- publishing a version that changes the states ---------------------------------------------------
@@ -960,6 +1305,7 @@ def move_stranded(
 __all__ = [
     "CASE_ROLES",
     "ActResult",
+    "Assigned",
     "CaseError",
     "CaseUrls",
     "Conflict",
@@ -979,6 +1325,8 @@ __all__ = [
     "open_case",
     "role_members",
     "open_information_request",
+    "offers_free_text",
+    "ReplyByRefused",
     "request_information",
     "status_token",
 ]

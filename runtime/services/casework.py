@@ -10,8 +10,8 @@ office, the citizen's answer page and ``civicforms worker`` call these. Errors:
 - ``cases.NotFound``: no such case, or not one this member of staff may see (a 404 on the web);
 - :class:`Conflict`: someone changed the case first; nothing was written;
 - :class:`Refused`: the rules refuse it; ``field`` says which part of the request is at fault
-  (``action``, ``comment``, ``questions``, ``message``, ``assignee``, ``assignment``,
-  ``cases``) and ``message`` why, in the product's words;
+  (``action``, ``comment``, ``questions``, ``message``, ``reply_by``, ``assignee``,
+  ``assignment``, ``cases``) and ``message`` why, in the product's words;
 - :class:`AnswersInvalid`: the applicant's answers to put right, ``errors`` by field path.
 """
 
@@ -23,12 +23,13 @@ from typing import Any
 
 from sqlmodel import Session
 
-from .. import cases
+from .. import case_corrections, cases
 from .. import workflow as wf
 from ..models import Case, InformationRequest, utcnow
 from .unit_of_work import atomic
 
 NotFound = cases.NotFound
+REPLY_BY = "reply_by"
 ACTION, COMMENT, QUESTIONS, MESSAGE, ASSIGNEE, ASSIGNMENT, CASES = (
     "action",
     "comment",
@@ -55,6 +56,16 @@ class Conflict(CaseworkError):
 
 class Refused(CaseworkError):
     """The workflow's rules, or who may do what, refuse it."""
+
+
+class Contended(CaseworkError):
+    """The case is assigned to a colleague: ask the member of staff first ("This case is assigned
+    to ... Continue?"), then call again with ``take_over=assignee_id``. Nothing was written."""
+
+    def __init__(self, assignee_id: int, assignee_name: str):
+        super().__init__(ASSIGNMENT, f"This case is assigned to {assignee_name}")
+        self.assignee_id = assignee_id
+        self.assignee_name = assignee_name
 
 
 class AnswersInvalid(CaseworkError):
@@ -85,10 +96,12 @@ def act(
     urls: cases.CaseUrls | None = None,
     holidays: frozenset[date] = frozenset(),
     now: datetime | None = None,
+    take_over: int | None = None,
 ) -> cases.ActResult:
     """``actor`` takes ``action`` (approve, reject, ...) on the case they saw at
     ``seen_lock_version``, with ``comment``. Refused on ``comment`` when the action is one they
-    may take but its comment is wrong (missing, too long), else on ``action``."""
+    may take but its comment is wrong (missing, too long), else on ``action``. :class:`Contended`
+    when a colleague holds the case and ``take_over`` does not name them (they are told when it does)."""
     try:
         with atomic(session):
             result = cases.act(
@@ -102,7 +115,10 @@ def act(
                 secret_key=secret_key,
                 urls=urls,
                 holidays=holidays,
+                take_over=take_over,
             )
+    except cases.Assigned as exc:
+        raise Contended(exc.assignee_id, exc.assignee_name) from None
     except cases.Conflict as exc:
         raise _conflict(exc, ACTION) from None
     except wf.NotAllowed as exc:
@@ -123,10 +139,14 @@ def request_information(
     action: str | None = None,
     urls: cases.CaseUrls | None = None,
     now: datetime | None = None,
+    reply_by: date | None = None,
+    holidays: frozenset[date] = frozenset(),
 ) -> tuple[Case, InformationRequest, str]:
     """``actor`` asks the applicant for more: some of the service's own questions (none: a
-    free-text reply) and a message. Returns the case, the request and the token of the
-    applicant's link (in the message written to them; only its hash is stored)."""
+    free-text reply) and a message, to answer by ``reply_by`` (default: the step's, else 14
+    days). Returns the case, the request and the token of the applicant's link (in the message
+    written to them; only its hash is stored). Refused on ``reply_by`` for a date in the past or
+    more than 90 days ahead."""
     try:
         with atomic(session):
             made = cases.request_information(
@@ -139,9 +159,13 @@ def request_information(
                 now=now or utcnow(),
                 urls=urls,
                 action=action,
+                reply_by=reply_by,
+                holidays=holidays,
             )
     except cases.Conflict as exc:
         raise _conflict(exc, ACTION) from None
+    except cases.ReplyByRefused as exc:
+        raise Refused(REPLY_BY, exc.message) from None
     except wf.NotAllowed as exc:
         case = session.get(Case, case_id)
         asked = cases.definition_of(session, case).questions if case is not None else {}
@@ -196,10 +220,12 @@ def assign(
     expected_assignee: int | None = _ANY,
     urls: cases.CaseUrls | None = None,
     now: datetime | None = None,
+    take_over: int | None = None,
 ) -> Case:
     """``actor`` assigns the case to ``assignee`` (themselves, a colleague, None: nobody).
     With ``expected_assignee`` (who the page showed), a colleague's assignment in the meantime
-    is a :class:`Conflict`. Refused on ``assignee`` when the colleague chosen cannot take it,
+    is a :class:`Conflict`. Taking a case a colleague holds is :class:`Contended` unless
+    ``take_over`` names them. Refused on ``assignee`` when the colleague chosen cannot take it,
     else on ``assignment``."""
     expected = {} if expected_assignee is _ANY else {"expected_assignee": expected_assignee}
     try:
@@ -211,10 +237,13 @@ def assign(
                 staff_id=actor,
                 now=now or utcnow(),
                 urls=urls,
+                take_over=take_over,
                 **expected,
             )
     except cases.NotFound:
         raise
+    except cases.Assigned as exc:
+        raise Contended(exc.assignee_id, exc.assignee_name) from None
     except cases.Conflict as exc:
         raise _conflict(exc, ASSIGNMENT) from None
     except cases.CaseError as exc:
@@ -242,6 +271,83 @@ def assign_many(
     except cases.CaseError as exc:
         raise Refused(ASSIGNEE, exc.message) from None
     return done
+
+
+# -- corrections: notes, send back, reopen ---------------------------------------------------------
+
+NOTE, REASON = "note", "reason"
+
+
+def add_note(*, session: Session, actor: int, case_id: int, text: str | None, now: datetime | None = None) -> None:
+    """``actor`` writes an internal note on the case (never shown to the applicant). Refused on ``note``."""
+    try:
+        with atomic(session):
+            case_corrections.add_note(session, case_id=case_id, staff_id=actor, text=text, now=now or utcnow())
+    except cases.NotFound:
+        raise
+    except cases.CaseError as exc:
+        raise Refused(NOTE, exc.message) from None
+
+
+def send_back(
+    *,
+    session: Session,
+    actor: int,
+    case_id: int,
+    seen_lock_version: int,
+    reason: str | None,
+    holidays: frozenset[date] = frozenset(),
+    now: datetime | None = None,
+) -> case_corrections.Moved:
+    """``actor`` sends the open case back to the step it came from, with ``reason`` (audited).
+    :class:`Conflict` when it changed since they saw it; Refused on ``reason`` or ``action``."""
+    return _correct(case_corrections.send_back, session, actor, case_id, seen_lock_version, reason, holidays, now)
+
+
+def reopen(
+    *,
+    session: Session,
+    actor: int,
+    case_id: int,
+    seen_lock_version: int,
+    reason: str | None,
+    holidays: frozenset[date] = frozenset(),
+    now: datetime | None = None,
+) -> case_corrections.Moved:
+    """A manager reopens the closed case at the step before its final one, with ``reason`` (audited)."""
+    return _correct(case_corrections.reopen, session, actor, case_id, seen_lock_version, reason, holidays, now)
+
+
+def _correct(
+    move: Callable[..., case_corrections.Moved],
+    session: Session,
+    actor: int,
+    case_id: int,
+    seen: int,
+    reason: str | None,
+    holidays: frozenset[date],
+    now: datetime | None,
+) -> case_corrections.Moved:
+    try:
+        with atomic(session):
+            moved = move(
+                session,
+                case_id=case_id,
+                seen_lock_version=seen,
+                staff_id=actor,
+                reason=reason,
+                now=now or utcnow(),
+                holidays=holidays,
+            )
+    except cases.NotFound:
+        raise
+    except cases.Conflict as exc:
+        raise _conflict(exc, ACTION) from None
+    except cases.CaseError as exc:
+        text = (reason or "").strip()
+        field = REASON if not text or len(text) > case_corrections.MAX_REASON else ACTION
+        raise Refused(field, exc.message) from None
+    return moved
 
 
 # -- deadlines ----------------------------------------------------------------------------------

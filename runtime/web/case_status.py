@@ -47,17 +47,21 @@ def status(token: str) -> Any:
 def _information_page(request_row: Any, case: Case, raw: dict[str, Any], errors: dict[str, str], status: int) -> Any:
     definition = cases.definition_of(db(), case)
     views = [rendering.question_view(definition, name, raw, errors, False) for name in request_row.questions]
-    summary = rendering.error_summary(definition, errors) if request_row.questions else []
-    if not request_row.questions and errors:
-        summary = [{"text": message, "href": "#reply"} for message in errors.values()]
+    free_text = cases.offers_free_text(request_row)
+    asked = {k: v for k, v in errors.items() if not (free_text and k == cases.FREE_TEXT)}
+    summary = rendering.error_summary(definition, asked) if asked else []
+    if free_text and cases.FREE_TEXT in errors:
+        summary.append({"text": errors[cases.FREE_TEXT], "href": "#reply"})
     return render_page(
         "citizen/information.html",
         status,
         service=definition,
         request_row=request_row,
         questions=views,
-        reply=raw.get(cases.FREE_TEXT, ""),
-        reply_error=errors.get(cases.FREE_TEXT),
+        free_text=free_text,
+        max_reply=cases.MAX_MESSAGE,
+        reply=raw.get(cases.FREE_TEXT, "") if free_text else "",
+        reply_error=errors.get(cases.FREE_TEXT) if free_text else None,
         errors=summary,
     )
 
@@ -73,11 +77,14 @@ def _answer(request_row: Any, case: Case) -> Any:
     if request.method == "GET":
         return _information_page(request_row, case, {}, {}, 200)
     definition = cases.definition_of(db(), case)
+    given: dict[str, Any] = {}
+    raw: dict[str, Any] = {}
     if request_row.questions:
         given, raw = answer_forms.parse_page(definition, request_row.questions, CappedForm(request.form))
-    else:
+    if cases.offers_free_text(request_row):
+        # Always offered: required when no questions were chosen, optional beside them.
         reply = CappedForm(request.form).getlist(cases.FREE_TEXT)
-        given = raw = {cases.FREE_TEXT: reply[0] if reply else ""}
+        given[cases.FREE_TEXT] = raw[cases.FREE_TEXT] = reply[0] if reply else ""
     try:
         casework.answer_request(
             session=db(), request=request_row, answers=given, urls=_urls(), holidays=settings().holidays

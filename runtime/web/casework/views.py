@@ -11,14 +11,16 @@ the staff member has no role is a 404.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any, cast
 
 from flask import Blueprint, abort, flash, g, redirect, request, url_for
 from sqlmodel import col, select
 
 from ... import answers as answer_forms
-from ... import case_reads, cases, outbox, record_reads, rendering, versions
+from ... import case_corrections, case_escalation, case_reads, cases, outbox, record_reads, rendering, versions
 from ... import workflow as wf
+from ...applicant_messages import MAX_REPLY_DAYS, default_reply_by, read_date, reply_by_problem
 from ...data import access, citizens, sharing
 from ...definition import Definition
 from ...journey import Journey
@@ -29,11 +31,12 @@ from ...services.access import record_access
 from ...staff import ASSIGN_OTHERS, LEGAL_HOLD, WORK_CASES
 from ...validation import compiled
 from ..common import db, render_page, settings
-from ..staff import can, current_user, requires
+from ..staff import can, current_user, requires, user_department_ids
 from .navigation import outbox_shown
 
 bp = Blueprint("cases", __name__)
 outbox_bp = Blueprint("outbox", __name__)
+OUTBOX_PAGE = 50  # messages a page of the outbox
 
 MAX_KEY = 40  # a reference is at most 20 characters; a case id at most 10 digits
 MAX_TEXT = 20_000  # what a comment or message field keeps of a post (the rules allow 5,000)
@@ -61,7 +64,11 @@ MATCH_LABELS = {
     "full_name": "name",
 }
 # Where the page shows a refusal, by the use case's field (runtime.services.casework).
-REQUEST_FIELDS = {casework.QUESTIONS: "request-questions", casework.MESSAGE: "request-message"}
+REQUEST_FIELDS = {
+    casework.QUESTIONS: "request-questions",
+    casework.MESSAGE: "request-message",
+    casework.REPLY_BY: "reply-by-day",
+}
 ASSIGN_FIELDS = {casework.ASSIGNEE: "assignee", casework.ASSIGNMENT: "case-assignment"}
 STALE_FORM = "This form is out of date. Nothing has been changed: check the case as it is now, then try again."
 
@@ -187,8 +194,14 @@ def _history(detail: case_reads.CaseDetail, definition: Definition) -> list[dict
             what = "Sent the application"
         elif event.action == "information-answered":
             what = "Sent the information asked for"
-        elif event.action == "escalate":
-            what = "Passed its deadline: escalated"
+        elif event.action in (case_escalation.ESCALATE, case_escalation.SEND_BACK):
+            what = case_escalation.history_words(event.action, detail_) or event.action
+        elif event.action == case_corrections.NOTE:
+            what = "Internal note (not shown to the applicant)"
+        elif event.action == case_corrections.SEND_BACK:
+            what = "Sent back a step"
+        elif event.action == case_corrections.REOPEN:
+            what = "Reopened the case"
         elif "request_id" in detail_:
             what = "Asked the applicant for more information"
         else:
@@ -284,8 +297,16 @@ def _case_page(
     answers = dict(detail.submission.answers)
     # The answers as the citizen gave them, with the version they used, by the same code as
     # their own "Check your answers" page (runtime.rendering.summary_rows).
+    # As they are now: each answered request for information applied in order, so that nobody
+    # decides on an old figure; each changed answer says when, and what it was.
+    now_ = case_reads.answers_now(answers, detail.information_requests, definition.questions)
+    answers = now_.answers
     journey = Journey(compiled(definition), answers)
     rows = rendering.summary_rows(definition, journey.path, answers)
+    for row, name in zip(rows, [n for p in journey.path for n in p.questions], strict=True):
+        row["changes"] = [
+            {"at": c.at, "was": ", ".join(_answer_lines(definition, name, c.was))} for c in now_.changes.get(name, [])
+        ]
     definitions = _Definitions()
     names = {
         c.department_id: c.name
@@ -304,6 +325,13 @@ def _case_page(
     ]
     state = detail.workflow.states.get(case.state)
     assigning = can(ASSIGN_OTHERS, case.department_id)
+    my_roles = cases.case_actor(db(), case, staff_id).roles
+    back_to = case_corrections.can_send_back(db(), case, my_roles, detail.workflow)
+    reopen_at = (
+        case_corrections.previous_state(db(), case, detail.workflow)
+        if case.closed_at is not None and assigning
+        else None
+    )
     details = sharing.visible_identifiers(db(), citizen_id=case.citizen_id, visible=visible)
     possible = _possible_matches(case.citizen_id, staff_id, definitions, shared, {i.kind for i in details})
     requests = [
@@ -315,7 +343,7 @@ def _case_page(
                 for q, v in (r.answers or {}).items()
                 if q in definition.questions
             ],
-            "reply": (r.answers or {}).get(cases.FREE_TEXT) if not r.questions else None,
+            "reply": (r.answers or {}).get(cases.FREE_TEXT) if cases.offers_free_text(r) else None,
         }
         for r in detail.information_requests
     ]
@@ -361,7 +389,14 @@ def _case_page(
         possible_matches=possible,
         history=_history(detail, definition),
         requests=requests,
-        decisions=[t for t in actions if not t.request_information],
+        decisions=[
+            {"t": t, "style": case_reads.decision_style(detail.workflow, t)}
+            for t in actions
+            if not t.request_information
+        ],
+        send_back_to=_state_label(detail.workflow, back_to),
+        reopen_at=_state_label(detail.workflow, reopen_at),
+        max_note=case_corrections.MAX_NOTE,
         information=[t for t in actions if t.request_information],
         questions=[(name, definition.short_label(name)) for name in definition.questions],
         max_comment=wf.MAX_COMMENT,
@@ -372,6 +407,12 @@ def _case_page(
         errors=_errors(errors or {}),
         field_errors=errors or {},
     )
+
+
+def _state_label(workflow: wf.Workflow, state: str | None) -> str | None:
+    if state is None:
+        return None
+    return workflow.states[state].label if state in workflow.states else state
 
 
 def _title(definition: Definition | None, fallback: str) -> str:
@@ -413,6 +454,7 @@ def take_action(reference: str) -> Any:
     seen = _seen_version()
     if seen is None:
         return _case_page(case_id, 400, {"case-actions": STALE_FORM}, form)
+    take_over = _take_over()
     try:
         result = casework.act(
             session=db(),
@@ -424,11 +466,15 @@ def take_action(reference: str) -> Any:
             secret_key=settings().secret_key,
             urls=_urls(),
             holidays=settings().holidays,
+            take_over=take_over,
         )
     except casework.NotFound:
         abort(404)
+    except casework.Contended as exc:
+        return _take_over_page(case, exc, action=action, comment=comment, seen=seen)
     except casework.Conflict:
-        return _case_page(case_id, 409, {"case-actions": CONFLICT})
+        # What they typed is kept: the page shows the case as it is now, with their comment.
+        return _case_page(case_id, 409, {"case-actions": CONFLICT}, form)
     except casework.Refused as exc:
         # An action this member may take was refused for its comment: say so by the comment box.
         field = f"comment-{action}" if exc.field == casework.COMMENT else "case-actions"
@@ -446,16 +492,24 @@ def take_action(reference: str) -> Any:
 @bp.post("/cases/<reference>/request-information")
 @requires(WORK_CASES, department=_department)
 def request_information(reference: str) -> Any:
-    """Ask the applicant for more: some of the service's own questions, and a message."""
+    """Ask the applicant for more: some of the service's own questions, a message, and the date to
+    reply by (all three go in the applicant's email)."""
     case = _found(reference)
     case_id = cast(int, case.id)
     questions = [q[:100] for q in request.form.getlist("questions")[:100]]
     message = _text(request.form, "message", MAX_TEXT)
     action = _text(request.form, "action", 60)
-    form = {"questions": questions, "message": message, "action": action}
+    typed = {part: _text(request.form, f"reply-by-{part}", 20) for part in ("day", "month", "year")}
+    form = {"questions": questions, "message": message, "action": action, "reply_by": typed}
     seen = _seen_version()
     if seen is None:
         return _case_page(case_id, 400, {"case-actions": STALE_FORM}, form)
+    # A page loaded before reply-by dates existed posts none: the step's default applies.
+    posted = any(f"reply-by-{part}" in request.form for part in ("day", "month", "year"))
+    reply_by = read_date(**typed) if posted else None
+    if posted and reply_by is None:
+        problem = reply_by_problem(None, utcnow().date()) if not any(typed.values()) else None
+        return _case_page(case_id, 400, {REPLY_BY_FIELD: problem or NOT_A_DATE}, form)
     try:
         casework.request_information(
             session=db(),
@@ -466,14 +520,31 @@ def request_information(reference: str) -> Any:
             message=message,
             action=action or None,
             urls=_urls(),
+            reply_by=reply_by,
+            holidays=settings().holidays,
         )
     except casework.NotFound:
         abort(404)
     except casework.Conflict:
-        return _case_page(case_id, 409, {"case-actions": CONFLICT})
+        return _case_page(case_id, 409, {"case-actions": CONFLICT}, form)
     except casework.Refused as exc:
         return _case_page(case_id, 400, {REQUEST_FIELDS.get(exc.field, "case-actions"): exc.message}, form)
-    return _done(case, "You asked the applicant for more information. The case is waiting for the applicant.")
+    by = f", to reply by {reply_by:%-d %B %Y}" if reply_by else ""
+    return _done(case, f"You asked the applicant for more information{by}. The case is waiting for the applicant.")
+
+
+REPLY_BY_FIELD = "reply-by-day"  # the date input's first box: where the error summary links
+NOT_A_DATE = "The date to reply by must be a real date, for example 19 12 2026"
+
+
+@bp.app_context_processor
+def _request_form_context() -> dict[str, Any]:
+    """What casework/_request_form.html needs beside the case page's own context."""
+    return {"reply_by_default": _reply_by_default, "max_reply_days": MAX_REPLY_DAYS}
+
+
+def _reply_by_default(transition: wf.Transition, workflow: wf.Workflow) -> date:
+    return default_reply_by(transition, utcnow(), workflow.working_days, settings().holidays)
 
 
 @bp.post("/cases/<reference>/assign")
@@ -501,10 +572,18 @@ def assign_case(reference: str) -> Any:
         expected = {"expected_assignee": _int(shown) if shown else None}
     try:
         casework.assign(
-            session=db(), actor=cast(int, user.id), case_id=case_id, assignee=assignee, urls=_urls(), **expected
+            session=db(),
+            actor=cast(int, user.id),
+            case_id=case_id,
+            assignee=assignee,
+            urls=_urls(),
+            take_over=_take_over(),
+            **expected,
         )
     except casework.NotFound:
         abort(404)
+    except casework.Contended as exc:
+        return _take_over_page(case, exc, assigned_to=shown)
     except casework.Conflict as exc:
         return _case_page(case_id, 409, {"case-assignment": exc.message})
     except casework.Refused as exc:
@@ -514,6 +593,104 @@ def assign_case(reference: str) -> Any:
     return _done(
         case, "The case is assigned to you" if assignee == user.id else f"The case is assigned to {_name(assignee)}"
     )
+
+
+def _take_over() -> int | None:
+    """The colleague the confirmation page asked about ("This case is assigned to ... Continue?")."""
+    return _int(_text(request.form, "take_over", 20))
+
+
+def _take_over_page(
+    case: Case,
+    exc: casework.Contended,
+    *,
+    action: str | None = None,
+    comment: str = "",
+    seen: int | None = None,
+    assigned_to: str = "",
+) -> Any:
+    """Ask before deciding on, or taking, a case a colleague holds; what was typed is kept."""
+    decision = None
+    style = "primary"
+    if action is not None:
+        workflow = cases.workflow_for(db(), case)
+        decision = next((t for t in workflow.transitions if t.action == action and t.from_ == case.state), None)
+        if decision is None:
+            decision = next((t for t in workflow.transitions if t.action == action), None)
+        if decision is None:
+            abort(400)
+        style = case_reads.decision_style(workflow, decision)
+    return render_page(
+        "casework/take_over.html",
+        200,
+        title=f"Case {case.reference} is assigned to {exc.assignee_name}",
+        case=case,
+        holder=exc.assignee_name,
+        holder_id=exc.assignee_id,
+        decision=decision,
+        style=style,
+        comment=comment,
+        seen=seen,
+        assigned_to=assigned_to,
+        max_comment=wf.MAX_COMMENT,
+    )
+
+
+# -- corrections: notes, send back, reopen -------------------------------------------------------
+
+
+@bp.post("/cases/<reference>/notes")
+@requires(WORK_CASES, department=_department)
+def add_note(reference: str) -> Any:
+    """Write an internal note on the case: in its history, never shown to the applicant."""
+    case = _found(reference)
+    text = _text(request.form, "note", MAX_TEXT)
+    try:
+        casework.add_note(session=db(), actor=cast(int, _me().id), case_id=cast(int, case.id), text=text)
+    except casework.NotFound:
+        abort(404)
+    except casework.Refused as exc:
+        return _case_page(cast(int, case.id), 400, {"note": exc.message}, {"note": text})
+    return _done(case, "Your note is added to the case history")
+
+
+def _correction(case: Case, use_case: Any, field: str, done: str) -> Any:
+    case_id = cast(int, case.id)
+    reason = _text(request.form, "reason", MAX_TEXT)
+    form = {field: reason}
+    seen = _seen_version()
+    if seen is None:
+        return _case_page(case_id, 400, {field: STALE_FORM}, form)
+    try:
+        moved = use_case(
+            session=db(),
+            actor=cast(int, _me().id),
+            case_id=case_id,
+            seen_lock_version=seen,
+            reason=reason,
+            holidays=settings().holidays,
+        )
+    except casework.NotFound:
+        abort(404)
+    except casework.Conflict:
+        return _case_page(case_id, 409, {field: CONFLICT}, form)
+    except casework.Refused as exc:
+        return _case_page(case_id, 400, {field: exc.message}, form)
+    return _done(case, done.format(state=_state_label(cases.workflow_for(db(), moved.case), moved.to_state)))
+
+
+@bp.post("/cases/<reference>/send-back")
+@requires(WORK_CASES, department=_department)
+def send_back(reference: str) -> Any:
+    """Send an open case back to the step it came from, with a reason (in the history)."""
+    return _correction(_found(reference), casework.send_back, "send-back-reason", "The case is back at: {state}")
+
+
+@bp.post("/cases/<reference>/reopen")
+@requires(ASSIGN_OTHERS, department=_department)
+def reopen_case(reference: str) -> Any:
+    """Reopen a closed case at the step before its decision, with a reason (managers)."""
+    return _correction(_found(reference), casework.reopen, "reopen-reason", "The case is reopened at: {state}")
 
 
 # -- legal holds ---------------------------------------------------------------------------------
@@ -567,7 +744,26 @@ def release_legal_hold(reference: str, hold_id: int) -> Any:
 @outbox_bp.get("/outbox")
 @requires(WORK_CASES)
 def list_messages() -> Any:
-    """The messages the product has written, newest first: development and test only."""
+    """The messages the product has written, newest first, 50 a page: each department sees only
+    its own (citizens' and staff messages about its cases) and each person their own digests.
+    Development and test only."""
     if not outbox_shown():
         abort(404)
-    return render_page("casework/outbox.html", title="Outbox", messages=outbox.recent(db(), limit=200))
+    me = _me()
+    before = _int(_text(request.args, "before", 20))
+    messages = outbox.for_departments(
+        db(),
+        department_ids=user_department_ids(WORK_CASES),
+        staff_id=cast(int, me.id),
+        before=before,
+        limit=OUTBOX_PAGE + 1,
+    )
+    more = len(messages) > OUTBOX_PAGE
+    messages = messages[:OUTBOX_PAGE]
+    return render_page(
+        "casework/outbox.html",
+        title="Outbox",
+        messages=messages,
+        older=url_for("outbox.list_messages", before=messages[-1].id) if more and messages else None,
+        newest=url_for("outbox.list_messages") if before is not None else None,
+    )
