@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
+from .. import case_search
 from .. import citizens as citizen_rules
 from .. import erasure_reads as reads
 from ..data import access
@@ -220,6 +221,7 @@ def _erase(
             case.erased_at = now
             session.add(case)
             counts.cases = 1
+        case_search.erase_terms(session, case_id=case.id)
         counts.comments = _rows(
             session.exec(  # type: ignore[call-overload]
                 update(CaseEventComment)

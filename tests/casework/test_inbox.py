@@ -86,7 +86,7 @@ def test_filters_and_search(office: Office) -> None:
     assert soup.select_one("input#assigned-2")["value"] == "me" and soup.select_one("input#assigned-2").has_attr(
         "checked"
     )
-    assert soup.select_one("input#overdue").has_attr("checked")
+    assert soup.select_one("input[name=tag][value=overdue]").has_attr("checked")
     assert soup.select_one("input#q")["value"] == "x"
     assert "match these filters" in soup.select_one(".cf-no-cases").get_text()
 
@@ -259,12 +259,12 @@ def test_the_outbox_is_a_404_in_production(settings: Settings) -> None:
         app.extensions["civicforms.engine"].dispose()
 
 
-def test_the_casework_cookie_is_its_own(office: Office, casework: FlaskClient) -> None:
+def test_the_staff_cookie_is_signed(office: Office, casework: FlaskClient) -> None:
     client = office.sign_in(office.staff("Casey Worker", "caseworker"))
-    cookie = client.get_cookie("civicforms_casework", path="/casework")
+    cookie = client.get_cookie("civicforms_staff", path="/casework")
     assert cookie is not None and cookie.http_only
     assert client.get_cookie("civicforms_session") is None
-    # A builder cookie (another salt) does not sign anyone in here.
-    casework.set_cookie("civicforms_casework", cookie.value.replace(".", "x", 1), path="/casework")
+    # A tampered cookie does not sign anyone in here.
+    casework.set_cookie("civicforms_staff", cookie.value.replace(".", "x", 1), path="/casework")
     response = casework.get("/")
     assert response.status_code == 303 and "/casework/sign-in" in response.headers["Location"]

@@ -29,10 +29,24 @@ SIGNED_IN = "signed in"
 
 ROUTES: dict[str, str] = {
     # issue 17, part A (add this part's endpoints below this line)
+    "cases.add_note": core.WORK_CASES,
+    "cases.send_back": core.WORK_CASES,  # also a role that decides at the step, or a manager (runtime.case_corrections)
+    "cases.reopen_case": core.ASSIGN_OTHERS,
     # issue 17, part B (add this part's endpoints below this line)
+    "cases.save_filter": core.WORK_CASES,
+    "cases.delete_filter": core.WORK_CASES,
+    "cases.export_inbox": core.WORK_CASES,
     # issue 17, part C (add this part's endpoints below this line)
     # issue 17, part D (add this part's endpoints below this line)
+    "escalation.send_back_form": core.ASSIGN_OTHERS,
+    "escalation.send_back": core.ASSIGN_OTHERS,
+    "email_settings.edit": core.WORK_CASES,
+    "email_settings.save": core.WORK_CASES,
     # issue 17, part E (add this part's endpoints below this line)
+    "reports.home": core.VIEW_REPORTS,
+    "reports.report_csv": core.VIEW_REPORTS,
+    "reports.audit": core.VIEW_REPORTS,
+    "reports.audit_csv": core.VIEW_REPORTS,
     "static": PUBLIC,
     "assets": PUBLIC,
     "brand_css": PUBLIC,
