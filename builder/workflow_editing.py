@@ -24,6 +24,8 @@ from .operations import KEEP, _edit, _int, _slug, _unique
 
 __all__ = [
     "APPROVAL_MODES",
+    "MAX_APPEAL",
+    "REASON_CHOICES",
     "add_state",
     "add_transition",
     "delete_state",
@@ -40,6 +42,23 @@ __all__ = [
 
 
 APPROVAL_MODES = ("any", "quorum", "all")
+# Whether the applicant is told why (part C's "reason"): "none" writes no key.
+REASON_CHOICES = ("required", "optional", "none")
+MAX_APPEAL = 2000  # a final state's words on asking for a review or appeal
+
+
+def _paragraph(field: str, value: Any, what: str, limit: int) -> str | None:
+    """A paragraph of at most ``limit`` characters, line breaks kept (None when empty)."""
+    raw = "" if value is None else str(value)
+    if len(raw) > limit * 2:
+        raise EditError(field, f"{what[:1].upper()}{what[1:]} must be {limit:,} characters or less")
+    lines = [" ".join(clean_text(line).split()) for line in raw.replace("\r\n", "\n").split("\n")]
+    text = "\n".join(lines).strip()
+    while "\n\n\n" in text:
+        text = text.replace("\n\n\n", "\n\n")
+    if len(text) > limit:
+        raise EditError(field, f"{what[:1].upper()}{what[1:]} must be {limit:,} characters or less")
+    return text or None
 
 
 def _step_text(field: str, value: Any, what: str, *, optional: bool = False, limit: int = MAX_STEP_TEXT) -> str | None:
@@ -99,11 +118,11 @@ def _check_state_label(section: dict[str, Any], label: Any, state_id: str | None
     return text
 
 
-def _deadline(value: Any, existing: Any) -> str | None:
+def _deadline(value: Any, existing: Any, field: str = "deadline_days", what: str = "The deadline") -> str | None:
     """A deadline in whole days ("10") as the format writes it ("P10D"); None: no deadline."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    days = _int("deadline_days", value, "The deadline", minimum=1, maximum=MAX_DURATION_DAYS)
+    days = _int(field, value, what, minimum=1, maximum=MAX_DURATION_DAYS)
     if isinstance(existing, str):
         try:
             same = parse_duration(existing)
@@ -152,10 +171,21 @@ def set_workflow_settings(
     initial: str = KEEP,
     working_days: bool = KEEP,
     one_decision_per_person: bool = KEEP,
+    decide_within_days: Any = KEEP,
 ) -> dict[str, Any]:
-    """Where cases start, whether deadlines count working days, whether one person may decide twice."""
+    """Where cases start, whether deadlines count working days, whether one person may decide twice,
+    and the whole-case deadline: every case decided within N days of being opened (``decide_within``;
+    counted in working days when the service counts them; None or "" removes it)."""
     new = _edit(doc)
     section = _section(new)
+    if decide_within_days is not KEEP:
+        written = _deadline(
+            decide_within_days, section.get("decide_within"), "decide_within_days", "The time to decide"
+        )
+        if written is None:
+            section.pop("decide_within", None)
+        else:
+            section["decide_within"] = written
     if initial is not KEEP:
         state = _find_state(section, initial, "initial")
         if state.get("final"):
@@ -181,6 +211,7 @@ def _state_fields(
     final: Any,
     deadline_days: Any,
     escalate_to: Any,
+    appeal: Any = KEEP,
 ) -> None:
     """Apply the optional parts of a state's form to ``state`` (in place), checking them together."""
     if citizen_text is not KEEP:
@@ -215,6 +246,18 @@ def _state_fields(
             state.pop("escalate_to", None)
         else:
             state["escalate_to"] = _role("escalate_to", escalate_to)
+    if appeal is not KEEP:
+        text = _paragraph("appeal", appeal, "how to ask for a review or appeal", MAX_APPEAL)
+        if text:
+            state["appeal"] = text
+        else:
+            state.pop("appeal", None)
+    if "appeal" in state and not state.get("final"):
+        raise EditError(
+            "appeal",
+            "Only a final state tells the applicant how to ask for a review: select yes for a final state, "
+            "or leave this empty",
+        )
     if state.get("final"):
         if "deadline" in state:
             raise EditError("deadline_days", "A final state has no deadline: its cases are closed")
@@ -234,6 +277,7 @@ def add_state(
     final: bool = False,
     deadline_days: Any = None,
     escalate_to: str | None = None,
+    appeal: str | None = None,
 ) -> dict[str, Any]:
     """A new state at the end of the list; its id comes from the label and never changes after."""
     new = _edit(doc)
@@ -254,6 +298,7 @@ def add_state(
         final=bool(final),
         deadline_days=deadline_days,
         escalate_to=escalate_to,
+        appeal=appeal,
     )
     section["states"][state_id] = state
     return new
@@ -269,6 +314,7 @@ def edit_state(
     deadline_days: Any = KEEP,
     escalate_to: str | None = KEEP,
     working_days: bool = KEEP,
+    appeal: str | None = KEEP,
 ) -> dict[str, Any]:
     """A state's name, what the applicant reads, whether it is final, its deadline and who hears when it passes.
 
@@ -287,6 +333,7 @@ def edit_state(
         final=final,
         deadline_days=deadline_days,
         escalate_to=escalate_to,
+        appeal=appeal,
     )
     if working_days is not KEEP and working_days is not None:
         if bool(working_days) != bool(section.get("working_days", False)):
@@ -380,6 +427,7 @@ def _set_transition(
     approvals: Any,
     count: Any,
     guard: Any,
+    reason: Any = KEEP,
 ) -> None:
     """Apply a transition's form to ``t`` (in place); KEEP leaves a part as it is."""
     if from_state is not KEEP:
@@ -406,6 +454,13 @@ def _set_transition(
             t["comment"] = "required"
         elif t.get("comment") == "required":
             t.pop("comment")
+    if reason is not KEEP and not t.get("request_information"):
+        if reason not in REASON_CHOICES:
+            raise EditError("reason", "Select whether the applicant is told the reason for this decision")
+        if reason == "none":
+            t.pop("reason", None)
+        else:
+            t["reason"] = reason  # the comment box asks for "Reason (the applicant will see this)"
     if approvals is not KEEP and not t.get("request_information"):
         if approvals not in APPROVAL_MODES:
             raise EditError("approvals", "Select how many people must take this action")
@@ -451,6 +506,7 @@ def add_transition(
     count: Any = None,
     guard: Condition | None = None,
     request_information: bool = False,
+    reason: str = "none",
 ) -> dict[str, Any]:
     """A new action: "From <state>, <label> moves the case to <state>, for <roles>".
 
@@ -476,6 +532,7 @@ def add_transition(
         approvals=KEEP if request_information else approvals,
         count=count,
         guard=guard,
+        reason=KEEP if request_information else reason,
     )
     t["action"] = (
         _new_action(section, t["from"], "request information")
@@ -511,6 +568,7 @@ def edit_transition(
     approvals: str = KEEP,
     count: Any = KEEP,
     guard: Condition | None = KEEP,
+    reason: str = KEEP,
 ) -> dict[str, Any]:
     """Change an action; its id stays (open cases and the audit log name it)."""
     new = _edit(doc)
@@ -528,6 +586,7 @@ def edit_transition(
         approvals=approvals,
         count=count,
         guard=guard,
+        reason=reason,
     )
     if from_state is not KEEP:
         clash = [

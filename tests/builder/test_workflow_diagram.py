@@ -48,12 +48,12 @@ def test_the_default_steps_in_words(grant: dict[str, Any]) -> None:
     ]
 
 
-def test_layers_go_left_to_right_from_the_first_state() -> None:
+def test_layers_go_down_from_the_first_state() -> None:
     doc = json.loads(Path("form_definitions/council-tax-single-person-discount.json").read_text(encoding="utf-8"))
     found = states(diagram.svg(doc))
     assert set(found) == {"received", "recommended", "approved", "rejected"}
-    x = {sid: box(g)[0] for sid, g in found.items()}
-    assert x["received"] < x["recommended"] < x["approved"] == x["rejected"]
+    y = {sid: box(g)[1] for sid, g in found.items()}
+    assert y["received"] < y["recommended"] < y["approved"] == y["rejected"]
     assert "cf-state--final" in (found["approved"].get("class") or "")
     words = diagram.text_alternative(doc)
     assert "State: Received (cases start here; deadline 10 working days, then the manager is told)" in words

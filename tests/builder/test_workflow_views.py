@@ -117,7 +117,9 @@ def test_add_a_state_then_an_action_with_a_condition_in_plain_words(app: Flask, 
     )
     assert response.status_code == 303 and response.headers["Location"].endswith(BASE)
     soup = page(designer.get(BASE))
-    assert "cannot be reached" in soup.select_one(".cf-workflow-problems").get_text()  # type: ignore[union-attr]
+    problems = soup.select_one(".cf-workflow-problems").get_text()  # type: ignore[union-attr]
+    assert "No action leads to ‘Waiting for a manager’ from ‘Received’, where cases start" in problems
+    assert "transition" not in problems and '"' not in problems  # plain words, no ids (issue 17)
     assert "State: Waiting for a manager (deadline 5 working days, then the manager is told)" in _words(designer)
 
     name = next(n for n, q in _doc(app)["questions"].items() if q["widget"] == "number")
@@ -369,6 +371,8 @@ def test_every_edit_is_checked_by_the_checker(designer: FlaskClient) -> None:
 
     with pytest.raises(EditError) as caught:
         views._checked(breaks)(doc)
-    assert caught.value.field == "workflow" and "cannot be final" in caught.value.message
+    assert caught.value.field == "workflow" and "Cases cannot start in ‘Approved’: it is a final state" in (
+        caught.value.message
+    )
     # Unfinished steps are allowed (and listed on the overview), never refused.
     assert views._checked(workflow_editing.add_state)(doc, label="Later")["workflow"]["states"]["later"]

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, abort, redirect, request, url_for
 from sqlmodel import func, select
 
-from builder import publishing
+from builder import publishing, workflow_words
 from builder.conditions import describe_schema
 from runtime import cases
 from runtime import staff as core
@@ -94,6 +94,8 @@ def plain_problem(doc: dict[str, Any], problem: Problem) -> str:
     if page and int(page[1]) < len(pages):
         found = pages[int(page[1])]
         return f"Page '{found.get('title') or found.get('id')}': {problem.message}"
+    if problem.path.startswith("$.workflow"):  # the approval steps by their names, never ids (issue 17)
+        return f"Approval steps: {workflow_words.problem_words(doc, problem)}"
     question = _QUESTION_PATH.match(problem.path)
     if question and isinstance(questions.get(question[1]), dict):
         return f"Question '{questions[question[1]].get('label') or question[1]}': {problem.message}"

@@ -19,7 +19,7 @@ from typing import Any
 from flask import Blueprint, abort, redirect, request, url_for
 from markupsafe import Markup
 
-from builder import operations, workflow_diagram, workflow_editing
+from builder import operations, workflow_diagram, workflow_editing, workflow_words
 from builder.conditions import EditError, from_schema
 from builder.web.editing import Editing, FormErrors, apply, outcome_errors, service_for
 from builder.web.views.pages import clause_fields, clause_rows, posted_clauses, to_condition
@@ -81,30 +81,15 @@ def _checked(op: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]
         for problem in workflow_problems(new):
             if (problem.path, problem.message) in before or any(u in problem.message for u in UNFINISHED):
                 continue
-            raise EditError("workflow", f"This change cannot be saved: {_problem_words(new, problem)}")
+            raise EditError("workflow", f"This change cannot be saved. {_problem_words(new, problem)}")
         return new
 
     return run
 
 
 def _problem_words(doc: dict[str, Any], problem: Problem) -> str:
-    """A checker problem with its place in words ("Action 'Approve' from 'Received': ...")."""
-    section = workflow_diagram.readable_section(doc)
-    path = problem.path
-    where = ""
-    if section is not None and path.startswith("$.workflow.transitions["):
-        try:
-            index = int(path.split("[", 1)[1].split("]", 1)[0])
-            t = section["transitions"][index]
-            source = section["states"].get(t.get("from"), {}).get("label", t.get("from"))
-            where = f"action '{t.get('label')}' from '{source}'"
-        except (ValueError, IndexError, AttributeError):
-            where = ""
-    elif section is not None and path.startswith("$.workflow.states."):
-        sid = path.removeprefix("$.workflow.states.").split(".", 1)[0]
-        state = section["states"].get(sid)
-        where = f"state '{state.get('label', sid)}'" if isinstance(state, dict) else ""
-    return f"{where}: {problem.message}" if where else problem.message
+    """A checker problem in the designer's words: the state or action by name, never an id or "transition"."""
+    return workflow_words.problem_words(doc, problem)
 
 
 # -- reading the section ---------------------------------------------------------------------------
@@ -192,6 +177,7 @@ def _overview(editing: Editing, errors: FormErrors, status: int = 200) -> Any:
         own="workflow" in doc,
         diagram=Markup(workflow_diagram.svg(doc)),  # noqa: S704 -- every text in it is escaped by svg()
         words=workflow_diagram.text_alternative(doc),
+        decide_within=workflow_diagram.decide_within_words(section) if section is not None else None,
         states=states,
         actions=actions,
         problems=problems,
@@ -237,10 +223,12 @@ def settings(service_id: str) -> Any:
     if section is None:
         return _overview(editing, FormErrors())
     errors = FormErrors()
+    decide_days, custom_decide = _days_of(section.get("decide_within"), bool(section.get("working_days")))
     values = {
         "initial": str(section.get("initial", "")),
         "working_days": "yes" if section.get("working_days") else "no",
         "one_decision_per_person": "no" if section.get("one_decision_per_person", True) is False else "yes",
+        "decide_within_days": decide_days,
     }
     if request.method == "POST":
         values = {k: _field(k) for k in values}
@@ -251,6 +239,10 @@ def settings(service_id: str) -> Any:
             initial=values["initial"],
             working_days=values["working_days"] == "yes",
             one_decision_per_person=values["one_decision_per_person"] != "no",
+            # A target in hours (written in the file) stays unless a number of days replaces it.
+            decide_within_days=operations.KEEP
+            if custom_decide and not values["decide_within_days"].strip()
+            else (values["decide_within_days"] or None),
         )
         if outcome.ok:
             return _see_other("workflow.overview", service_id=service_id)
@@ -262,6 +254,7 @@ def settings(service_id: str) -> Any:
         title="Approval step settings",
         editing=editing,
         values=values,
+        custom_decide=custom_decide,
         states=_state_items(section, values["initial"], blank="Select a state", finals=False),
         errors=errors,
     )
@@ -270,18 +263,22 @@ def settings(service_id: str) -> Any:
 # -- states ----------------------------------------------------------------------------------------
 
 
+def _days_of(written: Any, working_days: bool) -> tuple[str, str | None]:
+    """A duration of the file as the form's number of days, or (``""``, its words) when not whole days."""
+    if not written:
+        return "", None
+    try:
+        duration = engine.parse_duration(written)
+    except (ValueError, TypeError):
+        return "", str(written)
+    if duration.seconds == 0:
+        return str(duration.days), None
+    return "", duration.words(working_days)
+
+
 def _state_values(section: dict[str, Any], state: dict[str, Any] | None) -> dict[str, Any]:
     state = state or {}
-    days, custom_deadline = "", None
-    if state.get("deadline"):
-        try:
-            duration = engine.parse_duration(state["deadline"])
-            if duration.seconds == 0:
-                days = str(duration.days)
-            else:
-                custom_deadline = duration.words(bool(section.get("working_days")))
-        except ValueError:
-            custom_deadline = str(state["deadline"])
+    days, custom_deadline = _days_of(state.get("deadline"), bool(section.get("working_days")))
     return {
         "label": str(state.get("label", "")),
         "citizen_text": str(state.get("citizen_text", "")),
@@ -290,6 +287,7 @@ def _state_values(section: dict[str, Any], state: dict[str, Any] | None) -> dict
         "custom_deadline": custom_deadline,
         "working_days": "yes" if section.get("working_days") else "no",
         "escalate_to": str(state.get("escalate_to", "")),
+        "appeal": str(state.get("appeal", "")),
     }
 
 
@@ -297,6 +295,7 @@ def _posted_state(custom_deadline: Any) -> tuple[dict[str, Any], dict[str, Any]]
     values: dict[str, Any] = {
         k: _field(k) for k in ("label", "citizen_text", "final", "deadline_days", "working_days", "escalate_to")
     }
+    values["appeal"] = request.form.get("appeal", "")[: workflow_editing.MAX_APPEAL * 2 + 1]
     values["custom_deadline"] = custom_deadline
     kwargs: dict[str, Any] = {
         "label": values["label"],
@@ -307,6 +306,7 @@ def _posted_state(custom_deadline: Any) -> tuple[dict[str, Any], dict[str, Any]]
         if custom_deadline and not values["deadline_days"].strip()
         else (values["deadline_days"] or None),
         "escalate_to": values["escalate_to"] or None,
+        "appeal": values["appeal"] or None,
     }
     return values, kwargs
 
@@ -479,6 +479,7 @@ def _action_values(doc: dict[str, Any], t: dict[str, Any] | None) -> dict[str, A
         "to_state": str(t.get("to", "")),
         "roles": list(t.get("roles", [])),
         "comment": "required" if t.get("comment") == "required" else "optional",
+        "reason": str(t["reason"]) if t.get("reason") in ("required", "optional") else "none",
         "approvals": str(approvals.get("mode", "any")),
         "count": str(approvals.get("count", "")),
         "request_information": bool(t.get("request_information")),
@@ -496,6 +497,7 @@ def _posted_action(before: dict[str, Any]) -> dict[str, Any]:
         "to_state": _field("to_state"),
         "roles": [r[:100] for r in request.form.getlist("roles")][:20],
         "comment": _field("comment"),
+        "reason": _field("reason") or "none",
         "approvals": _field("approvals"),
         "count": _field("count"),
         "rows": posted_clauses()[:MAX_GUARD_CLAUSES],
@@ -530,7 +532,9 @@ def _kwargs(values: dict[str, Any], *, editing_guard: bool) -> dict[str, Any]:
         "comment": values["comment"],
     }
     if not values["request_information"]:
-        kwargs.update(to_state=values["to_state"], approvals=values["approvals"], count=values["count"])
+        kwargs.update(
+            to_state=values["to_state"], approvals=values["approvals"], count=values["count"], reason=values["reason"]
+        )
     if editing_guard:
         kwargs.update(rows=values["rows"], combine=values["combine"])
     return kwargs
