@@ -1205,7 +1205,7 @@ def _lapse(session: Session, *, request_id: int, now: datetime, urls: CaseUrls, 
     asker = session.get(StaffUser, request.asked_by) if request.asked_by is not None else None
     assignee = session.get(StaffUser, case.assigned_to) if case.assigned_to is not None else None
     told = [u for u in (asker, assignee) if u is not None]
-    common: dict[str, Any] = {"case": case, "workflow": workflow, "now": now, "link": urls.case(case.id)}
+    common: dict[str, Any] = {"case": case, "workflow": workflow, "now": now, "link": urls.case(request.case_id)}
     definition = definition_of(session, case)
     _tell(session, event="no_reply", recipients=told, definition=definition, due=reply_by, **common)
     reason = f"the applicant did not reply by {reply_by}"

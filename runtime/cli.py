@@ -405,7 +405,9 @@ WORKER_GAVE_UP = 3  # a message or a matching job failed for the last time in th
 @main.command()
 @click.option("--once", is_flag=True, help="Send what is due now, then exit (for cron); default: run until stopped.")
 def worker(once: bool) -> None:
-    """Escalate overdue cases, send the outbox (messages to citizens and staff), and run matching
+    """Escalate overdue cases (and lapse unanswered requests past their reply-by date), remind
+    applicants three days before a reply-by date, warn assignees the day before a deadline, write
+    the daily digests, send the outbox (messages to citizens and staff), and run matching
     jobs (submissions to score against the citizen records), with retries and back-off.
 
     Delivery is chosen by CIVICFORMS_MAIL_BACKEND (log, smtp, notify). With --once the exit
@@ -418,7 +420,7 @@ def worker(once: bool) -> None:
 
     from . import cases, outbox
     from .db import make_engine, session
-    from .services import casework, matching  # matching loads Splink only when a job needs scoring
+    from .services import casework, chasing, matching  # matching loads Splink only when a job needs scoring
 
     settings = _settings()
     try:
@@ -432,10 +434,24 @@ def worker(once: bool) -> None:
             try:
                 # Overdue cases first, so that their escalation messages go out in this same run.
                 escalated = casework.escalate_overdue(
-                    session_factory=lambda: session(engine), urls=cases.CaseUrls(settings.base_url)
+                    session_factory=lambda: session(engine),
+                    urls=cases.CaseUrls(settings.base_url),
+                    holidays=settings.holidays,
                 )
                 if escalated:
                     click.echo(f"escalated {escalated} overdue case{'s' if escalated != 1 else ''}")
+                # Reminders, tomorrow's deadlines and the daily digests, before the sending below.
+                chased = chasing.chase(
+                    session_factory=lambda: session(engine),
+                    secret_key=settings.secret_key,
+                    urls=cases.CaseUrls(settings.base_url),
+                )
+                if chased.reminded or chased.warned or chased.digests:
+                    click.echo(
+                        f"reminded {chased.reminded} applicant{'s' if chased.reminded != 1 else ''}, "
+                        f"warned {chased.warned} of a deadline tomorrow, wrote {chased.digests} daily "
+                        f"digest{'s' if chased.digests != 1 else ''}"
+                    )
                 result = outbox.run_once(lambda: session(engine), sender, limit=settings.worker_batch_size)
                 with session(engine) as s:
                     matched = matching.run_jobs(s, limit=settings.worker_batch_size, settings=settings)

@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from .email_format import build_email
-from .models import OutboxMessage, utcnow
+from .models import OutboxMessage, StaffUser, utcnow
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -198,8 +198,122 @@ def run_once(
 
 
 def recent(session: Session, *, limit: int = 100) -> list[OutboxMessage]:
-    """The newest messages first: for the development page at /casework/outbox."""
+    """The newest messages first."""
     return list(session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id).desc()).limit(max(1, limit))))
+
+
+def for_departments(
+    session: Session, *, department_ids: Iterable[int], staff_id: int, before: int | None = None, limit: int = 50
+) -> list[OutboxMessage]:
+    """The outbox page's messages, newest first: those of these departments (citizens' and staff
+    messages about their cases) and this member of staff's own (their daily digests), a page of
+    ``limit`` with ids below ``before`` (keyset pagination)."""
+    ids = list(department_ids)
+    query = select(OutboxMessage).where(
+        or_(col(OutboxMessage.department_id).in_(ids), col(OutboxMessage.staff_id) == staff_id)
+        if ids
+        else col(OutboxMessage.staff_id) == staff_id
+    )
+    if before is not None:
+        query = query.where(col(OutboxMessage.id) < before)
+    return list(session.exec(query.order_by(col(OutboxMessage.id).desc()).limit(max(1, limit))))
+
+
+# -- daily digests ----------------------------------------------------------------------------------
+
+DIGEST = "digest"
+DIGEST_HOUR = 7  # UTC: a digest goes out on the first worker pass after 07:00
+MAX_DIGESTED = 200  # messages in one digest; the rest go in the next one
+
+
+def digest_due_since(now: datetime) -> datetime:
+    """The latest digest time at or before ``now``: someone whose last digest is older gets one."""
+    cutoff = now.replace(hour=DIGEST_HOUR, minute=0, second=0, microsecond=0)
+    return cutoff if cutoff <= now else cutoff - timedelta(days=1)
+
+
+def release_held(session: Session, *, now: datetime, staff_id: int | None = None) -> int:
+    """Send as usual the held messages of people who now want each message as it happens
+    (of ``staff_id`` only, when given); returns how many were released."""
+    each = select(StaffUser.id).where(StaffUser.notify != "daily")
+    if staff_id is not None:
+        each = each.where(StaffUser.id == staff_id)
+    result = session.exec(  # type: ignore[call-overload]
+        update(OutboxMessage)
+        .where(col(OutboxMessage.status) == HELD, col(OutboxMessage.staff_id).in_(each.scalar_subquery()))
+        .values(status=PENDING, next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)
+
+
+def digest_body(messages: list[OutboxMessage]) -> tuple[str, str]:
+    """The subject and body of a digest of these messages (oldest first)."""
+    count = len(messages)
+    subject = f"Your daily summary: {count} message{'s' if count != 1 else ''} about cases"
+    parts = [
+        "Here is what happened on your cases since your last summary. You chose one email a day: "
+        "you can change this on the Email settings page of the back office.",
+    ]
+    for number, message in enumerate(messages, 1):
+        parts.append(f"{number}. {message.subject}\n\n{message.body}")
+    return subject, "\n\n---\n\n".join(parts)
+
+
+def send_digests(session: Session, *, now: datetime, limit: int = 100) -> int:
+    """Gather each daily-digest person's held messages into one message, once a day, and mark
+    them digested; held messages of people who switched back to each message are released.
+    Returns how many digests were written (they are sent like any other message)."""
+    release_held(session, now=now)
+    since = digest_due_since(now)
+    people = session.exec(
+        select(StaffUser)
+        .where(
+            StaffUser.notify == "daily",
+            col(StaffUser.active),
+            or_(col(StaffUser.digest_sent_at).is_(None), col(StaffUser.digest_sent_at) < since),
+            select(OutboxMessage.id)
+            .where(col(OutboxMessage.staff_id) == col(StaffUser.id), col(OutboxMessage.status) == HELD)
+            .exists(),
+        )
+        .order_by(col(StaffUser.id))
+        .limit(max(1, limit))
+    ).all()
+    written = 0
+    for person in people:
+        assert person.id is not None
+        taken = session.exec(  # type: ignore[call-overload]
+            update(StaffUser)
+            .where(
+                col(StaffUser.id) == person.id,
+                or_(col(StaffUser.digest_sent_at).is_(None), col(StaffUser.digest_sent_at) < since),
+            )
+            .values(digest_sent_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount != 1:
+            continue  # another worker wrote it
+        held = list(
+            session.exec(
+                select(OutboxMessage)
+                .where(col(OutboxMessage.staff_id) == person.id, col(OutboxMessage.status) == HELD)
+                .order_by(col(OutboxMessage.id))
+                .limit(MAX_DIGESTED)
+            )
+        )
+        if not held:
+            continue
+        subject, body = digest_body(held)
+        enqueue(session, kind=DIGEST, recipient=person.email, subject=subject, body=body, now=now, staff_id=person.id)
+        session.exec(  # type: ignore[call-overload]
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_([m.id for m in held]), col(OutboxMessage.status) == HELD)
+            .values(status=DIGESTED, sent_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        written += 1
+    session.flush()
+    return written
 
 
 # -- senders ------------------------------------------------------------------------------------

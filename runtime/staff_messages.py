@@ -46,7 +46,18 @@ EVENTS: dict[str, Wording] = {
     ),
     "escalated_to_you": Wording(
         "{reference}: {service} case escalated to you",
-        "Case {reference} has been escalated to you: {note}\n\nStep: {state}\n\nOpen the case: {link}",
+        "Case {reference} has been escalated because {note}.\n\nStep: {state}\n\nOpen the case: {link}",
+    ),
+    "no_reply": Wording(
+        "{reference}: the applicant has not replied",
+        "The applicant did not reply by {due} to the request for information on case {reference}. The case is "
+        "back at its step and has been escalated: decide it on what you have, or ask again.\n\nStep: {state}"
+        "\n\nOpen the case: {link}",
+    ),
+    "sent_back_to_you": Wording(
+        "{reference}: {service} case sent back to you",
+        "{actor} has looked at escalated case {reference} and sent it back to you. Read their note on the case "
+        "page.\n\nStep: {state}\n\nOpen the case: {link}",
     ),
     "deadline_close": Wording(
         "{reference}: due {due}",

@@ -359,10 +359,12 @@ def escalate_overdue(
     urls: cases.CaseUrls | None = None,
     now: datetime | None = None,
     limit: int = 1000,
+    holidays: frozenset[date] = frozenset(),
 ) -> int:
-    """Escalate the open cases past their deadline (at most ``limit``), in one transaction of
-    its own session: each logged, and the step's ``escalate_to`` role told. Returns how many.
-    For ``civicforms worker``; idempotent, so run it as often as you like."""
+    """Escalate the open cases past their step's or the whole case's deadline, and lapse the
+    requests past their reply-by date (at most ``limit``; runtime.cases.escalate_overdue), in one
+    transaction of its own session: each logged, the assignee and the step's ``escalate_to`` role
+    told. Returns how many. For ``civicforms worker``; idempotent, so run it as often as you like."""
     with session_factory() as session, atomic(session):
-        count = cases.escalate_overdue(session, now=now or utcnow(), urls=urls, limit=limit)
+        count = cases.escalate_overdue(session, now=now or utcnow(), urls=urls, limit=limit, holidays=holidays)
     return count

@@ -200,9 +200,13 @@ def test_open_case_starts_in_the_initial_state_and_tells_the_citizen_and_the_cas
     link = submitted[0].body.split("https://forms.example.gov.uk/status/")[1].split()[0]
     with world.session() as s:
         assert cases.case_for_status_token(s, link, SECRET).id == case_id  # type: ignore[union-attr]
-    # Caseworkers of the department hear of new work; the manager (no transition here), the
-    # outsider and the designer do not.
-    assert sorted(m.recipient for m in world.outbox("new_work")) == ["casey@council.gov.uk", "colin@council.gov.uk"]
+    # Caseworkers of the department hear of the new case (it is nobody's yet); the manager (no
+    # transition here), the outsider and the designer do not.
+    told = world.outbox("new_case")
+    assert sorted(m.recipient for m in told) == ["casey@council.gov.uk", "colin@council.gov.uk"]
+    assert {(m.department_id, m.subject) for m in told} == {(world.department_id, f"{case.reference}: new Apply for a Blue Badge case")}
+    assert {m.department_id for m in submitted} == {world.department_id}
+    assert world.outbox("new_work") == []
 
 
 def test_open_case_without_an_email_sends_the_citizen_nothing(world: World) -> None:
@@ -499,7 +503,10 @@ def test_escalate_overdue_is_idempotent_and_tells_the_managers_once(world: World
     assert world.case(case_id).escalated
     assert not world.case(waiting).escalated  # the clock stops while the citizen is asked
     assert world.events(case_id)[-1] == ("escalate", "received", "received")
-    assert sorted(m.recipient for m in world.outbox("escalated")) == ["max@council.gov.uk", "mona@council.gov.uk"]
+    told = world.outbox("escalated_to_you")
+    assert sorted(m.recipient for m in told) == ["max@council.gov.uk", "mona@council.gov.uk"]
+    assert "because it has passed the deadline for its step" in told[0].body
+    assert world.case(case_id).escalated_at == deadline + timedelta(days=1)
     # A new step means a new deadline and a new chance to escalate.
     case = world.act(case_id, world.caseworker, "approve")
     assert not case.escalated

@@ -366,7 +366,7 @@ def test_worker_escalates_overdue_cases_and_sends_the_message(engine: Engine, da
         result = CliRunner().invoke(main, ["worker", "--once"], env=_env(database_url))
         assert result.exit_code == 0, result.output
     assert world.case(case_id).escalated
-    escalated = world.outbox("escalated")
+    escalated = world.outbox("escalated_to_you")
     assert sorted(m.recipient for m in escalated) == ["max@council.gov.uk", "mona@council.gov.uk"]
     assert {m.status for m in escalated} == {"sent"}
     assert [e[0] for e in world.events(case_id)] == ["submitted", "escalate"]

@@ -248,4 +248,4 @@ def test_escalation_commits_in_a_session_of_its_own_once(world: World) -> None:
     assert casework.escalate_overdue(session_factory=world.session, urls=URLS, now=deadline + timedelta(days=2)) == 0
     assert world.case(case_id).escalated
     assert world.events(case_id)[-1] == ("escalate", "received", "received")
-    assert len(world.outbox("escalated")) == 2  # the two managers, once
+    assert len(world.outbox("escalated_to_you")) == 2  # the two managers, once
