@@ -102,15 +102,63 @@ def plain_problem(doc: dict[str, Any], problem: Problem) -> str:
     return f"{problem.path}: {problem.message}"
 
 
-def checklist(doc: dict[str, Any], draft: ServiceDraft) -> list[Check]:
-    problems = check(doc)
-    unreachable = unreachable_pages(doc) if not problems else []
+def missing_details(doc: dict[str, Any]) -> list[str]:
+    """What the checklist's "Privacy and contact details are filled in" still needs (empty: done)."""
     privacy, contact = doc.get("privacy"), doc.get("contact")
     missing = []
     if not (isinstance(privacy, dict) and (privacy.get("url") or privacy.get("summary"))):
         missing.append("Add a privacy notice (a link or a summary) in 'Privacy and contact details'.")
     if not (isinstance(contact, dict) and any(contact.get(k) for k in ("email", "phone", "address"))):
         missing.append("Add an email address, phone number or postal address in 'Privacy and contact details'.")
+    return missing
+
+
+# Which task of the task list a checker problem belongs to, by the part of the file it is in.
+_TASK_OF_PATH = (
+    ("$.pages", "pages"),
+    ("$.questions", "pages"),
+    ("$.schema", "pages"),
+    ("$.workflow", "workflow"),
+    ("$.privacy", "privacy_and_contact"),
+    ("$.contact", "privacy_and_contact"),
+    ("$.start", "start_page"),
+    ("$.declaration", "declaration"),
+    ("$.confirmation", "confirmation"),
+    ("$.reference_prefix", "reference"),
+    ("$.identity", "identity"),
+    ("$.retention", "retention"),
+    ("$.title", "details"),
+    ("$.description", "details"),
+)
+
+
+def unfinished_tasks(doc: dict[str, Any]) -> set[str]:
+    """The tasks the publish checklist would still refuse: a task list says "Completed" for none of them.
+
+    The same rules as ``checklist``: the checker's problems (each in the task whose part of the file
+    it is in) and the privacy and contact details.
+    """
+    found = set()
+    for problem in check(doc):
+        task = next((t for prefix, t in _TASK_OF_PATH if problem.path.startswith(prefix)), None)
+        if task is not None:
+            found.add(task)
+    if missing_details(doc):
+        found.add("privacy_and_contact")
+    return found
+
+
+def live_address(service_id: str) -> str:
+    """Where citizens find the service: the site's configured address, else the one this request came to."""
+    if settings().base_url:
+        return settings().url(f"services/{service_id}")
+    return request.host_url.rstrip("/") + f"/services/{service_id}"
+
+
+def checklist(doc: dict[str, Any], draft: ServiceDraft) -> list[Check]:
+    problems = check(doc)
+    unreachable = unreachable_pages(doc) if not problems else []
+    missing = missing_details(doc)
     return [
         Check("The service has no errors", not problems, tuple(plain_problem(doc, p) for p in problems)),
         Check(
@@ -464,7 +512,7 @@ def publish_page(service_id: str) -> Any:
     # ``civicforms load`` itself (runtime.services.releasing.release), in the same transaction.
     draft = service_for(service_id, core.PUBLISH_OWN).draft
     context = _publish_context(service_id, draft)
-    context.update(done=request.args.get("done", ""))
+    context.update(done=request.args.get("done", ""), live_address=live_address(service_id))
     return _render_publish(200, context)
 
 

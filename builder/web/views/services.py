@@ -20,6 +20,7 @@ from builder import operations as ops
 from builder.conditions import EditError
 from builder.web import editing
 from builder.web.editing import COMPLETED, IN_PROGRESS, NOT_STARTED, Editing, FormErrors
+from builder.web.views.publish import live_address, missing_details, unfinished_tasks
 from runtime import staff as core
 from runtime import versions
 from runtime.data import departments as department_data
@@ -253,9 +254,11 @@ def task_list(service_id: str) -> Any:
     may_edit = can(core.EDIT_DRAFTS, service.department_id)
     may_publish = can(core.PUBLISH_OWN, service.department_id) or can(core.PUBLISH_OTHERS, service.department_id)
     may_move = bool(_move_targets(service.department_id))
+    unfinished = unfinished_tasks(service.doc)  # "Completed" only where the publish checklist agrees
     items = []
+    statuses = {key: _task_status(service, key, unfinished) for key, _, _ in TASKS}
     for key, title, hint in TASKS:
-        status = _task_status(service, key)
+        status = statuses[key]
         href: str | None = None
         if key == "pages":
             href = _path("pages.list_pages", "pages", service_id)
@@ -274,10 +277,13 @@ def task_list(service_id: str) -> Any:
             if status != COMPLETED
             else {"text": "Completed"},
         }
+        if key in unfinished and status != NOT_STARTED:  # say what publishing still needs
+            hint = " ".join(missing_details(service.doc)) if key == "privacy_and_contact" else ""
+            hint = hint or "This needs changing before you can publish. The publish page says what to fix."
         if hint:
             item["hint"] = {"text": hint}
         items.append(item)
-    done = sum(1 for key, _, _ in TASKS if _task_status(service, key) == COMPLETED)
+    done = sum(1 for status in statuses.values() if status == COMPLETED)
     # A newer version went live (from git, or a colleague) since the draft started: say so here,
     # where the designer starts, not only on the publish page. (The database's live version only:
     # the git base branch is read, with a fetch, on the publish page.)
@@ -302,6 +308,8 @@ def task_list(service_id: str) -> Any:
         may_move=may_move,
         notices=get_flashed_messages(),
         problems=service.problems if service.draft is not None else [],
+        live_address=live_address(service_id),
+        is_live=service.base_version is not None,
     )
 
 
@@ -364,7 +372,9 @@ def move_service(service_id: str) -> Any:
     )
 
 
-def _task_status(service: Editing, key: str) -> str:
+def _task_status(service: Editing, key: str, unfinished: set[str] | frozenset[str] = frozenset()) -> str:
+    if key in unfinished and service.status_of(key) == COMPLETED:
+        return IN_PROGRESS  # marked done, but publishing would refuse it: not "Completed" (issue 17)
     if key == "preview":
         if service.draft is not None and service.draft.preview_visited_at is not None:
             return COMPLETED
