@@ -17,7 +17,7 @@ from builder.web.views.publish import unfinished_tasks
 from runtime.settings import Settings
 from tests.builder.conftest import StaffMembers
 from tests.builder.street_party import street_party
-from tests.builder.test_publish import (  # noqa: F401 - settings is a fixture
+from tests.builder.test_publish import (
     SERVICE,
     designer,
     live_doc,
@@ -28,6 +28,8 @@ from tests.builder.test_publish import (  # noqa: F401 - settings is a fixture
     settings,
 )
 from tests.conftest import page
+
+__all__ = ["settings"]  # the fixture, shared with tests/builder/test_publish.py
 
 
 def statuses(soup: Any) -> dict[str, str]:
