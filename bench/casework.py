@@ -176,7 +176,7 @@ def load_average() -> str:
 
 
 @contextmanager
-def bench_database(kind: str, postgres: str, workdir: Path, keep: bool) -> Iterator[str]:
+def bench_database(kind: str, postgres: str, workdir: Path, keep: bool, name: str = PG_DATABASE) -> Iterator[str]:
     """A fresh, migrated database with the shipped definitions: a SQLite file or a PostgreSQL database
     made for the run (dropped afterwards unless ``keep``)."""
     if kind == "sqlite":
@@ -187,7 +187,7 @@ def bench_database(kind: str, postgres: str, workdir: Path, keep: bool) -> Itera
             shutil.copy(path, kept)
             out(f"kept the SQLite database at {kept}")
         return
-    with postgres_database(postgres, PG_DATABASE, keep) as url:
+    with postgres_database(postgres, name, keep) as url:
         yield url
 
 
@@ -469,6 +469,45 @@ def generate(url: str, total: int, staff: dict[str, Staff], answers: dict[str, d
                 f"WHERE c.id > {offsets['case_record']}"
             )
         )
+        # Issue 17: what runtime.case_search writes when a case opens (an email and a postcode for
+        # every case, the council tax account number for the measured department's services), and
+        # the tags: the applicant replied on 1 open case in 50, 1 in 40 escalated.
+        first = offsets["case_record"]
+        conn.execute(
+            text(
+                "INSERT INTO case_search_term (case_id, kind, value) "
+                "SELECT id, 'email', "
+                "replace(search_name, ' ', '.') || '.' || CAST(id AS VARCHAR(12)) || '@example.com' "
+                f"FROM case_record WHERE id > {first} AND search_name IS NOT NULL"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO case_search_term (case_id, kind, value) "
+                "SELECT id, 'postcode', 'WB' || CAST(id % 40 + 1 AS VARCHAR(4)) || CAST(id % 10 AS VARCHAR(2)) "
+                "|| substr('ABDEFGHJLNPQRSTUWXYZ', CAST(1 + id % 20 AS INTEGER), 1) || 'A' "
+                f"FROM case_record WHERE id > {first}"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO case_search_term (case_id, kind, value) "
+                "SELECT id, 'answer:account_number', CAST(50000000 + id AS VARCHAR(12)) FROM case_record "
+                f"WHERE id > {first} AND service_id LIKE 'council-tax%'"
+            )
+        )
+        conn.execute(
+            text(
+                f"UPDATE case_record SET replied_at = created_at WHERE id > {first} AND closed_at IS NULL "
+                "AND id % 50 = 0"
+            )
+        )
+        conn.execute(
+            text(
+                f"UPDATE case_record SET escalated = {true}, escalated_at = created_at WHERE id > {first} "
+                "AND closed_at IS NULL AND id % 40 = 1"
+            )
+        )
         for table_ in ("bench_service", "bench_first", "bench_surname", "bench_staff"):
             conn.execute(text(f"DROP TABLE {table_}"))
     # Fresh statistics, as autovacuum (PostgreSQL) or a scheduled ANALYZE (SQLite) would give.
@@ -486,6 +525,7 @@ class Variant:
     filters: case_reads.InboxFilters
     after: str | None = None
     first_page: bool = True  # a first page: its plan must not scan case_record sequentially
+    count: bool = False  # with the total count (the inbox page always asks for it)
 
 
 def variants(url: str, staff: Staff, me: int, now: datetime) -> list[Variant]:
@@ -516,6 +556,11 @@ def variants(url: str, staff: Staff, me: int, now: datetime) -> list[Variant]:
     engine.dispose()
     assert sample.citizen_name is not None
     first, surname = sample.citizen_name.split(" ", 1)
+    email = f"{sample.search_name.replace(' ', '.')}.{sample.id}@example.com" if sample.search_name else "x@"
+    account = str(50_000_000 + (sample.id or 0))
+    actionable = tuple(
+        (sid, t.from_) for sid in SHARES for t in flow.transitions if "caseworker" in t.roles
+    )  # every service of the measured department follows the same steps
     out(f"  department {staff.department_id}: {len(count):,} cases, {open_count:,} open")
     return [
         Variant("first page", case_reads.InboxFilters()),
@@ -534,6 +579,25 @@ def variants(url: str, staff: Staff, me: int, now: datetime) -> list[Variant]:
         Variant("search: first name and surname", case_reads.InboxFilters(search=f"{first} {surname}")),
         Variant(f"search: rare surname ({RARE_SURNAMES[3]})", case_reads.InboxFilters(search=RARE_SURNAMES[3])),
         Variant("search: a name nobody has", case_reads.InboxFilters(search=NOBODY)),
+        # Issue 17.
+        Variant("first page with the count", case_reads.InboxFilters(), count=True),
+        Variant("received, newest first", case_reads.InboxFilters(sort="-received")),
+        Variant("received, oldest first", case_reads.InboxFilters(sort="received")),
+        Variant("reference, A to Z", case_reads.InboxFilters(sort="reference")),
+        Variant("deadline, latest first", case_reads.InboxFilters(sort="-deadline")),
+        Variant("any step, open or closed", case_reads.InboxFilters(include_closed=True)),
+        Variant("needs my action", case_reads.InboxFilters(needs_action=True, actionable=actionable)),
+        Variant("tag: applicant replied", case_reads.InboxFilters(replied=True)),
+        Variant("tag: escalated", case_reads.InboxFilters(escalated=True)),
+        Variant("tag: overdue, with the count", case_reads.InboxFilters(overdue=True), count=True),
+        Variant("search: email", case_reads.InboxFilters(search=email, include_closed=True)),
+        Variant("search: postcode", case_reads.InboxFilters(search="WB12 1", include_closed=True)),
+        Variant("search: account number", case_reads.InboxFilters(search=account, include_closed=True)),
+        Variant(
+            "search: surname, open or closed, count",
+            case_reads.InboxFilters(search="smith", include_closed=True),
+            count=True,
+        ),  # fmt: skip
     ]
 
 
@@ -590,7 +654,8 @@ def measure_inbox(
 
             def page(s: Any = s, variant: Variant = variant) -> case_reads.InboxPage:
                 result = case_reads.inbox(s, staff_id=me, now=now, department_ids=[staff.department_id],
-                                     filters=variant.filters, after=variant.after, limit=PAGE)  # fmt: skip
+                                     filters=variant.filters, after=variant.after, limit=PAGE,
+                                     count=variant.count)  # fmt: skip
                 s.rollback()  # each page its own transaction, as each request has
                 return result
 
@@ -829,7 +894,7 @@ def measure_transitions(url: str, staff: Staff, threads: int, seconds: float, co
 def run_backend(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     out(f"== {kind}: {args.cases:,} cases (load average {load_average()})")
     result: dict[str, Any] = {"backend": kind, "cases": args.cases, "load_before": load_average()}
-    with bench_database(kind, args.postgres, workdir, args.keep) as url:
+    with bench_database(kind, args.postgres, workdir, args.keep, args.pg_database) as url:
         t0 = time.perf_counter()
         publish_services(url)
         answers = template_answers(url)
@@ -890,6 +955,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a few thousand cases and few runs: checks it works")
     parser.add_argument("--explain", action="store_true", help="print the plan of every inbox query")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
+    parser.add_argument("--pg-database", default=PG_DATABASE, help="the PostgreSQL database made for the run")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     if args.quick:

@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from runtime.models import AccessLog, CaseSearchTerm, SavedFilter, utcnow
+from runtime.services import retention
 from tests.casework.conftest import Office, banner, csrf, errors_of, inbox_references
 from tests.conftest import page
 
@@ -65,6 +66,12 @@ def test_a_searchable_answer_finds_the_case_and_erasure_removes_the_terms(office
     # Another department's caseworker finds nothing by it.
     outsider = office.sign_in(office.staff("Otto", "caseworker"))
     assert _refs(outsider, "/?q=50012345") == []
+    # Erasing the person's data deletes what the case was found by.
+    with office.session() as s:
+        retention.erase_record(session=s, key=reference, reason="Request R-1", actor_id=None)
+    with office.session() as s:
+        assert not list(s.exec(select(CaseSearchTerm).where(CaseSearchTerm.case_id == case_id)))
+    assert _refs(client, "/?q=50012345") == []
 
 
 def test_received_age_count_sorting_and_tags(office: Office) -> None:
