@@ -112,7 +112,11 @@ def question_advice(doc: dict[str, Any], name: str) -> list[Advice]:
     """Advice on one question, keyed by the fields of the question's form: label, hint, choices."""
     question = doc.get("questions", {}).get(name, {})
     label = str(question.get("label", ""))
-    out = label_advice(label)
+    # A declaration's heading and statement are not questions: no "should end with a question mark".
+    declaration = question.get("widget") == "declaration"
+    out = text_advice("label", label, heading=True) if declaration else label_advice(label)
+    if declaration and isinstance(question.get("statement"), str):
+        out.extend(text_advice("statement", question["statement"]))
     hint = question.get("hint")
     if isinstance(hint, str):
         out.extend(hint_advice(hint))

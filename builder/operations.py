@@ -20,6 +20,8 @@ from typing import Any
 
 from runtime import retention, slugs
 from runtime.changes import quoted_label, quoted_title
+from runtime.checker import SEARCHABLE_WIDGETS
+from runtime.date_rules import SIDES, UNIT_WORDS, UNITS, DateRule
 from runtime.definition import FORMAT, lower_first
 from runtime.dialect import names_in_condition
 from runtime.limits import (
@@ -694,6 +696,7 @@ def add_question(
         }
     new["questions"][prop_name] = question
     target["questions"].append(prop_name)
+    required = required or kind.name == "declaration"  # a tick box nobody must tick confirms nothing
     wanted = _required_names(new["schema"]) | ({prop_name} if required else set())
     _sync_required(doc, new, wanted)
     return new
@@ -767,7 +770,63 @@ _MESSAGE_KEYWORDS = {
     "maxItems",
     "dateBefore",
     "dateAfter",
+    "earliest",
+    "latest",
 }
+
+# The relative date rule's fields on the question form: "At least [14] [days] [from today]".
+DATE_RULE_DIRECTIONS = ("from", "before")
+_SIDE_WORDS = {"earliest": "The earliest date", "latest": "The latest date"}
+
+
+def _date_rule_side(side: str, value: Any) -> dict[str, int] | None:
+    """One side of a relative date rule from the form: ``{"amount": "14", "unit": "days",
+    "direction": "from"}`` -> ``{"days": 14}``; an empty amount -> None (no rule on that side)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise EditError(f"date_rule.{side}.amount", f"{_SIDE_WORDS[side]} must be a number of days, weeks or months")
+    amount = str(value.get("amount", "")).strip()
+    if not amount:
+        return None
+    what = _SIDE_WORDS[side]
+    if not re.fullmatch(r"[0-9]{1,6}", amount.replace(",", "")):
+        raise EditError(
+            f"date_rule.{side}.amount",
+            f"{what} must be a whole number of days, weeks or months from today, like 14",
+        )
+    unit = str(value.get("unit", ""))
+    if unit not in UNITS:
+        raise EditError(f"date_rule.{side}.unit", "Select days, working days, weeks or months")
+    direction = str(value.get("direction", "from"))
+    if direction not in DATE_RULE_DIRECTIONS:
+        raise EditError(f"date_rule.{side}.direction", "Select from today or before today")
+    number = int(amount.replace(",", ""))
+    if number > UNITS[unit]:
+        raise EditError(
+            f"date_rule.{side}.amount", f"{what} can be at most {UNITS[unit]:,} {UNIT_WORDS[unit]}s from today"
+        )
+    return {unit: -number if direction == "before" and number else number}
+
+
+def _set_date_rule(question: dict[str, Any], widget: str, date_rule: Any) -> None:
+    if widget != "date":
+        raise EditError("date_rule.earliest.amount", "Only date answers can have a date rule")
+    if date_rule is None:
+        question.pop("date_rule", None)
+        return
+    if not isinstance(date_rule, dict) or set(date_rule) - set(SIDES):
+        raise EditError("date_rule.earliest.amount", "Enter the earliest date, the latest date or both")
+    rule = {side: found for side in SIDES if (found := _date_rule_side(side, date_rule.get(side))) is not None}
+    if not rule:
+        question.pop("date_rule", None)
+        return
+    read = DateRule.read(rule)
+    assert read is not None
+    earliest, latest = read.bounds(date.today())
+    if earliest is not None and latest is not None and earliest > latest:
+        raise EditError("date_rule.latest.amount", "The latest date must be the same as or after the earliest date")
+    question["date_rule"] = rule
 
 
 def update_question(
@@ -787,12 +846,19 @@ def update_question(
     whole_numbers: bool = KEEP,
     date_after: str | None = KEEP,
     date_before: str | None = KEEP,
+    date_rule: dict[str, Any] | None = KEEP,
+    statement: str | None = KEEP,
+    searchable: bool = KEEP,
     messages: dict[str, str | None] = KEEP,
 ) -> dict[str, Any]:
     """Change a question: its texts, whether it is required, and its validation in plain words.
 
     ``KEEP`` (the default) leaves a setting as it is; None clears it. Dates take an ISO date
     or "today": "in the past" is ``date_before="today"``, "in the future" ``date_after="today"``.
+    ``date_rule`` is the relative rule as the form posts it (``_date_rule_side``):
+    ``{"earliest": {"amount": "14", "unit": "working_days", "direction": "from"}, "latest": ...}``.
+    ``statement`` is a declaration's tick box wording; ``searchable`` lets caseworkers search
+    cases by a text-like answer.
     """
     new = _edit(doc)
     question = _question(new, name)
@@ -811,6 +877,20 @@ def update_question(
             question[key] = text
         else:
             question.pop(key, None)
+    if statement is not KEEP:
+        if widget is None or widget.name != "declaration":
+            raise EditError("statement", "Only a declaration has the words beside its tick box")
+        text = _text("statement", statement, "the words beside the tick box")
+        question["statement"] = text
+    if date_rule is not KEEP:
+        _set_date_rule(question, widget.name if widget else "", date_rule)
+    if searchable is not KEEP:
+        if searchable and (widget is None or widget.name not in SEARCHABLE_WIDGETS):
+            raise EditError("searchable", "Only answers typed as one line of text can be searched")
+        if searchable:
+            question["searchable"] = True
+        else:
+            question.pop("searchable", None)
     if width is not KEEP:
         if width in (None, ""):
             question.pop("width", None)
@@ -850,6 +930,8 @@ def update_question(
             del new["messages"]
 
     if required is not KEEP:
+        if widget is not None and widget.name == "declaration" and not required:
+            raise EditError("required", "A declaration must always be confirmed")
         wanted = _required_names(new["schema"])
         wanted = wanted | {name} if required else wanted - {name}
         _sync_required(doc, new, wanted)

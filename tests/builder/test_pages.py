@@ -76,6 +76,27 @@ def _error(soup: BeautifulSoup, field_id: str) -> str:
     return message.get_text(" ", strip=True)
 
 
+def browser_form(soup: BeautifulSoup, selector: str = "form[data-cf-warn-unsaved]") -> dict[str, str]:
+    """What a browser posts for a form, before any button's name and value: every named input,
+    select and textarea with its value (checked boxes only)."""
+    form = soup.select_one(selector)
+    assert form is not None, selector
+    data: dict[str, str] = {}
+    for field in form.select("input[name], textarea[name], select[name]"):
+        name = str(field["name"])
+        if field.name == "textarea":
+            data[name] = field.get_text()
+        elif field.name == "select":
+            chosen = field.select_one("option[selected]") or field.select_one("option")
+            data[name] = str(chosen.get("value", "")) if chosen is not None else ""
+        elif field.get("type") in ("radio", "checkbox"):
+            if field.has_attr("checked"):
+                data[name] = str(field.get("value", "on"))
+        elif field.get("type") != "submit":
+            data[name] = str(field.get("value", ""))
+    return data
+
+
 def _titles(client: FlaskClient) -> list[str]:
     return [t.get_text(strip=True) for t in page(client.get(f"{BASE}/pages")).select(".cf-page-title")]
 
@@ -175,37 +196,46 @@ def test_edit_question_text_hint_required_and_validation(builder_app: Flask, des
 
 
 def test_choices_add_rename_reorder_remove(builder_app: Flask, designer: FlaskClient) -> None:
+    """Choices are part of the question's one form: each button saves everything typed with it."""
     url = f"{BASE}/questions/what_colour_is_your_door"
-    choices = f"{url}/choices"
 
     def labels() -> list[str]:
         return [o["label"] for o in _doc(builder_app)["questions"]["what_colour_is_your_door"]["options"].values()]
 
+    def send(changes: dict[str, str]) -> Any:
+        return designer.post(url, data={**browser_form(page(designer.get(url))), **changes})
+
     before = labels()
-    form = len(page(designer.get(url)).select(".cf-choice form"))  # the add form comes after the choices
-    add = {"action": "add", "new_choice.label": "Blue", "new_choice.hint": "Any shade"}
-    assert _post(designer, choices, add, form_url=url, index=form + 1).status_code == 303
+    add = {"new_choice.label": "Blue", "new_choice.hint": "Any shade", "action": "save"}
+    assert send(add).status_code == 303
     assert labels() == [*before, "Blue"]
     options = _doc(builder_app)["questions"]["what_colour_is_your_door"]["options"]
     value = next(v for v, o in options.items() if o["label"] == "Blue")
     assert options[value]["hint"] == "Any shade"
 
-    moving = {"action": "up", "choice": value}
-    assert _post(designer, choices, moving, form_url=url, index=form).status_code == 303
-    assert labels()[-2] == "Blue"
-    rename = {"action": "rename", "choice": value, f"choices.{value}.label": "Dark blue"}
-    assert _post(designer, choices, rename, form_url=url).status_code == 303
-    assert "Dark blue" in labels()
+    # Moving a choice saves the question text typed beside it, and renames another choice too.
+    first = next(iter(options))
+    moving = {"action": f"up:{value}", "label": "Which colour is your door?", f"choices.{first}.label": "Red"}
+    assert send(moving).status_code == 303
+    assert labels()[-2] == "Blue" and labels()[0] == "Red"
+    assert _doc(builder_app)["questions"]["what_colour_is_your_door"]["label"] == "Which colour is your door?"
+    banner = page(designer.get(url)).select_one(".govuk-notification-banner--success")
+    assert banner is not None and "choice ‘Blue’ moved up" in banner.get_text()
+    assert page(designer.get(url)).select_one(".govuk-notification-banner--success") is None  # shown once
 
-    duplicate = {"action": "add", "new_choice.label": "dark BLUE"}
-    response = _post(designer, choices, duplicate, form_url=url)
+    duplicate = {"new_choice.label": "rED", f"choices.{value}.label": "Dark blue", "hint": "Typed, kept"}
+    response = send(duplicate)
     assert response.status_code == 400
     soup = page(response)
     assert "already a choice" in _error(soup, "new-choice-label")
-    assert soup.select_one("#new-choice-label")["value"] == "dark BLUE"  # type: ignore[index]
+    assert soup.select_one("#new-choice-label")["value"] == "rED"  # type: ignore[index]
+    assert soup.select_one(f"#choices-{value.replace('_', '-')}-label")["value"] == "Dark blue"  # type: ignore[index]
+    assert soup.select_one("#hint").get_text().strip() == "Typed, kept"  # type: ignore[union-attr]
+    assert "Dark blue" not in labels()  # nothing saved: one form, one save
 
-    assert _post(designer, choices, {"action": "remove", "choice": value}, form_url=url).status_code == 303
-    assert labels() == before
+    assert send({"action": f"remove:{value}"}).status_code == 303
+    assert labels() == ["Red", *before[1:]]
+    assert send({"action": "remove:no_such_choice"}).status_code == 400
 
 
 def test_condition_set_and_read_back_in_plain_words(builder_app: Flask, designer: FlaskClient) -> None:

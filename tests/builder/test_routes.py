@@ -61,7 +61,6 @@ ROUTES: dict[str, str] = {
     "pages.edit_question": core.EDIT_DRAFTS,
     "pages.move_question": core.EDIT_DRAFTS,
     "pages.delete_question": core.EDIT_DRAFTS,
-    "pages.edit_choices": core.EDIT_DRAFTS,
     "pages.edit_condition": core.EDIT_DRAFTS,
     "pages.edit_routing": core.EDIT_DRAFTS,
     "pages.preview_page": core.EDIT_DRAFTS,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, make_response, redirect, request, url_for
+from flask import Blueprint, abort, flash, get_flashed_messages, make_response, redirect, request, url_for
 
-from builder import advice, drafting, operations
+from builder import advice, condition_help, drafting, operations
 from builder.conditions import (
     OPERATOR_WORDS,
     Clause,
@@ -26,7 +26,9 @@ from builder.conditions import questions_for_condition as condition_questions
 from builder.web.editing import Editing, FormErrors, apply, outcome_errors, service_for
 from runtime import rendering
 from runtime import staff as core
+from runtime.checker import SEARCHABLE_WIDGETS
 from runtime.data import drafts
+from runtime.date_rules import SIDES, DateRule
 from runtime.limits import MAX_FIELD
 from runtime.models import Service
 from runtime.web.common import db, render_page
@@ -42,7 +44,13 @@ MESSAGES: dict[str, list[tuple[str, str]]] = {
     "text": [("minLength", "Answer too short"), ("maxLength", "Answer too long")],
     "textarea": [("minLength", "Answer too short"), ("maxLength", "Answer too long")],
     "number": [("type", "Not a number"), ("minimum", "Number too small"), ("maximum", "Number too large")],
-    "date": [("format", "Not a real date"), ("dateBefore", "Date too late"), ("dateAfter", "Date too early")],
+    "date": [
+        ("format", "Not a real date"),
+        ("dateBefore", "Date too late"),
+        ("dateAfter", "Date too early"),
+        ("earliest", "Date earlier than the date rule allows"),
+        ("latest", "Date later than the date rule allows"),
+    ],
 }
 
 
@@ -308,8 +316,25 @@ def add_question(service_id: str, page: str) -> Any:
         palette=_palette(),
         values=values,
         errors=errors,
-        advice=_advice(advice.label_advice(values["label"]) + advice.hint_advice(values["hint"])),
+        advice=_advice(
+            (
+                advice.text_advice("label", values["label"], heading=True)
+                if widget == "declaration"
+                else advice.label_advice(values["label"])
+            )
+            + advice.hint_advice(values["hint"])
+        ),
     )
+
+
+def _rule_side(question: dict[str, Any], side: str) -> dict[str, str]:
+    """One side of a question's relative date rule as the form shows it."""
+    stored = question.get("date_rule", {}).get(side) if isinstance(question.get("date_rule"), dict) else None
+    if not isinstance(stored, dict) or len(stored) != 1:
+        return {"amount": "", "unit": "days", "direction": "from"}
+    ((unit, amount),) = stored.items()
+    number = amount if isinstance(amount, int) and not isinstance(amount, bool) else 0
+    return {"amount": str(abs(number)), "unit": str(unit), "direction": "before" if number < 0 else "from"}
 
 
 def _question_values(doc: dict[str, Any], name: str) -> dict[str, Any]:
@@ -322,6 +347,8 @@ def _question_values(doc: dict[str, Any], name: str) -> dict[str, Any]:
     return {
         "label": question.get("label", ""),
         "hint": question.get("hint", ""),
+        "statement": question.get("statement", ""),
+        "searchable": question.get("searchable") is True,
         "required": "yes" if required else "no",
         "min_length": str(prop.get("minLength", "")),
         "max_length": str(prop.get("maxLength", "")),
@@ -330,6 +357,7 @@ def _question_values(doc: dict[str, Any], name: str) -> dict[str, Any]:
         "whole_numbers": prop.get("type") == "integer",
         "date_after": str(prop.get("dateAfter", "")),
         "date_before": str(prop.get("dateBefore", "")),
+        "date_rule": {side: _rule_side(question, side) for side in SIDES},
         "messages": {k: str(v) for k, v in messages.items()} if isinstance(messages, dict) else {},
     }
 
@@ -342,11 +370,16 @@ def _posted_question(widget: str) -> tuple[dict[str, Any], dict[str, Any]]:
         "required": "no" if request.form.get("required") == "no" else "yes",
         "messages": {},
     }
-    kwargs: dict[str, Any] = {
-        "label": values["label"],
-        "hint": values["hint"] or None,
-        "required": values["required"] == "yes",
-    }
+    kwargs: dict[str, Any] = {"label": values["label"], "hint": values["hint"] or None}
+    if widget == "declaration":
+        values["required"] = "yes"  # always: the form does not ask
+        values["statement"] = _field("statement")
+        kwargs["statement"] = values["statement"]
+    else:
+        kwargs["required"] = values["required"] == "yes"
+    if widget in SEARCHABLE_WIDGETS:
+        values["searchable"] = request.form.get("searchable") == "yes"
+        kwargs["searchable"] = values["searchable"]
     if widget in TEXT_WIDGETS:
         values["min_length"], values["max_length"] = _field("min_length"), _field("max_length")
         kwargs["min_length"], kwargs["max_length"] = values["min_length"] or None, values["max_length"] or None
@@ -358,13 +391,26 @@ def _posted_question(widget: str) -> tuple[dict[str, Any], dict[str, Any]]:
     if widget == "date":
         values["date_after"], values["date_before"] = _field("date_after"), _field("date_before")
         kwargs["date_after"], kwargs["date_before"] = values["date_after"] or None, values["date_before"] or None
+        values["date_rule"] = {
+            side: {part: _field(f"date_rule.{side}.{part}") for part in ("amount", "unit", "direction")}
+            for side in SIDES
+        }
+        kwargs["date_rule"] = values["date_rule"]
     keywords = ["required", *(k for k, _ in MESSAGES.get(widget, []))]
     values["messages"] = {k: _field(f"messages.{k}") for k in keywords}
     kwargs["messages"] = {k: v or None for k, v in values["messages"].items()}
     return values, kwargs
 
 
-def _edit_question(editing: Editing, name: str, values: dict[str, Any], errors: FormErrors) -> Any:
+def _rule_words(question: dict[str, Any]) -> str | None:
+    """The saved relative date rule in plain words ("at least 14 days from today"), for the page."""
+    rule = DateRule.read(question.get("date_rule"))
+    return rule.words() if rule is not None else None
+
+
+def _edit_question(
+    editing: Editing, name: str, values: dict[str, Any], errors: FormErrors, saved: str | None = None
+) -> Any:
     doc = editing.doc
     question = _find_question(doc, name)
     page = _page_of(doc, name)
@@ -376,6 +422,13 @@ def _edit_question(editing: Editing, name: str, values: dict[str, Any], errors: 
         if isinstance(o, dict)
     ]
     context = _page_context(editing, page["id"]) if page is not None else {"editing": editing, "preview": None}
+    kind = widget.name if widget else ""
+    if not errors:
+        found = advice.question_advice(doc, name)
+    elif kind == "declaration":  # a declaration's heading is not a question: no question mark wanted
+        found = advice.text_advice("label", values["label"], heading=True)
+    else:
+        found = advice.label_advice(values["label"])
     return render_page(
         "builder/pages/edit_question.html",
         400 if errors else 200,
@@ -386,33 +439,124 @@ def _edit_question(editing: Editing, name: str, values: dict[str, Any], errors: 
         page=page,
         values=values,
         choices=choices if options is not None else None,
-        messages=[("required", "No answer given"), *MESSAGES.get(widget.name if widget else "", [])],
+        messages=[("required", "No answer given"), *MESSAGES.get(kind, [])],
+        searchable=kind in SEARCHABLE_WIDGETS,
+        units={side: _unit_items(values.get("date_rule", {}).get(side, {}).get("unit")) for side in SIDES},
+        rule_words=_rule_words(question),
+        saved=saved,
         errors=errors,
-        advice=_advice(advice.question_advice(doc, name) if not errors else advice.label_advice(values["label"])),
+        advice=_advice(found),
         **context,
     )
 
 
-def _update_question(doc: dict[str, Any], name: str, **kwargs: Any) -> dict[str, Any]:
-    return operations.update_question(doc, name, **kwargs)
+# What the buttons beside each choice do, in the one form of the question (value "up:<choice>").
+CHOICE_ACTIONS = {"up": "moved up", "down": "moved down", "remove": "removed"}
+DATE_RULE_UNITS = {"days": "days", "working_days": "working days", "weeks": "weeks", "months": "months"}
+
+
+def _unit_items(chosen: Any) -> list[dict[str, Any]]:
+    return [{"value": unit, "text": words, "selected": unit == chosen} for unit, words in DATE_RULE_UNITS.items()]
+
+
+def _choice_field(value: str, error: EditError) -> str:
+    """EditError names a field of one choice ("label"); the form has one per choice."""
+    if error.field in ("label", "hint"):
+        return f"choices.{value}.{error.field}"
+    return "choices"
+
+
+def _save_question(
+    doc: dict[str, Any],
+    name: str,
+    *,
+    update: dict[str, Any],
+    choices: dict[str, tuple[str, str]],
+    new_choice: tuple[str, str],
+    action: tuple[str, str] | None,
+) -> dict[str, Any]:
+    """Every part of the question's form in one save: its settings, each choice's text, a new
+    choice, and the choice button pressed (move or remove), so that nothing typed is lost."""
+    new = operations.update_question(doc, name, **update)
+    options = new["questions"][name].get("options") if choices or new_choice[0] or action else None
+    for value, (label, hint) in choices.items():
+        current = options.get(value) if isinstance(options, dict) else None
+        if not isinstance(current, dict):
+            continue  # removed meanwhile: nothing to rename
+        if label == current.get("label", "") and hint == current.get("hint", ""):
+            continue
+        try:
+            new = operations.rename_choice(new, name, value, label=label, hint=hint or None)
+        except EditError as error:
+            raise EditError(_choice_field(value, error), error.message) from None
+    if new_choice[0] or new_choice[1]:
+        try:
+            new = operations.add_choice(new, name, label=new_choice[0], hint=new_choice[1] or None)
+        except EditError as error:
+            field = f"new_choice.{error.field}" if error.field in ("label", "hint") else "choices"
+            raise EditError(field, error.message) from None
+    if action is not None:
+        verb, value = action
+        try:
+            if verb == "remove":
+                new = operations.remove_choice(new, name, value)
+            else:
+                new = operations.move_choice(new, name, value, direction=verb)
+        except EditError as error:
+            raise EditError("choices", error.message) from None
+    return new
+
+
+PostedChoices = tuple[dict[str, tuple[str, str]], tuple[str, str], tuple[str, str] | None]
+
+
+def _posted_choices(question: dict[str, Any]) -> PostedChoices:
+    """The choices' texts, a new choice and the choice button pressed, as the form posts them."""
+    options = question["options"] if isinstance(question.get("options"), dict) else {}
+    choices = {
+        value: (_field(f"choices.{value}.label"), _field(f"choices.{value}.hint"))
+        for value in options
+        if f"choices.{value}.label" in request.form
+    }
+    verb, _, value = _field("action").partition(":")
+    action = (verb, value) if verb in CHOICE_ACTIONS and value else None
+    return choices, (_field("new_choice.label"), _field("new_choice.hint")), action
 
 
 @bp.route("/services/<service_id>/questions/<name>", methods=["GET", "POST"])
 @requires(core.EDIT_DRAFTS, department=_department)
 def edit_question(service_id: str, name: str) -> Any:
+    """The question's one form: every part of it (texts, rules, messages, choices) saved together."""
     editing = _editing(service_id)
     question = _find_question(editing.doc, name)
     errors = FormErrors()
     values = _question_values(editing.doc, name)
     if request.method == "POST":
         values, kwargs = _posted_question(question.get("widget", ""))
-        outcome = apply(editing, _update_question, task="pages", name=name, **kwargs)
+        choices, new_choice, action = _posted_choices(question)
+        outcome = apply(
+            editing,
+            _save_question,
+            task="pages",
+            name=name,
+            update=kwargs,
+            choices=choices,
+            new_choice=new_choice,
+            action=action,
+        )
         if outcome.ok:
+            done = "Question saved"
+            if action is not None:
+                label = str(question.get("options", {}).get(action[1], {}).get("label", action[1]))
+                done = f"Question saved, and choice ‘{label}’ {CHOICE_ACTIONS[action[0]]}"
+            flash(done, "saved")
             return _see_other("pages.edit_question", service_id=service_id, name=name)
         editing, errors = outcome.editing, outcome_errors(outcome)
         _find_question(editing.doc, name)
-        values = {**_question_values(editing.doc, name), **values}
-    return _edit_question(editing, name, values, errors)
+        posted = {k: v[:MAX_FIELD] for k, v in request.form.items() if k.startswith(("new_choice.", "choices."))}
+        values = {**_question_values(editing.doc, name), **values, "posted": posted}
+    saved = next((str(m) for m in get_flashed_messages(category_filter=["saved"])), None)
+    return _edit_question(editing, name, values, errors, saved=saved)
 
 
 @bp.post("/services/<service_id>/questions/<name>/move")
@@ -460,46 +604,6 @@ def delete_question(service_id: str, name: str) -> Any:
         back=back,
         errors=errors,
     )
-
-
-@bp.post("/services/<service_id>/questions/<name>/choices")
-@requires(core.EDIT_DRAFTS, department=_department)
-def edit_choices(service_id: str, name: str) -> Any:
-    """Add a choice, or rename, move or remove one (``action`` and ``choice`` say which)."""
-    editing = _editing(service_id)
-    _find_question(editing.doc, name)
-    action, value = _field("action"), _field("choice")
-    if action == "add":
-        label, hint = _field("new_choice.label"), _field("new_choice.hint")
-        outcome = apply(editing, operations.add_choice, task="pages", name=name, label=label, hint=hint or None)
-        fields = {"label": "new_choice.label", "hint": "new_choice.hint"}
-    elif action == "rename":
-        label, hint = _field(f"choices.{value}.label"), _field(f"choices.{value}.hint")
-        outcome = apply(
-            editing, operations.rename_choice, task="pages", name=name, value=value, label=label, hint=hint or None
-        )
-        fields = {"label": f"choices.{value}.label", "hint": f"choices.{value}.hint"}
-    elif action in ("up", "down"):
-        outcome = apply(editing, operations.move_choice, task="pages", name=name, value=value, direction=action)
-        fields = {}
-    elif action == "remove":
-        outcome = apply(editing, operations.remove_choice, task="pages", name=name, value=value)
-        fields = {}
-    else:
-        outcome = None
-    if outcome is not None and outcome.ok:
-        return _see_other("pages.edit_question", service_id=service_id, name=name, _anchor="choices")
-    if outcome is None:
-        editing, errors = editing, FormErrors({"choices": "Select what to do with the choices"})
-    else:
-        editing = outcome.editing
-        # The operations name the field of one choice form ("label"); put the message next to that form's field.
-        moved = {fields.get(field, "choices"): text for field, text in outcome.errors.items()}
-        errors = FormErrors(moved, conflict=outcome.conflict)
-    _find_question(editing.doc, name)
-    values = _question_values(editing.doc, name)
-    values["posted"] = {k: v[:MAX_FIELD] for k, v in request.form.items() if k.startswith(("new_choice.", "choices."))}
-    return _edit_question(editing, name, values, errors)
 
 
 # -- conditions and routing --------------------------------------------------------------------
@@ -609,7 +713,8 @@ def edit_condition(service_id: str, page: str) -> Any:
         if request.form.get("action") == "remove":
             outcome = apply(editing, operations.set_condition, task="pages", page=page, condition=None)
         else:
-            rows, combine = posted_clauses(), "any" if request.form.get("combine") == "any" else "all"
+            rows = condition_help.posted_rows(request.form, MAX_CLAUSES)  # ticked answers joined (issue 17, G)
+            combine = "any" if request.form.get("combine") == "any" else "all"
             outcome = apply(editing, _set_condition, task="pages", page=page, rows=rows, combine=combine)
         if outcome.ok:
             return _see_other("pages.edit_page", service_id=service_id, page=page)
@@ -625,7 +730,7 @@ def edit_condition(service_id: str, page: str) -> Any:
         target=target,
         custom=custom,
         stored_words=_condition_words(editing.doc, stored),
-        rows=clause_fields(editing.doc, names, shown),
+        rows=[condition_help.row_help(editing.doc, names, row) for row in clause_fields(editing.doc, names, shown)],
         combine=combine,
         has_questions=bool(names),
         errors=errors,
