@@ -249,7 +249,8 @@ def test_condition_set_and_read_back_in_plain_words(builder_app: Flask, designer
     assert stored["required"] == ["what_colour_is_your_door"]
     expected = f"Show this page only if 'What colour is your door?' is {label}"
     assert page(designer.get(f"{BASE}/pages/door-size/")).select_one(".cf-condition").get_text(strip=True) == expected  # type: ignore[union-attr]
-    assert page(designer.get(url)).select_one("#clauses-0-value")["value"] == label  # type: ignore[index]
+    # The answer is chosen from the question's choices (issue 17, part G), the saved one selected.
+    assert page(designer.get(url)).select_one("select#clauses-0-value option[selected]")["value"] == label  # type: ignore[index]
     assert expected in page(designer.get(f"{BASE}/pages")).get_text()
 
     both = {

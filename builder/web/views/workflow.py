@@ -19,10 +19,10 @@ from typing import Any
 from flask import Blueprint, abort, redirect, request, url_for
 from markupsafe import Markup
 
-from builder import operations, workflow_diagram, workflow_editing, workflow_words
+from builder import condition_help, operations, workflow_diagram, workflow_editing, workflow_words
 from builder.conditions import EditError, from_schema
 from builder.web.editing import Editing, FormErrors, apply, outcome_errors, service_for
-from builder.web.views.pages import clause_fields, clause_rows, posted_clauses, to_condition
+from builder.web.views.pages import clause_fields, clause_rows, to_condition
 from runtime import staff as core
 from runtime import workflow as engine
 from runtime.checker import check
@@ -500,7 +500,7 @@ def _posted_action(before: dict[str, Any]) -> dict[str, Any]:
         "reason": _field("reason") or "none",
         "approvals": _field("approvals"),
         "count": _field("count"),
-        "rows": posted_clauses()[:MAX_GUARD_CLAUSES],
+        "rows": condition_help.posted_rows(request.form, MAX_GUARD_CLAUSES),
         "combine": "any" if _field("combine") == "any" else "all",
     }
 
@@ -560,7 +560,7 @@ def _action_form(editing: Editing, index: int | None, values: dict[str, Any], er
         to_states=_state_items(section, values["to_state"], blank="Select a state"),
         roles=_role_items(values["roles"]),
         approvals=[{"value": k, "text": v, "checked": values["approvals"] == k} for k, v in APPROVAL_WORDS.items()],
-        rows=clause_fields(doc, names, shown),
+        rows=[condition_help.row_help(doc, names, row) for row in clause_fields(doc, names, shown)],
         has_questions=bool(names),
         errors=errors,
     )

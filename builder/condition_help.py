@@ -1,0 +1,95 @@
+"""What a condition's "Answer to compare with" offers and says (issue 17, part G).
+
+The help names only the comparisons the questions on offer allow (no "a date like ..." when no
+date question can be chosen), and a question with choices (radios, a select list, checkboxes,
+yes or no) has its answer chosen from those choices instead of typed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runtime.conditions import operators_for
+from runtime.limits import MAX_FIELD
+
+__all__ = ["posted_rows", "row_help", "value_hint", "value_items"]
+
+
+def _kind(doc: dict[str, Any], question: str) -> str:
+    widget = doc.get("questions", {}).get(question, {}).get("widget")
+    return str(widget) if widget in ("yes-no", "radios", "select", "checkboxes", "number", "date") else "other"
+
+
+def _labels(doc: dict[str, Any], question: str) -> list[tuple[str, str]]:
+    q = doc.get("questions", {}).get(question, {})
+    if q.get("widget") == "yes-no":  # the condition reads "yes" or "no"; the designer sees the labels
+        return [("yes", str(q.get("yes_label") or "Yes")), ("no", str(q.get("no_label") or "No"))]
+    options = q.get("options") if isinstance(q.get("options"), dict) else {}
+    labels = [str(o.get("label", value)) for value, o in options.items() if isinstance(o, dict)]
+    return [(label, label) for label in labels]  # a choice is posted by its words, as typed ones are
+
+
+def value_items(doc: dict[str, Any], question: str) -> list[tuple[str, str]] | None:
+    """The answers to choose from for this question, as (what is posted, what is shown); None when it has none."""
+    if _kind(doc, question) not in ("yes-no", "radios", "select", "checkboxes"):
+        return None
+    return _labels(doc, question) or None
+
+
+def value_hint(doc: dict[str, Any], questions: list[str], selected: str = "") -> str:
+    """What to put in "Answer to compare with", naming only what the offered questions allow."""
+    names = [selected] if selected in doc.get("questions", {}) else questions
+    kinds = {_kind(doc, n) for n in names}
+    operators = {op for n in names for op in operators_for(doc, n)}
+    parts = []
+    if "yes-no" in kinds:
+        parts.append("yes or no")
+    if kinds & {"radios", "select", "checkboxes"}:
+        several = " (several separated by commas for ‘is one of’)" if "is_one_of" in operators else ""
+        parts.append(f"the words of one of the question's choices{several}")
+    if "number" in kinds:
+        parts.append("a number, like 500")
+    if "date" in kinds:
+        parts.append("a date, like 2027-03-27")
+    text = ""
+    if parts:
+        listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
+        text = f"Enter {listed}."
+    if "answered" in operators:
+        text += (" " if text else "") + "Leave this empty for ‘is answered’."
+    return text
+
+
+def row_help(doc: dict[str, Any], questions: list[str], row: dict[str, Any]) -> dict[str, Any]:
+    """A clause row with its value's help: the hint, and the choices to pick from when the question has them."""
+    question = str(row.get("question") or "")
+    items = value_items(doc, question) if question in questions else None
+    chosen = [v.strip().casefold() for v in str(row.get("value") or "").split(",") if v.strip()]
+    choices = None
+    if items is not None:
+        choices = [{"value": value, "text": text, "checked": value.casefold() in chosen} for value, text in items]
+    return {
+        **row,
+        "value_hint": value_hint(doc, questions, question if question in questions else ""),
+        "value_choices": choices,
+        # The same choices as a select list's items (one answer: "is", "is not").
+        "value_select": [{"value": c["value"], "text": c["text"], "selected": c["checked"]} for c in choices or []],
+        "operator_values": operators_for(doc, question) if question in questions else [],
+        "several": row.get("operator") == "is_one_of",
+    }
+
+
+def posted_rows(form: Any, count: int, prefix: str = "clauses") -> list[dict[str, str]]:
+    """The clause rows a form posted (empty rows left out), several ticked answers joined with commas.
+
+    ``form`` is the request's form (a MultiDict): "is one of" posts one ``clauses.<n>.value`` per
+    ticked answer, which the condition reads as "Cat, Dog", as if typed.
+    """
+    rows = []
+    for i in range(count):
+        row = {k: str(form.get(f"{prefix}.{i}.{k}", ""))[:MAX_FIELD] for k in ("question", "operator")}
+        values = [str(v)[:MAX_FIELD].strip() for v in form.getlist(f"{prefix}.{i}.value")[:100]]
+        row["value"] = ", ".join(v for v in values if v)[:MAX_FIELD]
+        if any(row.values()):
+            rows.append(row)
+    return rows
