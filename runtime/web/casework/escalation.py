@@ -58,12 +58,13 @@ def _assignee_name(case: Case) -> str | None:
 
 def _page(case: Case, status: int = 200, errors: dict[str, str] | None = None, note: str = "") -> Any:
     errors = errors or {}
+    assignee = _assignee_name(case)
     return render_page(
         "casework/send_back_to_caseworker.html",
         status,
-        title=f"Send case {case.reference} back to the caseworker",
+        title=f"Send the case back to {assignee or 'the caseworkers'}",
         case=case,
-        assignee=_assignee_name(case),
+        assignee=assignee,
         note=note,
         note_error=errors.get(NOTE),
         errors=[{"text": text, "href": f"#{field}"} for field, text in errors.items()],
