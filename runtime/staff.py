@@ -64,6 +64,7 @@ REVIEW_RECORDS = "records"  # the review queue: same person or not, undo a link,
 SHARING_AGREEMENTS = "sharing_agreements"  # record and end data-sharing agreements from the department
 DATA_PROTECTION = "data_protection"  # the access log, subject access reports, erasure (organisation-wide)
 LEGAL_HOLD = "legal_hold"  # place and release a legal hold on a case
+VIEW_REPORTS = "view_reports"  # the department's casework reports and the audit of every action on its cases
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     VIEW_SERVICES: frozenset({DESIGNER, REVIEWER, ADMIN}),
@@ -83,6 +84,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     SHARING_AGREEMENTS: frozenset({ADMIN, DPO}),
     DATA_PROTECTION: frozenset({DPO}),
     LEGAL_HOLD: frozenset({MANAGER, DPO}),
+    VIEW_REPORTS: frozenset({MANAGER, ADMIN}),
 }
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, url_for
-from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import NotFound
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.shared_data import SharedDataMiddleware
@@ -62,14 +61,8 @@ BUILDER_FACE = Face(
 )
 
 
-class StaffSessionInterface(SecureCookieSessionInterface):
-    """Flask's signed cookie session, signed with a salt of its own.
-
-    Both faces share the secret key: without a separate salt, a citizen's session cookie
-    would also verify as a staff session cookie.
-    """
-
-    salt = "civicforms-staff-session"
+# The staff session cookie, shared with the back office (runtime.web.staff: one sign-in for both).
+StaffSessionInterface = staff.StaffSessionInterface
 
 
 def create_builder_app(config: dict[str, Any] | None = None) -> Flask:
@@ -79,12 +72,10 @@ def create_builder_app(config: dict[str, Any] | None = None) -> Flask:
     app = create_base_app(__name__, BUILDER_FACE, config)
     app.config.update(
         # Served under /builder, so url_for outside a request and the test client agree with
-        # the mounted app, and the staff cookie is never sent to the citizen pages.
+        # the mounted app. The staff cookie is the back office's too (one sign-in), written at
+        # /builder and /casework, never sent to the citizen pages.
         APPLICATION_ROOT=PREFIX,
-        SESSION_COOKIE_NAME="civicforms_staff",
-        SESSION_COOKIE_PATH=PREFIX,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
+        **staff.shared_cookie_config(PREFIX),
         STAFF_HOME_ENDPOINT=HOME,
     )
     app.session_interface = StaffSessionInterface()

@@ -25,6 +25,8 @@ def navigation() -> dict[str, Any]:
         items.append({"text": "Services", "href": url_for(HOME), "active": request.blueprint == "services"})
         if USERS in current_app.view_functions and staff.is_admin(user):
             items.append({"text": "Users", "href": url_for(USERS), "active": request.blueprint == "admin"})
+        # One sign-in: someone who also works in the back office moves there from here.
+        items.extend({**face, "active": False} for face in staff.other_faces())
     return {
         "service_name": SERVICE_NAME,
         "items": items,

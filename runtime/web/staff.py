@@ -5,10 +5,15 @@ set-up links, idle and absolute session
 expiry, and the helpers the faces' views use: ``current_user()``, ``login_required``,
 ``requires(permission, department=...)``, ``department_roles(department_id)``.
 
-The staff session lives in the face's signed session cookie: signing in clears it first,
-so nothing from before sign-in (a CSRF token, a half-finished sign-in) survives into it. The
-cookie names a row of staff_session on the server (runtime.staff.start_session): signing out
-deletes the row, so a copy of the cookie taken before stops working at once.
+The staff session lives in one signed cookie (``civicforms_staff``, :class:`StaffSessionInterface`)
+that both faces read and write, so signing in on either is signing in on both: it is written at
+each face's path (``/builder`` and ``/casework``, never ``/``, so the citizen pages never receive
+it). Signing in clears it first, so nothing from before sign-in (a CSRF token, a half-finished
+sign-in) survives into it. The cookie names a row of staff_session on the server
+(runtime.staff.start_session): signing out deletes the row, so a copy of the cookie taken before
+stops working at once, on both faces. Signing in with no page to return to lands each person where
+they work (:func:`landing`): the back office for caseworkers, managers, records and data
+protection officers, the builder for designers, reviewers and admins; both: the back office.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, g, redirect, request, session, url_for
+from flask import Blueprint, Flask, abort, current_app, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from werkzeug.wrappers import Response
 
 from .. import staff as core
@@ -48,6 +54,99 @@ NOTICES = {
     "ended": "For your security, you were signed out because you signed in a long time ago. Sign in again.",
     "password-set": "Your password has been set. You can now sign in.",
 }
+
+
+# -- one sign-in for both faces --------------------------------------------------------------------
+
+COOKIE_NAME = "civicforms_staff"
+# Where each staff face is served (the same host): the shared cookie is written at each path.
+BACK_OFFICE = "/casework"
+BUILDER = "/builder"
+FACE_PATHS = (BUILDER, BACK_OFFICE)
+# Who works where: any of these roles (in any department) is work in that face.
+BACK_OFFICE_ROLES = frozenset({core.CASEWORKER, core.MANAGER, core.RECORDS, core.DPO})
+BUILDER_ROLES = frozenset({core.DESIGNER, core.REVIEWER, core.ADMIN})
+FACE_NAMES = {BACK_OFFICE: "Back office", BUILDER: "Builder"}
+
+
+class StaffSessionInterface(SecureCookieSessionInterface):
+    """The staff session cookie both faces share: signed with a salt of its own (every face has
+    the same secret key, so without it a citizen's session cookie would verify as a staff one),
+    and written at every path in ``STAFF_COOKIE_PATHS`` (default: this face's path only), so that
+    the builder and the back office, served side by side, always hold the same session."""
+
+    salt = "civicforms-staff-session"
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Any) -> None:
+        paths = app.config.get("STAFF_COOKIE_PATHS") or (self.get_cookie_path(app),)
+        options: dict[str, Any] = {
+            "domain": self.get_cookie_domain(app),
+            "secure": self.get_cookie_secure(app),
+            "samesite": self.get_cookie_samesite(app),
+            "httponly": self.get_cookie_httponly(app),
+        }
+        name = self.get_cookie_name(app)
+        if session.accessed:
+            response.vary.add("Cookie")
+        if not session:
+            if session.modified:
+                for path in paths:
+                    response.delete_cookie(name, path=path, **options)
+                response.vary.add("Cookie")
+            return
+        if not self.should_set_cookie(app, session):
+            return
+        value = self.get_signing_serializer(app).dumps(dict(session))  # type: ignore[union-attr]
+        expires = self.get_expiration_time(app, session)
+        for path in paths:
+            response.set_cookie(name, value, expires=expires, path=path, **options)
+        response.vary.add("Cookie")
+
+
+def shared_cookie_config(prefix: str) -> dict[str, Any]:
+    """A staff face's cookie settings: the shared cookie, at its own path and the other face's."""
+    return {
+        "SESSION_COOKIE_NAME": COOKIE_NAME,
+        "SESSION_COOKIE_PATH": prefix,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "STAFF_COOKIE_PATHS": (prefix, *(p for p in FACE_PATHS if p != prefix)),
+    }
+
+
+def workplaces(roles: set[str] | frozenset[str]) -> list[str]:
+    """The faces (their paths) where someone with these roles works, the back office first."""
+    return [path for path, wanted in ((BACK_OFFICE, BACK_OFFICE_ROLES), (BUILDER, BUILDER_ROLES)) if roles & wanted]
+
+
+def _served_faces() -> tuple[str, ...]:
+    """The staff faces served beside this one, sharing its sign-in (none: an app of its own)."""
+    return tuple(current_app.config.get("STAFF_COOKIE_PATHS") or ())
+
+
+def all_roles() -> frozenset[str]:
+    """Every role of the signed-in staff member, in any department."""
+    return frozenset().union(*_roles().values()) if _roles() else frozenset()
+
+
+def other_faces() -> list[dict[str, str]]:
+    """Links to the other face(s) the signed-in staff member works in, for the header."""
+    here, served = request.script_root, _served_faces()
+    return [
+        {"text": FACE_NAMES[path], "href": path + "/"}
+        for path in workplaces(all_roles())
+        if path != here and path in served
+    ]
+
+
+def landing(user: StaffUser) -> str:
+    """Where signing in leads when there was no page to return to: where the person works."""
+    assert user.id is not None
+    roles = frozenset().union(*core.roles_by_department(db(), user.id).values())
+    places = [path for path in workplaces(roles) if path in _served_faces()]
+    if not places or places[0] == request.script_root:
+        return _home()
+    return places[0] + "/"
 
 
 # -- the signed-in staff member -------------------------------------------------------------------
@@ -240,7 +339,7 @@ def _signed_in(user: StaffUser, token: str, next_path: str = "") -> Response:
     session[TOKEN] = token
     session[SIGNED_IN_AT] = now
     session[SEEN_AT] = now
-    return cast(Response, redirect(_safe_next(next_path) or _home(), 303))
+    return cast(Response, redirect(_safe_next(next_path) or landing(user), 303))
 
 
 def _pending_user() -> tuple[StaffUser, str] | None:
@@ -288,8 +387,9 @@ def _sign_in_context(**overrides: Any) -> dict[str, Any]:
 @public
 def sign_in() -> Any:
     """Email and password; then the second factor, or setting one up when it is mandatory."""
-    if request.method == "GET" and current_user() is not None:
-        return redirect(_safe_next(request.args.get("next")) or _home(), 303)
+    signed_in = current_user() if request.method == "GET" else None
+    if signed_in is not None:
+        return redirect(_safe_next(request.args.get("next")) or landing(signed_in), 303)
     config = settings()
     next_path = _safe_next(request.values.get("next"))
     context = _sign_in_context(notice=NOTICES.get(request.args.get("status", "")), next_path=next_path)

@@ -44,7 +44,8 @@ def test_the_development_server_mounts_the_back_office(dev_client: FlaskClient, 
         "/casework/sign-in", data={"email": user.email, "password": PASSWORD, "csrf_token": token}
     )
     assert response.status_code == 303 and response.headers["Location"] == "/casework/"
-    cookie = _set_cookie(response, "civicforms_casework")
+    # One staff cookie, written at the back office's path and the builder's (one sign-in for both).
+    cookie = _set_cookie(response, "civicforms_staff")
     assert "Path=/casework" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     inbox = page(dev_client.get("/casework/"))
     assert inbox.title.get_text(strip=True).startswith("Cases – Casework")
@@ -54,8 +55,9 @@ def test_the_development_server_mounts_the_back_office(dev_client: FlaskClient, 
     assert stylesheet.startswith("/casework/static/")
     with dev_client.get(stylesheet) as served:
         assert served.status_code == 200
-    # The builder's and the citizens' cookies are not the back office's.
-    assert dev_client.get_cookie("civicforms_staff", path="/builder") is None
+    # The citizens' pages never receive the staff cookie.
+    assert dev_client.get_cookie("civicforms_staff", path="/") is None
+    assert "civicforms_staff" not in dev_client.get("/services/blue-badge").request.headers.get("Cookie", "")
 
 
 def test_the_wsgi_entry_point_serves_the_back_office_alone(settings: Settings) -> None:

@@ -168,6 +168,7 @@ def _values(office: Office) -> dict[str, str]:
         "filename": "js/app.js",
         "token": "x",
         "provider": "x",
+        "part": "open-cases",  # issue 17, part E: one of the reports' CSVs
     }
 
 

@@ -24,7 +24,7 @@ from runtime.limits import MAX_FIELD
 from runtime.models import Department, StaffUser
 from runtime.services import accounts
 from runtime.web.common import db, render_page, settings
-from runtime.web.staff import current_user, requires, user_department_ids
+from runtime.web.staff import current_user, requires, user_department_ids, workplaces
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -99,17 +99,28 @@ def _roles_text(summary: core.UserSummary, departments: list[Department]) -> lis
     return lines
 
 
-def _setup_url(token: str) -> str:
-    """The set-up link: on the configured site address when there is one (not the request's Host header)."""
+def _setup_url(token: str, user: StaffUser) -> str:
+    """The set-up link: on the configured site address when there is one (not the request's Host
+    header), in the face where the person works (the back office for a caseworker: choosing the
+    password there leads to its sign-in, and on to their cases)."""
+    assert user.id is not None
+    places = workplaces(frozenset().union(*core.roles_by_department(db(), user.id).values()))
+    face = places[0] if places else PREFIX
     base = settings().base_url
     if base:
-        return settings().url(f"{PREFIX}/set-up/{token}")
-    return url_for("staff.set_up", token=token, _external=True)
+        return settings().url(f"{face}/set-up/{token}")
+    if face == PREFIX:
+        return url_for("staff.set_up", token=token, _external=True)
+    return request.host_url.rstrip("/") + f"{face}/set-up/{token}"
 
 
 def _link_page(user: StaffUser, token: str, *, title: str) -> Any:
     response, status = render_page(
-        "builder/admin/setup_link.html", title=title, person=user, link=_setup_url(token), days=core.SETUP_LINK_DAYS
+        "builder/admin/setup_link.html",
+        title=title,
+        person=user,
+        link=_setup_url(token, user),
+        days=core.SETUP_LINK_DAYS,
     )
     response.headers["Cache-Control"] = "no-store"
     return response, status

@@ -1,10 +1,11 @@
 """The back office: caseworkers and their managers decide cases (docs/workflow-design.md, part 3).
 
 ``create_casework_app`` builds it on the shared shell (runtime.web.common) with its own
-templates, layout, error wording and session cookie (``civicforms_casework``, path
-``/casework``, signed with a salt of its own). Staff sign in through the shared staff
-blueprint. It is served under ``/casework``: by ``civicforms serve`` (civicforms/dev.py mounts
-it) and by ``runtime.casework_wsgi`` in production.
+templates, layout and error wording. Staff sign in through the shared staff blueprint, with
+the builder's session cookie (``civicforms_staff``, written at ``/casework`` and
+``/builder``): signing in on either face is signing in on both (runtime.web.staff). It is
+served under ``/casework``: by ``civicforms serve`` (civicforms/dev.py mounts it) and by
+``runtime.casework_wsgi`` in production.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, url_for
-from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import NotFound
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.shared_data import SharedDataMiddleware
@@ -68,37 +68,31 @@ CASEWORK_FACE = Face(
 )
 
 
-class CaseworkSessionInterface(SecureCookieSessionInterface):
-    """Flask's signed cookie session with a salt of its own: every face shares the secret key,
-    and no other face's cookie (a citizen's, the builder's) may verify as a casework session."""
-
-    salt = "civicforms-casework-session"
-
-
 def create_casework_app(config: dict[str, Any] | None = None) -> Flask:
     """The back office, deployable on its own (``gunicorn runtime.casework_wsgi:app``)."""
-    from . import erasure, inbox, privacy, records, views  # noqa: F401 (inbox adds its routes to views.bp)
+    from . import email_settings, erasure, escalation, inbox, privacy, records, reports, views  # noqa: F401 (inbox: views.bp)
 
     app = create_base_app(__name__, CASEWORK_FACE, config)
     app.config.setdefault("CASEWORK_PAGE_SIZE", PAGE_SIZE)
     app.config.update(
         # Served under /casework: url_for outside a request and the test client agree with the
-        # mounted app, and the casework cookie is never sent to the citizen pages or the builder.
+        # mounted app. The staff cookie is the builder's too (one sign-in), never sent to the
+        # citizen pages.
         APPLICATION_ROOT=PREFIX,
-        SESSION_COOKIE_NAME="civicforms_casework",
-        SESSION_COOKIE_PATH=PREFIX,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
+        **staff.shared_cookie_config(PREFIX),
         STAFF_HOME_ENDPOINT=HOME,
     )
-    app.session_interface = CaseworkSessionInterface()
+    app.session_interface = staff.StaffSessionInterface()
     app.register_blueprint(staff.bp)
     app.register_blueprint(sso.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(views.outbox_bp)
+    app.register_blueprint(escalation.bp)  # issue 17, part D
+    app.register_blueprint(email_settings.bp)  # issue 17, part D
     app.register_blueprint(records.bp)
     app.register_blueprint(privacy.bp)
     app.register_blueprint(erasure.bp)
+    app.register_blueprint(reports.bp)
     app.add_template_filter(when, "when")
     app.add_template_filter(day, "day")
 

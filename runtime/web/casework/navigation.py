@@ -19,6 +19,8 @@ SECTIONS = (
     ("Citizens", "records.search", "records", staff.core.VIEW_RECORDS),
     ("Possible matches", "records.queue", "records", staff.core.REVIEW_RECORDS),
     ("Data protection", "privacy.home", "privacy", None),
+    ("Reports", "reports.home", "reports", staff.core.VIEW_REPORTS),
+    ("Email settings", "email_settings.edit", "email_settings", staff.core.WORK_CASES),
 )
 
 
@@ -53,6 +55,8 @@ def navigation() -> dict[str, Any]:
                 items.append({"text": text, "href": url_for(endpoint), "active": active})
         if outbox_shown() and OUTBOX in current_app.view_functions:
             items.append({"text": "Outbox", "href": url_for(OUTBOX), "active": request.blueprint == "outbox"})
+        # One sign-in: someone who also works in the builder moves there from here.
+        items.extend({**face, "active": False} for face in staff.other_faces())
     return {
         "service_name": SERVICE_NAME,
         "items": items,
