@@ -809,6 +809,35 @@ def _check_information(
     return {name: answered[name] for name in request.questions if name in answered} | written
 
 
+def back_to_step(
+    session: Session,
+    *,
+    case: Case,
+    request: InformationRequest,
+    workflow: wf.Workflow,
+    now: datetime,
+    holidays: frozenset[date] = frozenset(),
+    **values: Any,
+) -> bool:
+    """The one write that ends a wait for the applicant: the case goes back to the step the
+    request left, with that step's deadline counted again from ``now`` (never the whole-case
+    ``decision_due_at``), and ``values`` besides. False when the case was not waiting any more."""
+    back = request.return_state
+    result = session.exec(  # type: ignore[call-overload]
+        update(Case)
+        .where(col(Case.id) == case.id, col(Case.waiting_for_citizen))
+        .values(
+            lock_version=col(Case.lock_version) + 1,
+            waiting_for_citizen=False,
+            state=back,
+            deadline_at=workflow.deadline_for(back, now, holidays) if back in workflow.states else None,
+            **values,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)
+
+
 def answer_information(
     session: Session,
     *,
@@ -841,20 +870,17 @@ def answer_information(
         raise Conflict("These questions have already been answered")
     session.expire(request)
     back = request.return_state
-    result = session.exec(  # type: ignore[call-overload]
-        update(Case)
-        .where(col(Case.id) == case.id, col(Case.waiting_for_citizen))
-        .values(
-            lock_version=col(Case.lock_version) + 1,
-            waiting_for_citizen=False,
-            state=back,
-            deadline_at=workflow.deadline_for(back, now, holidays) if back in workflow.states else None,
-            escalated=False,
-            replied_at=now,
-        )
-        .execution_options(synchronize_session=False)
+    returned = back_to_step(
+        session,
+        case=case,
+        request=request,
+        workflow=workflow,
+        now=now,
+        holidays=holidays,
+        escalated=False,
+        replied_at=now,
     )
-    if result.rowcount != 1:
+    if not returned:
         raise Conflict("This case is no longer waiting for your answers")
     _event(
         session,
@@ -928,6 +954,8 @@ def assign(
         raise CaseError("Only a manager can take a case off a colleague")
     assignee = _check_assignee(session, case.department_id, assignee_id)
     previous = case.assigned_to
+    if expected_assignee is not _ANY and previous != expected_assignee:
+        raise Conflict("A colleague assigned this case while you were looking at it")  # a stale page: no question
     loser = None
     if assignee_id == staff_id:
         loser = _contended(session, case, staff_id, take_over)
@@ -1316,6 +1344,7 @@ __all__ = [
     "assign",
     "assign_many",
     "available_actions",
+    "back_to_step",
     "Stranded",
     "move_stranded",
     "stranded",
