@@ -19,6 +19,7 @@ from tests.casework.conftest import Office, action_form, case_form, case_url, er
 from tests.conftest import page
 
 COUNCIL_TAX = "council-tax-single-person-discount"
+# A council tax application as the runtime stores it (the same as tests/casework/test_case_corrections.py's).
 ANSWERS: dict[str, Any] = {
     "account_number": "12345678",
     "address": {"line1": "12 Mill Lane", "town": "Westbridge", "postcode": "WB1 2AB"},
