@@ -218,6 +218,60 @@ def _changes(old: dict[str, Any], new: dict[str, Any], describe_condition: Descr
     return out
 
 
+# The last part of the path of every wording a citizen or member of staff reads.
+_WORDING_KEYS = {
+    "title",
+    "description",
+    "body",
+    "you_will_need",
+    "button",
+    "declaration",
+    "next_steps",
+    "summary",
+    "hours",
+    "address",
+    "label",
+    "hint",
+    "intro",
+    "short_label",
+    "error_name",
+    "statement",
+    "yes_label",
+    "no_label",
+    "citizen_text",
+    "appeal",
+    "subject",
+}
+
+
+def wording(change: Change) -> tuple[str, str] | None:
+    """A changed wording's whole old and new text ("" for none), when the sentence had to shorten either.
+
+    ``civicforms diff`` prints them under the sentence, so that every changed wording (a hint, an
+    introduction, a choice, a message) can be read in full, old and new (issue 17)."""
+
+    def text(value: Any) -> str | None:
+        if value is None:
+            return ""
+        if isinstance(value, str):
+            return value
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return "\n".join(value)
+        return None
+
+    last = change.path.rsplit(".", 1)[-1]
+    if last not in _WORDING_KEYS and not change.path.startswith("$.messages."):
+        return None  # not a wording: a setting, an id, a rule
+    before, after = text(change.old), text(change.new)
+    if before is None or after is None or (not before and not after):
+        return None
+    if all(_quote(value) in change.sentence for value in (before, after) if value):
+        shortened = any(len(_words(v)) > _SHORT for v in (change.old, change.new) if v)
+        if not shortened:
+            return None  # the sentence already says both in full
+    return before, after
+
+
 def _as_change(line: str | Change, where: str) -> Change:
     return line if isinstance(line, Change) else Change(line, where)
 
@@ -540,18 +594,21 @@ def _question_changes(old: dict[str, Any], new: dict[str, Any], name: str) -> It
             sentence = f"Changed the hint of {short} from {_quote(before)} to {_quote(after)}"
         yield Change(sentence, f"{path}.hint", before, after)
     if a.get("short_label") != b.get("short_label"):
-        yield f"Changed the short label of {_short(old, name)} to {short}"
+        sentence = f"Changed the short label of {_short(old, name)} to {short}"
+        yield Change(sentence, f"{path}.short_label", a.get("short_label"), b.get("short_label"))
     if a.get("error_name") != b.get("error_name"):
-        yield _change(f"name used in error messages for {short}", a.get("error_name"), b.get("error_name"))
+        yield _change(
+            f"name used in error messages for {short}", a.get("error_name"), b.get("error_name"), f"{path}.error_name"
+        )
     widget_changed = a.get("widget") != b.get("widget")
     if widget_changed:
         before = WIDGETS[a["widget"]].palette_label if a.get("widget") in WIDGETS else a.get("widget")
         after = WIDGETS[b["widget"]].palette_label if b.get("widget") in WIDGETS else b.get("widget")
         yield f"Changed {short} from {before} to {after}"
     for key, words in _QUESTION_WORDS.items():
-        yield _change(f"{words} of {short}", a.get(key), b.get(key))
+        yield _change(f"{words} of {short}", a.get(key), b.get(key), f"{path}.{key}")
     yield from _declaration_and_date_rule(a, b, short, path)
-    yield from _choice_changes(a, b, quoted_label(new, name))
+    yield from _choice_changes(a, b, quoted_label(new, name), path)
     yield from _property_changes(_property(old, name), _property(new, name), short, widget_changed)
 
 
@@ -577,7 +634,7 @@ def _declaration_and_date_rule(a: dict[str, Any], b: dict[str, Any], short: str,
         yield Change(sentence, f"{path}.date_rule", before, after)
 
 
-def _choice_changes(a: dict[str, Any], b: dict[str, Any], label: str) -> Iterator[str]:
+def _choice_changes(a: dict[str, Any], b: dict[str, Any], label: str, path: str = "$") -> Iterator[str | Change]:
     old: dict[str, Any] = a["options"] if isinstance(a.get("options"), dict) else {}
     new: dict[str, Any] = b["options"] if isinstance(b.get("options"), dict) else {}
 
@@ -587,16 +644,28 @@ def _choice_changes(a: dict[str, Any], b: dict[str, Any], label: str) -> Iterato
 
     for value in new:
         if value not in old:
-            yield f"Added choice {text(new, value)} to {label}"
+            yield Change(f"Added choice {text(new, value)} to {label}", f"{path}.options.{value}", None, new[value])
     for value in old:
         if value not in new:
-            yield f"Removed choice {text(old, value)} from {label}"
+            yield Change(f"Removed choice {text(old, value)} from {label}", f"{path}.options.{value}", old[value], None)
     for value in new:
         if value in old and isinstance(old[value], dict) and isinstance(new[value], dict):
-            if old[value].get("label") != new[value].get("label"):
-                yield f"Renamed choice {text(old, value)} to {text(new, value)} in {label}"
-            if old[value].get("hint") != new[value].get("hint"):
-                yield f"Changed the hint of choice {text(new, value)} in {label}"
+            where = f"{path}.options.{value}"
+            before, after = old[value].get("label"), new[value].get("label")
+            if before != after:
+                sentence = f"Renamed choice {text(old, value)} to {text(new, value)} in {label}"
+                yield Change(sentence, f"{where}.label", before, after)
+            before, after = old[value].get("hint"), new[value].get("hint")
+            if before != after:  # old and new text, as for a question's hint (issue 17)
+                choice = text(new, value)
+                if before is None:
+                    sentence = f"Added a hint to choice {choice} in {label}: {_quote(after)}"
+                elif after is None:
+                    sentence = f"Removed the hint of choice {choice} in {label} (was {_quote(before)})"
+                else:
+                    was, now = _quote(before), _quote(after)
+                    sentence = f"Changed the hint of choice {choice} in {label} from {was} to {now}"
+                yield Change(sentence, f"{where}.hint", before, after)
     common = [v for v in old if v in new]
     if common != [v for v in new if v in old]:
         yield f"Reordered the choices of {label}"
@@ -863,6 +932,7 @@ def _workflow(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str | Change
     a_working, b_working = bool(a.get("working_days")), bool(b.get("working_days"))
     if a_working != b_working:
         yield "Deadlines now count working days only" if b_working else "Deadlines now count every day"
+    yield _decide_within_change(a, b, a_working, b_working)
     if a.get("one_decision_per_person", True) != b.get("one_decision_per_person", True):
         yield (
             "One person may now take only one decision on a case"
@@ -873,6 +943,14 @@ def _workflow(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str | Change
     for sid, s in states_b.items():
         if sid not in states_a:
             yield f"Added {'final ' if s.get('final') else ''}state {_quote(s.get('label') or sid)}"
+            if s.get("appeal"):
+                yield Change(
+                    f"Added the words on asking for a review or appeal in {_quote(s.get('label') or sid)}: "
+                    f"{_quote(s['appeal'])}",
+                    f"$.workflow.states.{sid}.appeal",
+                    None,
+                    s["appeal"],
+                )
             continue
         before = states_a[sid]
         label = _quote(s.get("label") or sid)
@@ -880,7 +958,18 @@ def _workflow(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str | Change
             yield f"Renamed state {_quote(before.get('label') or sid)} to {label}"
         if bool(before.get("final")) != bool(s.get("final")):
             yield f"Made state {label} final" if s.get("final") else f"State {label} is no longer final"
-        yield _change(f"text the applicant sees in {label}", before.get("citizen_text"), s.get("citizen_text"))
+        yield _change(
+            f"text the applicant sees in {label}",
+            before.get("citizen_text"),
+            s.get("citizen_text"),
+            f"$.workflow.states.{sid}.citizen_text",
+        )
+        yield _change(
+            f"words on asking for a review or appeal in {label}",
+            before.get("appeal"),
+            s.get("appeal"),
+            f"$.workflow.states.{sid}.appeal",
+        )
         yield _deadline_change(label, before.get("deadline"), s.get("deadline"), a_working, b_working)
         if before.get("escalate_to") != s.get("escalate_to"):
             if s.get("escalate_to") is None:
@@ -905,7 +994,43 @@ def _workflow(old: dict[str, Any], new: dict[str, Any]) -> Iterator[str | Change
         elif kind not in messages_b:
             yield f"The {words} is now the standard one"
         elif not json_equal(messages_a[kind], messages_b[kind]):
-            yield f"Changed the {words}"
+            for part in ("subject", "body"):  # old and new text of each part that changed (issue 17)
+                yield _change(
+                    f"{part} of the {words}",
+                    messages_a[kind].get(part),
+                    messages_b[kind].get(part),
+                    f"$.workflow.messages.{kind}.{part}",
+                )
+            rest_a = {k: v for k, v in messages_a[kind].items() if k not in ("subject", "body")}
+            rest_b = {k: v for k, v in messages_b[kind].items() if k not in ("subject", "body")}
+            if not json_equal(rest_a, rest_b):
+                yield Change(f"Changed the {words}", f"$.workflow.messages.{kind}", messages_a[kind], messages_b[kind])
+
+
+def _decide_within_change(a: dict[str, Any], b: dict[str, Any], a_working: bool, b_working: bool) -> Change | None:
+    """The whole-case deadline (``decide_within``), old and new in words."""
+    before, after = a.get("decide_within"), b.get("decide_within")
+    if before == after and (before is None or a_working == b_working):
+        return None
+    now = _deadline_words(after, b_working) if after else None
+    was = _deadline_words(before, a_working) if before else None
+    if now == was:
+        return None  # the same time, written differently
+    if now is None:
+        sentence = f"Cases no longer have a time to be decided in (was {was})"
+    elif was is None:
+        sentence = f"Every case must now be decided within {now} of the application arriving"
+    else:
+        sentence = f"Every case must now be decided within {now} (was {was})"
+    return Change(sentence, "$.workflow.decide_within", before, after)
+
+
+def _reason_words(what: str, reason: Any) -> str:
+    if reason == "required":
+        return f"{what} now tells the applicant the reason, which staff must give"
+    if reason == "optional":
+        return f"{what} now tells the applicant the reason, if staff give one"
+    return f"{what} no longer tells the applicant a reason"
 
 
 def _transition_changes(a: dict[str, Any], b: dict[str, Any]) -> Iterator[str | None]:
@@ -922,6 +1047,8 @@ def _transition_changes(a: dict[str, Any], b: dict[str, Any]) -> Iterator[str | 
     for key, t in new.items():
         if key not in old:
             yield f"Added action {name(b, t)}: it {leads(b, t)}, for {_roles_words(t.get('roles'))}"
+            if t.get("reason"):
+                yield _reason_words(name(b, t), t.get("reason"))
             continue
         before = old[key]
         what = name(b, t)
@@ -936,6 +1063,15 @@ def _transition_changes(a: dict[str, Any], b: dict[str, Any]) -> Iterator[str | 
                 yield f"Action {what} now {leads(b, t)} instead of {_state_words(a, before.get('to'))}"
         if not json_equal(before.get("roles"), t.get("roles")):
             yield (f"Changed who can {what} from {_roles_words(before.get('roles'))} to {_roles_words(t.get('roles'))}")
+        if before.get("reason") != t.get("reason"):
+            yield _reason_words(what, t.get("reason"))
+        if before.get("reply_within") != t.get("reply_within"):
+            now = _deadline_words(t.get("reply_within"), False) if t.get("reply_within") else None
+            was = _deadline_words(before.get("reply_within"), False) if before.get("reply_within") else None
+            if now is None:
+                yield f"{what} no longer gives the applicant a standard time to reply (was {was})"
+            else:
+                yield f"{what} now gives the applicant {now} to reply" + (f" (was {was})" if was else "")
         if (before.get("comment") == "required") != (t.get("comment") == "required"):
             yield (
                 f"{what} now needs a comment" if t.get("comment") == "required" else f"{what} no longer needs a comment"

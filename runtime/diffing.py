@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from . import git
-from .changes import Change, changes
+from .changes import Change, changes, wording
 from .checker import check
 from .definition import DefinitionError, definition_files, read_bytes, read_file
 from .problems import Problem
@@ -60,8 +60,15 @@ class DiffResult:
                 continue
             if headings:
                 yield f"{service.service} ({service.file}):"
+            indent = "  " if headings else ""
             for change in service.changes:
-                yield f"  {change.sentence}" if headings else change.sentence
+                yield f"{indent}{change.sentence}"
+                full = wording(change)  # a wording the sentence shortened: both texts in full
+                if full is not None:
+                    for word, text in (("was", full[0]), ("now", full[1])):
+                        lines = text.splitlines() or ["(none)"]
+                        yield f"{indent}    {word}: {lines[0]}"
+                        yield from (f"{indent}         {line}" for line in lines[1:])
 
     def as_json(self) -> dict[str, Any]:
         return {
