@@ -35,6 +35,7 @@ from .cases import (
 )
 from .models import Case, InformationRequest, OutboxMessage, StaffUser
 from .outbox import enqueue
+from .staff_messages import fill
 
 REMIND_BEFORE = timedelta(days=3)  # the applicant is reminded this long before the reply-by date
 WARN_BEFORE = timedelta(days=1)  # the assignee is warned this long before a deadline
@@ -115,8 +116,8 @@ def remind_applicants(
             session,
             kind=REMINDER,
             recipient=email,
-            subject=_fill(REMINDER_SUBJECT, values),
-            body=_fill(REMINDER_BODY, values),
+            subject=fill(REMINDER_SUBJECT, values),
+            body=fill(REMINDER_BODY, values),
             now=now,
             case_id=case.id,
             department_id=case.department_id,
@@ -124,12 +125,6 @@ def remind_applicants(
         sent += 1
     session.flush()
     return sent
-
-
-def _fill(template: str, values: dict[str, str]) -> str:
-    for name, value in values.items():
-        template = template.replace("{" + name + "}", value)
-    return template
 
 
 # -- the assignee's warning -------------------------------------------------------------------------
@@ -268,16 +263,13 @@ def send_back_to_caseworker(
     else:
         recipients = role_members(session, case.department_id, _actors_of(workflow, case.state))
     me = session.get(StaffUser, staff_id)
-    from .staff_messages import tell_staff
-
-    state = workflow.states.get(case.state)
-    tell_staff(
+    _tell(
         session,
         event="sent_back_to_you",
         recipients=[u for u in recipients if u.id != staff_id],
         case=case,
-        service=definition_of(session, case).title,
-        state=state.label if state else case.state,
+        definition=definition_of(session, case),
+        workflow=workflow,
         link=urls.case(case_id),
         now=now,
         actor=me.name if me is not None else "",

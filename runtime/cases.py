@@ -375,6 +375,7 @@ def _tell(
     now: datetime,
     note: str = "",
     due: str = "",
+    actor: str = "",
 ) -> int:
     """tell_staff with the case's service title and step label filled in."""
     from .staff_messages import tell_staff
@@ -391,6 +392,7 @@ def _tell(
         now=now,
         note=note,
         due=due,
+        actor=actor,
     )
 
 

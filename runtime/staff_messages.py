@@ -71,7 +71,8 @@ EVENTS: dict[str, Wording] = {
 }
 
 
-def _fill(template: str, values: Mapping[str, str]) -> str:
+def fill(template: str, values: Mapping[str, str]) -> str:
+    """The template with each ``{name}`` of ``values`` replaced; every other brace is literal."""
     for name, value in values.items():
         template = template.replace("{" + name + "}", value)
     return template
@@ -102,7 +103,7 @@ def tell_staff(
         "note": note,
         "due": due,
     }
-    subject, body = _fill(wording.subject, values), _fill(wording.body, values)
+    subject, body = fill(wording.subject, values), fill(wording.body, values)
     sent = 0
     seen: set[int] = set()
     for user in recipients:

@@ -204,7 +204,8 @@ def test_open_case_starts_in_the_initial_state_and_tells_the_citizen_and_the_cas
     # transition here), the outsider and the designer do not.
     told = world.outbox("new_case")
     assert sorted(m.recipient for m in told) == ["casey@council.gov.uk", "colin@council.gov.uk"]
-    assert {(m.department_id, m.subject) for m in told} == {(world.department_id, f"{case.reference}: new Apply for a Blue Badge case")}
+    subject = f"{case.reference}: new Apply for a Blue Badge case"
+    assert {(m.department_id, m.subject) for m in told} == {(world.department_id, subject)}
     assert {m.department_id for m in submitted} == {world.department_id}
     assert world.outbox("new_work") == []
 
@@ -467,7 +468,7 @@ def test_assignment_rules(world: World) -> None:
         _assign(world, case_id, world.colleague, world.colleague, expected_assignee=None)
     case = _assign(world, case_id, world.colleague, world.manager)
     assert case.assigned_to == world.colleague
-    assert [m.recipient for m in world.outbox("new_work")][-1] == "colin@council.gov.uk"
+    assert [m.recipient for m in world.outbox("sent_to_you")][-1] == "colin@council.gov.uk"
     assert case.lock_version == 1  # assignment is not a decision: nobody's open case page goes stale
     assert [e[0] for e in world.events(case_id)] == ["submitted", "assign", "assign"]
 
