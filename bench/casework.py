@@ -787,15 +787,16 @@ def act_once(engine: Engine, case_id: int, staff_id: int, wait: threading.Barrie
     "refused" (the case had moved on before they looked) or "busy" (SQLite's lock)."""
     with dbmod.session(engine) as s:
         try:
-            seen = s.exec(select(Case.lock_version).where(Case.id == case_id)).one()
+            seen, holder = s.exec(select(Case.lock_version, Case.assigned_to).where(Case.id == case_id)).one()
             s.rollback()
             if wait is not None:
                 wait.wait()
+            # A case assigned to a colleague is taken over as the confirmation page does (issue 17).
             cases.act(s, case_id=case_id, seen_lock_version=seen, staff_id=staff_id, action=ACTION,
-                      comment="Checked", now=utcnow(), secret_key=SECRET)  # fmt: skip
+                      comment="Checked", now=utcnow(), secret_key=SECRET, take_over=holder)  # fmt: skip
             s.commit()
             return "ok"
-        except cases.Conflict:
+        except (cases.Conflict, cases.Assigned):
             s.rollback()
             return "conflict"
         except wf.NotAllowed:

@@ -165,7 +165,7 @@ def open_from_inbox(page: Any, server: BuilderServer, axe: Any, reference: str, 
         link(page, "Cases").click()
     arrive(page, inbox)
     axe(page)
-    page.get_by_label("Reference or applicant's name").fill(reference.lower())  # as typed
+    page.get_by_label("Search", exact=True).fill(reference.lower())  # as typed
     page.get_by_role("button", name="Apply filters").click()
     expect(page).to_have_url(re.compile(re.escape(inbox) + r"\?.*q="))
     arrive(page, page.url)
