@@ -48,8 +48,7 @@ def reply_by_problem(day: date | None, today: date) -> str | None:
         return "The date to reply by must be in the future"
     if day > latest_reply_by(today):
         return (
-            f"The date to reply by must be within {MAX_REPLY_DAYS} days: "
-            f"{long_date(latest_reply_by(today))} or earlier"
+            f"The date to reply by must be within {MAX_REPLY_DAYS} days: {long_date(latest_reply_by(today))} or earlier"
         )
     return None
 

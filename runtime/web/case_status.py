@@ -2,7 +2,10 @@
 
 Both are reached by unguessable links (a signed status token; a random information token whose
 hash alone is stored), from the confirmation page and from the citizen's emails. The links carry
-no personal data, and the pages show no staff names or comments: only the service's own words.
+no personal data, and the pages show no staff names or comments: only the service's own words, the
+caseworker's message of a request, and a decision's reason where the step asks for one (typed in a
+box that says the applicant will see it). The answer page always offers a written reply beside
+the questions asked (runtime.cases.offers_free_text).
 """
 
 from __future__ import annotations
