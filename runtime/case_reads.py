@@ -623,7 +623,9 @@ class AnswersNow:
     changes: dict[str, list[AnswerChange]]  # by question name, oldest first
 
 
-def answers_now(original: Mapping[str, Any], requests: Sequence[InformationRequest], questions: Collection[str]) -> AnswersNow:
+def answers_now(
+    original: Mapping[str, Any], requests: Sequence[InformationRequest], questions: Collection[str]
+) -> AnswersNow:
     """The answers as they are now, so that nobody decides on an old figure: the submission's,
     with the answers of each answered request for information applied in the order given (a
     free-text reply is not an answer to a question, and only the service's own questions count).

@@ -104,18 +104,14 @@ def _tell_taken(
     """Tell the colleague who held the case that someone else took it over."""
     if loser is None:
         return
-    from .staff_messages import tell_staff
-
-    workflow = workflow_for(session, case)
-    state = workflow.states.get(case.state)
     me = session.get(StaffUser, actor.staff_id)
-    tell_staff(
+    _tell(
         session,
         event="taken_from_you",
         recipients=[loser],
         case=case,
-        service=definition_of(session, case).title,
-        state=state.label if state else case.state,
+        definition=definition_of(session, case),
+        workflow=workflow_for(session, case),
         link=urls.case(case.id or 0),
         now=now,
         actor=me.name if me is not None else "",
@@ -628,9 +624,9 @@ def act(
             link = urls.status(status_token(case, secret_key))
             extra = _decision_extra(workflow, definition, outcome.to_state, reason)
             _message(session, kind="decision", recipients=[facts.citizen_email], link=link, extra=extra, **common)
-        elif case.assigned_to is None:
+        elif case.assigned_to is None:  # back to the team: those who can act at the new step hear of it
             staff = role_members(session, case.department_id, _actors_of(workflow, outcome.to_state))
-            _message(session, kind="new_work", recipients=[u.email for u in staff], link=urls.case(case_id), **common)
+            _tell(session, event="new_case", recipients=staff, link=urls.case(case_id), **common)
     session.flush()
     return ActResult(case, outcome, event)
 
@@ -990,17 +986,14 @@ def assign(
     case = load_case(session, case_id)
     _tell_taken(session, loser=loser, case=case, actor=actor, urls=urls, now=now)
     if assignee is not None and assignee_id != staff_id:
-        from .staff_messages import tell_staff
-
-        state = workflow_for(session, case).states.get(case.state)
         me = session.get(StaffUser, staff_id)
-        tell_staff(
+        _tell(
             session,
             event="sent_to_you",
             recipients=[assignee],
             case=case,
-            service=definition_of(session, case).title,
-            state=state.label if state else case.state,
+            definition=definition_of(session, case),
+            workflow=workflow_for(session, case),
             link=urls.case(case_id),
             now=now,
             actor=me.name if me is not None else "",

@@ -295,11 +295,12 @@ def test_a_manager_assigns_to_a_colleague_who_hears_of_it(office: Office) -> Non
     names = [o.get_text(strip=True) for o in soup.select("select#assignee option")]
     assert "Colin Colleague" in names and "Otto Outsider" not in names
     form = case_form(client, reference, "form:has(select#assignee)")
-    before = len(office.outbox("new_work"))
+    before = len(office.outbox("sent_to_you"))
     response = client.post(case_url(reference, "assign"), data={**form, "assignee": str(colleague.id)})
     assert response.status_code == 303
     assert office.case(reference).assigned_to == colleague.id
-    assert [m.recipient for m in office.outbox("new_work")[before:]] == [colleague.email]
+    # Issue 17: the staff message of its own ("assigned to you"), to that colleague only.
+    assert [m.recipient for m in office.outbox("sent_to_you")[before:]] == [colleague.email]
     # Someone of another department cannot be given the case, even by a forged form.
     response = client.post(case_url(reference, "assign"), data={**form, "assignee": str(outsider.id)})
     assert response.status_code in (400, 409)
