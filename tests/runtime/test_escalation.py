@@ -14,7 +14,7 @@ from sqlmodel import select
 from runtime import case_escalation, cases, outbox
 from runtime import workflow as wf
 from runtime.checker import check
-from runtime.models import Case, InformationRequest, OutboxMessage, StaffUser
+from runtime.models import Case, InformationRequest, OutboxMessage, StaffUser, utcnow
 from runtime.services import chasing
 from tests.runtime.test_cases import BLUE_BADGE, NOW, QUORUM_WORKFLOW, SECRET, URLS, World, _request
 from tests.runtime.test_cases import world as world  # noqa: F401  (the fixture)
@@ -455,3 +455,23 @@ def test_the_worker_pass_reminds_warns_and_digests_in_one_transaction(world: Wor
     with world.session() as s:
         kinds = [m.kind for m in s.exec(select(OutboxMessage).where(OutboxMessage.case_id == other))]
     assert "deadline_close" in kinds
+
+
+def test_civicforms_worker_writes_and_sends_the_digest(world: World, database_url: str) -> None:
+    from click.testing import CliRunner
+
+    from runtime.cli import main
+    from tests.runtime.test_outbox import _env
+
+    world.publish_workflow(QUORUM_WORKFLOW)
+    _daily(world, world.colleague)
+    world.new_case(now=utcnow() - timedelta(days=2))
+    result = CliRunner().invoke(main, ["worker", "--once"], env=_env(database_url))
+    assert result.exit_code == 0, result.output
+    assert "wrote 1 daily digest" in result.output
+    [digest] = world.outbox(outbox.DIGEST)
+    assert (digest.recipient, digest.status) == ("colin@council.gov.uk", "sent")
+    assert {m.status for m in world.outbox("new_case") if m.recipient == "colin@council.gov.uk"} == {"digested"}
+    again = CliRunner().invoke(main, ["worker", "--once"], env=_env(database_url))
+    assert again.exit_code == 0 and "daily digest" not in again.output
+    assert len(world.outbox(outbox.DIGEST)) == 1
