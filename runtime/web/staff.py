@@ -63,7 +63,9 @@ COOKIE_NAME = "civicforms_staff"
 BACK_OFFICE = "/casework"
 BUILDER = "/builder"
 FACE_PATHS = (BUILDER, BACK_OFFICE)
-# Who works where: any of these roles (in any department) is work in that face.
+# Who works where: any of these roles (in any department) is work in that face. An admin's
+# work is in both (the users page in the builder, sharing agreements in the back office), the
+# builder first.
 BACK_OFFICE_ROLES = frozenset({core.CASEWORKER, core.MANAGER, core.RECORDS, core.DPO})
 BUILDER_ROLES = frozenset({core.DESIGNER, core.REVIEWER, core.ADMIN})
 FACE_NAMES = {BACK_OFFICE: "Back office", BUILDER: "Builder"}
@@ -115,8 +117,12 @@ def shared_cookie_config(prefix: str) -> dict[str, Any]:
 
 
 def workplaces(roles: set[str] | frozenset[str]) -> list[str]:
-    """The faces (their paths) where someone with these roles works, the back office first."""
-    return [path for path, wanted in ((BACK_OFFICE, BACK_OFFICE_ROLES), (BUILDER, BUILDER_ROLES)) if roles & wanted]
+    """The faces (their paths) where someone with these roles works, where they work most first:
+    the back office for casework, records and data protection roles, else the builder."""
+    places = [path for path, wanted in ((BACK_OFFICE, BACK_OFFICE_ROLES), (BUILDER, BUILDER_ROLES)) if roles & wanted]
+    if core.ADMIN in roles and BACK_OFFICE not in places:
+        places.append(BACK_OFFICE)  # sharing agreements
+    return places
 
 
 def _served_faces() -> tuple[str, ...]:
@@ -140,13 +146,17 @@ def other_faces() -> list[dict[str, str]]:
 
 
 def landing(user: StaffUser) -> str:
-    """Where signing in leads when there was no page to return to: where the person works."""
+    """Where signing in leads when there was no page to return to: where the person works. Casework
+    (and records, data protection) roles lead to the back office, from either sign-in page;
+    otherwise the face they signed in on if they work there (an admin), else where they do."""
     assert user.id is not None
     roles = frozenset().union(*core.roles_by_department(db(), user.id).values())
+    here = request.script_root
     places = [path for path in workplaces(roles) if path in _served_faces()]
-    if not places or places[0] == request.script_root:
+    if not places:
         return _home()
-    return places[0] + "/"
+    target = places[0] if roles & BACK_OFFICE_ROLES or here not in places else here
+    return _home() if target == here else target + "/"
 
 
 # -- the signed-in staff member -------------------------------------------------------------------

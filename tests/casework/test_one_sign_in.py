@@ -107,7 +107,10 @@ def test_a_copied_cookie_stops_working_on_both_faces_after_signing_out(dev_clien
         (("designer",), "casework", "/builder/"),
         (("reviewer",), "builder", "/builder/"),
         (("designer", "manager"), "builder", "/casework/"),  # both: the back office, with a link to the builder
-        (("admin",), "casework", "/builder/"),
+        (("admin",), "builder", "/builder/"),  # an admin works in both: where they signed in
+        (("admin",), "casework", "/casework/"),  # (sharing agreements)
+        (("designer", "admin"), "casework", "/casework/"),
+        (("records",), "builder", "/casework/"),
     ],
 )
 def test_each_person_lands_where_they_work(
