@@ -612,17 +612,12 @@ def _question_changes(old: dict[str, Any], new: dict[str, Any], name: str) -> It
     yield from _property_changes(_property(old, name), _property(new, name), short, widget_changed)
 
 
-def _declaration_and_date_rule(a: dict[str, Any], b: dict[str, Any], short: str, path: str) -> Iterator[Change]:
+def _declaration_and_date_rule(
+    a: dict[str, Any], b: dict[str, Any], short: str, path: str
+) -> Iterator[Change | None]:
     """A declaration's tick box wording, and a date's relative rule, old and new (issue 17, part F)."""
-    before, after = a.get("statement"), b.get("statement")
-    if before != after:
-        if before is None:
-            sentence = f"Set the wording of the tick box of {short}: {_quote(after)}"
-        elif after is None:
-            sentence = f"Removed the wording of the tick box of {short} (was {_quote(before)})"
-        else:
-            sentence = f"Changed the wording of the tick box of {short} from {_quote(before)} to {_quote(after)}"
-        yield Change(sentence, f"{path}.statement", before, after)
+    statement = a.get("statement"), b.get("statement")
+    yield _change(f"wording of the tick box of {short}", *statement, f"{path}.statement")
     before, after = a.get("date_rule"), b.get("date_rule")
     if not json_equal(before, after):
         if before is None:
