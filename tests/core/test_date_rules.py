@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -218,3 +219,29 @@ def test_change_summaries_say_the_rule_and_the_statement_in_words() -> None:
     removed = copy.deepcopy(new)
     del removed["questions"]["party_date"]["date_rule"]
     assert any("no longer has to be at least 10 working days" in s for s in summarise(new, removed))
+
+
+def test_civicforms_diff_prints_the_rule_and_refuses_nonsense(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from runtime.cli import main
+    from runtime.definition import dumps
+
+    old = with_party_date({"earliest": {"days": 14}})
+    new = copy.deepcopy(old)
+    new["version"] = 2
+    new["questions"]["party_date"]["date_rule"] = {"earliest": {"working_days": 10}}
+    (tmp_path / "old.json").write_text(dumps(old), encoding="utf-8")
+    (tmp_path / "new.json").write_text(dumps(new), encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(main, ["diff", str(tmp_path / "old.json"), str(tmp_path / "new.json")])
+    assert result.exit_code == 0, result.output
+    assert (
+        "'When is the party?' must now be at least 10 working days from today (was at least 14 days from today)"
+        in result.stdout.splitlines()
+    )
+    new["questions"]["party_date"]["date_rule"] = {"earliest": "today + banana"}
+    (tmp_path / "new.json").write_text(dumps(new), encoding="utf-8")
+    refused = runner.invoke(main, ["validate", "--any-file-name", str(tmp_path / "new.json")])
+    assert refused.exit_code == 1
+    assert "$.questions.party_date.date_rule.earliest: must be one amount of one unit" in refused.output
