@@ -6,6 +6,7 @@ page visited."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -14,7 +15,7 @@ from playwright.sync_api import expect
 
 from runtime.widgets import long_date
 
-from .conftest import LiveServer, sign_in
+from .conftest import LiveServer, new_page, sign_in
 from .helpers import settled
 
 pytestmark = pytest.mark.browser
@@ -32,7 +33,7 @@ def _add_question(page: Any, server: LiveServer, widget: str, label: str) -> Non
 
 
 def test_date_rule_and_declaration_from_the_builder_to_the_citizen_page(
-    builder_server: LiveServer, js_page: Any, axe: Any
+    builder_server: LiveServer, browser: Any, js_page: Any, axe: Any
 ) -> None:
     page = js_page
     sign_in(page, builder_server)
@@ -84,6 +85,35 @@ def test_date_rule_and_declaration_from_the_builder_to_the_citizen_page(
     page.get_by_role("button", name="Continue").click()
     settled(page)
     expect(page.locator(".govuk-error-summary")).to_have_count(0)
+
+    # Published, the same rules hold on the live citizen's page.
+    page.goto(builder_server(f"/builder/services/{SERVICE}/preview"))  # the checklist's "previewed"
+    page.goto(builder_server(f"/builder/services/{SERVICE}/publish"))
+    settled(page)
+    page.get_by_role("button", name=re.compile(r"^Publish version \d+$")).click()
+    settled(page)
+    expect(page.locator(".govuk-notification-banner--success")).to_contain_text("Your changes are live.")
+    with new_page(browser) as citizen:
+        citizen.goto(builder_server(f"/services/{SERVICE}"))
+        citizen.get_by_role("button", name="Start now").click()
+        settled(citizen)
+        citizen.check('input[name="lives_in_area"][value="yes"]')
+        for part, value in (("day", too_soon.day), ("month", too_soon.month), ("year", too_soon.year)):
+            citizen.fill(f'input[name="{stem}-{part}"]', str(value))
+        citizen.get_by_role("button", name="Continue").click()
+        settled(citizen)
+        summary = citizen.locator(".govuk-error-summary")
+        expect(summary).to_contain_text(f"must be on or after {long_date(earliest)}")
+        expect(summary).to_contain_text("Select the box to confirm")
+        expect(citizen.locator(f"#{stem.replace('_', '-')}-day")).to_have_value(str(too_soon.day))
+        axe(citizen)
+        for part, value in (("day", earliest.day), ("month", earliest.month), ("year", earliest.year)):
+            citizen.fill(f'input[name="{stem}-{part}"]', str(value))
+        citizen.get_by_label("I confirm that I will show the badge only when I use it").check()
+        citizen.get_by_role("button", name="Continue").click()
+        settled(citizen)
+        expect(citizen.locator(".govuk-error-summary")).to_have_count(0)
+        expect(citizen).not_to_have_url(re.compile(r"/where-you-live$"))
 
 
 def test_leaving_the_question_page_with_unsaved_typing_warns(builder_server: LiveServer, browser: Any) -> None:
