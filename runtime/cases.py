@@ -577,7 +577,8 @@ def act(
         }
     previous_holder = case.assigned_to
     _bump(session, case, seen_lock_version, **values)
-    if holder != previous_holder:
+
+    def assignment() -> None:
         _event(
             session,
             case_id=case_id,
@@ -587,6 +588,9 @@ def act(
             actor_id=staff_id,
             detail={"from": previous_holder, "to": holder},
         )
+
+    if holder != previous_holder and holder is not None:
+        assignment()  # taken over: the history says so before the decision
     if outcome.approval is not None:
         session.add(
             CaseApproval(
@@ -616,6 +620,8 @@ def act(
         comment=(comment or "").strip(),
         detail=detail,
     )
+    if holder != previous_holder and holder is None:
+        assignment()  # back to the team: a consequence of the decision, after it
     case = load_case(session, case_id)
     _tell_taken(session, loser=loser, case=case, actor=actor, urls=urls, now=now)
     if outcome.to_state is not None:

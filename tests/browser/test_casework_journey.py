@@ -399,6 +399,7 @@ def test_citizen_caseworker_and_manager_decide_an_application(
         ("request-information", "staff", CASEWORKER_EMAIL, "received", None, REQUEST_MESSAGE),
         ("information-answered", "citizen", None, None, "received", None),
         ("recommend", "staff", CASEWORKER_EMAIL, "received", "recommended", comment),
+        ("assign", "staff", CASEWORKER_EMAIL, None, None, None),  # back to the team: only a manager approves
         ("approve", "staff", MANAGER_EMAIL, "recommended", "approved", None),
     ]
     approvals = case_rows(
