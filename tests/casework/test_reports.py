@@ -287,3 +287,20 @@ def test_bad_audit_filters_are_refused(office: Office, args: dict[str, str]) -> 
 def test_an_admin_sees_reports_too(office: Office, casework: FlaskClient) -> None:
     client = office.sign_in(office.staff("Ada Admin", "admin"))
     assert client.get("/reports").status_code == 200
+
+
+def test_a_long_period_keeps_the_weeks_chart_readable() -> None:
+    """A hundred weeks: some labels under the columns and no figures above them, never text over text."""
+    from runtime.web.casework import charts
+
+    rows = [(f"{i} Jan", float(i)) for i in range(100)]
+    chart = charts.columns(rows)
+    labelled = [b for b in chart.bars if b.label]
+    assert 1 < len(labelled) <= charts.MAX_COLUMN_LABELS
+    gaps = [b.label_x - a.label_x for a, b in zip(labelled, labelled[1:], strict=False)]
+    assert min(gaps) >= 45  # room for "30 Nov" at 11px
+    assert not [b for b in chart.bars if b.value_text]
+    four = charts.columns([("2 Nov", 4.0), ("9 Nov", 1.0), ("16 Nov", 0.0), ("23 Nov", 0.0)])
+    assert [b.value_text for b in four.bars] == ["4", "1", "0", "0"]
+    assert [b.label for b in four.bars] == ["2 Nov", "9 Nov", "16 Nov", "23 Nov"]
+    assert four.bars[0].height == charts.COLUMN_HEIGHT and four.bars[2].height == 0

@@ -75,11 +75,17 @@ def bars(rows: Sequence[tuple[str, float]], *, suffix: str = "") -> Chart:
     return Chart(kind="bars", width=WIDTH, height=12 + ROW_HEIGHT * max(len(rows), 1), bars=out, axis_y=0)
 
 
+MAX_COLUMN_LABELS = 13  # labels under the columns, at most (every other, every third... beyond)
+MIN_SLOT_FOR_FIGURES = 30  # a column narrower than this has no figure above it (the table has it)
+
+
 def columns(rows: Sequence[tuple[str, float]]) -> Chart:
-    """Vertical columns left to right (weeks), the figure above each and its label below."""
+    """Vertical columns left to right (weeks), the figure above each and its label below: with
+    many columns, only some labels and no figures, so that no text runs into another."""
     top = max((v for _, v in rows), default=0) or 1
     count = max(len(rows), 1)
     slot = (WIDTH - 20) / count
+    every = -(-count // MAX_COLUMN_LABELS)
     base = 24 + COLUMN_HEIGHT
     out = []
     for i, (label, value) in enumerate(rows):
@@ -87,8 +93,8 @@ def columns(rows: Sequence[tuple[str, float]]) -> Chart:
         x = 10 + i * slot + slot * 0.15
         out.append(
             Bar(
-                label=label,
-                value_text=_figure(value),
+                label=label if i % every == 0 else "",
+                value_text=_figure(value) if slot >= MIN_SLOT_FOR_FIGURES else "",
                 x=round(x, 1),
                 y=round(base - height, 1),
                 width=round(slot * 0.7, 1),
