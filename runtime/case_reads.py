@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, false, func, or_, true
+from sqlalchemy import ColumnElement, Row, and_, false, func, or_, true, union_all
 from sqlmodel import Session, col, select
 
 from . import applicant_messages, case_search
@@ -232,11 +232,16 @@ def _whole_reference(search: str) -> str | None:
 _REFERENCE_PREFIX = re.compile(r"[A-Z0-9-]{1,20}")
 
 
-def _search(search: str, postgresql: bool) -> list[ColumnElement[bool]]:
+def _search(search: str, postgresql: bool, conditions: Sequence[Any]) -> ColumnElement[bool] | None:
     """Cases whose name (as written or surname first) or reference starts with ``search``, or
-    with an email, phone, postcode or searchable answer starting with it (case_search_term), as
-    arms to OR; none when nothing could match. Each arm is a range of one index (migrations
-    0004 and 0009)."""
+    with an email, phone, postcode or searchable answer starting with it (case_search_term);
+    None when nothing could match. Each arm is a range of one index (migrations 0004 and 0009).
+
+    With search terms to look in, the two are one ``id IN (... UNION ALL ...)``: an ``OR`` of
+    the name ranges and a subquery would keep PostgreSQL from reading the name indexes (it
+    walked every open case of the department instead: a second for "smith" at 1,000,000 cases).
+    ``conditions`` (the caller's other filters, the departments first) apply to the name
+    branch too, so that it reads only the index entries the page can show."""
     arms: list[ColumnElement[bool]] = []
     key = search_key(search)
     if key:
@@ -246,9 +251,13 @@ def _search(search: str, postgresql: bool) -> list[ColumnElement[bool]]:
     if _REFERENCE_PREFIX.fullmatch(reference):
         arms.append(_starts_with(col(Case.reference), reference, postgresql))
     terms = case_search.term_arms(search, lambda column, prefix: _starts_with(column, prefix, postgresql))
-    if terms is not None:
-        arms.append(col(Case.id).in_(select(CaseSearchTerm.case_id).where(terms)))
-    return arms
+    if terms is None:
+        return or_(*arms) if arms else None
+    found = select(CaseSearchTerm.case_id).where(terms)
+    if arms:
+        by_name = select(col(Case.id)).where(*conditions, or_(*arms))
+        return col(Case.id).in_(union_all(by_name, found))
+    return col(Case.id).in_(found)
 
 
 _COLUMNS = (
@@ -303,9 +312,10 @@ def _filtered(
         )
     else:
         query = select(*columns)  # type: ignore[call-overload,arg-type]
-    query = query.where(col(Case.department_id).in_(mine))
+    departments = [col(Case.department_id).in_(mine)]
     if department_ids is not None:
-        query = query.where(col(Case.department_id).in_(list(department_ids)))
+        departments.append(col(Case.department_id).in_(list(department_ids)))
+    conds: list[Any] = list(departments)  # every filter, for the query and the search by name
     # SQLite, searching, would rather walk the deadline index (``closed_at IS NULL`` and the
     # deadline make it one range) testing every open case: 200-300 ms for a rare name at
     # 1,000,000 cases. With closed_at and deadline_at out of its reach (coalesce), it reads the
@@ -318,49 +328,54 @@ def _filtered(
         return func.coalesce(column, None) if blind else column
 
     if filters.service_id:
-        query = query.where(Case.service_id == filters.service_id)
+        conds.append(Case.service_id == filters.service_id)
     if filters.state:
-        query = query.where(Case.state == filters.state)
+        conds.append(Case.state == filters.state)
     if filters.closed_only:
-        query = query.where(unindexed(col(Case.closed_at)).is_not(None))
+        conds.append(unindexed(col(Case.closed_at)).is_not(None))
     elif not filters.state and not filters.include_closed:
-        query = query.where(unindexed(col(Case.closed_at)).is_(None))
+        conds.append(unindexed(col(Case.closed_at)).is_(None))
     if filters.assigned == "me":
-        query = query.where(Case.assigned_to == staff_id)
+        conds.append(Case.assigned_to == staff_id)
     elif filters.assigned == "unassigned":
-        query = query.where(col(Case.assigned_to).is_(None))
+        conds.append(col(Case.assigned_to).is_(None))
     if filters.overdue:
-        query = query.where(
-            col(Case.closed_at).is_(None),
-            col(Case.waiting_for_citizen).is_(false()),
-            or_(col(Case.deadline_at) < now, col(Case.decision_due_at) < now),
+        conds.extend(
+            [
+                col(Case.closed_at).is_(None),
+                col(Case.waiting_for_citizen).is_(false()),
+                or_(col(Case.deadline_at) < now, col(Case.decision_due_at) < now),
+            ]
         )
     if filters.replied:
-        query = query.where(col(Case.replied_at).is_not(None), col(Case.closed_at).is_(None))
+        conds.extend([col(Case.replied_at).is_not(None), col(Case.closed_at).is_(None)])
     if filters.escalated:
-        query = query.where(col(Case.escalated).is_(true()), col(Case.closed_at).is_(None))
+        conds.extend([col(Case.escalated).is_(true()), col(Case.closed_at).is_(None)])
     if filters.needs_action:
         unassigned = col(Case.assigned_to).is_(None)
         waiting_for_me = [
             and_(col(Case.service_id) == service_id, col(Case.state) == state)
             for service_id, state in sorted(set(filters.actionable))
         ]
-        query = query.where(
-            col(Case.closed_at).is_(None),
-            or_(
-                col(Case.assigned_to) == staff_id,
-                and_(unassigned, or_(col(Case.replied_at).is_not(None), *waiting_for_me)),
-            ),
+        conds.extend(
+            [
+                col(Case.closed_at).is_(None),
+                or_(
+                    col(Case.assigned_to) == staff_id,
+                    and_(unassigned, or_(col(Case.replied_at).is_not(None), *waiting_for_me)),
+                ),
+            ]
         )
+    query = query.where(*conds)
     whole = _whole_reference(search)
     if whole:  # a whole reference is never a name: the unique index finds it at once
         query = query.where(Case.reference == whole)
     elif search:
-        arms = _search(search, postgresql)
-        if not arms:  # punctuation only: no name or reference is made of that
+        found = _search(search, postgresql, conds)
+        if found is None:  # punctuation only: no name or reference is made of that
             return _Filtered(query, blind, False, True, empty=True)
         # PostgreSQL reads each arm's index within the departments and ORs them (BitmapOr).
-        query = query.where(or_(*arms))
+        query = query.where(found)
     return _Filtered(query, blind, bool(whole), bool(search))
 
 
