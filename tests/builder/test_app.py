@@ -340,7 +340,9 @@ def test_a_signed_in_staff_member_sees_their_departments_and_can_sign_out(staff:
     }
     assert rows == {"Highways": "Designer, Reviewer", "Revenues": "Admin"}
 
-    assert _navigation_texts(home) == ["Civic Forms builder", "Services", "Users"]  # an admin somewhere: the users page
+    # An admin somewhere: the users page, and a link to the back office (their sharing agreements:
+    # one sign-in for both faces, issue 17).
+    assert _navigation_texts(home) == ["Civic Forms builder", "Services", "Users", "Back office"]
     services = soup.select_one("#cf-service-navigation .govuk-service-navigation__item--active a")
     assert services is not None and services.get_text(strip=True) == "Services" and services["href"] == "/builder/"
     sign_out = soup.select_one("#cf-service-navigation form.cf-sign-out")
