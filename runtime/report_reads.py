@@ -133,12 +133,17 @@ def _scope(filters: ReportFilters) -> list[Any]:
     return where
 
 
+Decisions = list[tuple[int, str, date, int]]  # (staff id, name, day, decisions)
+
+
 def report(session: Session, filters: ReportFilters, *, now: datetime) -> Report:
+    """The whole page: four queries (the decisions are read once for both their tables)."""
+    decisions = _decisions_by_person_and_day(session, filters)
     return Report(
         steps=open_by_step(session, filters, now=now),
         time=time_to_decision(session, filters),
-        people=decisions_by_person(session, filters),
-        weeks=decisions_by_week(session, filters),
+        people=decisions_by_person(session, filters, decisions),
+        weeks=decisions_by_week(session, filters, decisions),
     )
 
 
@@ -219,7 +224,7 @@ def time_to_decision(session: Session, filters: ReportFilters) -> TimeToDecision
     )
 
 
-def _decisions_by_person_and_day(session: Session, filters: ReportFilters) -> list[tuple[int, str, date, int]]:
+def _decisions_by_person_and_day(session: Session, filters: ReportFilters) -> Decisions:
     at: Any = CaseEvent.at
     if session.get_bind().dialect.name == "postgresql":
         at = func.timezone("UTC", at)  # the day in UTC, whatever the connection's time zone
@@ -244,10 +249,10 @@ def _decisions_by_person_and_day(session: Session, filters: ReportFilters) -> li
     ]
 
 
-def decisions_by_person(session: Session, filters: ReportFilters) -> list[PersonRow]:
+def decisions_by_person(session: Session, filters: ReportFilters, read: Decisions | None = None) -> list[PersonRow]:
     """Decisions in the period by who took them, most first (then by name)."""
     totals: dict[tuple[int, str], int] = {}
-    for staff_id, name, _day, count in _decisions_by_person_and_day(session, filters):
+    for staff_id, name, _day, count in read if read is not None else _decisions_by_person_and_day(session, filters):
         totals[(staff_id, name)] = totals.get((staff_id, name), 0) + count
     rows = [PersonRow(staff_id=k[0], name=k[1], decisions=v) for k, v in totals.items()]
     return sorted(rows, key=lambda r: (-r.decisions, r.name.casefold(), r.staff_id))
@@ -259,10 +264,10 @@ def weeks_of(since: date, until: date) -> list[date]:
     return [first + timedelta(weeks=i) for i in range((until - first).days // 7 + 1)]
 
 
-def decisions_by_week(session: Session, filters: ReportFilters) -> list[WeekRow]:
+def decisions_by_week(session: Session, filters: ReportFilters, read: Decisions | None = None) -> list[WeekRow]:
     """Decisions in each week (Monday to Sunday) the period touches, weeks with none too."""
     totals = dict.fromkeys(weeks_of(filters.since, filters.until), 0)
-    for _staff_id, _name, day, count in _decisions_by_person_and_day(session, filters):
+    for _staff_id, _name, day, count in read if read is not None else _decisions_by_person_and_day(session, filters):
         monday = day - timedelta(days=day.weekday())
         totals[monday] = totals.get(monday, 0) + count
     return [WeekRow(week=w, decisions=c) for w, c in sorted(totals.items())]
@@ -302,12 +307,19 @@ class AuditPage:
     labels: dict[str, Any] = field(default_factory=dict)
 
 
-def _audit_query(filters: AuditFilters) -> Any:
+def _audit_query(session: Session, filters: AuditFilters) -> Any:
+    department: Any = col(Case.department_id)
+    if session.get_bind().dialect.name == "sqlite":
+        # "+ 0": SQLite then checks the department on each event's case, newest event first (the
+        # primary key read backwards, stopping at a page), instead of reading every case of the
+        # department and sorting all their events (1.2 s for the first page at 1,000,000 cases).
+        # PostgreSQL's planner finds that plan by itself.
+        department = department + 0
     query = (
         select(CaseEvent, Case.reference, Case.service_id, StaffUser.name)
         .join(Case, col(Case.id) == CaseEvent.case_id)
         .outerjoin(StaffUser, col(StaffUser.id) == CaseEvent.actor_id)
-        .where(col(Case.department_id).in_(list(filters.department_ids)))
+        .where(department.in_(list(filters.department_ids)))
     )
     if filters.service_id is not None:
         query = query.where(Case.service_id == filters.service_id)
@@ -375,7 +387,7 @@ class _Words:
 
 def audit(session: Session, filters: AuditFilters, *, before: int | None = None, size: int = AUDIT_PAGE) -> AuditPage:
     """A page of the audit, newest first; ``before``: the cursor of the page before."""
-    query = _audit_query(filters)
+    query = _audit_query(session, filters)
     if before is not None:
         query = query.where(col(CaseEvent.id) < before)
     found = session.exec(query.limit(size + 1)).all()
@@ -390,7 +402,7 @@ def audit_all(session: Session, filters: AuditFilters, *, limit: int) -> Iterato
     before: int | None = None
     left = limit
     while left > 0:
-        query = _audit_query(filters)
+        query = _audit_query(session, filters)
         if before is not None:
             query = query.where(col(CaseEvent.id) < before)
         batch = session.exec(query.limit(min(1000, left))).all()
