@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, and_, false, func, or_, true, union_all
+from sqlalchemy import text as sql_text
 from sqlmodel import Session, col, select
 
 from . import applicant_messages, case_search
@@ -90,7 +91,7 @@ def _starts_with(column: Any, prefix: str, postgresql: bool) -> ColumnElement[bo
 # the case was received (cases are numbered as they are opened, so the id is that order and
 # needs no index of its own) and by reference. "-" before one reverses it.
 SORTS = ("deadline", "-deadline", "received", "-received", "reference", "-reference")
-COUNT_CAP = 10_000  # the inbox counts up to this many cases, then says "more than"
+COUNT_CAP = 1_000  # the inbox counts up to this many cases, then says "more than"
 EXPORT_BATCH = 1_000  # rows read at a time while streaming an export
 
 
@@ -283,11 +284,24 @@ _COLUMNS = (
 
 @dataclass(frozen=True)
 class _Filtered:
-    query: Any  # the SELECT of InboxRow's columns with every filter applied
+    query: Any  # the SELECT of InboxRow's columns with every filter applied but the search
     blind: bool  # SQLite is kept off the deadline index (see below)
     whole: bool  # the search named a whole reference
     searching: bool
     empty: bool = False  # nothing could match
+    conds: tuple[Any, ...] = ()  # the filters, for the search's name branch
+    text: str = ""  # the search (not a whole reference), "" without one
+    postgresql: bool = False
+
+    def where(self, *extra: Any) -> Any:
+        """The query narrowed by ``extra`` (a phase of the deadline order), with the search
+        applied within the same conditions, so that its name branch reads only those index
+        entries (open cases only, in the dated phase)."""
+        query = self.query.where(*extra)
+        if self.text:
+            found = _search(self.text, self.postgresql, (*self.conds, *extra))
+            query = query.where(found if found is not None else false())
+        return query
 
 
 def _filtered(
@@ -371,12 +385,11 @@ def _filtered(
     if whole:  # a whole reference is never a name: the unique index finds it at once
         query = query.where(Case.reference == whole)
     elif search:
-        found = _search(search, postgresql, conds)
-        if found is None:  # punctuation only: no name or reference is made of that
+        if _search(search, postgresql, conds) is None:  # punctuation only: no name or reference is that
             return _Filtered(query, blind, False, True, empty=True)
         # PostgreSQL reads each arm's index within the departments and ORs them (BitmapOr).
-        query = query.where(found)
-    return _Filtered(query, blind, bool(whole), bool(search))
+        return _Filtered(query, blind, False, True, conds=tuple(conds), text=search, postgresql=postgresql)
+    return _Filtered(query, blind, bool(whole), bool(search), postgresql=postgresql)
 
 
 def _rows(
@@ -384,7 +397,6 @@ def _rows(
 ) -> tuple[list[InboxRow], bool]:
     """Up to ``limit`` rows after the cursor in the filters' order, and whether there are more."""
     key, desc = _sort_of(filters.sort)
-    query = found.query
 
     def unindexed(column: Any) -> Any:
         return func.coalesce(column, None) if found.blind else column
@@ -393,41 +405,54 @@ def _rows(
         return [c.desc() if desc else c.asc() for c in columns]
 
     if key == "received":
+        query = found.where()
         if after:
             _value, last_seen = _read_cursor(after, filters.sort)
             query = query.where(col(Case.id) < last_seen if desc else col(Case.id) > last_seen)
         got = [InboxRow(*r) for r in session.exec(query.order_by(*ordered(col(Case.id))).limit(limit + 1)).all()]
         return got[:limit], len(got) > limit
     if key == "reference":
+        query = found.where()
+        reference = col(Case.reference)
+        # Byte order on both databases: the reference index is text_pattern_ops on PostgreSQL,
+        # which orders by ~<~ (the collation's order, which skips the dashes, needs a sort).
         if after:
             last_reference, _last_id = _read_cursor(after, filters.sort)
-            reference = col(Case.reference)
-            query = query.where(reference < last_reference if desc else reference > last_reference)
-        got = [
-            InboxRow(*r) for r in session.exec(query.order_by(*ordered(col(Case.reference))).limit(limit + 1)).all()
-        ]
+            if found.postgresql:
+                query = query.where(reference.op("~<~" if desc else "~>~", is_comparison=True)(last_reference))
+            else:
+                query = query.where(reference < last_reference if desc else reference > last_reference)
+        if found.postgresql:
+            order_by: Any = sql_text(f"case_record.reference USING {'~>~' if desc else '~<~'}")
+        else:
+            order_by = reference.desc() if desc else reference.asc()
+        got = [InboxRow(*r) for r in session.exec(query.order_by(order_by).limit(limit + 1)).all()]
         return got[:limit], len(got) > limit
     deadline: datetime | None = None
     last_id: int | None = None
     if after:
         deadline, last_id = _read_cursor(after, filters.sort)
     # Ordered as the indexes are, so that a page reads about ``limit`` index entries however
-    # many cases there are: the cases with a deadline first (``deadline_at >= :d`` is an index
-    # range, where ``> :d OR (= :d AND id > :id)`` would be a filter over every earlier entry),
-    # then those without one. One query per page, two at the turn from the one to the other.
+    # many cases there are: the open cases with a deadline first (``deadline_at >= :d`` is an
+    # index range, where ``> :d OR (= :d AND id > :id)`` would be a filter over every earlier
+    # entry), then the rest (no deadline, or closed: a closed case has no deadline to meet) by
+    # id. One query per page, two at the turn from the one to the other.
     # Open cases are in the department index under ``closed_at IS NULL``, which PostgreSQL does
     # not treat as a constant when matching ORDER BY to an index: ordering by ``closed_at``
     # too (all null) lets it read the index in order instead of sorting every open case.
     columns = [col(Case.deadline_at), col(Case.id)]
-    # Not for a search: the search indexes (migration 0004) find the matching cases, and
-    # sorting those costs less than walking every open case in deadline order to meet them.
     open_only = not filters.state and not filters.include_closed and not filters.closed_only
-    if open_only and not (found.searching and not found.whole):
+    # Not for a search: the search indexes (migrations 0004, 0009) find the matching cases, and
+    # sorting those costs less than walking every open case in deadline order to meet them.
+    if (open_only or filters.include_closed) and not filters.state and not (found.searching and not found.whole):
         columns.insert(0, col(Case.closed_at))
     order = ordered(*columns)
     rows: list[InboxRow] = []
-    if after is None or deadline is not None:
-        dated = query.where(unindexed(col(Case.deadline_at)).is_not(None))
+    if (after is None or deadline is not None) and not filters.closed_only:
+        phase = [unindexed(col(Case.deadline_at)).is_not(None)]
+        if not open_only:
+            phase.append(unindexed(col(Case.closed_at)).is_(None))
+        dated = found.where(*phase)
         if deadline is not None and last_id is not None:
             if desc:
                 dated = dated.where(
@@ -441,17 +466,27 @@ def _rows(
                 )
         rows = [InboxRow(*row) for row in session.exec(dated.order_by(*order).limit(limit + 1)).all()]
     if len(rows) <= limit:
-        undated = query.where(unindexed(col(Case.deadline_at)).is_(None))
+        if open_only:
+            undated = found.where(unindexed(col(Case.deadline_at)).is_(None))
+            rest_order = order
+        else:
+            undated = found.where(
+                or_(unindexed(col(Case.deadline_at)).is_(None), unindexed(col(Case.closed_at)).is_not(None))
+            )
+            rest_order = ordered(col(Case.id))
         if deadline is None and last_id is not None:
             undated = undated.where(col(Case.id) < last_id if desc else col(Case.id) > last_id)
-        found_rows = session.exec(undated.order_by(*order).limit(limit + 1 - len(rows))).all()
+        found_rows = session.exec(undated.order_by(*rest_order).limit(limit + 1 - len(rows))).all()
         rows += [InboxRow(*row) for row in found_rows]
     return rows[:limit], len(rows) > limit
 
 
 def _next_cursor(row: InboxRow, sort: str) -> str:
     key, _desc = _sort_of(sort)
-    value = row.deadline_at if key == "deadline" else (row.reference if key == "reference" else None)
+    if key == "deadline":  # a closed case is in the second phase, with the cases without a deadline
+        value: datetime | str | None = row.deadline_at if row.closed_at is None else None
+    else:
+        value = row.reference if key == "reference" else None
     return _cursor(value, row.id, sort)
 
 
@@ -503,7 +538,7 @@ def count_cases(
     )
     if found.empty:
         return 0, False
-    counted = session.exec(select(func.count()).select_from(found.query.limit(cap + 1).subquery())).one()  # type: ignore[call-overload]
+    counted = session.exec(select(func.count()).select_from(found.where().limit(cap + 1).subquery())).one()  # type: ignore[call-overload]
     number = int(counted[0] if isinstance(counted, tuple | Row) else counted)
     return min(number, cap), number > cap
 

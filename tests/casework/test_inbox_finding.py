@@ -223,3 +223,30 @@ def test_csv_export_of_the_current_filter_is_neutralised_and_logged(office: Offi
         logged = list(s.exec(select(AccessLog).where(AccessLog.staff_id == me.id, AccessLog.action == "export")))
     assert len(logged) == 2 and logged[1].detail == {"export": "inbox", "filters": ["q"]}
     assert page(client.get("/")).select_one("a[href^='/casework/export.csv']") is not None
+
+
+def test_any_step_lists_open_cases_by_deadline_then_the_rest_and_pages_through_all(office: Office) -> None:
+    now = utcnow()
+    made = [office.new_case(name=f"Person {n}") for n in range(6)]
+    office.update_case(made[0], deadline_at=now + timedelta(days=5))
+    office.update_case(made[1], deadline_at=now + timedelta(days=1))
+    office.update_case(made[2], closed_at=now, state="approved", deadline_at=now - timedelta(days=3))
+    office.update_case(made[3], deadline_at=None)
+    office.update_case(made[4], closed_at=now, state="rejected", deadline_at=None)
+    office.update_case(made[5], deadline_at=now + timedelta(days=3))
+    office.app.config["CASEWORK_PAGE_SIZE"] = 2
+    client = office.sign_in(office.staff("Casey Worker", "caseworker"))
+    for sort, expected in (
+        ("", [made[1], made[5], made[0], made[2], made[3], made[4]]),  # open by deadline, then the rest by id
+        ("reference", sorted(made)),
+        ("-reference", sorted(made, reverse=True)),
+    ):
+        seen: list[str] = []
+        url = f"/?state=any&sort={sort}"
+        while url:
+            soup = page(client.get(url))
+            seen += inbox_references(soup)
+            link = soup.select_one(".govuk-pagination__next a")
+            url = link["href"].removeprefix("/casework") if link else ""
+        assert seen == expected, sort
+    assert page(client.get("/?state=any")).select_one("#inbox-count").get_text(strip=True) == "6 cases"
