@@ -1212,21 +1212,16 @@ def _lapse(session: Session, *, request_id: int, now: datetime, urls: CaseUrls, 
     if case.closed_at is not None or not case.waiting_for_citizen:
         return 0  # the case moved on some other way: the lapse is only recorded
     workflow = workflow_for(session, case)
-    back = request.return_state
-    result = session.exec(  # type: ignore[call-overload]
-        update(Case)
-        .where(col(Case.id) == case.id, col(Case.waiting_for_citizen))
-        .values(
-            lock_version=col(Case.lock_version) + 1,
-            waiting_for_citizen=False,
-            state=back,
-            deadline_at=workflow.deadline_for(back, now, holidays) if back in workflow.states else None,
-            escalated=True,
-            escalated_at=now,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+    if not back_to_step(
+        session,
+        case=case,
+        request=request,
+        workflow=workflow,
+        now=now,
+        holidays=holidays,
+        escalated=True,
+        escalated_at=now,
+    ):
         return 0
     assert case.id is not None and request.reply_by is not None
     reply_by = _day(request.reply_by)
