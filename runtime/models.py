@@ -545,6 +545,13 @@ class Case(SQLModel, table=True):
             "closed_at",
             postgresql_ops={"search_surname": "text_pattern_ops"},
         ),
+        # The worker's whole-case escalation: open cases past their decide-by date (migration 0009).
+        sa.Index(
+            "ix_case_open_decision_due",
+            "decision_due_at",
+            postgresql_where=sa.text("closed_at IS NULL"),
+            sqlite_where=sa.text("closed_at IS NULL"),
+        ),
         sa.Index(
             "ix_case_search_reference",
             "department_id",
@@ -661,6 +668,15 @@ class InformationRequest(SQLModel, table=True):
     SHA-256 is all that is stored."""
 
     __tablename__ = "information_request"
+    # The worker's reminders and lapses: requests still waiting, by reply-by date (migration 0009).
+    __table_args__ = (
+        sa.Index(
+            "ix_information_request_waiting_reply_by",
+            "reply_by",
+            postgresql_where=sa.text("answered_at IS NULL AND lapsed_at IS NULL"),
+            sqlite_where=sa.text("answered_at IS NULL AND lapsed_at IS NULL"),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case_record.id", index=True)
     token_hash: str = Field(max_length=64, unique=True)

@@ -85,6 +85,21 @@ def upgrade() -> None:
             batch_op.f("fk_outbox_department_id_department"), "department", ["department_id"], ["id"]
         )
         batch_op.create_foreign_key(batch_op.f("fk_outbox_staff_id_staff_user"), "staff_user", ["staff_id"], ["id"])
+    # The worker reads these every pass: open cases by decide-by date, waiting requests by reply-by date.
+    op.create_index(
+        "ix_case_open_decision_due",
+        "case_record",
+        ["decision_due_at"],
+        postgresql_where=sa.text("closed_at IS NULL"),
+        sqlite_where=sa.text("closed_at IS NULL"),
+    )
+    op.create_index(
+        "ix_information_request_waiting_reply_by",
+        "information_request",
+        ["reply_by"],
+        postgresql_where=sa.text("answered_at IS NULL AND lapsed_at IS NULL"),
+        sqlite_where=sa.text("answered_at IS NULL AND lapsed_at IS NULL"),
+    )
     # The messages already there belong to their case's department.
     op.execute(
         "UPDATE outbox SET department_id = "
@@ -124,6 +139,8 @@ def downgrade() -> None:
     """Back to 0008. Saved filters, search terms, reply-by dates and digest settings go; held
     messages are sent as they are (pending), digested ones count as sent."""
     _sqlite_foreign_keys(False)
+    op.drop_index("ix_information_request_waiting_reply_by", table_name="information_request")
+    op.drop_index("ix_case_open_decision_due", table_name="case_record")
     op.drop_table("case_search_term")
     op.drop_table("saved_filter")
     op.execute("UPDATE outbox SET status = 'pending' WHERE status = 'held'")
