@@ -33,7 +33,7 @@ from ...staff import VIEW_REPORTS
 from ..common import db, render_page
 from ..staff import current_user, requires, user_department_ids
 from . import charts
-from .privacy import _cell, _date, _int, _text
+from .privacy import _date, _int, _text, csv_cell
 
 bp = Blueprint("reports", __name__)
 
@@ -188,7 +188,7 @@ def _csv(rows: Iterable[Sequence[Any]], filename: str) -> Response:
         out = io.StringIO()
         writer = csv.writer(out)
         for row in rows:
-            writer.writerow([_cell(value) for value in row])
+            writer.writerow([csv_cell(value) for value in row])
             if out.tell() > 64_000:
                 yield out.getvalue()
                 out.seek(0)
