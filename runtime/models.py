@@ -602,7 +602,12 @@ class CaseEvent(SQLModel, table=True):
     SELECT and INSERT on it (deploy/postgres-roles.sql), and no code in runtime/ issues either."""
 
     __tablename__ = "case_event"
-    __table_args__ = (one_of("actor_kind", ACTOR_KINDS, "actor_kind"),)
+    __table_args__ = (
+        one_of("actor_kind", ACTOR_KINDS, "actor_kind"),
+        # The reports' and the audit's periods, and one person's actions (migration 0009).
+        sa.Index("ix_case_event_at", "at"),
+        sa.Index("ix_case_event_actor_id_at", "actor_id", "at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case_record.id", index=True)
     at: datetime = Field(default_factory=utcnow)

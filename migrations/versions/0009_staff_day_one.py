@@ -100,6 +100,9 @@ def upgrade() -> None:
         postgresql_where=sa.text("answered_at IS NULL AND lapsed_at IS NULL"),
         sqlite_where=sa.text("answered_at IS NULL AND lapsed_at IS NULL"),
     )
+    # The reports' and the audit's periods, and one person's actions, read from the append-only log.
+    op.create_index("ix_case_event_at", "case_event", ["at"])
+    op.create_index("ix_case_event_actor_id_at", "case_event", ["actor_id", "at"])
     # The messages already there belong to their case's department.
     op.execute(
         "UPDATE outbox SET department_id = "
@@ -141,6 +144,8 @@ def downgrade() -> None:
     _sqlite_foreign_keys(False)
     op.drop_index("ix_information_request_waiting_reply_by", table_name="information_request")
     op.drop_index("ix_case_open_decision_due", table_name="case_record")
+    op.drop_index("ix_case_event_actor_id_at", table_name="case_event")
+    op.drop_index("ix_case_event_at", table_name="case_event")
     op.drop_table("case_search_term")
     op.drop_table("saved_filter")
     op.execute("UPDATE outbox SET status = 'pending' WHERE status = 'held'")
