@@ -491,7 +491,7 @@ def generate(url: str, total: int, staff: dict[str, Staff], answers: dict[str, d
         conn.execute(
             text(
                 "INSERT INTO case_search_term (case_id, kind, value) "
-                "SELECT id, 'email', "
+                "SELECT id, 'email', 'email:' || "
                 "replace(search_name, ' ', '.') || '.' || CAST(id AS VARCHAR(12)) || '@example.com' "
                 f"FROM case_record WHERE id > {first} AND search_name IS NOT NULL"
             )
@@ -499,13 +499,13 @@ def generate(url: str, total: int, staff: dict[str, Staff], answers: dict[str, d
         conn.execute(
             text(
                 "INSERT INTO case_search_term (case_id, kind, value) "
-                f"SELECT id, 'postcode', {POSTCODE_SQL} FROM case_record WHERE id > {first}"
+                f"SELECT id, 'postcode', 'postcode:' || {POSTCODE_SQL} FROM case_record WHERE id > {first}"
             )
         )
         conn.execute(
             text(
                 "INSERT INTO case_search_term (case_id, kind, value) "
-                "SELECT id, 'answer:account_number', CAST(50000000 + id AS VARCHAR(12)) FROM case_record "
+                "SELECT id, 'answer:account_number', 'answer:' || CAST(50000000 + id AS VARCHAR(12)) FROM case_record "
                 f"WHERE id > {first} AND service_id LIKE 'council-tax%'"
             )
         )

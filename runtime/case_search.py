@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, or_
+from sqlalchemy import ColumnElement, delete, or_
 from sqlmodel import Session, col
 
 from . import citizens
@@ -59,16 +59,23 @@ def answer_key(value: Any) -> str | None:
     return key or None
 
 
+def stored(family: str, value: str) -> str:
+    """A term's value as stored: its family first ("email:", "phone:", "postcode:", "answer:"),
+    so that each family is a range of its own in the value index (a search for "jac" among the
+    answers must not read every email address starting with "jac")."""
+    return f"{family}:{value}"[:MAX_VALUE]
+
+
 def terms_of(definition: Definition, answers: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The (kind, value) pairs a case with these answers is found by, each once."""
+    """The (kind, stored value) pairs a case with these answers is found by, each once."""
     found = citizens.identifiers(definition.identity, answers)
     terms: list[tuple[str, str]] = [
-        (kind, found[kind][:MAX_VALUE]) for kind in ("email", "phone", "postcode") if found.get(kind)
+        (kind, stored(kind, found[kind])) for kind in ("email", "phone", "postcode") if found.get(kind)
     ]
     for name in searchable_questions(definition):
         key = answer_key(answers.get(name))
         if key:
-            terms.append((ANSWER + name, key))
+            terms.append((ANSWER + name, stored("answer", key)))
     return list(dict.fromkeys(terms))
 
 
@@ -131,13 +138,10 @@ def term_arms(
 ) -> ColumnElement[bool] | None:
     """The ``case_search_term`` rows ``text`` finds (a condition to select their case_id by),
     each arm a range of the value index; None when nothing could match."""
-    arms: list[ColumnElement[bool]] = []
-    for kind, prefix in search_prefixes(text):
-        if kind == ANSWER:
-            kind_clause = col(CaseSearchTerm.kind).startswith(ANSWER, autoescape=True)
-        else:
-            kind_clause = col(CaseSearchTerm.kind) == kind
-        arms.append(and_(starts_with(col(CaseSearchTerm.value), prefix), kind_clause))
+    arms = [
+        starts_with(col(CaseSearchTerm.value), stored(kind.rstrip(":"), prefix))
+        for kind, prefix in search_prefixes(text)
+    ]
     return or_(*arms) if arms else None
 
 
@@ -149,6 +153,7 @@ __all__ = [
     "index_case",
     "phone_prefix",
     "search_prefixes",
+    "stored",
     "searchable_questions",
     "term_arms",
     "terms_of",

@@ -18,8 +18,8 @@ def test_the_shipped_council_tax_account_number_is_searchable() -> None:
     assert case_search.searchable_questions(definition) == ["account_number"]
     answers = {"account_number": " 50012345 ", "email": "Tess@Example.com", "full_name": "Tess Tax"}
     assert case_search.terms_of(definition, answers) == [
-        ("email", "tess@example.com"),
-        ("answer:account_number", "50012345"),
+        ("email", "email:tess@example.com"),
+        ("answer:account_number", "answer:50012345"),
     ]
 
 
