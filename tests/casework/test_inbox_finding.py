@@ -176,7 +176,11 @@ def test_saved_filters_save_list_use_and_delete(office: Office) -> None:
         mine = s.exec(select(SavedFilter).where(SavedFilter.name == "My overdue")).one()
     other = office.sign_in(office.staff("Olly Other", "caseworker"))
     other_token = csrf(other, "/")
-    assert other.post(f"/saved-filters/{mine.id}/delete", data={"csrf_token": other_token}).status_code == 404
+    r = other.post(f"/saved-filters/{mine.id}/delete", data={"csrf_token": other_token})
+    assert r.status_code == 303
+    assert "does not exist" in banner(page(other.get(r.headers["Location"].removeprefix("/casework"))))
+    with office.session() as s:
+        assert s.get(SavedFilter, mine.id) is not None  # someone else's: untouched
     r = client.post(f"/saved-filters/{mine.id}/delete", data={"csrf_token": token})
     assert r.status_code == 303
     assert "My overdue" not in [a.get_text(strip=True) for a in page(client.get("/")).select(".cf-saved-filters a")]

@@ -169,6 +169,7 @@ def _values(office: Office) -> dict[str, str]:
         "token": "x",
         "provider": "x",
         "part": "open-cases",  # issue 17, part E: one of the reports' CSVs
+        "filter_id": "1",  # issue 17, part B: a saved filter (someone else's, or none: nothing deleted)
     }
 
 
