@@ -545,6 +545,24 @@ class Case(SQLModel, table=True):
             "closed_at",
             postgresql_ops={"search_surname": "text_pattern_ops"},
         ),
+        # The inbox's tag filters, in deadline order: the few open cases escalated or replied to
+        # (migration 0009). The predicates are written as the inbox's filters compile.
+        sa.Index(
+            "ix_case_escalated_deadline",
+            "department_id",
+            "deadline_at",
+            "id",
+            postgresql_where=sa.text("escalated IS true AND closed_at IS NULL"),
+            sqlite_where=sa.text("escalated IS 1 AND closed_at IS NULL"),
+        ),
+        sa.Index(
+            "ix_case_replied_deadline",
+            "department_id",
+            "deadline_at",
+            "id",
+            postgresql_where=sa.text("replied_at IS NOT NULL AND closed_at IS NULL"),
+            sqlite_where=sa.text("replied_at IS NOT NULL AND closed_at IS NULL"),
+        ),
         # The worker's whole-case escalation: open cases past their decide-by date (migration 0009).
         sa.Index(
             "ix_case_open_decision_due",

@@ -100,6 +100,21 @@ def upgrade() -> None:
         postgresql_where=sa.text("answered_at IS NULL AND lapsed_at IS NULL"),
         sqlite_where=sa.text("answered_at IS NULL AND lapsed_at IS NULL"),
     )
+    # The inbox's tag filters in deadline order: only the few open cases escalated or replied to.
+    op.create_index(
+        "ix_case_escalated_deadline",
+        "case_record",
+        ["department_id", "deadline_at", "id"],
+        postgresql_where=sa.text("escalated IS true AND closed_at IS NULL"),
+        sqlite_where=sa.text("escalated IS 1 AND closed_at IS NULL"),
+    )
+    op.create_index(
+        "ix_case_replied_deadline",
+        "case_record",
+        ["department_id", "deadline_at", "id"],
+        postgresql_where=sa.text("replied_at IS NOT NULL AND closed_at IS NULL"),
+        sqlite_where=sa.text("replied_at IS NOT NULL AND closed_at IS NULL"),
+    )
     # The reports' and the audit's periods, and one person's actions, read from the append-only log.
     op.create_index("ix_case_event_at", "case_event", ["at"])
     op.create_index("ix_case_event_actor_id_at", "case_event", ["actor_id", "at"])
@@ -144,6 +159,8 @@ def downgrade() -> None:
     _sqlite_foreign_keys(False)
     op.drop_index("ix_information_request_waiting_reply_by", table_name="information_request")
     op.drop_index("ix_case_open_decision_due", table_name="case_record")
+    op.drop_index("ix_case_replied_deadline", table_name="case_record")
+    op.drop_index("ix_case_escalated_deadline", table_name="case_record")
     op.drop_index("ix_case_event_actor_id_at", table_name="case_event")
     op.drop_index("ix_case_event_at", table_name="case_event")
     op.drop_table("case_search_term")
