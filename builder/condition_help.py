@@ -7,6 +7,7 @@ yes or no) has its answer chosen from those choices instead of typed.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from runtime.conditions import operators_for
@@ -60,6 +61,15 @@ def value_hint(doc: dict[str, Any], questions: list[str], selected: str = "") ->
     return text
 
 
+def _with_choices(doc: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
+    """A question's item of the "Question" select list, carrying its answers to choose from (as
+    JSON [[posted, shown], ...]) for app.js, which offers them as soon as the question is chosen."""
+    items = value_items(doc, str(item.get("value") or ""))
+    if items is None:
+        return item
+    return {**item, "attributes": {"data-cf-choices": json.dumps(items, ensure_ascii=False)}}
+
+
 def row_help(doc: dict[str, Any], questions: list[str], row: dict[str, Any]) -> dict[str, Any]:
     """A clause row with its value's help: the hint, and the choices to pick from when the question has them."""
     question = str(row.get("question") or "")
@@ -70,6 +80,7 @@ def row_help(doc: dict[str, Any], questions: list[str], row: dict[str, Any]) -> 
         choices = [{"value": value, "text": text, "checked": value.casefold() in chosen} for value, text in items]
     return {
         **row,
+        "questions": [_with_choices(doc, item) for item in row.get("questions", [])],
         "value_hint": value_hint(doc, questions, question if question in questions else ""),
         "value_choices": choices,
         # The same choices as a select list's items (one answer: "is", "is not").

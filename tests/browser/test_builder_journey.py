@@ -129,7 +129,11 @@ def build_and_publish(page: Any, server: BuilderServer, axe: Any, title: str) ->
     clause = page.get_by_role("group", name="Condition", exact=True)
     clause.get_by_label("Question").select_option(label=BLOCKING)
     clause.get_by_label("How to compare").select_option(label="is")
-    clause.get_by_label("Answer to compare with").fill("Yes")
+    answer = clause.get_by_label("Answer to compare with")
+    if answer.evaluate("e => e.tagName") == "SELECT":  # with JavaScript, the question's answers are offered
+        answer.select_option(label="Yes")
+    else:
+        answer.fill("Yes")
     page.get_by_role("button", name="Save condition").click()
     at(page, server(f"/builder/services/{service}/pages/{second}/"))
     condition = page.locator(".cf-condition")

@@ -3,6 +3,7 @@ question's choices where it has them (issue 17, part G)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -108,3 +109,33 @@ def test_the_workflow_action_page_chooses_from_a_yes_or_no_question(designer: Fl
     soup = page(designer.get(f"{BASE}/workflow/actions/new"))
     hint = soup.select_one("#clauses-0-value-hint").get_text(" ", strip=True)  # type: ignore[union-attr]
     assert "a number, like 500" in hint and "choices" in hint and "date" not in hint
+
+
+def test_a_new_condition_carries_each_questions_choices_for_the_page_to_offer(designer: FlaskClient) -> None:
+    """A condition not yet saved has no question chosen, so its answer is a box to type in; each
+    question with choices carries them on its option, for app.js to offer once it is chosen (the
+    street party's trial: the designer had to type "Yes")."""
+    for url in (URL, f"{BASE}/workflow/actions/new"):
+        soup = page(designer.get(url))
+        assert soup.select_one("input#clauses-0-value") is not None  # nothing chosen yet: typed
+        options = {str(o["value"]): o for o in soup.select("select#clauses-0-question option")}
+        colour = options["what_colour_is_your_door"]
+        labels = [label for label, _ in json.loads(str(colour["data-cf-choices"]))]
+        assert labels and all(isinstance(label, str) for label in labels), colour
+        assert [shown for _, shown in json.loads(str(colour["data-cf-choices"]))] == labels
+        # A question without choices (a number) carries none.
+        assert all(not o.has_attr("data-cf-choices") for v, o in options.items() if v != "what_colour_is_your_door")
+
+
+def test_choices_with_hostile_words_stay_inert_in_the_attribute() -> None:
+    doc = street_party()
+    doc["questions"]["need_to_close_the_road"].update(yes_label='Yes "<script>alert(1)</script>', no_label="No")
+    item = condition_help.row_help(
+        doc,
+        ["need_to_close_the_road"],
+        {"question": "", "operator": "", "value": "", "questions": [{"value": "need_to_close_the_road", "text": "x"}]},
+    )["questions"][0]
+    assert json.loads(item["attributes"]["data-cf-choices"]) == [
+        ["yes", 'Yes "<script>alert(1)</script>'],
+        ["no", "No"],
+    ]

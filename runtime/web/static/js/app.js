@@ -77,6 +77,57 @@ document.addEventListener('htmx:load', (event) => {
   if (element instanceof Element) element.querySelectorAll('form.cf-bulk').forEach(selectAll)
 })
 
+// A condition's "Answer to compare with" (builder, issue 17): once a question with choices (yes or
+// no, radios, a select list) is chosen, its answers are offered as a select list instead of a box to
+// type in; the choices come from the question's option (data-cf-choices). "Is one of" keeps the box
+// (several answers, separated by commas). Without JavaScript the box stays, and the page offers the
+// choices when it is shown again with the question chosen.
+function answerChoices (clause) {
+  const question = clause.querySelector('select[name$=".question"]')
+  const operator = clause.querySelector('select[name$=".operator"]')
+  const value = clause.querySelector('[name$=".value"]')
+  if (!question || !operator || !value || value.type === 'checkbox' || clause.dataset.cfChoices) return
+  clause.dataset.cfChoices = 'on'
+  let offered = value instanceof HTMLSelectElement ? value : null // the server offered the choices already
+  let typed = value
+  if (offered) {
+    typed = document.createElement('input')
+    Object.assign(typed, { type: 'text', className: 'govuk-input', id: value.id, name: value.name })
+  }
+  // The hint under the box tells how to type the answer: hidden while the answers are offered.
+  const hint = offered ? null : document.getElementById(typed.id + '-hint')
+  const described = (typed.getAttribute('aria-describedby') || '').split(' ').filter((id) => id && id !== hint?.id)
+  const update = () => {
+    const data = question.selectedOptions[0]?.dataset.cfChoices
+    const current = offered ?? typed
+    if (!data || operator.value === 'is_one_of') {
+      if (offered) { typed.value = offered.value; offered.replaceWith(typed); offered = null }
+      hint?.removeAttribute('hidden')
+      return
+    }
+    const select = document.createElement('select')
+    select.className = 'govuk-select'
+    select.id = typed.id
+    select.name = typed.name
+    if (described.length) select.setAttribute('aria-describedby', described.join(' '))
+    select.append(new Option('Select an answer', ''))
+    const was = current.value.trim().toLowerCase()
+    for (const [posted, shown] of JSON.parse(data)) {
+      const chosen = was !== '' && (posted.toLowerCase() === was || shown.toLowerCase() === was)
+      select.append(new Option(shown, posted, chosen, chosen))
+    }
+    current.replaceWith(select)
+    offered = select
+    hint?.setAttribute('hidden', '')
+  }
+  question.addEventListener('change', update)
+  operator.addEventListener('change', update)
+  if (!offered) update()
+}
+function enhanceClauses (root) { root.querySelectorAll?.('.cf-clause').forEach(answerChoices) }
+enhanceClauses(document)
+document.addEventListener('htmx:load', (event) => { if (event.target instanceof Element) enhanceClauses(event.target) })
+
 // Unsaved changes (issue 17): a form marked data-cf-warn-unsaved warns before its page is left
 // with changes not saved, when the tab is closed or the address changed (beforeunload: the
 // browser's own words) and when a link or another form is followed inside the page (htmx boosts
