@@ -19,6 +19,7 @@ import json
 import re
 import sqlite3
 from datetime import date, timedelta
+from itertools import combinations
 from typing import Any
 
 import pytest
@@ -31,6 +32,7 @@ from runtime.widgets import long_date
 
 from .conftest import DESIGNER_PASSWORD, BuilderServer, casework_sign_in, new_page, sign_in
 from .helpers import arrive, continue_, settled
+from .test_builder_steps import DRAWN, _overlap
 
 pytestmark = pytest.mark.browser
 
@@ -339,6 +341,14 @@ class Builder:
         expect(words).to_contain_text("Recommend the road closure")
         expect(words).to_contain_text("Approve the road closure")
         expect(words).not_to_contain_text("transition")
+        # The diagram as Chromium draws it: every label inside its box, no two boxes overlapping.
+        drawn = page.evaluate(DRAWN)
+        assert len([d for d in drawn if "cf-state" in d["kind"]]) == 4, drawn
+        for d in drawn:
+            x, y, w, h = d["box"]
+            tx, ty, tw, th = d["text"]
+            assert x <= tx and tx + tw <= x + w and y <= ty and ty + th <= y + h, d
+        assert [(a["words"], b["words"]) for a, b in combinations(drawn, 2) if _overlap(a["box"], b["box"])] == []
 
     def guard(self, answer: str) -> None:
         """The action's condition: offered only when the road closure question is ``answer``."""
