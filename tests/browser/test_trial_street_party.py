@@ -49,6 +49,7 @@ MANAGER_NAME = "Mina Manager"
 
 WHEN = "What is the date of the party?"
 STREET = "Which street is the party on?"
+GUESTS = "How many people will come?"
 CLOSE = "Do you need to close the road?"
 STATEMENT = "I confirm I have told all the neighbours"
 JUNCTIONS = "Between which junctions will the road be closed?"
@@ -234,6 +235,16 @@ class Builder:
         self.add_question("Short text", STREET)
         link(page, "Back to the page").click()
         self.check(self.url(f"pages/{party}/"))
+        self.add_question("Number", GUESTS)
+        page.get_by_label("Smallest number (optional)").fill("1")
+        page.get_by_label("Largest number (optional)").fill("500")
+        page.get_by_label("Whole numbers only").check()
+        page.get_by_role("button", name="Save question").click()
+        settled(page)
+        expect(banner(page)).to_contain_text("Question saved")
+        self.axe(page)
+        link(page, "Back to the page").click()
+        self.check(self.url(f"pages/{party}/"))
         self.add_question("Yes or no", CLOSE)
         link(page, "Back to the page").click()
         self.check(self.url(f"pages/{party}/"))
@@ -247,7 +258,7 @@ class Builder:
         self.axe(page)
         link(page, "Back to the page").click()
         self.check(self.url(f"pages/{party}/"))
-        for label in (WHEN, STREET, CLOSE, "Telling your neighbours"):
+        for label in (WHEN, STREET, GUESTS, CLOSE, "Telling your neighbours"):
             expect(page.locator("ol.cf-questions")).to_contain_text(label)
 
         # The road closure's page, shown only when the road must be closed.
@@ -460,6 +471,7 @@ class Citizen:
         if mistakes:
             date_parts(page, WHEN, earliest - timedelta(days=1))
             page.get_by_label(STREET).fill("Mill Lane")
+            page.get_by_label(GUESTS).fill("501")
             continue_(page)
             arrive(page, party)
             summary = page.locator(".govuk-error-summary")
@@ -468,10 +480,13 @@ class Citizen:
             # Written from the question as GOV.UK would: "Select whether ...", not "Select do you ...?"
             expect(summary).to_contain_text("Select whether you need to close the road")
             expect(summary).not_to_contain_text("?")
+            # A number's limits say whether the ends are allowed.
+            expect(summary).to_contain_text("must be from 1 to 500")
             assert page.title().startswith("Error: "), page.title()
             self.axe(page)
         date_parts(page, WHEN, earliest + timedelta(days=7))
         page.get_by_label(STREET).fill("Mill Lane")
+        page.get_by_label(GUESTS).fill("500")
         page.get_by_role("group", name=CLOSE).get_by_label("Yes" if close else "No", exact=True).check()
         page.get_by_label(STATEMENT).check()
         continue_(page)
