@@ -691,7 +691,9 @@ def test_street_party_from_brief_to_decisions(
         casework_sign_in(manager, server, MANAGER, axe)
         link(manager, "Needs my action").click()
         arrive(manager, server("/casework/?needs=1"))
-        expect(manager.locator(f'table.cf-inbox tbody tr[data-reference="{closing}"]')).to_have_count(1)
+        waiting = manager.locator(f'table.cf-inbox tbody tr[data-reference="{closing}"]')
+        expect(waiting).to_have_count(1)
+        expect(waiting).not_to_contain_text("Applicant replied")  # the caseworker has acted since
         expect(manager.locator(f'table.cf-inbox tbody tr[data-reference="{small}"]')).to_have_count(0)
         axe(manager)
         case_url = boss.open(closing, MANAGER_STATE)
