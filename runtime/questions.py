@@ -10,13 +10,22 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from .wording import error_noun, lower_first
+from .wording import confirmation_noun, error_noun, lower_first
 
 TEXTAREA_ROWS = 5
 
 
 def _text(value: Any) -> str | None:
     return str(value) if isinstance(value, str) and value.strip() else None
+
+
+def _confirmed(q: dict[str, Any]) -> str | None:
+    """A declaration's error names what its statement confirms ("Select the box to confirm you have
+    told all the neighbours"), not its heading ("... to confirm declaration")."""
+    statement = q.get("statement")
+    if q.get("widget") != "declaration" or not isinstance(statement, str):
+        return None
+    return confirmation_noun(statement)
 
 
 __all__ = ["Field", "Option", "Question", "lower_first"]
@@ -86,7 +95,7 @@ class Question:
             widget=str(q.get("widget", "text")),
             hint=_text(q.get("hint")),
             short_label=short,
-            error_name=_text(q.get("error_name")) or error_noun(short),
+            error_name=_text(q.get("error_name")) or _confirmed(q) or error_noun(short),
             width=str(q["width"]) if q.get("width") else None,
             rows=int(q.get("rows", TEXTAREA_ROWS)),
             prefix=_text(q.get("prefix")),

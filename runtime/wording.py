@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["error_noun", "lower_first", "number_range", "number_text"]
+__all__ = ["confirmation_noun", "error_noun", "lower_first", "number_range", "number_text"]
 
 # The verbs that open a yes/no question ("Have you ...?"), as they read after their subject.
 _AUXILIARIES = {
@@ -95,6 +95,44 @@ def error_noun(label: str) -> str:
     elif first not in _WH and first not in ("does", "did"):
         return lower_first(body)  # "Your postcode?" and other clipped questions
     return f"an answer to ‘{text}’"
+
+
+_I_CONFIRM = re.compile(r"^I\s+confirm\s+(.+?)[.!]?$", re.IGNORECASE | re.DOTALL)
+# The applicant's own words turned to the service's: "I have told my neighbours" -> "you have told your neighbours".
+_SECOND_PERSON = {
+    "i": "you",
+    "i'm": "you're",
+    "i’m": "you’re",
+    "i've": "you've",
+    "i’ve": "you’ve",
+    "am": "are",
+    "was": "were",
+    "me": "you",
+    "my": "your",
+    "mine": "yours",
+    "myself": "yourself",
+}
+
+
+def confirmation_noun(statement: str) -> str | None:
+    """What a declaration's statement confirms, in the service's words, for its error message:
+    "I confirm I have told all the neighbours" -> "you have told all the neighbours" (so "Select the
+    box to confirm you have told all the neighbours"); None when it does not start "I confirm"."""
+    found = _I_CONFIRM.match(" ".join(str(statement).split()))
+    if found is None:
+        return None
+    words = found.group(1).split(" ")
+    out = []
+    for i, word in enumerate(words):
+        bare = word.rstrip(",;:").lower()
+        tail = word[len(word.rstrip(",;:")) :]
+        if bare in ("am", "was") and (i == 0 or words[i - 1].lower() != "i"):
+            out.append(word)  # "am"/"was" change only after "I"
+        elif bare in _SECOND_PERSON:
+            out.append(_SECOND_PERSON[bare] + tail)
+        else:
+            out.append(word)
+    return " ".join(out)
 
 
 def number_text(value: Any) -> str:

@@ -12,7 +12,7 @@ import pytest
 
 from runtime.definition import Definition
 from runtime.validation import compiled
-from runtime.wording import error_noun, number_range
+from runtime.wording import confirmation_noun, error_noun, number_range
 from tests.core.sample import complete_answers, sample_doc
 
 
@@ -66,6 +66,48 @@ def test_the_designers_own_error_name_still_wins() -> None:
         {"type": "boolean"},
     )
     assert compiled(definition).validate(complete_answers()) == {"told": "Select if the neighbours know"}
+
+
+def _declaration(**question: Any) -> Definition:
+    return _street_party(
+        {"label": "Declaration", "widget": "declaration", **question}, {"type": "boolean", "const": True}
+    )
+
+
+def test_a_declaration_says_what_its_box_confirms_not_its_heading() -> None:
+    """Found by the street party's trial: a declaration headed "Declaration" (the builder's own example)
+    said "Select the box to confirm declaration"."""
+    definition = _declaration(statement="I confirm I have told all the neighbours")
+    expected = {"told": "Select the box to confirm you have told all the neighbours"}
+    assert compiled(definition).validate(complete_answers()) == expected
+    assert compiled(definition).validate({**complete_answers(), "told": False}) == expected
+    # The designer's own words still win; a statement not starting "I confirm" keeps the heading's.
+    own = _declaration(statement="I confirm I have told all the neighbours", error_name="that the neighbours know")
+    assert compiled(own).validate(complete_answers()) == {"told": "Select the box to confirm that the neighbours know"}
+    other = _declaration(statement="The neighbours have been told")
+    assert compiled(other).validate(complete_answers()) == {"told": "Select the box to confirm declaration"}
+
+
+@pytest.mark.parametrize(
+    ("statement", "noun"),
+    [
+        ("I confirm I have told all the neighbours", "you have told all the neighbours"),
+        ("I confirm that the information I have given is correct.", "that the information you have given is correct"),
+        (
+            "i CONFIRM I am the owner of my home, and I was living there",
+            "you are the owner of your home, and you were living there",
+        ),
+        ("I confirm I’m over 18", "you’re over 18"),
+        ("I confirm the road was closed by me", "the road was closed by you"),  # "was" changes only after "I"
+        ("  I   confirm\n I have read it  ", "you have read it"),
+        ("I agree to the terms", None),
+        ("I confirm", None),
+        ("", None),
+        ("<script>I confirm</script>", None),
+    ],
+)
+def test_confirmation_noun(statement: str, noun: str | None) -> None:
+    assert confirmation_noun(statement) == noun
 
 
 @pytest.mark.parametrize(
