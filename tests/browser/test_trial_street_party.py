@@ -491,7 +491,7 @@ class Citizen:
             arrive(page, party)
             summary = page.locator(".govuk-error-summary")
             expect(summary).to_contain_text(f"must be on or after {long_date(earliest)}")
-            expect(summary).to_contain_text("Select the box to confirm")
+            expect(summary).to_contain_text("Select the box to confirm you have told all the neighbours")
             # Written from the question as GOV.UK would: "Select whether ...", not "Select do you ...?"
             expect(summary).to_contain_text("Select whether you need to close the road")
             expect(summary).not_to_contain_text("?")
