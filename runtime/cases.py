@@ -632,7 +632,9 @@ def act(
             _message(session, kind="decision", recipients=[facts.citizen_email], link=link, extra=extra, **common)
         elif case.assigned_to is None:  # back to the team: those who can act at the new step hear of it
             staff = role_members(session, case.department_id, _actors_of(workflow, outcome.to_state))
-            _tell(session, event="new_case", recipients=staff, link=urls.case(case_id), **common)
+            me = session.get(StaffUser, staff_id)
+            name = me.name if me is not None else ""
+            _tell(session, event="moved_to_your_step", recipients=staff, link=urls.case(case_id), actor=name, **common)
     session.flush()
     return ActResult(case, outcome, event)
 

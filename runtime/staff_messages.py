@@ -36,6 +36,11 @@ EVENTS: dict[str, Wording] = {
         "A new case is waiting for someone in your team to pick it up.\n\nReference: {reference}\n"
         "Step: {state}\n\nOpen the case: {link}",
     ),
+    "moved_to_your_step": Wording(
+        "{reference}: {service} case waiting for you at {state}",
+        "{actor} moved case {reference} on to the step {state}, which people in your role decide. "
+        "It is not assigned to anyone yet.\n\nOpen the case: {link}",
+    ),
     "sent_to_you": Wording(
         "{reference}: {service} case assigned to you",
         "{actor} assigned case {reference} to you.\n\nStep: {state}\n\nOpen the case: {link}",

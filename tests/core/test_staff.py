@@ -64,6 +64,8 @@ def test_the_permission_table_is_the_one_in_the_design() -> None:
         core.SHARING_AGREEMENTS: (False, False, True, False, False, False, True),
         core.DATA_PROTECTION: (False, False, False, False, False, False, True),
         core.LEGAL_HOLD: (False, False, False, False, True, False, True),
+        # docs/casework.md: the reports and the audit of actions on cases (issue 17).
+        core.VIEW_REPORTS: (False, False, True, False, True, False, False),
     }
     assert core.ROLES == ("designer", "reviewer", "admin", "caseworker", "manager", "records", "dpo")
     assert set(core.PERMISSIONS) == set(table)

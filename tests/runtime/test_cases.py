@@ -282,9 +282,12 @@ def test_a_quorum_needs_two_different_managers_and_records_each_approval(world: 
     case_id = world.new_case()
     case = world.act(case_id, world.caseworker, "approve")
     assert case.state == "second-approval"
-    # Issue 17: the platform's staff wording (new_case), to those who can act at the new step only.
-    told = sorted(m.recipient for m in world.outbox("new_case") if m.case_id == case_id)[-2:]
-    assert told == ["max@council.gov.uk", "mona@council.gov.uk"]
+    # Issue 17: the platform's staff wording, to those who can act at the new step only, saying who
+    # moved it there (not "a new case").
+    told = sorted(world.outbox("moved_to_your_step"), key=lambda m: m.recipient)
+    assert [m.recipient for m in told] == ["max@council.gov.uk", "mona@council.gov.uk"]
+    assert "waiting for you at" in told[0].subject and "moved case" in told[0].body
+    assert not [m for m in world.outbox("new_case") if m.case_id == case_id and m.recipient.startswith("m")]
     case = world.act(case_id, world.manager, "approve")
     assert (case.state, case.lock_version) == ("second-approval", 3)  # one approval of two
     with pytest.raises(wf.NotAllowed):
