@@ -111,6 +111,9 @@ POOLS: dict[str, list[Entry]] = {
         ("correspondence_address", "Where should we send letters?", "Leave blank to use your home address."),
         ("landlord_address", "What is your landlord's address?", None),
     ],
+    "declaration": [
+        ("information_correct", "Declaration", None),
+    ],
     "yes-no": [
         ("has_partner", "Do you live with a partner?", None),
         ("has_carer", "Does someone care for you without being paid?", None),
@@ -373,7 +376,8 @@ MIX = {
     "tel": 6,
     "postcode": 4,
     "uk-address": 5,
-    "yes-no": 13,
+    "yes-no": 12,
+    "declaration": 1,
     "radios": 10,
     "checkboxes": 6,
     "select": 4,
@@ -500,6 +504,8 @@ def _question(widget: str, entry: Entry) -> dict[str, Any]:
     elif widget == "email":
         question["autocomplete"] = "email" if name == "email" else "off"
         question["spellcheck"] = False
+    elif widget == "declaration":
+        question["statement"] = "I confirm that the information I have given is correct"
     elif widget == "tel":
         question["width"] = "20"
         question["autocomplete"] = "tel" if name in ("phone", "mobile_phone") else "off"

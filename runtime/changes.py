@@ -612,9 +612,7 @@ def _question_changes(old: dict[str, Any], new: dict[str, Any], name: str) -> It
     yield from _property_changes(_property(old, name), _property(new, name), short, widget_changed)
 
 
-def _declaration_and_date_rule(
-    a: dict[str, Any], b: dict[str, Any], short: str, path: str
-) -> Iterator[Change | None]:
+def _declaration_and_date_rule(a: dict[str, Any], b: dict[str, Any], short: str, path: str) -> Iterator[Change | None]:
     """A declaration's tick box wording, and a date's relative rule, old and new (issue 17, part F)."""
     statement = a.get("statement"), b.get("statement")
     yield _change(f"wording of the tick box of {short}", *statement, f"{path}.statement")

@@ -356,8 +356,8 @@ def _searchable_rules(doc: dict[str, Any]) -> Iterator[Problem]:
         if question.get("searchable") is True and widget not in SEARCHABLE_WIDGETS:
             yield Problem(
                 f"$.questions.{name}.searchable",
-                f'a {widget} question cannot be searchable: only answers typed as one line of text can '
-                f'({", ".join(sorted(SEARCHABLE_WIDGETS))})',
+                f"a {widget} question cannot be searchable: only answers typed as one line of text can "
+                f"({', '.join(sorted(SEARCHABLE_WIDGETS))})",
             )
 
 

@@ -77,8 +77,7 @@ class CompiledService:
         self.date_rules = {
             name: rule
             for name, question in definition.questions.items()
-            if isinstance(definition.widget_of(name), Date)
-            and (rule := DateRule.read(question.date_rule)) is not None
+            if isinstance(definition.widget_of(name), Date) and (rule := DateRule.read(question.date_rule)) is not None
         }
 
     @property

@@ -576,9 +576,7 @@ def _problems(doc: dict[str, Any], roles: tuple[str, ...]) -> Iterator[Problem]:
             if "reply_within" in t:
                 yield from _reply_within_problems(t["reply_within"], [*where, "reply_within"])
         elif "reply_within" in t:
-            yield Problem(
-                json_path([*where, "reply_within"]), "only a request for information has a date to reply by"
-            )
+            yield Problem(json_path([*where, "reply_within"]), "only a request for information has a date to reply by")
         elif target is None:
             yield Problem(json_path(where), 'a transition needs "to", the state it leads to')
         elif target not in states:

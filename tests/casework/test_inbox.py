@@ -236,6 +236,7 @@ def test_the_outbox_lists_messages_in_development_and_test(office: Office) -> No
     assert [a.get_text(strip=True) for a in soup.select("li.govuk-service-navigation__item a")] == [
         "Cases",
         "Citizens",
+        "Email settings",
         "Outbox",
     ]
     response = client.get("/outbox")
@@ -254,7 +255,7 @@ def test_the_outbox_is_a_404_in_production(settings: Settings) -> None:
         client = office.sign_in(office.staff("Casey Worker", "caseworker"))
         assert client.get("/outbox").status_code == 404
         nav = [a.get_text(strip=True) for a in page(client.get("/")).select("li.govuk-service-navigation__item a")]
-        assert nav == ["Cases", "Citizens"]
+        assert nav == ["Cases", "Citizens", "Email settings"]
     finally:
         app.extensions["civicforms.engine"].dispose()
 

@@ -32,12 +32,16 @@ def escalation_of(case: Case) -> dict[str, Any]:
     case deadline has passed, and whether this member of staff may send it back."""
     reason = None
     if case.escalated:
-        last = db().exec(
-            select(CaseEvent)
-            .where(CaseEvent.case_id == case.id, CaseEvent.action == "escalate")
-            .order_by(col(CaseEvent.id).desc())
-            .limit(1)
-        ).first()
+        last = (
+            db()
+            .exec(
+                select(CaseEvent)
+                .where(CaseEvent.case_id == case.id, CaseEvent.action == "escalate")
+                .order_by(col(CaseEvent.id).desc())
+                .limit(1)
+            )
+            .first()
+        )
         reason = case_escalation.escalation_reason(last.detail if last else None)
     me = _me()
     return {
