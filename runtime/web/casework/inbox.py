@@ -5,15 +5,13 @@ assignment (managers). Registered on the back office's ``cases`` blueprint (view
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode
 
-from flask import Response, current_app, flash, redirect, request, stream_with_context, url_for
+from flask import current_app, flash, redirect, request, url_for
 from sqlmodel import col, select
 
 from ... import case_reads, cases
@@ -25,7 +23,7 @@ from ...services.access import record_access
 from ...staff import ASSIGN_OTHERS, WORK_CASES
 from ..common import db, error_page, render_page
 from ..staff import department_roles, requires, user_department_ids
-from .privacy import csv_cell
+from .privacy import csv_download
 from .views import MAX_CURSOR, MAX_TRAIL, _assignees, _Definitions, _errors, _int, _me, _name, _text, _urls, bp
 
 TAGS = {"replied": "Applicant replied", "escalated": "Escalated", "overdue": "Overdue"}
@@ -367,38 +365,25 @@ def export_inbox() -> Any:
     )
     now = utcnow()
 
-    def lines() -> Iterator[str]:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(CSV_COLUMNS)
+    def lines() -> Iterator[Sequence[Any]]:
+        yield CSV_COLUMNS
         for row in case_reads.inbox_rows(
             db(), staff_id=cast(int, user.id), now=now, department_ids=departments, filters=filters, cap=MAX_EXPORT
         ):
-            writer.writerow(
-                csv_cell(value)
-                for value in (
-                    row.reference,
-                    row.citizen_name or "",
-                    row.service_title,
-                    definitions.state_label(row.service_id, row.service_version, row.state),
-                    row.assignee_name or "Nobody",
-                    _day(row.created_at),
-                    row.age_days(now),
-                    _day(row.deadline_at),
-                    _day(row.decision_due_at),
-                    ", ".join(row.tags(now)),
-                )
+            yield (
+                row.reference,
+                row.citizen_name or "",
+                row.service_title,
+                definitions.state_label(row.service_id, row.service_version, row.state),
+                row.assignee_name or "Nobody",
+                _day(row.created_at),
+                row.age_days(now),
+                _day(row.deadline_at),
+                _day(row.decision_due_at),
+                ", ".join(row.tags(now)),
             )
-            if out.tell() > 64_000:
-                yield out.getvalue()
-                out.seek(0)
-                out.truncate()
-        yield out.getvalue()
 
-    response = Response(stream_with_context(lines()), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="cases-{date.today().isoformat()}.csv"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return csv_download(lines(), f"cases-{date.today().isoformat()}.csv")
 
 
 __all__ = ["InboxQuery", "actionable_states", "checked_query_string"]

@@ -17,13 +17,11 @@ The figures are runtime.report_reads' (SQL, a few queries per page whatever the 
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any, cast
 
-from flask import Blueprint, Response, abort, request, stream_with_context, url_for
+from flask import Blueprint, abort, request, url_for
 
 from ... import report_reads as reads
 from ...data import access
@@ -33,7 +31,7 @@ from ...staff import VIEW_REPORTS
 from ..common import db, render_page
 from ..staff import current_user, requires, user_department_ids
 from . import charts
-from .privacy import _date, _int, _text, csv_cell
+from .privacy import _date, _int, _text, csv_download
 
 bp = Blueprint("reports", __name__)
 
@@ -183,24 +181,6 @@ def home() -> Any:
     )
 
 
-def _csv(rows: Iterable[Sequence[Any]], filename: str) -> Response:
-    def lines() -> Iterator[str]:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        for row in rows:
-            writer.writerow([csv_cell(value) for value in row])
-            if out.tell() > 64_000:
-                yield out.getvalue()
-                out.seek(0)
-                out.truncate()
-        yield out.getvalue()
-
-    response = Response(stream_with_context(lines()), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @bp.get("/reports/<part>.csv")
 @requires(VIEW_REPORTS)
 def report_csv(part: str) -> Any:
@@ -226,7 +206,7 @@ def report_csv(part: str) -> Any:
     else:
         rows = [["Week starting", "Decisions"]]
         rows += [[r.week.isoformat(), r.decisions] for r in reads.decisions_by_week(session, filters)]
-    return _csv(rows, f"{part}-{filters.since.isoformat()}-to-{filters.until.isoformat()}.csv")
+    return csv_download(rows, f"{part}-{filters.since.isoformat()}-to-{filters.until.isoformat()}.csv")
 
 
 # -- the audit -------------------------------------------------------------------------------------
@@ -310,7 +290,7 @@ def audit_csv() -> Any:
         [r.at.strftime("%Y-%m-%d %H:%M:%S"), r.who, r.action, r.reference, r.service, r.from_step, r.to_step]
         for r in reads.audit_all(db(), filters, limit=MAX_CSV_ROWS)
     )
-    return _csv(
+    return csv_download(
         cast(Iterable[Sequence[Any]], _with_header(AUDIT_COLUMNS, rows)), f"audit-{utcnow().date().isoformat()}.csv"
     )
 
