@@ -857,9 +857,11 @@ def answer_information(
     to the step it left, with that step's deadline counted again from now (the whole-case
     ``decision_due_at`` is not restarted). The case is tagged "Applicant replied"
     (``replied_at``) until a member of staff acts on it, and its assignee (else those who can
-    act at that step) is told (event "applicant_replied").
+    act at that step) is told (event "applicant_replied"). An answer after the request lapsed
+    (its reply-by date passed) is still taken while the case is open, where the case now is.
 
-    Raises :class:`InformationError` (answers to fix) or :class:`Conflict` (already answered).
+    Raises :class:`InformationError` (answers to fix) or :class:`Conflict` (already answered,
+    or the case was decided).
     """
     urls = urls or CaseUrls()
     case = load_case(session, request.case_id)
@@ -886,8 +888,21 @@ def answer_information(
         escalated=False,
         replied_at=now,
     )
+    detail: dict[str, Any] = {"request_id": request.id, "questions": list(request.questions)}
     if not returned:
-        raise Conflict("This case is no longer waiting for your answers")
+        # A late answer, after the reply-by date lapsed the request and the case went back to
+        # its step: kept while the case is still open (the applicant is not turned away), the
+        # case tagged "Applicant replied" where it is and its staff told; a decided case refuses it.
+        late = session.exec(  # type: ignore[call-overload]
+            update(Case)
+            .where(col(Case.id) == case.id, col(Case.closed_at).is_(None))
+            .values(lock_version=col(Case.lock_version) + 1, replied_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if request.lapsed_at is None or late.rowcount != 1:
+            raise Conflict("This case is no longer waiting for your answers")
+        back = None
+        detail["late"] = True
     _event(
         session,
         case_id=case.id,  # type: ignore[arg-type]
@@ -895,7 +910,7 @@ def answer_information(
         kind="citizen",
         action="information-answered",
         to_state=back,
-        detail={"request_id": request.id, "questions": list(request.questions)},
+        detail=detail,
     )
     case = load_case(session, request.case_id)
     assert case.id is not None
@@ -903,7 +918,7 @@ def answer_information(
     if assignee is not None and assignee.active:
         recipients = [assignee]
     else:
-        recipients = role_members(session, case.department_id, _actors_of(workflow, back))
+        recipients = role_members(session, case.department_id, _actors_of(workflow, case.state))
     _tell(
         session,
         event="applicant_replied",

@@ -246,3 +246,27 @@ def test_an_answer_tags_the_case_and_tells_the_assignee_else_the_team(office: Of
         ).all()
         assert [m.recipient for m in rows] == [colin.email]
         assert other in rows[0].subject
+
+
+def test_a_late_answer_after_the_request_lapsed_is_taken_on_the_applicants_page(
+    office: Office, client: FlaskClient
+) -> None:
+    casey, _colin = _team(office)
+    staff = office.sign_in(casey)
+    reference = _case(office)
+    reply_by = utcnow().date() + timedelta(days=7)
+    assert _ask(staff, reference, message="Tell us more", **_date(reply_by)).status_code == 303
+    with office.session() as s:  # the worker's pass, the day after the reply-by date
+        assert cases.escalate_overdue(s, now=utcnow() + timedelta(days=9)) == 1
+        s.commit()
+    assert not office.case(reference).waiting_for_citizen
+    path = f"/status/{cases.status_token(office.case(reference), office.secret)}/information"
+    soup = page(client.get(path))
+    assert soup.select_one("textarea[name=reply]") is not None  # the form, not "already answered"
+    csrf = soup.select_one("input[name=csrf_token]")["value"]
+    assert client.post(path, data={"reply": "Sorry, I was away", "csrf_token": csrf}).status_code == 303
+    case = office.case(reference)
+    assert case.replied_at is not None and case.escalated and case.closed_at is None
+    with office.session() as s:
+        request = s.exec(select(InformationRequest).where(InformationRequest.case_id == case.id)).one()
+        assert request.answers == {"reply": "Sorry, I was away"} and request.lapsed_at is not None

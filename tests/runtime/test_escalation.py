@@ -255,6 +255,54 @@ def test_a_lapsed_request_returns_the_case_to_its_step_escalated_and_tells_the_a
     assert world.act(case_id, world.colleague, "reject").state == "rejected"
 
 
+def test_an_answer_after_the_request_lapsed_is_kept_while_the_case_is_open(world: World) -> None:
+    world.publish_workflow(QUORUM_WORKFLOW)
+    case_id = world.new_case()
+    _assign(world, case_id, world.colleague)
+    token = _request(world, case_id, [])
+    reply_by = NOW + timedelta(days=14)
+    _reply_by(world, case_id, reply_by, asked_by=world.caseworker)
+    assert _escalate(world, reply_by + timedelta(minutes=5)) == 1
+    seen = world.case(case_id).lock_version
+    late = reply_by + timedelta(days=1)
+    with world.session() as s:
+        request = cases.information_request_for_token(s, token)
+        assert request is not None
+        cases.answer_information(s, request=request, answers={"reply": "Sorry, I was away"}, now=late, urls=URLS)
+        s.commit()
+    case = world.case(case_id)
+    # Where the lapse left it (back at its step, escalated), now tagged "Applicant replied".
+    assert (case.state, case.waiting_for_citizen, case.escalated) == ("received", False, True)
+    assert case.replied_at == late and case.lock_version == seen + 1
+    assert world.events(case_id)[-1] == ("information-answered", None, None)
+    assert [m.recipient for m in world.outbox("applicant_replied")] == ["colin@council.gov.uk"]
+    with world.session() as s:
+        request = cases.information_request_for_token(s, token)
+        assert request is not None and request.answers == {"reply": "Sorry, I was away"}
+
+
+def test_an_answer_after_the_lapsed_case_was_decided_is_refused_and_nothing_is_kept(world: World) -> None:
+    world.publish_workflow(QUORUM_WORKFLOW)
+    case_id = world.new_case()
+    token = _request(world, case_id, [])
+    reply_by = NOW + timedelta(days=14)
+    _reply_by(world, case_id, reply_by, asked_by=world.caseworker)
+    assert _escalate(world, reply_by + timedelta(minutes=5)) == 1
+    assert world.act(case_id, world.caseworker, "reject").state == "rejected"
+    with world.session() as s:
+        request = cases.information_request_for_token(s, token)
+        assert request is not None
+        with pytest.raises(cases.Conflict, match="no longer waiting"):
+            cases.answer_information(
+                s, request=request, answers={"reply": "Too late"}, now=reply_by + timedelta(days=2)
+            )
+        s.rollback()
+    with world.session() as s:
+        request = cases.information_request_for_token(s, token)
+        assert request is not None and request.answered_at is None and request.answers is None
+    assert world.outbox("applicant_replied") == []
+
+
 # -- the day before a deadline ----------------------------------------------------------------------
 
 
