@@ -877,7 +877,7 @@ def answer_information(
     if taken.rowcount != 1:
         raise Conflict("These questions have already been answered")
     session.expire(request)
-    back = request.return_state
+    back: str | None = request.return_state
     returned = back_to_step(
         session,
         case=case,
