@@ -602,7 +602,7 @@ class Office:
 # Walked with JavaScript, as the Highways officer's trial was. The builder's pages without it are
 # walked by test_builder_journey.py[no-js] and every form by the test client (tests/builder), and
 # the back office without it by the council tax trial's second caseworker: the suite's time
-# budget keeps one 35-second walk here, not two.
+# budget keeps one walk here (25 s), not two (the one without JavaScript took 34 s).
 @pytest.mark.parametrize("javascript", [True], ids=["js"])
 def test_street_party_from_brief_to_decisions(
     highways: BuilderServer, browser: Any, axe: Any, javascript: bool
