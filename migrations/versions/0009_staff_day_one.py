@@ -13,7 +13,10 @@ gains who asked, a reply-by date and when the applicant was reminded and the req
 staff, and may hold a message for a digest (statuses ``held`` and ``digested``). New tables:
 ``saved_filter`` (an inbox filter saved under a name) and ``case_search_term`` (the applicant's
 email, phone, postcode and the answers a definition marks searchable, normalised; a prefix is a
-range of its index).
+range of its index). Indexes for the worker's passes (open cases by decide-by date, waiting
+requests by reply-by date), the inbox's Escalated and Applicant replied filters (partial, in
+deadline order) and the reports' and the audit's periods (``case_event`` by time, and by person
+and time).
 """
 
 from collections.abc import Sequence
