@@ -306,6 +306,21 @@ def _event(
     return event
 
 
+def _assignment_event(
+    session: Session, *, case_id: int, now: datetime, staff_id: int, before: int | None, after: int | None
+) -> CaseEvent:
+    """The history's line for a case changing hands (by assignment, or taken over with a decision)."""
+    return _event(
+        session,
+        case_id=case_id,
+        now=now,
+        kind="staff",
+        action="assign",
+        actor_id=staff_id,
+        detail={"from": before, "to": after},
+    )
+
+
 def _message(
     session: Session,
     *,
@@ -579,15 +594,7 @@ def act(
     _bump(session, case, seen_lock_version, **values)
 
     def assignment() -> None:
-        _event(
-            session,
-            case_id=case_id,
-            now=now,
-            kind="staff",
-            action="assign",
-            actor_id=staff_id,
-            detail={"from": previous_holder, "to": holder},
-        )
+        _assignment_event(session, case_id=case_id, now=now, staff_id=staff_id, before=previous_holder, after=holder)
 
     if holder != previous_holder and holder is not None:
         assignment()  # taken over: the history says so before the decision
@@ -997,15 +1004,7 @@ def assign(
     )
     if result.rowcount != 1:
         raise Conflict("A colleague assigned this case while you were looking at it")
-    _event(
-        session,
-        case_id=case_id,
-        now=now,
-        kind="staff",
-        action="assign",
-        actor_id=staff_id,
-        detail={"from": previous, "to": assignee_id},
-    )
+    _assignment_event(session, case_id=case_id, now=now, staff_id=staff_id, before=previous, after=assignee_id)
     case = load_case(session, case_id)
     _tell_taken(session, loser=loser, case=case, actor=actor, urls=urls, now=now)
     if assignee is not None and assignee_id != staff_id:
