@@ -714,6 +714,9 @@ class InformationRequest(SQLModel, table=True):
     reply_by: datetime | None = Field(default=None)
     reminded_at: datetime | None = Field(default=None)
     lapsed_at: datetime | None = Field(default=None)
+    # Migration 0010: documents asked for, each a short description the citizen answers with an
+    # upload ("A copy of your tenancy agreement"); None or [] when none are.
+    documents: list[str] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -767,3 +770,49 @@ class CaseSearchTerm(SQLModel, table=True):
     case_id: int = Field(foreign_key="case_record.id", index=True)
     kind: str = Field(max_length=60)  # email | phone | postcode | answer:<question name>
     value: str = Field(max_length=400)
+
+
+UPLOAD_STATUSES = ("waiting", "clean")
+
+
+class Upload(SQLModel, table=True):
+    """A file a citizen uploaded (docs/uploads.md). Migration 0010.
+
+    A row exists only for a file that passed every check but the virus scan (``waiting``: its
+    bytes in the quarantine folder, never shown to anyone) or all of them (``clean``: its bytes
+    in storage under ``storage_key``). A refused file (infected, the wrong kind, too large) is
+    never given a row. While the form is unsent the row belongs to its form session, and expires
+    with it (``expires_at``); on sending, ``submission_id`` is set and ``expires_at`` cleared. A
+    file given in answer to a request for information has ``request_id`` too. ``id`` is random
+    (32 hex characters): it is the file's name in storage and in every URL, never guessable.
+    """
+
+    __tablename__ = "upload"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('waiting', 'clean')", name="ck_upload_status"),
+        # The worker's rescan of files whose scan could not run (the scanner was down).
+        sa.Index(
+            "ix_upload_waiting",
+            "created_at",
+            postgresql_where=sa.text("status = 'waiting'"),
+            sqlite_where=sa.text("status = 'waiting'"),
+        ),
+    )
+    id: str = Field(primary_key=True, max_length=32)
+    form_session_id: str | None = Field(default=None, max_length=64, index=True)
+    submission_id: int | None = Field(default=None, foreign_key="submission.id", index=True)
+    request_id: int | None = Field(default=None, foreign_key="information_request.id", index=True)
+    service_id: str = Field(max_length=60)
+    # The answer it belongs to: the file question's name ("photo"), or "request" for a file sent
+    # in answer to a request for information.
+    question: str = Field(max_length=200)
+    filename: str = Field(max_length=255)  # as the citizen named it, made safe (runtime.uploads)
+    content_type: str = Field(max_length=100)  # from the file's content, never its name
+    size_bytes: int
+    sha256: str = Field(max_length=64)
+    status: str = Field(default="waiting", max_length=20)
+    storage_key: str | None = Field(default=None, max_length=200)
+    thumbnail_key: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+    scanned_at: datetime | None = Field(default=None)
+    expires_at: datetime | None = Field(default=None, index=True)

@@ -253,6 +253,37 @@ class Settings:
     # rematch and train: duckdb, or spark (pyspark installed) for a council outgrowing one machine;
     # the worker's small batches always run on embedded DuckDB (runtime.services.matching).
     linkage_backend: str = "duckdb"
+    # Uploads (docs/uploads.md). Files are kept in a local folder outside the web root (the
+    # default: instance/uploads) or in S3-compatible object storage (upload_storage "s3"); a file
+    # waits in the quarantine folder, shown to nobody, until ClamAV's clamd says it is clean.
+    upload_storage: str = "local"  # local | s3
+    upload_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "instance" / "uploads")
+    quarantine_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "instance" / "quarantine")
+    s3_bucket: str = ""
+    s3_endpoint_url: str = ""  # "": AWS itself; else any S3-compatible service (MinIO, Ceph, ...)
+    s3_region: str = ""
+    s3_access_key_id: str = ""  # "": boto3's own chain (environment, instance role, ...)
+    s3_secret_access_key: str = field(repr=False, default="")
+    s3_sse: str = "AES256"  # server-side encryption: AES256, or aws:kms (with s3_kms_key_id)
+    s3_kms_key_id: str = ""
+    # clamd's address: a Unix socket's path, or host:port. Unset, uploads cannot be scanned, and a
+    # file waits in quarantine (the citizen is asked to try again) unless allow_unscanned_uploads.
+    clamd_address: str = ""
+    clamd_timeout_seconds: int = 30
+    # Development only (refused otherwise): files are kept without a virus scan, and every page
+    # that takes a file says so.
+    allow_unscanned_uploads: bool = False
+    # The largest file any service may take, whatever its definition says (a definition's
+    # max_size_mb is capped by the format at 50).
+    max_upload_mb: int = 20
+    # Address lookup by postcode: "" (manual entry only) or os-places, with its key.
+    address_lookup: str = ""
+    os_places_url: str = "https://api.os.uk/search/places/v1"
+    os_places_key: str = field(repr=False, default="")
+    address_lookup_timeout_seconds: float = 3.0
+
+    def _check_uploads(self) -> None:
+        _check_uploads_of(self)
 
     def oidc_provider(self, name: str) -> OidcProvider | None:
         return next((p for p in self.oidc_providers if p.name == name), None)
@@ -437,6 +468,7 @@ class Settings:
                 raise SettingsError(f"CIVICFORMS_{name} must be 1 or more")
         if self.max_answers_bytes < self.max_post_bytes:
             raise SettingsError("CIVICFORMS_MAX_ANSWERS_BYTES must be at least CIVICFORMS_MAX_POST_BYTES")
+        self._check_uploads()
         for entry in self.forwarded_allow_ips:
             if entry != "*":
                 try:
@@ -445,6 +477,35 @@ class Settings:
                     raise SettingsError(
                         f"FORWARDED_ALLOW_IPS: {entry[:40]!r} is not an address or network (e.g. 10.0.0.0/8)"
                     ) from None
+
+
+def _check_uploads_of(s: Settings) -> None:
+    """The upload and address lookup settings (docs/uploads.md)."""
+    if s.upload_storage not in ("local", "s3"):
+        raise SettingsError("CIVICFORMS_UPLOAD_STORAGE must be local or s3")
+    if s.upload_storage == "s3" and not s.s3_bucket:
+        raise SettingsError("CIVICFORMS_S3_BUCKET must be set when CIVICFORMS_UPLOAD_STORAGE is s3")
+    if s.s3_sse not in ("AES256", "aws:kms"):
+        raise SettingsError("CIVICFORMS_S3_SSE must be AES256 or aws:kms")
+    if bool(s.s3_access_key_id) != bool(s.s3_secret_access_key):
+        raise SettingsError("CIVICFORMS_S3_ACCESS_KEY_ID and CIVICFORMS_S3_SECRET_ACCESS_KEY must be set together")
+    if s.s3_endpoint_url and not s.s3_endpoint_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+        raise SettingsError("CIVICFORMS_S3_ENDPOINT_URL must be an https:// address (http:// only for localhost)")
+    if s.allow_unscanned_uploads and s.environment != "development":
+        raise SettingsError(
+            "CIVICFORMS_ALLOW_UNSCANNED_UPLOADS keeps files without a virus scan: it is refused unless "
+            "CIVICFORMS_ENV=development"
+        )
+    if not 1 <= s.max_upload_mb <= 50:
+        raise SettingsError("CIVICFORMS_MAX_UPLOAD_MB must be from 1 to 50")
+    if s.clamd_timeout_seconds < 1:
+        raise SettingsError("CIVICFORMS_CLAMD_TIMEOUT_SECONDS must be 1 or more")
+    if s.address_lookup not in ("", "os-places"):
+        raise SettingsError("CIVICFORMS_ADDRESS_LOOKUP must be os-places or empty")
+    if s.address_lookup == "os-places" and not s.os_places_key:
+        raise SettingsError("CIVICFORMS_OS_PLACES_KEY must be set when CIVICFORMS_ADDRESS_LOOKUP is os-places")
+    if not s.os_places_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+        raise SettingsError("CIVICFORMS_OS_PLACES_URL must be an https:// address (http:// only for localhost)")
 
 
 RATE_EXAMPLE = "a rate like '60 per 10 minutes' (or 60/10minute), or off"
@@ -624,4 +685,21 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
         match_link_weight=_weight(env, "MATCH_LINK_WEIGHT", MATCH_DEFAULTS["link"]),
         match_review_weight=_weight(env, "MATCH_REVIEW_WEIGHT", MATCH_DEFAULTS["review"]),
         linkage_backend=get("LINKAGE_BACKEND", "duckdb").strip().lower() or "duckdb",
+        upload_storage=get("UPLOAD_STORAGE", "local").strip().lower() or "local",
+        upload_dir=Path(get("UPLOAD_DIR").strip() or str(instance / "uploads")),
+        quarantine_dir=Path(get("QUARANTINE_DIR").strip() or str(instance / "quarantine")),
+        s3_bucket=get("S3_BUCKET").strip(),
+        s3_endpoint_url=get("S3_ENDPOINT_URL").strip().rstrip("/"),
+        s3_region=get("S3_REGION").strip(),
+        s3_access_key_id=get("S3_ACCESS_KEY_ID").strip(),
+        s3_secret_access_key=get("S3_SECRET_ACCESS_KEY").strip(),
+        s3_sse=get("S3_SSE", "AES256").strip() or "AES256",
+        s3_kms_key_id=get("S3_KMS_KEY_ID").strip(),
+        clamd_address=get("CLAMD_ADDRESS").strip(),
+        clamd_timeout_seconds=_whole_number(env, "CLAMD_TIMEOUT_SECONDS", 30),
+        allow_unscanned_uploads=_flag(get("ALLOW_UNSCANNED_UPLOADS") or None, False),
+        max_upload_mb=_whole_number(env, "MAX_UPLOAD_MB", 20),
+        address_lookup=get("ADDRESS_LOOKUP").strip().lower(),
+        os_places_url=(get("OS_PLACES_URL").strip() or "https://api.os.uk/search/places/v1").rstrip("/"),
+        os_places_key=get("OS_PLACES_KEY").strip(),
     ).check()

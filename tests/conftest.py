@@ -30,6 +30,9 @@ from runtime.services.releasing import load_folder
 from runtime.settings import PROJECT_ROOT, Settings
 from runtime.web import create_citizen_app
 
+# Issue 18: clamd and an S3-compatible server for the upload tests (tests/upload_servers.py).
+pytest_plugins = ["tests.upload_servers"]
+
 DEFINITIONS = PROJECT_ROOT / "form_definitions"
 SERVICE_IDS = sorted(p.stem for p in DEFINITIONS.glob("*.json"))
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
