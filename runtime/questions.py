@@ -79,6 +79,12 @@ class Question:
     options: tuple[Option, ...] = ()
     statement: str | None = None  # a declaration's tick box wording: "I confirm ..."
     date_rule: dict[str, Any] | None = field(default=None, compare=False, hash=False)  # runtime.date_rules
+    # An add-another question (runtime.widgets.add_another): what one item and several are called,
+    # the item question that names an item in the list, and the questions asked of each item.
+    singular: str = ""
+    plural: str = ""
+    summary: str | None = None
+    items: tuple[Question, ...] = field(default=(), compare=False, hash=False)
     # From the schema (Definition.question fills them in):
     optional: bool = True
     schema: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
@@ -111,6 +117,14 @@ class Question:
             ),
             statement=_text(q.get("statement")),
             date_rule=q["date_rule"] if isinstance(q.get("date_rule"), dict) else None,
+            singular=_text(q.get("singular")) or "item",
+            plural=_text(q.get("plural")) or "items",
+            summary=_text(q.get("summary")),
+            items=tuple(
+                cls.from_doc(str(item), sub)
+                for item, sub in (q["questions"].items() if isinstance(q.get("questions"), dict) else ())
+                if isinstance(sub, dict)
+            ),
         )
 
     @property

@@ -7,6 +7,7 @@ test checks that the meta-schema's widget enum lists exactly these names).
 
 from __future__ import annotations
 
+from .add_another import ADD_ANOTHER, AddAnother
 from .address import ADDRESS_PARTS, UK_ADDRESS
 from .base import WIDTHS, FormData, Widget, clean_text, html_id
 from .choices import CHECKBOXES, RADIOS, SELECT, YES_NO
@@ -46,11 +47,14 @@ WIDGETS: dict[str, Widget] = {
         NI_NUMBER,
         NHS_NUMBER,
         DECLARATION,
+        ADD_ANOTHER,
     )
 }
+ADD_ANOTHER.widgets.update(WIDGETS)  # the widgets its item questions use
 
 __all__ = [
     "ADDRESS_PARTS",
+    "AddAnother",
     "WIDGETS",
     "WIDTHS",
     "FormData",

@@ -54,6 +54,7 @@ def test_the_palette_is_in_the_builder_s_order_and_words() -> None:
         ("National Insurance number", "ni-number"),
         ("NHS number", "nhs-number"),
         ("Declaration", "declaration"),
+        ("Add another", "add-another"),
     ]
     assert {n for n, w in WIDGETS.items() if w.takes_options} == {"radios", "checkboxes", "select"}
 
