@@ -241,6 +241,8 @@ _WORDING_KEYS = {
     "citizen_text",
     "appeal",
     "subject",
+    "singular",
+    "plural",
 }
 
 
@@ -262,6 +264,8 @@ def wording(change: Change) -> tuple[str, str] | None:
     last = change.path.rsplit(".", 1)[-1]
     if last not in _WORDING_KEYS and not change.path.startswith("$.messages."):
         return None  # not a wording: a setting, an id, a rule
+    if last == "summary" and change.path.startswith("$.questions."):
+        return None  # an add-another's summary names an item question: its sentence says which
     before, after = text(change.old), text(change.new)
     if before is None or after is None or (not before and not after):
         return None
@@ -415,7 +419,7 @@ def _pages_and_questions(
                 yield Change(f"Added {kind} {quoted_title(page)}", path, None, page)
             for name in page.get("questions", []):
                 if name not in old_q:
-                    yield _added_question(new, name, f"new page {quoted_title(page)}", describe_condition)
+                    yield from _added_question(new, name, f"new page {quoted_title(page)}", describe_condition)
                 elif name in old_page_of:
                     was = quoted_title(old_by_id[old_page_of[name]])
                     yield Change(
@@ -435,7 +439,7 @@ def _pages_and_questions(
         yield from _page_changes(old, new, before, page, describe_condition)
         for name in page.get("questions", []):
             if name not in old_q:
-                yield _added_question(new, name, f"page {quoted_title(page)}", describe_condition)
+                yield from _added_question(new, name, f"page {quoted_title(page)}", describe_condition)
             elif name in old_page_of and old_page_of[name] != before["id"]:
                 source = quoted_title(old_by_id[old_page_of[name]])
                 yield f"Moved question {quoted_label(new, name)} from page {source} to page {quoted_title(page)}"
@@ -547,8 +551,11 @@ def _page_changes(
         yield Change(sentence, f"{path}.next", before, after)
 
 
-def _added_question(doc: dict[str, Any], name: str, where: str, describe_condition: DescribeCondition | None) -> Change:
-    """ "Added question 'X' on page 'Y', which must be answered, with the hint 'Z'"."""
+def _added_question(
+    doc: dict[str, Any], name: str, where: str, describe_condition: DescribeCondition | None
+) -> Iterator[Change]:
+    """ "Added question 'X' on page 'Y', which must be answered, with the hint 'Z'"; a file
+    question's limits and an add-another's numbers follow, then each of its item questions."""
     question = _questions(doc).get(name, {})
     sentence = f"Added question {quoted_label(doc, name)} on {where}"
     rule = _required_words(doc, name, describe_condition)
@@ -556,7 +563,16 @@ def _added_question(doc: dict[str, Any], name: str, where: str, describe_conditi
         sentence += ", which must be answered" + rule.removeprefix("required")
     if question.get("hint"):
         sentence += f", with the hint {_quote(question['hint'])}"
-    return Change(sentence, f"$.questions.{name}", None, question)
+    prop = _property(doc, name) or {}
+    if question.get("widget") == "file":
+        sentence += f": {file_limits_words(question, prop)}"
+    elif question.get("widget") == "add-another":
+        sentence += f": {_items_range_words(question, prop)}"
+    elif question.get("lookup") is True:
+        sentence += ", found by postcode first"
+    yield Change(sentence, f"$.questions.{name}", None, question)
+    if question.get("widget") == "add-another":
+        yield from _item_changes(_empty_like(doc), doc, name)
 
 
 _QUESTION_WORDS = {
@@ -609,7 +625,10 @@ def _question_changes(old: dict[str, Any], new: dict[str, Any], name: str) -> It
         yield _change(f"{words} of {short}", a.get(key), b.get(key), f"{path}.{key}")
     yield from _declaration_and_date_rule(a, b, short, path)
     yield from _choice_changes(a, b, quoted_label(new, name), path)
-    yield from _property_changes(_property(old, name), _property(new, name), short, widget_changed)
+    yield from _property_changes(_property(old, name), _property(new, name), short, widget_changed, b)
+    yield from _new_type_changes(old, new, name, short, path)
+    if b.get("widget") == "add-another" or a.get("widget") == "add-another":
+        yield from _item_changes(old, new, name)
 
 
 def _declaration_and_date_rule(a: dict[str, Any], b: dict[str, Any], short: str, path: str) -> Iterator[Change | None]:
@@ -664,6 +683,194 @@ def _choice_changes(a: dict[str, Any], b: dict[str, Any], label: str, path: str 
         yield f"Reordered the choices of {label}"
 
 
+# -- file questions, add-another sections and the other question types of issue 18 -------------
+
+# The citizen's word for each kind of file (runtime.uploads.KINDS labels them the same way).
+_KIND_LABELS = {"jpeg": "JPG", "png": "PNG", "pdf": "PDF", "heic": "HEIC", "webp": "WEBP", "docx": "Word document"}
+DEFAULT_MAX_SIZE_MB = 10  # a file question without "max_size_mb" (docs/definition-format.md)
+
+
+def or_words(words: list[str]) -> str:
+    """ "JPG", "JPG or PNG", "JPG, PNG or PDF"."""
+    if len(words) < 2:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def kinds_words(kinds: Any) -> str:
+    """A file question's ``accept`` in the citizen's words: "JPG, PNG or PDF"."""
+    listed = [str(k) for k in kinds] if isinstance(kinds, list) else []
+    return or_words([_KIND_LABELS.get(k, k.upper()) for k in listed]) or "no kind of file"
+
+
+def file_limits_words(question: dict[str, Any], prop: Any) -> str:
+    """ "up to 2 files, each a JPG, PNG or PDF, smaller than 10MB" (or "1 file, a JPG, ...")."""
+    most = prop.get("maxItems") if isinstance(prop, dict) else None
+    size = question.get("max_size_mb", DEFAULT_MAX_SIZE_MB)
+    kinds = kinds_words(question.get("accept"))
+    if most == 1:
+        return f"1 file, a {kinds}, smaller than {size}MB"
+    count = f"up to {most} files" if isinstance(most, int) else "any number of files"
+    return f"{count}, each a {kinds}, smaller than {size}MB"
+
+
+def pounds(pence: int | float) -> str:
+    """A money answer's limit, stored in pence, as people read it: 500000 -> "£5,000.00"."""
+    return f"£{pence / 100:,.2f}"
+
+
+def _items_words(question: dict[str, Any], n: Any) -> str:
+    """ "1 person", "3 people" (an add-another's own names for its items)."""
+    one = str(question.get("singular") or "item")
+    many = str(question.get("plural") or f"{one}s")
+    return f"{n} {one if n == 1 else many}"
+
+
+def _items_range_words(question: dict[str, Any], prop: Any) -> str:
+    """ "1 to 10 people", "up to 10 people"."""
+    prop = prop if isinstance(prop, dict) else {}
+    fewest, most = prop.get("minItems"), prop.get("maxItems")
+    if isinstance(fewest, int) and fewest > 0 and isinstance(most, int):
+        return f"{fewest} to {_items_words(question, most)}"
+    if isinstance(most, int):
+        return f"up to {_items_words(question, most)}"
+    return f"any number of {question.get('plural') or 'items'}"
+
+
+def _count_changes(a: dict[str, Any], b: dict[str, Any], short: str, question: dict[str, Any]) -> Iterator[str]:
+    """How many files a file question takes, or how many items an add-another section."""
+    many = "files" if question.get("widget") == "file" else str(question.get("plural") or "items")
+
+    def words(n: Any) -> str:
+        if question.get("widget") == "file":
+            return f"{n} file" if n == 1 else f"{n} files"
+        return _items_words(question, n)
+
+    before, after = a.get("maxItems"), b.get("maxItems")
+    if not json_equal(before, after):
+        if after is None:
+            yield f"{short} no longer has a largest number of {many}"
+        else:
+            yield f"{short} now takes up to {words(after)}" + (f" (was {words(before)})" if before is not None else "")
+    before, after = a.get("minItems"), b.get("minItems")
+    if not json_equal(before, after):
+        if not after:
+            yield f"{short} no longer needs at least {words(before)}"
+        else:
+            yield f"{short} now needs at least {words(after)}" + (f" (was {words(before)})" if before else "")
+
+
+def _new_type_changes(
+    old: dict[str, Any], new: dict[str, Any], name: str, short: str, path: str
+) -> Iterator[Change | None]:
+    """A file question's kinds and largest size, an add-another's names for its items and the
+    answer that names each in the list, an address found by postcode (issue 18)."""
+    a, b = _questions(old)[name], _questions(new)[name]
+    if not json_equal(a.get("accept"), b.get("accept")):
+        before, after = a.get("accept"), b.get("accept")
+        if before is None:
+            sentence = f"{short} now takes a {kinds_words(after)}"
+        elif after is None:
+            sentence = f"{short} no longer lists the kinds of file it takes (was {kinds_words(before)})"
+        else:
+            sentence = f"Changed the kinds of file {short} takes from {kinds_words(before)} to {kinds_words(after)}"
+        yield Change(sentence, f"{path}.accept", before, after)
+    if not json_equal(a.get("max_size_mb"), b.get("max_size_mb")) and "file" in (a.get("widget"), b.get("widget")):
+        before, after = a.get("max_size_mb"), b.get("max_size_mb")
+        was, now = before or DEFAULT_MAX_SIZE_MB, after or DEFAULT_MAX_SIZE_MB
+        sentence = (
+            f"Changed the largest file {short} takes from {was}MB to {now}MB"
+            if was != now
+            else f"Wrote out the largest file {short} takes: {now}MB, as before"
+        )
+        yield Change(sentence, f"{path}.max_size_mb", before, after)
+    for key, words in (("singular", "name of one item"), ("plural", "name of several items")):
+        yield _change(f"{words} of {short}", a.get(key), b.get(key), f"{path}.{key}")
+    if a.get("summary") != b.get("summary") and "add-another" in (a.get("widget"), b.get("widget")):
+        one = b.get("singular") or "item"
+        now, was = _item_label(new, name, b.get("summary")), _item_label(old, name, a.get("summary"))
+        yield Change(
+            f"Each {one} in the list of {short} is now named by its answer to {now} (was {was})",
+            f"{path}.summary",
+            a.get("summary"),
+            b.get("summary"),
+        )
+    if bool(a.get("lookup")) != bool(b.get("lookup")):
+        sentence = (
+            f"{short} now finds the address by postcode first (typing it is still possible)"
+            if b.get("lookup")
+            else f"{short} no longer finds the address by postcode: people type it"
+        )
+        yield Change(sentence, f"{path}.lookup", a.get("lookup"), b.get("lookup"))
+
+
+def _item_doc(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    """An add-another's item questions as a service of their own: the same sentences describe them."""
+    question = _questions(doc).get(name, {})
+    items = (_property(doc, name) or {}).get("items")
+    items = items if isinstance(items, dict) else {}
+    props = items.get("properties")
+    required = items.get("required")
+    sub_questions = question.get("questions")
+    return {
+        "questions": sub_questions if isinstance(sub_questions, dict) else {},
+        "schema": {
+            "type": "object",
+            "properties": props if isinstance(props, dict) else {},
+            "required": required if isinstance(required, list) else [],
+        },
+        "pages": [],
+    }
+
+
+def _item_label(doc: dict[str, Any], name: str, item: Any) -> str:
+    """The item question that names each item in the list: the one chosen, or the first."""
+    questions = _item_doc(doc, name)["questions"]
+    item = item if item in questions else next(iter(questions), None)
+    return quoted_label(_item_doc(doc, name), item) if item is not None else "'(none)'"
+
+
+def _item_changes(old: dict[str, Any], new: dict[str, Any], name: str) -> Iterator[Change]:
+    """The item questions of an add-another section: added, removed, changed, reordered."""
+    a, b = _item_doc(old, name), _item_doc(new, name)
+    question = _questions(new).get(name) or _questions(old).get(name, {})
+    where = f"each {question.get('singular') or 'item'} in {_short(new if name in _questions(new) else old, name)}"
+    base = f"$.questions.{name}.questions"
+    for item, q in b["questions"].items():
+        if item in a["questions"]:
+            continue
+        sentence = f"Added question {quoted_label(b, item)} to {where}"
+        if item in b["schema"]["required"]:
+            sentence += ", which must be answered"
+        if isinstance(q, dict) and q.get("hint"):
+            sentence += f", with the hint {_quote(q['hint'])}"
+        yield Change(sentence, f"{base}.{item}", None, q)
+    for item, q in a["questions"].items():
+        if item not in b["questions"]:
+            yield Change(f"Removed question {quoted_label(a, item)} from {where}", f"{base}.{item}", q, None)
+    for item in b["questions"]:
+        if item not in a["questions"] or not isinstance(a["questions"][item], dict):
+            continue
+        for line in _question_changes(a, b, item):
+            if line is None:
+                continue
+            change = _as_change(line, f"{base}.{item}")
+            path = change.path
+            if path == f"$.questions.{item}" or path.startswith(f"$.questions.{item}."):
+                path = base + path.removeprefix("$.questions")
+            yield Change(f"{change.sentence}, in {where}", path, change.old, change.new)
+        was, now = item in a["schema"]["required"], item in b["schema"]["required"]
+        if was != now:
+            short = _short(b, item)
+            sentence = f"Made {short} required, in {where}" if now else f"Made {short} optional, in {where}"
+            yield Change(
+                sentence, f"{base}.{item}", "required" if was else "optional", "required" if now else "optional"
+            )
+    common = [i for i in a["questions"] if i in b["questions"]]
+    if common != [i for i in b["questions"] if i in a["questions"]]:
+        yield Change(f"Reordered the questions of {where}", base, list(a["questions"]), list(b["questions"]))
+
+
 def _date_words(value: Any) -> str:
     if value == "today":
         return "today"
@@ -687,13 +894,21 @@ _LIMITS = (
 _COVERED_KEYWORDS = {k for k, _, _ in _LIMITS} | {"type", "format", "pattern", "dateBefore", "dateAfter", "enum"}
 
 
-def _property_changes(a: Any, b: Any, short: str, widget_changed: bool) -> Iterator[str]:
+def _property_changes(
+    a: Any, b: Any, short: str, widget_changed: bool, question: dict[str, Any] | None = None
+) -> Iterator[str]:
     if a is None or b is None or "$ref" in a or "$ref" in b:
         return  # a shared $defs schema: reported by its path among the other changes
+    widget = (question or {}).get("widget")
+    counted = widget in ("file", "add-another")
+    if counted:
+        yield from _count_changes(a, b, short, question or {})
     for key, words, unit in _LIMITS:
         before, after = a.get(key), b.get(key)
-        if json_equal(before, after):
+        if json_equal(before, after) or (counted and key in ("minItems", "maxItems")):
             continue
+        if widget == "money" and key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            before, after = (pounds(v) if isinstance(v, int | float) else v for v in (before, after))
         if before is None:
             yield f"Set the {words} of {short} to {after}{unit}"
         elif after is None:
@@ -1097,6 +1312,13 @@ _QUESTION_KEYS = {
     "options",
     "statement",
     "date_rule",
+    "accept",
+    "max_size_mb",
+    "singular",
+    "plural",
+    "summary",
+    "questions",
+    "lookup",
     *_QUESTION_WORDS,
 }
 _PAGE_KEYS = {"id", "title", "intro", "show_if", "questions", "next", "stop"}
@@ -1124,7 +1346,7 @@ def _strip(doc: dict[str, Any]) -> dict[str, Any]:
     doc.pop("workflow", None)  # every part of it has a sentence (_workflow)
     doc.pop("retention", None)  # _retention
     questions = _questions(doc)
-    doc["questions"] = {n: {k: v for k, v in q.items() if k not in _QUESTION_KEYS} for n, q in questions.items()}
+    doc["questions"] = {n: _strip_question(q) for n, q in questions.items()}
     doc["questions"] = {n: q for n, q in doc["questions"].items() if q}
     doc["pages"] = {p["id"]: {k: v for k, v in p.items() if k not in _PAGE_KEYS} for p in _pages(doc)}
     doc["pages"] = {i: p for i, p in doc["pages"].items() if p}
@@ -1132,24 +1354,50 @@ def _strip(doc: dict[str, Any]) -> dict[str, Any]:
     if isinstance(schema, dict):
         props = schema.get("properties")
         if isinstance(props, dict):
-            for name, prop in list(props.items()):
-                if name not in questions:
-                    props.pop(name)  # a question added or removed: said above
-                elif isinstance(prop, dict) and "$ref" not in prop:
-                    rest = {k: v for k, v in prop.items() if k not in _COVERED_KEYWORDS}
-                    items = rest.get("items")
-                    if isinstance(items, dict):
-                        items = {k: v for k, v in items.items() if k not in ("enum", "type")}
-                        rest["items"] = items
-                        if not items:
-                            rest.pop("items")
-                    rest.pop("uniqueItems", None)
-                    if rest:
-                        props[name] = rest
-                    else:
-                        props.pop(name)
+            _strip_properties(props, questions)
         _strip_requirements(schema)
     return doc
+
+
+def _strip_question(question: dict[str, Any]) -> dict[str, Any]:
+    """A question without the keys a sentence covers; an add-another's item questions likewise."""
+    rest = {k: v for k, v in question.items() if k not in _QUESTION_KEYS}
+    items = question.get("questions")
+    if isinstance(items, dict):
+        stripped = {n: _strip_question(q) for n, q in items.items() if isinstance(q, dict)}
+        stripped = {n: q for n, q in stripped.items() if q}
+        if stripped:
+            rest["questions"] = stripped
+    return rest
+
+
+def _strip_properties(props: dict[str, Any], questions: dict[str, Any]) -> None:
+    """Properties without the keywords a sentence covers (in place); an add-another's items too."""
+    for name, prop in list(props.items()):
+        if name not in questions:
+            props.pop(name)  # a question added or removed: said above
+        elif isinstance(prop, dict) and "$ref" not in prop:
+            rest = {k: v for k, v in prop.items() if k not in _COVERED_KEYWORDS}
+            items = rest.get("items")
+            if isinstance(items, dict):
+                items = {k: v for k, v in items.items() if k not in ("enum", "type", "format")}
+                item_questions = questions[name].get("questions") if isinstance(questions[name], dict) else None
+                if isinstance(item_questions, dict):  # an add-another: its item questions have sentences
+                    items.pop("required", None)
+                    if items.get("additionalProperties") is False:  # as the contract writes it
+                        items.pop("additionalProperties")
+                    if isinstance(items.get("properties"), dict):
+                        _strip_properties(items["properties"], item_questions)
+                        if not items["properties"]:
+                            items.pop("properties")
+                rest["items"] = items
+                if not items:
+                    rest.pop("items")
+            rest.pop("uniqueItems", None)
+            if rest:
+                props[name] = rest
+            else:
+                props.pop(name)
 
 
 def _strip_requirements(node: Any) -> None:
