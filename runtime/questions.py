@@ -79,6 +79,8 @@ class Question:
     options: tuple[Option, ...] = ()
     statement: str | None = None  # a declaration's tick box wording: "I confirm ..."
     date_rule: dict[str, Any] | None = field(default=None, compare=False, hash=False)  # runtime.date_rules
+    accept: tuple[str, ...] = ()  # a file question's kinds of file ("jpeg", "pdf")
+    max_size_mb: int | None = None  # a file question's largest file (runtime.widgets.file)
     # An add-another question (runtime.widgets.add_another): what one item and several are called,
     # the item question that names an item in the list, and the questions asked of each item.
     singular: str = ""
@@ -117,6 +119,8 @@ class Question:
             ),
             statement=_text(q.get("statement")),
             date_rule=q["date_rule"] if isinstance(q.get("date_rule"), dict) else None,
+            accept=tuple(str(k) for k in q["accept"]) if isinstance(q.get("accept"), list) else (),
+            max_size_mb=q["max_size_mb"] if isinstance(q.get("max_size_mb"), int) else None,
             singular=_text(q.get("singular")) or "item",
             plural=_text(q.get("plural")) or "items",
             summary=_text(q.get("summary")),
