@@ -7,6 +7,7 @@ find it in a diff.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
@@ -335,8 +336,9 @@ def _field_rules(doc: dict[str, Any]) -> Iterator[Problem]:
         if path not in fields:
             yield Problem(f"$.identity.{kind}", f'"{path}" is not a field of the schema')
     yield from _check_identity_lengths(schema, doc["identity"], fields)
+    item_fields = set(_item_field_paths(schema, doc["questions"]))
     for path in doc.get("messages", {}):
-        if path not in fields:
+        if path not in fields and path not in item_fields:
             yield Problem(f"$.messages.{path}", f'"{path}" is not a field of the schema')
 
 
@@ -361,6 +363,119 @@ def _searchable_rules(doc: dict[str, Any]) -> Iterator[Problem]:
             )
 
 
+# -- add another ---------------------------------------------------------------------------------
+
+
+def _add_another_questions(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: q
+        for name, q in doc["questions"].items()
+        if isinstance(q, dict) and q.get("widget") == "add-another" and name in doc["schema"]["properties"]
+    }
+
+
+def _items_schema(root: dict[str, Any], name: str) -> dict[str, Any]:
+    try:
+        prop = resolve_ref(root, root["properties"][name])
+        items = resolve_ref(root, prop.get("items")) if isinstance(prop, dict) else None
+    except KeyError:
+        return {}
+    return items if isinstance(items, dict) and isinstance(items.get("properties"), dict) else {}
+
+
+def _item_field_paths(schema: dict[str, Any], questions: dict[str, Any]) -> Iterator[str]:
+    """``household.full_name`` (and ``household.address.postcode``) for each add-another question's
+    item fields: what ``messages`` may word (runtime.definition.Definition.item_definition)."""
+    for name, q in questions.items():
+        if not isinstance(q, dict) or q.get("widget") != "add-another" or name not in schema["properties"]:
+            continue
+        items = _items_schema(schema, name)
+        if items:
+            yield from (f"{name}.{path}" for path in _field_paths({**schema, "properties": items["properties"]}))
+
+
+def _add_another_rules(doc: dict[str, Any]) -> Iterator[Problem]:
+    """An add-another question is alone on its page; its item questions pass the rules any
+    question does; conditions on it name its real item questions and their values."""
+    schema = doc["schema"]
+    lists = _add_another_questions(doc)
+    if not lists:
+        return
+    for i, page in enumerate(doc["pages"]):
+        names = [n for n in page["questions"] if isinstance(n, str)]
+        for j, name in enumerate(names):
+            if name in lists and len(names) > 1:
+                yield Problem(
+                    f"$.pages[{i}].questions[{j}]",
+                    f'"{name}" asks for a list (add another), so it must be the only question on its page',
+                )
+    for name, question in lists.items():
+        items = _items_schema(schema, name)
+        asked = question.get("questions")
+        if not items or not isinstance(asked, dict):
+            continue  # the widget's own check says so
+        root = {**schema, "properties": items["properties"]}
+        for item, sub in asked.items():
+            if item not in items["properties"] or not isinstance(sub, dict):
+                continue
+            for problem in _check_widget(root, item, sub, items["properties"][item]):
+                yield Problem(
+                    problem.path.replace(f"$.questions.{item}", f"$.questions.{name}.questions.{item}", 1).replace(
+                        f"$.schema.properties.{item}", f"$.schema.properties.{name}.items.properties.{item}", 1
+                    ),
+                    problem.message,
+                )
+    for i, page in enumerate(doc["pages"]):
+        conditions = [(["pages", i, "show_if"], page["show_if"])] if "show_if" in page else []
+        conditions += [(["pages", i, "next", k, "if"], rule["if"]) for k, rule in enumerate(page.get("next", []))]
+        for parts, cond in conditions:
+            yield from _item_condition_problems(doc, lists, cond, parts)
+
+
+def _item_condition_problems(
+    doc: dict[str, Any], lists: dict[str, dict[str, Any]], cond: Any, parts: list[Any]
+) -> Iterator[Problem]:
+    """A condition's ``contains`` on an add-another answer names item questions, and values
+    their answers can have."""
+    if isinstance(cond, dict):
+        props = cond.get("properties")
+        for name, sub in props.items() if isinstance(props, dict) else ():
+            if name not in lists or not isinstance(sub, dict) or not isinstance(sub.get("contains"), dict):
+                continue
+            items = _items_schema(doc["schema"], name)
+            question = lists[name]
+            inner = sub["contains"]
+            for item in dict.fromkeys(names_in_condition(inner)):
+                where = json_path([*parts, "properties", name, "contains"])
+                if item not in items.get("properties", {}):
+                    singular = question.get("singular") or "item"
+                    yield Problem(where, f'condition uses "{item}", which is not a question asked of each {singular}')
+                    continue
+                test = inner.get("properties", {}).get(item) if isinstance(inner.get("properties"), dict) else None
+                yield from _item_value_problems(doc["schema"], items["properties"][item], test, where, item)
+        for key, value in cond.items():
+            if key in ("allOf", "anyOf", "oneOf") and isinstance(value, list):
+                for k, sub in enumerate(value):
+                    yield from _item_condition_problems(doc, lists, sub, [*parts, key, k])
+            elif key in ("not", "if", "then", "else"):
+                yield from _item_condition_problems(doc, lists, value, [*parts, key])
+
+
+def _item_value_problems(root: dict[str, Any], prop: Any, test: Any, where: str, item: str) -> Iterator[Problem]:
+    try:
+        enum = resolve_ref(root, prop).get("enum")
+    except (KeyError, AttributeError):
+        return
+    if not isinstance(enum, list) or not isinstance(test, dict):
+        return
+    values = [test["const"]] if "const" in test else list(test["enum"]) if isinstance(test.get("enum"), list) else []
+    for value in values:
+        if value not in enum:
+            yield Problem(
+                where, f'condition compares "{item}" with {json.dumps(value)}, which is not one of its choices'
+            )
+
+
 _DEEPER: tuple[tuple[tuple[str, ...], Callable[[dict[str, Any]], Iterator[Problem]]], ...] = (
     (("questions",), _searchable_rules),
     (("schema",), _schema_rules),
@@ -368,6 +483,7 @@ _DEEPER: tuple[tuple[tuple[str, ...], Callable[[dict[str, Any]], Iterator[Proble
     (("schema", "identity", "messages"), _field_rules),
     (("workflow",), _workflow_rules),
     (("retention",), _retention_rules),
+    (("schema", "questions", "pages"), _add_another_rules),
 )
 
 
@@ -386,7 +502,7 @@ def _field_paths(schema: dict[str, Any]) -> Iterator[str]:
 # identifier, and "full name|date of birth|postcode" for the composite key.
 IDENTIFIER_COLUMN = 400
 # The longest stored form of the formats that bound their own length.
-_FORMAT_LENGTHS = {"date": 10, "uk-postcode": 8, "nhs-number": 10, "ni-number": 9}
+_FORMAT_LENGTHS = {"date": 10, "uk-postcode": 8, "nhs-number": 10, "ni-number": 9, "time-of-day": 5, "uk-phone": 13}
 
 
 def _field_schema(root: dict[str, Any], path: str) -> dict[str, Any]:
@@ -463,7 +579,7 @@ def _check_widget(root: dict[str, Any], name: str, question: dict[str, Any], pro
     types = json_types(schema)
     if not widget.types_fit(types):
         shown = "/".join(sorted(types)) or "no type"
-        expected = " or ".join(sorted(widget.json_types - {"integer"}))  # "number" covers both
+        expected = " or ".join(sorted(widget.json_types - {"integer"}) or ["integer"])  # "number" covers both
         yield Problem(where, f'widget "{widget.name}" needs a property of type {expected}, but "{name}" has {shown}')
         return
     for at, message in widget.check(name, question, schema, prop, resolve):

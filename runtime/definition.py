@@ -427,6 +427,7 @@ class Definition:
         )
         self.hash = content_hash(doc)
         self._asked: dict[str, Question] = {}
+        self._items: dict[str, Definition] = {}
 
     @property
     def live(self) -> bool:
@@ -445,6 +446,11 @@ class Definition:
     @cached_property
     def page_of_question(self) -> dict[str, Page]:
         return {q: p for p in self.pages for q in p.questions}
+
+    @cached_property
+    def file_questions(self) -> tuple[str, ...]:
+        """The questions that take uploaded files (widget "file"), in the order they are asked."""
+        return tuple(q for p in self.pages for q in p.questions if q in self.questions and self.questions[q].widget == "file")
 
     @cached_property
     def field_order(self) -> dict[str, int]:
@@ -492,14 +498,69 @@ class Definition:
                 schema=self.property_schema(name),
                 fields=tuple(self.fields_of(name)),
             )
+            if asked.widget == "add-another":
+                each = self.item_definition(name)
+                asked = replace(asked, items=tuple(each.question(item) for item in each.questions))
             self._asked[name] = asked
         return asked
+
+    # -- add another: each item's questions are a small definition of their own ----------------
+
+    def item_definition(self, name: str) -> Definition:
+        """The questions an add-another question asks of each item, as a definition of one page
+        (id ``name``) whose schema is the items' schema: parsing, rendering, validating and
+        wording an item's answers is then what any page's is. Its messages are this definition's
+        ``"<name>.<item question>"`` ones. Built once."""
+        found = self._items.get(name)
+        if found is None:
+            question = self.doc["questions"][name]
+            items = resolve_ref(self.schema, self.property_schema(name).get("items", {}))
+            schema = {**items, "$defs": self.schema["$defs"]} if "$defs" in self.schema else dict(items)
+            asked = question.get("questions", {})
+            prefix = f"{name}."
+            found = Definition(
+                {
+                    "id": self.id,
+                    "version": self.version,
+                    "title": self.title,
+                    "schema": schema,
+                    "questions": asked,
+                    "pages": [{"id": name, "title": question.get("label", name), "questions": list(asked)}],
+                    "messages": {k[len(prefix) :]: v for k, v in self.messages.items() if k.startswith(prefix)},
+                }
+            )
+            self._items[name] = found
+        return found
+
+    def item_field(self, path: str) -> tuple[str, int, str] | None:
+        """``("household", 1, "full_name")`` for ``household.1.full_name``: a field of the second
+        item of an add-another question (None for any other path)."""
+        name, _, rest = path.partition(".")
+        index, _, field_path = rest.partition(".")
+        question = self.questions.get(name)
+        if question is None or question.widget != "add-another" or not index.isdecimal() or not field_path:
+            return None
+        return name, int(index), field_path
+
+    def field_rank(self, path: str) -> tuple[int, int, int]:
+        """Where a field path comes in the order a citizen meets them (an error summary's order):
+        an item's fields by item, then in the item's question order."""
+        order = self.field_order
+        item = self.item_field(path)
+        if item is None:
+            return order.get(path, len(order)), 0, 0
+        name, index, rest = item
+        inner = self.item_definition(name).field_order
+        return order.get(name, len(order)), index, inner.get(rest, len(inner))
 
     def widget(self, name: str) -> str:
         return self.questions[name].widget
 
     def widget_of(self, path: str) -> Widget:
         """The widget that owns a field path: a question's, or an address part's own."""
+        item = self.item_field(path)
+        if item is not None:
+            return self.item_definition(item[0]).widget_of(item[2])
         name, _, part = path.partition(".")
         question = self.questions.get(name)
         widget = WIDGETS.get(question.widget, WIDGETS["text"]) if question else WIDGETS["text"]
@@ -519,6 +580,9 @@ class Definition:
         return [Field(name, schema, name)]
 
     def short_label(self, path: str) -> str:
+        item = self.item_field(path)
+        if item is not None:
+            return self.item_definition(item[0]).short_label(item[2])
         name, _, part = path.partition(".")
         if part:
             return ADDRESS_PARTS.get(part, (part,))[0].replace(" (optional)", "")
@@ -526,6 +590,9 @@ class Definition:
         return q.short_label if q else name
 
     def error_name(self, path: str) -> str:
+        item = self.item_field(path)
+        if item is not None:
+            return self.item_definition(item[0]).error_name(item[2])
         name, _, part = path.partition(".")
         if part:
             return ADDRESS_PARTS.get(part, (part, "", part))[2]

@@ -19,7 +19,11 @@ __all__ = ["WIDTHS", "anchor", "error_summary", "html_id", "question_view"]
 
 
 def anchor(definition: Definition, path: str) -> str:
-    """Where an error summary link for a field path should land."""
+    """Where an error summary link for a field path should land (an add-another item's field:
+    where it is on the item's own page)."""
+    item = definition.item_field(path)
+    if item is not None:
+        return anchor(definition.item_definition(item[0]), item[2])
     name = path.split(".")[0]
     if name not in definition.questions:
         return f"#{html_id(path)}"

@@ -22,6 +22,7 @@ from .date_rules import DateRule
 from .definition import Definition
 from .dialect import FORMATS, MAX_ERRORS, MAX_ITEMS, UnsafeDefinition, _validator, answer_bounds, compile_problems
 from .lru import LRU
+from .widgets.add_another import ADD_ANOTHER
 from .widgets.date import Date
 from .wording import number_range
 from .workflow import Workflow
@@ -122,8 +123,7 @@ class CompiledService:
                 if problem:
                     found[path], added = problem, True
         if added:
-            order = self.definition.field_order
-            found = dict(sorted(found.items(), key=lambda kv: order.get(kv[0], len(order))))
+            found = dict(sorted(found.items(), key=lambda kv: self.definition.field_rank(kv[0])))
         return found
 
 
@@ -317,7 +317,7 @@ def error_messages(definition: Definition, errors: Any) -> dict[str, str]:
     """
     found: list[tuple[int, str, str, ValidationError]] = []
     for error in errors:
-        for path, keyword in _locate(error):
+        for path, keyword in _locate(error, definition):
             for where in _spread(definition, path, keyword):
                 found.append((_PRIORITY.get(keyword, 3), where, keyword, error))
     out: dict[str, str] = {}
@@ -325,12 +325,15 @@ def error_messages(definition: Definition, errors: Any) -> dict[str, str]:
         if path not in out:
             out[path] = message_for(definition, path, keyword, error.validator_value, error.instance)
     # Keep the order the citizen meets the fields in, for the error summary.
-    order = definition.field_order
-    return dict(sorted(out.items(), key=lambda kv: order.get(kv[0], len(order))))
+    return dict(sorted(out.items(), key=lambda kv: definition.field_rank(kv[0])))
 
 
-def _locate(error: ValidationError) -> list[tuple[str, str]]:
-    parent = [str(p) for p in error.absolute_path if isinstance(p, str)]
+def _locate(error: ValidationError, definition: Definition) -> list[tuple[str, str]]:
+    where = list(error.absolute_path)
+    # An add-another answer's items keep their index: "household.1.full_name" is a field of the
+    # second item (runtime.definition.Definition.item_field).
+    items = bool(where) and where[0] in definition.questions and definition.widget(str(where[0])) == "add-another"
+    parent = [str(p) for p in where if items or isinstance(p, str)]
     keyword = str(error.validator)
     value: Any = error.validator_value
     schema: Any = error.schema
@@ -345,13 +348,29 @@ def _locate(error: ValidationError) -> list[tuple[str, str]]:
     if keyword == "additionalProperties" and isinstance(error.instance, dict):
         allowed = set(schema.get("properties", {}))
         return [(".".join([*parent, n]), "additionalProperties") for n in error.instance if n not in allowed]
+    if items:
+        if len(parent) <= 2:  # the list itself (too few, too many), or an item not an object
+            return [(parent[0], keyword if len(parent) == 1 else "type")]
+        if len(parent) > 3 and _compound_item(definition, parent):
+            return [(".".join(parent[:4]), keyword)]  # a line of an item's address
+        # Deeper than an item question: one of its checkbox values is not an option.
+        return [(".".join(parent[:3]), "items" if len(parent) > 3 else keyword)]
     if keyword in ("enum", "type") and any(isinstance(p, int) for p in error.absolute_path):
         keyword = "items"  # a checkbox value that is not an option
     return [(".".join(parent), keyword)]
 
 
+def _compound_item(definition: Definition, parent: list[str]) -> bool:
+    """An item field with parts of its own (a uk-address): its parts are fields too."""
+    return bool(definition.widget_of(".".join(parent[:3])).parts)
+
+
 def _spread(definition: Definition, path: str, keyword: str) -> list[str]:
     """A missing address is reported on each of its required lines, as GOV.UK pages do."""
+    item = definition.item_field(path)
+    if item is not None:
+        name, index, rest = item
+        return [f"{name}.{index}.{p}" for p in _spread(definition.item_definition(name), rest, keyword)]
     question = definition.questions.get(path)
     if keyword != "required" or question is None or not definition.widget_of(question.name).parts:
         return [path]
@@ -380,6 +399,13 @@ def message_for(definition: Definition, path: str, keyword: str, limit: Any, ins
     The definition's own message first; then the widget's wording (``runtime.widgets``);
     then the generic GOV.UK-style default.
     """
+    item = definition.item_field(path)
+    if item is not None:  # an item's field: worded as its own page words it
+        return message_for(definition.item_definition(item[0]), item[2], keyword, limit, instance)
+    if path in definition.questions and definition.widget(path) == "add-another":
+        counted = ADD_ANOTHER.count_message(definition.question(path), keyword, limit)
+        if counted is not None and keyword not in definition.messages.get(path, {}):
+            return counted
     own = definition.messages.get(path, {})
     if keyword in own:
         return own[keyword]

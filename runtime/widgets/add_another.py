@@ -115,9 +115,12 @@ class AddAnother(Widget):
         least = schema.get("minItems", 0)
         if isinstance(most, int) and isinstance(least, int) and least > most:
             yield f"{at_schema}.minItems", f'"minItems" ({least}) is more than "maxItems" ({most})'
-        for key, example in (("singular", "person"), ("plural", "people")):
+        for key, what in (
+            ("singular", 'one item is called, like "person"'),
+            ("plural", 'several are called, like "people"'),
+        ):
             if not question.get(key):
-                yield at, f'an add-another question needs "{key}": what {"one item is" if key == "singular" else "several are"} called, like "{example}"'
+                yield at, f'an add-another question needs "{key}": what {what}'
         items = resolve(schema.get("items"))
         props = items.get("properties") if isinstance(items, dict) else None
         if not isinstance(items, dict) or items.get("type") != "object" or not isinstance(props, dict) or not props:
@@ -129,12 +132,17 @@ class AddAnother(Widget):
             return
         for item in props:
             if item not in asked:
-                yield f"{at_schema}.items.properties.{item}", f'item property "{item}" has no entry in {name}\'s questions'
+                where = f"{at_schema}.items.properties.{item}"
+                yield where, f'item property "{item}" has no entry in {name}\'s questions'
         for item, sub in asked.items():
             if item not in props:
                 yield f"{at}.questions.{item}", f'"{item}" is not a property of the items of "{name}"'
             elif isinstance(sub, dict) and sub.get("widget") in NOT_IN_ITEMS:
-                yield f"{at}.questions.{item}.widget", f'an add-another question cannot ask a {sub["widget"]} question of each item'
+                widget = sub["widget"]
+                yield (
+                    f"{at}.questions.{item}.widget",
+                    f"an add-another question cannot ask a {widget} question of each item",
+                )
         summary = question.get("summary")
         if summary is not None and summary not in asked:
             yield f"{at}.summary", f'"{summary}" is not one of {name}\'s questions'
@@ -159,6 +167,9 @@ class AddAnother(Widget):
             rest = [", ".join(answer) for iq, answer in self.item_lines(q, item) if answer and iq is not summary]
             lines.append(f"{name}: {', '.join(rest)}" if rest else name)
         return lines
+
+    def anchor(self, name: str, path: str) -> str:
+        return f"#{ANOTHER}"  # the list page's "Do you need to add another?"
 
     def view(self, q: Question, raw: dict[str, Any], errors: dict[str, str], as_heading: bool) -> dict[str, Any]:
         """Shown by its own pages (citizen/add_another_*.html); a preview lists the item questions."""
