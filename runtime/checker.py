@@ -584,7 +584,7 @@ def _check_widget(root: dict[str, Any], name: str, question: dict[str, Any], pro
         return
     for at, message in widget.check(name, question, schema, prop, resolve):
         yield Problem(at, message)
-    for key, only in (("date_rule", "date"), ("statement", "declaration")):  # issue 17, part F
+    for key, only in (("date_rule", "date"), ("statement", "declaration"), ("lookup", "uk-address")):
         if key in question and widget.name != only:
             yield Problem(f"$.questions.{name}.{key}", f'only a question with widget "{only}" takes a "{key}"')
     enum = widget.enum(schema, resolve)

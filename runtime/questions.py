@@ -81,6 +81,7 @@ class Question:
     date_rule: dict[str, Any] | None = field(default=None, compare=False, hash=False)  # runtime.date_rules
     accept: tuple[str, ...] = ()  # a file question's kinds of file ("jpeg", "pdf")
     max_size_mb: int | None = None  # a file question's largest file (runtime.widgets.file)
+    lookup: bool = False  # a uk-address question: found by postcode first (runtime.web.address_finder)
     # An add-another question (runtime.widgets.add_another): what one item and several are called,
     # the item question that names an item in the list, and the questions asked of each item.
     singular: str = ""
@@ -121,6 +122,7 @@ class Question:
             date_rule=q["date_rule"] if isinstance(q.get("date_rule"), dict) else None,
             accept=tuple(str(k) for k in q["accept"]) if isinstance(q.get("accept"), list) else (),
             max_size_mb=q["max_size_mb"] if isinstance(q.get("max_size_mb"), int) else None,
+            lookup=q.get("lookup") is True,
             singular=_text(q.get("singular")) or "item",
             plural=_text(q.get("plural")) or "items",
             summary=_text(q.get("summary")),

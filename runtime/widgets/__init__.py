@@ -26,8 +26,11 @@ from .identifiers import (
     normalise_ni_number,
     normalise_postcode,
 )
+from .money import MONEY, pounds
 from .number import NUMBER
+from .phone import UK_PHONE, format_phone, is_uk_phone, normalise_uk_phone
 from .text import EMAIL, TEL, TEXT, TEXTAREA
+from .time import TIME, format_time, is_time_of_day, normalise_time
 
 WIDGETS: dict[str, Widget] = {
     w.name: w
@@ -48,6 +51,9 @@ WIDGETS: dict[str, Widget] = {
         NHS_NUMBER,
         DECLARATION,
         ADD_ANOTHER,
+        TIME,
+        MONEY,
+        UK_PHONE,
     )
 }
 ADD_ANOTHER.widgets.update(WIDGETS)  # the widgets its item questions use
@@ -62,12 +68,19 @@ __all__ = [
     "clean_text",
     "format_nhs_number",
     "format_ni_number",
+    "format_phone",
+    "format_time",
     "html_id",
     "is_nhs_number",
     "is_ni_number",
     "is_postcode",
+    "is_time_of_day",
+    "is_uk_phone",
     "long_date",
     "normalise_nhs_number",
     "normalise_ni_number",
     "normalise_postcode",
+    "normalise_time",
+    "normalise_uk_phone",
+    "pounds",
 ]

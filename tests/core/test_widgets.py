@@ -55,6 +55,9 @@ def test_the_palette_is_in_the_builder_s_order_and_words() -> None:
         ("NHS number", "nhs-number"),
         ("Declaration", "declaration"),
         ("Add another", "add-another"),
+        ("Time", "time"),
+        ("Money", "money"),
+        ("UK phone number", "uk-phone"),
     ]
     assert {n for n, w in WIDGETS.items() if w.takes_options} == {"radios", "checkboxes", "select"}
 
