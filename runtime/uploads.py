@@ -14,9 +14,20 @@ Owned by part A of issue 18. Contract (the other parts code against it):
 
 from __future__ import annotations
 
+import hashlib
+import io
+import mmap
+import os
 import re
+import tempfile
 import unicodedata
+import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import filetype
 
 
 @dataclass(frozen=True)
@@ -108,3 +119,382 @@ def filename_for(name: str, kind: str) -> str:
 _KNOWN_ENDINGS = {e.lstrip(".") for k in KINDS.values() for e in k.extensions} | {
     "gif", "heic", "heif", "webp", "tif", "tiff", "bmp", "doc", "docx", "txt", "zip", "svg",
 }  # fmt: skip
+
+
+# --- What the citizen is told ------------------------------------------------------------------
+
+EMPTY = "The selected file is empty"
+PASSWORD = "The selected file is password protected"
+DAMAGED = "The selected file could not be opened: it may be damaged"
+HIDDEN = "The selected file has another file hidden inside it"
+PDF_ACTIVE = (
+    "The selected PDF contains a script or an action that runs when it is opened: print it to a new PDF and upload that"
+)
+PDF_ATTACHED = "The selected PDF has other files attached to it: upload each file on its own"
+# The largest image decoded, whatever its file size: a 50 megapixel photo (8160 by 6120, the
+# largest a phone saves by default) takes about 150MB decoded; a "pixel flood" of 50,000 by
+# 50,000 pixels in a 1MB PNG would take 7.5GB.
+MAX_IMAGE_PIXELS = 50_000_000
+IMAGE_TOO_BIG = "The selected image is too large: it must be 50 megapixels or fewer"
+
+
+def wrong_kind(accept: list[str] | tuple[str, ...]) -> str:
+    return f"The selected file must be a {kind_labels(accept)}"
+
+
+def too_large(max_bytes: int) -> str:
+    return f"The selected file must be smaller than {megabytes_in_words(max_bytes)}"
+
+
+# --- The checks --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A file that passed every check: its kind (from its content), the content type it is
+    stored and served with, and the size and SHA-256 of the bytes as kept (an image's after
+    re-encoding)."""
+
+    kind: str
+    mime: str
+    size: int
+    sha256: str
+
+
+# filetype's content types to our kinds; an animated PNG is a PNG (its first frame is kept).
+_KIND_OF_MIME = {"image/jpeg": "jpeg", "image/png": "png", "image/apng": "png", "application/pdf": "pdf"}
+
+
+def check_file(path: Path | str, *, accept: list[str] | tuple[str, ...], max_bytes: int) -> Checked:
+    """Checks the file at ``path`` (in quarantine) for a question that takes ``accept``, at most
+    ``max_bytes``. The kind comes from the content, never the name. An image is decoded and
+    re-encoded in place (only its pixels are kept: no EXIF, GPS position, comments, colour
+    profile or anything after its end); a PDF is read object by object. Raises FileRefused with
+    the citizen's message; returns what is stored."""
+    path = Path(path)
+    unknown = [k for k in accept if k not in KINDS]
+    if not accept or unknown:
+        raise ValueError(f"accept must list kinds of {', '.join(KINDS)}, not {list(accept)!r}")
+    size = path.stat().st_size
+    if size == 0:
+        raise FileRefused(EMPTY)
+    if size > max_bytes:
+        raise FileRefused(too_large(max_bytes))
+    with path.open("rb") as f:
+        head = f.read(8192)
+    guessed = filetype.guess(head)
+    kind = _KIND_OF_MIME.get(guessed.mime) if guessed is not None else None
+    if kind is None or kind not in accept:
+        raise FileRefused(wrong_kind(accept))
+    _refuse_hidden_files(path, kind, head)
+    if KINDS[kind].image:
+        _reencode(path, kind)
+    else:
+        _check_pdf(path)
+    size, sha256 = _size_and_digest(path)
+    return Checked(kind=kind, mime=KINDS[kind].mime, size=size, sha256=sha256)
+
+
+def _size_and_digest(path: Path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as f:
+        while chunk := f.read(1024 * 1024):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+# --- Polyglots ---------------------------------------------------------------------------------
+
+# What makes a browser, a shell or an archive tool read a file as something else. Searched for
+# in the first kilobyte (where browsers sniff and PDF readers look for "%PDF-") and in whatever
+# follows the end of the image or the PDF.
+_MARKUP = (b"<html", b"<script", b"<!doctype", b"<?php", b"<svg", b"<iframe", b"<body", b"<?xml-stylesheet")
+_MAGIC = (
+    b"PK\x03\x04",
+    b"PK\x05\x06",
+    b"%PDF-",
+    b"\x89PNG",
+    b"\xff\xd8\xff",
+    b"\x7fELF",
+    b"MZ",
+    b"Rar!",
+    b"7z\xbc\xaf",
+)
+
+
+def _refuse_hidden_files(path: Path, kind: str, head: bytes) -> None:
+    """A polyglot is refused: a file that is also a ZIP (a JPEG or a PDF with an archive after
+    it: archive tools read from the end), markup a browser would run, or another format's
+    signature where a reader would find it."""
+    if zipfile.is_zipfile(path):
+        raise FileRefused(HIDDEN)
+    first = head[:1024].lower()
+    if any(m in first for m in _MARKUP) or (kind != "pdf" and b"%pdf-" in first):
+        raise FileRefused(HIDDEN)
+    with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        end = _END_OF[kind](data)
+        if end is None or end >= len(data):
+            return  # no trailer (or an unreadable structure, which the decoder refuses)
+        trailer = data[end : end + 4 * 1024 * 1024]
+    start = trailer.lstrip(b"\0\r\n\t\f ")[:16]
+    if start.startswith(_MAGIC) or any(m in trailer.lower() for m in _MARKUP + (b"%pdf-",)):
+        raise FileRefused(HIDDEN)
+    # Anything else after an image's end (a phone's motion photo, a maker's trailer) goes when
+    # it is re-encoded; after a PDF's last %%EOF, readers ignore it.
+
+
+def _png_end(data: mmap.mmap) -> int | None:
+    """Where a PNG's IEND chunk ends."""
+    at = 8
+    while at + 12 <= len(data):
+        length = int.from_bytes(data[at : at + 4], "big")
+        chunk = data[at + 4 : at + 8]
+        at += 12 + length
+        if chunk == b"IEND":
+            return at
+    return None
+
+
+_STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM and the restart markers carry no length
+
+
+def _jpeg_end(data: mmap.mmap) -> int | None:
+    """Where a JPEG's end-of-image marker ends, walking its segments and, after each start of
+    scan, its entropy-coded data (where 0xFF is followed by 0x00 or a restart marker)."""
+    at = 2
+    n = len(data)
+    while at < n:
+        at = data.find(b"\xff", at)
+        if at < 0:
+            return None
+        while at + 1 < n and data[at + 1] == 0xFF:
+            at += 1  # fill bytes
+        if at + 1 >= n:
+            return None
+        marker = data[at + 1]
+        at += 2
+        if marker == 0xD9:
+            return at
+        if marker in _STANDALONE or marker == 0x00:
+            continue
+        if at + 2 > n:
+            return None
+        at += int.from_bytes(data[at : at + 2], "big")
+        if marker == 0xDA:  # start of scan: skip its entropy-coded data
+            while True:
+                at = data.find(b"\xff", at)
+                if at < 0 or at + 1 >= n:
+                    return None
+                following = data[at + 1]
+                if following == 0x00 or 0xD0 <= following <= 0xD7:
+                    at += 2
+                    continue
+                break
+    return None
+
+
+def _pdf_end(data: mmap.mmap) -> int | None:
+    at = data.rfind(b"%%EOF")
+    return None if at < 0 else at + 5
+
+
+_END_OF = {"jpeg": _jpeg_end, "png": _png_end, "pdf": _pdf_end}
+
+
+# --- Images --------------------------------------------------------------------------------------
+
+_PIL_FORMAT = {"jpeg": "JPEG", "png": "PNG"}
+
+
+def _open_image(path: Path, kind: str) -> Any:
+    """The image, its size checked before a pixel is decoded."""
+    from PIL import Image
+
+    try:
+        image = Image.open(path, formats=[_PIL_FORMAT[kind]])
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise FileRefused(IMAGE_TOO_BIG) from None
+    width, height = image.size
+    if width * height > MAX_IMAGE_PIXELS:
+        image.close()
+        raise FileRefused(IMAGE_TOO_BIG)
+    return image
+
+
+def _reencode(path: Path, kind: str) -> None:
+    """Decodes the image and writes only its pixels back, in place: upright (its EXIF
+    orientation applied), in sRGB where it had a colour profile, with no metadata."""
+    from PIL import Image, ImageOps
+
+    try:
+        with _open_image(path, kind) as image:
+            image.load()
+            clean = ImageOps.exif_transpose(image)
+            clean = _in_srgb(clean)
+            if kind == "jpeg":
+                if clean.mode not in ("L", "RGB"):
+                    clean = clean.convert("RGB")
+            elif "transparency" in clean.info or clean.mode in ("P", "PA"):
+                clean = clean.convert("RGBA" if clean.mode != "L" else "LA")
+            elif clean.mode not in ("1", "L", "LA", "RGB", "RGBA", "I;16"):
+                clean = clean.convert("RGBA")
+            clean.info = {}  # or JPEG's save carries the comment over
+            with _replacing(path) as out:
+                if kind == "jpeg":
+                    clean.save(out, "JPEG", quality=90)
+                else:
+                    clean.save(out, "PNG", compress_level=6)
+    except FileRefused:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise FileRefused(IMAGE_TOO_BIG) from None
+    except (OSError, SyntaxError, ValueError, TypeError, IndexError, KeyError, EOFError, ZeroDivisionError):
+        # What Pillow raises on a truncated or malformed image.
+        raise FileRefused(DAMAGED) from None
+
+
+def _in_srgb(image: Any) -> Any:
+    """The image converted from its embedded colour profile to sRGB (a Display P3 photo from
+    an iPhone keeps its colours), or as it was when it has none or the profile is unreadable."""
+    profile = image.info.get("icc_profile")
+    if not profile or image.mode not in ("RGB", "RGBA", "L", "CMYK"):
+        return image
+    from PIL import ImageCms
+
+    try:
+        mode = "RGBA" if image.mode == "RGBA" else "RGB"
+        converted = ImageCms.profileToProfile(
+            image, io.BytesIO(profile), ImageCms.createProfile("sRGB"), outputMode=mode
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return image
+    return converted if converted is not None else image
+
+
+class _replacing:
+    """A temporary file beside ``path`` that replaces it on success (atomic: a crash leaves the
+    original or the new file, never half of one), and is removed on failure."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __enter__(self) -> Any:
+        fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=".reencode-")
+        self.name = name
+        self.file = os.fdopen(fd, "wb")
+        return self.file
+
+    def __exit__(self, kind: Any, error: Any, tb: Any) -> None:
+        try:
+            if kind is None:
+                self.file.flush()
+                os.fsync(self.file.fileno())
+            self.file.close()
+            if kind is None:
+                os.replace(self.name, self.path)
+        finally:
+            if os.path.exists(self.name):
+                os.unlink(self.name)
+
+
+def thumbnail(path: Path | str, size: int = 240) -> bytes | None:
+    """A PNG of the image at ``path`` at most ``size`` pixels wide and high, for staff; None for
+    a file that is not an image (a PDF) or that cannot be read."""
+    from PIL import Image
+
+    try:
+        with Image.open(path, formats=["JPEG", "PNG"]) as image:
+            if image.width * image.height > MAX_IMAGE_PIXELS:
+                return None
+            image.thumbnail((size, size))
+            small = image.convert("RGBA" if "A" in image.mode or "transparency" in image.info else "RGB")
+            out = io.BytesIO()
+            small.save(out, "PNG")
+            return out.getvalue()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning, OSError, SyntaxError, ValueError):
+        return None
+
+
+# --- PDFs --------------------------------------------------------------------------------------
+
+# Actions a PDF reader runs or opens without the reader's say: scripts, programs, other files,
+# forms sent elsewhere, media. A link (URI) or a page destination is allowed.
+_ACTIONS = {
+    "/JavaScript", "/Launch", "/ImportData", "/SubmitForm", "/GoToE", "/GoToR", "/Rendition",
+    "/RichMediaExecute", "/Sound", "/Movie", "/SetOCGState", "/Trans", "/GoTo3DView",
+}  # fmt: skip
+_ACTIVE_KEYS = {"/JS", "/JavaScript", "/AA", "/XFA"}
+_ATTACHED_KEYS = {"/EmbeddedFiles", "/EF", "/EmbeddedFile"}
+_ACTIVE_SUBTYPES = {"/RichMedia", "/Movie", "/Sound", "/Screen", "/3D"}
+# Names a reader might find outside the cross-reference table (a damaged file is "repaired" by
+# scanning it all): searched for in the raw bytes too.
+_RAW_NAMES = (b"/JavaScript", b"/Launch", b"/EmbeddedFile", b"/RichMedia")
+# A PDF with more objects than this is refused rather than read for minutes; a scanned
+# 100-page document has a few hundred.
+MAX_PDF_OBJECTS = 50_000
+PDF_TOO_COMPLEX = "The selected PDF is too complex to check: print it to a new PDF and upload that"
+
+
+def _check_pdf(path: Path) -> None:
+    """Reads the PDF with pypdf: refuses one it cannot read, one that needs a password (one
+    that opens without a password but restricts printing or copying is read like any other), one
+    with no pages, and one holding scripts, actions that run by themselves or attached files,
+    looking at every object (compressed object streams too: names are read as a reader would,
+    so "/J#61vaScript" is "/JavaScript")."""
+    from pypdf import PdfReader
+
+    with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        if any(data.find(name) >= 0 for name in _RAW_NAMES):
+            raise FileRefused(PDF_ACTIVE if data.find(b"/EmbeddedFile") < 0 else PDF_ATTACHED)
+    try:
+        reader = PdfReader(path, strict=False)
+        if reader.is_encrypted:
+            opened: Any
+            try:
+                opened = reader.decrypt("")
+            except Exception:  # noqa: BLE001 (any failure to decrypt means a password is needed)
+                opened = 0
+            if not opened:
+                raise FileRefused(PASSWORD)
+        if len(reader.pages) == 0:
+            raise FileRefused(DAMAGED)
+        for obj in _pdf_objects(reader):
+            _inspect(obj, 0)
+        _inspect(reader.trailer, 0)
+    except FileRefused:
+        raise
+    except Exception:  # noqa: BLE001 (pypdf raises anything on a hostile file: all mean unreadable)
+        raise FileRefused(DAMAGED) from None
+
+
+def _pdf_objects(reader: Any) -> Iterator[Any]:
+    from pypdf.generic import IndirectObject
+
+    numbers = [(num, gen) for gen, table in reader.xref.items() for num in table]
+    numbers += [(num, 0) for num in reader.xref_objStm]
+    if len(numbers) > MAX_PDF_OBJECTS:
+        raise FileRefused(PDF_TOO_COMPLEX)
+    for num, gen in numbers:
+        yield reader.get_object(IndirectObject(num, gen, reader))
+
+
+def _inspect(obj: Any, depth: int) -> None:
+    """Refuses a PDF object that is, or holds inline, an action or an attached file. Indirect
+    references are not followed: every indirect object is inspected in its own right."""
+    from pypdf.generic import ArrayObject, DictionaryObject
+
+    if depth > 64:
+        raise FileRefused(DAMAGED)
+    if isinstance(obj, DictionaryObject):
+        keys = set(obj.keys())
+        if keys & _ATTACHED_KEYS or obj.get("/Type") in ("/EmbeddedFile",) or obj.get("/Subtype") == "/FileAttachment":
+            raise FileRefused(PDF_ATTACHED)
+        if keys & _ACTIVE_KEYS or obj.get("/S") in _ACTIONS or obj.get("/Subtype") in _ACTIVE_SUBTYPES:
+            raise FileRefused(PDF_ACTIVE)
+        for value in obj.values():
+            _inspect(value, depth + 1)
+    elif isinstance(obj, ArrayObject):
+        for value in obj:
+            _inspect(value, depth + 1)
