@@ -290,6 +290,7 @@ def _journey_rules(doc: dict[str, Any]) -> Iterator[Problem]:
     for name, question in questions.items():
         if name in props:
             yield from _check_widget(schema, name, question, props[name])
+    yield from _file_pages(questions, pages)
 
     conditional = set()
     for i, page in enumerate(pages):
@@ -557,6 +558,19 @@ def _check_identity_lengths(root: dict[str, Any], identity: dict[str, str], fiel
 # Far above any real list (the longest shipped one has 8 options), low enough that every page
 # and check stays fast: a checkbox question with 15,000 options took 10 s a request.
 MAX_OPTIONS = 1000
+
+
+def _file_pages(questions: dict[str, Any], pages: list[dict[str, Any]]) -> Iterator[Problem]:
+    """A file question is the only question on its page: its page is a multipart form with
+    its own Upload and Remove buttons (docs/uploads.md)."""
+    for i, page in enumerate(pages):
+        names = page["questions"]
+        for j, name in enumerate(names):
+            question = questions.get(name)
+            if isinstance(question, dict) and question.get("widget") == "file" and len(names) > 1:
+                yield Problem(
+                    f"$.pages[{i}].questions[{j}]", f'the file question "{name}" must be the only question on its page'
+                )
 
 
 def _check_widget(root: dict[str, Any], name: str, question: dict[str, Any], prop: Any) -> Iterator[Problem]:

@@ -27,7 +27,7 @@ from referencing.exceptions import NoSuchResource
 
 from .lru import LRU
 from .problems import Problem, json_path
-from .widgets import is_nhs_number, is_ni_number, is_postcode, is_time_of_day, is_uk_phone
+from .widgets import is_nhs_number, is_ni_number, is_postcode, is_time_of_day, is_uk_phone, is_upload
 
 # -- patterns: RE2, never Python's re ------------------------------------------------------------
 # A definition's "pattern" runs on every citizen's answer, whatever its length ("maxLength"
@@ -460,7 +460,7 @@ MetaValidator = validators.extend(Draft202012Validator, {"pattern": _pattern, "p
 # The formats answers are checked against. Any other format (iri, regex, idn-hostname, ...) is
 # refused by the checker; one that slipped through is an annotation, never run: some of
 # jsonschema's checkers are slow or need optional packages on long input.
-ALLOWED_FORMATS = ("date", "email", "uk-postcode", "nhs-number", "ni-number", "time-of-day", "uk-phone")
+ALLOWED_FORMATS = ("date", "email", "uk-postcode", "nhs-number", "ni-number", "time-of-day", "uk-phone", "upload")
 FORMATS = FormatChecker(formats=["date"])
 
 _EMAIL = r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$"
@@ -517,6 +517,12 @@ def _is_nhs_number(instance: object) -> bool:
 @FORMATS.checks("ni-number")
 def _is_ni_number(instance: object) -> bool:
     return not isinstance(instance, str) or is_ni_number(instance)
+
+
+@FORMATS.checks("upload")
+def _is_upload(instance: object) -> bool:
+    # One uploaded file as the upload use case stores it (runtime.widgets.file).
+    return not isinstance(instance, dict) or is_upload(instance)
 
 
 @FORMATS.checks("time-of-day")

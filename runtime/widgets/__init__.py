@@ -13,6 +13,7 @@ from .base import WIDTHS, FormData, Widget, clean_text, html_id
 from .choices import CHECKBOXES, RADIOS, SELECT, YES_NO
 from .date import DATE, long_date
 from .declaration import DECLARATION
+from .file import FILE, is_upload
 from .identifiers import (
     NHS_NUMBER,
     NI_NUMBER,
@@ -54,6 +55,7 @@ WIDGETS: dict[str, Widget] = {
         TIME,
         MONEY,
         UK_PHONE,
+        FILE,
     )
 }
 ADD_ANOTHER.widgets.update(WIDGETS)  # the widgets its item questions use
@@ -74,6 +76,7 @@ __all__ = [
     "is_nhs_number",
     "is_ni_number",
     "is_postcode",
+    "is_upload",
     "is_time_of_day",
     "is_uk_phone",
     "long_date",

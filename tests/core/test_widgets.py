@@ -58,6 +58,7 @@ def test_the_palette_is_in_the_builder_s_order_and_words() -> None:
         ("Time", "time"),
         ("Money", "money"),
         ("UK phone number", "uk-phone"),
+        ("File upload", "file"),
     ]
     assert {n for n, w in WIDGETS.items() if w.takes_options} == {"radios", "checkboxes", "select"}
 
