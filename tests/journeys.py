@@ -93,4 +93,21 @@ HAPPY_PATHS: dict[str, list[tuple[str, dict[str, Any]]]] = {
         ("proof-of-address", {"proof_of_address": ["council_tax_bill", "utility_bill"]}),
         ("your-details", dict(CONTACT)),
     ],
+    # Add another: item 1's questions are asked on the list's page while the list is empty, then
+    # "Yes" leads to item 2's page (household-members/2); two people ask the bedrooms page, a
+    # partner the tenancy page.
+    "household-members": [
+        ("your-address", dict(ADDRESS)),
+        (
+            "household-members",
+            {"full_name": "John Smith", "relationship": "partner"}
+            | {"date_of_birth-day": "14", "date_of_birth-month": "2", "date_of_birth-year": "1979"},
+        ),
+        ("household-members", {"add-another": "yes"}),
+        ("household-members/2", {"full_name": "Amy Smith", "relationship": "child"}),
+        ("household-members", {"add-another": "no"}),
+        ("partner", {"partner_on_tenancy": "yes"}),
+        ("bedrooms", {"bedrooms": "2"}),
+        ("your-details", dict(CONTACT)),
+    ],
 }

@@ -23,6 +23,7 @@ from ..limits import META_SCHEMA
 from ..models import utcnow
 from ..services import submitting
 from ..validation import CompiledService, compiled
+from .add_another import asks_list, item_page, list_page, remove_page
 from .case_status import status_url
 from .citizen_shell import client_key, forms_cap, too_many_requests
 from .common import db, one_statement_at_a_time, render_page, settings
@@ -76,6 +77,7 @@ class CitizenJourney(JourneyPages):
     start_endpoint = "citizen.start"
     question_endpoint = "citizen.question"
     check_answers_endpoint = "citizen.check_answers"
+    item_endpoint = "citizen.add_another_item"
 
     def __init__(self, form_session: form_sessions.FormSessionState):
         self.form_session = form_session
@@ -317,6 +319,11 @@ def question(service_id: str, page_id: str) -> Any:
         _in_use_again(journey, continuing)
         return redirect(journey.page_url(journey.journey.first_incomplete), 303)
 
+    listed = asks_list(service, page)
+    if listed is not None:
+        # An add-another question's list (runtime.web.add_another): each item has pages of its own.
+        return list_page(journey, page, listed, settings().max_answers_bytes)
+
     if request.method == "GET":
         submitting.keep_alive(
             session=db(), form_session=journey.form_session, minutes=settings().session_timeout_minutes
@@ -343,6 +350,42 @@ def question(service_id: str, page_id: str) -> Any:
         abort(413)  # one form's answers, all pages together, are capped (CIVICFORMS_MAX_ANSWERS_BYTES)
     journey.journey = answered
     return redirect(journey.after_answer_url(page, answered, change=request.args.get("change") == "1"), 303)
+
+
+def _list_journey(service_id: str, page_id: str) -> tuple[CitizenJourney, Page, str] | Response:
+    """The journey, page and add-another question of an item's page (as ``question`` finds a
+    page's), or where to go instead."""
+    one_statement_at_a_time()
+    journey = _journey(service_id)
+    if journey is None:
+        if page_id not in _service(service_id).page_by_id:
+            abort(404)
+        return _expired(service_id)
+    if journey.form_session.submission_reference:
+        return redirect(url_for("citizen.confirmation", service_id=service_id), 303)
+    page = journey.service.page_by_id.get(page_id)
+    name = asks_list(journey.service, page) if page is not None else None
+    if page is None or name is None:
+        abort(404)
+    if _left_idle(journey.form_session):
+        return _choose_first(service_id, page_id)  # what is posted is not saved: see _choose_before_saving
+    if not journey.journey.can_visit(page):
+        return redirect(journey.page_url(journey.journey.first_incomplete), 303)
+    return journey, page, name
+
+
+@bp.route("/services/<service_id>/<page_id>/<number>", methods=["GET", "POST"])
+def add_another_item(service_id: str, page_id: str, number: str) -> Any:
+    """An add-another question's item ``number`` (runtime.web.add_another)."""
+    found = _list_journey(service_id, page_id)
+    return found if isinstance(found, Response) else item_page(*found, number, settings().max_answers_bytes)
+
+
+@bp.route("/services/<service_id>/<page_id>/<number>/remove", methods=["GET", "POST"])
+def add_another_remove(service_id: str, page_id: str, number: str) -> Any:
+    """Removing an add-another question's item ``number`` (runtime.web.add_another)."""
+    found = _list_journey(service_id, page_id)
+    return found if isinstance(found, Response) else remove_page(*found, number)
 
 
 @bp.route("/services/<service_id>/check-answers", methods=["GET", "POST"])

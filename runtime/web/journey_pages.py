@@ -135,6 +135,7 @@ class JourneyPages:
     start_endpoint: str
     question_endpoint: str
     check_answers_endpoint: str
+    item_endpoint: str | None = None  # an add-another question's item page (runtime.web.add_another)
 
     service: Definition
     journey: Journey
@@ -202,19 +203,22 @@ class JourneyPages:
             return self.page_url(gap, change="1") if gap is not None else self.page_url(None)
         return self.page_url(answered.next_page(page))
 
+    def error_url(self, path: str) -> str:
+        """Where check answers' error summary sends the citizen for ``path``: its page, or an
+        add-another item's own page at the field (``household.1.full_name``: item 2's)."""
+        page = self.service.page_of_question.get(path.split(".")[0])
+        if page is None:
+            return "#main-content"  # an error no question owns (a definition fault) still gets an entry
+        item = self.service.item_field(path)
+        if item is not None and self.item_endpoint is not None:
+            number = item[1] + 1
+            at = rendering.anchor(self.service, path)
+            return url_for(self.item_endpoint, page_id=page.id, number=number, change="1", **self.url_args) + at
+        return self.page_url(page, change="1")
+
     def check_answers_context(self, errors: dict[str, str]) -> dict[str, Any]:
         """What citizen/check_answers.html needs: the answers with change links, and any errors."""
-        page_of = self.service.page_of_question
-        summary = [
-            {
-                "text": message,
-                # An error no question owns (a definition fault) still gets a summary entry.
-                "href": self.page_url(page_of[path.split(".")[0]], change="1")
-                if path.split(".")[0] in page_of
-                else "#main-content",
-            }
-            for path, message in errors.items()
-        ]
+        summary = [{"text": message, "href": self.error_url(path)} for path, message in errors.items()]
         rows = rendering.summary_rows(
             self.service, self.journey.path, self.journey.answers, lambda page: self.page_url(page, change="1")
         )

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .base import FormData, Resolve, Widget, clean_text, one
+from .base import FormData, Resolve, Widget, clean_text, error_param, heading, one
 
 if TYPE_CHECKING:
     from ..questions import Question
@@ -172,8 +172,18 @@ class AddAnother(Widget):
         return f"#{ANOTHER}"  # the list page's "Do you need to add another?"
 
     def view(self, q: Question, raw: dict[str, Any], errors: dict[str, str], as_heading: bool) -> dict[str, Any]:
-        """Shown by its own pages (citizen/add_another_*.html); a preview lists the item questions."""
-        return {"macro": "add-another", "params": {"id": q.name, "label": q.label, "items": [i.label for i in q.items]}}
+        """The question as a preview shows it (the builder, a page test): its label, hint and
+        error over the list page's yes or no; the citizen's own pages are runtime/web/add_another.py's."""
+        params = {
+            "idPrefix": ANOTHER,
+            "name": ANOTHER,
+            "classes": "govuk-radios--inline",
+            "fieldset": {"legend": heading(q.label_text, as_heading, legend=True)},
+            "hint": {"text": q.hint} if q.hint else None,
+            "errorMessage": error_param(errors, q.name),
+            "items": [{"value": "yes", "text": "Yes"}, {"value": "no", "text": "No"}],
+        }
+        return {"macro": "govukRadios", "params": params}
 
     def message(self, keyword: str, limit: Any, name: str, cap: str, instance: Any = None) -> str | None:
         return None  # worded by count_message, which knows the item's names

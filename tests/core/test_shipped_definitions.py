@@ -59,6 +59,8 @@ def _expected_inputs(definition: Definition, name: str) -> list[tuple[str, str]]
         return [(f"{qid}-{part}", f"{name}-{part}") for part in ("day", "month", "year")]
     if widget == "uk-address":
         return [(f.html_id, f.path) for f in definition.fields_of(name)]
+    if widget == "add-another":
+        return [("add-another", "add-another")]  # its list's "Do you need to add another?"
     return [(qid, name)]  # for radios and checkboxes, the first item: where an error link lands
 
 
