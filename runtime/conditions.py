@@ -20,6 +20,7 @@ from typing import Any
 
 from .problems import json_equal
 from .widgets import long_date
+from .wording import lower_first
 
 
 class EditError(ValueError):
@@ -31,7 +32,18 @@ class EditError(ValueError):
         self.message = message
 
 
-OPERATORS = ("is", "is_not", "is_one_of", "more_than", "less_than", "before", "after", "answered")
+OPERATORS = (
+    "is",
+    "is_not",
+    "is_one_of",
+    "more_than",
+    "less_than",
+    "before",
+    "after",
+    "answered",
+    "at_least",  # an add-another question: at least this many items added
+    "any_item",  # an add-another question: any item's answer meets a clause (its value)
+)
 
 # How each operator reads in a sentence; checkboxes read "includes" instead of "is".
 OPERATOR_WORDS = {
@@ -43,6 +55,8 @@ OPERATOR_WORDS = {
     "before": "is before",
     "after": "is after",
     "answered": "is answered",
+    "at_least": "has at least",
+    "any_item": "has any item where",
 }
 _MULTI_WORDS = {"is": "includes", "is_one_of": "includes any of"}
 
@@ -52,6 +66,7 @@ _BY_KIND = {
     "multi": ("is", "is_one_of", "answered"),
     "number": ("is", "more_than", "less_than", "answered"),
     "date": ("before", "after", "answered"),
+    "items": ("at_least", "any_item", "answered"),
     "other": ("answered",),
 }
 
@@ -85,6 +100,8 @@ def _kind(doc: dict[str, Any], question: str) -> str:
         return "multi"
     if widget in ("yes-no", "number", "date"):
         return str(widget)
+    if widget == "add-another":
+        return "items"
     return "other"
 
 
@@ -175,6 +192,8 @@ def validate_clause(
     value = clause.value
     if op == "answered":
         return Clause(question, op, None)
+    if kind == "items":
+        return _validate_items_clause(doc, clause)
     if kind == "yes-no":
         if isinstance(value, bool):
             return Clause(question, op, value)
@@ -212,6 +231,36 @@ def validate_clause(
     raise EditError("operator", "Select how to compare the answer")
 
 
+def item_doc(doc: dict[str, Any], question: str) -> dict[str, Any]:
+    """The questions an add-another question asks of each item, as a document the clause
+    functions read (its conditions are about one item's answers)."""
+    q = doc.get("questions", {}).get(question, {})
+    asked = q.get("questions") if isinstance(q, dict) else None
+    return {"questions": asked if isinstance(asked, dict) else {}, "pages": []}
+
+
+def _validate_items_clause(doc: dict[str, Any], clause: Clause) -> Clause:
+    """ "at least 2 people added" (value: a whole number from 1), or "any person's
+    relationship is Partner" (value: a Clause on one item question)."""
+    if clause.operator == "at_least":
+        try:
+            count = _number(clause.value)
+        except (TypeError, ValueError, OverflowError):
+            count = None
+        if not isinstance(count, int) or count < 1:
+            raise EditError("value", "Enter a whole number of 1 or more, like 2")
+        return Clause(clause.question, "at_least", count)
+    inner = clause.value
+    if not isinstance(inner, Clause):
+        raise EditError("value", "Select a question asked of each item")
+    items = item_doc(doc, clause.question)
+    if inner.question not in items["questions"]:
+        raise EditError("value", "Select a question asked of each item")
+    if inner.operator not in operators_for(items, inner.question):
+        raise EditError("operator", "Select how to compare the answer")
+    return Clause(clause.question, "any_item", validate_clause(items, inner))
+
+
 def validate_condition(
     doc: dict[str, Any], condition: Condition, page_id: str | None = None, *, routing: bool = False
 ) -> Condition:
@@ -228,6 +277,10 @@ def _clause_schema(doc: dict[str, Any], clause: Clause) -> dict[str, Any]:
     q, op, value = clause.question, clause.operator, clause.value
     if op == "answered":
         return {"required": [q]}
+    if op == "at_least":
+        return {"properties": {q: {"minItems": value}}, "required": [q]}
+    if op == "any_item":
+        return {"properties": {q: {"contains": _clause_schema(item_doc(doc, q), value)}}, "required": [q]}
     multi = _kind(doc, q) == "multi"
     sub: dict[str, Any]
     if op == "is":
@@ -272,6 +325,11 @@ def _read_clause(schema: Any) -> Clause | None:
     if not isinstance(sub, dict) or len(sub) != 1:
         return None
     ((key, value),) = sub.items()
+    if key == "minItems":
+        return Clause(q, "at_least", value)
+    if key == "contains" and isinstance(value, dict) and "required" in value:
+        inner = _read_clause(value)  # about one item: "any person's relationship is Partner"
+        return Clause(q, "any_item", inner) if inner is not None else None
     if key == "contains" and isinstance(value, dict) and len(value) == 1:
         ((inner, inner_value),) = value.items()
         return Clause(q, {"const": "is", "enum": "is_one_of"}.get(inner, "?"), inner_value)
@@ -340,7 +398,19 @@ def _value_words(doc: dict[str, Any], clause: Clause) -> str:
 
 
 def describe_clause(doc: dict[str, Any], clause: Clause) -> str:
-    """ "'Do you have a partner?' is Yes"."""
+    """ "'Do you have a partner?' is Yes"; of an add-another question, "2 or more people added"
+    and "any person's relationship is Partner"."""
+    if clause.operator in ("at_least", "any_item"):
+        q = doc.get("questions", {}).get(clause.question, {})
+        singular, plural = str(q.get("singular") or "item"), str(q.get("plural") or "items")
+        if clause.operator == "at_least":
+            return f"at least one {singular} added" if clause.value == 1 else f"{clause.value} or more {plural} added"
+        inner: Clause = clause.value
+        items = item_doc(doc, clause.question)
+        asked = items["questions"].get(inner.question, {})
+        label = str(asked.get("short_label") or asked.get("label") or inner.question)
+        words = operator_label(items, inner.question, inner.operator)
+        return f"any {singular}'s {lower_first(label)} {words} {_value_words(items, inner)}".rstrip()
     label = doc.get("questions", {}).get(clause.question, {}).get("label", clause.question)
     words = operator_label(doc, clause.question, clause.operator)
     value = _value_words(doc, clause)
