@@ -13,8 +13,9 @@ see. Rules that IT wrote by hand stay, unless they would now trap a citizen.
 from __future__ import annotations
 
 import copy
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
@@ -32,8 +33,11 @@ from runtime.limits import (
     MAX_TEXT,
 )
 from runtime.problems import json_equal
+from runtime.uploads import KINDS
 from runtime.visibility import implies, written_conditions
 from runtime.widgets import WIDGETS, WIDTHS, clean_text, html_id
+from runtime.widgets.add_another import MOST_ITEMS, NOT_IN_ITEMS
+from runtime.widgets.file import MAX_FILES, MAX_SIZE_MB
 
 from .conditions import Condition, EditError, to_schema, validate_condition
 
@@ -41,12 +45,17 @@ __all__ = [
     "KEEP",
     "EditError",
     "add_choice",
+    "add_item_question",
     "add_page",
     "add_question",
     "copy_service",
+    "delete_item_question",
     "delete_page",
     "delete_question",
+    "edit_items",
+    "item_service",
     "move_choice",
+    "move_item_question",
     "move_page",
     "move_question",
     "new_blank_service",
@@ -66,10 +75,15 @@ __all__ = [
     "set_routing",
     "set_start_page",
     "set_stop_page",
+    "update_item_question",
     "update_question",
 ]
 
 MAX_TEXT_LENGTH = 100_000  # the largest maxLength a designer may set on a free-text answer
+# Question types asked on a page of their own: a file upload (its page is a form that sends
+# files) and an add-another section (its page is the list of what has been added).
+ALONE_ON_PAGE = {"file": "A file upload", "add-another": "An add-another section"}
+MAX_AMOUNT_PENCE = 100_000_000_000  # £1,000,000,000.00: beyond any amount a council form asks for
 RESERVED_PAGE_IDS = {"start", "check-answers", "confirmation", "session-expired", "submit", "continue-or-start-again"}
 _ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _PREFIX = re.compile(r"^[A-Z]{2,5}$")
@@ -674,6 +688,7 @@ def add_question(
     kind = WIDGETS.get(widget)
     if kind is None:
         raise EditError("widget", "Select the type of question")
+    _check_alone(new, target, kind.name, "page")
     text = _text("label", label, "the question text")
     assert text is not None
     prop_name = name or new_question_name(new, text)
@@ -700,6 +715,23 @@ def add_question(
     wanted = _required_names(new["schema"]) | ({prop_name} if required else set())
     _sync_required(doc, new, wanted)
     return new
+
+
+def _check_alone(doc: dict[str, Any], target: dict[str, Any], widget: str, field: str) -> None:
+    """A file upload or an add-another section is the only question on its page."""
+    if widget in ALONE_ON_PAGE and target.get("questions"):
+        raise EditError(
+            field,
+            f"{ALONE_ON_PAGE[widget]} must be the only question on its page. Add a new page for it, then add it there",
+        )
+    for other in target.get("questions", []):
+        kind = doc["questions"].get(other, {}).get("widget")
+        if kind in ALONE_ON_PAGE:
+            raise EditError(
+                field,
+                f"Page {quoted_title(target)} asks {quoted_label(doc, other)}, which must be the only question "
+                f"on its page. Add this question to another page",
+            )
 
 
 def _int(field: str, value: Any, what: str, *, minimum: int = 0, maximum: int | None = None) -> int:
@@ -850,6 +882,15 @@ def update_question(
     statement: str | None = KEEP,
     searchable: bool = KEEP,
     messages: dict[str, str | None] = KEEP,
+    max_files: int | str = KEEP,
+    accept: list[str] = KEEP,
+    max_size_mb: int | str = KEEP,
+    singular: str = KEEP,
+    plural: str = KEEP,
+    min_items: int | str | None = KEEP,
+    max_items: int | str = KEEP,
+    summary: str | None = KEEP,
+    lookup: bool = KEEP,
 ) -> dict[str, Any]:
     """Change a question: its texts, whether it is required, and its validation in plain words.
 
@@ -859,10 +900,37 @@ def update_question(
     ``{"earliest": {"amount": "14", "unit": "working_days", "direction": "from"}, "latest": ...}``.
     ``statement`` is a declaration's tick box wording; ``searchable`` lets caseworkers search
     cases by a text-like answer.
+
+    A file upload's limits: ``max_files`` (how many), ``accept`` (kinds of file, runtime.uploads.KINDS),
+    ``max_size_mb``. An add-another section's ``singular`` and ``plural`` names, ``min_items`` and
+    ``max_items``, and ``summary`` (the item question naming each item; None: the first). A UK
+    address's ``lookup`` (find it by postcode first). A money answer's ``min_value`` and
+    ``max_value`` are amounts in pounds ("1,200.50"), stored in pence.
     """
     new = _edit(doc)
     question = _question(new, name)
     widget = WIDGETS.get(question.get("widget", ""))
+    kind_name = widget.name if widget else ""
+    if any(v is not KEEP for v in (max_files, accept, max_size_mb)):
+        _set_file_limits(new, name, kind_name, max_files=max_files, accept=accept, max_size_mb=max_size_mb)
+    if any(v is not KEEP for v in (singular, plural, min_items, max_items, summary)):
+        _set_items(
+            new,
+            name,
+            kind_name,
+            singular=singular,
+            plural=plural,
+            min_items=min_items,
+            max_items=max_items,
+            summary=summary,
+        )
+    if lookup is not KEEP:
+        if kind_name != "uk-address":
+            raise EditError("lookup", "Only a UK address can be found by postcode")
+        if lookup:
+            question["lookup"] = True
+        else:
+            question.pop("lookup", None)
     if label is not KEEP:
         question["label"] = _text("label", label, "the question text")
     for key, value, what in (
@@ -959,7 +1027,9 @@ def _set_validation(doc: dict[str, Any], name: str, widget: str, **kw: Any) -> N
                 prop[key] = _int(field, value, what, minimum=1 if key == "maxLength" else 0, maximum=MAX_TEXT_LENGTH)
         if prop.get("minLength", 0) > prop.get("maxLength", MAX_TEXT_LENGTH):
             raise EditError("max_length", "Maximum length must be the same as or more than the minimum length")
-    if kw["min_value"] is not KEEP or kw["max_value"] is not KEEP or kw["whole_numbers"] is not KEEP:
+    if widget == "money" and (kw["min_value"] is not KEEP or kw["max_value"] is not KEEP):
+        _set_amounts(prop, kw["min_value"], kw["max_value"])
+    elif kw["min_value"] is not KEEP or kw["max_value"] is not KEEP or kw["whole_numbers"] is not KEEP:
         if widget != "number":
             raise EditError("max_value", "Only number answers have a minimum or maximum value")
         for key, field, what in (("minimum", "min_value", "Minimum value"), ("maximum", "max_value", "Maximum value")):
@@ -1006,6 +1076,7 @@ def move_question(
         _, target = _find_page(new, to_page, "to_page")
         if target.get("stop"):
             raise EditError("to_page", "A stop page cannot have questions")
+        _check_alone(new, target, str(new["questions"][name].get("widget", "")), "to_page")
         source["questions"].remove(name)
         target["questions"].append(name)
         problem = _order_problem(new)
@@ -1034,6 +1105,239 @@ def delete_question(doc: dict[str, Any], name: str) -> dict[str, Any]:
     _drop_questions(new, {name})
     _sync_required(doc, new)
     return new
+
+
+# -- file uploads, add-another sections, money (issue 18) --------------------------------------
+
+
+def _count(field: str, value: Any, what: str, *, minimum: int, maximum: int) -> int:
+    """A number of things the designer typed: a clear message when empty or out of range."""
+    if value is None or not str(value).strip():
+        raise EditError(field, f"Enter {what}")
+    return _int(field, value, what[:1].upper() + what[1:], minimum=minimum, maximum=maximum)
+
+
+def _set_file_limits(doc: dict[str, Any], name: str, widget: str, **kw: Any) -> None:
+    """How many files, which kinds, and the largest size, for a file upload (in place)."""
+    if widget != "file":
+        raise EditError("max_files", "Only a file upload has these limits")
+    question = doc["questions"][name]
+    prop = _property(doc, name, "max_files")
+    if kw["max_files"] is not KEEP:
+        prop["maxItems"] = _count(
+            "max_files", kw["max_files"], "how many files people can upload", minimum=1, maximum=MAX_FILES
+        )
+    if kw["accept"] is not KEEP:
+        chosen = [str(k) for k in kw["accept"]] if isinstance(kw["accept"], list | tuple) else []
+        if any(k not in KINDS for k in chosen):
+            raise EditError("accept", "Select the kinds of file people can upload from the list")
+        if not chosen:
+            raise EditError("accept", "Select at least one kind of file people can upload")
+        question["accept"] = [k for k in KINDS if k in chosen]  # in the list's order, each once
+    if kw["max_size_mb"] is not KEEP:
+        question["max_size_mb"] = _count(
+            "max_size_mb", kw["max_size_mb"], "the largest file size in megabytes", minimum=1, maximum=MAX_SIZE_MB
+        )
+
+
+def _set_items(doc: dict[str, Any], name: str, widget: str, **kw: Any) -> None:
+    """An add-another section's names for its items, how many, and the answer naming each (in place)."""
+    if widget != "add-another":
+        raise EditError("singular", "Only an add-another section has these settings")
+    question = doc["questions"][name]
+    prop = _property(doc, name, "max_items")
+    for key, what in (("singular", "what one item is called"), ("plural", "what several items are called")):
+        if kw[key] is not KEEP:
+            text = _text(key, kw[key], what)
+            assert text is not None
+            if len(text) > MAX_ITEM_NAME:
+                raise EditError(key, f"{what[:1].upper()}{what[1:]} must be {MAX_ITEM_NAME} characters or less")
+            question[key] = text
+    if kw["max_items"] is not KEEP:
+        prop["maxItems"] = _count(
+            "max_items",
+            kw["max_items"],
+            f"the most {question.get('plural') or 'items'} people can add",
+            minimum=1,
+            maximum=MOST_ITEMS,
+        )
+    if kw["min_items"] is not KEEP:
+        if kw["min_items"] is None or not str(kw["min_items"]).strip():
+            prop.pop("minItems", None)
+        else:
+            what = f"The fewest {question.get('plural') or 'items'} people must add"
+            prop["minItems"] = _int("min_items", kw["min_items"], what, minimum=0, maximum=MOST_ITEMS)
+    if prop.get("minItems", 0) > prop.get("maxItems", MOST_ITEMS):
+        raise EditError(
+            "min_items", f"The fewest {question.get('plural') or 'items'} must be the same as or less than the most"
+        )
+    if kw["summary"] is not KEEP:
+        asked = question.get("questions") if isinstance(question.get("questions"), dict) else {}
+        if kw["summary"] in (None, ""):
+            question.pop("summary", None)
+        elif kw["summary"] not in asked:
+            raise EditError("summary", "Select one of the questions asked about each item")
+        else:
+            question["summary"] = kw["summary"]
+
+
+_AMOUNT = re.compile(r"^(\d{1,12})(?:\.(\d{2}))?$")
+
+
+def _pence(field: str, value: Any, what: str) -> int:
+    """An amount in pounds as typed ("£1,200.50", "12") -> pence (120050, 1200)."""
+    text = re.sub(r"[£,\s]", "", str(value))
+    found = _AMOUNT.match(text)
+    if not found:
+        raise EditError(field, f"{what} must be an amount in pounds, like 1,200 or 12.50")
+    pence = int(found.group(1)) * 100 + int(found.group(2) or 0)
+    if pence > MAX_AMOUNT_PENCE:
+        raise EditError(field, f"{what} must be £{MAX_AMOUNT_PENCE // 100:,} or less")
+    return pence
+
+
+def _set_amounts(prop: dict[str, Any], smallest: Any, largest: Any) -> None:
+    """A money answer's limits in pounds, stored in pence; a largest amount is always needed."""
+    if smallest is not KEEP:
+        if smallest in (None, ""):
+            prop["minimum"] = 0
+        else:
+            prop["minimum"] = _pence("min_value", smallest, "The smallest amount")
+    if largest is not KEEP:
+        if largest in (None, ""):
+            raise EditError("max_value", "Enter the largest amount people can give")
+        prop["maximum"] = _pence("max_value", largest, "The largest amount")
+    if prop.get("minimum", 0) > prop.get("maximum", MAX_AMOUNT_PENCE):
+        raise EditError("max_value", "The largest amount must be the same as or more than the smallest amount")
+
+
+# -- the questions asked about each item of an add-another section ------------------------------
+
+ITEMS_PAGE = "items"
+MAX_ITEM_NAME = 40  # "person", "vehicle", "previous address": one or two words
+
+
+def _items_of(doc: dict[str, Any], name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An add-another question and the items schema its item questions live in."""
+    question = _question(doc, name)
+    if question.get("widget") != "add-another":
+        raise EditError("question", "Only an add-another section has questions about each item")
+    items = _property(doc, name).get("items")
+    if not isinstance(items, dict) or "$ref" in items or not isinstance(items.get("properties"), dict):
+        raise EditError("question", "This is set by IT in the definition file")
+    if not isinstance(question.get("questions"), dict):
+        question["questions"] = {}
+    return question, items
+
+
+def item_service(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    """An add-another section's item questions as a service of one page, so that the question
+    operations above (add, update, choices, move, delete) edit them as they edit any question."""
+    question, items = _items_of(doc, name)
+    required = [n for n in items.get("required", []) if isinstance(n, str)]
+    schema: dict[str, Any] = {"type": "object", "properties": copy.deepcopy(items["properties"])}
+    if required:
+        schema["required"] = required
+    prefix = f"{name}."  # an item question's messages are the service's "<name>.<item question>" ones
+    messages = doc.get("messages") if isinstance(doc.get("messages"), dict) else {}
+    own = {path[len(prefix) :]: copy.deepcopy(m) for path, m in messages.items() if path.startswith(prefix)}
+    return {
+        "schema": schema,
+        **({"messages": own} if own else {}),
+        "questions": copy.deepcopy(question["questions"]),
+        "pages": [
+            {"id": ITEMS_PAGE, "title": str(question.get("label", name)), "questions": list(question["questions"])}
+        ],
+        "identity": {},
+    }
+
+
+def edit_items(doc: dict[str, Any], name: str, edit: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+    """Apply ``edit`` (an operation on ``item_service``'s service) to an add-another's item questions."""
+    new = _edit(doc)
+    question, items = _items_of(new, name)
+    changed = edit(item_service(new, name))
+    order = list(changed["pages"][0]["questions"])
+    question["questions"] = {n: changed["questions"][n] for n in order if n in changed["questions"]}
+    props = changed["schema"]["properties"]
+    items["properties"] = {
+        **{n: props[n] for n in order if n in props},
+        **{n: p for n, p in props.items() if n not in order},
+    }
+    required = [n for n in changed["schema"].get("required", []) if n in question["questions"]]
+    if required:
+        items["required"] = required
+    else:
+        items.pop("required", None)
+    if question.get("summary") not in question["questions"]:
+        question.pop("summary", None)  # the first question names each item now
+    prefix = f"{name}."
+    messages = {k: v for k, v in new.get("messages", {}).items() if not k.startswith(prefix)}
+    messages.update({f"{prefix}{k}": v for k, v in changed.get("messages", {}).items() if k in question["questions"]})
+    if messages:
+        new["messages"] = messages
+    else:
+        new.pop("messages", None)
+    return new
+
+
+def add_item_question(
+    doc: dict[str, Any],
+    name: str,
+    *,
+    widget: str,
+    label: str,
+    hint: str | None = None,
+    required: bool = True,
+) -> dict[str, Any]:
+    """A new question asked about each item of an add-another section, at the end of its list."""
+    if widget in NOT_IN_ITEMS:
+        raise EditError("widget", "Select a type of question that can be asked about each item")
+
+    def add(items: dict[str, Any]) -> dict[str, Any]:
+        return add_question(items, page=ITEMS_PAGE, widget=widget, label=label, hint=hint, required=required)
+
+    return edit_items(doc, name, add)
+
+
+def update_item_question(doc: dict[str, Any], name: str, item: str, **kw: Any) -> dict[str, Any]:
+    """``update_question`` for a question asked about each item."""
+    if kw.get("searchable"):
+        raise EditError("searchable", "Caseworkers cannot search cases by an answer about each item")
+    return edit_items(doc, name, lambda items: update_question(items, item, **kw))
+
+
+def move_item_question(doc: dict[str, Any], name: str, item: str, *, direction: str) -> dict[str, Any]:
+    return edit_items(doc, name, lambda items: move_question(items, item, direction=direction))
+
+
+def delete_item_question(doc: dict[str, Any], name: str, item: str) -> dict[str, Any]:
+    """Delete a question asked about each item; never the last one, nor one a condition reads."""
+    question, _ = _items_of(doc, name)
+    if item not in question["questions"]:
+        raise EditError("question", "This question no longer exists")
+    one = str(question.get("singular") or "item")
+    if len(question["questions"]) == 1:
+        raise EditError(
+            "question", f"Each {one} needs at least one question. Add another question before you delete this one"
+        )
+    for where, condition in _conditions_of(doc):
+        if name in _names_read(condition) and f'"{item}"' in json.dumps(condition):
+            label = quoted_label(item_service(doc, name), item)
+            raise EditError("question", f"You cannot delete {label} because {where} uses it. Change that first")
+    return edit_items(doc, name, lambda items: delete_question(items, item))
+
+
+def _conditions_of(doc: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """Every condition in the service, with where it is in words."""
+    for page in doc["pages"]:
+        if page.get("show_if") is not None:
+            yield f"the condition on page {quoted_title(page)}", page["show_if"]
+        for rule in page.get("next", []):
+            yield f"the routing from page {quoted_title(page)}", rule.get("if")
+    for i, entry in enumerate(doc["schema"].get("allOf", [])):
+        if isinstance(entry, dict):
+            yield f"a rule set by IT in the definition file ($.schema.allOf[{i}])", entry.get("if")
 
 
 # -- choices ------------------------------------------------------------------------------------

@@ -26,8 +26,10 @@ from .date_rules import rule_words
 from .definition import canonical, without_editor_keys
 from .problems import json_equal
 from .retention import short_words as retention_words
+from .uploads import KINDS
 from .visibility import ConditionTooLarge, requirements, visibility_condition
 from .widgets import WIDGETS, long_date
+from .widgets.file import DEFAULT_MAX_SIZE_MB
 from .workflow import DEFAULT_SECTION, parse_duration
 
 # The plain-words reader for conditions: (doc, condition) -> "Show this page only if ..." or None
@@ -685,10 +687,6 @@ def _choice_changes(a: dict[str, Any], b: dict[str, Any], label: str, path: str 
 
 # -- file questions, add-another sections and the other question types of issue 18 -------------
 
-# The citizen's word for each kind of file (runtime.uploads.KINDS labels them the same way).
-_KIND_LABELS = {"jpeg": "JPG", "png": "PNG", "pdf": "PDF", "heic": "HEIC", "webp": "WEBP", "docx": "Word document"}
-DEFAULT_MAX_SIZE_MB = 10  # a file question without "max_size_mb" (docs/definition-format.md)
-
 
 def or_words(words: list[str]) -> str:
     """ "JPG", "JPG or PNG", "JPG, PNG or PDF"."""
@@ -700,7 +698,7 @@ def or_words(words: list[str]) -> str:
 def kinds_words(kinds: Any) -> str:
     """A file question's ``accept`` in the citizen's words: "JPG, PNG or PDF"."""
     listed = [str(k) for k in kinds] if isinstance(kinds, list) else []
-    return or_words([_KIND_LABELS.get(k, k.upper()) for k in listed]) or "no kind of file"
+    return or_words([KINDS[k].label if k in KINDS else k.upper() for k in listed]) or "no kind of file"
 
 
 def file_limits_words(question: dict[str, Any], prop: Any) -> str:

@@ -26,6 +26,11 @@ SIGNED_IN = "signed in"  # any signed-in staff member, whatever their role
 
 # Every endpoint of the builder: PUBLIC, SIGNED_IN, or the permission (runtime.staff) it needs.
 ROUTES: dict[str, str] = {
+    # issue 18, part E: the questions about each item of an add-another section
+    "pages.add_item_question": core.EDIT_DRAFTS,
+    "pages.edit_item_question": core.EDIT_DRAFTS,
+    "pages.move_item_question": core.EDIT_DRAFTS,
+    "pages.delete_item_question": core.EDIT_DRAFTS,
     # issue 17, part E (add this part's endpoints below this line)
     # issue 17, part F (add this part's endpoints below this line)
     # issue 17, part G (add this part's endpoints below this line)

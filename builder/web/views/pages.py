@@ -26,14 +26,18 @@ from builder.conditions import questions_for_condition as condition_questions
 from builder.web.editing import Editing, FormErrors, apply, outcome_errors, service_for
 from runtime import rendering
 from runtime import staff as core
+from runtime.changes import file_limits_words
 from runtime.checker import SEARCHABLE_WIDGETS
 from runtime.data import drafts
 from runtime.date_rules import SIDES, DateRule
 from runtime.limits import MAX_FIELD
 from runtime.models import Service
+from runtime.uploads import KINDS
 from runtime.web.common import db, render_page
 from runtime.web.staff import current_user, requires
 from runtime.widgets import WIDGETS
+from runtime.widgets.add_another import MOST_ITEMS, NOT_IN_ITEMS
+from runtime.widgets.file import DEFAULT_MAX_SIZE_MB, MAX_FILES, MAX_SIZE_MB
 
 bp = Blueprint("pages", __name__)
 
@@ -44,6 +48,7 @@ MESSAGES: dict[str, list[tuple[str, str]]] = {
     "text": [("minLength", "Answer too short"), ("maxLength", "Answer too long")],
     "textarea": [("minLength", "Answer too short"), ("maxLength", "Answer too long")],
     "number": [("type", "Not a number"), ("minimum", "Number too small"), ("maximum", "Number too large")],
+    "money": [("minimum", "Amount too small"), ("maximum", "Amount too large")],
     "date": [
         ("format", "Not a real date"),
         ("dateBefore", "Date too late"),
@@ -274,8 +279,13 @@ def delete_page(service_id: str, page: str) -> Any:
 # -- questions ---------------------------------------------------------------------------------
 
 
-def _palette() -> list[dict[str, Any]]:
-    return [{"value": name, "text": widget.palette_label} for name, widget in WIDGETS.items()]
+def _palette(*, items: bool = False) -> list[dict[str, Any]]:
+    """The question types, in palette order (for the questions about each item: those it may ask)."""
+    return [
+        {"value": name, "text": widget.palette_label}
+        for name, widget in WIDGETS.items()
+        if not (items and name in NOT_IN_ITEMS)
+    ]
 
 
 @bp.route("/services/<service_id>/pages/<page>/questions/new", methods=["GET", "POST"])
@@ -311,7 +321,10 @@ def add_question(service_id: str, page: str) -> Any:
         400 if errors else 200,
         title=f"Add a question: {chosen.palette_label}" if chosen else "What type of question do you want to add?",
         editing=editing,
-        target=target,
+        back_url=url_for("pages.edit_page", service_id=service_id, page=page),
+        back_text="Back to the page",
+        restart_url=url_for("pages.add_question", service_id=service_id, page=page),
+        where=f"On page {target.get('title', page)}",
         widget=chosen,
         palette=_palette(),
         values=values,
@@ -359,11 +372,39 @@ def _question_values(doc: dict[str, Any], name: str) -> dict[str, Any]:
         "date_before": str(prop.get("dateBefore", "")),
         "date_rule": {side: _rule_side(question, side) for side in SIDES},
         "messages": {k: str(v) for k, v in messages.items()} if isinstance(messages, dict) else {},
+        **_new_type_values(question, prop),
     }
 
 
-def _posted_question(widget: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The form's values (to show again) and the keyword arguments for update_question."""
+def _amount(pence: Any) -> str:
+    """A money limit (pence) as the designer types it, in pounds: 500000 -> "5000.00"."""
+    return f"{pence / 100:.2f}" if isinstance(pence, int | float) and not isinstance(pence, bool) else ""
+
+
+def _new_type_values(question: dict[str, Any], prop: dict[str, Any]) -> dict[str, Any]:
+    """The form values of a file upload's limits, an add-another's settings, a money answer's
+    limits in pounds and a UK address's lookup (issue 18)."""
+    widget = question.get("widget")
+    values: dict[str, Any] = {"lookup": question.get("lookup") is True}
+    if widget == "file":
+        accept = question.get("accept")
+        values["max_files"] = str(prop.get("maxItems", ""))
+        values["accept"] = [str(k) for k in accept] if isinstance(accept, list) else []
+        values["max_size_mb"] = str(question.get("max_size_mb", DEFAULT_MAX_SIZE_MB))
+    elif widget == "add-another":
+        for key in ("singular", "plural", "summary"):
+            values[key] = str(question.get(key) or "")
+        values["min_items"] = str(prop.get("minItems", ""))
+        values["max_items"] = str(prop.get("maxItems", ""))
+    elif widget == "money":
+        values["min_value"] = _amount(prop.get("minimum")) if prop.get("minimum") else ""
+        values["max_value"] = _amount(prop.get("maximum"))
+    return values
+
+
+def _posted_question(widget: str, *, item: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The form's values (to show again) and the keyword arguments for update_question
+    (``item``: a question about each item of an add-another, which caseworkers cannot search by)."""
     values: dict[str, Any] = {
         "label": _field("label"),
         "hint": _field("hint"),
@@ -377,7 +418,7 @@ def _posted_question(widget: str) -> tuple[dict[str, Any], dict[str, Any]]:
         kwargs["statement"] = values["statement"]
     else:
         kwargs["required"] = values["required"] == "yes"
-    if widget in SEARCHABLE_WIDGETS:
+    if widget in SEARCHABLE_WIDGETS and not item:
         values["searchable"] = request.form.get("searchable") == "yes"
         kwargs["searchable"] = values["searchable"]
     if widget in TEXT_WIDGETS:
@@ -388,6 +429,22 @@ def _posted_question(widget: str) -> tuple[dict[str, Any], dict[str, Any]]:
         values["whole_numbers"] = request.form.get("whole_numbers") == "yes"
         kwargs["min_value"], kwargs["max_value"] = values["min_value"] or None, values["max_value"] or None
         kwargs["whole_numbers"] = values["whole_numbers"]
+    if widget == "money":
+        values["min_value"], values["max_value"] = _field("min_value"), _field("max_value")
+        kwargs["min_value"], kwargs["max_value"] = values["min_value"] or None, values["max_value"] or None
+    if widget == "file":
+        values["max_files"], values["max_size_mb"] = _field("max_files"), _field("max_size_mb")
+        # Each ticked kind once, at most as many as there are kinds: the operation refuses the rest.
+        values["accept"] = list(dict.fromkeys(v[:MAX_FIELD] for v in request.form.getlist("accept")[: len(KINDS) + 1]))
+        kwargs.update(max_files=values["max_files"], accept=values["accept"], max_size_mb=values["max_size_mb"])
+    if widget == "add-another":
+        for key in ("singular", "plural", "min_items", "max_items", "summary"):
+            values[key] = _field(key)
+        kwargs.update({key: values[key] for key in ("singular", "plural", "max_items")})
+        kwargs["min_items"], kwargs["summary"] = values["min_items"] or None, values["summary"] or None
+    if widget == "uk-address":
+        values["lookup"] = request.form.get("lookup") == "yes"
+        kwargs["lookup"] = values["lookup"]
     if widget == "date":
         values["date_after"], values["date_before"] = _field("date_after"), _field("date_before")
         kwargs["date_after"], kwargs["date_before"] = values["date_after"] or None, values["date_before"] or None
@@ -408,12 +465,60 @@ def _rule_words(question: dict[str, Any]) -> str | None:
     return rule.words() if rule is not None else None
 
 
+def _item_doc(editing: Editing, name: str) -> dict[str, Any]:
+    """An add-another's questions about each item as a one-page service (404: not an add-another)."""
+    _find_question(editing.doc, name)
+    try:
+        return operations.item_service(editing.doc, name)
+    except EditError:
+        abort(404)
+
+
+def _where_item(doc: dict[str, Any], name: str) -> str:
+    """ "About each person in People who live with you"."""
+    question = doc["questions"][name]
+    return f"About each {question.get('singular') or 'item'} in {question.get('label', name)}"
+
+
+def _items_context(editing: Editing, name: str, question: dict[str, Any], chosen: str) -> dict[str, Any]:
+    """The add-another's settings and its questions about each item, for its edit page."""
+    if question.get("widget") != "add-another":
+        return {"items": None, "summary_items": []}
+    try:
+        sub = operations.item_service(editing.doc, name)
+    except EditError:  # items set by IT in the file: nothing the builder can list
+        return {"items": None, "summary_items": []}
+    required = set(sub["schema"].get("required", []))
+    items = [
+        {
+            "name": item,
+            "label": str(q.get("label", item)),
+            "kind": WIDGETS[q["widget"]].palette_label if q.get("widget") in WIDGETS else str(q.get("widget")),
+            "required": item in required,
+        }
+        for item, q in sub["questions"].items()
+        if isinstance(q, dict)
+    ]
+    first = items[0]["label"] if items else "none yet"
+    summary_items = [{"value": "", "text": f"The first question ({first})", "selected": not chosen}] + [
+        {"value": i["name"], "text": i["label"], "selected": i["name"] == chosen} for i in items
+    ]
+    return {"items": items, "summary_items": summary_items}
+
+
 def _edit_question(
-    editing: Editing, name: str, values: dict[str, Any], errors: FormErrors, saved: str | None = None
+    editing: Editing,
+    name: str,
+    values: dict[str, Any],
+    errors: FormErrors,
+    saved: str | None = None,
+    *,
+    item_of: str | None = None,
 ) -> Any:
-    doc = editing.doc
+    """The question's form; ``item_of`` names the add-another section a question about each item is in."""
+    doc = editing.doc if item_of is None else _item_doc(editing, item_of)
     question = _find_question(doc, name)
-    page = _page_of(doc, name)
+    page = _page_of(doc, name) if item_of is None else None
     widget = WIDGETS.get(question.get("widget", ""))
     options = question.get("options") if widget is not None and widget.takes_options else None
     choices = [
@@ -423,6 +528,15 @@ def _edit_question(
     ]
     context = _page_context(editing, page["id"]) if page is not None else {"editing": editing, "preview": None}
     kind = widget.name if widget else ""
+    if item_of is not None:
+        back_url = url_for("pages.edit_question", service_id=editing.service_id, name=item_of, _anchor="items")
+        back_text, where = "Back to the questions about each item", _where_item(editing.doc, item_of)
+    elif page is not None:
+        back_url = url_for("pages.edit_page", service_id=editing.service_id, page=page["id"])
+        back_text, where = "Back to the page", f"On page {page.get('title', page['id'])}"
+    else:
+        back_url = url_for("pages.list_pages", service_id=editing.service_id)
+        back_text, where = "Back to the page", ""
     if not errors:
         found = advice.question_advice(doc, name)
     elif kind == "declaration":  # a declaration's heading is not a question: no question mark wanted
@@ -440,7 +554,23 @@ def _edit_question(
         values=values,
         choices=choices if options is not None else None,
         messages=[("required", "No answer given"), *MESSAGES.get(kind, [])],
-        searchable=kind in SEARCHABLE_WIDGETS,
+        searchable=kind in SEARCHABLE_WIDGETS and item_of is None,
+        back_url=back_url,
+        back_text=back_text,
+        where=where,
+        item_of=item_of,
+        file_words=file_limits_words(question, doc["schema"]["properties"].get(name)) if kind == "file" else None,
+        max_files=MAX_FILES,
+        max_size_mb=MAX_SIZE_MB,
+        most_items=MOST_ITEMS,
+        kinds=[
+            {"value": k.name, "text": k.label, "checked": k.name in values.get("accept", [])} for k in KINDS.values()
+        ],
+        **(
+            _items_context(editing, name, question, str(values.get("summary", "")))
+            if item_of is None
+            else {"items": None, "summary_items": []}
+        ),
         units={side: _unit_items(values.get("date_rule", {}).get(side, {}).get("unit")) for side in SIDES},
         rule_words=_rule_words(question),
         saved=saved,
@@ -545,11 +675,7 @@ def edit_question(service_id: str, name: str) -> Any:
             action=action,
         )
         if outcome.ok:
-            done = "Question saved"
-            if action is not None:
-                label = str(question.get("options", {}).get(action[1], {}).get("label", action[1]))
-                done = f"Question saved, and choice ‘{label}’ {CHOICE_ACTIONS[action[0]]}"
-            flash(done, "saved")
+            flash(_saved_words(question, action), "saved")
             return _see_other("pages.edit_question", service_id=service_id, name=name)
         editing, errors = outcome.editing, outcome_errors(outcome)
         _find_question(editing.doc, name)
@@ -557,6 +683,14 @@ def edit_question(service_id: str, name: str) -> Any:
         values = {**_question_values(editing.doc, name), **values, "posted": posted}
     saved = next((str(m) for m in get_flashed_messages(category_filter=["saved"])), None)
     return _edit_question(editing, name, values, errors, saved=saved)
+
+
+def _saved_words(question: dict[str, Any], action: tuple[str, str] | None) -> str:
+    """The success banner after a question's form is saved."""
+    if action is None:
+        return "Question saved"
+    label = str(question.get("options", {}).get(action[1], {}).get("label", action[1]))
+    return f"Question saved, and choice ‘{label}’ {CHOICE_ACTIONS[action[0]]}"
 
 
 @bp.post("/services/<service_id>/questions/<name>/move")
@@ -600,6 +734,143 @@ def delete_question(service_id: str, name: str) -> Any:
         "builder/pages/delete_question.html",
         400 if errors else 200,
         title=f"Are you sure you want to delete the question '{question.get('label', name)}'?",
+        editing=editing,
+        back=back,
+        errors=errors,
+    )
+
+
+# -- the questions about each item of an add-another section -----------------------------------
+# The same pages as any question (the palette, the question's form, delete), on the section's
+# item questions: builder.operations.item_service makes them a one-page service of their own.
+
+
+def _items_url(service_id: str, name: str) -> str:
+    return url_for("pages.edit_question", service_id=service_id, name=name, _anchor="items")
+
+
+@bp.route("/services/<service_id>/questions/<name>/items/new", methods=["GET", "POST"])
+@requires(core.EDIT_DRAFTS, department=_department)
+def add_item_question(service_id: str, name: str) -> Any:
+    """Pick a type (a GET form, as for a page), then the question's text: asked about each item."""
+    editing = _editing(service_id)
+    _item_doc(editing, name)
+    errors = FormErrors()
+    source = request.form if request.method == "POST" else request.args
+    widget = source.get("widget", "")
+    allowed = {p["value"] for p in _palette(items=True)}
+    values = {"label": _field("label"), "hint": _field("hint"), "required": request.form.get("required", "yes")}
+    if request.method == "GET" and "widget" in request.args and widget not in allowed:
+        errors = FormErrors({"widget": "Select the type of question"})
+    if request.method == "POST":
+        outcome = apply(
+            editing,
+            operations.add_item_question,
+            task="pages",
+            name=name,
+            widget=widget,
+            label=values["label"],
+            hint=values["hint"] or None,
+            required=values["required"] != "no",
+        )
+        if outcome.ok:
+            added = list(_item_doc(outcome.editing, name)["questions"])[-1]
+            return _see_other("pages.edit_item_question", service_id=service_id, name=name, item=added)
+        editing, errors = outcome.editing, outcome_errors(outcome)
+    chosen = WIDGETS.get(widget) if widget in allowed else None
+    return render_page(
+        "builder/pages/new_question.html",
+        400 if errors else 200,
+        title=f"Add a question: {chosen.palette_label}" if chosen else "What type of question do you want to add?",
+        editing=editing,
+        back_url=_items_url(service_id, name),
+        back_text="Back to the questions about each item",
+        restart_url=url_for("pages.add_item_question", service_id=service_id, name=name),
+        where=_where_item(editing.doc, name),
+        widget=chosen,
+        palette=_palette(items=True),
+        values=values,
+        errors=errors,
+        advice=_advice(advice.label_advice(values["label"]) + advice.hint_advice(values["hint"])),
+    )
+
+
+def _save_item_question(doc: dict[str, Any], name: str, *, item: str, **kw: Any) -> dict[str, Any]:
+    """Every part of a question about each item in one save (``_save_question`` on the items)."""
+    return operations.edit_items(doc, name, lambda items: _save_question(items, item, **kw))
+
+
+@bp.route("/services/<service_id>/questions/<name>/items/<item>", methods=["GET", "POST"])
+@requires(core.EDIT_DRAFTS, department=_department)
+def edit_item_question(service_id: str, name: str, item: str) -> Any:
+    """A question about each item: the same one form as any question (no error messages of its own)."""
+    editing = _editing(service_id)
+    question = _find_question(_item_doc(editing, name), item)
+    errors = FormErrors()
+    values = _question_values(_item_doc(editing, name), item)
+    if request.method == "POST":
+        values, kwargs = _posted_question(question.get("widget", ""), item=True)
+        choices, new_choice, action = _posted_choices(question)
+        outcome = apply(
+            editing,
+            _save_item_question,
+            task="pages",
+            name=name,
+            item=item,
+            update=kwargs,
+            choices=choices,
+            new_choice=new_choice,
+            action=action,
+        )
+        if outcome.ok:
+            flash(_saved_words(question, action), "saved")
+            return _see_other("pages.edit_item_question", service_id=service_id, name=name, item=item)
+        editing, errors = outcome.editing, outcome_errors(outcome)
+        items = _item_doc(editing, name)
+        _find_question(items, item)
+        posted = {k: v[:MAX_FIELD] for k, v in request.form.items() if k.startswith(("new_choice.", "choices."))}
+        values = {**_question_values(items, item), **values, "posted": posted}
+    saved = next((str(m) for m in get_flashed_messages(category_filter=["saved"])), None)
+    return _edit_question(editing, item, values, errors, saved=saved, item_of=name)
+
+
+@bp.post("/services/<service_id>/questions/<name>/items/<item>/move")
+@requires(core.EDIT_DRAFTS, department=_department)
+def move_item_question(service_id: str, name: str, item: str) -> Any:
+    editing = _editing(service_id)
+    _find_question(_item_doc(editing, name), item)
+    outcome = apply(
+        editing, operations.move_item_question, task="pages", name=name, item=item, direction=_field("direction")
+    )
+    if outcome.ok:
+        return _see_other("pages.edit_question", service_id=service_id, name=name, _anchor=f"item-{item}")
+    editing = outcome.editing
+    _find_question(editing.doc, name)
+    return _edit_question(editing, name, _question_values(editing.doc, name), outcome_errors(outcome))
+
+
+@bp.route("/services/<service_id>/questions/<name>/items/<item>/delete", methods=["GET", "POST"])
+@requires(core.EDIT_DRAFTS, department=_department)
+def delete_item_question(service_id: str, name: str, item: str) -> Any:
+    editing = _editing(service_id)
+    question = _find_question(_item_doc(editing, name), item)
+    errors = FormErrors()
+    back = _items_url(service_id, name)
+    if request.method == "POST":
+        if request.form.get("confirm") == "no":
+            return redirect(back, 303)
+        if request.form.get("confirm") != "yes":
+            errors = FormErrors({"confirm": "Select yes if you want to delete this question"})
+        else:
+            outcome = apply(editing, operations.delete_item_question, task="pages", name=name, item=item)
+            if outcome.ok:
+                return redirect(back, 303)
+            editing, errors = outcome.editing, outcome_errors(outcome)
+    one = str(editing.doc["questions"][name].get("singular") or "item")
+    return render_page(
+        "builder/pages/delete_question.html",
+        400 if errors else 200,
+        title=f"Are you sure you want to delete the question '{question.get('label', item)}' about each {one}?",
         editing=editing,
         back=back,
         errors=errors,
