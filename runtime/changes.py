@@ -749,13 +749,13 @@ def _count_changes(a: dict[str, Any], b: dict[str, Any], short: str, question: d
         if after is None:
             yield f"{short} no longer has a largest number of {many}"
         else:
-            yield f"{short} now takes up to {words(after)}" + (f" (was {words(before)})" if before is not None else "")
+            yield f"{short} now takes up to {words(after)}" + (f" (was {before})" if before is not None else "")
     before, after = a.get("minItems"), b.get("minItems")
     if not json_equal(before, after):
         if not after:
             yield f"{short} no longer needs at least {words(before)}"
         else:
-            yield f"{short} now needs at least {words(after)}" + (f" (was {words(before)})" if before else "")
+            yield f"{short} now needs at least {words(after)}" + (f" (was {before})" if before else "")
 
 
 def _new_type_changes(

@@ -4,9 +4,15 @@ questions, add-another sections and their item questions, money, time, UK phone,
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
+
 from runtime.changes import Change, changes, summarise, wording
+from runtime.cli import main
+from runtime.definition import dumps
 from tests.core.sample import sample_doc
 
 
@@ -109,7 +115,7 @@ def test_file_limits_kinds_size_and_how_many() -> None:
     assert found["$.questions.photo.max_size_mb"].sentence == (
         "Changed the largest file 'Upload a photo of your face' takes from 10MB to 5MB"
     )
-    assert "'Upload a photo of your face' now takes up to 3 files (was 1 file)" in summarise(old, new)
+    assert "'Upload a photo of your face' now takes up to 3 files (was 1)" in summarise(old, new)
     assert not any(s.startswith("Changed $") for s in summarise(old, new))
 
 
@@ -136,8 +142,8 @@ def test_add_another_names_numbers_and_the_answer_that_names_each_item() -> None
         "Each resident in the list of 'People who live with you' is now named by its answer to "
         "'How are they related to you?' (was 'Full name')"
     ) in sentences
-    assert "'People who live with you' now takes up to 8 residents (was 10 residents)" in sentences
-    assert "'People who live with you' now needs at least 2 residents (was 1 resident)" in sentences
+    assert "'People who live with you' now takes up to 8 residents (was 10)" in sentences
+    assert "'People who live with you' now needs at least 2 residents (was 1)" in sentences
     assert not any(s.startswith("Changed $") for s in sentences)
     # the summary key names a question: it is not a wording to print in full under the sentence
     summary = by_path(old, new)["$.questions.household.summary"]
@@ -238,3 +244,63 @@ def test_a_whole_new_service_with_the_new_types_describes_every_part() -> None:
     assert any("to each person in 'People who live with you'" in s for s in sentences)
     leftovers = [s for s in sentences if s.startswith("Changed $")]  # the sample's own $defs and the like
     assert not [s for s in leftovers if any(name in s for name in ("photo", "household", "rent"))]
+
+
+# -- civicforms diff -------------------------------------------------------------------------------
+
+
+def household() -> dict[str, Any]:
+    return json.loads(Path("form_definitions/household-members.json").read_text(encoding="utf-8"))
+
+
+def test_civicforms_diff_says_a_list_s_changes_in_plain_words(tmp_path: Path) -> None:
+    old = household()
+    new = copy.deepcopy(old)
+    new["version"] = old["version"] + 1
+    q = new["questions"]["household"]
+    q["plural"] = "household members"
+    q["questions"]["email"] = {"label": "Their email address", "widget": "email"}
+    items = new["schema"]["properties"]["household"]["items"]
+    items["properties"]["email"] = {"type": "string", "format": "email", "maxLength": 254}
+    new["schema"]["properties"]["household"]["maxItems"] = 12
+    (tmp_path / "old.json").write_text(dumps(old), encoding="utf-8")
+    (tmp_path / "new.json").write_text(dumps(new), encoding="utf-8")
+    args = ["diff", "--exit-code", str(tmp_path / "old.json"), str(tmp_path / "new.json")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output  # changed
+    label = old["questions"]["household"].get("short_label") or old["questions"]["household"]["label"]
+    one = old["questions"]["household"]["singular"]
+    assert result.stdout.splitlines() == [
+        f"'{label}' now takes up to 12 household members (was 10)",
+        f"Changed the name of several items of '{label}' from '{old['questions']['household']['plural']}' "
+        "to 'household members'",
+        f"Added question 'Their email address' to each {one} in '{label}'",
+    ]
+    result = CliRunner().invoke(main, ["diff", "--json", str(tmp_path / "old.json"), str(tmp_path / "new.json")])
+    assert result.exit_code == 0, result.output
+    found = {c["path"]: c for c in json.loads(result.stdout)["changes"]}
+    assert found["$.questions.household.questions.email"]["new"] == {
+        "label": "Their email address",
+        "widget": "email",
+    }
+    assert found["$.questions.household.plural"]["old"] == old["questions"]["household"]["plural"]
+
+
+def test_civicforms_diff_of_a_file_question_s_limits(tmp_path: Path) -> None:
+    old = with_new_types()
+    old["pages"] = [p for p in old["pages"] if p["id"] not in ("household-members", "rent")]
+    for name in ("household", "rent"):
+        del old["questions"][name]
+        del old["schema"]["properties"][name]
+    old["schema"]["required"].remove("household")
+    new = copy.deepcopy(old)
+    new["questions"]["photo"]["accept"] = ["pdf"]
+    new["questions"]["photo"]["max_size_mb"] = 20
+    (tmp_path / "old.json").write_text(dumps(old), encoding="utf-8")
+    (tmp_path / "new.json").write_text(dumps(new), encoding="utf-8")
+    result = CliRunner().invoke(main, ["diff", str(tmp_path / "old.json"), str(tmp_path / "new.json")])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "Changed the kinds of file 'Upload a photo of your face' takes from JPG or PNG to PDF",
+        "Changed the largest file 'Upload a photo of your face' takes from 10MB to 20MB",
+    ]
