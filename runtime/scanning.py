@@ -141,6 +141,17 @@ class _NotConfigured:
         raise ScannerUnavailable("no virus scanner is configured: set CIVICFORMS_CLAMD_ADDRESS")
 
 
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    """Said at the first upload of each process (the app makes its scanner per use), not at
+    every one."""
+    if message not in _warned:
+        _warned.add(message)
+        log.warning(message)
+
+
 def scanner_for(settings: Settings) -> Scanner | None:
     """The scanner the settings name. None only when no clamd address is set and
     ``allow_unscanned_uploads`` (development only: the settings refuse it elsewhere) says files
@@ -149,7 +160,7 @@ def scanner_for(settings: Settings) -> Scanner | None:
     if settings.clamd_address:
         return ClamdScanner(settings.clamd_address, settings.clamd_timeout_seconds)
     if settings.allow_unscanned_uploads:
-        log.warning("Uploaded files are NOT scanned for viruses (CIVICFORMS_ALLOW_UNSCANNED_UPLOADS, development only)")
+        _warn_once("Uploaded files are NOT scanned for viruses (CIVICFORMS_ALLOW_UNSCANNED_UPLOADS, development only)")
         return None
-    log.warning("No virus scanner is configured (CIVICFORMS_CLAMD_ADDRESS): uploaded files wait in quarantine")
+    _warn_once("No virus scanner is configured (CIVICFORMS_CLAMD_ADDRESS): uploaded files wait in quarantine")
     return _NotConfigured()

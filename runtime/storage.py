@@ -19,6 +19,7 @@ import re
 import shutil
 import stat
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, cast
@@ -210,32 +211,12 @@ class S3Storage:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> S3Storage:
-        import boto3
-        from botocore.config import Config
-
-        config = Config(
-            connect_timeout=5,
-            read_timeout=60,
-            retries={"max_attempts": 3, "mode": "standard"},
-            signature_version="s3v4",
-            # An S3-compatible service at its own address is addressed by path (MinIO needs it).
-            s3={"addressing_style": "path" if settings.s3_endpoint_url else "auto"},
+        return cls(
+            settings.s3_bucket, client=_s3_client(settings), sse=settings.s3_sse, kms_key_id=settings.s3_kms_key_id
         )
-        credentials = (
-            {"aws_access_key_id": settings.s3_access_key_id, "aws_secret_access_key": settings.s3_secret_access_key}
-            if settings.s3_access_key_id
-            else {}
-        )
-        client = boto3.client(
-            "s3",
-            endpoint_url=settings.s3_endpoint_url or None,
-            region_name=settings.s3_region or None,
-            config=config,
-            **credentials,
-        )
-        return cls(settings.s3_bucket, client=client, sse=settings.s3_sse, kms_key_id=settings.s3_kms_key_id)
 
     def _encryption(self) -> dict[str, str]:
+
         args = {"ServerSideEncryption": self.sse}
         if self.sse == "aws:kms" and self.kms_key_id:
             args["SSEKMSKeyId"] = self.kms_key_id
@@ -291,6 +272,44 @@ class S3Storage:
                 return False
             raise
         return True
+
+
+_clients: dict[tuple[str, ...], Any] = {}
+_clients_lock = threading.Lock()
+
+
+def _s3_client(settings: Settings) -> Any:
+    """One boto3 client per process and S3 settings (making one takes tens of milliseconds;
+    a client is safe to share between threads)."""
+    key = (settings.s3_endpoint_url, settings.s3_region, settings.s3_access_key_id, settings.s3_secret_access_key)
+    with _clients_lock:
+        if key in _clients:
+            return _clients[key]
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=5,
+        read_timeout=60,
+        retries={"max_attempts": 3, "mode": "standard"},
+        signature_version="s3v4",
+        # An S3-compatible service at its own address is addressed by path (MinIO needs it).
+        s3={"addressing_style": "path" if settings.s3_endpoint_url else "auto"},
+    )
+    credentials = (
+        {"aws_access_key_id": settings.s3_access_key_id, "aws_secret_access_key": settings.s3_secret_access_key}
+        if settings.s3_access_key_id
+        else {}
+    )
+    client = boto3.client(
+        "s3",
+        endpoint_url=settings.s3_endpoint_url or None,
+        region_name=settings.s3_region or None,
+        config=config,
+        **credentials,
+    )
+    with _clients_lock:
+        return _clients.setdefault(key, client)
 
 
 def _same_kms_key(reported: str, configured: str) -> bool:

@@ -157,7 +157,10 @@ def test_a_malformed_address_fails_at_start_up(address: str) -> None:
         ClamdScanner(address)
 
 
-def test_scanner_for_the_settings(clamd_address: str, caplog: pytest.LogCaptureFixture) -> None:
+def test_scanner_for_the_settings(
+    clamd_address: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("runtime.scanning._warned", set())  # said once a process: this test's process
     scanner = scanner_for(settings(clamd_address=clamd_address))
     assert isinstance(scanner, ClamdScanner) and scanner.scan(io.BytesIO(b"x")).clean
     # No address: every file waits, as if clamd were down.
@@ -169,6 +172,10 @@ def test_scanner_for_the_settings(clamd_address: str, caplog: pytest.LogCaptureF
     with caplog.at_level(logging.WARNING, logger="runtime.scanning"):
         assert scanner_for(settings(environment="development", allow_unscanned_uploads=True)) is None
     assert "NOT scanned" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="runtime.scanning"):
+        scanner_for(settings(environment="development", allow_unscanned_uploads=True))
+    assert caplog.text == ""  # once, not at every upload
     # An address wins over the development setting.
     assert isinstance(
         scanner_for(settings(environment="development", allow_unscanned_uploads=True, clamd_address=clamd_address)),
