@@ -278,6 +278,30 @@ def test_a_polyglot_is_refused(tmp_path: Path, content: bytes) -> None:
     assert refused(tmp_path, content) == HIDDEN == "The selected file has another file hidden inside it"
 
 
+def with_segment(jpeg: bytes, payload: bytes) -> bytes:
+    """The JPEG with an APP2 segment holding ``payload`` right after its start marker."""
+    return jpeg[:2] + b"\xff\xe2" + (len(payload) + 2).to_bytes(2, "big") + payload + jpeg[2:]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"progressive": True}, {"optimize": True}, {"restart_marker_blocks": 4}, {"subsampling": 0, "quality": 100}],
+    ids=["baseline", "progressive", "optimized", "restart markers", "full colour"],
+)
+def test_the_end_of_a_jpeg_is_found_by_its_structure(tmp_path: Path, options: dict[str, object]) -> None:
+    """Markup inside the image (in a segment past the first kilobyte, or in an embedded
+    thumbnail's end marker) is not a trailer: it goes with re-encoding. The same after the end
+    is refused, whatever way the JPEG was encoded."""
+    out = io.BytesIO()
+    Image.effect_noise((300, 200), 80).convert("RGB").save(out, "JPEG", **options)
+    small = io.BytesIO()
+    Image.new("RGB", (16, 16), "blue").save(small, "JPEG")
+    inside = with_segment(out.getvalue(), b"\0" * 2000 + small.getvalue() + b"<script>alert(1)</script>")
+    _, kept = check(tmp_path, inside)
+    assert b"<script>" not in kept
+    assert refused(tmp_path, out.getvalue() + b"\n<script>alert(1)</script>") == HIDDEN
+
+
 # --- Damaged files -------------------------------------------------------------------------------
 
 
