@@ -24,6 +24,8 @@ from ..models import utcnow
 from ..services import submitting
 from ..validation import CompiledService, compiled
 from .add_another import asks_list, item_page, list_page, remove_page
+from .address_finder import shown as with_address_lookup
+from .address_finder import step as address_lookup_step
 from .case_status import status_url
 from .citizen_shell import client_key, forms_cap, too_many_requests
 from .common import db, one_statement_at_a_time, render_page, settings
@@ -279,6 +281,8 @@ def _in_use_again(journey: CitizenJourney, continuing: bool) -> None:
 def _question_page(
     journey: CitizenJourney, page: Page, raw: dict[str, Any], errors: dict[str, str], status: int = 200
 ) -> Any:
+    # A uk-address found by postcode shows the step it is at (runtime.web.address_finder).
+    raw = with_address_lookup(journey, page, raw, request.form if request.method == "POST" else request.args)
     context = journey.question_context(page, raw, errors, change=request.args.get("change") == "1")
     return render_page("citizen/question.html", status, reuse=journey.reuse_key(context), **context)
 
@@ -332,6 +336,13 @@ def question(service_id: str, page_id: str) -> Any:
 
     if page.stop:
         abort(405)
+    looked_up = address_lookup_step(journey, page, request.form)
+    if looked_up is not None:
+        # "Find address" or "Use this address": the page again at the next step, nothing saved.
+        submitting.keep_alive(
+            session=db(), form_session=journey.form_session, minutes=settings().session_timeout_minutes
+        )
+        return _question_page(journey, page, *looked_up)
     given, raw = answer_forms.parse_page(service, page.questions, request.form)
     try:
         answered = submitting.save_page(

@@ -32,6 +32,19 @@ ADDRESS_PARTS = {
     "postcode": ("Postcode", "postal-code", "postcode"),
 }
 REQUIRED_PARTS = ("line1", "town", "postcode")
+
+# Finding the address by postcode (a question with "lookup": true; runtime.web.address_finder):
+# the step the question is at, in the page's raw values under lookup_key(name). Without it (no
+# provider configured, the builder's preview) the question is the address form alone.
+FIND, CHOOSE, MANUAL = "find", "choose", "manual"
+
+
+def lookup_key(name: str, what: str = "") -> str:
+    """A raw value or form field of the lookup: ``address-lookup``, ``address-lookup-postcode``.
+    Property names have no "-", so none is a question's field."""
+    return f"{name}-lookup-{what}" if what else f"{name}-lookup"
+
+
 _WIDTHS = {
     "town": "govuk-!-width-two-thirds",
     "county": "govuk-!-width-two-thirds",
@@ -107,6 +120,20 @@ class UkAddress(Widget):
         return f"#{html_id(name)}-line1" if "." not in path else f"#{html_id(path)}"
 
     def view(self, q: Question, raw: dict[str, Any], errors: dict[str, str], as_heading: bool) -> dict[str, Any]:
+        stage = raw.get(lookup_key(q.name)) if q.lookup else None
+        if stage in (FIND, CHOOSE):
+            return _lookup_view(q, raw, errors, as_heading, stage)
+        view = self._form_view(q, raw, errors, as_heading)
+        if stage == MANUAL:
+            view["params"]["lookup"] = {
+                "stage": MANUAL,
+                "field": lookup_key(q.name),
+                "find_url": raw.get(lookup_key(q.name, "find-url")),
+                "message": raw.get(lookup_key(q.name, "message")),
+            }
+        return view
+
+    def _form_view(self, q: Question, raw: dict[str, Any], errors: dict[str, str], as_heading: bool) -> dict[str, Any]:
         name = q.name
         inputs = []
         for field in q.fields:
@@ -139,3 +166,50 @@ class UkAddress(Widget):
 
 
 UK_ADDRESS = UkAddress("uk-address", "UK address", frozenset({"object"}), parts=tuple(ADDRESS_PARTS))
+
+
+def _lookup_view(
+    q: Question, raw: dict[str, Any], errors: dict[str, str], as_heading: bool, stage: str
+) -> dict[str, Any]:
+    """The address found by postcode: the postcode and "Find address" (FIND), then the list of
+    the postcode's addresses and "Use this address" (CHOOSE). When the question is the page's
+    only one its button is the page's, in place of Continue (``own_button``)."""
+    name = q.name
+    qid = html_id(name)
+    postcode = raw.get(lookup_key(name, "postcode"), "")
+    params: dict[str, Any] = {
+        "id": qid,
+        "stage": stage,
+        "field": lookup_key(name),
+        "legend": heading(q.label_text, as_heading, legend=True),
+        "hint": {"text": q.hint} if q.hint else None,
+        "manual_url": raw.get(lookup_key(name, "manual-url")),
+        "find_url": raw.get(lookup_key(name, "find-url")),
+        "postcode": postcode,
+        "button_name": lookup_key(name, "action"),
+        "secondary": not as_heading,
+    }
+    if stage == FIND:
+        params["input"] = {
+            "id": f"{qid}-lookup-postcode",
+            "name": lookup_key(name, "postcode"),
+            "label": {"text": "Postcode"},
+            "value": postcode,
+            "autocomplete": "postal-code",
+            "spellcheck": False,
+            "classes": "govuk-input--width-10",
+            "errorMessage": error_param(errors, lookup_key(name, "postcode")),
+        }
+    else:
+        found = raw.get(lookup_key(name, "addresses")) or []
+        count = f"{len(found)} address found" if len(found) == 1 else f"{len(found)} addresses found"
+        chosen = raw.get(lookup_key(name, "address"), "")
+        params["select"] = {
+            "id": f"{qid}-lookup-address",
+            "name": lookup_key(name, "address"),
+            "label": {"text": "Select an address"},
+            "items": [{"value": "", "text": count}]
+            + [{"value": a.uprn, "text": a.text, "selected": a.uprn == chosen} for a in found],
+            "errorMessage": error_param(errors, lookup_key(name, "address")),
+        }
+    return {"macro": "address_lookup", "params": params, "own_button": as_heading}
