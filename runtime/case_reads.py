@@ -557,6 +557,34 @@ def count_cases(
     return min(number, cap), number > cap
 
 
+def with_answers(
+    session: Session, rows: Iterator[InboxRow], *, wanted: bool = True, batch: int = 500
+) -> Iterator[tuple[InboxRow, dict[str, Any]]]:
+    """Each row with its submission's answers (an erased submission's are empty), read ``batch``
+    cases at a time; without ``wanted``, each with no answers and no query."""
+    chunk: list[InboxRow] = []
+
+    def flush() -> Iterator[tuple[InboxRow, dict[str, Any]]]:
+        found: dict[int, dict[str, Any]] = {}
+        if wanted and chunk:
+            query = (
+                select(Case.id, Submission.answers)
+                .join(Submission, col(Submission.id) == col(Case.submission_id))
+                .where(col(Case.id).in_([row.id for row in chunk]))
+            )
+            for case_id, answers in session.exec(query).all():
+                found[int(case_id or 0)] = dict(answers or {})
+        for row in chunk:
+            yield row, found.get(row.id) or {}
+        chunk.clear()
+
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= batch:
+            yield from flush()
+    yield from flush()
+
+
 def inbox_rows(
     session: Session,
     *,

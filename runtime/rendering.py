@@ -13,6 +13,7 @@ from typing import Any
 
 from . import answers as answer_forms
 from .definition import Definition, Page
+from .questions import Question
 from .widgets import WIDTHS, html_id
 
 __all__ = ["WIDTHS", "anchor", "error_summary", "html_id", "question_view"]
@@ -60,8 +61,68 @@ def summary_rows(
                 "key": {"text": definition.short_label(name)},
                 "value": {"lines": lines or ["Not answered"]},
             }
+            if change_url is None:
+                row["table"] = item_table(definition, name, answers.get(name))
             if change_url is not None:
                 row["href"] = change_url(page) + anchor(definition, name)
                 row["visually_hidden"] = definition.short_label(name).lower()
             rows.append(row)
     return rows
+
+
+# -- add another: the items as a table, and as spreadsheet columns ----------------------------------
+
+
+def _items(definition: Definition, name: str) -> list[Question]:
+    return list(definition.question(name).items) if definition.widget(name) == "add-another" else []
+
+
+def item_table(definition: Definition, name: str, value: Any) -> dict[str, Any] | None:
+    """An add-another answer as a table for staff (None for any other question, or no item): a
+    column per item question, a row per item."""
+    asked = _items(definition, name) if name in definition.questions else []
+    if not asked or not isinstance(value, list) or not value:
+        return None
+    each = definition.item_definition(name)
+    rows = []
+    for item in value:
+        values = item if isinstance(item, dict) else {}
+        rows.append([", ".join(answer_forms.display(each, q.name, values.get(q.name))) for q in asked])
+    return {"caption": definition.short_label(name), "head": [q.short_label for q in asked], "rows": rows}
+
+
+def answer_columns(definition: Definition) -> list[str]:
+    """The answers' column headings of a spreadsheet of ``definition``'s submissions: a column a
+    question, and an add-another question's a column per item question per item it can take
+    ("People 1: Full name", ...)."""
+    headings = []
+    for _, name in definition.iter_questions():
+        asked = _items(definition, name)
+        if not asked:
+            headings.append(definition.short_label(name))
+            continue
+        question = definition.question(name)
+        plural = question.plural[:1].upper() + question.plural[1:]
+        most = question.schema.get("maxItems")
+        for number in range(1, (most if isinstance(most, int) else 1) + 1):
+            headings.extend(f"{plural} {number}: {q.short_label}" for q in asked)
+    return headings
+
+
+def answer_cells(definition: Definition, answers: Mapping[str, Any]) -> list[str]:
+    """One submission's answers under ``answer_columns(definition)``: each as displayed, lines
+    joined with ", "; an item not added leaves its columns empty."""
+    cells = []
+    for _, name in definition.iter_questions():
+        asked = _items(definition, name)
+        if not asked:
+            cells.append(", ".join(answer_forms.display(definition, name, answers.get(name))))
+            continue
+        each = definition.item_definition(name)
+        given = answers.get(name)
+        items = given if isinstance(given, list) else []
+        most = definition.question(name).schema.get("maxItems")
+        for index in range(most if isinstance(most, int) else 1):
+            item = items[index] if index < len(items) and isinstance(items[index], dict) else {}
+            cells.extend(", ".join(answer_forms.display(each, q.name, item.get(q.name))) for q in asked)
+    return cells

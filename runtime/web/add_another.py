@@ -70,7 +70,7 @@ def asks_list(service: Definition, page: Page) -> str | None:
     return None
 
 
-def _change() -> dict[str, str]:
+def _change() -> dict[str, Any]:
     return {"change": "1"} if request.args.get("change") == "1" else {}
 
 

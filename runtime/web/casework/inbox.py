@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlencode
 from flask import current_app, flash, redirect, request, url_for
 from sqlmodel import col, select
 
-from ... import case_reads, cases
+from ... import case_reads, cases, rendering
 from ...data import access
 from ...data import saved_filters as saved_data
 from ...models import Service, utcnow
@@ -364,12 +364,17 @@ def export_inbox() -> Any:
         detail={"export": "inbox", "filters": sorted(query.args())},
     )
     now = utcnow()
+    # One service chosen: its answers too, a column a question (an add-another question's a
+    # column per item question per item: "People 1: Full name"), read a batch of cases at a time.
+    answered = definitions.get(query.service) if any(s.id == query.service for s in services) else None
 
     def lines() -> Iterator[Sequence[Any]]:
-        yield CSV_COLUMNS
-        for row in case_reads.inbox_rows(
+        yield [*CSV_COLUMNS, *(rendering.answer_columns(answered) if answered is not None else ())]
+        found = case_reads.inbox_rows(
             db(), staff_id=cast(int, user.id), now=now, department_ids=departments, filters=filters, cap=MAX_EXPORT
-        ):
+        )
+        for row, answers in case_reads.with_answers(db(), found, wanted=answered is not None):
+            cells = rendering.answer_cells(answered, answers) if answered is not None else []
             yield (
                 row.reference,
                 row.citizen_name or "",
@@ -381,6 +386,7 @@ def export_inbox() -> Any:
                 _day(row.deadline_at),
                 _day(row.decision_due_at),
                 ", ".join(row.tags(now)),
+                *cells,
             )
 
     return csv_download(lines(), f"cases-{date.today().isoformat()}.csv")
