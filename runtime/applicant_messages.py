@@ -12,6 +12,7 @@ and the store say the same thing.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -109,16 +110,43 @@ def decision_text(reason: str, appeal: Sequence[str]) -> str:
 # -- a request for information --------------------------------------------------------------------
 
 
-def request_text(message: str, questions: Sequence[str], reply_by: date | None) -> str:
+def request_text(message: str, questions: Sequence[str], reply_by: date | None, documents: Sequence[str] = ()) -> str:
     """The paragraphs the request's email gets after the service's own message: what the
-    caseworker wrote, the questions asked again (by their labels), and the date to reply by."""
+    caseworker wrote, the questions asked again (by their labels), the documents asked for, and
+    the date to reply by."""
     out = ["What we need:\n" + message.strip()]
     if questions:
         out.append("We will ask you to answer again:\n" + "\n".join(f"- {label}" for label in questions))
+    if documents:
+        out.append("We will ask you to upload:\n" + "\n".join(f"- {document}" for document in documents))
+    if questions or documents:
         out.append("You can also write anything else you want to tell us.")
     if reply_by is not None:
         out.append(f"Reply by {long_date(reply_by)}.")
     return "\n\n".join(out)
+
+
+MAX_DOCUMENTS = 5  # documents one request may ask for (each answered with up to MAX_FILES_EACH files)
+MAX_DOCUMENT = 200  # characters in one document's description
+
+
+def read_documents(text: str) -> list[str]:
+    """The documents a request asks for, as typed in its box: one on each line, blank lines and
+    repeats left out, spaces tidied."""
+    lines = (" ".join(line.split()) for line in text.replace("\r\n", "\n").split("\n"))
+    return list(dict.fromkeys(line for line in lines if line))
+
+
+def documents_problem(documents: Sequence[str]) -> str | None:
+    """Why these documents cannot be asked for, in the caseworker's words (None: they can)."""
+    if len(documents) > MAX_DOCUMENTS:
+        return f"Ask for at most {MAX_DOCUMENTS} documents in one request"
+    for document in documents:
+        if len(document) > MAX_DOCUMENT:
+            return f"Each document you ask for must be {MAX_DOCUMENT} characters or less"
+        if any(unicodedata.category(c)[0] == "C" for c in document):
+            return "The documents to ask for cannot contain control characters"
+    return None
 
 
 def question_labels(definition: Definition, names: Sequence[str]) -> list[str]:
@@ -136,14 +164,18 @@ def _paragraphs(text: str) -> list[str]:
 
 __all__ = [
     "DEFAULT_REPLY_DAYS",
+    "MAX_DOCUMENT",
+    "MAX_DOCUMENTS",
     "MAX_REPLY_DAYS",
     "appeal_paragraphs",
     "decision_text",
     "default_reply_by",
+    "documents_problem",
     "end_of",
     "latest_reply_by",
     "question_labels",
     "read_date",
+    "read_documents",
     "reply_by_problem",
     "request_text",
 ]

@@ -40,6 +40,7 @@ from .models import (
     StaffRole,
     StaffUser,
     Submission,
+    Upload,
 )
 from .outbox import enqueue
 from .versions import definition
@@ -672,6 +673,10 @@ class ReplyByRefused(wf.NotAllowed):
     """The date the applicant is asked to reply by is not one they can be given."""
 
 
+class DocumentsRefused(wf.NotAllowed):
+    """The documents asked for cannot be asked for (too many, too long)."""
+
+
 def request_information(
     session: Session,
     *,
@@ -685,9 +690,11 @@ def request_information(
     action: str | None = None,
     reply_by: date | None = None,
     holidays: frozenset[date] = frozenset(),
+    documents: Sequence[str] = (),
 ) -> tuple[Case, InformationRequest, str]:
     """Ask the citizen for more: ``questions`` are names of the service's own questions (none: a
-    free-text reply; a free-text box is offered beside them as well) and ``reply_by`` the date to
+    free-text reply; a free-text box is offered beside them as well), ``documents`` what they
+    are to upload (each a short description, answered with a file), and ``reply_by`` the date to
     reply by (after today, within 90 days; by default the transition's ``reply_within``, else 14
     days). Returns the case, the request and the token for the citizen's link (only its SHA-256
     is stored). The email puts the message, the questions and the date in its text. The case
@@ -716,6 +723,10 @@ def request_information(
     text = (message or "").strip()
     if not text:
         raise wf.NotAllowed("Enter a message to tell the applicant what you need")
+    wanted = list(dict.fromkeys(" ".join(str(d).split()) for d in documents if str(d).strip()))
+    problem = applicant_messages.documents_problem(wanted)
+    if problem:
+        raise DocumentsRefused(problem)
     day = reply_by or applicant_messages.default_reply_by(chosen, now, workflow.working_days, holidays)
     problem = applicant_messages.reply_by_problem(day, now.date())
     if problem:
@@ -733,6 +744,7 @@ def request_information(
         return_state=case.state,
         asked_by=staff_id,
         reply_by=applicant_messages.end_of(day),
+        documents=wanted or None,
     )
     session.add(request)
     session.flush()
@@ -745,7 +757,12 @@ def request_information(
         actor_id=staff_id,
         from_state=case.state,
         comment=text,
-        detail={"request_id": request.id, "questions": names, "reply_by": day.isoformat()},
+        detail={
+            "request_id": request.id,
+            "questions": names,
+            "reply_by": day.isoformat(),
+            **({"documents": len(wanted)} if wanted else {}),
+        },
     )
     case = load_case(session, case_id)
     _message(
@@ -757,7 +774,7 @@ def request_information(
         definition=definition,
         link=urls.answer(token),
         now=now,
-        extra=applicant_messages.request_text(text, applicant_messages.question_labels(definition, names), day),
+        extra=applicant_messages.request_text(text, applicant_messages.question_labels(definition, names), day, wanted),
     )
     session.flush()
     return case, request, token
@@ -788,6 +805,32 @@ def offers_free_text(request: InformationRequest) -> bool:
     return FREE_TEXT not in request.questions
 
 
+DOCUMENT_PREFIX = "document-"  # a file sent for a request's first document: Upload.question "document-1"
+
+
+def document_field(number: int) -> str:
+    """The upload ``question`` (and the page's field) of a request's ``number``-th document, from 1."""
+    return f"{DOCUMENT_PREFIX}{number}"
+
+
+def _document_errors(session: Session, request: InformationRequest) -> dict[str, str]:
+    """Each document asked for must have a file, and none may still be waiting for its virus
+    scan: {field: message} for those that do not."""
+    documents = request.documents or []
+    if not documents:
+        return {}
+    rows = session.exec(select(Upload.question, Upload.status).where(Upload.request_id == request.id)).all()
+    errors = {}
+    for number, document in enumerate(documents, start=1):
+        field = document_field(number)
+        statuses = [status for question, status in rows if question == field]
+        if "waiting" in statuses:
+            errors[field] = f"Your file for ‘{document}’ is still being checked for viruses: try again in a few minutes"
+        elif "clean" not in statuses:
+            errors[field] = f"Select a file for ‘{document}’"
+    return errors
+
+
 def _check_information(
     definition: Definition, request: InformationRequest, original: dict[str, Any], given: dict[str, Any]
 ) -> dict[str, Any]:
@@ -802,7 +845,7 @@ def _check_information(
     text = reply.strip() if isinstance(reply, str) else ""
     if free and reply is not None and not isinstance(reply, str):
         raise InformationError({FREE_TEXT: "Enter your reply as text"})
-    if free and not request.questions and not text:
+    if free and not request.questions and not request.documents and not text:
         raise InformationError({FREE_TEXT: "Enter your reply"})
     if len(text) > MAX_MESSAGE:
         raise InformationError({FREE_TEXT: f"Your reply must be {MAX_MESSAGE:,} characters or less"})
@@ -874,7 +917,13 @@ def answer_information(
     case = load_case(session, request.case_id)
     definition = definition_of(session, case)
     workflow = workflow_for(session, case)
-    clean = _check_information(definition, request, _answers(session, case), answers)
+    missing = _document_errors(session, request)
+    try:
+        clean = _check_information(definition, request, _answers(session, case), answers)
+    except InformationError as exc:
+        raise InformationError({**exc.errors, **missing}) from None
+    if missing:
+        raise InformationError(missing)
     taken = session.exec(  # type: ignore[call-overload]
         update(InformationRequest)
         .where(col(InformationRequest.id) == request.id, col(InformationRequest.answered_at).is_(None))

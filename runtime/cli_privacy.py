@@ -86,9 +86,10 @@ def retention_run(dry_run: bool, today: str | None) -> None:
     """
     day = _today(today)
     from .services.retention import run_retention
+    from .services.uploading import uploads_for
 
     with _database() as s:
-        result = run_retention(session=s, today=day, dry_run=dry_run)
+        result = run_retention(session=s, today=day, dry_run=dry_run, files=uploads_for(_settings()))
     verb = "would erase" if dry_run else "erased"
     for item in result.due:
         click.echo(f"{item.reference}\t{item.service_id}\t{verb}: {item.why}")
@@ -108,7 +109,8 @@ def retention_run(dry_run: bool, today: str | None) -> None:
         counts = result.erased
         click.echo(
             f"{len(result.due)} {noun} erased ({counts.submissions} submissions, {counts.identifiers} details, "
-            f"{counts.messages} messages, {counts.records} records), {len(result.held)} kept under a legal hold",
+            f"{counts.messages} messages, {counts.files} files, {counts.records} records), "
+            f"{len(result.held)} kept under a legal hold",
             err=True,
         )
 
@@ -138,6 +140,7 @@ def citizens_erase(key: str, reason: str | None, dry_run: bool) -> None:
     hold's reason. Exit 0 all erased, 1 not all (no such record, or a legal hold), 2 bad input.
     """
     from .services.retention import PrivacyError, check_reason, erase_record
+    from .services.uploading import uploads_for
 
     if not dry_run:
         try:
@@ -158,7 +161,9 @@ def citizens_erase(key: str, reason: str | None, dry_run: bool) -> None:
             )
             return
         try:
-            result = erase_record(session=s, key=key, reason=reason or "", actor_id=None)
+            result = erase_record(
+                session=s, key=key, reason=reason or "", actor_id=None, files=uploads_for(_settings())
+            )
         except PrivacyError as exc:
             raise _BadInput(f"--reason: {exc.message}" if exc.field == "reason" else exc.message) from None
     for reference in result.erased_references:
@@ -168,7 +173,7 @@ def citizens_erase(key: str, reason: str | None, dry_run: bool) -> None:
     counts = result.erased
     click.echo(
         f"erased {counts.submissions} submissions, {counts.cases} cases, {counts.identifiers} details, "
-        f"{counts.messages} messages, {counts.form_sessions} form sessions"
+        f"{counts.messages} messages, {counts.files} files, {counts.form_sessions} form sessions"
         + (", and the record" if counts.records else ""),
         err=True,
     )
@@ -179,10 +184,18 @@ def citizens_erase(key: str, reason: str | None, dry_run: bool) -> None:
 
 @click.command("export")
 @click.argument("key")
-@click.option("--format", "output", type=click.Choice(["json", "html"]), default="json", show_default=True)
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["json", "html", "zip"]),
+    default="json",
+    show_default=True,
+    help="zip: the report (JSON and HTML) and the files the person sent, in one ZIP file (needs --output).",
+)
 @click.option("--output", "path", type=click.Path(dir_okay=False, path_type=Path), help="Write here (default: stdout).")
 def citizens_export(key: str, output: str, path: Path | None) -> None:
-    """A subject access report: everything held on a person, as JSON or a readable HTML page.
+    """A subject access report: everything held on a person, as JSON, a readable HTML page, or a
+    ZIP file holding both and the files the person sent.
 
     KEY: a record number, a reference or an email address only one record holds. The report is
     logged in the records' audit log. A file is written readable by its owner only.
@@ -193,6 +206,8 @@ def citizens_export(key: str, output: str, path: Path | None) -> None:
     from .services.retention import NoRecord, PrivacyError
     from .services.retention import subject_access as make_report
 
+    if output == "zip" and path is None:
+        raise _BadInput("--format zip needs --output FILE (a ZIP file is not written to the terminal)")
     with _database() as s:
         try:
             data = make_report(session=s, key=key, actor_id=None, output=output)
@@ -202,6 +217,19 @@ def citizens_export(key: str, output: str, path: Path | None) -> None:
         except PrivacyError as exc:
             raise _BadInput(exc.message) from None
     report = subject_access.build(data, made_at=utcnow())
+    if output == "zip":
+        from .services.case_files import report_files
+        from .storage import storage_for
+
+        assert path is not None
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        except OSError as exc:
+            raise _BadInput(f"--output: {exc.strerror}: {path}") from None
+        with os.fdopen(fd, "wb") as bundle:
+            subject_access.write_bundle(report, report_files(data, report, storage_for(_settings())), bundle)
+        click.echo(f"wrote {path} ({len(report['files'])} files)", err=True)
+        return
     text = subject_access.as_json(report) if output == "json" else subject_access.html_document(report)
     if path is None:
         click.echo(text, nl=False)

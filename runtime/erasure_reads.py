@@ -8,13 +8,14 @@ report and an erasure see the same things.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, or_, select
 
+from .data.case_files import files_of_submissions, kind_label
 from .models import (
     AccessLog,
     Case,
@@ -32,8 +33,10 @@ from .models import (
     Service,
     ServiceVersion,
     Submission,
+    Upload,
 )
 from .retention import Retention
+from .widgets.file import size_in_words
 
 # Messages to staff about a case (new work, an overdue case): not messages to the person.
 STAFF_MESSAGE_KINDS = frozenset({"new_work", "escalated"})
@@ -203,6 +206,43 @@ def due_for_retention(
 # -- subject access ------------------------------------------------------------------------------
 
 
+def _files(
+    uploads: list[Upload],
+    by_submission: dict[int | None, Held],
+    requests: Sequence[InformationRequest],
+    versions: dict[tuple[str, int], dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """The files the person sent (clean ones: a file waiting for its scan was never accepted),
+    each with the form it was sent in and, for a report that carries the files themselves, the
+    key of its bytes in storage."""
+    by_case = {i.case.id: i for i in by_submission.values() if i.case is not None}
+    case_of_request = {r.id: r.case_id for r in requests}
+    out = []
+    for upload in uploads:
+        held = by_submission.get(upload.submission_id)
+        if held is None and upload.request_id is not None:
+            held = by_case.get(case_of_request.get(upload.request_id))
+        if held is None:
+            continue
+        submission = held.submission
+        out.append(
+            {
+                "id": upload.id,
+                "reference": submission.reference,
+                "definition": versions.get((submission.service_id, submission.service_version)) or {},
+                "question": upload.question,
+                "in_reply": upload.request_id is not None,
+                "name": upload.filename,
+                "kind": kind_label(upload.content_type),
+                "content_type": upload.content_type,
+                "size": size_in_words(upload.size_bytes),
+                "uploaded_at": upload.created_at,
+                "storage_key": upload.storage_key,
+            }
+        )
+    return out
+
+
 def person_data(*, session: Session, citizen_id: int) -> dict[str, Any]:
     """Everything held on the person whose record this is, as plain data for
     ``runtime.subject_access.build``: the record, its details with where each came from, every
@@ -285,6 +325,11 @@ def person_data(*, session: Session, citizen_id: int) -> dict[str, Any]:
         .order_by(col(AccessLog.at))
     ).all()
     case_of = {i.case.id: i for i in items if i.case is not None}
+    uploads = files_of_submissions(
+        session,
+        submission_ids=[s for s in submission_ids if s is not None],
+        request_ids=[r.id for r in requests if r.id is not None],
+    )
     return {
         "record": {
             "id": citizen.id,
@@ -397,5 +442,6 @@ def person_data(*, session: Session, citizen_id: int) -> dict[str, Any]:
             {"at": at, "department": departments.get(department_id) if department_id else None, "action": action}
             for department_id, action, at in looked
         ],
+        "files": _files(uploads, by_submission, requests, versions),
         "_cases_by_id": case_of,  # not in the report: for callers that need the rows
     }

@@ -4,15 +4,20 @@ Article 15), as JSON and as an HTML page.
 Pure: :func:`build` takes the data ``runtime.erasure_reads.person_data`` read in one place and
 returns the report (plain JSON types: answers labelled by the questions as the person saw them,
 states by their names); :func:`html_body` and :func:`html_document` lay it out, every value
-escaped, with headings, tables with captions and scoped headers, and print styles.
+escaped, with headings, tables with captions and scoped headers, and print styles. The files the
+person sent are listed in it; :func:`write_bundle` writes the report and the files themselves
+into one ZIP file, each file where the report says (``saved_as``).
 """
 
 from __future__ import annotations
 
 import json
+import unicodedata
+import zipfile
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from html import escape
-from typing import Any
+from typing import IO, Any, BinaryIO
 
 KIND_WORDS = {
     "full_name": "Full name",
@@ -66,6 +71,15 @@ def _state_name(definition: dict[str, Any], state: Any) -> str:
     if isinstance(found, dict) and found.get("label"):
         return str(found["label"])
     return str(state).replace("_", " ").capitalize() if state else ""
+
+
+def _saved_as(number: int, reference: str, name: str) -> str:
+    """Where a file goes in the report's ZIP file: ``files/<reference>/<n>-<name>``, the name kept
+    to one plain path segment (no folders, no control characters, no leading dots)."""
+    plain = "".join(c for c in name if unicodedata.category(c)[0] != "C" and c not in '/\\:*?"<>|')
+    plain = plain.strip().lstrip(".") or "file"
+    folder = "".join(c for c in reference if c.isalnum() or c == "-") or "files"
+    return f"files/{folder}/{number}-{plain[-150:]}"
 
 
 def build(data: dict[str, Any], *, made_at: datetime) -> dict[str, Any]:
@@ -190,6 +204,20 @@ def build(data: dict[str, Any], *, made_at: datetime) -> dict[str, Any]:
                 "decided_at": _when(m["decided_at"]),
             }
             for m in data["possible_matches"]
+        ],
+        "files": [
+            {
+                "file": f["name"],
+                "kind": f["kind"],
+                "size": f["size"],
+                "sent_in": f["reference"],
+                "for": "A request for more information"
+                if f["in_reply"]
+                else _question_title(f["definition"], f["question"]),
+                "uploaded_at": _when(f["uploaded_at"]),
+                "saved_as": _saved_as(n, f["reference"], f["name"]),
+            }
+            for n, f in enumerate(data.get("files", []), start=1)
         ],
         "seen_by": [
             {"at": _when(a["at"]), "department": a["department"], "what": a["action"].replace("-", " ")}
@@ -325,6 +353,17 @@ def html_body(report: dict[str, Any]) -> str:
                 [[m["at"], m["to"], m["subject"], m["text"], m["sent_at"] or m["status"]] for m in c["messages"]],
             )
         )
+    out.append('<h2 class="govuk-heading-m">Files you sent</h2>')
+    out.append(
+        _table(
+            "Files you sent with your forms (in the ZIP version of this report, each is in the folder shown)",
+            ["File", "Kind", "Size", "Sent in", "For", "Uploaded", "In the ZIP file"],
+            [
+                [f["file"], f["kind"], f["size"], f["sent_in"], f["for"], f["uploaded_at"], f["saved_as"]]
+                for f in report.get("files", [])
+            ],
+        )
+    )
     out.append('<h2 class="govuk-heading-m">How your forms were linked to this record</h2>')
     out.append(
         _table(
@@ -370,3 +409,16 @@ def html_document(report: dict[str, Any]) -> str:
         f"<style>{_STYLE}</style>\n</head>\n<body>\n<main>\n<h1>{title}</h1>\n{html_body(report)}\n</main>\n"
         "</body>\n</html>\n"
     )
+
+
+def write_bundle(report: dict[str, Any], files: Sequence[tuple[str, Callable[[], BinaryIO]]], out: IO[bytes]) -> None:
+    """The report as one ZIP file: ``report.json``, ``report.html`` and each file the person sent
+    at its ``saved_as`` path. ``files`` pairs each report file's ``saved_as`` with a function
+    opening its bytes (the caller's storage); they are copied a piece at a time, never read whole."""
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("report.json", as_json(report))
+        bundle.writestr("report.html", html_document(report))
+        for saved_as, opener in files:
+            with opener() as source, bundle.open(saved_as, "w", force_zip64=True) as target:
+                while chunk := source.read(1024 * 1024):
+                    target.write(chunk)

@@ -24,6 +24,7 @@ VIEW_RECORD, VIEW_CASE, SEARCH, EXPORT, SUBJECT_ACCESS, ERASURE, DOWNLOAD = (
     "erasure",
     "download",
 )
+VIEW_THUMBNAIL = "view-thumbnail"  # an image's thumbnail on the case page (a download is DOWNLOAD)
 
 
 def log_access(
@@ -62,6 +63,7 @@ ACTION_WORDS = {
     SUBJECT_ACCESS: "Made a subject access report",
     ERASURE: "Erased personal data",
     DOWNLOAD: "Downloaded",
+    VIEW_THUMBNAIL: "Viewed a file's thumbnail",
 }
 
 

@@ -30,6 +30,7 @@ from .unit_of_work import atomic
 
 NotFound = cases.NotFound
 REPLY_BY = "reply_by"
+DOCUMENTS = "documents"
 ACTION, COMMENT, QUESTIONS, MESSAGE, ASSIGNEE, ASSIGNMENT, CASES = (
     "action",
     "comment",
@@ -141,12 +142,14 @@ def request_information(
     now: datetime | None = None,
     reply_by: date | None = None,
     holidays: frozenset[date] = frozenset(),
+    documents: Sequence[str] = (),
 ) -> tuple[Case, InformationRequest, str]:
     """``actor`` asks the applicant for more: some of the service's own questions (none: a
-    free-text reply) and a message, to answer by ``reply_by`` (default: the step's, else 14
-    days). Returns the case, the request and the token of the applicant's link (in the message
-    written to them; only its hash is stored). Refused on ``reply_by`` for a date in the past or
-    more than 90 days ahead."""
+    free-text reply), documents to upload (each a short description) and a message, to answer
+    by ``reply_by`` (default: the step's, else 14 days). Returns the case, the request and the
+    token of the applicant's link (in the message written to them; only its hash is stored).
+    Refused on ``reply_by`` for a date in the past or more than 90 days ahead, on ``documents``
+    for too many or too long."""
     try:
         with atomic(session):
             made = cases.request_information(
@@ -161,11 +164,14 @@ def request_information(
                 action=action,
                 reply_by=reply_by,
                 holidays=holidays,
+                documents=documents,
             )
     except cases.Conflict as exc:
         raise _conflict(exc, ACTION) from None
     except cases.ReplyByRefused as exc:
         raise Refused(REPLY_BY, exc.message) from None
+    except cases.DocumentsRefused as exc:
+        raise Refused(DOCUMENTS, exc.message) from None
     except wf.NotAllowed as exc:
         case = session.get(Case, case_id)
         asked = cases.definition_of(session, case).questions if case is not None else {}

@@ -12,6 +12,8 @@ personal data. What it does to each table (docs/definition-format.md, "Retention
 - messages (outbox): address, subject and text emptied; one not sent yet is marked failed
   ("erased before sending"), never sent: the row stays so that counts of messages still add up;
 - form sessions that sent the submission: deleted; a pending matching job: closed;
+- files (upload): the rows of the submission's and its requests' files deleted, and their bytes
+  and thumbnails deleted from storage before the transaction commits (a failure rolls it back);
 - the record (citizen): marked erased once none of its submissions keeps personal data, its
   remaining details deleted and its possible matches waiting for staff superseded.
 
@@ -30,7 +32,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
@@ -38,7 +40,7 @@ from sqlmodel import Session, col, select
 from .. import case_search
 from .. import citizens as citizen_rules
 from .. import erasure_reads as reads
-from ..data import access
+from ..data import access, case_files
 from ..data import records as record_data
 from ..data.citizens import find_citizen
 from ..models import (
@@ -54,9 +56,14 @@ from ..models import (
     MatchingJob,
     OutboxMessage,
     Submission,
+    Upload,
     utcnow,
 )
+from .case_files import forget_bytes
 from .unit_of_work import atomic
+
+if TYPE_CHECKING:
+    from .uploading import Uploads
 
 RETENTION, REQUEST = "retention", "request"
 MAX_KEY = 400  # the longest detail stored (citizen_identifier.value)
@@ -167,6 +174,7 @@ class Counts:
     messages: int = 0
     form_sessions: int = 0
     records: int = 0
+    files: int = 0
 
     def add(self, other: Counts) -> None:
         for name in self.as_json():
@@ -180,11 +188,28 @@ def _rows(result: Any) -> int:
     return max(int(result.rowcount or 0), 0)
 
 
+def _forget_files(files: Uploads | None, removed: list[Upload]) -> None:
+    """Delete the bytes of the files whose rows an erasure removed (before it commits)."""
+    if not removed:
+        return
+    if files is None:
+        raise RuntimeError("erasing files needs the storage they are kept in (runtime.services.uploading.uploads_for)")
+    forget_bytes(files, removed)
+
+
 def _erase(
-    session: Session, *, submission_id: int, why: str, actor_id: int | None, now: datetime, reason: str | None = None
+    session: Session,
+    *,
+    submission_id: int,
+    why: str,
+    actor_id: int | None,
+    now: datetime,
+    reason: str | None = None,
+    files: Uploads | None = None,
 ) -> Counts | None:
     """Erase one submission's and its case's personal data, in the caller's transaction; None
-    (nothing written) when its case is under a legal hold in force.
+    (nothing written) when its case is under a legal hold in force. Its files' bytes are deleted
+    (``files``: storage and quarantine) here, before the caller commits.
 
     The case row is locked first and the holds read after: a hold placed meanwhile (which locks
     the case too) is either seen here or waits for this erasure to commit."""
@@ -215,6 +240,11 @@ def _erase(
         .where(col(MatchingJob.submission_id) == submission_id, col(MatchingJob.status) == "pending")
         .values(status="done", done_at=now, last_error=None)
     )
+    if case is not None and case.id is not None:
+        removed = case_files.remove_case_uploads(session, case=case)
+    else:
+        removed = case_files.remove_submission_uploads(session, submission_id=submission_id)
+    counts.files = len(removed)
     if case is not None and case.id is not None:
         if case.erased_at is None or case.citizen_name is not None:
             case.citizen_name = case.search_name = case.search_surname = None
@@ -287,6 +317,8 @@ def _erase(
     record_data.event(
         session, citizen_id=submission.citizen_id, action="erased", actor_id=actor_id, detail=detail, now=now
     )
+    # Last, once every row is written: a storage failure here rolls the whole erasure back.
+    _forget_files(files, removed)
     return counts
 
 
@@ -347,10 +379,11 @@ def run_retention(
     dry_run: bool = False,
     now: datetime | None = None,
     progress: Callable[[reads.Due], None] | None = None,
+    files: Uploads | None = None,
 ) -> RetentionResult:
     """Erase the personal data of every closed case past its service's retention period (its live
-    version's), except those under a legal hold; each case in its own transaction. ``dry_run``
-    reads only."""
+    version's), except those under a legal hold; each case in its own transaction, its files'
+    bytes deleted (``files``) before it commits. ``dry_run`` reads only."""
     periods = reads.retention_periods(session=session)
     due, held = reads.due_for_retention(session=session, today=today, periods=periods)
     session.rollback()  # end the reads' transaction: each erasure below is its own
@@ -366,7 +399,14 @@ def run_retention(
             if case is None or case.closed_at is None:
                 continue
             moment = now or utcnow()
-            erased = _erase(session, submission_id=item.submission_id, why=RETENTION, actor_id=None, now=moment)
+            erased = _erase(
+                session,
+                submission_id=item.submission_id,
+                why=RETENTION,
+                actor_id=None,
+                now=moment,
+                files=files,
+            )
             if erased is None:
                 continue
             result.erased.add(erased)
@@ -412,13 +452,15 @@ def erase_record(
     actor_id: int | None,
     department_id: int | None = None,
     now: datetime | None = None,
+    files: Uploads | None = None,
 ) -> ErasureResult:
     """Erase everything held on the person whose record ``key`` names, across every service and
     department, except cases under a legal hold (listed with their reasons); one transaction.
 
     ``actor_id`` is the data protection officer (None: IT, from the command line); the erasure is
     in the records' audit log with its counts and reason, and, by a member of staff, in the access
-    log. Raises :class:`PrivacyError` (nothing written) for a bad key or reason."""
+    log. The files' bytes are deleted (``files``) before the transaction commits. Raises
+    :class:`PrivacyError` (nothing written) for a bad key or reason."""
     moment = now or utcnow()
     with atomic(session):
         citizen = resolve_record(session=session, key=key)
@@ -432,7 +474,13 @@ def erase_record(
         for item in plan.erasable:
             assert item.submission.id is not None
             done = _erase(
-                session, submission_id=item.submission.id, why=REQUEST, actor_id=actor_id, now=moment, reason=text
+                session,
+                submission_id=item.submission.id,
+                why=REQUEST,
+                actor_id=actor_id,
+                now=moment,
+                reason=text,
+                files=files,
             )
             if done is None:  # held since the plan was read
                 assert item.case is not None and item.case.id is not None

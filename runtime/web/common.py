@@ -403,6 +403,11 @@ def csp_nonce() -> str:
     return g.csp_nonce  # type: ignore[no-any-return]
 
 
+# A file sent as it was uploaded (runtime/web/casework/files.py): nothing in it may load, run or
+# be framed, whatever a browser makes of it. security_headers keeps it on such a response.
+FILE_POLICY = "default-src 'none'; sandbox; frame-ancestors 'none'"
+
+
 def security_headers(response: Response, settings: Settings) -> Response:
     nonce = csp_nonce()
     img = "'self' data:"
@@ -412,11 +417,12 @@ def security_headers(response: Response, settings: Settings) -> Response:
     # Staff faces: forms may also lead to the single sign-on providers (runtime/web/sso.py).
     origins = current_app.extensions.get("civicforms.form_action_origins")
     form_action = " ".join(["'self'", *(origins() if origins else ())])
-    response.headers["Content-Security-Policy"] = (
-        f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; "
-        f"img-src {img}; font-src 'self'; connect-src 'self'; object-src 'none'; "
-        f"base-uri 'none'; form-action {form_action}; frame-ancestors 'none'"
-    )
+    if response.headers.get("Content-Security-Policy") != FILE_POLICY:
+        response.headers["Content-Security-Policy"] = (
+            f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; "
+            f"img-src {img}; font-src 'self'; connect-src 'self'; object-src 'none'; "
+            f"base-uri 'none'; form-action {form_action}; frame-ancestors 'none'"
+        )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"

@@ -8,8 +8,10 @@ role, for every role without the permission, and for a caseworker of another dep
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +23,19 @@ from werkzeug.routing import Rule
 from runtime import staff as core
 from runtime.data import records
 from runtime.models import CitizenLink, LegalHold, SharingAgreement
+from runtime.settings import Settings
+from runtime.storage import storage_for
 from runtime.web.casework import PREFIX
+from tests.casework.case_files_helpers import add_file
 from tests.casework.conftest import Office, csrf
+from tests.upload_servers import upload_settings
+
+
+@pytest.fixture
+def settings(settings: Settings, tmp_path: Path) -> Settings:
+    """Files (issue 18) kept in the test's own folder."""
+    return dataclasses.replace(settings, **upload_settings(tmp_path))
+
 
 PUBLIC = "public"
 SIGNED_IN = "signed in"
@@ -47,6 +60,9 @@ ROUTES: dict[str, str] = {
     "reports.report_csv": core.VIEW_REPORTS,
     "reports.audit": core.VIEW_REPORTS,
     "reports.audit_csv": core.VIEW_REPORTS,
+    # issue 18, part F: a case's files
+    "case_files.download": core.WORK_CASES,
+    "case_files.thumbnail": core.WORK_CASES,
     "static": PUBLIC,
     "assets": PUBLIC,
     "brand_css": PUBLIC,
@@ -92,6 +108,8 @@ CASE_ROUTES = {
     "cases.assign_case",
     "cases.place_legal_hold",
     "cases.release_legal_hold",
+    "case_files.download",
+    "case_files.thumbnail",
 }
 
 
@@ -119,7 +137,9 @@ def _rules(app: Flask, *kinds: str) -> list[Rule]:
 def _send(client: FlaskClient, rule: Rule, method: str, token: str, values: dict[str, str]) -> Any:
     url = _url(rule, values)
     if method == "GET":
-        return client.get(url)
+        response = client.get(url)
+        response.close()  # a file download's stream (issue 18) is closed with its response
+        return response
     # A post with what the page's own forms send, so that the view itself must refuse it.
     data = {"csrf_token": token, "action": "approve", "lock_version": "1", "assignee": "me", "message": "Tell us"}
     if rule.endpoint == "cases.assign_selected":
@@ -160,6 +180,8 @@ def _values(office: Office) -> dict[str, str]:
         s.commit()
         assert pair is not None and link is not None
         ids = {"candidate_id": pair.id, "link_id": link.id, "hold_id": hold.id, "agreement_id": agreement.id}
+        # issue 18, part F: an image of the case, in the test's own storage folder
+        upload = add_file(s, storage_for(office.app.extensions["civicforms.settings"]), case)
     return {
         "reference": reference,
         "case_id": str(case.id),
@@ -170,6 +192,7 @@ def _values(office: Office) -> dict[str, str]:
         "provider": "x",
         "part": "open-cases",  # issue 17, part E: one of the reports' CSVs
         "filter_id": "1",  # issue 17, part B: a saved filter (someone else's, or none: nothing deleted)
+        "upload_id": upload.id,  # issue 18, part F
     }
 
 

@@ -70,7 +70,7 @@ CASEWORK_FACE = Face(
 
 def create_casework_app(config: dict[str, Any] | None = None) -> Flask:
     """The back office, deployable on its own (``gunicorn runtime.casework_wsgi:app``)."""
-    from . import email_settings, erasure, escalation, inbox, privacy, records, reports, views  # noqa: F401 (inbox: views.bp)
+    from . import email_settings, erasure, escalation, files, inbox, privacy, records, reports, views  # noqa: F401 (inbox: views.bp)
 
     app = create_base_app(__name__, CASEWORK_FACE, config)
     app.config.setdefault("CASEWORK_PAGE_SIZE", PAGE_SIZE)
@@ -93,6 +93,7 @@ def create_casework_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(privacy.bp)
     app.register_blueprint(erasure.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(files.bp)  # issue 18, part F: a case's files
     app.add_template_filter(when, "when")
     app.add_template_filter(day, "day")
 

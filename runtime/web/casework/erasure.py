@@ -9,21 +9,24 @@ departments). Looking a record up here is a view of it, and is in the access log
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, request, url_for
+from flask import Blueprint, Response, flash, redirect, request, send_file, url_for
 from markupsafe import Markup
 
 from ... import subject_access as report_layout
 from ...data import access
 from ...erasure_reads import ErasurePlan
 from ...models import utcnow
+from ...services import case_files
 from ...services import retention as privacy
 from ...services.access import record_access
 from ...staff import DATA_PROTECTION
 from ..common import db, render_page
 from ..staff import current_user, requires, user_department_ids
+from .files import uploads
 
 bp = Blueprint("erasure", __name__, url_prefix="/data-protection")
 
@@ -79,7 +82,12 @@ def erase() -> Any:
         staff_id, department_id = _me()
         try:
             result = privacy.erase_record(
-                session=db(), key=key, reason=reason, actor_id=staff_id, department_id=department_id
+                session=db(),
+                key=key,
+                reason=reason,
+                actor_id=staff_id,
+                department_id=department_id,
+                files=uploads(),
             )
         except privacy.PrivacyError as exc:
             errors = {exc.field: exc.message}
@@ -114,11 +122,13 @@ def erase() -> Any:
 @bp.route("/subject-access", methods=["GET", "POST"])
 @requires(DATA_PROTECTION)
 def subject_access() -> Any:
-    """Find a person's record and create their subject access report: a page, or a JSON file."""
+    """Find a person's record and create their subject access report: a page, a JSON file, or a
+    ZIP file holding the report and the files the person sent."""
     errors: dict[str, str] = {}
     if request.method == "POST":
         key = _field("key").strip()
-        output = "json" if _field("format") == "json" else "html"
+        chosen = _field("format")
+        output = chosen if chosen in ("json", "zip") else "html"
         staff_id, department_id = _me()
         try:
             data = privacy.subject_access(
@@ -128,6 +138,21 @@ def subject_access() -> Any:
             errors = {exc.field: exc.message}
         else:
             report = report_layout.build(data, made_at=utcnow())
+            if output == "zip":
+                # The report and the files themselves; spooled to disk past 16 MB, sent a piece at a time.
+                bundle = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
+                report_layout.write_bundle(report, case_files.report_files(data, report, uploads().storage), bundle)
+                bundle.seek(0)
+                name = f"subject-access-record-{report['record']['number']}-{date.today().isoformat()}.zip"
+                return send_file(
+                    bundle,
+                    mimetype="application/zip",
+                    as_attachment=True,
+                    download_name=name,
+                    conditional=False,
+                    etag=False,
+                    max_age=0,
+                )
             if output == "json":
                 name = f"subject-access-record-{report['record']['number']}-{date.today().isoformat()}.json"
                 return Response(

@@ -20,7 +20,14 @@ from sqlmodel import col, select
 from ... import answers as answer_forms
 from ... import case_corrections, case_escalation, case_reads, cases, outbox, record_reads, rendering, versions
 from ... import workflow as wf
-from ...applicant_messages import MAX_REPLY_DAYS, default_reply_by, read_date, reply_by_problem
+from ...applicant_messages import (
+    MAX_DOCUMENTS,
+    MAX_REPLY_DAYS,
+    default_reply_by,
+    read_date,
+    read_documents,
+    reply_by_problem,
+)
 from ...data import access, citizens, sharing
 from ...definition import Definition
 from ...journey import Journey
@@ -68,6 +75,7 @@ REQUEST_FIELDS = {
     casework.QUESTIONS: "request-questions",
     casework.MESSAGE: "request-message",
     casework.REPLY_BY: "reply-by-day",
+    casework.DOCUMENTS: "request-documents",
 }
 ASSIGN_FIELDS = {casework.ASSIGNEE: "assignee", casework.ASSIGNMENT: "case-assignment"}
 STALE_FORM = "This form is out of date. Nothing has been changed: check the case as it is now, then try again."
@@ -500,7 +508,8 @@ def request_information(reference: str) -> Any:
     message = _text(request.form, "message", MAX_TEXT)
     action = _text(request.form, "action", 60)
     typed = {part: _text(request.form, f"reply-by-{part}", 20) for part in ("day", "month", "year")}
-    form = {"questions": questions, "message": message, "action": action, "reply_by": typed}
+    documents = _text(request.form, "documents", MAX_TEXT)  # issue 18: one on each line
+    form = {"questions": questions, "message": message, "action": action, "reply_by": typed, "documents": documents}
     seen = _seen_version()
     if seen is None:
         return _case_page(case_id, 400, {"case-actions": STALE_FORM}, form)
@@ -522,6 +531,7 @@ def request_information(reference: str) -> Any:
             urls=_urls(),
             reply_by=reply_by,
             holidays=settings().holidays,
+            documents=read_documents(documents),
         )
     except casework.NotFound:
         abort(404)
@@ -540,7 +550,7 @@ NOT_A_DATE = "The date to reply by must be a real date, for example 19 12 2026"
 @bp.app_context_processor
 def _request_form_context() -> dict[str, Any]:
     """What casework/_request_form.html needs beside the case page's own context."""
-    return {"reply_by_default": _reply_by_default, "max_reply_days": MAX_REPLY_DAYS}
+    return {"reply_by_default": _reply_by_default, "max_reply_days": MAX_REPLY_DAYS, "max_documents": MAX_DOCUMENTS}
 
 
 def _reply_by_default(transition: wf.Transition, workflow: wf.Workflow) -> date:
