@@ -350,8 +350,10 @@ def _reencode(path: Path, kind: str) -> None:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise FileRefused(IMAGE_TOO_BIG) from None
-    except (OSError, SyntaxError, ValueError, TypeError, IndexError, KeyError, EOFError, ZeroDivisionError):
-        # What Pillow raises on a truncated or malformed image.
+    except (OSError, SyntaxError, ValueError, TypeError, IndexError, KeyError, EOFError, ZeroDivisionError, Warning):
+        # What Pillow raises on a truncated or malformed image. Its warnings (corrupt EXIF, a
+        # truncated chunk) are only logged unless warnings are errors (the tests): then the
+        # file is refused as damaged rather than failing with the warning.
         raise FileRefused(DAMAGED) from None
 
 
@@ -413,7 +415,9 @@ def thumbnail(path: Path | str, size: int = 240) -> bytes | None:
             out = io.BytesIO()
             small.save(out, "PNG")
             return out.getvalue()
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning, OSError, SyntaxError, ValueError):
+    except (Image.DecompressionBombError, OSError, SyntaxError, ValueError, TypeError, IndexError, KeyError, EOFError):
+        return None
+    except (ZeroDivisionError, Warning):  # a bomb's warning, or a corrupt one's as an error
         return None
 
 
