@@ -482,3 +482,31 @@ def test_accept_must_name_known_kinds(tmp_path: Path, accept: tuple[str, ...]) -
 
 def test_eicar_alone_is_not_a_kind_the_checks_take(tmp_path: Path) -> None:
     assert refused(tmp_path, EICAR) == "The selected file must be a JPG, PNG or PDF"
+
+
+def test_a_mangled_file_gets_a_message_never_an_error(tmp_path: Path) -> None:
+    """Real files with bytes changed, cut out and put in, as a damaged disk or a hostile hand
+    leaves them: each is taken (and then re-encoded or read through) or refused with a message.
+    A run of 13,000 found Pillow's warning on corrupt EXIF escaping; this keeps 400 of them."""
+    import random
+
+    seeds = [jpeg_bytes((80, 60)), png_bytes((50, 40), text="hello"), pdf_bytes(pages=2)]
+    rng = random.Random(18)
+    outcomes: set[str] = set()
+    for _ in range(400):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 6)):
+            at = rng.randrange(len(data))
+            roll = rng.random()
+            if roll < 0.5:
+                data[at] = rng.randrange(256)
+            elif roll < 0.75:
+                del data[at : at + rng.randint(1, 50)]
+            else:
+                data[at : at + 4] = rng.choice([b"\xff\xff\xff\xff", b"\0\0\0\0", b"\x7f\xff\xff\xff"])
+        try:
+            check(tmp_path, bytes(data))
+            outcomes.add("taken")
+        except FileRefused as refusal:
+            outcomes.add(refusal.message)
+    assert "taken" in outcomes and DAMAGED in outcomes
