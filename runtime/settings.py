@@ -506,6 +506,9 @@ def _check_uploads_of(s: Settings) -> None:
         raise SettingsError("CIVICFORMS_OS_PLACES_KEY must be set when CIVICFORMS_ADDRESS_LOOKUP is os-places")
     if not s.os_places_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
         raise SettingsError("CIVICFORMS_OS_PLACES_URL must be an https:// address (http:// only for localhost)")
+    if not 0 < s.address_lookup_timeout_seconds <= 30:
+        # A citizen waits this long for "Find address" before typing the address instead.
+        raise SettingsError("CIVICFORMS_ADDRESS_LOOKUP_TIMEOUT_SECONDS must be from 1 to 30")
 
 
 RATE_EXAMPLE = "a rate like '60 per 10 minutes' (or 60/10minute), or off"
@@ -702,4 +705,5 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
         address_lookup=get("ADDRESS_LOOKUP").strip().lower(),
         os_places_url=(get("OS_PLACES_URL").strip() or "https://api.os.uk/search/places/v1").rstrip("/"),
         os_places_key=get("OS_PLACES_KEY").strip(),
+        address_lookup_timeout_seconds=_whole_number(env, "ADDRESS_LOOKUP_TIMEOUT_SECONDS", 3),
     ).check()

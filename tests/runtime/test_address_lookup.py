@@ -23,7 +23,7 @@ from sqlmodel import select
 from runtime import db as dbmod
 from runtime.address_lookup import FoundAddress, LookupUnavailable, OsPlaces, lookup_for
 from runtime.models import FormSession
-from runtime.settings import Settings
+from runtime.settings import Settings, SettingsError, from_environment
 from runtime.web import create_citizen_app
 from runtime.web.address_finder import UNAVAILABLE
 from tests.conftest import Citizen, page
@@ -131,6 +131,29 @@ def test_the_provider_is_the_one_the_settings_name(os_places: FakeOsPlaces) -> N
     assert lookup_for(plain) is None
     chosen = dataclasses.replace(plain, address_lookup="os-places", os_places_url=os_places.url, os_places_key=KEY)
     assert lookup_for(chosen) == OsPlaces(url=os_places.url, key=KEY, timeout=plain.address_lookup_timeout_seconds)
+
+
+_ENV = {
+    "CIVICFORMS_ENV": "test",
+    "CIVICFORMS_SECRET_KEY": "k" * 40,
+    "CIVICFORMS_DATABASE_URL": "sqlite://",
+    "CIVICFORMS_ADDRESS_LOOKUP": "os-places",
+    "CIVICFORMS_OS_PLACES_KEY": KEY,
+}
+
+
+def test_the_provider_s_settings_come_from_the_environment() -> None:
+    chosen = from_environment({**_ENV, "CIVICFORMS_ADDRESS_LOOKUP_TIMEOUT_SECONDS": "5"})
+    assert lookup_for(chosen) == OsPlaces(url="https://api.os.uk/search/places/v1", key=KEY, timeout=5)
+    assert from_environment(_ENV).address_lookup_timeout_seconds == 3
+    for bad, message in (
+        ({"CIVICFORMS_ADDRESS_LOOKUP_TIMEOUT_SECONDS": "0"}, "from 1 to 30"),
+        ({"CIVICFORMS_ADDRESS_LOOKUP_TIMEOUT_SECONDS": "600"}, "from 1 to 30"),
+        ({"CIVICFORMS_OS_PLACES_KEY": ""}, "CIVICFORMS_OS_PLACES_KEY must be set"),
+        ({"CIVICFORMS_OS_PLACES_URL": "http://places.example"}, "must be an https:// address"),
+    ):
+        with pytest.raises(SettingsError, match=message):
+            from_environment({**_ENV, **bad})
 
 
 # -- the citizen's pages ---------------------------------------------------------------------------
