@@ -141,7 +141,7 @@ class AddAnother(Widget):
                 widget = sub["widget"]
                 yield (
                     f"{at}.questions.{item}.widget",
-                    f"an add-another question cannot ask a {widget} question of each item",
+                    f"an add-another question cannot ask {article(widget)} question of each item",
                 )
         summary = question.get("summary")
         if summary is not None and summary not in asked:

@@ -146,7 +146,7 @@ def _message_of_no_item_field(d: Doc) -> None:
             _nested_list,
             (
                 "$.questions.household.questions.full_name.widget",
-                "an add-another question cannot ask a add-another question of each item",
+                "an add-another question cannot ask an add-another question of each item",
             ),
         ),
         (
