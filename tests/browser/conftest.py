@@ -25,6 +25,7 @@ from runtime import staff
 from runtime.data import departments
 from runtime.settings import PROJECT_ROOT, Settings
 from runtime.web import create_citizen_app
+from tests.upload_servers import upload_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -138,6 +139,8 @@ def builder_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFacto
         definitions_dir=definitions,
         secure_cookies=False,
         organisation_name=ORGANISATION,
+        # Uploaded files (issue 18) in the module's folder: <folder>/uploads and <folder>/quarantine.
+        **upload_settings(folder),
     ).check()
     engine = dbmod.make_engine(settings.database_url)
     with dbmod.session(engine) as s:
