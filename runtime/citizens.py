@@ -38,6 +38,7 @@ from .widgets.identifiers import (
     normalise_ni_number,
     normalise_postcode,
 )
+from .widgets.phone import format_phone
 
 # The kinds a submission's details are kept as (models.IDENTIFIER_KINDS): name_key is the name
 # surname first, kept for search.
@@ -109,17 +110,8 @@ def normalise_phone(text: str) -> str | None:
 
 def display_phone(e164: str) -> str:
     """A stored phone number as people write it: "07700 900123" for a UK number, the
-    international form ("+33 1 23 45 67 89") for another."""
-    try:
-        number = phonenumbers.parse(e164, "GB")
-    except phonenumbers.NumberParseException:
-        return e164
-    style = (
-        phonenumbers.PhoneNumberFormat.NATIONAL
-        if number.country_code == 44
-        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
-    )
-    return phonenumbers.format_number(number, style)
+    international form ("+33 1 23 45 67 89") for another (as the uk-phone question shows it)."""
+    return format_phone(e164)
 
 
 def birth_date_problem(text: str, today: date | None = None) -> str | None:
