@@ -467,6 +467,12 @@ def _check_pdf(path: Path) -> None:
         for obj in _pdf_objects(reader):
             _inspect(obj, 0)
         _inspect(reader.trailer, 0)
+        # A link is allowed where the reader clicks it, not as what opening the file does.
+        root: Any = reader.trailer["/Root"].get_object()
+        opening = root.get("/OpenAction")
+        opening = opening.get_object() if opening is not None else None
+        if isinstance(opening, dict) and opening.get("/S") == "/URI":
+            raise FileRefused(PDF_ACTIVE)
     except FileRefused:
         raise
     except Exception:  # noqa: BLE001 (pypdf raises anything on a hostile file: all mean unreadable)

