@@ -1239,7 +1239,7 @@ def item_service(doc: dict[str, Any], name: str) -> dict[str, Any]:
     if required:
         schema["required"] = required
     prefix = f"{name}."  # an item question's messages are the service's "<name>.<item question>" ones
-    messages = doc.get("messages") if isinstance(doc.get("messages"), dict) else {}
+    messages: dict[str, Any] = doc["messages"] if isinstance(doc.get("messages"), dict) else {}
     own = {path[len(prefix) :]: copy.deepcopy(m) for path, m in messages.items() if path.startswith(prefix)}
     return {
         "schema": schema,

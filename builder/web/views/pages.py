@@ -7,6 +7,7 @@ next to the fields and everything the designer typed kept.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, get_flashed_messages, make_response, redirect, request, url_for
@@ -294,39 +295,62 @@ def add_question(service_id: str, page: str) -> Any:
     """Pick a type from the palette (a GET form, so it works without JavaScript), then the question form."""
     editing = _editing(service_id)
     target = _find_page(editing.doc, page)
+
+    def added(done: Editing) -> Any:
+        name = _find_page(done.doc, page)["questions"][-1]
+        return _see_other("pages.edit_question", service_id=service_id, name=name)
+
+    return _palette_then_question(
+        editing,
+        palette=_palette(),
+        add=lambda doc, **kw: operations.add_question(doc, page=page, **kw),
+        added=added,
+        back_url=url_for("pages.edit_page", service_id=service_id, page=page),
+        back_text="Back to the page",
+        restart_url=url_for("pages.add_question", service_id=service_id, page=page),
+        where=f"On page {target.get('title', page)}",
+    )
+
+
+def _palette_then_question(
+    editing: Editing,
+    *,
+    palette: list[dict[str, Any]],
+    add: Callable[..., dict[str, Any]],
+    added: Callable[[Editing], Any],
+    **words: Any,
+) -> Any:
+    """The one flow of a new question, on a page or about each item of a list: the palette (a GET
+    form), then its text; ``add(doc, widget=, label=, hint=, required=)`` adds it, ``added`` says
+    where to go next; ``words`` are the page's back link, its "choose again" link and where it goes."""
     errors = FormErrors()
     source = request.form if request.method == "POST" else request.args
     widget = source.get("widget", "")
+    allowed = {p["value"] for p in palette}
     values = {"label": _field("label"), "hint": _field("hint"), "required": request.form.get("required", "yes")}
-    if request.method == "GET" and "widget" in request.args and widget not in WIDGETS:
+    if request.method == "GET" and "widget" in request.args and widget not in allowed:
         errors = FormErrors({"widget": "Select the type of question"})
     if request.method == "POST":
         outcome = apply(
             editing,
-            operations.add_question,
+            add,
             task="pages",
-            page=page,
             widget=widget,
             label=values["label"],
             hint=values["hint"] or None,
             required=values["required"] != "no",
         )
         if outcome.ok:
-            name = _find_page(outcome.editing.doc, page)["questions"][-1]
-            return _see_other("pages.edit_question", service_id=service_id, name=name)
+            return added(outcome.editing)
         editing, errors = outcome.editing, outcome_errors(outcome)
-    chosen = WIDGETS.get(widget)
+    chosen = WIDGETS.get(widget) if widget in allowed else None
     return render_page(
         "builder/pages/new_question.html",
         400 if errors else 200,
         title=f"Add a question: {chosen.palette_label}" if chosen else "What type of question do you want to add?",
         editing=editing,
-        back_url=url_for("pages.edit_page", service_id=service_id, page=page),
-        back_text="Back to the page",
-        restart_url=url_for("pages.add_question", service_id=service_id, page=page),
-        where=f"On page {target.get('title', page)}",
         widget=chosen,
-        palette=_palette(),
+        palette=palette,
         values=values,
         errors=errors,
         advice=_advice(
@@ -337,6 +361,7 @@ def add_question(service_id: str, page: str) -> Any:
             )
             + advice.hint_advice(values["hint"])
         ),
+        **words,
     )
 
 
@@ -755,43 +780,20 @@ def add_item_question(service_id: str, name: str) -> Any:
     """Pick a type (a GET form, as for a page), then the question's text: asked about each item."""
     editing = _editing(service_id)
     _item_doc(editing, name)
-    errors = FormErrors()
-    source = request.form if request.method == "POST" else request.args
-    widget = source.get("widget", "")
-    allowed = {p["value"] for p in _palette(items=True)}
-    values = {"label": _field("label"), "hint": _field("hint"), "required": request.form.get("required", "yes")}
-    if request.method == "GET" and "widget" in request.args and widget not in allowed:
-        errors = FormErrors({"widget": "Select the type of question"})
-    if request.method == "POST":
-        outcome = apply(
-            editing,
-            operations.add_item_question,
-            task="pages",
-            name=name,
-            widget=widget,
-            label=values["label"],
-            hint=values["hint"] or None,
-            required=values["required"] != "no",
-        )
-        if outcome.ok:
-            added = list(_item_doc(outcome.editing, name)["questions"])[-1]
-            return _see_other("pages.edit_item_question", service_id=service_id, name=name, item=added)
-        editing, errors = outcome.editing, outcome_errors(outcome)
-    chosen = WIDGETS.get(widget) if widget in allowed else None
-    return render_page(
-        "builder/pages/new_question.html",
-        400 if errors else 200,
-        title=f"Add a question: {chosen.palette_label}" if chosen else "What type of question do you want to add?",
-        editing=editing,
+
+    def added(done: Editing) -> Any:
+        item = list(_item_doc(done, name)["questions"])[-1]
+        return _see_other("pages.edit_item_question", service_id=service_id, name=name, item=item)
+
+    return _palette_then_question(
+        editing,
+        palette=_palette(items=True),
+        add=lambda doc, **kw: operations.add_item_question(doc, name, **kw),
+        added=added,
         back_url=_items_url(service_id, name),
         back_text="Back to the questions about each item",
         restart_url=url_for("pages.add_item_question", service_id=service_id, name=name),
         where=_where_item(editing.doc, name),
-        widget=chosen,
-        palette=_palette(items=True),
-        values=values,
-        errors=errors,
-        advice=_advice(advice.label_advice(values["label"]) + advice.hint_advice(values["hint"])),
     )
 
 
