@@ -411,6 +411,8 @@ def test_a_pdf_with_too_many_objects_is_refused_quickly(tmp_path: Path) -> None:
     objects = tuple("<< /A 1 >>" for _ in range(MAX_PDF_OBJECTS + 1))
     started = time.monotonic()
     assert refused(tmp_path, pdf_bytes(objects=objects)) == PDF_TOO_COMPLEX
+    # Pages too: counted before the page tree is read.
+    assert refused(tmp_path, pdf_bytes(pages=MAX_PDF_OBJECTS // 2 + 1)) == PDF_TOO_COMPLEX
     assert time.monotonic() - started < 10
 
 
