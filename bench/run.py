@@ -565,8 +565,18 @@ def answers_for(definition: Definition, service_id: str) -> dict[str, Any]:
     """The answers a happy-path journey stores, built the way the question pages build them."""
     journey = Journey(validation.compiled(definition), {})
     for page_id, data in HAPPY_PATHS[service_id]:
-        page = definition.page_by_id[page_id]
-        given, _raw = parse_page(definition, page.questions, MultiDict(data))
+        page = definition.page_by_id[page_id.partition("/")[0]]  # "household-members/2": an item's page
+        listed = next((name for name in page.questions if definition.widget(name) == "add-another"), None)
+        if listed is not None:
+            # An add-another question (runtime/web/add_another.py): each post of an item's questions
+            # adds an item; "Do you need to add another?" is no answer.
+            if "add-another" in data:
+                continue
+            each = definition.item_definition(listed)
+            item, _raw = parse_page(each, each.pages[0].questions, MultiDict(data))
+            given = {listed: [*journey.answers.get(listed, []), item]}
+        else:
+            given, _raw = parse_page(definition, page.questions, MultiDict(data))
         journey = journey.answer(page, given)
         errors = journey.page_errors(page)
         if errors:
