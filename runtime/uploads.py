@@ -259,11 +259,18 @@ def _png_end(data: mmap.mmap) -> int | None:
 _STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM and the restart markers carry no length
 
 
+# A progressive JPEG has about 10 scans; one with thousands makes the decoder redo the whole
+# image for each (minutes for one file), so more than this is refused before decoding.
+MAX_JPEG_SCANS = 100
+
+
 def _jpeg_end(data: mmap.mmap) -> int | None:
     """Where a JPEG's end-of-image marker ends, walking its segments and, after each start of
-    scan, its entropy-coded data (where 0xFF is followed by 0x00 or a restart marker)."""
+    scan, its entropy-coded data (where 0xFF is followed by 0x00 or a restart marker). Refuses
+    one with more than MAX_JPEG_SCANS scans."""
     at = 2
     n = len(data)
+    scans = 0
     while at < n:
         at = data.find(b"\xff", at)
         if at < 0:
@@ -282,6 +289,9 @@ def _jpeg_end(data: mmap.mmap) -> int | None:
             return None
         at += int.from_bytes(data[at : at + 2], "big")
         if marker == 0xDA:  # start of scan: skip its entropy-coded data
+            scans += 1
+            if scans > MAX_JPEG_SCANS:
+                raise FileRefused(DAMAGED)
             while True:
                 at = data.find(b"\xff", at)
                 if at < 0 or at + 1 >= n:

@@ -253,6 +253,28 @@ def test_fifty_megapixels_is_the_limit_not_a_bomb(tmp_path: Path) -> None:
     assert 8160 * 6120 <= MAX_IMAGE_PIXELS < 8000 * 6251
 
 
+def test_a_jpeg_with_thousands_of_scans_is_refused_before_decoding(tmp_path: Path) -> None:
+    """Each scan of a progressive JPEG makes the decoder go over the whole image again: a
+    "scan bomb" of thousands of scans of a large image holds a worker for minutes."""
+    out = io.BytesIO()
+    Image.effect_noise((400, 300), 80).convert("RGB").save(out, "JPEG", progressive=True)
+    jpeg = out.getvalue()
+    last_scan = jpeg.rindex(b"\xff\xda")
+    bomb = jpeg[:last_scan] + jpeg[last_scan:-2] * 300 + b"\xff\xd9"
+    started = time.monotonic()
+    assert refused(tmp_path, bomb, max_mb=50) == DAMAGED
+    assert time.monotonic() - started < 5
+    assert check(tmp_path, jpeg)[0].kind == "jpeg"  # about 10 scans
+
+
+def test_a_png_with_a_compressed_text_bomb_is_refused(tmp_path: Path) -> None:
+    """A zTXt chunk that inflates to 100MB: Pillow stops at its limit, and the file is refused."""
+    body = b"Comment\0\0" + zlib.compress(b"\0" * (100 * BYTES_PER_MB), 9)
+    chunk = struct.pack(">I", len(body)) + b"zTXt" + body + struct.pack(">I", zlib.crc32(b"zTXt" + body))
+    png = png_bytes()
+    assert refused(tmp_path, png[:33] + chunk + png[33:]) == DAMAGED
+
+
 # --- Polyglots -----------------------------------------------------------------------------------
 
 
