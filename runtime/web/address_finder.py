@@ -56,11 +56,14 @@ def _first(form: Mapping[str, Any], key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def shown(journey: JourneyPages, page: Page, raw: dict[str, Any], asked: Mapping[str, Any]) -> dict[str, Any]:
+def shown(
+    journey: JourneyPages, page: Page, raw: dict[str, Any], asked: Mapping[str, Any], errors: Mapping[str, str]
+) -> dict[str, Any]:
     """``raw`` with the step of each of the page's lookup questions, for a page shown: on a GET
     (``asked``: its query, where ``?address-lookup=manual`` or ``find`` chooses), after a save
-    that validation refused (``asked``: the post, whose hidden field keeps the step), or after
-    a step (``step`` has set it). Unchanged without a provider."""
+    that validation refused (``asked``: the post, whose hidden field keeps the step; an error on
+    the address's parts shows them whatever the post said), or after a step (``step`` has set
+    it). Unchanged without a provider."""
     names = _lookup_questions(journey.service, page)
     if not names or _provider() is None:
         return raw
@@ -73,7 +76,8 @@ def shown(journey: JourneyPages, page: Page, raw: dict[str, Any], asked: Mapping
             continue
         wanted = _first(asked, lookup_key(name))
         answered = any(str(out.get(f"{name}.{part}") or "").strip() for part in ADDRESS_PARTS)
-        if wanted == MANUAL or (answered and wanted != FIND):
+        wrong = any(path == name or path.startswith(f"{name}.") for path in errors)
+        if wanted == MANUAL or wrong or (answered and wanted != FIND):
             out[lookup_key(name)] = MANUAL
         else:
             out[lookup_key(name)] = FIND
@@ -144,4 +148,3 @@ def _typed_instead(raw: dict[str, Any], name: str, parts: dict[str, str], messag
     raw[lookup_key(name)] = MANUAL
     if message:
         raw[lookup_key(name, "message")] = message
-

@@ -282,7 +282,7 @@ def _question_page(
     journey: CitizenJourney, page: Page, raw: dict[str, Any], errors: dict[str, str], status: int = 200
 ) -> Any:
     # A uk-address found by postcode shows the step it is at (runtime.web.address_finder).
-    raw = with_address_lookup(journey, page, raw, request.form if request.method == "POST" else request.args)
+    raw = with_address_lookup(journey, page, raw, request.form if request.method == "POST" else request.args, errors)
     context = journey.question_context(page, raw, errors, change=request.args.get("change") == "1")
     return render_page("citizen/question.html", status, reuse=journey.reuse_key(context), **context)
 

@@ -359,6 +359,15 @@ def test_the_manual_link_and_its_errors_stay_on_the_typed_address(resident: Citi
     assert not any("address" in answers for answers in _stored(lookup_app))
 
 
+def test_errors_on_the_address_s_parts_show_the_parts_whatever_the_post_said(resident: Citizen) -> None:
+    # A post without the step (a form carried through "continue or start again", a stale tab):
+    # the address is saved as typed, and its errors are shown where their links lead.
+    walk(resident, SERVICE, until="your-address")
+    soup = page(resident.post(ADDRESS_PAGE, {"address.line1": ""}))
+    assert [href for _, href in error_summary(soup)] == ["#address-line1", "#address-town", "#address-postcode"]
+    assert all(soup.select_one(href) is not None for _, href in error_summary(soup))
+
+
 def test_a_step_without_the_csrf_token_is_refused(resident: Citizen, os_places: FakeOsPlaces) -> None:
     walk(resident, SERVICE, until="your-address")
     response = resident.client.post(
