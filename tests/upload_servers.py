@@ -17,6 +17,7 @@ Each xdist worker starts its own servers: own folders, free ports, nothing share
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -172,7 +173,11 @@ class ClamdProcess:
         started = time.monotonic()
         self._stderr = (self.folder / "clamd.stderr").open("wb")
         self.process = subprocess.Popen(
-            [CLAMD, f"--config-file={config}"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr
+            [CLAMD, f"--config-file={config}"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
+            preexec_fn=_die_with_parent,
         )
         scanner = ClamdScanner(self.address, timeout=1)
         while True:
@@ -213,6 +218,21 @@ class ClamdProcess:
             self._stderr = None
         Path(self.address).unlink(missing_ok=True)
 
+    def remove(self) -> None:
+        """Stops clamd and removes its folder."""
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _die_with_parent() -> None:
+    """In the child before it runs: the kernel stops it (SIGTERM) when the test process dies,
+    killed or crashed, so that no clamd or moto_server outlives its test run."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
 
 def short_folder(prefix: str) -> Path:
     """A new folder under /tmp: a Unix socket's path must be under 108 bytes, which pytest's
@@ -231,8 +251,7 @@ def start_clamd(folder: Path | None = None, *, stream_max_length: str = "64M") -
 def clamd_process() -> Iterator[ClamdProcess]:
     clamd = start_clamd()
     yield clamd
-    clamd.stop()
-    shutil.rmtree(clamd.folder, ignore_errors=True)
+    clamd.remove()
 
 
 @pytest.fixture(scope="session")
@@ -297,6 +316,7 @@ def start_moto(timeout: float = 30) -> tuple[subprocess.Popen[bytes], str]:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+            preexec_fn=_die_with_parent,
         )
         started = time.monotonic()
         while process.poll() is None and time.monotonic() - started < timeout:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import shutil
 import socket
 import threading
 import time
@@ -99,6 +100,7 @@ def test_a_scanner_that_never_answers_times_out(tmp_path: Path) -> None:
         for conn in held:
             conn.close()
         server.close()
+        shutil.rmtree(folder, ignore_errors=True)
     assert time.monotonic() - started < 10
 
 
@@ -135,7 +137,7 @@ def test_clamd_stopped_and_started_again() -> None:
         assert not scanner.scan(io.BytesIO(EICAR)).clean
         assert clamd.startup_seconds < 30
     finally:
-        clamd.stop()
+        clamd.remove()
 
 
 def test_a_file_longer_than_clamds_stream_limit_is_unavailable_not_clean() -> None:
@@ -148,7 +150,7 @@ def test_a_file_longer_than_clamds_stream_limit_is_unavailable_not_clean() -> No
             scanner.scan(io.BytesIO(b"\0" * (3 * 1024 * 1024)))
         assert scanner.scan(io.BytesIO(b"\0" * 1000)).clean
     finally:
-        clamd.stop()
+        clamd.remove()
 
 
 @pytest.mark.parametrize("address", ["clamd", "host:", "host:99999", "[::1]:3310", "tcp://", "a b:3310"])
