@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from runtime.conditions import operators_for
+from runtime.conditions import item_doc, operators_for
 from runtime.limits import MAX_FIELD
 
 __all__ = ["posted_rows", "row_help", "value_hint", "value_items"]
@@ -74,6 +74,8 @@ def row_help(doc: dict[str, Any], questions: list[str], row: dict[str, Any]) -> 
     """A clause row with its value's help: the hint, and the choices to pick from when the question has them."""
     question = str(row.get("question") or "")
     items = value_items(doc, question) if question in questions else None
+    if row.get("operator") == "any_item" and question in questions and row.get("item"):
+        items = value_items(item_doc(doc, question), str(row["item"]))  # the answer about each item
     chosen = [v.strip().casefold() for v in str(row.get("value") or "").split(",") if v.strip()]
     choices = None
     if items is not None:
@@ -86,7 +88,8 @@ def row_help(doc: dict[str, Any], questions: list[str], row: dict[str, Any]) -> 
         # The same choices as a select list's items (one answer: "is", "is not").
         "value_select": [{"value": c["value"], "text": c["text"], "selected": c["checked"]} for c in choices or []],
         "operator_values": operators_for(doc, question) if question in questions else [],
-        "several": row.get("operator") == "is_one_of",
+        "several": row.get("operator") == "is_one_of"
+        or (row.get("operator") == "any_item" and row.get("item_operator") == "is_one_of"),
     }
 
 
@@ -101,6 +104,8 @@ def posted_rows(form: Any, count: int, prefix: str = "clauses") -> list[dict[str
         row = {k: str(form.get(f"{prefix}.{i}.{k}", ""))[:MAX_FIELD] for k in ("question", "operator")}
         values = [str(v)[:MAX_FIELD].strip() for v in form.getlist(f"{prefix}.{i}.value")[:100]]
         row["value"] = ", ".join(v for v in values if v)[:MAX_FIELD]
+        for key in ("item", "item_operator"):  # a list's "has any item where" (issue 18)
+            row[key] = str(form.get(f"{prefix}.{i}.{key}", ""))[:MAX_FIELD]
         if any(row.values()):
             rows.append(row)
     return rows

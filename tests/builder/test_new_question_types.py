@@ -429,3 +429,118 @@ def test_an_address_can_be_found_by_postcode(builder_app: Flask, designer: Flask
     form = {k: v for k, v in browser_form(page(designer.get(url))).items() if k != "lookup"}
     assert designer.post(url, data=form).status_code == 303
     assert "lookup" not in _doc(builder_app)["questions"][name]
+
+
+# -- conditions on a list: how many items, and whether any item has an answer --------------------
+
+
+@pytest.fixture
+def with_relationship(builder_app: Flask, with_list: FlaskClient) -> FlaskClient:
+    """The list with a choice question about each person (Partner, Child) and a page after it."""
+    assert add_item(with_list, "radios", "How are they related to you?").status_code == 303
+    url = f"{ITEMS}/how_are_they_related_to_you"
+    changes = {"choices.option_1.label": "Partner", "choices.option_2.label": "Child"}
+    assert send(with_list, url, changes).status_code == 303
+    add_page(with_list, "Bedrooms")
+    return with_list
+
+
+def test_a_condition_on_any_item_s_answer_is_set_and_read_back(
+    builder_app: Flask, with_relationship: FlaskClient
+) -> None:
+    url = f"{BASE}/pages/bedrooms/condition"
+    soup = page(with_relationship.get(url))
+    offered = [str(o["value"]) for o in soup.select("#clauses-0-item option")]
+    assert offered == ["", "name", "how_are_they_related_to_you"]
+    assert "has any item where" in [o.get_text(strip=True) for o in soup.select("#clauses-0-operator option")]
+    data = {
+        "clauses.0.question": "people_who_live_with_you",
+        "clauses.0.operator": "any_item",
+        "clauses.0.item": "how_are_they_related_to_you",
+        "clauses.0.item_operator": "is",
+        "clauses.0.value": "Partner",
+    }
+    assert _post(with_relationship, url, data).status_code == 303
+    stored = next(p for p in _doc(builder_app)["pages"] if p["id"] == "bedrooms")["show_if"]
+    assert stored == {
+        "properties": {
+            "people_who_live_with_you": {
+                "contains": {
+                    "properties": {"how_are_they_related_to_you": {"const": "option_1"}},
+                    "required": ["how_are_they_related_to_you"],
+                }
+            }
+        },
+        "required": ["people_who_live_with_you"],
+    }
+    words = page(with_relationship.get(f"{BASE}/pages/bedrooms/")).select_one(".cf-condition")
+    assert words is not None
+    text = words.get_text(" ", strip=True)
+    assert text.startswith("Show this page only if any person's") and text.endswith("is Partner")
+    # read back into the same fields, the answer chosen from the item question's choices
+    soup = page(with_relationship.get(url))
+    assert soup.select_one("#clauses-0-item option[selected]")["value"] == "how_are_they_related_to_you"  # type: ignore[index]
+    assert soup.select_one("#clauses-0-item-operator option[selected]")["value"] == "is"  # type: ignore[index]
+    assert soup.select_one("select#clauses-0-value option[selected]")["value"] == "Partner"  # type: ignore[index]
+    assert [p for p in check(_doc(builder_app)) if "bedrooms" in p.path or "show_if" in p.path] == []
+
+
+def test_a_condition_on_how_many_items_were_added(builder_app: Flask, with_relationship: FlaskClient) -> None:
+    url = f"{BASE}/pages/bedrooms/condition"
+    data = {"clauses.0.question": "people_who_live_with_you", "clauses.0.operator": "at_least", "clauses.0.value": "2"}
+    assert _post(with_relationship, url, data).status_code == 303
+    stored = next(p for p in _doc(builder_app)["pages"] if p["id"] == "bedrooms")["show_if"]
+    assert stored == {
+        "properties": {"people_who_live_with_you": {"minItems": 2}},
+        "required": ["people_who_live_with_you"],
+    }
+    words = page(with_relationship.get(f"{BASE}/pages/bedrooms/")).select_one(".cf-condition")
+    assert words is not None and "2 or more people added" in words.get_text()
+
+
+@pytest.mark.parametrize(
+    ("changes", "field_id", "message"),
+    [
+        ({"clauses.0.item": ""}, "clauses-0-item", "Select a question about each item of this list"),
+        ({"clauses.0.item": "full_name"}, "clauses-0-item", "Select a question about each item of this list"),
+        ({"clauses.0.item_operator": "before"}, "clauses-0-item-operator", "Select how to compare the answer"),
+        ({"clauses.0.value": "Lodger"}, "clauses-0-value", ""),
+        ({"clauses.0.operator": "at_least", "clauses.0.value": "none"}, "clauses-0-value", "Enter a whole number"),
+    ],
+)
+def test_bad_conditions_on_a_list_are_refused_next_to_their_field(
+    builder_app: Flask, with_relationship: FlaskClient, changes: dict[str, str], field_id: str, message: str
+) -> None:
+    url = f"{BASE}/pages/bedrooms/condition"
+    before = _doc(builder_app)
+    data = {
+        "clauses.0.question": "people_who_live_with_you",
+        "clauses.0.operator": "any_item",
+        "clauses.0.item": "how_are_they_related_to_you",
+        "clauses.0.item_operator": "is",
+        "clauses.0.value": "Partner",
+        **changes,
+    }
+    response = _post(with_relationship, url, data)
+    assert response.status_code == 400
+    assert message in _error(page(response), field_id)
+    assert _doc(builder_app) == before
+
+
+def test_routing_on_any_item_s_answer(builder_app: Flask, with_relationship: FlaskClient) -> None:
+    target = add_page(with_relationship, "Partner's income")
+    url = f"{BASE}/pages/household/routing"
+    data = {
+        "clauses.0.question": "people_who_live_with_you",
+        "clauses.0.operator": "any_item",
+        "clauses.0.item": "how_are_they_related_to_you",
+        "clauses.0.item_operator": "is_not",
+        "clauses.0.value": "Partner",
+        "goto": target,
+    }
+    response = _post(with_relationship, url, data)
+    assert response.status_code == 303, page(response).select_one(".govuk-error-summary")
+    rule = next(p for p in _doc(builder_app)["pages"] if p["id"] == "household")["next"][0]
+    assert rule["goto"] == target
+    contains = rule["if"]["properties"]["people_who_live_with_you"]["contains"]
+    assert contains["required"] == ["how_are_they_related_to_you"]

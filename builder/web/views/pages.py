@@ -29,6 +29,7 @@ from runtime import rendering
 from runtime import staff as core
 from runtime.changes import file_limits_words
 from runtime.checker import SEARCHABLE_WIDGETS
+from runtime.conditions import item_doc
 from runtime.data import drafts
 from runtime.date_rules import SIDES, DateRule
 from runtime.limits import MAX_FIELD
@@ -902,13 +903,49 @@ def _operator_items(doc: dict[str, Any], names: list[str], selected: str) -> lis
     ]
 
 
+# A clause's fields: "<question> <operator> <value>"; on a list (add another), "has any item where"
+# also names a question about each item and how to compare its answer ("item", "item_operator").
+CLAUSE_FIELDS = ("question", "operator", "value", "item", "item_operator")
+
+
+def _lists(doc: dict[str, Any], names: list[str]) -> list[str]:
+    return [n for n in names if doc["questions"].get(n, {}).get("widget") == "add-another"]
+
+
+def _item_question_items(doc: dict[str, Any], lists: list[str], selected: str) -> list[dict[str, Any]]:
+    """The questions about each item of the lists on offer ("How are they related? (each person)")."""
+    items: list[dict[str, Any]] = [{"value": "", "text": "Select a question about each item"}]
+    for name in lists:
+        one = doc["questions"][name].get("singular") or "item"
+        for item, q in item_doc(doc, name)["questions"].items():
+            label = str(q.get("label", item)) if isinstance(q, dict) else item
+            items.append({"value": item, "text": f"{label} (each {one})", "selected": item == selected})
+    return items
+
+
+def _item_operator_items(doc: dict[str, Any], lists: list[str], selected: str) -> list[dict[str, Any]]:
+    allowed: list[str] = []
+    for name in lists:
+        items = item_doc(doc, name)
+        for item in items["questions"]:
+            allowed.extend(op for op in operators_for(items, item) if op not in allowed)
+    return [{"value": "", "text": "Select how to compare"}] + [
+        {"value": op, "text": OPERATOR_WORDS[op], "selected": op == selected} for op in allowed
+    ]
+
+
 def clause_fields(doc: dict[str, Any], names: list[str], rows: list[dict[str, str]]) -> list[dict[str, Any]]:
-    """Each clause row with the question and operator choices its select lists offer."""
+    """Each clause row with the question and operator choices its select lists offer (and, when a
+    list is on offer, the questions about each of its items)."""
+    lists = _lists(doc, names)
     return [
         {
+            **dict.fromkeys(CLAUSE_FIELDS, ""),
             **row,
             "questions": _question_items(doc, names, row["question"]),
             "operators": _operator_items(doc, names, row["operator"]) if names else [],
+            "item_questions": _item_question_items(doc, lists, row.get("item", "")) if lists else [],
+            "item_operators": _item_operator_items(doc, lists, row.get("item_operator", "")) if lists else [],
         }
         for row in rows
     ]
@@ -917,10 +954,19 @@ def clause_fields(doc: dict[str, Any], names: list[str], rows: list[dict[str, st
 def posted_clauses(prefix: str = "clauses") -> list[dict[str, str]]:
     rows = []
     for i in range(MAX_CLAUSES):
-        row = {k: _field(f"{prefix}.{i}.{k}") for k in ("question", "operator", "value")}
+        row = {k: _field(f"{prefix}.{i}.{k}") for k in CLAUSE_FIELDS}
         if any(row.values()):
             rows.append(row)
     return rows
+
+
+def _value_text(doc: dict[str, Any], question: str, value: Any) -> str:
+    """A clause's value as the designer types it: yes or no, a choice's words, a number or date."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    options = doc["questions"].get(question, {}).get("options") or {}
+    values = value if isinstance(value, list) else ([] if value is None else [value])
+    return ", ".join(str(options.get(str(v), {}).get("label", v)) for v in values)
 
 
 def clause_rows(doc: dict[str, Any], condition: Condition | None) -> list[dict[str, str]]:
@@ -928,36 +974,64 @@ def clause_rows(doc: dict[str, Any], condition: Condition | None) -> list[dict[s
         return []
     rows = []
     for clause in condition.clauses:
-        value = clause.value
-        if isinstance(value, bool):
-            text = "yes" if value else "no"
-        else:
-            options = doc["questions"].get(clause.question, {}).get("options") or {}
-            values = value if isinstance(value, list) else ([] if value is None else [value])
-            text = ", ".join(str(options.get(str(v), {}).get("label", v)) for v in values)
-        rows.append({"question": clause.question, "operator": clause.operator, "value": text})
+        if clause.operator == "any_item" and isinstance(clause.value, Clause):
+            inner = clause.value
+            rows.append(
+                {
+                    "question": clause.question,
+                    "operator": clause.operator,
+                    "item": inner.question,
+                    "item_operator": inner.operator,
+                    "value": _value_text(item_doc(doc, clause.question), inner.question, inner.value),
+                }
+            )
+            continue
+        rows.append(
+            {
+                "question": clause.question,
+                "operator": clause.operator,
+                "value": _value_text(doc, clause.question, clause.value),
+            }
+        )
     return rows
 
 
+def _typed_value(doc: dict[str, Any], question: str, operator: str, value: str) -> Any:
+    """Designers type a choice's words; the condition stores its value."""
+    asked = doc["questions"].get(question, {})
+    options = asked.get("options") if isinstance(asked.get("options"), dict) else {}
+    if not options:
+        return value
+    by_label = {str(o.get("label", "")).casefold(): v for v, o in options.items() if isinstance(o, dict)}
+    parts = [v.strip() for v in value.split(",") if v.strip()] if operator == "is_one_of" else [value]
+    mapped = [by_label.get(v.strip().casefold(), v.strip()) for v in parts]
+    return mapped if operator == "is_one_of" else (mapped[0] if mapped else "")
+
+
 def to_condition(doc: dict[str, Any], rows: list[dict[str, str]], combine: str) -> Condition:
+    """The condition the rows say; a row "has any item where" refuses a question about each item
+    that is not its list's, or a comparison that question does not allow (EditError naming the field)."""
     clauses = []
     for row in rows:
-        value: Any = row["value"]
-        question = doc["questions"].get(row["question"], {})
-        options = question.get("options") if isinstance(question.get("options"), dict) else {}
-        if options:
-            # Designers type the choice's text; the condition stores its value.
-            by_label = {str(o.get("label", "")).casefold(): v for v, o in options.items() if isinstance(o, dict)}
-            parts = [v.strip() for v in value.split(",") if v.strip()] if row["operator"] == "is_one_of" else [value]
-            mapped = [by_label.get(v.strip().casefold(), v.strip()) for v in parts]
-            value = mapped if row["operator"] == "is_one_of" else (mapped[0] if mapped else "")
-        clauses.append(Clause(row["question"], row["operator"], value))
+        if row["operator"] == "any_item":
+            items = item_doc(doc, row["question"])
+            item, how = row.get("item", ""), row.get("item_operator", "")
+            if item not in items["questions"]:
+                raise EditError("item", "Select a question about each item of this list")
+            if how not in operators_for(items, item):
+                raise EditError("item_operator", "Select how to compare the answer about each item")
+            inner = Clause(item, how, _typed_value(items, item, how, row["value"]))
+            clauses.append(Clause(row["question"], "any_item", inner))
+            continue
+        clauses.append(
+            Clause(row["question"], row["operator"], _typed_value(doc, row["question"], row["operator"], row["value"]))
+        )
     return Condition(tuple(clauses), combine)
 
 
 def _renumbered(errors: dict[str, str], index: int, prefix: str = "clauses") -> dict[str, str]:
     """EditError names a clause's field ("value"); the form has one per clause ("clauses.1.value")."""
-    return {(f"{prefix}.{index}.{k}" if k in ("question", "operator", "value") else k): v for k, v in errors.items()}
+    return {(f"{prefix}.{index}.{k}" if k in CLAUSE_FIELDS else k): v for k, v in errors.items()}
 
 
 def _set_condition(doc: dict[str, Any], page: str, rows: list[dict[str, str]], combine: str) -> dict[str, Any]:

@@ -510,6 +510,11 @@ def _action_op(op: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any
 
     def run(doc: dict[str, Any], *, rows: Any = operations.KEEP, combine: str = "all", **kwargs: Any) -> dict[str, Any]:
         if rows is not operations.KEEP:
+            for i, row in enumerate(rows):  # a list's question about each item, checked row by row
+                try:
+                    to_condition(doc, [row], combine)
+                except EditError as error:
+                    raise EditError(f"clauses.{i}.{error.field}", error.message) from None
             kwargs["guard"] = to_condition(doc, rows, combine) if rows else None
         try:
             return op(doc, **kwargs)
