@@ -718,6 +718,12 @@ def request_information(
     unknown = [n for n in names if n not in definition.questions]
     if unknown:
         raise wf.NotAllowed(f"{', '.join(repr(n)[:60] for n in unknown[:3])} is not a question in this service")
+    listed = [n for n in names if definition.widget(n) == "add-another"]
+    if listed:  # its items have pages of their own, which a request's page does not have
+        raise wf.NotAllowed(
+            f"{definition.short_label(listed[0])} is a list and cannot be asked again: "
+            "say in your message what you need to know"
+        )
     if len(names) > MAX_QUESTIONS:
         raise wf.NotAllowed(f"Choose at most {MAX_QUESTIONS} questions")
     text = (message or "").strip()

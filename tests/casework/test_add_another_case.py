@@ -7,6 +7,11 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
+
+from runtime import cases
+from runtime import workflow as wf
+from runtime.models import utcnow
 from tests.casework.conftest import Office
 from tests.conftest import page
 
@@ -74,3 +79,27 @@ def test_the_inbox_export_of_the_service_has_a_column_per_person_s_answer(office
     # A service of another department: no answers columns, and no rows.
     other = list(csv.reader(io.StringIO(client.get("/export.csv?service=blue-badge").get_data(as_text=True))))
     assert len(other) == 1 and not any(h.startswith("People ") for h in other[0])
+
+
+def test_a_request_for_information_does_not_ask_a_list_again(office: Office) -> None:
+    """A list's items have pages of their own, which a request's reply page has not: the request
+    form does not offer it, and a request naming it is refused."""
+    reference = office.new_case(name="Jane Smith", email="jane@example.com", service_id=SERVICE, answers=ANSWERS)
+    housing = office.department_of(SERVICE)
+    worker = office.staff("Harry Housing", "caseworker", department=housing)
+    client = office.sign_in(worker)
+    soup = page(client.get(f"/cases/{reference}"))
+    offered = {box["value"] for box in soup.select('input[name="questions"]')}
+    assert "bedrooms" in offered and "household" not in offered
+    case = office.case(reference)
+    with office.session() as s, pytest.raises(wf.NotAllowed, match="People who live with you is a list and cannot"):
+        cases.request_information(
+            s,
+            case_id=case.id,
+            seen_lock_version=case.lock_version,
+            staff_id=worker.id,
+            questions=["household"],
+            message="Tell us again who lives with you",
+            now=utcnow(),
+        )
+    assert office.case(reference).lock_version == case.lock_version  # nothing asked

@@ -148,6 +148,8 @@ def test_the_citizen_app_has_exactly_these_routes(app: Flask) -> None:
         ("/services/<service_id>", "citizen.start", get),
         ("/services/<service_id>/start", "citizen.begin", post),
         ("/services/<service_id>/<page_id>", "citizen.question", both),
+        ("/services/<service_id>/<page_id>/<number>", "citizen.add_another_item", both),
+        ("/services/<service_id>/<page_id>/<number>/remove", "citizen.add_another_remove", both),
         ("/services/<service_id>/check-answers", "citizen.check_answers", both),
         ("/services/<service_id>/confirmation", "citizen.confirmation", get),
         ("/services/<service_id>/session-expired", "citizen.session_expired", get),

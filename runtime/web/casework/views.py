@@ -406,7 +406,12 @@ def _case_page(
         reopen_at=_state_label(detail.workflow, reopen_at),
         max_note=case_corrections.MAX_NOTE,
         information=[t for t in actions if t.request_information],
-        questions=[(name, definition.short_label(name)) for name in definition.questions],
+        # An add-another answer (a list with pages of its own) is not asked again in a request.
+        questions=[
+            (name, definition.short_label(name))
+            for name in definition.questions
+            if definition.widget(name) != "add-another"
+        ],
         max_comment=wf.MAX_COMMENT,
         assigning=assigning,
         colleagues=_assignees([case.department_id]) if assigning else [],
