@@ -338,3 +338,46 @@ def test_the_new_types_are_in_the_palette_after_the_others() -> None:
         "Money",
         "UK phone number",
     )
+
+
+def test_a_uk_address_with_lookup_shows_the_step_its_page_names() -> None:
+    from runtime.address_lookup import FoundAddress
+    from runtime.widgets.address import CHOOSE, FIND, MANUAL, lookup_key
+
+    doc = _doc()
+    doc["questions"]["address"]["lookup"] = True
+    definition = Definition(doc)
+    plain = question_view(definition, "address", {}, {}, True)
+    assert plain["macro"] == "address" and "lookup" not in plain["params"]  # no provider: the form alone
+
+    find = question_view(definition, "address", {lookup_key("address"): FIND}, {}, True)
+    assert find["macro"] == "address_lookup" and find["own_button"] is True  # in place of Continue
+    assert find["params"]["input"]["name"] == "address-lookup-postcode"
+    # Beside other questions, Continue stays and Find address is a secondary button.
+    beside = question_view(definition, "address", {lookup_key("address"): FIND}, {}, False)
+    assert beside["own_button"] is False and beside["params"]["secondary"] is True
+
+    found = [FoundAddress("10 Mill Lane", "", "Westbridge", "WB1 2AB", "1")]
+    choose = question_view(
+        definition,
+        "address",
+        {
+            lookup_key("address"): CHOOSE,
+            lookup_key("address", "addresses"): found,
+            lookup_key("address", "address"): "1",
+        },
+        {lookup_key("address", "address"): "Select an address"},
+        True,
+    )
+    assert choose["params"]["select"]["items"] == [
+        {"value": "", "text": "1 address found"},
+        {"value": "1", "text": "10 Mill Lane, Westbridge, WB1 2AB", "selected": True},
+    ]
+    assert choose["params"]["select"]["errorMessage"] == {"text": "Select an address"}
+
+    manual = question_view(
+        definition, "address", {lookup_key("address"): MANUAL, "address.line1": "10 Mill Lane"}, {}, True
+    )
+    assert manual["macro"] == "address" and manual["params"]["lookup"]["stage"] == MANUAL
+    # A question without "lookup" ignores a step in the post.
+    assert question_view(DEFINITION, "address", {lookup_key("address"): FIND}, {}, True)["macro"] == "address"
