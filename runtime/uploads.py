@@ -210,17 +210,10 @@ def _size_and_digest(path: Path) -> tuple[int, str]:
 # in the first kilobyte (where browsers sniff and PDF readers look for "%PDF-") and in whatever
 # follows the end of the image or the PDF.
 _MARKUP = (b"<html", b"<script", b"<!doctype", b"<?php", b"<svg", b"<iframe", b"<body", b"<?xml-stylesheet")
-_MAGIC = (
-    b"PK\x03\x04",
-    b"PK\x05\x06",
-    b"%PDF-",
-    b"\x89PNG",
-    b"\xff\xd8\xff",
-    b"\x7fELF",
-    b"MZ",
-    b"Rar!",
-    b"7z\xbc\xaf",
-)
+# Another image after the end is not among them: phones put one after a JPEG (an Android "Ultra
+# HDR" photo's gain map, a camera's second frame in an MPO file, a depth map), re-encoding drops
+# it, and no reader takes the file for it.
+_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"%PDF-", b"\x7fELF", b"MZ", b"Rar!", b"7z\xbc\xaf")
 
 
 def _refuse_hidden_files(path: Path, kind: str, head: bytes) -> None:

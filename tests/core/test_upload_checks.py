@@ -146,6 +146,20 @@ def test_a_motion_photo_trailer_is_dropped_not_refused(tmp_path: Path) -> None:
     assert b"ftypmp42" not in kept
 
 
+def test_a_photo_with_a_second_image_after_it_is_kept_as_one(tmp_path: Path) -> None:
+    """A camera's MPO file, or an Android "Ultra HDR" photo, holds a second JPEG after the
+    first one's end: the photo is taken, and kept as its first image only."""
+    out = io.BytesIO()
+    second = Image.new("RGB", (40, 30), "blue")
+    Image.new("RGB", (40, 30), "red").save(out, "MPO", save_all=True, append_images=[second])
+    with Image.open(io.BytesIO(out.getvalue())) as sent:
+        assert (sent.format, getattr(sent, "n_frames", 1)) == ("MPO", 2)
+    checked, kept = check(tmp_path, out.getvalue(), accept=("jpeg",))
+    assert checked.kind == "jpeg" and kept.count(b"\xff\xd8\xff") == 1
+    with Image.open(io.BytesIO(kept)) as image:
+        assert image.format == "JPEG" and image.getpixel((5, 5))[0] > 200  # the red one
+
+
 def test_a_pdf_is_kept_as_sent(tmp_path: Path) -> None:
     sent = pdf_bytes(pages=3)
     checked, kept = check(tmp_path, sent)
