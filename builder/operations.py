@@ -1256,7 +1256,9 @@ def edit_items(doc: dict[str, Any], name: str, edit: Callable[[dict[str, Any]], 
     """Apply ``edit`` (an operation on ``item_service``'s service) to an add-another's item questions."""
     new = _edit(doc)
     question, items = _items_of(new, name)
+    before = item_service(new, name)
     changed = edit(item_service(new, name))
+    _check_choices_in_use(new, name, before, changed)
     order = list(changed["pages"][0]["questions"])
     question["questions"] = {n: changed["questions"][n] for n in order if n in changed["questions"]}
     props = changed["schema"]["properties"]
@@ -1279,6 +1281,40 @@ def edit_items(doc: dict[str, Any], name: str, edit: Callable[[dict[str, Any]], 
     else:
         new.pop("messages", None)
     return new
+
+
+def _about(condition: Any, name: str) -> list[Any]:
+    """What a condition says of answer ``name`` (its ``properties.<name>`` schemas, at any depth)."""
+    found: list[Any] = []
+    if isinstance(condition, dict):
+        props = condition.get("properties")
+        if isinstance(props, dict) and name in props:
+            found.append(props[name])
+        for value in condition.values():
+            found.extend(_about(value, name))
+    elif isinstance(condition, list):
+        for item in condition:
+            found.extend(_about(item, name))
+    return found
+
+
+def _check_choices_in_use(doc: dict[str, Any], name: str, before: dict[str, Any], after: dict[str, Any]) -> None:
+    """A choice of a question about each item stays while a condition on the list compares with it."""
+    for where, condition in _conditions_of(doc):
+        if name not in _names_read(condition):
+            continue
+        about_list = _about(condition, name)
+        for item, q in before["questions"].items():
+            used = _condition_values(about_list, item) & _literal_values(before["schema"]["properties"].get(item))
+            kept = _literal_values(after["schema"]["properties"].get(item)) if item in after["questions"] else set()
+            gone = sorted(used - kept)
+            if gone:
+                options: dict[str, Any] = (
+                    q["options"] if isinstance(q, dict) and isinstance(q.get("options"), dict) else {}
+                )
+                option = options.get(gone[0])
+                label = option.get("label", gone[0]) if isinstance(option, dict) else gone[0]
+                raise EditError("choices", f"You cannot remove '{label}' because {where} uses it. Change that first")
 
 
 def add_item_question(

@@ -544,3 +544,27 @@ def test_routing_on_any_item_s_answer(builder_app: Flask, with_relationship: Fla
     assert rule["goto"] == target
     contains = rule["if"]["properties"]["people_who_live_with_you"]["contains"]
     assert contains["required"] == ["how_are_they_related_to_you"]
+
+
+def test_a_choice_about_each_item_a_condition_uses_stays(builder_app: Flask, with_relationship: FlaskClient) -> None:
+    url = f"{BASE}/pages/bedrooms/condition"
+    data = {
+        "clauses.0.question": "people_who_live_with_you",
+        "clauses.0.operator": "any_item",
+        "clauses.0.item": "how_are_they_related_to_you",
+        "clauses.0.item_operator": "is",
+        "clauses.0.value": "Partner",
+    }
+    assert _post(with_relationship, url, data).status_code == 303
+    before = _doc(builder_app)
+    item_url = f"{ITEMS}/how_are_they_related_to_you"
+    response = send(with_relationship, item_url, {"action": "remove:option_1"})
+    assert response.status_code == 400
+    assert "You cannot remove 'Partner' because the condition on page 'Bedrooms' uses it" in page(response).get_text(
+        " "
+    )
+    assert _doc(builder_app) == before
+    # the other choice goes
+    assert send(with_relationship, item_url, {"action": "remove:option_2"}).status_code == 303
+    options = _doc(builder_app)["questions"]["people_who_live_with_you"]["questions"]["how_are_they_related_to_you"]
+    assert list(options["options"]) == ["option_1"]
