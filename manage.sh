@@ -181,6 +181,11 @@ case "$command" in
         ;;
     serve)
         setup
+        # A fresh machine has no clamd: files are then kept unscanned (development only, and
+        # every file page says so). With CIVICFORMS_CLAMD_ADDRESS set, they are scanned.
+        if [[ -z "${CIVICFORMS_CLAMD_ADDRESS:-}" ]]; then
+            export CIVICFORMS_ALLOW_UNSCANNED_UPLOADS="${CIVICFORMS_ALLOW_UNSCANNED_UPLOADS:-1}"
+        fi
         exec "$VENV/bin/civicforms" serve --host 127.0.0.1 --port 5000 "$@"
         ;;
     test)

@@ -275,14 +275,22 @@ def sessions() -> None:
 def sessions_purge(batch_size: int) -> None:
     """Delete unsent answers whose session has expired (run it from cron, e.g. hourly)."""
     from .abuse import purge_expired
-    from .db import make_engine
+    from .db import make_engine, session
+    from .services import uploading
 
-    engine = make_engine(_settings().database_url)
+    settings = _settings()
+    engine = make_engine(settings.database_url)
     try:
         count = purge_expired(engine, batch_size=batch_size)
+        # Their files too, and files left behind by forms sent without them (docs/uploads.md).
+        files = uploading.purge_forgotten(
+            session_factory=lambda: session(engine), files=uploading.uploads_for(settings), batch_size=batch_size
+        )
     finally:
         engine.dispose()
-    click.echo(f"deleted {count} expired session{'s' if count != 1 else ''}")
+    click.echo(
+        f"deleted {count} expired session{'s' if count != 1 else ''} and {files} unsent file{'s' if files != 1 else ''}"
+    )
 
 
 # The builder's mount point on the web server: set-up links printed here open its pages.
@@ -420,7 +428,7 @@ def worker(once: bool) -> None:
 
     from . import cases, outbox
     from .db import make_engine, session
-    from .services import casework, chasing, matching  # matching loads Splink only when a job needs scoring
+    from .services import casework, chasing, matching, uploading  # matching loads Splink only when a job needs scoring
 
     settings = _settings()
     try:
@@ -428,6 +436,7 @@ def worker(once: bool) -> None:
     except RuntimeError as exc:
         raise click.ClickException(f"settings: {exc}") from exc
     engine = make_engine(settings.database_url)
+    files = uploading.uploads_for(settings)
     gave_up = False
     try:
         while True:
@@ -451,6 +460,15 @@ def worker(once: bool) -> None:
                         f"reminded {chased.reminded} applicant{'s' if chased.reminded != 1 else ''}, "
                         f"warned {chased.warned} of a deadline tomorrow, wrote {chased.digests} daily "
                         f"digest{'s' if chased.digests != 1 else ''}"
+                    )
+                # Uploads whose virus scan could not run (clamd was down): scanned again.
+                rescanned = uploading.rescan_waiting(
+                    session_factory=lambda: session(engine), files=files, limit=settings.worker_batch_size
+                )
+                if rescanned.clean or rescanned.infected:
+                    click.echo(
+                        f"scanned {len(rescanned.clean) + len(rescanned.infected)} waiting upload(s): "
+                        f"{len(rescanned.infected)} infected and deleted, {len(rescanned.waiting)} still waiting"
                     )
                 result = outbox.run_once(lambda: session(engine), sender, limit=settings.worker_batch_size)
                 with session(engine) as s:

@@ -450,7 +450,9 @@ class Definition:
     @cached_property
     def file_questions(self) -> tuple[str, ...]:
         """The questions that take uploaded files (widget "file"), in the order they are asked."""
-        return tuple(q for p in self.pages for q in p.questions if q in self.questions and self.questions[q].widget == "file")
+        return tuple(
+            q for p in self.pages for q in p.questions if q in self.questions and self.questions[q].widget == "file"
+        )
 
     @cached_property
     def field_order(self) -> dict[str, int]:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import gc
+import io
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -29,6 +30,7 @@ from runtime.models import StaffUser
 from runtime.services.releasing import load_folder
 from runtime.settings import PROJECT_ROOT, Settings
 from runtime.web import create_citizen_app
+from tests.journeys import has_files, multipart_fields, upload_url
 
 # Issue 18: clamd and an S3-compatible server for the upload tests (tests/upload_servers.py).
 pytest_plugins = ["tests.upload_servers"]
@@ -166,13 +168,19 @@ _PG_LOADED: dict[str, list[tuple[Any, list[dict[str, Any]]]]] = {}
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    # Uploaded files in the test's own folders (never the repository's instance/), scanned by
+    # this run's clamd (tests/upload_servers.py; it starts in well under a second) when installed.
+    from tests.upload_servers import CLAMD, upload_settings  # a plugin: imported by pytest first
+
+    clamd = request.getfixturevalue("clamd_address") if os.access(CLAMD, os.X_OK) else ""
     return Settings(
         environment="test",
         secret_key="test-secret-key-" + "x" * 32,
         database_url=database_url,
         secure_cookies=False,
         organisation_name="Westbridge Council",
+        **upload_settings(tmp_path, clamd_address=clamd),
     )
 
 
@@ -218,8 +226,17 @@ class Citizen:
         return self.client.post(f"/services/{service_id}/start", data={"csrf_token": token})
 
     def post(self, url: str, data: dict[str, Any]) -> Any:
-        """Post to a page the way its own form would, CSRF token included."""
+        """Post to a page the way its own form would, CSRF token included (a file question's
+        page: its upload form, multipart, with Continue)."""
         token = self.csrf(url)
+        if has_files(data):
+            fields, files = multipart_fields(data)
+            if not self.client.application.extensions["civicforms.settings"].clamd_address:
+                from tests.upload_servers import CLAMD, _require
+
+                _require("CLAMD", f"{CLAMD} is not installed: a file question's page needs a virus scanner")
+            uploads = {name: (io.BytesIO(f.content), f.name, f.mime) for name, f in files.items()}
+            return self.client.post(upload_url(url), data={**fields, **uploads, "csrf_token": token})
         return self.client.post(url, data={**data, "csrf_token": token})
 
     def answer(self, service_id: str, page_id: str, data: dict[str, Any], **query: str) -> Any:

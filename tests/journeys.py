@@ -2,14 +2,66 @@
 
 Used by the journey tests, the browser test and the benchmark, so that one list says what a
 valid journey is.
+
+A file question's page takes an ``UploadFile`` (name, content, type) for its question: the
+page's upload form posts it, multipart, to ``upload_url(page_url)`` with ``Continue``
+(``multipart_fields`` says what to post; ``has_files`` tells such a page from the others).
+This module is loaded on its own by the benchmarks (bench/run.py), so it imports nothing of
+tests/.
 """
 
 from __future__ import annotations
 
+import io
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 _future = date.today() + timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class UploadFile:
+    """A file a citizen uploads: its name on their computer, its bytes and the type the
+    browser sends with it (which the runtime ignores: the kind comes from the content)."""
+
+    name: str
+    content: bytes
+    mime: str
+
+
+def _image(kind: str, size: tuple[int, int], colour: tuple[int, int, int]) -> bytes:
+    from PIL import Image  # a runtime dependency (images are re-encoded on upload)
+
+    image = Image.new("RGB", size, colour)
+    for x in range(0, size[0], 4):  # not one flat colour, as no photo is
+        image.putpixel((x, size[1] // 2), (20, 20, 20))
+    out = io.BytesIO()
+    image.save(out, kind)
+    return out.getvalue()
+
+
+PHOTO = UploadFile("my photo.jpg", _image("JPEG", (300, 400), (180, 140, 120)), "image/jpeg")
+PASSPORT = UploadFile("passport scan.png", _image("PNG", (400, 280), (90, 120, 200)), "image/png")
+
+
+def has_files(data: dict[str, Any]) -> bool:
+    """Whether a happy path's page is a file question's (its data holds an UploadFile)."""
+    return any(isinstance(value, UploadFile) for value in data.values())
+
+
+def upload_url(page_url: str) -> str:
+    """Where a file question's page posts its upload form (runtime.web.uploads)."""
+    return page_url.split("?", 1)[0] + "/upload" + ("?" + page_url.split("?", 1)[1] if "?" in page_url else "")
+
+
+def multipart_fields(data: dict[str, Any]) -> tuple[dict[str, str], dict[str, UploadFile]]:
+    """``(fields, files)`` of a file question's page posted with Continue: the file uploaded
+    and the page answered in one post, as a citizen who chooses a file and selects Continue."""
+    fields = {name: value for name, value in data.items() if not isinstance(value, UploadFile)}
+    files = {name: value for name, value in data.items() if isinstance(value, UploadFile)}
+    return {**fields, "action": "continue"}, files
+
 
 ADDRESS = {"address.line1": "12 Mill Lane", "address.town": "Westbridge", "address.postcode": "wb1 2ab"}
 CONTACT = {"full_name": "Jane Smith", "email": "Jane.Smith@Example.com", "phone": "01632 960 001"}
@@ -38,6 +90,8 @@ HAPPY_PATHS: dict[str, list[tuple[str, dict[str, Any]]]] = {
         ),
         ("your-address", dict(ADDRESS)),
         ("contact-details", {"email": "jane.smith@example.com", "phone": "01632 960 001"}),
+        ("photo", {"photo": PHOTO}),
+        ("proof-of-identity", {"proof_of_identity": PASSPORT}),
     ],
     "council-tax-single-person-discount": [
         ("account-number", {"account_number": "12345678"}),
@@ -95,7 +149,7 @@ HAPPY_PATHS: dict[str, list[tuple[str, dict[str, Any]]]] = {
     ],
     # Add another: item 1's questions are asked on the list's page while the list is empty, then
     # "Yes" leads to item 2's page (household-members/2); two people ask the bedrooms page, a
-    # partner the tenancy page.
+    # partner their National Insurance number.
     "household-members": [
         ("your-address", dict(ADDRESS)),
         (
@@ -106,7 +160,7 @@ HAPPY_PATHS: dict[str, list[tuple[str, dict[str, Any]]]] = {
         ("household-members", {"add-another": "yes"}),
         ("household-members/2", {"full_name": "Amy Smith", "relationship": "child"}),
         ("household-members", {"add-another": "no"}),
-        ("partner", {"partner_on_tenancy": "yes"}),
+        ("partner", {"partner_ni_number": "qq 12 34 56 c"}),
         ("bedrooms", {"bedrooms": "2"}),
         ("your-details", dict(CONTACT)),
     ],

@@ -26,6 +26,7 @@ from sqlmodel import Session
 
 from .. import abuse, cases
 from ..data import form_sessions, submissions
+from ..data import uploads as upload_data
 from ..definition import Definition, Page
 from ..journey import Journey
 from ..models import Case, FormSession, Submission, utcnow
@@ -68,6 +69,15 @@ class AnswersTooLarge(SubmitError):
     def __init__(self, limit: int):
         super().__init__("", f"The answers to this form must be {limit:,} bytes or less")
         self.limit = limit
+
+
+class FilesWaiting(SubmitError):
+    """A file of the form is still waiting for its virus scan: ``page`` asks for it."""
+
+    def __init__(self, page: Page):
+        first = page.questions[0] if page.questions else ""
+        super().__init__(first, "Wait until your files have been checked for viruses")
+        self.page = page
 
 
 class AlreadySent(SubmitError):
@@ -216,6 +226,9 @@ def submit(
         raise AnswersInvalid(journey.errors)
     _nothing_pending(session)
     answers = journey.visible_answers
+    files = _file_ids(service, answers)
+    if service.file_questions:
+        _no_file_waiting(session, service, form_session.id)
     before = (form_session.answers, form_session.updated_at, form_session.expires_at)
     for _attempt in range(MAX_TRIES):
         try:
@@ -233,6 +246,14 @@ def submit(
                     urls=urls,
                     holidays=holidays,
                 )
+                if files:
+                    # The files its answers name become the submission's, no longer expiring.
+                    assert submission.id is not None
+                    attached = upload_data.attach_to_submission(
+                        session=session, form_session_id=form_session.id, submission_id=submission.id, ids=files
+                    )
+                    if attached != len(files):
+                        raise AnswersInvalid({"": "A file of this form has been removed: check your answers"})
                 form_session.submission_reference = submission.reference
                 form_sessions.save_answers(session=session, form_session=form_session, answers={}, minutes=minutes)
             return Sent(submission, case)
@@ -246,6 +267,29 @@ def submit(
             _restore(form_session, before)
             raise
     raise RuntimeError(f"could not find a free reference number in {MAX_TRIES} tries")
+
+
+def _file_ids(service: Definition, answers: dict[str, Any]) -> list[str]:
+    """The ids of the uploaded files ``answers`` name (runtime.widgets.file)."""
+    return [
+        item["id"]
+        for name in service.file_questions
+        if isinstance(answers.get(name), list)
+        for item in answers[name]
+        if isinstance(item, dict) and isinstance(item.get("id"), str)
+    ]
+
+
+def _no_file_waiting(session: Session, service: Definition, form_session_id: str) -> None:
+    """Nothing is sent while a file waits for its virus scan."""
+    waiting = [
+        row
+        for row in upload_data.unsent_uploads(session=session, form_session_id=form_session_id)
+        if row.status == upload_data.WAITING
+    ]
+    session.rollback()  # the read's transaction: sending begins its own
+    if waiting:
+        raise FilesWaiting(service.page_of_question[waiting[0].question])
 
 
 def _restore(

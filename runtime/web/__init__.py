@@ -11,11 +11,13 @@ from flask import Flask
 
 def create_citizen_app(config: dict[str, Any] | None = None) -> Flask:
     """The citizen-facing runtime: deployable on its own, without builder or back office."""
-    from . import case_status, citizen, citizen_shell
+    from . import case_status, citizen, citizen_shell, upload_pages, uploads
     from .common import create_base_app
 
     app = create_base_app(__name__, citizen_shell.CITIZEN_FACE, config)
+    app.request_class = upload_pages.UploadRequest  # a file question's post streams its file
     citizen_shell.init_app(app)
     app.register_blueprint(citizen.bp)
+    uploads.init_app(app)
     app.register_blueprint(case_status.bp)
     return app

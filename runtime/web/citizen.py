@@ -30,6 +30,7 @@ from .case_status import status_url
 from .citizen_shell import client_key, forms_cap, too_many_requests
 from .common import db, one_statement_at_a_time, render_page, settings
 from .journey_pages import JourneyPages, hidden_inputs, page_fields
+from .upload_pages import file_page, file_question
 
 bp = Blueprint("citizen", __name__)
 
@@ -328,6 +329,17 @@ def question(service_id: str, page_id: str) -> Any:
         # An add-another question's list (runtime.web.add_another): each item has pages of its own.
         return list_page(journey, page, listed, settings().max_answers_bytes)
 
+    asked_file = file_question(page, service.file_questions)
+    if asked_file is not None:
+        # A file question's page (runtime.web.uploads posts its files): a post here carries no
+        # file, and its answer is never read from typed fields.
+        if request.method == "POST":
+            change = {"change": "1"} if request.args.get("change") == "1" else {}
+            return redirect(journey.page_url(page, **change), 303)
+        submitting.keep_alive(
+            session=db(), form_session=journey.form_session, minutes=settings().session_timeout_minutes
+        )
+        return file_page(journey, journey.form_session.id, page, asked_file)
     if request.method == "GET":
         submitting.keep_alive(
             session=db(), form_session=journey.form_session, minutes=settings().session_timeout_minutes
@@ -426,6 +438,8 @@ def check_answers(service_id: str) -> Any:
             )
         except submitting.NotReady as gap:
             return redirect(journey.page_url(gap.page), 303)
+        except submitting.FilesWaiting as waiting:
+            return redirect(journey.page_url(waiting.page), 303)  # it says which file waits
         except submitting.AnswersInvalid as invalid:
             errors = invalid.errors  # errors no page owns (a definition fault): shown here
         except submitting.AlreadySent:

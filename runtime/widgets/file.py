@@ -141,7 +141,7 @@ class FileUpload(Widget):
     def view(self, q: Question, raw: dict[str, Any], errors: dict[str, str], as_heading: bool) -> dict[str, Any]:
         accept = q.accept or tuple(KINDS)
         limits = limits_in_words(accept, max_size_mb(q), max_files(q))
-        extensions = [f".{ext}" for kind in accept if kind in KINDS for ext in KINDS[kind].extensions]
+        extensions = [ext for kind in accept if kind in KINDS for ext in KINDS[kind].extensions]
         mimes = [KINDS[kind].mime for kind in accept if kind in KINDS]
         return {
             "macro": "govukFileUpload",

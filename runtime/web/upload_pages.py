@@ -1,0 +1,187 @@
+"""A file question's page, and the request that streams a file in (docs/uploads.md, "The
+citizen's pages").
+
+The page is the GOV.UK pattern without JavaScript: the files uploaded so far (name, size,
+Remove), then a file input with "Upload file", and "Continue". Each Remove is a small form of
+its own; the upload form is multipart and posts to ``uploads.upload_file``
+(``runtime.web.uploads``). htmx boosts these forms as it does every form: the same posts.
+
+A file streams into the quarantine folder as it arrives (``UploadRequest``), counted: past the
+question's limit nothing more is written and what was is emptied, so no file over the limit is
+ever on disk in full.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Request, request, url_for
+
+from .. import rendering
+from ..data import uploads as upload_data
+from ..definition import Page
+from ..uploads import too_large
+from ..widgets.file import max_files, max_size_mb, size_in_words
+from .common import db, render_page, settings
+from .journey_pages import JourneyPages
+
+# The page's own fields around a file (the CSRF token, the button) and multipart's headers.
+FORM_OVERHEAD_BYTES = 64 * 1024
+# An over-size body is read and thrown away up to this much, so that the browser gets the page
+# saying so (a connection closed mid-upload shows the citizen a browser error instead).
+DRAIN_CAP_BYTES = 64 * 1024 * 1024
+TOO_LARGE = "too-large"
+
+
+def file_question(page: Page, file_questions: tuple[str, ...]) -> str | None:
+    """The file question ``page`` asks (it is the page's only question), or None."""
+    if len(page.questions) == 1 and page.questions[0] in file_questions:
+        return page.questions[0]
+    return None
+
+
+class LimitedFile:
+    """Where one file of a multipart post streams to: a 0600 file in the quarantine folder that
+    counts what is written and, past ``limit`` bytes, empties itself and writes nothing more."""
+
+    def __init__(self, path: Path, limit: int):
+        self.path = path
+        self.limit = limit
+        self.size = 0
+        self.over = False
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        self._file = os.fdopen(fd, "w+b")
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        if self.over:
+            return len(data)
+        if self.size > self.limit:
+            self.over = True
+            self._file.seek(0)
+            self._file.truncate(0)
+            return len(data)
+        return self._file.write(data)
+
+    def __getattr__(self, name: str) -> Any:  # read, seek, tell, flush, close: the file's own
+        return getattr(self._file, name)
+
+
+class UploadSink:
+    """The files one request streams in; whatever the view did not take is deleted at teardown."""
+
+    def __init__(self, folder: Path, limit: int):
+        self.folder = folder
+        self.limit = limit
+        self.files: list[LimitedFile] = []
+
+    def open(self) -> LimitedFile:
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        part = LimitedFile(self.folder / f"incoming-{os.urandom(16).hex()}", self.limit)
+        self.files.append(part)
+        return part
+
+    def take(self, stream: Any) -> LimitedFile | None:
+        """The file behind a FileStorage's stream, now the caller's to delete."""
+        for part in self.files:
+            if part is stream:
+                self.files.remove(part)
+                part.close()
+                return part
+        return None
+
+    def clean_up(self) -> None:
+        for part in self.files:
+            part.close()
+            try:
+                part.path.unlink()
+            except FileNotFoundError:
+                pass
+        self.files = []
+
+
+class UploadRequest(Request):
+    """The citizen face's request: a post that sets ``upload_sink`` streams its files there."""
+
+    upload_sink: UploadSink | None = None
+
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> Any:
+        if self.upload_sink is not None:
+            return self.upload_sink.open()
+        return super()._get_file_stream(total_content_length, content_type, filename, content_length)
+
+
+def file_page(
+    journey: JourneyPages,
+    form_session_id: str,
+    page: Page,
+    question: str,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Any:
+    """Show a file question's page: its files, the upload form, any error or banner."""
+    service = journey.service
+    q = service.question(question)
+    errors = dict(errors or {})
+    change = request.args.get("change") == "1"
+    limit_mb = min(max_size_mb(q), settings().max_upload_mb)
+    if request.args.get("error") == TOO_LARGE and not errors:
+        errors[question] = too_large(limit_mb * 1024 * 1024)
+    rows = upload_data.unsent_uploads(session=db(), form_session_id=form_session_id, question=question)
+    waiting = [row.filename for row in rows if row.status == upload_data.WAITING]
+    if waiting and not errors:
+        errors[question] = (
+            f"{waiting[0]} is waiting for a virus check. Wait a few minutes, then select Continue to check it again"
+        )
+    uploaded = request.args.get("uploaded")
+    banner = None
+    if not errors:
+        named = next((row for row in rows if row.id == uploaded), None)
+        if named is not None:
+            banner = f"{named.filename} has been uploaded"
+        elif request.args.get("removed") == "1":
+            banner = "The file has been removed"
+    args: dict[str, Any] = {"change": "1"} if change else {}
+    files = [
+        {
+            "id": row.id,
+            "name": row.filename,
+            "size": size_in_words(row.size_bytes),
+            "waiting": row.status == upload_data.WAITING,
+            "remove_url": url_for(
+                "uploads.remove_file", service_id=service.id, page_id=page.id, upload_id=row.id, **args
+            ),
+        }
+        for row in rows
+    ]
+    view = service.widget_of(question).view(q, {}, errors, as_heading=False)
+    params = dict(view["params"])
+    more = "another file" if rows else "a file"
+    params["label"] = {"text": f"Upload {more}", "classes": "govuk-label--m"}
+    # The limit the page enforces (settings may cap the definition's): said in the hint too.
+    hint = params["hint"]["text"].replace(f"smaller than {max_size_mb(q)}MB", f"smaller than {limit_mb}MB")
+    params["hint"] = {"text": hint}
+    back = journey.page_url(None) if change else journey.back_url(page, change=change)
+    return render_page(
+        "citizen/file_question.html",
+        status,
+        service=service,
+        page=page,
+        question=q,
+        files=files,
+        full=len(rows) >= max_files(q),
+        upload=params,
+        upload_url=url_for("uploads.upload_file", service_id=service.id, page_id=page.id, **args),
+        banner=banner,
+        errors=rendering.error_summary(service, errors),
+        back_url=back,
+        unscanned=settings().allow_unscanned_uploads,
+    )
