@@ -24,7 +24,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import filetype
 
@@ -229,12 +229,19 @@ def _refuse_hidden_files(path: Path, kind: str, head: bytes) -> None:
         end = _END_OF[kind](data)
         if end is None or end >= len(data):
             return  # no trailer (or an unreadable structure, which the decoder refuses)
-        trailer = data[end : end + 4 * 1024 * 1024]
-    start = trailer.lstrip(b"\0\r\n\t\f ")[:16]
-    if start.startswith(_MAGIC) or any(m in trailer.lower() for m in _MARKUP + (b"%pdf-",)):
-        raise FileRefused(HIDDEN)
+        start = data[end : end + 4096].lstrip(b"\0\r\n\t\f ")[:16]
+        if start.startswith(_MAGIC):
+            raise FileRefused(HIDDEN)
+        # The whole trailer, a megabyte at a time (overlapping by a marker's length).
+        for at in range(end, len(data), _CHUNK):
+            piece = data[at : at + _CHUNK + 32].lower()
+            if any(m in piece for m in _MARKUP + (b"%pdf-",)):
+                raise FileRefused(HIDDEN)
     # Anything else after an image's end (a phone's motion photo, a maker's trailer) goes when
     # it is re-encoded; after a PDF's last %%EOF, readers ignore it.
+
+
+_CHUNK = 1024 * 1024
 
 
 def _png_end(data: mmap.mmap) -> int | None:
@@ -450,14 +457,21 @@ def _check_pdf(path: Path) -> None:
     with no pages, and one holding scripts, actions that run by themselves or attached files,
     looking at every object (compressed object streams too: names are read as a reader would,
     so "/J#61vaScript" is "/JavaScript")."""
-    from pypdf import PdfReader
-    from pypdf.generic import IndirectObject
-
     with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
         if any(data.find(name) >= 0 for name in _RAW_NAMES):
             raise FileRefused(PDF_ACTIVE if data.find(b"/EmbeddedFile") < 0 else PDF_ATTACHED)
+    # pypdf is given the open file, not its path: with a path it reads the whole file into
+    # memory first.
+    with path.open("rb") as stream:
+        _read_pdf(stream)
+
+
+def _read_pdf(stream: BinaryIO) -> None:
+    from pypdf import PdfReader
+    from pypdf.generic import IndirectObject, StreamObject
+
     try:
-        reader = PdfReader(path, strict=False)
+        reader = PdfReader(stream, strict=False)
         if reader.is_encrypted:
             opened: Any
             try:
@@ -470,7 +484,12 @@ def _check_pdf(path: Path) -> None:
         if len(reader.pages) == 0:
             raise FileRefused(DAMAGED)
         for num, gen in numbers:
-            _inspect(reader.get_object(IndirectObject(num, gen, reader)), 0)
+            obj = reader.get_object(IndirectObject(num, gen, reader))
+            _inspect(obj, 0)
+            if isinstance(obj, StreamObject):
+                # pypdf keeps every object it has read, a stream's bytes with it: forgotten once
+                # inspected, so that memory holds one stream at a time, not the whole file.
+                reader.resolved_objects.pop((gen, num), None)
         _inspect(reader.trailer, 0)
         # A link is allowed where the reader clicks it, not as what opening the file does.
         root: Any = reader.trailer["/Root"].get_object()

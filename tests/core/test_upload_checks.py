@@ -452,6 +452,30 @@ def test_a_pdf_with_too_many_objects_is_refused_quickly(tmp_path: Path) -> None:
     assert time.monotonic() - started < 10
 
 
+def test_a_large_pdf_is_read_a_stream_at_a_time(tmp_path: Path) -> None:
+    """A 20MB PDF of twenty 1MB images: the checks hold one stream at a time in memory, never
+    the whole file (pypdf reads a whole file given its path, and keeps every object it read)."""
+    import os
+    import tracemalloc
+
+    import pypdf  # noqa: F401 (imported before measuring: its modules are not the file)
+
+    streams = []
+    for _ in range(20):
+        body = os.urandom(512 * 1024).hex()
+        streams.append(f"<< /Length {len(body)} /Filter /ASCIIHexDecode >>\nstream\n{body}\nendstream")
+    path = tmp_path / "upload"
+    path.write_bytes(pdf_bytes(objects=tuple(streams)))
+    assert path.stat().st_size > 20_000_000
+    tracemalloc.start()
+    try:
+        check_file(path, accept=ALL, max_bytes=50 * BYTES_PER_MB)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5_000_000
+
+
 # --- Names ---------------------------------------------------------------------------------------
 
 
