@@ -310,3 +310,35 @@ def test_s3_from_the_environment(s3_endpoint: S3Server, tmp_path: Path) -> None:
     key = new_key()
     storage.put(key, io.BytesIO(b"x"), "image/png")
     assert s3_endpoint.client().head_object(Bucket=s3_endpoint.bucket, Key=key)["ServerSideEncryption"] == "AES256"
+
+
+def test_files_stream_through_memory_a_part_at_a_time(s3_endpoint: S3Server, tmp_path: Path) -> None:
+    """A 40MB file goes to the bucket 8MB at a time and comes back a chunk at a time, and to the
+    folder 1MB at a time: the memory a worker needs does not grow with the file."""
+    import tracemalloc
+
+    source = tmp_path / "large"
+    with source.open("wb") as f:
+        for _ in range(40):
+            f.write(os.urandom(1024 * 1024))
+    bucket, folder = s3(s3_endpoint), LocalStorage(tmp_path / "uploads")
+    put_file(bucket, new_key(), source, "application/pdf")  # boto3's modules loaded before measuring
+
+    def peak(work: Any) -> int:
+        tracemalloc.start()
+        try:
+            work()
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    key = new_key()
+    assert peak(lambda: put_file(bucket, key, source, "application/pdf")) < 20_000_000
+
+    def read_all() -> None:
+        with bucket.open(key) as stream:
+            while stream.read(1024 * 1024):
+                pass
+
+    assert peak(read_all) < 5_000_000
+    assert peak(lambda: put_file(folder, key, source, "application/pdf")) < 5_000_000
