@@ -160,7 +160,7 @@ HAPPY_PATHS: dict[str, list[tuple[str, dict[str, Any]]]] = {
         ("household-members", {"add-another": "yes"}),
         ("household-members/2", {"full_name": "Amy Smith", "relationship": "child"}),
         ("household-members", {"add-another": "no"}),
-        ("partner", {"partner_ni_number": "qq 12 34 56 c"}),
+        ("partner", {"partner_ni_number": "ab 12 34 56 c"}),
         ("bedrooms", {"bedrooms": "2"}),
         ("your-details", dict(CONTACT)),
     ],

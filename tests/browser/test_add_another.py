@@ -109,7 +109,7 @@ def test_add_change_remove_and_send(live_server: Any, browser: Any, axe: Any, js
         fill(page, {"add-another": "no"})
         continue_(page)
         arrive(page, f"{service_url}/partner")
-        fill(page, {"partner_on_tenancy": "yes"})
+        fill(page, {"partner_ni_number": "AB 12 34 56 C"})
         continue_(page)
         arrive(page, f"{service_url}/your-details")
         fill(page, dict(CONTACT))

@@ -22,7 +22,7 @@ ANSWERS = {
         {"full_name": "John Smith", "relationship": "partner", "date_of_birth": "1979-02-14"},
         {"full_name": '=HYPERLINK("http://evil")', "relationship": "child"},
     ],
-    "partner_on_tenancy": True,
+    "partner_ni_number": "AB123456C",
     "bedrooms": 2,
 }
 

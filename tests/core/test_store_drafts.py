@@ -353,7 +353,8 @@ def test_service_list_queries_do_not_grow_with_the_number_of_services(session: S
     session.commit()
     statements = queries(session)
     rows = published.department_services(session=session, department_ids=[housing])
-    assert len(rows) == 60 and len(statements) == 2
+    made = [row for row in rows if row.service_id.startswith(("draft-", "live-"))]  # not the shipped Housing ones
+    assert len(made) == 60 and len(statements) == 2
 
 
 # -- "try it" -------------------------------------------------------------------------------------

@@ -114,10 +114,10 @@ def test_add_another_change_and_remove_then_send(citizen, client, db_session) ->
     soup = page(client.get(response.headers["Location"]))
     assert "Person removed" in soup.select_one(".govuk-notification-banner--success").get_text()
     assert heading(soup) == "You have added 1 person"
-    # One person, a partner: the tenancy page, not the bedrooms page (2 or more people).
+    # One person, a partner: the partner page, not the bedrooms page (2 or more people).
     response = citizen.answer(SERVICE, "household-members", {"add-another": "no"})
     assert response.headers["Location"].endswith("/partner")
-    response = citizen.answer(SERVICE, "partner", {"partner_on_tenancy": "no"})
+    response = citizen.answer(SERVICE, "partner", {})  # optional
     assert response.headers["Location"].endswith("/your-details")
     response = citizen.answer(SERVICE, "your-details", dict(CONTACT))
     assert response.headers["Location"].endswith("/check-answers")
@@ -133,17 +133,28 @@ def test_add_another_change_and_remove_then_send(citizen, client, db_session) ->
     assert "bedrooms" not in stored.answers
 
 
-def test_two_people_ask_the_bedrooms_page_and_a_partner_the_tenancy_page(citizen, client, db_session) -> None:
+def test_two_people_ask_the_bedrooms_page_and_a_partner_the_partner_page(citizen, client, db_session) -> None:
     _two_people(citizen, client)
     response = citizen.answer(SERVICE, "household-members", {"add-another": "no"})
     assert response.headers["Location"].endswith("/partner")
-    assert citizen.answer(SERVICE, "partner", {"partner_on_tenancy": "yes"}).headers["Location"].endswith("/bedrooms")
-    # Amy is no longer a child but the partner's relationship changes to "other": no partner,
-    # so the tenancy page goes (its answer is kept, not shown, not sent).
+    refused = citizen.answer(SERVICE, "partner", {"partner_ni_number": "QQ12"})
+    assert error_summary(page(refused)) == [
+        ("Enter a National Insurance number in the correct format", "#partner-ni-number")
+    ]
+    response = citizen.answer(SERVICE, "partner", {"partner_ni_number": "ab 12 34 56 c"})
+    assert response.headers["Location"].endswith("/bedrooms")
+    # John's relationship changes to "other": nobody is a partner, so the partner page goes (its
+    # answer is kept in the session, but neither shown nor sent).
     response = _post_from(client, f"{LIST}/1", {**JOHN, "relationship": "other"})
     assert response.status_code == 303
     response = citizen.answer(SERVICE, "household-members", {"add-another": "no"})
     assert response.headers["Location"].endswith("/bedrooms")
+    assert citizen.answer(SERVICE, "bedrooms", {"bedrooms": "3"}).headers["Location"].endswith("/your-details")
+    assert citizen.answer(SERVICE, "your-details", dict(CONTACT)).headers["Location"].endswith("/check-answers")
+    assert citizen.submit(SERVICE).status_code == 303
+    stored = db_session.exec(select(Submission)).one().answers
+    assert [p["relationship"] for p in stored["household"]] == ["other", "child"]
+    assert stored["bedrooms"] == 3 and "partner_ni_number" not in stored
 
 
 def test_an_item_s_errors_link_to_its_own_fields_and_nothing_is_stored(citizen, client, db_session) -> None:
