@@ -83,9 +83,8 @@ class Money(Widget):
                 yield f"{at}.{keyword}", f'"{keyword}" of a money question is in pence: a whole number, like 500000'
             elif abs(value) > MAX_PENCE:
                 yield f"{at}.{keyword}", f'"{keyword}" may be at most {MAX_PENCE:,} pence'
-        for key in ("prefix", "suffix"):
-            if key in question:
-                yield f"$.questions.{name}.{key}", f'a money question always shows "£" before the box: remove "{key}"'
+        if "prefix" in question:
+            yield f"$.questions.{name}.prefix", 'a money question always shows "£" before the box: remove "prefix"'
 
     def types_fit(self, types: set[str]) -> bool:
         return types == {"integer"}
@@ -99,12 +98,17 @@ class Money(Widget):
             return {}
         return {q.name: _typed(value) if _pence_int(value) else str(value)}
 
-    def display_text(self, value: Any) -> str:
-        return pounds(value) if _pence_int(value) else str(value)
+    def display(self, q: Question, value: Any) -> list[str]:
+        if value is None:
+            return []
+        shown = pounds(value) if _pence_int(value) else str(value)
+        return [f"{shown} {q.suffix}" if q.suffix else shown]  # "£95 per week"
 
     def view(self, q: Question, raw: dict[str, Any], errors: dict[str, str], as_heading: bool) -> dict[str, Any]:
         params = self.input_params(q, raw, errors, as_heading)
         params.update(prefix={"text": "£"}, inputmode="decimal", spellcheck=False)
+        if q.suffix:
+            params["suffix"] = {"text": q.suffix}
         return {"macro": "govukInput", "params": params}
 
     def message(self, keyword: str, limit: Any, name: str, cap: str, instance: Any = None) -> str | None:

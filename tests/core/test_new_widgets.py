@@ -223,6 +223,15 @@ def test_the_checker_wants_money_in_whole_pence_with_a_maximum() -> None:
     assert [p.message for p in check(doc)] == ['a money question always shows "£" before the box: remove "prefix"']
 
 
+def test_a_money_question_may_say_what_the_amount_is_per() -> None:
+    doc = _doc()
+    doc["questions"]["rent"]["suffix"] = "per month"
+    assert check(doc) == []
+    definition = Definition(doc)
+    assert question_view(definition, "rent", {}, {}, True)["params"]["suffix"] == {"text": "per month"}
+    assert display(definition, "rent", 95000) == ["£950 per month"]
+
+
 # -- UK phone number -----------------------------------------------------------------------------
 
 
