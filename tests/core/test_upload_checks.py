@@ -245,13 +245,12 @@ def test_a_zip_bomb_is_refused_by_its_kind_unopened(tmp_path: Path) -> None:
     """100MB of zeros in a 100KB ZIP, named like a photo: refused as not a JPG, PNG or PDF, and
     never inflated."""
     bomb = a_zip({f"part{i}.bin": b"\0" * (10 * BYTES_PER_MB) for i in range(10)})
-    assert len(bomb) < 200_000
-    started = time.monotonic()
+    gzipped = gzip.compress(b"\0" * (50 * BYTES_PER_MB))
+    assert len(bomb) < 200_000 and len(gzipped) < 100_000
+    started = time.process_time()  # this process's CPU: the same on a loaded machine
     assert refused(tmp_path, bomb) == "The selected file must be a JPG, PNG or PDF"
-    assert (
-        refused(tmp_path, gzip.compress(b"\0" * (50 * BYTES_PER_MB))) == "The selected file must be a JPG, PNG or PDF"
-    )
-    assert time.monotonic() - started < 5
+    assert refused(tmp_path, gzipped) == "The selected file must be a JPG, PNG or PDF"
+    assert time.process_time() - started < 1
 
 
 @pytest.mark.parametrize("size", [(8000, 6251), (50_000, 50_000), (200_000, 200_000)])
@@ -275,9 +274,9 @@ def test_a_jpeg_with_thousands_of_scans_is_refused_before_decoding(tmp_path: Pat
     jpeg = out.getvalue()
     last_scan = jpeg.rindex(b"\xff\xda")
     bomb = jpeg[:last_scan] + jpeg[last_scan:-2] * 300 + b"\xff\xd9"
-    started = time.monotonic()
+    started = time.process_time()
     assert refused(tmp_path, bomb, max_mb=50) == DAMAGED
-    assert time.monotonic() - started < 5
+    assert time.process_time() - started < 2
     assert check(tmp_path, jpeg)[0].kind == "jpeg"  # about 10 scans
 
 
@@ -287,6 +286,20 @@ def test_a_png_with_a_compressed_text_bomb_is_refused(tmp_path: Path) -> None:
     chunk = struct.pack(">I", len(body)) + b"zTXt" + body + struct.pack(">I", zlib.crc32(b"zTXt" + body))
     png = png_bytes()
     assert refused(tmp_path, png[:33] + chunk + png[33:]) == DAMAGED
+
+
+def test_a_png_of_a_million_chunks_is_refused_before_decoding(tmp_path: Path) -> None:
+    """A million tiny text chunks (15MB) held Pillow for 10 s."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    png = png_bytes()
+    flood = png[:33] + chunk(b"tEXt", b"a\0b") * 1_000_000 + png[33:]
+    started = time.process_time()
+    assert refused(tmp_path, flood, max_mb=50) == DAMAGED
+    assert time.process_time() - started < 2
+    assert check(tmp_path, png[:33] + chunk(b"tEXt", b"a\0b") * 100 + png[33:])[0].kind == "png"
 
 
 # --- Polyglots -----------------------------------------------------------------------------------
@@ -444,12 +457,13 @@ def test_a_pdf_needing_a_password_is_refused(tmp_path: Path) -> None:
 def test_a_pdf_with_too_many_objects_is_refused_quickly(tmp_path: Path) -> None:
     from runtime.uploads import MAX_PDF_OBJECTS, PDF_TOO_COMPLEX
 
-    objects = tuple("<< /A 1 >>" for _ in range(MAX_PDF_OBJECTS + 1))
-    started = time.monotonic()
-    assert refused(tmp_path, pdf_bytes(objects=objects)) == PDF_TOO_COMPLEX
+    many_objects = pdf_bytes(objects=tuple("<< /A 1 >>" for _ in range(MAX_PDF_OBJECTS + 1)))
+    many_pages = pdf_bytes(pages=MAX_PDF_OBJECTS // 2 + 1)
+    started = time.process_time()
+    assert refused(tmp_path, many_objects) == PDF_TOO_COMPLEX
     # Pages too: counted before the page tree is read.
-    assert refused(tmp_path, pdf_bytes(pages=MAX_PDF_OBJECTS // 2 + 1)) == PDF_TOO_COMPLEX
-    assert time.monotonic() - started < 10
+    assert refused(tmp_path, many_pages) == PDF_TOO_COMPLEX
+    assert time.process_time() - started < 3
 
 
 def test_a_large_pdf_is_read_a_stream_at_a_time(tmp_path: Path) -> None:
