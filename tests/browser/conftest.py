@@ -25,7 +25,7 @@ from runtime import staff
 from runtime.data import departments
 from runtime.settings import PROJECT_ROOT, Settings
 from runtime.web import create_citizen_app
-from tests.upload_servers import upload_settings
+from tests.upload_servers import CLAMD, upload_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -67,9 +67,14 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The citizen app on a real port, with its own copy of the loaded SQLite database."""
-    with serve_citizen_app(sqlite_template, tmp_path_factory) as server:
+def live_server(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[LiveServer]:
+    """The citizen app on a real port, with its own copy of the loaded SQLite database, its
+    uploads in a folder of its own, scanned by this run's clamd (a file question's page needs one)."""
+    clamd = request.getfixturevalue("clamd_address") if os.access(CLAMD, os.X_OK) else ""
+    files = upload_settings(tmp_path_factory.mktemp("live-uploads"), clamd_address=clamd)
+    with serve_citizen_app(sqlite_template, tmp_path_factory, **files) as server:
         yield server
 
 

@@ -8,13 +8,22 @@ from typing import Any
 
 from playwright.sync_api import expect
 
+from tests.journeys import UploadFile
+
 # Title of every page: "[Error: ]<page title>[ – <service title>] – <organisation>".
 TITLE = re.compile(r"^(?P<error>Error: )?(?P<page>.+?)( – .+)? – Westbridge Council$")
 
 
 def fill(page: Any, data: dict[str, Any]) -> None:
-    """Answer a page the way a citizen would: type into boxes, pick options, tick boxes."""
+    """Answer a page the way a citizen would: type into boxes, pick options, tick boxes, choose
+    a file (Continue then uploads it)."""
     for name, value in data.items():
+        if isinstance(value, UploadFile):  # a file question: choose the file
+            page.set_input_files(
+                f'input[type=file][name="{name}"]',
+                files=[{"name": value.name, "mimeType": value.mime, "buffer": value.content}],
+            )
+            continue
         if isinstance(value, list):
             for item in value:
                 page.check(f'input[name="{name}"][value="{item}"]')
