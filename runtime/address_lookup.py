@@ -102,7 +102,9 @@ def _from_dpa(dpa: dict[str, Any]) -> FoundAddress | None:
     building number with its street, on line 1; the localities on line 2; the post town."""
     postcode = normalise_postcode(str(dpa.get("POSTCODE") or ""))
     town = _title(dpa.get("POST_TOWN"))
-    if not is_postcode(postcode) or not town:
+    uprn = str(dpa.get("UPRN") or "")
+    # The UPRN identifies the choice in the list: up to 12 digits, or the record is not used.
+    if not is_postcode(postcode) or not town or not re.fullmatch(r"[0-9]{1,12}", uprn):
         return None
 
     def get(key: str) -> str:
@@ -120,7 +122,7 @@ def _from_dpa(dpa: dict[str, Any]) -> FoundAddress | None:
         get("ORGANISATION_NAME"),
         get("SUB_BUILDING_NAME"),
         building,
-        f"PO Box {dpa['PO_BOX_NUMBER']}" if dpa.get("PO_BOX_NUMBER") else "",
+        f"PO Box {_title(str(dpa['PO_BOX_NUMBER']))}" if dpa.get("PO_BOX_NUMBER") else "",
     ]
     numbered_street = " ".join(p for p in (number, street) if p)
     first = [p for p in (*premises, numbered_street) if p]
@@ -134,7 +136,7 @@ def _from_dpa(dpa: dict[str, Any]) -> FoundAddress | None:
         line2=", ".join(localities)[:100],
         town=town[:60],
         postcode=postcode,
-        uprn=str(dpa.get("UPRN") or ""),
+        uprn=uprn,
     )
 
 
@@ -215,7 +217,7 @@ def _addresses(body: Any) -> list[FoundAddress]:
             continue
         address = _from_dpa(dpa)
         # Welsh addresses come twice (LANGUAGE EN and CY) under one UPRN: the first is kept.
-        if address is None or (address.uprn and address.uprn in seen):
+        if address is None or address.uprn in seen:
             continue
         seen.add(address.uprn)
         found.append(address)

@@ -35,7 +35,7 @@ def dpa(uprn: str, postcode: str, **fields: Any) -> dict[str, Any]:
     return {
         "DPA": {
             "UPRN": uprn,
-            "UDPRN": str(int(uprn) % 100000000),
+            "UDPRN": uprn[-8:],
             "ADDRESS": address,
             **fields,
             "POSTCODE": postcode,
@@ -87,6 +87,17 @@ ADDRESSES: dict[str, list[dict[str, Any]]] = {
             THOROUGHFARE_NAME="MILL LANE",
             POST_TOWN="WESTBRIDGE",
         ),
+    ],
+    # Records a client must pass over, around one it can use.
+    "WB9 9ZZ": [
+        {"DPA": {k: v for k, v in dpa("1", "WB9 9ZZ", POST_TOWN="WESTBRIDGE")["DPA"].items() if k != "UPRN"}},
+        {"LPI": {"UPRN": "100062000010", "ADDRESS": "LAND AT MILL LANE, WESTBRIDGE"}},
+        "not a record",
+        {"DPA": {**dpa("1", "WB9 9ZZ", PO_BOX_NUMBER="123", POST_TOWN="WESTBRIDGE")["DPA"], "UPRN": 100062000009}},
+        dpa(
+            "100062000011", "NOT A POSTCODE", BUILDING_NUMBER="3", THOROUGHFARE_NAME="MILL LANE", POST_TOWN="WESTBRIDGE"
+        ),
+        dpa("100062000012<b>", "WB9 9ZZ", BUILDING_NUMBER="4", THOROUGHFARE_NAME="MILL LANE", POST_TOWN="WESTBRIDGE"),
     ],
     "CF10 1AA": [
         # A Welsh address comes in English and in Welsh, one UPRN.

@@ -80,6 +80,14 @@ def test_a_welsh_address_in_two_languages_is_listed_once(os_places: FakeOsPlaces
     assert [a.line1 for a in _client(os_places).find("CF10 1AA")] == ["1 Heol Y Frenhines"]
 
 
+def test_records_a_form_cannot_use_are_passed_over(os_places: FakeOsPlaces) -> None:
+    # No UPRN, not a Delivery Point Address, not an object, no real postcode, a UPRN that is not
+    # one: only the PO box remains.
+    assert _client(os_places).find("WB9 9ZZ") == [
+        FoundAddress(line1="PO Box 123", line2="", town="Westbridge", postcode="WB9 9ZZ", uprn="100062000009")
+    ]
+
+
 def test_a_postcode_without_addresses_is_an_empty_list(os_places: FakeOsPlaces) -> None:
     assert _client(os_places).find("ZZ9 9ZZ") == []
 
