@@ -271,17 +271,20 @@ _STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM and the restart markers carry no
 
 
 # A progressive JPEG has about 10 scans; one with thousands makes the decoder redo the whole
-# image for each (minutes for one file), so more than this is refused before decoding.
+# image for each (minutes for one file), so more than this is refused before decoding. So is
+# one with more segments than any camera writes (a JPEG has a few dozen): a million empty ones
+# in 5MB took Pillow 1.9 s of CPU to read.
 MAX_JPEG_SCANS = 100
+MAX_JPEG_SEGMENTS = 1_000
 
 
 def _jpeg_end(data: mmap.mmap) -> int | None:
     """Where a JPEG's end-of-image marker ends, walking its segments and, after each start of
     scan, its entropy-coded data (where 0xFF is followed by 0x00 or a restart marker). Refuses
-    one with more than MAX_JPEG_SCANS scans."""
+    one with more than MAX_JPEG_SCANS scans or MAX_JPEG_SEGMENTS segments."""
     at = 2
     n = len(data)
-    scans = 0
+    scans = segments = 0
     while at < n:
         at = data.find(b"\xff", at)
         if at < 0:
@@ -298,6 +301,9 @@ def _jpeg_end(data: mmap.mmap) -> int | None:
             continue
         if at + 2 > n:
             return None
+        segments += 1
+        if segments > MAX_JPEG_SEGMENTS:
+            raise FileRefused(DAMAGED)
         at += int.from_bytes(data[at : at + 2], "big")
         if marker == 0xDA:  # start of scan: skip its entropy-coded data
             scans += 1

@@ -280,6 +280,15 @@ def test_a_jpeg_with_thousands_of_scans_is_refused_before_decoding(tmp_path: Pat
     assert check(tmp_path, jpeg)[0].kind == "jpeg"  # about 10 scans
 
 
+def test_a_jpeg_of_a_million_segments_is_refused_before_decoding(tmp_path: Path) -> None:
+    jpeg = jpeg_bytes()
+    flood = jpeg[:2] + b"\xff\xe5\x00\x03a" * 1_000_000 + jpeg[2:]  # empty APP5 segments, 5MB
+    started = time.process_time()
+    assert refused(tmp_path, flood) == DAMAGED
+    assert time.process_time() - started < 1
+    assert check(tmp_path, jpeg[:2] + b"\xff\xe5\x00\x03a" * 100 + jpeg[2:])[0].kind == "jpeg"
+
+
 def test_a_png_with_a_compressed_text_bomb_is_refused(tmp_path: Path) -> None:
     """A zTXt chunk that inflates to 100MB: Pillow stops at its limit, and the file is refused."""
     body = b"Comment\0\0" + zlib.compress(b"\0" * (100 * BYTES_PER_MB), 9)
