@@ -4,7 +4,7 @@
 #   ./manage.sh setup              venv + Python deps, npm deps, build assets,
 #                                  migrate the database and load form definitions
 #   ./manage.sh serve [args...]    setup, then run the development server
-#   ./manage.sh test [pytest args] venv + deps + assets, then run pytest
+#   ./manage.sh test [pytest args] venv + deps + assets, then run pytest on two workers
 #   ./manage.sh lock [uv args...]  re-resolve requirements.lock after a change to
 #                                  pyproject.toml (--upgrade, --upgrade-package NAME)
 #
@@ -38,7 +38,7 @@ Commands:
                      "civicforms load --create-departments"
   serve [args...]    setup, then run the server on http://127.0.0.1:5000
   test [args...]     install dependencies and build assets, then run pytest
-                     with the given arguments
+                     on two workers with the given arguments (-n 0: serially)
   lock [args...]     re-resolve requirements.lock from pyproject.toml with uv
                      (kept pins stay; --upgrade or --upgrade-package NAME moves them)
 EOF
@@ -190,7 +190,11 @@ case "$command" in
         ;;
     test)
         prepare
-        exec "$VENV/bin/pytest" "$@"
+        # On both cores (pytest-xdist): each worker has its own SQLite template, PostgreSQL schema,
+        # servers on ports of its own and temporary folders; a test file's tests stay together on
+        # one worker (--dist loadfile), as its module fixtures expect. Arguments come after, so
+        # "-n 0" runs serially and "-n 4" on four.
+        exec "$VENV/bin/pytest" -n 2 --dist loadfile "$@"
         ;;
     lock)
         lock "$@"
