@@ -9,6 +9,7 @@ the figures of the full run.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -76,7 +77,12 @@ def test_the_casework_benchmark_runs_on_sqlite(tmp_path: Path) -> None:
 @pytest.mark.skipif(not PG_URL, reason="TEST_DATABASE_URL is not set: no PostgreSQL to run the benchmark on")
 def test_the_casework_benchmark_runs_on_postgresql_and_checks_its_plans(tmp_path: Path) -> None:
     server = PG_URL.rsplit("/", 1)[0] + "/"
-    report, stdout = run_quick(tmp_path, "--database", "postgresql", "--postgres", server, "--explain")
+    # A database of this run's own: another run on the same server (a second checkout, another
+    # worker) would otherwise drop the one this run is using (DROP DATABASE ... WITH (FORCE)).
+    database = f"civicforms_bench_casework_{os.getpid()}"
+    report, stdout = run_quick(
+        tmp_path, "--database", "postgresql", "--postgres", server, "--pg-database", database, "--explain"
+    )
     check_run(report["runs"][0])
     assert "Index" in stdout  # the plans were printed
     assert "Seq Scan on case_record" not in stdout.split("--- postgresql: first page")[1].split("---")[0]
