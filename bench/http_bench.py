@@ -242,6 +242,31 @@ def wait_ready(server: Server, timeout: float = 60) -> None:
 # -- citizens ------------------------------------------------------------------------------------
 
 
+def is_file(value: Any) -> bool:
+    """A file to upload: tests/journeys.py's UploadFile (name, content, mime), however loaded."""
+    return hasattr(value, "content") and hasattr(value, "mime") and hasattr(value, "name")
+
+
+def multipart(form: dict[str, Any]) -> tuple[bytes, str]:
+    """``form`` as multipart/form-data: ``(body, Content-Type)``; lists as repeated fields."""
+    boundary = f"----civicforms{secrets.token_hex(12)}"
+    out = bytearray()
+    for name, value in form.items():
+        for one in value if isinstance(value, list) else [value]:
+            out += f"--{boundary}\r\n".encode()
+            if is_file(one):
+                out += (
+                    f'Content-Disposition: form-data; name="{name}"; filename="{one.name}"\r\n'
+                    f"Content-Type: {one.mime}\r\n\r\n"
+                ).encode()
+                out += one.content
+            else:
+                out += f'Content-Disposition: form-data; name="{name}"\r\n\r\n{one}'.encode()
+            out += b"\r\n"
+    out += f"--{boundary}--\r\n".encode()
+    return bytes(out), f"multipart/form-data; boundary={boundary}"
+
+
 class Browser:
     """One citizen: a connection and the cookies the site set (their attributes ignored)."""
 
@@ -253,9 +278,13 @@ class Browser:
         return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
 
     def send(self, method: str, path: str, form: dict[str, Any] | None = None) -> tuple[int, str, str]:
+        """One request; a ``form`` holding a file (tests/journeys.py's UploadFile) goes multipart,
+        as a file question's upload form does (post it to ``upload_url`` of the page)."""
         headers = {"Cookie": self.cookie_header()} if self.cookies else {}
-        body = None
-        if form is not None:
+        body: str | bytes | None = None
+        if form is not None and any(is_file(value) for value in form.values()):
+            body, headers["Content-Type"] = multipart(form)
+        elif form is not None:
             body = urllib.parse.urlencode(form, doseq=True)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         self.conn.request(method, path, body=body, headers=headers)

@@ -30,7 +30,7 @@ from .case_status import status_url
 from .citizen_shell import client_key, forms_cap, too_many_requests
 from .common import db, one_statement_at_a_time, render_page, settings
 from .journey_pages import JourneyPages, hidden_inputs, page_fields
-from .upload_pages import file_page, file_question
+from .upload_pages import continue_errors, file_page, file_question
 
 bp = Blueprint("citizen", __name__)
 
@@ -331,11 +331,14 @@ def question(service_id: str, page_id: str) -> Any:
 
     asked_file = file_question(page, service.file_questions)
     if asked_file is not None:
-        # A file question's page (runtime.web.uploads posts its files): a post here carries no
-        # file, and its answer is never read from typed fields.
+        # A file question's page (runtime.web.uploads posts its files). A post here is Continue
+        # with no file chosen: its answer is never read from typed fields.
         if request.method == "POST":
-            change = {"change": "1"} if request.args.get("change") == "1" else {}
-            return redirect(journey.page_url(page, **change), 303)
+            errors = continue_errors(journey.journey, journey.form_session.id, page, asked_file)
+            if errors:
+                return file_page(journey, journey.form_session.id, page, asked_file, errors)
+            change = request.args.get("change") == "1"
+            return redirect(journey.after_answer_url(page, journey.journey, change=change), 303)
         submitting.keep_alive(
             session=db(), form_session=journey.form_session, minutes=settings().session_timeout_minutes
         )

@@ -22,6 +22,8 @@ from flask import Request, request, url_for
 from .. import rendering
 from ..data import uploads as upload_data
 from ..definition import Page
+from ..journey import Journey
+from ..services.uploading import SCANNER_DOWN
 from ..uploads import too_large
 from ..widgets.file import max_files, max_size_mb, size_in_words
 from .common import db, render_page, settings
@@ -117,6 +119,17 @@ class UploadRequest(Request):
         if self.upload_sink is not None:
             return self.upload_sink.open()
         return super()._get_file_stream(total_content_length, content_type, filename, content_length)
+
+
+def continue_errors(journey: Journey, form_session_id: str, page: Page, question: str) -> dict[str, str]:
+    """Why Continue cannot go on from a file question's page: the page's own rules (required,
+    how many files), or a file still waiting for its virus scan."""
+    errors = journey.page_errors(page)
+    if not errors:
+        rows = upload_data.unsent_uploads(session=db(), form_session_id=form_session_id, question=question)
+        if any(row.status == upload_data.WAITING for row in rows):
+            errors = {question: SCANNER_DOWN}
+    return errors
 
 
 def file_page(

@@ -24,6 +24,7 @@ from .upload_pages import (
     FORM_OVERHEAD_BYTES,
     TOO_LARGE,
     UploadSink,
+    continue_errors,
     file_page,
     file_question,
 )
@@ -92,6 +93,9 @@ def _prepare(endpoint: str | None, values: dict[str, Any] | None) -> None:
         assert page is not None
         abort(redirect(journey.page_url(page, error=TOO_LARGE, **args), 303))
     request.max_content_length = limit + FORM_OVERHEAD_BYTES
+    # werkzeug's multipart decoder counts its buffer (each 64KB read of the file, and the bytes of
+    # the last that a boundary may start in) against this: at 64KB, most files over 1MB were 413.
+    request.max_form_memory_size = 2 * FORM_OVERHEAD_BYTES
     request.upload_sink = UploadSink(files().quarantine_dir, limit)  # type: ignore[attr-defined]
 
 
@@ -166,7 +170,7 @@ def upload_file(service_id: str, page_id: str) -> Any:
     fresh = _journey(service_id)
     if fresh is None:
         return _expired(service_id)
-    errors = fresh.journey.page_errors(page)
+    errors = continue_errors(fresh.journey, fresh.form_session.id, page, question)
     if errors:
         return file_page(fresh, fresh.form_session.id, page, question, errors)
     change = request.args.get("change") == "1"

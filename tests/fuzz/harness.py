@@ -21,6 +21,7 @@ Used by ``tests/fuzz/test_fuzz_pages.py`` and ``scripts/fuzz.py``; no pytest imp
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from collections.abc import Iterator
@@ -39,7 +40,7 @@ from runtime.definition import Definition, Page
 from runtime.journey import Journey
 from runtime.models import Submission
 from runtime.validation import CompiledService, compiled
-from tests.journeys import HAPPY_PATHS
+from tests.journeys import HAPPY_PATHS, has_files, multipart_fields, upload_url
 
 from .strategies import REFUSED_CSRF, WRONG_TYPES, Post, valid_data
 
@@ -171,6 +172,10 @@ class PageFuzzer:
         return found.group(1)
 
     def _post(self, url: str, data: dict[str, Any]) -> Any:
+        if has_files(data):  # a file question's page: its upload form, with Continue
+            fields, files = multipart_fields(data)
+            uploads = {name: (io.BytesIO(f.content), f.name, f.mime) for name, f in files.items()}
+            return self.client.post(upload_url(url), data={**fields, **uploads, "csrf_token": self.token})
         return self.client.post(url, data={**data, "csrf_token": self.token})
 
     def stored(self) -> dict[str, Any] | None:

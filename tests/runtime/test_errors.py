@@ -36,6 +36,8 @@ EMPTY_PAGE_ERRORS: dict[str, dict[str, list[tuple[str, str]]]] = {
         "your-details": [("Enter your full name", "#full-name"), ("Enter your date of birth", "#date-of-birth-day")],
         "your-address": ADDRESS_EMPTY,
         "contact-details": [("Enter your email address", "#email")],
+        "photo": [("Select a photo of your face", "#photo")],
+        "proof-of-identity": [("Select your proof of identity", "#proof-of-identity")],
     },
     "council-tax-single-person-discount": {
         "account-number": [("Enter your council tax account number", "#account-number")],

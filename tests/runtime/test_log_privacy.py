@@ -26,7 +26,7 @@ from bench.http_bench import Browser
 from runtime.settings import PROJECT_ROOT
 from runtime.web import citizen as citizen_views
 from runtime.web.common import DevRequestHandler
-from tests.journeys import HAPPY_PATHS
+from tests.journeys import HAPPY_PATHS, has_files, multipart_fields, upload_url
 
 SERVICE = "blue-badge"
 ANSWER = "Quetzalpine-8813 hip dysplasia"
@@ -147,9 +147,12 @@ def test_a_journey_leaves_no_answer_cookie_token_or_query_in_any_log(
         status, _, shown = browser.send("GET", f"{base}/{page_id}?email={QUERY_SECRET}%40example.com")
         assert status == 200, page_id
         secrets.add(csrf(shown))
-        status, location, _ = browser.send(
-            "POST", f"{base}/{page_id}?nino={QUERY_SECRET}", {**data, "csrf_token": token}
-        )
+        url = f"{base}/{page_id}?nino={QUERY_SECRET}"
+        if has_files(data):  # a file question's page: its upload form, with Continue
+            fields, files = multipart_fields(data)
+            url, data = upload_url(url), {**fields, **files}
+            secrets.update(f.name for f in files.values())
+        status, location, _ = browser.send("POST", url, {**data, "csrf_token": token})
         assert status == 303, (page_id, status)
     secrets.add(browser.cookies["civicforms_session"])
     status, _, check = browser.send("GET", f"{base}/check-answers")
