@@ -449,7 +449,11 @@ class Citizen:
             page = f"{base}/{page_id}"
             _, text = self.expect(journey, "GET", page, None, 200)
             following = steps[number + 1][0] if number + 1 < len(steps) else "check-answers"
-            self.expect(journey, "POST", page, {**answers, "csrf_token": token(text)}, 303, f"{base}/{following}")
+            target, form = page, dict(answers)
+            if any(http_bench.is_file(value) for value in answers.values()):
+                # A file question's page: its upload form, the file and Continue, multipart.
+                target, form = f"{page}/upload", {**answers, "action": "continue"}
+            self.expect(journey, "POST", target, {**form, "csrf_token": token(text)}, 303, f"{base}/{following}")
         check, confirmation = f"{base}/check-answers", f"{base}/confirmation"
         _, text = self.expect(journey, "GET", check, None, 200)
         send = {"csrf_token": token(text)}
@@ -721,6 +725,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         _label, url = http_bench.prepare(args.database, workdir)
         before = last_submission_id(url)
         env = http_bench.server_env(secret, url)
+        # Blue Badge's photo and proof of identity: scanned by clamd, kept in the run's folder.
+        env["CIVICFORMS_CLAMD_ADDRESS"] = args.clamd_address
+        env["CIVICFORMS_UPLOAD_DIR"] = str(workdir / "uploads")
+        env["CIVICFORMS_QUARANTINE_DIR"] = str(workdir / "quarantine")
         server = http_bench.start_server(
             "runtime", "runtime", "runtime.wsgi:app", args.workers, "postgresql", env, workdir
         )
@@ -981,6 +989,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--no-kill", action="store_true", help="do not kill a worker")
     parser.add_argument("--no-restart", action="store_true", help="do not restart PostgreSQL")
+    parser.add_argument(
+        "--clamd-address",
+        default=os.environ.get("CIVICFORMS_CLAMD_ADDRESS", ""),
+        help="clamd's socket or host:port, for the services' uploads (default CIVICFORMS_CLAMD_ADDRESS)",
+    )
     parser.add_argument(
         "--restart-command",
         help="how to restart PostgreSQL (default: pg_ctlcluster --skip-systemctl-redirect VERSION CLUSTER restart "

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import importlib.util
+import io
 import json
 import os
 import platform
@@ -60,16 +61,19 @@ SIZE_TOLERANCE = 0.05
 FIRST_COMPILE_SAMPLES = 5
 
 
-def _load_happy_paths() -> dict[str, list[tuple[str, dict[str, Any]]]]:
+def _load_happy_paths() -> Any:
     """tests/journeys.py holds the one list of valid journeys; tests/ is not an installed package."""
     spec = importlib.util.spec_from_file_location("bench_journeys", PROJECT_ROOT / "tests" / "journeys.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses (UploadFile) look their module up while it loads
     spec.loader.exec_module(module)
-    return module.HAPPY_PATHS  # type: ignore[no-any-return]
+    return module
 
 
-HAPPY_PATHS = _load_happy_paths()
+JOURNEYS = _load_happy_paths()
+HAPPY_PATHS: dict[str, list[tuple[str, dict[str, Any]]]] = JOURNEYS.HAPPY_PATHS
+UploadFile = JOURNEYS.UploadFile
 
 
 def out(line: str = "") -> None:
@@ -205,8 +209,17 @@ def prepare_database(database: str, workdir: Path) -> str:
 
 
 def runtime_app(url: str) -> Flask:
+    # Blue Badge's files: scanned by the clamd CIVICFORMS_CLAMD_ADDRESS names (tests/test_bench.py
+    # passes its own), kept in a folder of this run.
+    files = Path(tempfile.mkdtemp(prefix="civicforms-bench-files-"))
     settings = Settings(
-        environment="test", secret_key="bench-secret-" + "x" * 40, database_url=url, secure_cookies=False
+        environment="test",
+        secret_key="bench-secret-" + "x" * 40,
+        database_url=url,
+        secure_cookies=False,
+        clamd_address=os.environ.get("CIVICFORMS_CLAMD_ADDRESS", ""),
+        upload_dir=files / "uploads",
+        quarantine_dir=files / "quarantine",
     )
     # CSRF is off so that a journey does not need an extra GET to read each token: the token
     # check itself is an HMAC comparison, small next to what is measured here.
@@ -274,7 +287,11 @@ def journey_steps(service_id: str) -> list[tuple[str, str, dict[str, Any] | None
     ]
     for page_id, data in HAPPY_PATHS[service_id]:
         steps.append(("GET", f"{base}/{page_id}", None, "question page GET"))
-        steps.append(("POST", f"{base}/{page_id}", data, "question page POST"))
+        if any(isinstance(value, UploadFile) for value in data.values()):
+            # A file question's page: its upload form, the file and Continue (multipart).
+            steps.append(("POST", f"{base}/{page_id}/upload", {**data, "action": "continue"}, "upload POST"))
+        else:
+            steps.append(("POST", f"{base}/{page_id}", data, "question page POST"))
     steps += [
         ("GET", f"{base}/check-answers", None, "check answers GET"),
         ("POST", f"{base}/check-answers", {}, "submit POST"),
@@ -296,7 +313,7 @@ def record_journey(app: Flask, counter: SqlCounter, service_id: str) -> tuple[li
             counter.take()
             counter.validations = 0
             with counter.counting_validations():
-                response = client.open(url, method=method, data=data)
+                response = client.open(url, method=method, data=posted(data))
             sql.append(counter.take())
             validations.append(counter.validations)
             recorded.append(_checked(service_id, plan, i, response, kind))
@@ -318,10 +335,17 @@ def _checked(
     return Step(method, url, data, response.status_code, location, len(response.data), kind)
 
 
+def posted(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the test client posts: a file (an UploadFile) as a fresh stream each time."""
+    if data is None:
+        return None
+    return {k: (io.BytesIO(v.content), v.name, v.mime) if isinstance(v, UploadFile) else v for k, v in data.items()}
+
+
 def replay(client: FlaskClient, steps: list[Step]) -> None:
     """One journey: every request of ``steps`` in order, each response checked."""
     for step in steps:
-        response = client.open(step.url, method=step.method, data=step.data)
+        response = client.open(step.url, method=step.method, data=posted(step.data))
         if response.status_code != step.status or (step.location and response.headers["Location"] != step.location):
             raise RuntimeError(f"{step.method} {step.url}: {response.status_code} {response.headers.get('Location')}")
 
@@ -575,6 +599,13 @@ def answers_for(definition: Definition, service_id: str) -> dict[str, Any]:
             each = definition.item_definition(listed)
             item, _raw = parse_page(each, each.pages[0].questions, MultiDict(data))
             given = {listed: [*journey.answers.get(listed, []), item]}
+        elif any(isinstance(value, UploadFile) for value in data.values()):
+            # A file question: its answer as the upload use case writes it (runtime.widgets.file).
+            given = {
+                name: [{"id": "0" * 32, "name": f.name, "size": len(f.content), "type": f.mime}]
+                for name, f in data.items()
+                if isinstance(f, UploadFile)
+            }
         else:
             given, _raw = parse_page(definition, page.questions, MultiDict(data))
         journey = journey.answer(page, given)

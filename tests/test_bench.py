@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bench.large_service import large_service
 from builder.conditions import from_schema
 from runtime.checker import check
@@ -57,7 +59,10 @@ def test_the_large_service_passes_the_checker_and_is_as_large_as_promised() -> N
     assert dumps(large_service()) == dumps(doc)  # deterministic: every run edits the same file
 
 
-def test_the_runtime_benchmark_runs_end_to_end(tmp_path: Path) -> None:
+def test_the_runtime_benchmark_runs_end_to_end(
+    tmp_path: Path, clamd_address: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CIVICFORMS_CLAMD_ADDRESS", clamd_address)  # Blue Badge's files are scanned
     result = run_script("run.py", "--seconds", "0.05", "--profile-requests", "5", json_out=tmp_path / "run.json")
     assert result["page"]["runtime"]["runs"] > 0
     services = {p.stem for p in (PROJECT_ROOT / "form_definitions").glob("*.json")}

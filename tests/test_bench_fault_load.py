@@ -46,11 +46,13 @@ def fault_database() -> Iterator[str]:
         admin.dispose()
 
 
-def test_a_small_run_with_a_worker_killed_confirms_every_journey_once(fault_database: str, tmp_path: Path) -> None:
+def test_a_small_run_with_a_worker_killed_confirms_every_journey_once(
+    fault_database: str, tmp_path: Path, clamd_address: str
+) -> None:
     out = tmp_path / "faults.json"
     done = subprocess.run(
         [sys.executable, str(PROJECT_ROOT / "bench" / "fault_load.py"), "--citizens", "6", "--no-restart"]
-        + ["--database", fault_database, "--json", str(out)],
+        + ["--database", fault_database, "--json", str(out), "--clamd-address", clamd_address],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
