@@ -7,9 +7,7 @@ error states included.
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,8 +16,8 @@ import pytest
 from playwright.sync_api import expect
 
 from runtime import db as dbmod
-from runtime.services.releasing import load_folder
-from runtime.settings import PROJECT_ROOT
+from runtime.checker import check
+from runtime.data import published
 from tests.browser.conftest import LiveServer, new_page, serve_citizen_app
 from tests.browser.helpers import arrive, continue_, fill
 from tests.journeys import HAPPY_PATHS
@@ -81,20 +79,17 @@ def server(
     sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, os_places: FakeOsPlaces
 ) -> Iterator[LiveServer]:
     """The citizen app finding addresses through the OS Places server, with the trial service loaded."""
+    assert check(TRIAL_DEFINITION) == []
     with serve_citizen_app(
         sqlite_template, tmp_path_factory, address_lookup="os-places", os_places_url=os_places.url, os_places_key=KEY
     ) as live:
-        folder = tmp_path_factory.mktemp("definitions")
-        for file in (PROJECT_ROOT / "form_definitions").glob("*.json"):
-            shutil.copy(file, folder / file.name)
-        (folder / f"{TRIAL}.json").write_text(json.dumps(TRIAL_DEFINITION), encoding="utf-8")
         engine = dbmod.make_engine(f"sqlite:///{live.database}")
         try:
             with dbmod.session(engine) as s:
-                results = load_folder(session=s, folder=folder, create_departments=True)
+                published.publish(session=s, doc=TRIAL_DEFINITION, create_departments=True)
+                s.commit()
         finally:
             engine.dispose()
-        assert not [r for _, r in results if isinstance(r, Exception)], results
         yield live
 
 
