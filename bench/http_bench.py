@@ -249,22 +249,27 @@ def is_file(value: Any) -> bool:
 
 def multipart(form: dict[str, Any]) -> tuple[bytes, str]:
     """``form`` as multipart/form-data: ``(body, Content-Type)``; lists as repeated fields."""
+    parts, content_type = multipart_parts(form)
+    return b"".join(parts), content_type
+
+
+def multipart_parts(form: dict[str, Any]) -> tuple[list[bytes], str]:
+    """``multipart``'s body in parts, each file's content a part of its own (not copied), for a
+    client that sends a large file as it is (bench/uploads.py)."""
     boundary = f"----civicforms{secrets.token_hex(12)}"
-    out = bytearray()
+    parts: list[bytes] = []
     for name, value in form.items():
         for one in value if isinstance(value, list) else [value]:
-            out += f"--{boundary}\r\n".encode()
             if is_file(one):
-                out += (
-                    f'Content-Disposition: form-data; name="{name}"; filename="{one.name}"\r\n'
-                    f"Content-Type: {one.mime}\r\n\r\n"
-                ).encode()
-                out += one.content
+                parts.append(
+                    f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{one.name}"\r\n'
+                    f"Content-Type: {one.mime}\r\n\r\n".encode()
+                )
+                parts += [one.content, b"\r\n"]
             else:
-                out += f'Content-Disposition: form-data; name="{name}"\r\n\r\n{one}'.encode()
-            out += b"\r\n"
-    out += f"--{boundary}--\r\n".encode()
-    return bytes(out), f"multipart/form-data; boundary={boundary}"
+                parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{one}\r\n'.encode())
+    parts.append(f"--{boundary}--\r\n".encode())
+    return parts, f"multipart/form-data; boundary={boundary}"
 
 
 class Browser:
@@ -290,10 +295,14 @@ class Browser:
         self.conn.request(method, path, body=body, headers=headers)
         response = self.conn.getresponse()
         text = response.read().decode("utf-8", "replace")
+        self.remember(response)
+        return response.status, response.headers.get("Location", ""), text
+
+    def remember(self, response: http.client.HTTPResponse) -> None:
+        """Keep the cookies ``response`` set (bench/uploads.py sends its own multipart posts)."""
         for raw in response.headers.get_all("Set-Cookie") or []:
             name, _, value = raw.split(";", 1)[0].partition("=")
             self.cookies[name.strip()] = value.strip()
-        return response.status, response.headers.get("Location", ""), text
 
     def close(self) -> None:
         self.conn.close()
