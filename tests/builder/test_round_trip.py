@@ -57,10 +57,13 @@ def test_a_question_of_every_type_and_a_condition_with_every_operator_stays_vali
     last = next(p["id"] for p in reversed(doc["pages"]) if not p.get("stop"))
     doc = ops.add_page(doc, title="Every question type", after=last)
     for widget in WIDGETS:
-        doc = ops.add_question(doc, page="every-question-type", widget=widget, label=f"A {widget} question?")
+        target = "every-question-type"
+        if widget in ops.ALONE_ON_PAGE:  # a file upload or a list: on a page of its own, before the others
+            doc = ops.add_page(doc, title=f"A {widget} page", after=last)
+            target = next(p["id"] for p in doc["pages"] if p.get("title") == f"A {widget} page")
+        doc = ops.add_question(doc, page=target, widget=widget, label=f"A {widget} question?")
         assert check(doc) == [] and trap_problems(doc) == [], widget
-    names = next(p for p in doc["pages"] if p["id"] == "every-question-type")["questions"]
-    by_widget = {doc["questions"][n]["widget"]: n for n in names}
+    by_widget = {q["widget"]: n for n, q in doc["questions"].items() if str(q.get("label", "")).startswith("A ")}
     clauses = [
         Clause(by_widget["yes-no"], "is", True),
         Clause(by_widget["radios"], "is", "option_1"),
@@ -72,6 +75,8 @@ def test_a_question_of_every_type_and_a_condition_with_every_operator_stays_vali
         Clause(by_widget["date"], "before", "today"),
         Clause(by_widget["date"], "after", "2000-01-01"),
         Clause(by_widget["text"], "answered"),
+        Clause(by_widget["add-another"], "at_least", 2),
+        Clause(by_widget["add-another"], "any_item", Clause("name", "answered")),
     ]
     doc = ops.add_page(doc, title="Only sometimes", after="every-question-type")
     doc = ops.add_question(doc, page="only-sometimes", widget="text", label="Only asked sometimes?")
