@@ -54,7 +54,7 @@ from sqlalchemy import Engine, event, text  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
 from sqlmodel import col, select  # noqa: E402
 
-from bench.run import HAPPY_PATHS, machine, out, percentile, postgres_database, table  # noqa: E402
+from bench.run import HAPPY_PATHS, UploadFile, machine, out, percentile, posted, postgres_database, table  # noqa: E402
 from runtime import case_reads, cases, versions  # noqa: E402
 from runtime import db as dbmod  # noqa: E402
 from runtime import staff as core  # noqa: E402
@@ -227,7 +227,17 @@ def publish_services(url: str) -> None:
 
 
 def settings_for(url: str) -> Settings:
-    return Settings(environment="test", secret_key=SECRET, database_url=url, secure_cookies=False)
+    files = Path(tempfile.mkdtemp(prefix="civicforms-casework-files-"))
+    return Settings(
+        environment="test",
+        secret_key=SECRET,
+        database_url=url,
+        secure_cookies=False,
+        # Blue Badge's files: scanned by the clamd CIVICFORMS_CLAMD_ADDRESS names, kept in a folder of the run.
+        clamd_address=os.environ.get("CIVICFORMS_CLAMD_ADDRESS", ""),
+        upload_dir=files / "uploads",
+        quarantine_dir=files / "quarantine",
+    )
 
 
 def template_answers(url: str) -> dict[str, dict[str, Any]]:
@@ -244,6 +254,9 @@ def template_answers(url: str) -> dict[str, dict[str, Any]]:
         steps += [(f"{base}/{page_id}", data) for page_id, data in path]
         steps.append((f"{base}/check-answers", {}))
         for url_, data in steps:
+            if any(isinstance(value, UploadFile) for value in data.values()):
+                # A file question's page: its upload form, the file and Continue.
+                url_, data = f"{url_}/upload", {**posted(data), "action": "continue"}
             response = client.post(url_, data=data)
             if response.status_code != 303:
                 raise SystemExit(f"{service_id}: POST {url_} gave {response.status_code}")

@@ -21,6 +21,12 @@ from runtime.settings import PROJECT_ROOT
 from tests.conftest import PG_URL
 
 
+@pytest.fixture(autouse=True)
+def _scanner(clamd_address: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The benchmark sends Blue Badge through the citizen pages: its files are scanned by clamd."""
+    monkeypatch.setenv("CIVICFORMS_CLAMD_ADDRESS", clamd_address)
+
+
 def run_quick(tmp_path: Path, *args: str) -> tuple[dict[str, Any], str]:
     json_out = tmp_path / "casework.json"
     result = subprocess.run(
