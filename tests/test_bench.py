@@ -30,7 +30,7 @@ def run_bench(script: str, *args: str, json_out: Path) -> tuple[dict[str, Any], 
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,  # a guard against a hang only: the PostgreSQL release run took 114 s on a loaded machine
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     return json.loads(json_out.read_text()), result.stdout
