@@ -150,6 +150,8 @@ def test_the_citizen_app_has_exactly_these_routes(app: Flask) -> None:
         ("/services/<service_id>/<page_id>", "citizen.question", both),
         ("/services/<service_id>/<page_id>/<number>", "citizen.add_another_item", both),
         ("/services/<service_id>/<page_id>/<number>/remove", "citizen.add_another_remove", both),
+        ("/services/<service_id>/<page_id>/upload", "uploads.upload_file", post),
+        ("/services/<service_id>/<page_id>/files/<upload_id>/remove", "uploads.remove_file", post),
         ("/services/<service_id>/check-answers", "citizen.check_answers", both),
         ("/services/<service_id>/confirmation", "citizen.confirmation", get),
         ("/services/<service_id>/session-expired", "citizen.session_expired", get),
