@@ -43,11 +43,9 @@ from typing import Any
 from flask import Flask, redirect, render_template, request
 from flask.testing import FlaskClient
 from jinja2 import DictLoader
-from werkzeug.datastructures import MultiDict
 
 from runtime import db as dbmod
 from runtime import validation
-from runtime.answers import parse_page
 from runtime.definition import Definition, read_file
 from runtime.journey import Journey
 from runtime.services import releasing
@@ -589,25 +587,9 @@ def answers_for(definition: Definition, service_id: str) -> dict[str, Any]:
     """The answers a happy-path journey stores, built the way the question pages build them."""
     journey = Journey(validation.compiled(definition), {})
     for page_id, data in HAPPY_PATHS[service_id]:
-        page = definition.page_by_id[page_id.partition("/")[0]]  # "household-members/2": an item's page
-        listed = next((name for name in page.questions if definition.widget(name) == "add-another"), None)
-        if listed is not None:
-            # An add-another question (runtime/web/add_another.py): each post of an item's questions
-            # adds an item; "Do you need to add another?" is no answer.
-            if "add-another" in data:
-                continue
-            each = definition.item_definition(listed)
-            item, _raw = parse_page(each, each.pages[0].questions, MultiDict(data))
-            given = {listed: [*journey.answers.get(listed, []), item]}
-        elif any(isinstance(value, UploadFile) for value in data.values()):
-            # A file question: its answer as the upload use case writes it (runtime.widgets.file).
-            given = {
-                name: [{"id": "0" * 32, "name": f.name, "size": len(f.content), "type": f.mime}]
-                for name, f in data.items()
-                if isinstance(f, UploadFile)
-            }
-        else:
-            given, _raw = parse_page(definition, page.questions, MultiDict(data))
+        page, given = JOURNEYS.step_answers(definition, page_id, data, journey.answers)
+        if given is None:
+            continue  # "Do you need to add another?": no answer
         journey = journey.answer(page, given)
         errors = journey.page_errors(page)
         if errors:

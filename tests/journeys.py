@@ -63,6 +63,34 @@ def multipart_fields(data: dict[str, Any]) -> tuple[dict[str, str], dict[str, Up
     return {**fields, "action": "continue"}, files
 
 
+def step_answers(definition: Any, page_id: str, data: dict[str, Any], answers: dict[str, Any]) -> tuple[Any, Any]:
+    """``(page, given)``: the page a happy path's step answers (a ``runtime.definition.Page``) and
+    what it stores there, as the pages do (bench/run.py, the fuzz harness, the validation cache's
+    test). A file question's step stores its files' details; an add-another question's steps
+    ("household-members", "household-members/2") each add the item they post; its "Do you need
+    to add another?" stores nothing (``given`` None)."""
+    from werkzeug.datastructures import MultiDict
+
+    from runtime.answers import parse_page
+
+    page = definition.page_by_id[page_id.partition("/")[0]]
+    if has_files(data):  # a file question: its answer as the upload use case writes it (runtime.widgets.file)
+        files = {name: f for name, f in data.items() if isinstance(f, UploadFile)}
+        return page, {
+            name: [{"id": "0" * 32, "name": f.name, "size": len(f.content), "type": f.mime}]
+            for name, f in files.items()
+        }
+    listed = [name for name in page.questions if definition.widget(name) == "add-another"]
+    if not listed:
+        return page, parse_page(definition, page.questions, MultiDict(data))[0]
+    if "add-another" in data:
+        return page, None
+    each = definition.item_definition(listed[0])
+    item = parse_page(each, each.pages[0].questions, MultiDict(data))[0]
+    items = answers.get(listed[0])
+    return page, {listed[0]: [*(items if isinstance(items, list) else []), item]}
+
+
 ADDRESS = {"address.line1": "12 Mill Lane", "address.town": "Westbridge", "address.postcode": "wb1 2ab"}
 CONTACT = {"full_name": "Jane Smith", "email": "Jane.Smith@Example.com", "phone": "01632 960 001"}
 

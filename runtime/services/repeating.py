@@ -27,6 +27,7 @@ from .unit_of_work import atomic
 
 __all__ = [
     "ItemChanged",
+    "ItemError",
     "ItemInvalid",
     "ListFull",
     "NoSuchItem",

@@ -90,6 +90,15 @@ def _back_to_list(pages: CitizenPages, page: Page, problem: str) -> Response:
     return redirect(_list_url(pages, page, problem=problem), 303)
 
 
+def _refused(pages: CitizenPages, page: Page, refused: repeating.ItemError) -> Response:
+    """Back to the list, saying why a post about an item was not taken (nothing was written)."""
+    if isinstance(refused, repeating.ListFull):
+        return _back_to_list(pages, page, "full")
+    if isinstance(refused, repeating.NoSuchItem):
+        return _back_to_list(pages, page, "no-such-item")
+    return _back_to_list(pages, page, "changed")
+
+
 def _number(text: str) -> int | None:
     """An item number as the URL gives it: digits only, and not absurdly long."""
     return int(text) if text.isascii() and text.isdecimal() and len(text) <= 4 else None
@@ -268,12 +277,8 @@ def _item(pages: CitizenPages, page: Page, name: str, index: int, max_answers_by
     except repeating.ItemInvalid as invalid:
         context = _item_context(pages, page, question, items, index, raw, invalid.errors, token)
         return render_page("citizen/add_another_item.html", **context)
-    except repeating.ItemChanged:
-        return _back_to_list(pages, page, "changed")
-    except repeating.ListFull:
-        return _back_to_list(pages, page, "full")
-    except repeating.NoSuchItem:
-        return _back_to_list(pages, page, "no-such-item")
+    except repeating.ItemError as refused:
+        return _refused(pages, page, refused)
     return redirect(_list_url(pages, page), 303)
 
 
@@ -322,8 +327,6 @@ def remove_page(pages: CitizenPages, page: Page, name: str, number: str) -> Any:
             token=posted,
             minutes=settings().session_timeout_minutes,
         )
-    except repeating.ItemChanged:
-        return _back_to_list(pages, page, "changed")
-    except repeating.NoSuchItem:
-        return _back_to_list(pages, page, "no-such-item")
+    except repeating.ItemError as refused:
+        return _refused(pages, page, refused)
     return redirect(_list_url(pages, page, removed="1"), 303)

@@ -30,17 +30,15 @@ from typing import Any
 
 from flask import Flask
 from sqlmodel import select
-from werkzeug.datastructures import MultiDict
 
 from runtime import db as dbmod
 from runtime import versions
-from runtime.answers import parse_page
 from runtime.data import form_sessions
 from runtime.definition import Definition, Page
 from runtime.journey import Journey
 from runtime.models import Submission
 from runtime.validation import CompiledService, compiled
-from tests.journeys import HAPPY_PATHS, has_files, multipart_fields, upload_url
+from tests.journeys import HAPPY_PATHS, has_files, multipart_fields, step_answers, upload_url
 
 from .strategies import REFUSED_CSRF, WRONG_TYPES, Post, valid_data
 
@@ -77,7 +75,7 @@ def _variations(definition: Definition, steps: Steps) -> Iterator[Steps]:
     """The happy path, then the happy path with one choice answered differently."""
     yield steps
     for i, (page_id, data) in enumerate(steps):
-        page = definition.page_by_id[page_id]
+        page = definition.page_by_id[page_id.partition("/")[0]]  # "household-members/2": an item's page
         for name in page.questions:
             question = definition.question(name)
             values = ["yes", "no"] if question.widget == "yes-no" else [o.value for o in question.options]
@@ -101,11 +99,11 @@ def route_to(service: CompiledService, service_id: str, page_id: str) -> Steps:
             if i == len(steps):
                 break
             step_id, data = steps[i]
-            page = definition.page_by_id[step_id]
+            page, given = step_answers(definition, step_id, data, journey.answers)
             if not journey.can_visit(page):
                 break
-            given, _ = parse_page(definition, page.questions, MultiDict(data))
-            journey = journey.answer(page, given)
+            if given is not None:  # None: "Do you need to add another?"
+                journey = journey.answer(page, given)
     raise LookupError(f"{service_id}: no valid answers found that reach {target.id}")
 
 
@@ -138,7 +136,9 @@ class Tally:
 class PageFuzzer:
     """One citizen, a journey up to one page, and hostile posts to that page."""
 
-    def __init__(self, app: Flask, service_id: str, page_id: str):
+    def __init__(self, app: Flask, service_id: str, page_id: str, route: Steps | None = None):
+        """``route``: the steps posted first (default ``route_to``'s); ``page_id`` may be an
+        add-another item's page ("household-members/2"), then reached by the steps given."""
         self.app = app
         self.engine = app.extensions["civicforms.engine"]
         self.max_post_bytes: int = app.extensions["civicforms.settings"].max_post_bytes
@@ -148,14 +148,15 @@ class PageFuzzer:
         assert found is not None, service_id
         self.definition: Definition = found
         self.service = compiled(found)
-        self.page: Page = found.page_by_id[page_id]
+        self.page: Page = found.page_by_id[page_id.partition("/")[0]]
+        self.listed = next((q for q in self.page.questions if found.widget(q) == "add-another"), None)
         self.url = f"/services/{service_id}/{page_id}"
         self.capture = _Capture()
         app.logger.addHandler(self.capture)
         self.client = app.test_client()
         self.token = self._token(f"/services/{service_id}")
         self._post(f"/services/{service_id}/start", {})
-        for step_id, data in route_to(self.service, service_id, page_id):
+        for step_id, data in route if route is not None else route_to(self.service, service_id, page_id):
             response = self._post(f"/services/{service_id}/{step_id}", data)
             assert response.status_code == 303, (service_id, step_id, response.status_code)
         response = self.client.get(self.url)
@@ -233,7 +234,7 @@ class PageFuzzer:
         answers = self.stored()
         if answers is None:
             return [*problems, "stored: the form session is gone after a 303"]
-        errors = Journey(self.service, answers).page_errors(self.page)
+        errors = self._item_errors(answers) if self.listed else Journey(self.service, answers).page_errors(self.page)
         if errors:
             problems.append(f"stored answers the schema rejects: {errors}")
         junk = set(answers) - set(self.definition.questions)
@@ -243,6 +244,16 @@ class PageFuzzer:
         if _has_control(own):
             problems.append(f"stored a control character: {own!r:.200}")
         return problems
+
+    def _item_errors(self, answers: dict[str, Any]) -> dict[str, str]:
+        """An add-another list's page stores one item at a time, each checked alone by its own
+        questions (how many there are is checked when the citizen says they have added everyone)."""
+        assert self.listed is not None
+        value = answers.get(self.listed, [])
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            return {self.listed: f"not a list of items: {value!r:.100}"}
+        each = compiled(self.definition.item_definition(self.listed))
+        return {f"{self.listed}.{i}.{k}": v for i, item in enumerate(value) for k, v in each.validate(item).items()}
 
     # -- the end of the journey -----------------------------------------------------------
 
@@ -262,7 +273,13 @@ class PageFuzzer:
                 return f"check answers gave {response.status_code} {location[:80]}"
             if page.stop:
                 return "stopped"
-            data = happy.get(page_id) or valid_data(self.definition, page)
+            listed = next((q for q in page.questions if self.definition.widget(q) == "add-another"), None)
+            if listed is not None:  # its first item's questions, then "No" once it has one
+                added = (self.stored() or {}).get(listed)
+                first = next(d for step, d in HAPPY_PATHS[self.service_id] if step == page_id)
+                data = {"add-another": "no"} if added else first
+            else:
+                data = happy.get(page_id) or valid_data(self.definition, page)
             self._post(location, data)
         return "not complete"
 

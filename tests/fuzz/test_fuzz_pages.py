@@ -78,10 +78,11 @@ def test_hostile_posts_get_an_error_page_or_valid_stored_answers(app: Flask, ser
 def test_the_valid_answer_of_each_page_is_accepted_by_the_harness(app: Flask, service_id: str) -> None:
     # The harness's own check: an honest post gets a 303 and no problems, a forged token a 400,
     # or the fuzz tests above could pass by refusing everything.
-    for page_id, data in HAPPY_PATHS[service_id]:
+    path = HAPPY_PATHS[service_id]
+    for i, (page_id, data) in enumerate(path):
         if (service_id, page_id) in FILE_PAGES:
             continue  # its form is multipart: tests/runtime/test_uploads_pages.py
-        fuzzer = PageFuzzer(app, service_id, page_id)
+        fuzzer = PageFuzzer(app, service_id, page_id, route=path[:i])  # the happy path so far
         try:
             assert fuzzer.send(Post.of(data)) == (303, []), page_id
             assert fuzzer.send(Post.of(data, csrf="wrong")) == (400, []), page_id

@@ -64,6 +64,23 @@ EMPTY_PAGE_ERRORS: dict[str, dict[str, list[tuple[str, str]]]] = {
         "previous-gp": [],  # its one question is optional: an empty page is an answer
         "contact-details": [("Enter your phone number", "#phone")],
     },
+    # A page met more than once in the happy path is keyed "page@2", "page@3" (visits).
+    "household-members": {
+        "your-address": ADDRESS_EMPTY,
+        "household-members": [
+            ("Enter their full name", "#full-name"),
+            ("Select how they are related to you", "#relationship"),
+        ],
+        "household-members@2": [("Select yes if you need to add another person", "#add-another")],
+        "household-members/2": [
+            ("Enter their full name", "#full-name"),
+            ("Select how they are related to you", "#relationship"),
+        ],
+        "household-members@3": [("Select yes if you need to add another person", "#add-another")],
+        "partner": [],
+        "bedrooms": [("Enter how many bedrooms your home has", "#bedrooms")],
+        "your-details": DETAILS_EMPTY,
+    },
     "resident-parking-permit": {
         "your-address": ADDRESS_EMPTY,
         "parking-zone": [
@@ -204,6 +221,27 @@ INVALID: dict[str, list[tuple[str, dict[str, Any], list[tuple[str, str]]]]] = {
         ),
         ("contact-details", {"email": "jane@localhost"}, [EMAIL]),
     ],
+    "household-members": [
+        (
+            "household-members",
+            {"full_name": "J" * 101},
+            [("Their full name must be 100 characters or less", "#full-name")],
+        ),
+        (
+            "household-members/2",
+            {"relationship": "cousin", **_date("date_of_birth", ("31", "2", "2001"))},
+            [
+                ("Select how they are related to you", "#relationship"),
+                ("Their date of birth must be a real date", "#date-of-birth-day"),
+            ],
+        ),
+        (
+            "partner",
+            {"partner_ni_number": "QQ 12"},
+            [("Enter a National Insurance number in the correct format", "#partner-ni-number")],
+        ),
+        ("bedrooms", {"bedrooms": "11"}, [("How many bedrooms your home has must be from 1 to 10", "#bedrooms")]),
+    ],
     "resident-parking-permit": [
         (
             "parking-zone",
@@ -242,10 +280,20 @@ INVALID: dict[str, list[tuple[str, dict[str, Any], list[tuple[str, str]]]]] = {
 }
 
 
+def visits(path: list[tuple[str, Any]]) -> list[str]:
+    """The happy path's pages, a page met again keyed by its visit: "household-members@2"."""
+    seen: dict[str, int] = {}
+    keys = []
+    for page_id, _ in path:
+        seen[page_id] = seen.get(page_id, 0) + 1
+        keys.append(page_id if seen[page_id] == 1 else f"{page_id}@{seen[page_id]}")
+    return keys
+
+
 def test_every_service_and_page_has_expected_errors() -> None:
     assert sorted(EMPTY_PAGE_ERRORS) == sorted(INVALID) == SERVICE_IDS
     for service_id, path in HAPPY_PATHS.items():
-        assert list(EMPTY_PAGE_ERRORS[service_id]) == [page_id for page_id, _ in path]
+        assert list(EMPTY_PAGE_ERRORS[service_id]) == visits(path)
         assert {page_id for page_id, _, _ in INVALID[service_id]} <= set(EMPTY_PAGE_ERRORS[service_id])
 
 
@@ -286,11 +334,12 @@ def assert_kept(soup: Any, data: dict[str, Any]) -> None:
 @pytest.mark.parametrize("service_id", SERVICE_IDS)
 def test_each_page_sent_empty(citizen, db_session, service_id: str) -> None:  # type: ignore[no-untyped-def]
     response = citizen.start(service_id)
-    for page_id, data in HAPPY_PATHS[service_id]:
+    path = HAPPY_PATHS[service_id]
+    for visit, (page_id, data) in zip(visits(path), path, strict=True):
         assert response.headers["Location"].endswith(f"/{page_id}")
         before = stored_answers(db_session)
         response = citizen.answer(service_id, page_id, {})
-        expected = EMPTY_PAGE_ERRORS[service_id][page_id]
+        expected = EMPTY_PAGE_ERRORS[service_id][visit]
         if expected:
             assert_error_page(response, expected)
             assert stored_answers(db_session) == before, "an empty page changed the saved answers"
@@ -304,11 +353,12 @@ def test_each_page_sent_empty(citizen, db_session, service_id: str) -> None:  # 
 def test_each_page_sent_with_values_the_schema_refuses(citizen, db_session, service_id: str) -> None:  # type: ignore[no-untyped-def]
     cases = INVALID[service_id]
     response = citizen.start(service_id)
-    for page_id, data in HAPPY_PATHS[service_id]:
+    path = HAPPY_PATHS[service_id]
+    for visit, (page_id, data) in zip(visits(path), path, strict=True):
         assert response.headers["Location"].endswith(f"/{page_id}")
         before = stored_answers(db_session)
         for case_page, changes, expected in cases:
-            if case_page != page_id:
+            if case_page != visit:
                 continue
             sent = {**data, **changes}
             soup = assert_error_page(citizen.answer(service_id, page_id, sent), expected)

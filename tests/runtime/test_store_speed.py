@@ -21,11 +21,9 @@ from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, select
-from werkzeug.datastructures import MultiDict
 
 from runtime import db as dbmod
 from runtime import validation, versions
-from runtime.answers import parse_page
 from runtime.data import form_sessions as form_session_data
 from runtime.data import submissions
 from runtime.definition import Definition
@@ -33,7 +31,7 @@ from runtime.journey import Journey
 from runtime.models import Citizen as CitizenRecord
 from runtime.models import CitizenIdentifier, FormSession, StaffUser, Submission, utcnow
 from tests.conftest import SERVICE_IDS, Citizen, page
-from tests.journeys import HAPPY_PATHS
+from tests.journeys import HAPPY_PATHS, step_answers
 from tests.runtime.helpers import error_summary, form_sessions, walk
 
 # -- the form session: core SELECT and UPDATE ---------------------------------------------------
@@ -246,14 +244,14 @@ def _states(definition: Definition, service_id: str) -> list[tuple[Journey, str]
     engine = validation.compiled(definition)
     journey = Journey(engine, {})
     states: list[tuple[Journey, str]] = []
-    for page_id, data in HAPPY_PATHS[service_id]:
-        page_ = definition.page_by_id[page_id]
+    for step_id, data in HAPPY_PATHS[service_id]:
+        page_, given = step_answers(definition, step_id, data, journey.answers)
         for question in page_.questions:
             for value in HOSTILE:
-                states.append((journey.answer(page_, {question: value}), page_id))
-        given, _raw = parse_page(definition, page_.questions, MultiDict(data))
-        journey = journey.answer(page_, given)
-        states.append((journey, page_id))
+                states.append((journey.answer(page_, {question: value}), page_.id))
+        if given is not None:
+            journey = journey.answer(page_, given)
+        states.append((journey, page_.id))
     return states
 
 
