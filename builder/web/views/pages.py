@@ -683,18 +683,27 @@ def _posted_choices(question: dict[str, Any]) -> PostedChoices:
 @requires(core.EDIT_DRAFTS, department=_department)
 def edit_question(service_id: str, name: str) -> Any:
     """The question's one form: every part of it (texts, rules, messages, choices) saved together."""
-    editing = _editing(service_id)
-    question = _find_question(editing.doc, name)
+    return _question_form(_editing(service_id), name)
+
+
+def _question_form(editing: Editing, name: str, *, item_of: str | None = None) -> Any:
+    """A question's form shown or saved; ``item_of`` names the list a question about each item is in."""
+
+    def doc_of(current: Editing) -> dict[str, Any]:
+        return current.doc if item_of is None else _item_doc(current, item_of)
+
+    question = _find_question(doc_of(editing), name)
     errors = FormErrors()
-    values = _question_values(editing.doc, name)
+    values = _question_values(doc_of(editing), name)
     if request.method == "POST":
-        values, kwargs = _posted_question(question.get("widget", ""))
+        values, kwargs = _posted_question(question.get("widget", ""), item=item_of is not None)
         choices, new_choice, action = _posted_choices(question)
+        target: dict[str, Any] = {"name": name} if item_of is None else {"name": item_of, "item": name}
         outcome = apply(
             editing,
-            _save_question,
+            _save_question if item_of is None else _save_item_question,
             task="pages",
-            name=name,
+            **target,
             update=kwargs,
             choices=choices,
             new_choice=new_choice,
@@ -702,13 +711,16 @@ def edit_question(service_id: str, name: str) -> Any:
         )
         if outcome.ok:
             flash(_saved_words(question, action), "saved")
-            return _see_other("pages.edit_question", service_id=service_id, name=name)
+            if item_of is None:
+                return _see_other("pages.edit_question", service_id=editing.service_id, name=name)
+            return _see_other("pages.edit_item_question", service_id=editing.service_id, name=item_of, item=name)
         editing, errors = outcome.editing, outcome_errors(outcome)
-        _find_question(editing.doc, name)
+        current = doc_of(editing)
+        _find_question(current, name)
         posted = {k: v[:MAX_FIELD] for k, v in request.form.items() if k.startswith(("new_choice.", "choices."))}
-        values = {**_question_values(editing.doc, name), **values, "posted": posted}
+        values = {**_question_values(current, name), **values, "posted": posted}
     saved = next((str(m) for m in get_flashed_messages(category_filter=["saved"])), None)
-    return _edit_question(editing, name, values, errors, saved=saved)
+    return _edit_question(editing, name, values, errors, saved=saved, item_of=item_of)
 
 
 def _saved_words(question: dict[str, Any], action: tuple[str, str] | None) -> str:
@@ -806,35 +818,8 @@ def _save_item_question(doc: dict[str, Any], name: str, *, item: str, **kw: Any)
 @bp.route("/services/<service_id>/questions/<name>/items/<item>", methods=["GET", "POST"])
 @requires(core.EDIT_DRAFTS, department=_department)
 def edit_item_question(service_id: str, name: str, item: str) -> Any:
-    """A question about each item: the same one form as any question (no error messages of its own)."""
-    editing = _editing(service_id)
-    question = _find_question(_item_doc(editing, name), item)
-    errors = FormErrors()
-    values = _question_values(_item_doc(editing, name), item)
-    if request.method == "POST":
-        values, kwargs = _posted_question(question.get("widget", ""), item=True)
-        choices, new_choice, action = _posted_choices(question)
-        outcome = apply(
-            editing,
-            _save_item_question,
-            task="pages",
-            name=name,
-            item=item,
-            update=kwargs,
-            choices=choices,
-            new_choice=new_choice,
-            action=action,
-        )
-        if outcome.ok:
-            flash(_saved_words(question, action), "saved")
-            return _see_other("pages.edit_item_question", service_id=service_id, name=name, item=item)
-        editing, errors = outcome.editing, outcome_errors(outcome)
-        items = _item_doc(editing, name)
-        _find_question(items, item)
-        posted = {k: v[:MAX_FIELD] for k, v in request.form.items() if k.startswith(("new_choice.", "choices."))}
-        values = {**_question_values(items, item), **values, "posted": posted}
-    saved = next((str(m) for m in get_flashed_messages(category_filter=["saved"])), None)
-    return _edit_question(editing, item, values, errors, saved=saved, item_of=name)
+    """A question about each item: the same one form as any question (it cannot be made searchable)."""
+    return _question_form(_editing(service_id), item, item_of=name)
 
 
 @bp.post("/services/<service_id>/questions/<name>/items/<item>/move")
