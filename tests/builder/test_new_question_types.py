@@ -568,3 +568,20 @@ def test_a_choice_about_each_item_a_condition_uses_stays(builder_app: Flask, wit
     assert send(with_relationship, item_url, {"action": "remove:option_2"}).status_code == 303
     options = _doc(builder_app)["questions"]["people_who_live_with_you"]["questions"]["how_are_they_related_to_you"]
     assert list(options["options"]) == ["option_1"]
+
+
+def test_oversized_posts_are_cut_and_refused_with_nothing_saved(builder_app: Flask, with_file: FlaskClient) -> None:
+    # a thousand ticked kinds: each kind once, in the list's order
+    form = {k: v for k, v in browser_form(page(with_file.get(FILE_URL))).items() if k != "accept"}
+    response = with_file.post(FILE_URL, data={**form, "accept": ["pdf", "png"] * 500})
+    assert response.status_code == 303
+    assert _doc(builder_app)["questions"]["upload_a_photo_of_your_door"]["accept"] == ["png", "pdf"]
+    # a question about each item with a label far over the limit
+    add_question(with_file, add_page(with_file, "Household"), "add-another", "People who live with you")
+    before = _doc(builder_app)
+    url = f"{ITEMS}/new"
+    token = browser_form(page(with_file.get(f"{url}?widget=text")), "form[method=post]:not(.cf-sign-out)")
+    response = with_file.post(url, data={**token, "label": "x" * 30_000})
+    assert response.status_code == 400
+    assert "characters or less" in _error(page(response), "label")
+    assert _doc(builder_app) == before
