@@ -391,6 +391,14 @@ ELIGIBILITY: Entry = (
     "You must apply to the council for the area where you live.",
 )
 CONSENT: Entry = ("consent_to_share", "Can we share your information with your GP?", None)
+# An add-another question is alone on its page: it takes the place of the one question of the
+# page at PAGE_SIZES[HELPERS_PAGE] (a long text in the mix above).
+HELPERS: Entry = (
+    "people_who_help",
+    "Who helps you at home?",
+    "Add each person who helps you, such as a family member, a friend or a paid carer.",
+)
+HELPERS_PAGE = 25
 
 # Questions per question page (28 of them; with the eligibility page and the stop page, 30).
 PAGE_SIZES = [1, 4, 5, 3, 4, 4, 5, 3, 4, 1, 5, 4, 3, 4, 4, 5, 3, 4, 4, 3, 5, 3, 4, 3, 5, 1, 4, 1]
@@ -506,6 +514,9 @@ def _question(widget: str, entry: Entry) -> dict[str, Any]:
         question["spellcheck"] = False
     elif widget == "declaration":
         question["statement"] = "I confirm that the information I have given is correct"
+    elif widget == "add-another":
+        fresh = WIDGETS[widget].new_question(label)
+        question |= {"singular": "person", "plural": "people", "questions": fresh["questions"]}
     elif widget == "tel":
         question["width"] = "20"
         question["autocomplete"] = "tel" if name in ("phone", "mobile_phone") else "off"
@@ -543,6 +554,10 @@ def large_service(service_id: str = SERVICE_ID) -> dict[str, Any]:
     sequence = [*_sequence(), ("yes-no", CONSENT)]
     if len(sequence) != sum(PAGE_SIZES):
         raise ValueError(f"{len(sequence)} questions for {sum(PAGE_SIZES)} places")
+    alone = sum(PAGE_SIZES[:HELPERS_PAGE])
+    if PAGE_SIZES[HELPERS_PAGE] != 1 or sequence[alone][0] != "textarea":
+        raise ValueError("the add-another question must take a long text's page of its own")
+    sequence[alone] = ("add-another", HELPERS)
     for widget, entry in [("yes-no", ELIGIBILITY), *sequence]:
         name = entry[0]
         properties[name] = _property(widget, entry)

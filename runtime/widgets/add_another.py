@@ -175,8 +175,8 @@ class AddAnother(Widget):
         """The question as a preview shows it (the builder, a page test): its label, hint and
         error over the list page's yes or no; the citizen's own pages are runtime/web/add_another.py's."""
         params = {
-            "idPrefix": ANOTHER,
-            "name": ANOTHER,
+            "idPrefix": ANOTHER,  # where its errors link (the list page's question)
+            "name": q.name,
             "classes": "govuk-radios--inline",
             "fieldset": {"legend": heading(q.label_text, as_heading, legend=True)},
             "hint": {"text": q.hint} if q.hint else None,

@@ -60,7 +60,7 @@ def _expected_inputs(definition: Definition, name: str) -> list[tuple[str, str]]
     if widget == "uk-address":
         return [(f.html_id, f.path) for f in definition.fields_of(name)]
     if widget == "add-another":
-        return [("add-another", "add-another")]  # its list's "Do you need to add another?"
+        return [("add-another", name)]  # its list's "Do you need to add another?"
     return [(qid, name)]  # for radios and checkboxes, the first item: where an error link lands
 
 
