@@ -8,26 +8,29 @@ download, a thumbnail on the case page) is in the access log before a byte is se
 
 from __future__ import annotations
 
+import io
+import os
+import secrets
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
-from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any, BinaryIO
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from .. import cases
 from ..data import access
-from ..data.case_files import case_file
-from ..models import Upload
-from ..storage import FileNotStored, InvalidKey, Storage
-from ..uploads import KINDS, filename_for, safe_filename
+from ..data.case_files import CLEAN, case_file, valid_upload_id
+from ..models import Case, InformationRequest, Upload, utcnow
+from ..storage import FileNotStored, InvalidKey, Storage, file_key, thumbnail_key
+from ..uploads import KINDS, FileRefused, check_file, filename_for, safe_filename, thumbnail
+from . import uploading
 from .unit_of_work import atomic
 
-if TYPE_CHECKING:
-    from .uploading import Uploads
+WAITING = "waiting"
 
 FILE, THUMBNAIL = "file", "thumbnail"
 THUMBNAIL_TYPE = "image/png"
@@ -111,7 +114,7 @@ def open_file(
     return Opened(upload, stream, THUMBNAIL_TYPE, f"{PurePosixPath(download_name(upload)).stem}-thumbnail.png")
 
 
-def forget_bytes(files: Uploads, uploads: Iterable[Upload]) -> None:
+def forget_bytes(files: uploading.Uploads, uploads: Iterable[Upload]) -> None:
     """Delete the bytes of uploads whose rows an erasure removed, wherever they are: the file
     and its thumbnail in storage, or the quarantine folder (a file still waiting for its scan).
     A key already gone is not an error; a storage that fails raises (the erasure rolls back)."""
@@ -132,3 +135,150 @@ def report_files(
         for held, shown in zip(data.get("files", []), report.get("files", []), strict=True)
         if held["storage_key"]
     ]
+
+
+# -- files the applicant sends for a request's documents ----------------------------------------
+
+DOCUMENT_KINDS = ("jpeg", "png", "pdf")  # what a document may be: a photo or scan of it, or a PDF
+DOCUMENT_MAX_MB = 10
+MAX_FILES_PER_DOCUMENT = 5
+
+
+def document_max_bytes(files: uploading.Uploads) -> int:
+    """The largest file a document takes: 10MB, or less when settings cap uploads lower."""
+    return min(DOCUMENT_MAX_MB, files.max_upload_mb) * 1024 * 1024
+
+
+class RequestClosed(uploading.UploadRefused):
+    """The request has been answered (or its case decided): it takes no more files."""
+
+
+def _answerable(session: Session, request_id: int) -> tuple[InformationRequest, Case]:
+    """The request, read afresh, while the applicant may still answer it (as
+    ``runtime.cases.answer_information`` takes an answer)."""
+    request = session.get(InformationRequest, request_id, populate_existing=True)
+    case = session.get(Case, request.case_id, populate_existing=True) if request is not None else None
+    if request is None or case is None:
+        raise RequestClosed("", "These questions have already been answered")
+    late = request.lapsed_at is not None and case.closed_at is None
+    if request.answered_at is not None or not (case.waiting_for_citizen or late):
+        raise RequestClosed("", "These questions have already been answered")
+    return request, case
+
+
+def document_uploads(session: Session, *, request_id: int) -> list[Upload]:
+    """A request's files, every document's, in the order they were sent."""
+    return list(
+        session.exec(
+            select(Upload).where(col(Upload.request_id) == request_id).order_by(col(Upload.created_at), col(Upload.id))
+        )
+    )
+
+
+def receive_document(
+    *, session: Session, files: uploading.Uploads, request_id: int, number: int, filename: str, path: Path
+) -> Upload:
+    """Keep the file at ``path`` (in the quarantine folder) as the applicant's answer to the
+    request's ``number``-th document (from 1): checked (runtime.uploads), scanned, and kept in
+    storage with its row, as a file question's is (runtime.services.uploading). Returns the
+    clean file's row. Raises ``uploading.UploadRefused`` (nothing kept) or
+    ``uploading.UploadWaiting`` (the scanner is down: the file waits in quarantine, shown to
+    nobody, and is scanned again by the page and the worker). ``path`` is gone in every case."""
+    field = cases.document_field(number)
+    try:
+        request, case = _answerable(session, request_id)
+        documents = request.documents or []
+        if not 1 <= number <= len(documents):
+            raise uploading.UploadRefused(field, "This document was not asked for")
+        held = [u for u in document_uploads(session, request_id=request_id) if u.question == field]
+        if len(held) >= MAX_FILES_PER_DOCUMENT:
+            raise uploading.UploadRefused(
+                field, f"You can only upload {MAX_FILES_PER_DOCUMENT} files for this document"
+            )
+        service_id = case.service_id
+        session.rollback()  # end the reads' transaction: the checks and the scan take a while
+        try:
+            checked = check_file(path, accept=DOCUMENT_KINDS, max_bytes=document_max_bytes(files))
+        except FileRefused as refused:
+            raise uploading.UploadRefused(field, refused.message) from None
+        name = filename_for(filename, checked.kind)
+        try:
+            clean = uploading._scan(files, path, service_id)  # noqa: SLF001 (the one scan of an arriving file)
+        except uploading.UploadRefused as infected:
+            raise uploading.UploadRefused(field, infected.message) from None
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    upload_id = secrets.token_hex(16)
+    row = Upload(
+        id=upload_id,
+        request_id=request_id,
+        service_id=service_id,
+        question=field,
+        filename=name,
+        content_type=checked.mime,
+        size_bytes=checked.size,
+        sha256=checked.sha256,
+        status=WAITING if clean is None else CLEAN,
+    )
+    if clean is None:
+        waiting = files.waiting_path(upload_id)
+        os.replace(path, waiting)
+        try:
+            with atomic(session):
+                _answerable(session, request_id)
+                session.add(row)
+        except BaseException:
+            waiting.unlink(missing_ok=True)
+            raise
+        raise uploading.UploadWaiting(field, row)
+    stored: list[str] = []
+    try:
+        with atomic(session):
+            _answerable(session, request_id)  # answered meanwhile: nothing kept
+            with path.open("rb") as source:
+                files.storage.put(file_key(upload_id), source, checked.mime)
+            stored.append(file_key(upload_id))
+            row.storage_key = file_key(upload_id)
+            small = thumbnail(path)
+            if small is not None:
+                files.storage.put(thumbnail_key(upload_id), io.BytesIO(small), "image/png")
+                stored.append(thumbnail_key(upload_id))
+                row.thumbnail_key = thumbnail_key(upload_id)
+            row.scanned_at = utcnow()
+            session.add(row)
+    except BaseException:
+        for key in stored:
+            files.storage.delete(key)
+        raise
+    finally:
+        path.unlink(missing_ok=True)
+    session.refresh(row)
+    return row
+
+
+def remove_document(
+    *, session: Session, files: uploading.Uploads, request_id: int, number: int, upload_id: str
+) -> Upload:
+    """Remove one of the files the applicant sent for a document, while the request is open:
+    its row, then its bytes. Raises ``uploading.UploadRefused`` for a file not theirs or gone."""
+    field = cases.document_field(number)
+    with atomic(session):
+        _answerable(session, request_id)
+        row = session.get(Upload, upload_id) if valid_upload_id(upload_id) else None
+        if row is None or row.request_id != request_id or row.question != field:
+            raise uploading.UploadRefused(field, "The file has already been removed")
+        session.delete(row)
+        session.flush()
+        session.expunge(row)
+    forget_bytes(files, [row])
+    return row
+
+
+def rescan_documents(*, session: Session, files: uploading.Uploads, request_id: int) -> uploading.Rescanned:
+    """Scan again a request's files still waiting for their virus scan (its page does, each time)."""
+    waiting = [u for u in document_uploads(session, request_id=request_id) if u.status == WAITING]
+    session.rollback()
+    if not waiting:
+        return uploading.Rescanned([], [], [])
+    return uploading.rescan(session=session, files=files, uploads_waiting=waiting)

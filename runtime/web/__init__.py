@@ -11,7 +11,7 @@ from flask import Flask
 
 def create_citizen_app(config: dict[str, Any] | None = None) -> Flask:
     """The citizen-facing runtime: deployable on its own, without builder or back office."""
-    from . import case_status, citizen, citizen_shell, upload_pages, uploads
+    from . import case_status, citizen, citizen_shell, information_files, upload_pages, uploads
     from .common import create_base_app
 
     app = create_base_app(__name__, citizen_shell.CITIZEN_FACE, config)
@@ -20,4 +20,5 @@ def create_citizen_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(citizen.bp)
     uploads.init_app(app)
     app.register_blueprint(case_status.bp)
+    app.register_blueprint(information_files.bp)  # issue 18, part F: files for a request's documents
     return app

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, redirect, request, url_for
+from flask import Blueprint, abort, current_app, redirect, request, url_for
 
 from .. import answers as answer_forms
 from .. import case_reads, cases, rendering
 from ..models import Case
-from ..services import casework
+from ..services import case_files, casework
 from .common import db, render_page, settings
 from .journey_pages import CappedForm
 
@@ -66,6 +66,8 @@ def _information_page(request_row: Any, case: Case, raw: dict[str, Any], errors:
         reply=raw.get(cases.FREE_TEXT, "") if free_text else "",
         reply_error=errors.get(cases.FREE_TEXT) if free_text else None,
         errors=summary,
+        # Issue 18: a file for each document asked for (runtime/web/information_files.py).
+        document_errors={k: v for k, v in errors.items() if k.startswith(cases.DOCUMENT_PREFIX)},
     )
 
 
@@ -79,6 +81,10 @@ def _answer(request_row: Any, case: Case) -> Any:
             status_url=status_url(case),
             already=True,
         )
+    if request_row.documents and request_row.id is not None:
+        # A document's file that waited for its virus scan (the scanner was down): try it again.
+        files = current_app.extensions["civicforms.uploads"]  # runtime.web.uploads.init_app
+        case_files.rescan_documents(session=db(), files=files, request_id=request_row.id)
     if request.method == "GET":
         return _information_page(request_row, case, {}, {}, 200)
     definition = cases.definition_of(db(), case)

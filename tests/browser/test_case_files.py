@@ -52,7 +52,7 @@ def _case_with_files(server: BuilderServer, name: str) -> tuple[str, dict[str, A
             s.commit()
             found = s.get(Case, case.id)
             assert found is not None
-            photo = add_file(s, storage, found, name="front door.png", content=png_bytes(300, 200), minutes_ago=2)
+            photo = add_file(s, storage, found, name="front door.png", content=png_bytes((300, 200)), minutes_ago=2)
             proof = add_file(
                 s, storage, found, name="Bill März 2026.pdf", content=PDF_BYTES, content_type="application/pdf"
             )

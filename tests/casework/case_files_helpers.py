@@ -10,22 +10,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from PIL import Image
 from sqlmodel import Session
 
 from runtime.models import Case, Upload, utcnow
+from tests.upload_servers import pdf_bytes, png_bytes
 
-
-def png_bytes(width: int = 40, height: int = 30, colour: tuple[int, int, int] = (29, 112, 184)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), colour).save(out, format="PNG")
-    return out.getvalue()
-
-
-PDF_BYTES = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\n"
-    b"trailer<</Root 1 0 R>>\n%%EOF\n"
-)
+PDF_BYTES = pdf_bytes()
 
 
 @dataclass(frozen=True)
@@ -52,7 +42,7 @@ def add_file(
     """One file of the case's submission (or, with ``request_id``, sent in answer to that request)."""
     upload_id = secrets.token_hex(16)
     content = png_bytes() if content is None else content
-    small = png_bytes(12, 9) if (thumbnail if thumbnail is not None else content_type.startswith("image/")) else None
+    small = png_bytes((12, 9)) if (thumbnail if thumbnail is not None else content_type.startswith("image/")) else None
     storage_key = thumbnail_key = None
     if status == "clean":
         storage_key = f"files/{upload_id}"
@@ -81,3 +71,6 @@ def add_file(
     )
     session.commit()
     return StoredFile(upload_id, content, small)
+
+
+__all__ = ["PDF_BYTES", "StoredFile", "add_file", "pdf_bytes", "png_bytes"]
