@@ -10,7 +10,10 @@ for its virus scan is never shown. Requests for information can ask for document
 from __future__ import annotations
 
 import dataclasses
+import io
+import json
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -55,7 +58,7 @@ def _log(office: Office, action: str | None = None) -> list[AccessLog]:
 
 
 def _disposition(header: str) -> tuple[str, dict[str, str]]:
-    """"attachment; filename="a.pdf"; filename*=UTF-8''a.pdf" -> ("attachment", {"filename": "a.pdf",
+    """ "attachment; filename="a.pdf"; filename*=UTF-8''a.pdf" -> ("attachment", {"filename": "a.pdf",
     "filename*": "a.pdf"}), the second decoded."""
     kind, _, rest = header.partition(";")
     params = {}
@@ -417,3 +420,44 @@ def test_the_applicants_answer_needs_a_file_for_each_document(office: Office, st
         case = cases.answer_information(s, request=request, answers={}, now=utcnow())
         s.commit()
         assert not case.waiting_for_citizen
+
+
+# -- the data protection officer: subject access with the files, erasure --------------------------
+
+
+def test_the_subject_access_zip_carries_the_files_and_erasure_deletes_them(office: Office, storage: Any) -> None:
+    reference = office.new_case()
+    photo = _add(office, storage, reference, name="Ada passport.png")
+    proof = _add(office, storage, reference, name="lease.pdf", content=PDF_BYTES, content_type="application/pdf")
+    dpo_user = office.staff("Dee Protection", "dpo")
+    dpo = office.sign_in(dpo_user)
+    url = f"/data-protection/subject-access?key={reference}"
+    soup = page(dpo.get(url))
+    form = soup.select_one("form.cf-make-report")
+    assert form is not None and form["hx-boost"] == "false"  # two of its buttons answer with a file
+    assert form.select_one("button[value=zip]").get_text(strip=True) == "Download with the files (ZIP)"
+    data = {str(i["name"]): str(i["value"]) for i in form.select("input[type=hidden]")}
+    with dpo.post("/data-protection/subject-access", data={**data, "format": "zip"}) as response:
+        body = response.get_data()
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    assert response.headers["Content-Disposition"].startswith("attachment; filename=subject-access-record-")
+    assert response.headers["Cache-Control"] == "no-store"
+    with zipfile.ZipFile(io.BytesIO(body)) as bundle:
+        report = json.loads(bundle.read("report.json"))
+        assert [f["file"] for f in report["files"]] == ["Ada passport.png", "lease.pdf"]
+        assert bundle.read(report["files"][0]["saved_as"]) == photo.content
+        assert bundle.read(report["files"][1]["saved_as"]) == PDF_BYTES
+    shown = page(dpo.post("/data-protection/subject-access", data={**data, "format": "html"}))
+    assert "lease.pdf" in shown.select_one(".cf-subject-access").get_text(" ", strip=True)
+    assert [r.detail for r in _log(office, access.SUBJECT_ACCESS)] == [{"format": "zip"}, {"format": "html"}]
+
+    # Erasure on request, from the back office: the files' rows and bytes go too.
+    erase = page(dpo.get(f"/data-protection/erasure?key={reference}"))
+    fields = {str(i["name"]): str(i.get("value", "")) for i in erase.select("form input[type=hidden]")}
+    response = dpo.post("/data-protection/erasure", data={**fields, "key": reference, "reason": "DPO-2026-31"})
+    assert response.status_code == 303
+    with office.session() as s:
+        assert s.exec(select(Upload)).all() == []
+    for stored in (photo, proof):
+        assert not storage.exists(f"files/{stored.id}")
+    assert not storage.exists(f"thumbnails/{photo.id}")

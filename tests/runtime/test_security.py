@@ -160,6 +160,19 @@ def test_the_citizen_app_has_exactly_these_routes(app: Flask) -> None:
         ("/status/<token>/information", "case_status.information_from_status", both),
         ("/status/<token>/information/sent", "case_status.information_sent", get),
         ("/information/<token>", "case_status.information", both),
+        # issue 18, part F: files for a request's documents
+        ("/information/<token>/documents/<int:number>", "information_files.upload", post),
+        ("/status/<token>/information/documents/<int:number>", "information_files.upload_from_status", post),
+        (
+            "/information/<token>/documents/<int:number>/files/<upload_id>/remove",
+            "information_files.remove",
+            post,
+        ),
+        (
+            "/status/<token>/information/documents/<int:number>/files/<upload_id>/remove",
+            "information_files.remove_from_status",
+            post,
+        ),
         ("/static/<path:filename>", "static", get),
         ("/assets/<path:filename>", "assets", get),
         ("/brand.css", "brand_css", get),
