@@ -54,7 +54,7 @@ def _caseworker(app: Flask) -> int:
         return created.user.id
 
 
-def _request_information(app: Flask, questions: list[str], message: str) -> str:
+def _request_information(app: Flask, questions: list[str], message: str, documents: tuple[str, ...] = ()) -> str:
     staff_id = _caseworker(app)
     with _session(app) as s:
         case = s.exec(select(Case)).one()
@@ -67,6 +67,7 @@ def _request_information(app: Flask, questions: list[str], message: str) -> str:
             questions=questions,
             message=message,
             now=utcnow(),
+            documents=documents,  # issue 18, part F: documents to answer with a file
         )
         s.commit()
     return token

@@ -21,12 +21,11 @@ from sqlmodel import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from runtime import cases
-from runtime.models import Case, InformationRequest, Upload, utcnow
+from runtime.models import Case, InformationRequest, Upload
 from runtime.settings import Settings
 from tests.casework.case_files_helpers import PDF_BYTES, png_bytes
 from tests.conftest import Citizen, page
-from tests.runtime.test_case_status import _caseworker, _send, _session, _status_link
+from tests.runtime.test_case_status import _request_information, _send, _session, _status_link
 from tests.upload_servers import eicar_pdf, upload_settings
 
 DOCUMENTS = ["A copy of your tenancy agreement", "A recent bank statement"]
@@ -40,22 +39,7 @@ def settings(settings: Settings, tmp_path: Path, clamd_address: str) -> Settings
 
 
 def _ask(app: Flask, documents: list[str] = DOCUMENTS) -> str:
-    staff_id = _caseworker(app)
-    with _session(app) as s:
-        case = s.exec(select(Case)).one()
-        assert case.id is not None
-        _, _, token = cases.request_information(
-            s,
-            case_id=case.id,
-            seen_lock_version=case.lock_version,
-            staff_id=staff_id,
-            questions=[],
-            message="We need to see your tenancy.",
-            now=utcnow(),
-            documents=documents,
-        )
-        s.commit()
-    return token
+    return _request_information(app, [], "We need to see your tenancy.", tuple(documents))
 
 
 def _upload(citizen: Citizen, url: str, number: int, name: str, content: bytes, mime: str = "image/png") -> Any:
