@@ -7,8 +7,8 @@ Owned by part A of issue 18 (docs/uploads.md). Registered in tests/conftest.py.
   signature database holds ONLY the EICAR test signature (no internet, no freshclam), its Unix
   socket in a folder of its own; skipped without clamd unless ``CIVICFORMS_REQUIRE_CLAMD=1``.
   ``start_clamd(folder)`` starts another one a test can stop and start (the scanner down).
-- ``s3_endpoint`` (session): ``moto_server`` on a free port, a bucket created through boto3;
-  an ``S3Server`` with what the settings need.
+- ``s3_endpoint``: ``moto_server`` on a free port (one a session: ``moto_url``), and a new empty
+  bucket for each test, created through boto3; an ``S3Server`` with what the settings need.
 - ``upload_settings(tmp_path, **over)``: the Settings keyword arguments for uploads.
 - Files to upload: ``jpeg_bytes``, ``png_bytes``, ``pdf_bytes``, ``EICAR``, ``eicar_pdf``.
 
@@ -330,13 +330,20 @@ def start_moto(timeout: float = 30) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("moto_server did not start")
 
 
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[S3Server]:
-    """moto's standalone S3 server, with an empty bucket; tests speak S3 to it over HTTP."""
-    process, url = start_moto()
-    server = S3Server(endpoint_url=url, bucket=f"civicforms-test-{uuid.uuid4().hex[:8]}")
+@pytest.fixture
+def s3_endpoint(moto_url: str) -> S3Server:
+    """moto's standalone S3 server, with an empty bucket of this test's own (what the tests before
+    it stored on the same worker is in theirs); tests speak S3 to it over HTTP."""
+    server = S3Server(endpoint_url=moto_url, bucket=f"civicforms-test-{uuid.uuid4().hex[:8]}")
     server.client().create_bucket(Bucket=server.bucket, CreateBucketConfiguration={"LocationConstraint": server.region})
-    yield server
+    return server
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    """The address of a moto_server this test run (this worker) started, stopped at the end."""
+    process, url = start_moto()
+    yield url
     process.terminate()
     try:
         process.wait(10)
