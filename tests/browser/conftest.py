@@ -127,7 +127,9 @@ class BuilderServer(LiveServer):
 
 
 @pytest.fixture(scope="module")
-def builder_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuilderServer]:
+def builder_server(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[BuilderServer]:
     """The development app (citizen runtime + builder at /builder/) on a real port, with one designer.
 
     Each test module gets its own copy of the loaded database and an empty definitions folder, where
@@ -144,8 +146,11 @@ def builder_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFacto
         definitions_dir=definitions,
         secure_cookies=False,
         organisation_name=ORGANISATION,
-        # Uploaded files (issue 18) in the module's folder: <folder>/uploads and <folder>/quarantine.
-        **upload_settings(folder),
+        # Uploaded files (issue 18) in the module's folder (<folder>/uploads and <folder>/quarantine),
+        # scanned by this run's clamd.
+        **upload_settings(
+            folder, clamd_address=request.getfixturevalue("clamd_address") if os.access(CLAMD, os.X_OK) else ""
+        ),
     ).check()
     engine = dbmod.make_engine(settings.database_url)
     with dbmod.session(engine) as s:

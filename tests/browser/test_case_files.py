@@ -9,6 +9,7 @@ The access log then holds the download and the thumbnail's view.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -105,3 +106,61 @@ def test_a_caseworker_sees_a_thumbnail_and_downloads_a_file(
     logged = _logged(casework_server, made["case_id"])
     assert ("download", f'{{"upload": "{made["proof"].id}"}}') in logged
     assert ("view-thumbnail", f'{{"upload": "{made["photo"].id}"}}') in logged
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
+def test_a_caseworker_asks_for_a_document_and_the_applicant_uploads_it(
+    browser: Any, casework_server: BuilderServer, axe: Any, javascript: bool, tmp_path: Path
+) -> None:
+    """The request form's documents, the applicant's answer page with a file for the document
+    (axe on both, the upload listed), Send, and the file on the case page."""
+    slug = "js" if javascript else "nojs"
+    reference, made = _case_with_files(casework_server, f"Dora Documents {slug}")
+    photo = tmp_path / "tenancy agreement.png"
+    photo.write_bytes(png_bytes((320, 240)))
+    with new_page(browser, java_script_enabled=javascript) as staff_page:
+        casework_sign_in(staff_page, casework_server, CASEWORKER_EMAIL)
+        case_url = casework_server(f"/casework/cases/{reference}")
+        staff_page.goto(case_url)
+        form = staff_page.locator("form.cf-request-information")
+        form.get_by_label("Message to the applicant").fill("We need to see your tenancy agreement.")
+        form.get_by_label("Documents to ask for (optional)").fill("A copy of your tenancy agreement")
+        axe(staff_page)
+        form.get_by_role("button", name="Ask the applicant for more information").click()
+        expect(staff_page.locator(".govuk-notification-banner")).to_contain_text("You asked the applicant")
+        expect(staff_page.locator(".cf-documents-asked")).to_contain_text("A copy of your tenancy agreement")
+        with sqlite3.connect(casework_server.database) as connection:
+            (body,) = connection.execute(
+                "SELECT body FROM outbox WHERE kind = 'information_requested' AND case_id = ?", (made["case_id"],)
+            ).fetchone()
+        assert "We will ask you to upload:\n- A copy of your tenancy agreement" in body
+        link = re.search(r"/information/[A-Za-z0-9_-]+", body)
+        assert link is not None
+
+        with new_page(browser, java_script_enabled=javascript) as citizen:
+            answer_url = casework_server(link.group(0))
+            citizen.goto(answer_url)
+            expect(citizen.get_by_role("heading", name="Documents we need")).to_be_visible()
+            axe(citizen)
+            # Send without the file: the error by the document.
+            citizen.get_by_role("button", name="Send").click()
+            expect(citizen.locator(".govuk-error-summary")).to_contain_text(
+                "Select a file for ‘A copy of your tenancy agreement’"
+            )
+            axe(citizen)
+            citizen.locator("input#document-1").set_input_files(str(photo))
+            citizen.get_by_role("button", name="Upload file").click()
+            expect(citizen.locator(".govuk-notification-banner")).to_contain_text(
+                "tenancy agreement.png has been uploaded"
+            )
+            expect(citizen.locator("#document-1-section")).to_contain_text("tenancy agreement.png")
+            axe(citizen)
+            citizen.get_by_role("button", name="Send").click()
+            expect(citizen.get_by_role("heading", level=1)).not_to_have_text("We need more information")
+            axe(citizen)
+
+        staff_page.goto(case_url)
+        row = staff_page.locator("table.cf-case-files tbody tr", has_text="tenancy agreement.png")
+        expect(row).to_contain_text("Request 1: A copy of your tenancy agreement")
+        expect(row.locator("img.cf-thumbnail")).to_have_count(1)
+        axe(staff_page)
