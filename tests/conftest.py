@@ -233,8 +233,29 @@ def page(response: Any) -> BeautifulSoup:
 class Citizen:
     """Drives a service as a citizen would: read the page, take its CSRF token, post."""
 
-    def __init__(self, client: FlaskClient):
+    def __init__(self, client: FlaskClient, files: Callable[[], tuple[str, Path]] | None = None):
         self.client = client
+        self.files = files  # the run's clamd and a folder of the test's, for a file question's page
+
+    def scanned(self) -> None:
+        """A file question's page needs a virus scanner: an app made with settings of a test's own
+        (no clamd address, files in the repository's instance/) gets the run's clamd and the
+        test's folder instead, as its uploads (runtime.web.uploads.files)."""
+        app = self.client.application
+        if app.extensions["civicforms.settings"].clamd_address or self.files is None:
+            return
+        from dataclasses import replace
+
+        from runtime.services import uploading
+
+        clamd, folder = self.files()
+        settings = replace(
+            app.extensions["civicforms.settings"],
+            clamd_address=clamd,
+            upload_dir=folder / "uploads",
+            quarantine_dir=folder / "quarantine",
+        )
+        app.extensions["civicforms.uploads"] = uploading.uploads_for(settings)
 
     def csrf(self, url: str) -> str:
         response = self.client.get(url)
@@ -253,10 +274,7 @@ class Citizen:
         token = self.csrf(url)
         if has_files(data):
             fields, files = multipart_fields(data)
-            if not self.client.application.extensions["civicforms.settings"].clamd_address:
-                from tests.upload_servers import CLAMD, _require
-
-                _require("CLAMD", f"{CLAMD} is not installed: a file question's page needs a virus scanner")
+            self.scanned()
             uploads = {name: (io.BytesIO(f.content), f.name, f.mime) for name, f in files.items()}
             return self.client.post(upload_url(url), data={**fields, **uploads, "csrf_token": token})
         return self.client.post(url, data={**data, "csrf_token": token})
@@ -272,8 +290,11 @@ class Citizen:
 
 
 @pytest.fixture
-def citizen(client: FlaskClient) -> Citizen:
-    return Citizen(client)
+def citizen(client: FlaskClient, request: pytest.FixtureRequest) -> Citizen:
+    return Citizen(
+        client,
+        lambda: (request.getfixturevalue("clamd_address"), request.getfixturevalue("tmp_path") / "citizen-files"),
+    )
 
 
 STAFF_PASSWORD = "correct horse battery staple"

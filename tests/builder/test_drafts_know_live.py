@@ -105,7 +105,7 @@ def it_publishes_from_git(app: Flask, settings: Settings, change: Any) -> None:
 
 
 def commit_live_file(app: Flask, settings: Settings) -> None:
-    """The reviewed folder holds the live services (blue-badge at version 2), on main."""
+    """The reviewed folder holds the live services (blue-badge at version 3), on main."""
     folder = settings.definitions_dir
     for shipped in sorted((Path(__file__).parents[2] / "form_definitions").glob("*.json")):
         shutil.copy(shipped, folder / shipped.name)
@@ -132,11 +132,11 @@ def test_a_publish_after_it_changed_the_file_keeps_its_change_and_credits_nobody
 ) -> None:
     commit_live_file(builder_app, settings)
     user = designer(staff)
-    save_as(builder_app, user, reword)  # the designer's draft, based on version 2
+    save_as(builder_app, user, reword)  # the designer's draft, based on version 3
     client = staff.sign_in(user)
     assert page(client.get(f"/services/{SERVICE}/")).select_one(".cf-newer-version") is None
-    it_publishes_from_git(builder_app, settings, confirm_it)  # version 3, live
-    assert versions(builder_app) == [2, 3]
+    it_publishes_from_git(builder_app, settings, confirm_it)  # version 4, live
+    assert versions(builder_app) == [3, 4]
     url = f"/services/{SERVICE}/publish"
     # The history names the commit IT's version came from, and what it changed.
     reviewer = staff.sign_in(designer(staff, role=core.REVIEWER, name="Rae Reviewer"))
@@ -147,12 +147,12 @@ def test_a_publish_after_it_changed_the_file_keeps_its_change_and_credits_nobody
     assert "No summary recorded" not in history.select("tbody tr")[0].text
     # The task list, where the designer starts, says so and links to the publish page.
     tasks = page(client.get(f"/services/{SERVICE}/"))
-    assert one(tasks, ".cf-newer-version").text == "Version 3 went live after you started this draft."
+    assert one(tasks, ".cf-newer-version").text == "Version 4 went live after you started this draft."
     assert tasks.select_one(f'.govuk-notification-banner a[href="{PREFIX}{url}"]') is not None
 
     shown = page(client.get(url))
     assert one(shown, ".cf-arrived-source").text.startswith(
-        f"Version 3 was published from git by IT (commit {newest[:7]})"
+        f"Version 4 was published from git by IT (commit {newest[:7]})"
     )
     assert IT_TEXT in one(shown, ".cf-arrived-changes").text
     assert shown.select_one(".cf-conflict") is None and shown.select_one(".cf-merges") is not None
@@ -173,7 +173,7 @@ def test_a_publish_after_it_changed_the_file_keeps_its_change_and_credits_nobody
                 actor=user.id,
                 service_id=SERVICE,
                 expected_revision=draft.revision,
-                doc={**draft.definition, "version": 4},
+                doc={**draft.definition, "version": 5},
                 summary=[],
                 department_id=draft.department_id,
                 for_review=False,
@@ -186,13 +186,13 @@ def test_a_publish_after_it_changed_the_file_keeps_its_change_and_credits_nobody
     shown = page(client.get(updated.headers["Location"].removeprefix(PREFIX)))
     assert one(shown, ".cf-updated") is not None
     assert shown.select_one(".cf-arrived") is None
-    assert one(shown, "button.cf-publish").text.strip() == "Publish version 4"
+    assert one(shown, "button.cf-publish").text.strip() == "Publish version 5"
     assert page(client.get(f"/services/{SERVICE}/")).select_one(".cf-newer-version") is None
     summary = one(shown, ".cf-summary").text
     assert LABEL in summary and "confirmation" not in summary.lower()
 
     assert post(client, url, revision=str(draft_revision(builder_app))).status_code == 303
-    branch = f"service/{SERVICE}-v4"
+    branch = f"service/{SERVICE}-v5"
     assert git(repo, "branch", "--list", "service/*") == branch
     sent = json.loads(git(repo, "show", f"{branch}:form_definitions/{SERVICE}.json"))
     assert sent["confirmation"]["title"] == IT_TEXT  # IT's text survives
@@ -208,12 +208,12 @@ def test_a_conflict_is_shown_side_by_side_and_must_be_chosen(
 ) -> None:
     user = designer(staff)
     save_as(builder_app, user, lambda d: d["confirmation"].update(title="Ours: thank you"))
-    with dbmod.session(builder_app.extensions["civicforms.engine"]) as s:  # IT loads version 3
+    with dbmod.session(builder_app.extensions["civicforms.engine"]) as s:  # IT loads version 4
         from runtime.data import published
 
         doc = live_doc(builder_app)
         doc["confirmation"]["title"] = IT_TEXT
-        doc["version"] = 3
+        doc["version"] = 4
         published.publish(session=s, doc=doc)
         s.commit()
     client = staff.sign_in(user)
@@ -237,10 +237,10 @@ def test_a_conflict_is_shown_side_by_side_and_must_be_chosen(
     with dbmod.session(builder_app.extensions["civicforms.engine"]) as s:
         draft = drafts.get_draft(session=s, service_id=SERVICE)
         assert draft is not None and draft.definition["confirmation"]["title"] == "Ours: thank you"
-        assert draft.base_version == 3 and draft.base_definition["confirmation"]["title"] == IT_TEXT  # type: ignore[index]
+        assert draft.base_version == 4 and draft.base_definition["confirmation"]["title"] == IT_TEXT  # type: ignore[index]
     response = post(client, url, revision=str(draft_revision(builder_app)))
     assert response.status_code == 303
-    assert versions(builder_app) == [2, 3, 4]
+    assert versions(builder_app) == [3, 4, 5]
     assert live_doc(builder_app)["confirmation"]["title"] == "Ours: thank you"
 
 
@@ -269,7 +269,7 @@ def test_each_designer_is_credited_with_their_own_changes(
     ]
     assert post(client, url, revision=str(draft_revision(builder_app))).status_code == 303
     repo = settings.definitions_dir.parent
-    branch = f"service/{SERVICE}-v3"
+    branch = f"service/{SERVICE}-v4"
     assert git(repo, "log", "-1", "--format=%an <%ae>", branch) == f"Bo Publisher <{bo.email}>"
     assert f"Co-authored-by: Ann Other <{ann.email}>" in git(repo, "log", "-1", "--format=%B", branch)
     # Credited once: the next version carries only what is changed after it.
@@ -287,10 +287,10 @@ def test_a_stale_publish_button_after_a_publish_makes_nothing(builder_app: Flask
     again = post(client, url, revision=revision)
     assert again.status_code == 409
     assert (
-        "This service was published a moment ago by Sam Designer as version 3"
+        "This service was published a moment ago by Sam Designer as version 4"
         in one(page(again), ".govuk-error-summary").text
     )
-    assert versions(builder_app) == [2, 3]
+    assert versions(builder_app) == [3, 4]
 
 
 def test_two_publishes_at_once_make_one_version_and_a_clear_message(
@@ -302,7 +302,7 @@ def test_two_publishes_at_once_make_one_version_and_a_clear_message(
     with dbmod.session(engine) as s:
         draft = drafts.get_draft(session=s, service_id=SERVICE)
         assert draft is not None
-        revision, department, doc = draft.revision, draft.department_id, {**draft.definition, "version": 3}
+        revision, department, doc = draft.revision, draft.department_id, {**draft.definition, "version": 4}
     start = threading.Barrier(2)
     outcomes: list[Any] = []
 
@@ -342,5 +342,5 @@ def test_two_publishes_at_once_make_one_version_and_a_clear_message(
     errors = [o for o in outcomes if isinstance(o, Exception)]
     assert len(outcomes) == 2 and len(errors) == 1, outcomes
     assert isinstance(errors[0], publishing_use_cases.AlreadyPublished), errors
-    assert str(errors[0]).startswith("This service was published a moment ago by Sam Designer as version 3")
-    assert versions(builder_app) == [2, 3]
+    assert str(errors[0]).startswith("This service was published a moment ago by Sam Designer as version 4")
+    assert versions(builder_app) == [3, 4]

@@ -122,17 +122,17 @@ def test_publishing_a_draft_makes_a_new_live_version(
         f"Reworded question '{QUESTION}' to 'Is your home in Westbridge?'"
     ]
     assert len(shown.select(".cf-check--done")) == 4
-    assert one(shown, "button.cf-publish").text.strip() == "Publish version 3"
+    assert one(shown, "button.cf-publish").text.strip() == "Publish version 4"
 
     response = post_publish(client)
     assert response.status_code == 303
-    assert versions(builder_app) == [2, 3]
+    assert versions(builder_app) == [3, 4]
     assert live_doc(builder_app)["questions"]["lives_in_area"]["label"] == "Is your home in Westbridge?"
     written = settings.definitions_dir / f"{SERVICE}.json"
     assert written.read_text(encoding="utf-8") == dumps(live_doc(builder_app))
     with dbmod.session(builder_app.extensions["civicforms.engine"]) as s:
         assert drafts.get_draft(session=s, service_id=SERVICE) is None
-        row = s.exec(select(ServiceVersion).where(ServiceVersion.version == 3)).one()
+        row = s.exec(select(ServiceVersion).where(ServiceVersion.version == 4)).one()
         assert row.published_by == user.id
         assert row.change_summary == [f"Reworded question '{QUESTION}' to 'Is your home in Westbridge?'"]
     after = page(client.get(response.headers["Location"].removeprefix(PREFIX)))
@@ -160,7 +160,7 @@ def test_publishing_is_refused_while_the_checklist_is_not_done(builder_app: Flas
     response = post_publish(client)
     assert response.status_code == 400
     assert "checklist" in one(page(response), ".govuk-error-summary").text
-    assert versions(builder_app) == [2]
+    assert versions(builder_app) == [3]
 
 
 def test_a_draft_without_changes_is_not_published(builder_app: Flask, staff: StaffMembers) -> None:
@@ -173,7 +173,7 @@ def test_a_draft_without_changes_is_not_published(builder_app: Flask, staff: Sta
     response = post_publish(client)
     assert response.status_code == 400
     assert "There are no changes to publish" in one(page(response), ".govuk-error-summary").text
-    assert versions(builder_app) == [2]
+    assert versions(builder_app) == [3]
 
 
 def test_publishing_an_old_revision_is_refused(builder_app: Flask, staff: StaffMembers) -> None:
@@ -183,7 +183,7 @@ def test_publishing_an_old_revision_is_refused(builder_app: Flask, staff: StaffM
     response = post_publish(client, revision=7)
     assert response.status_code == 409
     assert "A colleague changed this service" in one(page(response), ".govuk-error-summary").text
-    assert versions(builder_app) == [2]
+    assert versions(builder_app) == [3]
 
 
 def test_a_failed_write_leaves_the_database_as_it_was(
@@ -197,7 +197,7 @@ def test_a_failed_write_leaves_the_database_as_it_was(
     response = post_publish(client)
     assert response.status_code == 400
     assert "The service was not published" in one(page(response), ".govuk-error-summary").text
-    assert versions(builder_app) == [2]
+    assert versions(builder_app) == [3]
     with dbmod.session(builder_app.extensions["civicforms.engine"]) as s:
         assert drafts.get_draft(session=s, service_id=SERVICE) is not None
 
@@ -212,7 +212,7 @@ def test_direct_mode_commits_with_the_staff_author(builder_app: Flask, staff: St
     message = git(repo, "log", "-1", "--format=%B")
     assert f"Reworded question '{QUESTION}'" in message
     assert git(repo, "status", "--porcelain") == ""
-    assert versions(builder_app) == [2, 3]
+    assert versions(builder_app) == [3, 4]
 
 
 @pytest.mark.parametrize("settings", ["review"], indirect=True)
@@ -222,25 +222,25 @@ def test_review_mode_waits_for_it(builder_app: Flask, staff: StaffMembers, setti
     client = staff.sign_in(user)
     response = post_publish(client)
     assert response.status_code == 303
-    assert versions(builder_app) == [2]  # not live until IT merges and loads it
+    assert versions(builder_app) == [3]  # not live until IT merges and loads it
     repo = settings.definitions_dir.parent
-    assert git(repo, "branch", "--list", "service/*").strip() == f"service/{SERVICE}-v3"
+    assert git(repo, "branch", "--list", "service/*").strip() == f"service/{SERVICE}-v4"
     assert not (settings.definitions_dir / f"{SERVICE}.json").exists()  # the work tree is untouched
     shown = page(client.get(response.headers["Location"].removeprefix(PREFIX)))
     assert one(shown, ".cf-review-status").text.strip() == "Waiting for review"
     with dbmod.session(builder_app.extensions["civicforms.engine"]) as s:
         draft = drafts.get_draft(session=s, service_id=SERVICE)
-        assert draft is not None and draft.review_branch == f"service/{SERVICE}-v3"
-    # Sent: the page offers no "Publish version 4" with the same changes, and a stale button makes nothing.
+        assert draft is not None and draft.review_branch == f"service/{SERVICE}-v4"
+    # Sent: the page offers no "Publish version 5" with the same changes, and a stale button makes nothing.
     assert shown.select_one("button.cf-publish") is None
-    assert "Version 3 with these changes was sent to IT for review" in one(shown, ".cf-sent").text
+    assert "Version 4 with these changes was sent to IT for review" in one(shown, ".cf-sent").text
     stale = post_publish(client, revision=1)
     assert stale.status_code == 409
     assert (
-        "sent to IT for review a moment ago by Sam Designer as version 3"
+        "sent to IT for review a moment ago by Sam Designer as version 4"
         in one(page(stale), ".govuk-error-summary").text
     )
-    assert git(repo, "branch", "--list", "service/*").split() == [f"service/{SERVICE}-v3"]
+    assert git(repo, "branch", "--list", "service/*").split() == [f"service/{SERVICE}-v4"]
     # Changed again while IT reviews: the next version gets a branch of its own, with only the new change.
     with dbmod.session(builder_app.extensions["civicforms.engine"]) as s:
         draft = drafts.get_draft(session=s, service_id=SERVICE)
@@ -251,20 +251,20 @@ def test_review_mode_waits_for_it(builder_app: Flask, staff: StaffMembers, setti
         s.commit()
         revision = drafts.get_draft(session=s, service_id=SERVICE).revision  # type: ignore[union-attr]
     shown = page(client.get(f"/services/{SERVICE}/publish"))
-    assert one(shown, "button.cf-publish").text.strip() == "Publish version 4"
+    assert one(shown, "button.cf-publish").text.strip() == "Publish version 5"
     assert "Blue Badge today" in one(shown, ".cf-summary").text
     assert "Westbridge" not in one(shown, ".cf-summary").text
     assert post_publish(client, revision=revision).status_code == 303
-    assert git(repo, "branch", "--list", "service/*").split() == [f"service/{SERVICE}-v3", f"service/{SERVICE}-v4"]
-    git(repo, "merge", "--quiet", f"service/{SERVICE}-v4")
+    assert git(repo, "branch", "--list", "service/*").split() == [f"service/{SERVICE}-v4", f"service/{SERVICE}-v5"]
+    git(repo, "merge", "--quiet", f"service/{SERVICE}-v5")
     shown = page(client.get(f"/services/{SERVICE}/publish"))
     assert one(shown, ".cf-review-status").text == "Accepted by IT, waiting to be loaded"
     assert shown.select_one(".cf-arrived") is None  # what IT merged is what the draft sent
-    assert versions(builder_app) == [2]
+    assert versions(builder_app) == [3]
     with dbmod.session(builder_app.extensions["civicforms.engine"]) as s:  # IT runs civicforms load --allow-close
         # (the folder holds only this service: the test's other services close)
         loaded = releasing.release(session=s, folder=settings.definitions_dir, allow_close=True)
-        assert loaded.applied and [p.version for p in loaded.services if p.service_id == SERVICE] == [4]
+        assert loaded.applied and [p.version for p in loaded.services if p.service_id == SERVICE] == [5]
     # Live now, and the draft had nothing else: it is settled, and nothing is offered again.
     shown = page(client.get(f"/services/{SERVICE}/publish"))
     assert shown.select_one(".cf-no-changes") is not None
@@ -288,7 +288,7 @@ def test_a_designer_cannot_publish_a_colleagues_draft_but_a_reviewer_can(
     assert post_publish(colleague).status_code == 403
     reviewer = staff.sign_in(designer(staff, role=core.REVIEWER, name="Rae Reviewer"))
     assert post_publish(reviewer).status_code == 303
-    assert versions(builder_app) == [2, 3]
+    assert versions(builder_app) == [3, 4]
 
 
 def test_another_department_gets_404(builder_app: Flask, staff: StaffMembers) -> None:
@@ -310,45 +310,45 @@ def test_history_lists_versions_and_rollback_publishes_an_old_one(builder_app: F
     reviewer = staff.sign_in(designer(staff, role=core.REVIEWER, name="Rae Reviewer"))
     shown = page(reviewer.get(f"/services/{SERVICE}/history"))
     rows = shown.select("tr.cf-version")
-    assert [row["data-version"] for row in rows] == ["3", "2"]
+    assert [row["data-version"] for row in rows] == ["4", "3"]
     assert one(rows[0], ".cf-by").text == "Sam Designer"
     assert "Reworded question" in one(rows[0], ".cf-summary").text
     assert one(rows[1], ".cf-by").text.startswith(("IT", "Loaded from git"))
 
     url = f"/services/{SERVICE}/history"
     # Rolling back asks first: what it publishes, with Confirm and Cancel; nothing changes yet.
-    response = reviewer.post(url, data={"csrf_token": csrf(reviewer, url), "version": "2"})
+    response = reviewer.post(url, data={"csrf_token": csrf(reviewer, url), "version": "3"})
     assert response.status_code == 200
     asked = page(response)
-    assert one(asked, "h1").text.strip() == "Roll back to version 2?"
-    assert "This publishes version 4 with version 2's content" in one(asked, ".cf-roll-back-what").text
+    assert one(asked, "h1").text.strip() == "Roll back to version 3?"
+    assert "This publishes version 5 with version 3's content" in one(asked, ".cf-roll-back-what").text
     assert "Is your home in Westbridge?" in one(asked, ".cf-summary").text
     assert one(asked, "a.cf-cancel")["href"].endswith(f"/services/{SERVICE}/history")
-    assert versions(builder_app) == [2, 3]
+    assert versions(builder_app) == [3, 4]
     confirm = one(asked, "form[action$='/roll-back']")
     assert confirm["action"].endswith(f"/services/{SERVICE}/history/roll-back")
     token = str(one(confirm, "input[name=csrf_token]")["value"])
-    assert reviewer.post(url + "/roll-back", data={"version": "2"}).status_code == 400  # no CSRF token
+    assert reviewer.post(url + "/roll-back", data={"version": "3"}).status_code == 400  # no CSRF token
     designer_client = staff.sign_in(designer(staff, name="Dee Designer"))
-    assert designer_client.post(url + "/roll-back", data={"csrf_token": token, "version": "2"}).status_code in (
+    assert designer_client.post(url + "/roll-back", data={"csrf_token": token, "version": "3"}).status_code in (
         400,
         403,
     )
-    assert versions(builder_app) == [2, 3]
-    response = reviewer.post(url + "/roll-back", data={"csrf_token": token, "version": "2"})
+    assert versions(builder_app) == [3, 4]
+    response = reviewer.post(url + "/roll-back", data={"csrf_token": token, "version": "3"})
     assert response.status_code == 303
-    assert versions(builder_app) == [2, 3, 4]
-    old, new = live_doc(builder_app, 2), live_doc(builder_app, 4)
-    assert new == {**old, "version": 4}
+    assert versions(builder_app) == [3, 4, 5]
+    old, new = live_doc(builder_app, 3), live_doc(builder_app, 5)
+    assert new == {**old, "version": 5}
     rows = page(reviewer.get(url)).select("tr.cf-version")
-    assert "Rolled back to version 2" in rows[0].text
+    assert "Rolled back to version 3" in rows[0].text
 
     for bad in ("", "99", "<script>", "1" * 10_000):
         for target in (url, url + "/roll-back"):
             response = reviewer.post(target, data={"csrf_token": csrf(reviewer, url), "version": bad})
             assert response.status_code == 400
             assert "Choose a version" in one(page(response), ".govuk-error-summary").text
-    assert versions(builder_app) == [2, 3, 4]
+    assert versions(builder_app) == [3, 4, 5]
 
 
 def test_a_designer_cannot_see_history(builder_app: Flask, staff: StaffMembers) -> None:
@@ -401,7 +401,7 @@ def test_an_admin_edits_the_definition(builder_app: Flask, staff: StaffMembers) 
     with dbmod.session(builder_app.extensions["civicforms.engine"]) as s:
         draft = drafts.get_draft(session=s, service_id=SERVICE)
         assert draft is not None and draft.definition == changed
-    assert versions(builder_app) == [2]  # saved to the draft, not published
+    assert versions(builder_app) == [3]  # saved to the draft, not published
     # A second save against the revision the admin no longer has is a conflict: the text is kept.
     again = {**changed, "title": "Apply for a Blue Badge parking permit"}
     response = client.post(url, data={"csrf_token": csrf(client, url), "definition": dumps(again), "revision": "0"})
@@ -468,11 +468,11 @@ def test_publishing_asks_where_open_cases_go_when_their_step_is_removed(
     refused = post_publish(client)  # no choice made: refused, nothing published
     assert refused.status_code == 400
     assert 'open case is in the state "received"' in one(page(refused), ".govuk-error-summary").get_text()
-    assert versions(builder_app) == [2]
+    assert versions(builder_app) == [3]
 
     url = f"/services/{SERVICE}/publish"
     moved = client.post(url, data={"csrf_token": csrf(client, url), "revision": "1", "move.received": "checking"})
     assert moved.status_code == 303
-    assert versions(builder_app) == [2, 3]
+    assert versions(builder_app) == [3, 4]
     with dbmod.session(builder_app.extensions["civicforms.engine"]) as s:
         assert s.exec(select(Case.state)).one() == "checking"

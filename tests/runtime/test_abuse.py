@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -318,7 +319,7 @@ def test_purge_deletes_expired_sessions_in_batches(app: Flask, db_session: Any) 
     assert abuse.purge_expired(engine, batch_size=10) == 0
 
 
-def test_sessions_purge_command_takes_a_batch_size(database_url: str, db_session: Any) -> None:
+def test_sessions_purge_command_takes_a_batch_size(database_url: str, db_session: Any, tmp_path: Path) -> None:
     from click.testing import CliRunner
 
     from runtime.cli import main
@@ -332,10 +333,12 @@ def test_sessions_purge_command_takes_a_batch_size(database_url: str, db_session
         row.expires_at = utcnow() - timedelta(minutes=1)
     db_session.commit()
     env = {"CIVICFORMS_DATABASE_URL": database_url, "CIVICFORMS_SECRET_KEY": "k" * 40, "CIVICFORMS_ENV": "test"}
+    # Their files too (docs/uploads.md): kept in the test's folder.
+    env |= {"CIVICFORMS_UPLOAD_DIR": str(tmp_path / "uploads"), "CIVICFORMS_QUARANTINE_DIR": str(tmp_path / "q")}
     runner = CliRunner()
     result = runner.invoke(main, ["sessions", "purge", "--batch-size", "2"], env=env)
     assert result.exit_code == 0, result.output
-    assert result.stdout == "deleted 3 expired sessions\n"
+    assert result.stdout == "deleted 3 expired sessions and 0 unsent files\n"
     bad = runner.invoke(main, ["sessions", "purge", "--batch-size", "0"], env=env)
     assert bad.exit_code == 2 and "batch-size" in bad.output
 
