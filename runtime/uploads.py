@@ -357,7 +357,7 @@ def _reencode(path: Path, kind: str) -> None:
     try:
         with _open_image(path, kind) as image:
             image.load()
-            clean = ImageOps.exif_transpose(image)
+            clean = ImageOps.exif_transpose(image, in_place=True) or image  # no copy of an upright one
             clean = _in_srgb(clean)
             if kind == "jpeg":
                 if clean.mode not in ("L", "RGB"):

@@ -121,3 +121,40 @@ def test_a_file_of_megabytes_is_taken_not_refused_as_too_large_for_the_form(citi
     assert response.status_code == 303, response.status_code
     assert re.search(r"\?uploaded=[0-9a-f]{32}$", response.headers["Location"])
     assert "passport.pdf has been uploaded" in page(client.get(response.headers["Location"])).get_text()
+
+
+PEAK_OF_CHECK = """
+import sys
+from pathlib import Path
+from PIL import Image
+from runtime import uploads
+width, height = 2400, 1800
+Image.merge("RGB", [Image.effect_noise((width, height), 64) for _ in range(3)]).save(sys.argv[1], "JPEG", quality=90)
+def status(key):
+    return int(next(line for line in open("/proc/self/status") if line.startswith(key)).split()[1]) * 1024
+try:
+    Path("/proc/self/clear_refs").write_text("5")  # VmHWM from here
+except OSError:
+    sys.exit(3)
+before = status("VmRSS:")
+uploads.check_file(Path(sys.argv[1]), accept=["jpeg"], max_bytes=50 * 1024 * 1024)
+print((status("VmHWM:") - before) / (width * height))
+"""
+
+
+def test_checking_a_photo_decodes_it_once_not_twice(tmp_path: Path) -> None:
+    """Re-encoding a photo held its decoded pixels twice (``ImageOps.exif_transpose`` copies an
+    upright image): a 10MB, 12 megapixel JPEG took a gunicorn worker 94MB during its upload
+    (bench/uploads.py), 8 bytes a pixel; now 47MB, 4 bytes a pixel (3 of them the pixels)."""
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK_OF_CHECK, str(tmp_path / "photo.jpg")],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if done.returncode == 3:
+        pytest.skip("/proc/self/clear_refs is not writable here: the peak cannot be reset")
+    assert done.returncode == 0, done.stderr[-2000:]
+    bytes_a_pixel = float(done.stdout)
+    assert 2.5 < bytes_a_pixel < 6, bytes_a_pixel
