@@ -172,21 +172,7 @@ def receive(
         os.replace(path, waiting)
         try:
             with atomic(session):
-                row = upload_data.add_upload(
-                    session=session,
-                    upload_id=upload_id,
-                    form_session_id=form_session.id,
-                    service_id=definition.id,
-                    question=question,
-                    filename=name,
-                    content_type=checked.mime,
-                    size_bytes=checked.size,
-                    sha256=checked.sha256,
-                    status=upload_data.WAITING,
-                    storage_key=None,
-                    thumbnail_key=None,
-                    expires_at=form_session.expires_at,
-                )
+                row = _new_row(session, upload_id, form_session, definition, question, name, checked, waiting=True)
         except BaseException:
             _remove_file(waiting)
             raise
@@ -244,29 +230,9 @@ def _keep(
     stored: list[str] = []
     try:
         with atomic(session):
-            row = upload_data.add_upload(
-                session=session,
-                upload_id=upload_id,
-                form_session_id=form_session.id,
-                service_id=definition.id,
-                question=question,
-                filename=name,
-                content_type=checked.mime,
-                size_bytes=checked.size,
-                sha256=checked.sha256,
-                status=upload_data.CLEAN,
-                storage_key=file_key(upload_id),
-                thumbnail_key=None,
-                expires_at=form_session.expires_at,
-            )
-            storage.put_file(files.storage, file_key(upload_id), path, checked.mime)
-            stored.append(file_key(upload_id))
-            small = uploads.thumbnail(path)
-            if small is not None:
-                files.storage.put(thumbnail_key(upload_id), io.BytesIO(small), "image/png")
-                stored.append(thumbnail_key(upload_id))
-                row.thumbnail_key = thumbnail_key(upload_id)
-                session.add(row)
+            row = _new_row(session, upload_id, form_session, definition, question, name, checked, waiting=False)
+            row.thumbnail_key = _store(files, upload_id, path, checked.mime, stored)
+            session.add(row)
             answers = _answer_with(session, form_session, question)
             form_sessions.save_answers(session=session, form_session=form_session, answers=answers, minutes=minutes)
     except storage.StorageUnavailable:
@@ -278,6 +244,48 @@ def _keep(
         raise
     session.refresh(row)
     return row
+
+
+def _new_row(
+    session: Session,
+    upload_id: str,
+    form_session: form_sessions.FormSessionState | FormSession,
+    definition: Definition,
+    question: str,
+    name: str,
+    checked: uploads.Checked,
+    *,
+    waiting: bool,
+) -> Upload:
+    """The row of a file that passed its checks: clean (kept in storage) or waiting for its scan."""
+    return upload_data.add_upload(
+        session=session,
+        upload_id=upload_id,
+        form_session_id=form_session.id,
+        service_id=definition.id,
+        question=question,
+        filename=name,
+        content_type=checked.mime,
+        size_bytes=checked.size,
+        sha256=checked.sha256,
+        status=upload_data.WAITING if waiting else upload_data.CLEAN,
+        storage_key=None if waiting else file_key(upload_id),
+        thumbnail_key=None,
+        expires_at=form_session.expires_at,
+    )
+
+
+def _store(files: Uploads, upload_id: str, path: Path, content_type: str, stored: list[str]) -> str | None:
+    """Put a clean file, and an image's thumbnail, in storage (each key put is added to
+    ``stored``, for the caller to delete if its transaction fails); the thumbnail's key or None."""
+    storage.put_file(files.storage, file_key(upload_id), path, content_type)
+    stored.append(file_key(upload_id))
+    small = uploads.thumbnail(path)
+    if small is None:
+        return None
+    files.storage.put(thumbnail_key(upload_id), io.BytesIO(small), "image/png")
+    stored.append(thumbnail_key(upload_id))
+    return thumbnail_key(upload_id)
 
 
 def _delete_stored(files: Uploads, keys: Iterable[str]) -> None:
@@ -366,14 +374,7 @@ def rescan(*, session: Session, files: Uploads, uploads_waiting: list[Upload], n
                 found = session.get(Upload, row.id)
                 if found is None or found.status != upload_data.WAITING:
                     continue
-                storage.put_file(files.storage, file_key(row.id), path, found.content_type)
-                stored.append(file_key(row.id))
-                small = uploads.thumbnail(path)
-                thumb = None
-                if small is not None:
-                    files.storage.put(thumbnail_key(row.id), io.BytesIO(small), "image/png")
-                    stored.append(thumbnail_key(row.id))
-                    thumb = thumbnail_key(row.id)
+                thumb = _store(files, row.id, path, found.content_type, stored)
                 upload_data.mark_clean(session=session, upload=found, storage_key=file_key(row.id), thumbnail_key=thumb)
                 _refresh_answer(session, found)
         except storage.StorageUnavailable:

@@ -15,6 +15,7 @@ from typing import Any
 from flask import Blueprint, Flask, abort, current_app, redirect, request, url_for
 from werkzeug.wrappers import Response
 
+from ..definition import Page
 from ..services import uploading
 from ..uploads import too_large
 from .citizen import CitizenJourney, _choose_first, _expired, _journey, _left_idle
@@ -50,7 +51,7 @@ def _limit_bytes(journey: CitizenJourney, question: str) -> int:
     return uploading.max_bytes(journey.service, question, settings().max_upload_mb)
 
 
-def _page_and_question(journey: CitizenJourney, page_id: str) -> tuple[Any, str]:
+def _page_and_question(journey: CitizenJourney, page_id: str) -> tuple[Page, str]:
     page = journey.service.page_by_id.get(page_id)
     question = file_question(page, journey.service.file_questions) if page is not None else None
     if page is None or question is None:
@@ -106,6 +107,22 @@ def _clean_up(_exc: BaseException | None) -> None:
         sink.clean_up()
 
 
+def _where(service_id: str, page_id: str) -> tuple[CitizenJourney, Page, str] | Response:
+    """The citizen's journey, the file question's page and its question; or where they must go
+    instead (the form timed out, was sent, was left idle, or has not reached this page)."""
+    journey = _journey(service_id)
+    if journey is None:
+        return _expired(service_id)
+    if journey.form_session.submission_reference:
+        return redirect(url_for("citizen.confirmation", service_id=service_id), 303)
+    page, question = _page_and_question(journey, page_id)
+    if _left_idle(journey.form_session):
+        return _choose_first(service_id, page_id)
+    if not journey.journey.can_visit(page):
+        return redirect(journey.page_url(journey.journey.first_incomplete), 303)
+    return journey, page, question
+
+
 def _back_to(journey: CitizenJourney, page: Any, **args: Any) -> Response:
     if request.args.get("change") == "1":
         args["change"] = "1"
@@ -116,16 +133,10 @@ def _back_to(journey: CitizenJourney, page: Any, **args: Any) -> Response:
 def upload_file(service_id: str, page_id: str) -> Any:
     """Upload the chosen file ("Upload file"), or upload it if one is chosen and go on
     ("Continue")."""
-    journey = _journey(service_id)
-    if journey is None:
-        return _expired(service_id)
-    if journey.form_session.submission_reference:
-        return redirect(url_for("citizen.confirmation", service_id=service_id), 303)
-    page, question = _page_and_question(journey, page_id)
-    if _left_idle(journey.form_session):
-        return _choose_first(service_id, page_id)  # the file is not kept: chosen again after
-    if not journey.journey.can_visit(page):
-        return redirect(journey.page_url(journey.journey.first_incomplete), 303)
+    found = _where(service_id, page_id)
+    if isinstance(found, Response):
+        return found  # a file posted with it is not kept
+    journey, page, question = found
     form_session = journey.form_session
     minutes = settings().session_timeout_minutes
     continuing = request.form.get("action") == "continue"
@@ -185,14 +196,10 @@ def _show(journey: CitizenJourney, page: Any, question: str, message: str) -> An
 
 @bp.post("/services/<service_id>/<page_id>/files/<upload_id>/remove")
 def remove_file(service_id: str, page_id: str, upload_id: str) -> Any:
-    journey = _journey(service_id)
-    if journey is None:
-        return _expired(service_id)
-    if journey.form_session.submission_reference:
-        return redirect(url_for("citizen.confirmation", service_id=service_id), 303)
-    page, question = _page_and_question(journey, page_id)
-    if _left_idle(journey.form_session):
-        return _choose_first(service_id, page_id)
+    found = _where(service_id, page_id)
+    if isinstance(found, Response):
+        return found
+    journey, page, question = found
     try:
         uploading.remove(
             session=db(),
