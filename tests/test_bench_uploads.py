@@ -158,3 +158,18 @@ def test_checking_a_photo_decodes_it_once_not_twice(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     bytes_a_pixel = float(done.stdout)
     assert 2.5 < bytes_a_pixel < 6, bytes_a_pixel
+
+
+def test_a_document_of_megabytes_answers_a_request_for_information(app, citizen) -> None:
+    """The same limit on the reply page's upload (runtime/web/information_files.py)."""
+    from tests.runtime.test_case_status import _request_information, _send
+    from tests.runtime.test_document_uploads import _upload as upload_document
+
+    if not app.extensions["civicforms.settings"].clamd_address:
+        _require("CLAMD", f"{CLAMD} is not installed (apt-get install clamav-daemon)")
+    _send(citizen)
+    url = f"/information/{_request_information(app, [], 'We need to see your tenancy.', ('Your tenancy agreement',))}"
+    content = bench.pdf_of_size(3 * 1024 * 1024)
+    response = upload_document(citizen, url, 1, "tenancy.pdf", content, "application/pdf")
+    assert response.status_code == 303, response.status_code
+    assert "tenancy.pdf has been uploaded" in page(citizen.client.get(response.headers["Location"])).get_text()

@@ -133,6 +133,7 @@ def _prepare(endpoint: str | None, values: dict[str, Any] | None) -> None:
         _, _, page = _found(str(values.get("token", "")), endpoint == UPLOADS[1])
         abort(redirect(f"{page}?error={TOO_LARGE}&document={int(values.get('number', 0))}", 303))
     request.max_content_length = limit + FORM_OVERHEAD_BYTES
+    request.max_form_memory_size = 2 * FORM_OVERHEAD_BYTES  # werkzeug counts its 64KB reads: uploads.py
     request.upload_sink = UploadSink(files().quarantine_dir, limit)  # type: ignore[attr-defined]
 
 
