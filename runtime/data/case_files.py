@@ -33,15 +33,20 @@ def kind_label(content_type: str) -> str:
     return next((k.label for k in KINDS.values() if k.mime == content_type), content_type)
 
 
-def _request_ids(session: Session, case_id: int) -> list[int]:
-    found = session.exec(select(InformationRequest.id).where(InformationRequest.case_id == case_id)).all()
-    return [i for i in found if i is not None]
+def _request_ids(session: Session, case_id: int, *, answered: bool) -> list[int]:
+    query = select(InformationRequest.id).where(InformationRequest.case_id == case_id)
+    if answered:
+        query = query.where(col(InformationRequest.answered_at).is_not(None))
+    return [i for i in session.exec(query).all() if i is not None]
 
 
-def _of_case(session: Session, case: Case) -> ColumnElement[bool]:
+def _of_case(session: Session, case: Case, *, sent: bool = True) -> ColumnElement[bool]:
+    """The case's uploads: its submission's, and those of its requests for information (with
+    ``sent``, only of requests the applicant has answered: a file uploaded for a document is
+    theirs until they press Send)."""
     assert case.id is not None
     owners = [col(Upload.submission_id) == case.submission_id]
-    requests = _request_ids(session, case.id)
+    requests = _request_ids(session, case.id, answered=sent)
     if requests:
         owners.append(col(Upload.request_id).in_(requests))
     return or_(*owners)
@@ -96,7 +101,7 @@ def files_of_submissions(
 def remove_case_uploads(session: Session, *, case: Case) -> list[Upload]:
     """Delete every upload row of the case, whatever its state, and return them (detached) so
     that the caller deletes their bytes (storage and quarantine) before it commits."""
-    rows = list(session.exec(select(Upload).where(_of_case(session, case))))
+    rows = list(session.exec(select(Upload).where(_of_case(session, case, sent=False))))
     if rows:
         session.exec(delete(Upload).where(col(Upload.id).in_([r.id for r in rows])))  # type: ignore[call-overload]
         for row in rows:

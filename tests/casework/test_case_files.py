@@ -374,6 +374,16 @@ def test_files_sent_for_a_request_are_listed_with_the_document(office: Office, s
         request_id=request_id,
     )
     bank = _add(office, storage, reference, name="bank.png", question="document-2", request_id=request_id)
+    # Until the applicant presses Send, the files are theirs: not listed, not downloadable.
+    assert page(client.get(case_url(reference))).select_one("table.cf-case-files") is None
+    assert _get(client, f"/cases/{reference}/files/{lease.id}").status_code == 404
+    with office.session() as s:
+        from runtime import cases
+        from runtime.models import utcnow
+
+        request = s.exec(select(InformationRequest)).one()
+        cases.answer_information(s, request=request, answers={}, now=utcnow())
+        s.commit()
     soup = page(client.get(case_url(reference)))
     rows = {r["data-upload"]: r.get_text(" ", strip=True) for r in soup.select("table.cf-case-files tbody tr")}
     assert "Request 1: A copy of your tenancy agreement" in rows[lease.id]
