@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import Session, col, or_, select
 
-from .data.case_files import files_of_submissions, kind_label
+from .data.case_files import count_case_uploads, files_of_submissions, kind_label
 from .models import (
     AccessLog,
     Case,
@@ -73,6 +73,7 @@ class ErasurePlan:
     held: list[tuple[Held, list[Hold]]] = field(default_factory=list)
     erased: list[Held] = field(default_factory=list)
     identifiers: int = 0
+    files: dict[int, int] = field(default_factory=dict)  # files each erasable submission's case holds, by its id
 
     @property
     def holds(self) -> list[Hold]:
@@ -132,6 +133,8 @@ def erasure_plan(*, session: Session, citizen_id: int) -> ErasurePlan | None:
             plan.erased.append(item)
         else:
             plan.erasable.append(item)
+            if item.case is not None and item.submission.id is not None:
+                plan.files[item.submission.id] = count_case_uploads(session, case=item.case)
     plan.identifiers = len(
         session.exec(select(CitizenIdentifier.id).where(CitizenIdentifier.citizen_id == citizen_id)).all()
     )

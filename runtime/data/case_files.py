@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, delete
+from sqlalchemy import ColumnElement, delete, func
 from sqlmodel import Session, col, or_, select
 
 from ..models import Case, InformationRequest, Upload
@@ -96,6 +96,11 @@ def files_of_submissions(
             .order_by(col(Upload.created_at), col(Upload.id))
         )
     )
+
+
+def count_case_uploads(session: Session, *, case: Case) -> int:
+    """How many files the case holds, whatever their state (what an erasure would delete)."""
+    return int(session.exec(select(func.count()).select_from(Upload).where(_of_case(session, case, sent=False))).one())
 
 
 def remove_case_uploads(session: Session, *, case: Case) -> list[Upload]:

@@ -463,9 +463,13 @@ def test_the_subject_access_zip_carries_the_files_and_erasure_deletes_them(offic
 
     # Erasure on request, from the back office: the files' rows and bytes go too.
     erase = page(dpo.get(f"/data-protection/erasure?key={reference}"))
+    (row,) = erase.select("table.cf-erasable tbody tr")
+    assert [c.get_text(strip=True) for c in row.select("th, td")][0] == reference
+    assert [c.get_text(strip=True) for c in row.select("th, td")][-1] == "2"  # the Files column
     fields = {str(i["name"]): str(i.get("value", "")) for i in erase.select("form input[type=hidden]")}
     response = dpo.post("/data-protection/erasure", data={**fields, "key": reference, "reason": "DPO-2026-31"})
     assert response.status_code == 303
+    assert "(2 files deleted)" in banner(page(dpo.get(response.headers["Location"].removeprefix("/casework"))))
     with office.session() as s:
         assert s.exec(select(Upload)).all() == []
     for stored in (photo, proof):

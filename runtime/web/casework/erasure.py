@@ -96,6 +96,8 @@ def erase() -> Any:
             message = (
                 f"Personal data erased from {done} form{'s' if done != 1 else ''} and case{'s' if done != 1 else ''}"
             )
+            if result.erased.files:
+                message += f" ({result.erased.files} file{'s' if result.erased.files != 1 else ''} deleted)"
             if result.held:
                 kept = ", ".join(f"{h.reference} ({h.reason})" for h in result.held)
                 message += f". Kept under a legal hold: {kept}"
