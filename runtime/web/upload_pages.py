@@ -17,16 +17,17 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Request, request, url_for
+from flask import Request, current_app, request, url_for
 
 from .. import rendering
 from ..data import uploads as upload_data
 from ..definition import Page
 from ..journey import Journey
+from ..services import uploading
 from ..services.uploading import SCANNER_DOWN
 from ..uploads import too_large
 from ..widgets.file import max_files, max_size_mb, size_in_words
-from .common import db, render_page, settings
+from .common import db, new_session, render_page, settings
 from .journey_pages import JourneyPages
 
 # The page's own fields around a file (the CSRF token, the button) and multipart's headers.
@@ -149,6 +150,20 @@ def file_page(
     if request.args.get("error") == TOO_LARGE and not errors:
         errors[question] = too_large(limit_mb * 1024 * 1024)
     rows = upload_data.unsent_uploads(session=db(), form_session_id=form_session_id, question=question)
+    if request.method == "GET" and any(row.status == upload_data.WAITING for row in rows):
+        # Files whose scan could not run are scanned again each time the page is shown. Its own
+        # session: a question page's is the autocommit one, and a rescan writes rows together.
+        with new_session(current_app.extensions["civicforms.engine"]) as own:
+            rescanned = uploading.rescan_form(
+                session=own,
+                files=current_app.extensions["civicforms.uploads"],
+                form_session_id=form_session_id,
+                question=question,
+            )
+        if rescanned.infected and not errors:
+            errors[question] = uploading.INFECTED
+        db().expire_all()  # the rows as the rescan left them, not as this session read them
+        rows = upload_data.unsent_uploads(session=db(), form_session_id=form_session_id, question=question)
     waiting = [row.filename for row in rows if row.status == upload_data.WAITING]
     if waiting and not errors:
         errors[question] = (

@@ -401,6 +401,10 @@ def test_scanner_down_the_file_waits_and_nothing_goes_on_until_it_is_clean(clamd
     assert "photo" not in db_session.exec(select(FormSession)).one().answers
 
     own_clamd.start()
+    # Shown again, the page scans it again: clean, listed without the tag, and the answer.
+    shown = page(client.get(PHOTO_PAGE))
+    assert "Waiting for virus check" not in shown.select_one("#files").get_text()
+    assert inline_errors(shown) == []
     response = press(client, PHOTO_PAGE)
     assert response.status_code == 303 and response.headers["Location"] == PROOF_PAGE
     (row,) = uploads(db_session)
@@ -451,8 +455,7 @@ def test_a_waiting_file_found_infected_later_is_deleted(clamd_app, own_clamd, db
     (row,) = uploads(db_session, "proof_of_identity")
     assert row.status == "waiting"
     own_clamd.start()
-    response = press(client, PROOF_PAGE)
-    assert inline_errors(page(response)) == [uploading.INFECTED]
+    assert inline_errors(page(client.get(PROOF_PAGE))) == [uploading.INFECTED]  # scanned as it is shown
     assert uploads(db_session, "proof_of_identity") == []
     (photo,) = uploads(db_session)
     assert stored_files(settings) == [f"files/{photo.id}", f"thumbnails/{photo.id}"]
