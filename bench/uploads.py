@@ -309,13 +309,14 @@ class Setup:
 
 
 class Sampler(threading.Thread):
-    """Each worker's PSS every ``SAMPLE_SECONDS`` while the load runs: the highest seen of each."""
+    """Each worker's PSS every ``SAMPLE_SECONDS`` while the load runs: the highest seen of each,
+    starting from ``before`` (a worker's memory may fall below it: never a negative growth)."""
 
-    def __init__(self, server: Server):
+    def __init__(self, server: Server, before: dict[int, dict[str, int]]):
         super().__init__(daemon=True)
         self.server = server
         self.stopping = threading.Event()
-        self.peaks: dict[int, dict[str, int]] = {}
+        self.peaks: dict[int, dict[str, int]] = {pid: dict(kb) for pid, kb in before.items()}
         self.samples = 0
 
     def run(self) -> None:
@@ -405,7 +406,7 @@ def concurrent(setup: Setup, kind: str, size: int, concurrency: int) -> dict[str
         workers = children(server.process.pid)
         before = {pid: pss_kb(pid) for pid in workers}
         hwm_reset = all(reset_peak_rss(pid) for pid in workers)
-        sampler = Sampler(server)
+        sampler = Sampler(server, before)
         sampler.start()
         posts, wall = at_once(citizens, file)
         sampler.stop()
