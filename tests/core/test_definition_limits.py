@@ -119,10 +119,10 @@ def test_the_runtime_refuses_to_compile_them_in_milliseconds(make: Any) -> None:
     # once, never a worker pinned for 30 s or a RecursionError on every start.
     doc = sample_doc()
     make(doc)
-    start = time.perf_counter()
+    start = time.process_time()  # this process's CPU: a busy machine (another worker) stretches the wall clock
     with pytest.raises(UnsafeDefinition, match="pet-licence version 1"):
         CompiledService(Definition(doc))
-    assert time.perf_counter() - start < 0.5
+    assert time.process_time() - start < 0.5
 
 
 # -- typed custom keywords -----------------------------------------------------------------------
@@ -169,9 +169,9 @@ def test_only_the_formats_civic_forms_checks_are_allowed(tmp_path: Path, fmt: st
 
 def test_a_format_that_slipped_through_is_never_run_on_long_input() -> None:
     validator = _validator({"type": "string", "format": "iri"}, format_checker=FORMATS)
-    start = time.perf_counter()
+    start = time.process_time()  # this process's CPU: a busy machine (another worker) stretches the wall clock
     assert validator.is_valid("http://" + "a" * 60_000)
-    assert time.perf_counter() - start < 0.5
+    assert time.process_time() - start < 0.5
     assert set(FORMATS.checkers) == {"date", "email", "ni-number", "nhs-number", "uk-postcode"}
 
 

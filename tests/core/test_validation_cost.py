@@ -270,11 +270,11 @@ def test_the_worst_shapes_are_refused_by_the_checker_and_the_runtime(name: str) 
     [problem] = problems
     assert problem.path.startswith(json_path(where)), problem
     assert f"{MAX_EVALUATION_COST:,}" in problem.message or f"{MAX_EXPANDED_SIZE:,}" in problem.message, problem
-    # A definition stored before the rule: refused when compiled, in milliseconds.
-    start = time.perf_counter()
+    # A definition stored before the rule: refused when compiled, in milliseconds (of CPU, as timed()).
+    start = time.process_time()
     with pytest.raises(UnsafeDefinition, match="pet-licence version 1"):
         CompiledService(Definition(doc))
-    assert time.perf_counter() - start < 0.5
+    assert time.process_time() - start < 0.5
 
 
 @pytest.mark.parametrize("name", list(BOUNDED))
