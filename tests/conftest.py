@@ -67,6 +67,17 @@ def _remember_pool(_dbapi_connection: Any, _record: Any, proxy: Any) -> None:
     _POOLS_IN_TEST.add(proxy._pool)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _instance_dir_of_the_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """CIVICFORMS_INSTANCE_DIR in this run's (this worker's) temporary folder, for every test and
+    the commands it starts: development settings read from the environment keep a generated
+    secret key there (and the default database and uploads), by default in the checkout's
+    instance/, where a fresh clone gained instance/secret_key and two workers raced to write it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CIVICFORMS_INSTANCE_DIR", str(tmp_path_factory.mktemp("instance")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _dispose_engines_after_test() -> Iterator[None]:
     yield
