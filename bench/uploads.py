@@ -419,7 +419,7 @@ def concurrent(setup: Setup, kind: str, size: int, concurrency: int) -> dict[str
     finally:
         server.stop()
     latencies = [p.seconds * 1000 for p in posts]
-    each = [
+    each: list[dict[str, Any]] = [
         {
             "pid": pid,
             "before_mb": before[pid]["Pss"] / 1024,
@@ -428,7 +428,7 @@ def concurrent(setup: Setup, kind: str, size: int, concurrency: int) -> dict[str
             "before_anon_mb": before[pid].get("Pss_Anon", 0) / 1024,
             "peak_anon_mb": sampler.peaks.get(pid, before[pid]).get("Pss_Anon", 0) / 1024,
             "peak_file_mb": sampler.peaks.get(pid, before[pid]).get("Pss_File", 0) / 1024,
-            "peak_rss_mb": hwm[pid] / 1024 if hwm_reset and hwm[pid] is not None else None,
+            "peak_rss_mb": (hwm[pid] or 0) / 1024 if hwm_reset and hwm[pid] is not None else None,
         }
         for pid in workers
     ]
