@@ -18,12 +18,13 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-import requests
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .settings import Settings
 from .widgets import is_postcode, normalise_postcode
+
+if TYPE_CHECKING:
+    import requests  # imported when a lookup runs: a citizen worker without one never loads it (about 4 MB)
 
 __all__ = ["AddressLookup", "FoundAddress", "LookupUnavailable", "OsPlaces", "lookup_for"]
 
@@ -149,6 +150,8 @@ class OsPlaces:
     timeout: float
 
     def find(self, postcode: str) -> list[FoundAddress]:
+        import requests
+
         deadline = time.monotonic() + self.timeout
         try:
             response = requests.get(

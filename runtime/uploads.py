@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import mmap
 import os
 import re
@@ -134,6 +135,8 @@ PDF_ATTACHED = "The selected PDF has other files attached to it: upload each fil
 # largest a phone saves by default) takes about 150MB decoded; a "pixel flood" of 50,000 by
 # 50,000 pixels in a 1MB PNG would take 7.5GB.
 MAX_IMAGE_PIXELS = 50_000_000
+# A photo is kept at least this many pixels on its longest side; larger JPEGs are decoded smaller.
+KEPT_LONG_SIDE = 4000
 IMAGE_TOO_BIG = "The selected image is too large: it must be 50 megapixels or fewer"
 
 
@@ -356,6 +359,12 @@ def _reencode(path: Path, kind: str) -> None:
 
     try:
         with _open_image(path, kind) as image:
+            if kind == "jpeg" and max(image.size) > KEPT_LONG_SIDE:
+                # JPEG's own scaling: decoded at a half, quarter or eighth of its size, never below
+                # KEPT_LONG_SIDE on its longest side. A 50 megapixel photo is kept at 12.5
+                # (a worker's peak memory a quarter of full size: docs/performance.md).
+                scale = KEPT_LONG_SIDE / max(image.size)
+                image.draft(image.mode, (math.ceil(image.size[0] * scale), math.ceil(image.size[1] * scale)))
             image.load()
             clean = ImageOps.exif_transpose(image, in_place=True) or image  # no copy of an upright one
             clean = _in_srgb(clean)

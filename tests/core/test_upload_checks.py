@@ -94,6 +94,17 @@ def test_a_photo_is_kept_without_its_metadata(tmp_path: Path) -> None:
         assert not image.getexif() and "comment" not in image.info and "icc_profile" not in image.info
 
 
+def test_a_large_photo_is_decoded_smaller_and_kept_at_least_4000_pixels_wide(tmp_path: Path) -> None:
+    # 8,200 by 4,100: JPEG's own scaling decodes it at half size (a quarter of the pixels, and of
+    # the worker's memory), which is still at least KEPT_LONG_SIDE on its longest side.
+    _, kept = check(tmp_path, jpeg_bytes((8200, 4100)))
+    with Image.open(io.BytesIO(kept)) as image:
+        assert image.size == (4100, 2050)
+    _, small = check(tmp_path, jpeg_bytes((3900, 100)))  # under the limit: kept as it is
+    with Image.open(io.BytesIO(small)) as image:
+        assert image.size == (3900, 100)
+
+
 def test_a_photo_taken_sideways_is_kept_upright(tmp_path: Path) -> None:
     _, kept = check(tmp_path, jpeg_bytes((64, 48), orientation=6))  # rotate 90 degrees to show
     with Image.open(io.BytesIO(kept)) as image:
