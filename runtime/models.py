@@ -803,8 +803,8 @@ class Upload(SQLModel, table=True):
     submission_id: int | None = Field(default=None, foreign_key="submission.id", index=True)
     request_id: int | None = Field(default=None, foreign_key="information_request.id", index=True)
     service_id: str = Field(max_length=60)
-    # The answer it belongs to: the file question's name ("photo"), or "request" for a file sent
-    # in answer to a request for information.
+    # The answer it belongs to: the file question's name ("photo"), or "document-<n>" for a file
+    # sent in answer to the n-th document a request for information asked for.
     question: str = Field(max_length=200)
     filename: str = Field(max_length=255)  # as the citizen named it, made safe (runtime.uploads)
     content_type: str = Field(max_length=100)  # from the file's content, never its name
