@@ -9,12 +9,17 @@ refused, with a problem naming the field). Publishing and moving a service are i
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from runtime.data import drafts
-from runtime.models import ServiceDraft
+from runtime.data.uploads import preview_holder
+from runtime.models import ServiceDraft, utcnow
+from runtime.services import uploading
 from runtime.services.unit_of_work import atomic
 
 
@@ -66,13 +71,68 @@ def mark_previewed(*, session: Session, actor: int, draft: ServiceDraft) -> None
         drafts.mark_draft(session=session, draft=draft, preview_visited=True)
 
 
+@dataclass
+class PreviewAnswers:
+    """A staff member's "try it" answers, where the runtime's use cases that write answers piece
+    by piece (an add-another item, a file) keep them: ``runtime.services.answer_stores.AnswerStore``.
+
+    ``id`` is what its files are held under (``runtime.data.uploads.preview_holder``): apart from
+    citizens' files, never sent, and forgotten with the preview session.
+    """
+
+    user_id: int
+    service_id: str
+    id: str
+    answers: dict[str, Any]
+    updated_at: datetime
+    expires_at: datetime
+    submission_reference: str | None = field(default=None)
+
+    def save_answers(self, *, session: Session, answers: dict[str, Any], minutes: int) -> None:
+        drafts.save_preview_session(session=session, user_id=self.user_id, service_id=self.service_id, answers=answers)
+        self.answers = dict(answers)
+        self.updated_at = utcnow()
+        self.expires_at = self.updated_at + timedelta(minutes=minutes)
+
+
+def preview_answers(*, session: Session, actor: int, service_id: str, minutes: int) -> PreviewAnswers:
+    """The staff member's "try it" answers for a service (their preview session, made now if
+    they have none yet: its files need an id to be held under)."""
+    row = drafts.get_preview_session(session=session, user_id=actor, service_id=service_id)
+    if row is None:
+        try:
+            with atomic(session):
+                drafts.save_preview_session(session=session, user_id=actor, service_id=service_id, answers={})
+        except IntegrityError:
+            pass  # made a moment ago by another of their requests
+        row = drafts.get_preview_session(session=session, user_id=actor, service_id=service_id)
+    assert row is not None and row.id is not None
+    answers = row.answers if isinstance(row.answers, dict) else {}
+    return PreviewAnswers(
+        user_id=actor,
+        service_id=service_id,
+        id=preview_holder(row.id),
+        answers=dict(answers),
+        updated_at=row.updated_at,
+        expires_at=utcnow() + timedelta(minutes=minutes),
+    )
+
+
 def save_try_it_answers(*, session: Session, actor: int, service_id: str, answers: dict[str, Any]) -> None:
     """Keep the staff member's answers while they try the draft."""
     with atomic(session):
         drafts.save_preview_session(session=session, user_id=actor, service_id=service_id, answers=answers)
 
 
-def forget_try_it_answers(*, session: Session, actor: int, service_id: str) -> None:
-    """Start trying the draft again from nothing."""
+def forget_try_it_answers(
+    *, session: Session, actor: int, service_id: str, files: uploading.Uploads | None = None
+) -> None:
+    """Start trying the draft again from nothing: the answers, and the files uploaded while
+    trying it (deleted with their bytes; without ``files``, the next purge of forgotten files
+    deletes them, as it does those of a draft discarded or published)."""
     with atomic(session):
+        row = drafts.get_preview_session(session=session, user_id=actor, service_id=service_id)
+        held = preview_holder(row.id) if row is not None and row.id is not None else None
         drafts.clear_preview_session(session=session, user_id=actor, service_id=service_id)
+    if held is not None and files is not None:
+        uploading.discard(session=session, files=files, form_session_id=held)

@@ -17,8 +17,10 @@ from werkzeug.middleware.shared_data import SharedDataMiddleware
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request
 
+from runtime.services import uploading
 from runtime.web import sso, staff
 from runtime.web.common import DIST, Face, create_base_app
+from runtime.web.upload_pages import UploadRequest
 
 from .navigation import HOME, PREFIX, navigation
 
@@ -79,6 +81,9 @@ def create_builder_app(config: dict[str, Any] | None = None) -> Flask:
         STAFF_HOME_ENDPOINT=HOME,
     )
     app.session_interface = StaffSessionInterface()
+    # "Try it" takes files as a citizen's pages do: streamed into quarantine, checked, scanned.
+    app.request_class = UploadRequest
+    app.extensions["civicforms.uploads"] = uploading.uploads_for(app.extensions["civicforms.settings"])
     app.register_blueprint(staff.bp)
     app.register_blueprint(sso.bp)
     app.register_blueprint(services.bp)

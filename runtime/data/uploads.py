@@ -12,13 +12,23 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, func, update
+from sqlalchemy import String, cast, delete, exists, func, literal, update
 from sqlmodel import Session, col, select
 
-from ..models import FormSession, Upload, utcnow
+from ..models import FormSession, PreviewSession, Upload, utcnow
 
 CLEAN = "clean"
 WAITING = "waiting"
+
+# The files of a staff member's "try it" are held by their preview session, under this prefix
+# and its id (never a form session's id: those are 64 hex digits), apart from citizens' files,
+# and are forgotten when the preview session goes.
+PREVIEW = "preview-"
+
+
+def preview_holder(preview_session_id: int) -> str:
+    """What a preview session's files are held under (``upload.form_session_id``)."""
+    return f"{PREVIEW}{preview_session_id}"
 
 
 def add_upload(
@@ -144,12 +154,18 @@ def forgotten_uploads(*, session: Session, now: datetime | None = None, limit: i
         col(FormSession.expires_at) > cutoff,
         col(FormSession.submission_reference).is_(None),
     )
+    # "Try it"'s files live as long as the staff member's preview session (Start again, or the
+    # draft discarded or published, deletes it).
+    previewing = exists().where(
+        (literal(PREVIEW) + cast(col(PreviewSession.id), String)) == col(Upload.form_session_id)
+    )
     query = (
         select(Upload)
         .where(
             col(Upload.submission_id).is_(None),
             col(Upload.request_id).is_(None),
             ~live,
+            ~previewing,
         )
         .order_by(col(Upload.created_at))
         .limit(limit)

@@ -16,12 +16,11 @@ from typing import Any
 from sqlmodel import Session
 
 from .. import abuse
-from ..data import form_sessions
 from ..definition import Definition, Page
 from ..journey import Journey
-from ..models import FormSession
 from ..validation import compiled
 from ..widgets.add_another import fingerprint
+from .answer_stores import Holder, save_answers
 from .submitting import AnswersTooLarge, NotReady
 from .unit_of_work import atomic
 
@@ -115,7 +114,7 @@ def _store(
     *,
     session: Session,
     journey: Journey,
-    form_session: form_sessions.FormSessionState | FormSession,
+    form_session: Holder,
     answers: dict[str, Any],
     minutes: int,
     max_answers_bytes: int | None,
@@ -123,7 +122,7 @@ def _store(
     if max_answers_bytes is not None and abuse.answers_size(answers) > max_answers_bytes:
         raise AnswersTooLarge(max_answers_bytes)
     with atomic(session):
-        form_sessions.save_answers(session=session, form_session=form_session, answers=answers, minutes=minutes)
+        save_answers(session=session, holder=form_session, answers=answers, minutes=minutes)
     return Journey(journey.service, answers)
 
 
@@ -131,7 +130,7 @@ def save_item(
     *,
     session: Session,
     journey: Journey,
-    form_session: form_sessions.FormSessionState | FormSession,
+    form_session: Holder,
     page: Page,
     name: str,
     index: int,
@@ -170,7 +169,7 @@ def remove_item(
     *,
     session: Session,
     journey: Journey,
-    form_session: form_sessions.FormSessionState | FormSession,
+    form_session: Holder,
     page: Page,
     name: str,
     index: int,

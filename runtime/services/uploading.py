@@ -34,12 +34,12 @@ from typing import Any
 from sqlmodel import Session
 
 from .. import scanning, storage, uploads
-from ..data import form_sessions
 from ..data import uploads as upload_data
 from ..definition import Definition
 from ..models import FormSession, Upload, utcnow
 from ..storage import file_key, thumbnail_key
 from ..widgets.file import DEFAULT_MAX_SIZE_MB, max_files
+from .answer_stores import Holder, save_answers
 from .submitting import SubmitError
 from .unit_of_work import atomic
 
@@ -134,7 +134,7 @@ def receive(
     session: Session,
     files: Uploads,
     definition: Definition,
-    form_session: form_sessions.FormSessionState | FormSession,
+    form_session: Holder,
     question: str,
     filename: str,
     path: Path,
@@ -218,7 +218,7 @@ def _keep(
     session: Session,
     files: Uploads,
     definition: Definition,
-    form_session: form_sessions.FormSessionState | FormSession,
+    form_session: Holder,
     question: str,
     upload_id: str,
     name: str,
@@ -234,7 +234,7 @@ def _keep(
             row.thumbnail_key = _store(files, upload_id, path, checked.mime, stored)
             session.add(row)
             answers = _answer_with(session, form_session, question)
-            form_sessions.save_answers(session=session, form_session=form_session, answers=answers, minutes=minutes)
+            save_answers(session=session, holder=form_session, answers=answers, minutes=minutes)
     except storage.StorageUnavailable:
         _delete_stored(files, stored)
         log.exception("upload not stored: the storage is unavailable (service %s)", definition.id)
@@ -249,7 +249,7 @@ def _keep(
 def _new_row(
     session: Session,
     upload_id: str,
-    form_session: form_sessions.FormSessionState | FormSession,
+    form_session: Holder,
     definition: Definition,
     question: str,
     name: str,
@@ -308,7 +308,7 @@ def remove(
     session: Session,
     files: Uploads,
     definition: Definition,
-    form_session: form_sessions.FormSessionState | FormSession,
+    form_session: Holder,
     question: str,
     upload_id: str,
     minutes: int,
@@ -323,7 +323,7 @@ def remove(
             raise UploadRefused(question, "The file has already been removed")
         upload_data.delete_upload(session=session, upload=row)
         answers = _answer_with(session, form_session, question)
-        form_sessions.save_answers(session=session, form_session=form_session, answers=answers, minutes=minutes)
+        save_answers(session=session, holder=form_session, answers=answers, minutes=minutes)
     _delete_bytes(files, [row])
     return row
 
@@ -445,6 +445,18 @@ def purge_forgotten(*, session_factory: Callable[[], Session], files: Uploads, b
         deleted += len(rows)
         if len(rows) < batch_size:
             return deleted
+
+
+def discard(*, session: Session, files: Uploads, form_session_id: str) -> int:
+    """Delete every unsent file held under ``form_session_id`` (its rows, then its bytes): the
+    builder's "try it" when the staff member starts again. Returns how many."""
+    with atomic(session):
+        rows = upload_data.unsent_uploads(session=session, form_session_id=form_session_id)
+        for row in rows:
+            session.expunge(row)
+        upload_data.delete_rows(session=session, ids=[row.id for row in rows])
+    _delete_bytes(files, rows)
+    return len(rows)
 
 
 def waiting_for(*, session: Session, form_session_id: str) -> list[Upload]:

@@ -9,7 +9,8 @@ adds one) and ``.../household-members/<n>/remove``. A number that is not an item
 a page showing an item that has since changed or gone, brings the citizen back to the list with
 a message saying so; nothing is written. The writes are ``runtime.services.repeating``'s; the
 routes are the citizen blueprint's (``runtime.web.citizen``), which hands each request here once
-it has found the citizen's journey.
+it has found the citizen's journey; the builder's "try it" hands its own (a staff member's
+answers, kept in their preview session: ``runtime.services.answer_stores``), with its endpoints.
 """
 
 from __future__ import annotations
@@ -21,13 +22,12 @@ from werkzeug.wrappers import Response
 
 from .. import answers as answer_forms
 from .. import rendering
-from ..data import form_sessions
 from ..definition import Definition, Page
 from ..journey import Journey
 from ..questions import Question
-from ..services import repeating, submitting
+from ..services import answer_stores, repeating
 from ..widgets.add_another import ADD_ANOTHER, ANOTHER, article, count_words
-from .common import db, render_page, settings
+from .common import db, settings
 from .journey_pages import JourneyPages
 
 __all__ = ["ITEM_ENDPOINT", "REMOVE_ENDPOINT", "asks_list", "item_page", "list_page", "remove_page"]
@@ -50,11 +50,25 @@ PROBLEMS = {
 
 
 class CitizenPages(Protocol):
-    """What these pages need of the citizen's journey (``runtime.web.citizen.CitizenJourney``)."""
+    """What these pages need of the journey (``runtime.web.citizen.CitizenJourney``, or the
+    builder's ``Trial``): where its answers are kept, its endpoints and how it renders a page."""
 
     service: Definition
     journey: Journey
-    form_session: form_sessions.FormSessionState
+
+    @property
+    def form_session(self) -> answer_stores.Holder: ...
+
+    @property
+    def item_endpoint(self) -> str | None: ...
+
+    @property
+    def remove_endpoint(self) -> str | None: ...
+
+    @property
+    def url_args(self) -> dict[str, Any]: ...
+
+    def render(self, template: str, status: int = 200, **context: Any) -> Any: ...
 
     def page_url(self, page: Page | None, **args: Any) -> str: ...
 
@@ -79,7 +93,11 @@ def _capital(text: str) -> str:
 
 
 def item_url(pages: JourneyPages | CitizenPages, page: Page, number: int, **args: Any) -> str:
-    return url_for(ITEM_ENDPOINT, service_id=pages.service.id, page_id=page.id, number=number, **args)
+    return url_for(pages.item_endpoint or ITEM_ENDPOINT, page_id=page.id, number=number, **pages.url_args, **args)
+
+
+def _remove_url(pages: CitizenPages, page: Page, number: int, **args: Any) -> str:
+    return url_for(pages.remove_endpoint or REMOVE_ENDPOINT, page_id=page.id, number=number, **pages.url_args, **args)
 
 
 def _list_url(pages: CitizenPages, page: Page, **args: Any) -> str:
@@ -105,7 +123,7 @@ def _number(text: str) -> int | None:
 
 
 def _keep_alive(pages: CitizenPages) -> None:
-    submitting.keep_alive(session=db(), form_session=pages.form_session, minutes=settings().session_timeout_minutes)
+    answer_stores.keep_alive(session=db(), holder=pages.form_session, minutes=settings().session_timeout_minutes)
 
 
 def error_links(
@@ -139,9 +157,7 @@ def _list_context(pages: CitizenPages, page: Page, question: Question, items: re
                     if lines and iq.name != (question.summary or question.items[0].name)
                 ],
                 "change_url": item_url(pages, page, number, **change),
-                "remove_url": url_for(
-                    REMOVE_ENDPOINT, service_id=pages.service.id, page_id=page.id, number=number, **change
-                ),
+                "remove_url": _remove_url(pages, page, number, **change),
             }
         )
     problem = PROBLEMS.get(request.args.get("problem", ""))
@@ -176,7 +192,7 @@ def list_page(pages: CitizenPages, page: Page, name: str, max_answers_bytes: int
         if first and "problem" not in request.args:
             return _item(pages, page, name, 0, max_answers_bytes)  # nothing to list: item 1's questions
         _keep_alive(pages)
-        return render_page("citizen/add_another_list.html", **_list_context(pages, page, question, items))
+        return pages.render("citizen/add_another_list.html", **_list_context(pages, page, question, items))
     if ANOTHER not in request.form:
         if first:
             return _item(pages, page, name, 0, max_answers_bytes)  # item 1's questions, posted here
@@ -190,12 +206,12 @@ def list_page(pages: CitizenPages, page: Page, name: str, max_answers_bytes: int
         message = f"Select yes if you need to add {'another' if items.items else 'a'} {question.singular}"
         context["errors"] = [{"text": message, "href": f"#{ANOTHER}"}]
         context["error"] = message
-        return render_page("citizen/add_another_list.html", **context)
+        return pages.render("citizen/add_another_list.html", **context)
     errors = pages.journey.page_errors(page)
     if errors:
         context["errors"] = error_links(pages, page, errors, **_change())
         context["error"] = errors.get(name)
-        return render_page("citizen/add_another_list.html", **context)
+        return pages.render("citizen/add_another_list.html", **context)
     _keep_alive(pages)
     return redirect(pages.after_answer_url(page, pages.journey, change=bool(_change())), 303)
 
@@ -259,7 +275,7 @@ def _item(pages: CitizenPages, page: Page, name: str, index: int, max_answers_by
             for item_question in each.pages[0].questions:
                 raw.update(answer_forms.to_raw(each, item_question, items.items[index].get(item_question)))
         context = _item_context(pages, page, question, items, index, raw, {}, token)
-        return render_page("citizen/add_another_item.html", **context)
+        return pages.render("citizen/add_another_item.html", **context)
     given, raw = answer_forms.parse_page(each, each.pages[0].questions, request.form)
     try:
         repeating.save_item(
@@ -276,7 +292,7 @@ def _item(pages: CitizenPages, page: Page, name: str, index: int, max_answers_by
         )
     except repeating.ItemInvalid as invalid:
         context = _item_context(pages, page, question, items, index, raw, invalid.errors, token)
-        return render_page("citizen/add_another_item.html", **context)
+        return pages.render("citizen/add_another_item.html", **context)
     except repeating.ItemError as refused:
         return _refused(pages, page, refused)
     return redirect(_list_url(pages, page), 303)
@@ -304,7 +320,7 @@ def remove_page(pages: CitizenPages, page: Page, name: str, number: str) -> Any:
     }
     if request.method == "GET":
         _keep_alive(pages)
-        return render_page("citizen/add_another_remove.html", **context)
+        return pages.render("citizen/add_another_remove.html", **context)
     posted = request.form.get(TOKEN, "")
     if posted != context["token"]:
         return _back_to_list(pages, page, "changed")
@@ -315,7 +331,7 @@ def remove_page(pages: CitizenPages, page: Page, name: str, number: str) -> Any:
         message = f"Select yes if you want to remove {shown}"
         context["errors"] = [{"text": message, "href": f"#{REMOVE}"}]
         context["error"] = message
-        return render_page("citizen/add_another_remove.html", **context)
+        return pages.render("citizen/add_another_remove.html", **context)
     try:
         repeating.remove_item(
             session=db(),

@@ -30,7 +30,7 @@ from .case_status import status_url
 from .citizen_shell import client_key, forms_cap, too_many_requests
 from .common import db, one_statement_at_a_time, render_page, settings
 from .journey_pages import JourneyPages, hidden_inputs, page_fields
-from .upload_pages import continue_errors, file_page, file_question
+from .upload_pages import file_question, file_question_page
 
 bp = Blueprint("citizen", __name__)
 
@@ -81,6 +81,7 @@ class CitizenJourney(JourneyPages):
     question_endpoint = "citizen.question"
     check_answers_endpoint = "citizen.check_answers"
     item_endpoint = "citizen.add_another_item"
+    remove_endpoint = "citizen.add_another_remove"
 
     def __init__(self, form_session: form_sessions.FormSessionState):
         self.form_session = form_session
@@ -333,16 +334,7 @@ def question(service_id: str, page_id: str) -> Any:
     if asked_file is not None:
         # A file question's page (runtime.web.uploads posts its files). A post here is Continue
         # with no file chosen: its answer is never read from typed fields.
-        if request.method == "POST":
-            errors = continue_errors(journey.journey, journey.form_session.id, page, asked_file)
-            if errors:
-                return file_page(journey, journey.form_session.id, page, asked_file, errors)
-            change = request.args.get("change") == "1"
-            return redirect(journey.after_answer_url(page, journey.journey, change=change), 303)
-        submitting.keep_alive(
-            session=db(), form_session=journey.form_session, minutes=settings().session_timeout_minutes
-        )
-        return file_page(journey, journey.form_session.id, page, asked_file)
+        return file_question_page(journey, page, asked_file)
     if request.method == "GET":
         submitting.keep_alive(
             session=db(), form_session=journey.form_session, minutes=settings().session_timeout_minutes

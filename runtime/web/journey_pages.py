@@ -136,9 +136,18 @@ class JourneyPages:
     question_endpoint: str
     check_answers_endpoint: str
     item_endpoint: str | None = None  # an add-another question's item page (runtime.web.add_another)
+    remove_endpoint: str | None = None  # and its removal page
+    upload_endpoint = "uploads.upload_file"  # a file question's posts (runtime.web.uploads)
+    remove_file_endpoint = "uploads.remove_file"
 
     service: Definition
     journey: Journey
+
+    def render(self, template: str, status: int = 200, **context: Any) -> Any:
+        """A page of the journey (a citizen template, ``citizen/*.html``), as this face shows it."""
+        from .common import render_page
+
+        return render_page(template, status, **context)
 
     @property
     def url_args(self) -> dict[str, Any]:

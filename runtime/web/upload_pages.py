@@ -14,20 +14,22 @@ ever on disk in full.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flask import Request, current_app, request, url_for
+from flask import Request, abort, current_app, redirect, request, url_for
+from werkzeug.wrappers import Response
 
 from .. import rendering
 from ..data import uploads as upload_data
 from ..definition import Page
 from ..journey import Journey
-from ..services import uploading
+from ..services import answer_stores, uploading
 from ..services.uploading import SCANNER_DOWN
 from ..uploads import too_large
 from ..widgets.file import max_files, max_size_mb, size_in_words
-from .common import db, new_session, render_page, settings
+from .common import db, new_session, settings
 from .journey_pages import JourneyPages
 
 # The page's own fields around a file (the CSRF token, the button) and multipart's headers.
@@ -185,7 +187,7 @@ def file_page(
             "size": size_in_words(row.size_bytes),
             "waiting": row.status == upload_data.WAITING,
             "remove_url": url_for(
-                "uploads.remove_file", service_id=service.id, page_id=page.id, upload_id=row.id, **args
+                journey.remove_file_endpoint, page_id=page.id, upload_id=row.id, **journey.url_args, **args
             ),
         }
         for row in rows
@@ -198,7 +200,7 @@ def file_page(
     hint = params["hint"]["text"].replace(f"smaller than {max_size_mb(q)}MB", f"smaller than {limit_mb}MB")
     params["hint"] = {"text": hint}
     back = journey.page_url(None) if change else journey.back_url(page, change=change)
-    return render_page(
+    return journey.render(
         "citizen/file_question.html",
         status,
         service=service,
@@ -207,9 +209,158 @@ def file_page(
         files=files,
         full=len(rows) >= max_files(q),
         upload=params,
-        upload_url=url_for("uploads.upload_file", service_id=service.id, page_id=page.id, **args),
+        upload_url=url_for(journey.upload_endpoint, page_id=page.id, **journey.url_args, **args),
         banner=banner,
         errors=rendering.error_summary(service, errors),
         back_url=back,
         unscanned=settings().allow_unscanned_uploads,
     )
+
+
+# -- the posts, for any face that walks a journey (the citizen's, and the builder's "try it") -----
+
+
+def uploads_of_app() -> uploading.Uploads:
+    """The app's storage, scanner and quarantine folder (``runtime.web.uploads.init_app``)."""
+    return current_app.extensions["civicforms.uploads"]  # type: ignore[no-any-return]
+
+
+def drain(limit: int) -> None:
+    """Read what is left of the body and throw it away, up to ``limit`` bytes."""
+    stream = request.environ.get("wsgi.input")
+    left = min(request.content_length or 0, limit)
+    while stream is not None and left > 0:
+        chunk = stream.read(min(left, 1024 * 1024))
+        if not chunk:
+            break
+        left -= len(chunk)
+
+
+def _change_args() -> dict[str, Any]:
+    return {"change": "1"} if request.args.get("change") == "1" else {}
+
+
+def limit_upload(pages: JourneyPages, page: Page | None) -> None:
+    """Before an upload's body is read (from a url value preprocessor: they run before every
+    before_request hook, the CSRF check among them): its limit, and where its file streams to.
+    A body over the limit by its Content-Length is read and thrown away unwritten, and the page
+    says the file is too large."""
+    question = file_question(page, pages.service.file_questions) if page is not None else None
+    if page is None or question is None:
+        return
+    limit = uploading.max_bytes(pages.service, question, settings().max_upload_mb)
+    length = request.content_length
+    if length is not None and length > limit + FORM_OVERHEAD_BYTES:
+        # Refused by its Content-Length, before a byte of it is read, let alone written.
+        if length > DRAIN_CAP_BYTES:
+            abort(413)
+        drain(length)
+        abort(redirect(pages.page_url(page, error=TOO_LARGE, **_change_args()), 303))
+    request.max_content_length = limit + FORM_OVERHEAD_BYTES
+    # werkzeug's multipart decoder counts its buffer (each 64KB read of the file, and the bytes of
+    # the last that a boundary may start in) against this: at 64KB, most files over 1MB were 413.
+    request.max_form_memory_size = 2 * FORM_OVERHEAD_BYTES
+    request.upload_sink = UploadSink(uploads_of_app().quarantine_dir, limit)  # type: ignore[attr-defined]
+
+
+def clean_up_upload() -> None:
+    """What a request streamed in and its view did not take is deleted (a teardown)."""
+    sink: UploadSink | None = getattr(request, "upload_sink", None)
+    if sink is not None:
+        sink.clean_up()
+
+
+def _back_to(pages: JourneyPages, page: Page, **args: Any) -> Response:
+    return redirect(pages.page_url(page, **_change_args(), **args), 303)
+
+
+def _show(again: Callable[[], Any], pages: JourneyPages, page: Page, question: str, message: str) -> Any:
+    """The page again, with ``message`` at its file input (the latest files read again)."""
+    fresh = again()
+    fresh = fresh if isinstance(fresh, JourneyPages) else pages
+    return file_page(fresh, fresh.form_session.id, page, question, {question: message})  # type: ignore[attr-defined]
+
+
+def upload_post(pages: JourneyPages, page: Page, question: str, again: Callable[[], Any]) -> Any:
+    """Upload the chosen file ("Upload file"), or upload it if one is chosen and go on
+    ("Continue"). ``pages`` has a ``form_session`` (``answer_stores.Holder``); ``again`` reads
+    the journey afresh (or gives where to go instead, a Response)."""
+    holder: answer_stores.Holder = pages.form_session  # type: ignore[attr-defined]
+    minutes = settings().session_timeout_minutes
+    continuing = request.form.get("action") == "continue"
+    chosen = request.files.get(question)
+    sink: UploadSink | None = getattr(request, "upload_sink", None)
+    uploaded = None
+    if chosen is not None and chosen.filename:
+        part = sink.take(chosen.stream) if sink is not None else None
+        if part is None:
+            abort(400)
+        if part.over:
+            part.path.unlink(missing_ok=True)
+            limit = uploading.max_bytes(pages.service, question, settings().max_upload_mb)
+            return _show(again, pages, page, question, too_large(limit))
+        try:
+            row = uploading.receive(
+                session=db(),
+                files=uploads_of_app(),
+                definition=pages.service,
+                form_session=holder,
+                question=question,
+                filename=chosen.filename,
+                path=part.path,
+                minutes=minutes,
+            )
+        except uploading.UploadRefused as refused:
+            return _show(again, pages, page, question, refused.message)
+        except uploading.UploadWaiting as waiting:
+            return _show(again, pages, page, question, waiting.message)
+        uploaded = row.id
+    elif not continuing:
+        name = pages.service.error_name(question)
+        return _show(again, pages, page, question, f"Select {name}")
+    if not continuing:
+        return _back_to(pages, page, uploaded=uploaded)
+    # Continue: nothing goes on while a file waits for its scan (tried again now), and the
+    # page's rules hold (required, how many files).
+    rescanned = uploading.rescan_form(
+        session=db(), files=uploads_of_app(), form_session_id=holder.id, question=question
+    )
+    if rescanned.waiting:
+        return _show(again, pages, page, question, uploading.SCANNER_DOWN)
+    if rescanned.infected:
+        return _show(again, pages, page, question, uploading.INFECTED)
+    fresh = again()
+    if not isinstance(fresh, JourneyPages):
+        return fresh
+    return file_question_page(fresh, page, question)
+
+
+def remove_post(pages: JourneyPages, page: Page, question: str, upload_id: str, again: Callable[[], Any]) -> Any:
+    """Remove one of the page's files."""
+    try:
+        uploading.remove(
+            session=db(),
+            files=uploads_of_app(),
+            definition=pages.service,
+            form_session=pages.form_session,  # type: ignore[attr-defined]
+            question=question,
+            upload_id=upload_id[:32],
+            minutes=settings().session_timeout_minutes,
+        )
+    except uploading.UploadRefused as refused:
+        return _show(again, pages, page, question, refused.message)
+    return _back_to(pages, page, removed="1")
+
+
+def file_question_page(pages: JourneyPages, page: Page, question: str) -> Any:
+    """A file question's page: shown (GET), or Continue (a post with no file chosen: its answer
+    is never read from typed fields) going on once the page's rules hold."""
+    holder: answer_stores.Holder = pages.form_session  # type: ignore[attr-defined]
+    if request.method == "POST":
+        errors = continue_errors(pages.journey, holder.id, page, question)
+        if errors:
+            return file_page(pages, holder.id, page, question, errors)
+        change = request.args.get("change") == "1"
+        return redirect(pages.after_answer_url(page, pages.journey, change=change), 303)
+    answer_stores.keep_alive(session=db(), holder=holder, minutes=settings().session_timeout_minutes)
+    return file_page(pages, holder.id, page, question)

@@ -5,6 +5,14 @@ The pages are the citizen runtime's own templates (``citizen/*.html``, which
 comes next, which are skipped and what is wrong is ``runtime.journey.Journey``, as for
 citizens. The answers live in the staff member's preview session (one per staff member and
 service, ``runtime.data.drafts``): no form session, submission or citizen record is ever made.
+
+An add-another question's pages and a file question's are the runtime's own too
+(``runtime.web.add_another``, ``runtime.web.upload_pages``), given the preview session as where
+the answers are kept (``builder.drafting.PreviewAnswers``): an item is added, changed and removed,
+and a file uploaded (streamed in, checked, scanned for viruses and stored) and removed, by the
+same use cases as a citizen's. The files are held by the preview session, apart from citizens',
+never reach staff, and are deleted when the staff member starts again (or, with the preview
+session, when the draft is discarded or published: the purge of forgotten files).
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, redirect, request, url_for
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from builder import drafting
@@ -19,12 +28,14 @@ from builder.web.editing import Editing, department_of, service_for
 from builder.web.views.publish import plain_problem
 from runtime import answers as answer_forms
 from runtime import staff as core
-from runtime.data import drafts
+from runtime.data import uploads as upload_data
 from runtime.definition import Definition, Page
 from runtime.journey import Journey
 from runtime.references import new_reference
 from runtime.validation import compiled
-from runtime.web.common import db, render_page
+from runtime.web import upload_pages
+from runtime.web.add_another import asks_list, item_page, list_page, remove_page
+from runtime.web.common import db, render_page, settings
 from runtime.web.journey_pages import CappedForm, JourneyPages
 from runtime.web.staff import current_user, requires
 
@@ -37,13 +48,23 @@ class Trial(JourneyPages):
     start_endpoint = "try_it.start"
     question_endpoint = "try_it.question"
     check_answers_endpoint = "try_it.check_answers"
+    item_endpoint = "try_it.add_another_item"
+    remove_endpoint = "try_it.add_another_remove"
+    upload_endpoint = "try_it.upload_file"
+    remove_file_endpoint = "try_it.remove_file"
 
-    def __init__(self, editing: Editing, service: Definition, user_id: int, answers: dict[str, Any]):
+    def __init__(self, editing: Editing, service: Definition, user_id: int, kept: drafting.PreviewAnswers):
         self.editing = editing
         self.service = service
         self.service_id = editing.service_id  # the URL's, even were the draft's "id" to differ
         self.user_id = user_id
-        self.journey = Journey(compiled(service), answers)
+        self.form_session = kept  # where the runtime's add-another and upload use cases keep answers
+        self.journey = Journey(compiled(service), kept.answers)
+
+    def render(self, template: str, status: int = 200, **context: Any) -> Any:
+        """A citizen page (``citizen/x.html``) as "try it" shows it (``builder/try_it/x.html``,
+        which adds the banner)."""
+        return _render(template.replace("citizen/", "builder/try_it/", 1), self, status, **context)
 
     @property
     def url_args(self) -> dict[str, Any]:
@@ -85,8 +106,21 @@ def _load(service_id: str) -> tuple[Editing, Trial | None]:
         return editing, None
     user = current_user()
     assert user is not None and user.id is not None  # requires() signed them in
-    row = drafts.get_preview_session(session=db(), user_id=user.id, service_id=service_id)
-    return editing, Trial(editing, service, user.id, _usable(service, row.answers if row is not None else {}))
+    kept = drafting.preview_answers(
+        session=db(), actor=user.id, service_id=service_id, minutes=settings().session_timeout_minutes
+    )
+    answers = _usable(service, kept.answers)
+    for question in service.file_questions:
+        # A file question's answer is its files as they are now (a file that waited for its
+        # virus scan joins once clean): read from their rows, never from what was stored.
+        files = upload_data.answer_of(
+            upload_data.unsent_uploads(session=db(), form_session_id=kept.id, question=question)
+        )
+        answers.pop(question, None)
+        if files:
+            answers[question] = files
+    kept.answers = answers
+    return editing, Trial(editing, service, user.id, kept)
 
 
 def _visited(editing: Editing) -> None:
@@ -165,6 +199,19 @@ def question(service_id: str, page_id: str) -> Any:
         # Not asked on this journey, or not reached yet: go where a citizen would be sent.
         return redirect(trial.page_url(journey.first_incomplete), 303)
 
+    listed = asks_list(service, page)
+    if listed is not None:
+        # An add-another question's list: the runtime's page (its items have pages of their own).
+        if request.method == "GET":
+            _visited(editing)
+        return list_page(trial, page, listed, settings().max_answers_bytes)
+    asked_file = upload_pages.file_question(page, service.file_questions)
+    if asked_file is not None:
+        # A file question's page: the runtime's (its files are posted to upload_file).
+        if request.method == "GET":
+            _visited(editing)
+        return upload_pages.file_question_page(trial, page, asked_file)
+
     if request.method == "GET":
         _visited(editing)
         return _question_page(trial, page, trial.raw_answers(page), {})
@@ -223,5 +270,107 @@ def restart(service_id: str) -> Response:
     editing = service_for(service_id, core.EDIT_DRAFTS)
     user = current_user()
     assert user is not None and user.id is not None
-    drafting.forget_try_it_answers(session=db(), actor=user.id, service_id=editing.service_id)
+    drafting.forget_try_it_answers(
+        session=db(), actor=user.id, service_id=editing.service_id, files=upload_pages.uploads_of_app()
+    )
     return redirect(url_for("try_it.start", service_id=editing.service_id), 303)
+
+
+def _list_trial(service_id: str, page_id: str) -> tuple[Trial, Page, str] | Any:
+    """The trial, page and add-another question of an item's page, or where to go instead."""
+    editing, trial = _load(service_id)
+    if trial is None:
+        return _unavailable(editing)
+    page = trial.service.page_by_id.get(page_id)
+    name = asks_list(trial.service, page) if page is not None else None
+    if page is None or name is None:
+        abort(404)
+    if not trial.journey.can_visit(page):
+        return redirect(trial.page_url(trial.journey.first_incomplete), 303)
+    return trial, page, name
+
+
+@bp.route("/services/<service_id>/try/pages/<page_id>/<number>", methods=["GET", "POST"])
+@requires(core.EDIT_DRAFTS, department=department_of)
+def add_another_item(service_id: str, page_id: str, number: str) -> Any:
+    """An add-another question's item ``number`` (``runtime.web.add_another``)."""
+    found = _list_trial(service_id, page_id)
+    if not isinstance(found, tuple):
+        return found
+    trial, page, name = found
+    return item_page(trial, page, name, number, settings().max_answers_bytes)
+
+
+@bp.route("/services/<service_id>/try/pages/<page_id>/<number>/remove", methods=["GET", "POST"])
+@requires(core.EDIT_DRAFTS, department=department_of)
+def add_another_remove(service_id: str, page_id: str, number: str) -> Any:
+    """Removing an add-another question's item ``number`` (``runtime.web.add_another``)."""
+    found = _list_trial(service_id, page_id)
+    if not isinstance(found, tuple):
+        return found
+    trial, page, name = found
+    return remove_page(trial, page, name, number)
+
+
+UPLOAD = "try_it.upload_file"
+
+
+@bp.url_value_preprocessor
+def _prepare_upload(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """Before an upload's body is read (and the CSRF check reads it): its limit, and where its
+    file streams to (``upload_pages.limit_upload``), for a signed-in staff member who may try
+    the service; anyone else's body stays within the usual limit, and the view refuses them."""
+    if endpoint != UPLOAD or request.method != "POST" or not values or current_user() is None:
+        return
+    try:
+        editing, trial = _load(str(values.get("service_id", "")))
+    except HTTPException:
+        return  # not theirs to try: the view says so
+    if trial is not None:
+        upload_pages.limit_upload(trial, trial.service.page_by_id.get(str(values.get("page_id", ""))))
+
+
+@bp.teardown_request
+def _clean_up_upload(_exc: BaseException | None) -> None:
+    upload_pages.clean_up_upload()
+
+
+def _file_trial(service_id: str, page_id: str) -> tuple[Trial, Page, str] | Any:
+    """The trial, page and file question of an upload or removal, or where to go instead."""
+    editing, trial = _load(service_id)
+    if trial is None:
+        return _unavailable(editing)
+    page = trial.service.page_by_id.get(page_id)
+    question = upload_pages.file_question(page, trial.service.file_questions) if page is not None else None
+    if page is None or question is None:
+        abort(404)
+    if not trial.journey.can_visit(page):
+        return redirect(trial.page_url(trial.journey.first_incomplete), 303)
+    return trial, page, question
+
+
+def _again(service_id: str) -> Any:
+    editing, trial = _load(service_id)
+    return trial if trial is not None else _unavailable(editing)
+
+
+@bp.post("/services/<service_id>/try/pages/<page_id>/upload")
+@requires(core.EDIT_DRAFTS, department=department_of)
+def upload_file(service_id: str, page_id: str) -> Any:
+    """Upload a file to a file question ("Upload file"), or go on ("Continue"): the citizen's
+    use case (``upload_pages.upload_post``), the file checked and scanned as any."""
+    found = _file_trial(service_id, page_id)
+    if not isinstance(found, tuple):
+        return found
+    trial, page, question = found
+    return upload_pages.upload_post(trial, page, question, again=lambda: _again(service_id))
+
+
+@bp.post("/services/<service_id>/try/pages/<page_id>/files/<upload_id>/remove")
+@requires(core.EDIT_DRAFTS, department=department_of)
+def remove_file(service_id: str, page_id: str, upload_id: str) -> Any:
+    found = _file_trial(service_id, page_id)
+    if not isinstance(found, tuple):
+        return found
+    trial, page, question = found
+    return upload_pages.remove_post(trial, page, question, upload_id, again=lambda: _again(service_id))
