@@ -425,7 +425,7 @@ def test_validate_runs_without_a_database_or_settings(tmp_path: Path) -> None:
 # -- sessions purge ---------------------------------------------------------------------------------
 
 
-def test_sessions_purge_deletes_only_expired_answers(database_url: str) -> None:
+def test_sessions_purge_deletes_only_expired_answers(database_url: str, tmp_path: Path) -> None:
     from datetime import timedelta
 
     from runtime.models import FormSession, utcnow
@@ -441,11 +441,16 @@ def test_sessions_purge_deletes_only_expired_answers(database_url: str) -> None:
         row.expires_at = utcnow() - timedelta(minutes=1)
         s.commit()
 
-    result = run("sessions", "purge", **db_env(database_url))
+    # Their files go too (docs/uploads.md): kept in the test's folders, never the repository's.
+    env = db_env(database_url) | {
+        "CIVICFORMS_UPLOAD_DIR": str(tmp_path / "uploads"),
+        "CIVICFORMS_QUARANTINE_DIR": str(tmp_path / "quarantine"),
+    }
+    result = run("sessions", "purge", **env)
     assert result.exit_code == 0, result.output
-    assert result.stdout == "deleted 1 expired session\n"
+    assert result.stdout == "deleted 1 expired session and 0 unsent files\n"
     with dbmod.session(engine) as s:
         assert form_sessions.get_form_session(session=s, token=live) is not None
         assert len(s.exec(select(FormSession)).all()) == 1
-    assert run("sessions", "purge", **db_env(database_url)).stdout == "deleted 0 expired sessions\n"
+    assert run("sessions", "purge", **env).stdout == "deleted 0 expired sessions and 0 unsent files\n"
     engine.dispose()
