@@ -400,6 +400,26 @@ HELPERS: Entry = (
 )
 HELPERS_PAGE = 25
 
+# The newer question types take the place of a question of the mix above, by its name: a file
+# question alone on its page (the partner's full name is asked alone on "Your partner"); the
+# rent in pounds and pence; the GP practice's number as a UK phone number; a time of day.
+INSTEAD: dict[str, tuple[str, Entry]] = {
+    "partner_name": (
+        "file",
+        (
+            "partner_income_proof",
+            "Upload proof of your partner's income",
+            "For example, a payslip or a letter about their benefits. A photo or scan is fine.",
+        ),
+    ),
+    "monthly_rent": ("money", ("monthly_rent", "How much rent do you pay each month?", None)),
+    "gp_phone": ("uk-phone", ("gp_phone", "What is your GP practice's phone number?", None)),
+    "day_centre_name": (
+        "time",
+        ("day_centre_arrival", "What time do you usually arrive at your day centre?", "For example, 9:30am or 2pm"),
+    ),
+}
+
 # Questions per question page (28 of them; with the eligibility page and the stop page, 30).
 PAGE_SIZES = [1, 4, 5, 3, 4, 4, 5, 3, 4, 1, 5, 4, 3, 4, 4, 5, 3, 4, 4, 3, 5, 3, 4, 3, 5, 1, 4, 1]
 
@@ -479,6 +499,10 @@ def _property(widget: str, entry: Entry) -> dict[str, Any]:
         prop = {"type": "integer", "minimum": 0, "maximum": 50}
     elif widget == "date":
         prop["dateBefore"] = "today"  # every date this service asks about is in the past
+    elif widget == "money":
+        prop["maximum"] = 300000  # £3,000.00 a month
+    elif widget == "file":
+        prop["maxItems"] = 2
     return prop
 
 
@@ -514,6 +538,10 @@ def _question(widget: str, entry: Entry) -> dict[str, Any]:
         question["spellcheck"] = False
     elif widget == "declaration":
         question["statement"] = "I confirm that the information I have given is correct"
+    elif widget in ("file", "money", "time", "uk-phone"):
+        question = {**WIDGETS[widget].new_question(label), **question}
+        if widget == "file":
+            question |= {"accept": ["jpeg", "png", "pdf"], "max_size_mb": 10}
     elif widget == "add-another":
         fresh = WIDGETS[widget].new_question(label)
         question |= {"singular": "person", "plural": "people", "questions": fresh["questions"]}
@@ -558,6 +586,9 @@ def large_service(service_id: str = SERVICE_ID) -> dict[str, Any]:
     if PAGE_SIZES[HELPERS_PAGE] != 1 or sequence[alone][0] != "textarea":
         raise ValueError("the add-another question must take a long text's page of its own")
     sequence[alone] = ("add-another", HELPERS)
+    sequence = [INSTEAD.get(entry[0], (widget, entry)) for widget, entry in sequence]
+    if sum(widget == "file" for widget, _entry in sequence) != 1:
+        raise ValueError("the file question must take the place of a question in the mix")
     for widget, entry in [("yes-no", ELIGIBILITY), *sequence]:
         name = entry[0]
         properties[name] = _property(widget, entry)
