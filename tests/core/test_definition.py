@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -270,6 +271,11 @@ def test_privacy_and_contact_come_last_in_their_canonical_order() -> None:
 
 
 def test_no_template_reads_the_raw_document() -> None:
+    """No template reads a definition's raw document (``service.doc``, ``definition.doc["..."]``);
+    a name that merely starts with "doc" (``form.documents``) is not it."""
     templates = Path(__file__).parents[2] / "runtime" / "web" / "templates"
+    raw = re.compile(r"\.doc\b")
     for path in templates.rglob("*.html"):
-        assert ".doc" not in path.read_text(encoding="utf-8"), path
+        assert not raw.search(path.read_text(encoding="utf-8")), path
+    assert raw.search("{{ service.doc['title'] }}") and raw.search("{{ definition.doc.title }}")
+    assert not raw.search("{{ form.documents }}")
