@@ -408,9 +408,14 @@ def describe_clause(doc: dict[str, Any], clause: Clause) -> str:
         inner: Clause = clause.value
         items = item_doc(doc, clause.question)
         asked = items["questions"].get(inner.question, {})
-        label = str(asked.get("short_label") or asked.get("label") or inner.question)
         words = operator_label(items, inner.question, inner.operator)
-        return f"any {singular}'s {lower_first(label)} {words} {_value_words(items, inner)}".rstrip()
+        value = _value_words(items, inner)
+        label = str(asked.get("short_label") or asked.get("label") or inner.question)
+        if not label.rstrip().endswith("?"):  # a noun phrase: "any person's relationship is Partner"
+            return f"any {singular}'s {lower_first(label)} {words} {value}".rstrip()
+        # A question with no short label, quoted as a page's own question is: "any person's answer
+        # to 'How are they related to you?' is Partner" (never "any person's how are they ... is").
+        return f"any {singular}'s answer to '{label}' {words} {value}".rstrip()
     label = doc.get("questions", {}).get(clause.question, {}).get("label", clause.question)
     words = operator_label(doc, clause.question, clause.operator)
     value = _value_words(doc, clause)

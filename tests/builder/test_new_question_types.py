@@ -476,7 +476,8 @@ def test_a_condition_on_any_item_s_answer_is_set_and_read_back(
     words = page(with_relationship.get(f"{BASE}/pages/bedrooms/")).select_one(".cf-condition")
     assert words is not None
     text = words.get_text(" ", strip=True)
-    assert text.startswith("Show this page only if any person's") and text.endswith("is Partner")
+    # The item question has no short label: quoted whole, as a page's own question is.
+    assert text == "Show this page only if any person's answer to 'How are they related to you?' is Partner"
     # read back into the same fields, the answer chosen from the item question's choices
     soup = page(with_relationship.get(url))
     assert soup.select_one("#clauses-0-item option[selected]")["value"] == "how_are_they_related_to_you"  # type: ignore[index]

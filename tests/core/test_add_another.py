@@ -276,6 +276,17 @@ def test_conditions_on_the_number_of_items_and_on_any_item_s_answer() -> None:
     assert path([AMY, JOHN]) == ["your-address", "household-members", "partner", "bedrooms", "your-details"]
 
 
+def test_a_condition_on_an_item_question_without_a_short_label_quotes_the_question() -> None:
+    """An item question with no short label (the builder's, say) is a question: quoted, as a
+    page's own question is, never "any person's how are they related to you? is Partner"."""
+    d = doc()
+    del d["questions"]["household"]["questions"]["relationship"]["short_label"]
+    partner = d["pages"][2]["show_if"]
+    assert describe_schema(d, partner) == (
+        "Show this page only if any person's answer to 'How are they related to you?' is Partner"
+    )
+
+
 def test_conditions_in_plain_words_read_back_and_written() -> None:
     d = doc()
     partner, bedrooms = d["pages"][2]["show_if"], d["pages"][3]["show_if"]
