@@ -89,6 +89,9 @@ class CitizenJourney(JourneyPages):
         self.engine: CompiledService = compiled(self.service)
         self.journey = Journey(self.engine, form_session.answers)
 
+    def render(self, template: str, status: int = 200, **context: Any) -> Any:
+        return render_page(template, status, **context)
+
 
 def _journey(service_id: str) -> CitizenJourney | None:
     form_session = _form_session(service_id)

@@ -144,10 +144,9 @@ class JourneyPages:
     journey: Journey
 
     def render(self, template: str, status: int = 200, **context: Any) -> Any:
-        """A page of the journey (a citizen template, ``citizen/*.html``), as this face shows it."""
-        from .common import render_page
-
-        return render_page(template, status, **context)
+        """A page of the journey (a citizen template, ``citizen/*.html``), as this face shows it:
+        each subclass says how (``runtime.web.common.render_page`` for citizens)."""
+        raise NotImplementedError
 
     @property
     def url_args(self) -> dict[str, Any]:
