@@ -141,9 +141,9 @@ def test_two_designers_in_review_mode(review_server: ReviewServer, browser: Any,
         edit(erin, server, "confirmation", "Confirmation page title", "We have your application")
         preview(erin, server)
 
-        # Dana has the publish page open (her button says version 3) while Erin publishes.
+        # Dana has the publish page open (her button says version 4) while Erin publishes.
         dana.goto(publish_url)
-        expect(dana.locator("button.cf-publish")).to_have_text("Publish version 3")
+        expect(dana.locator("button.cf-publish")).to_have_text("Publish version 4")
         erin.goto(publish_url)
         credits = erin.locator(".cf-contribution")
         expect(credits).to_have_count(2)
@@ -152,11 +152,11 @@ def test_two_designers_in_review_mode(review_server: ReviewServer, browser: Any,
         axe(erin)
         erin.locator("button.cf-publish").click()
         expect(erin.locator(".cf-published")).to_contain_text("sent to IT for review")
-        expect(erin.locator(".cf-sent")).to_contain_text("Version 3 with these changes was sent to IT for review")
+        expect(erin.locator(".cf-sent")).to_contain_text("Version 4 with these changes was sent to IT for review")
         expect(erin.locator("button.cf-publish")).to_have_count(0)
         axe(erin)
 
-        branch = f"service/{SERVICE}-v3"
+        branch = f"service/{SERVICE}-v4"
         assert git(server.remote, "log", "-1", "--format=%an", branch) == "Erin Editor"
         message = git(server.remote, "log", "-1", "--format=%B", branch)
         assert f"Co-authored-by: Dana Designer <{DESIGNER_EMAIL}>" in message
@@ -164,7 +164,7 @@ def test_two_designers_in_review_mode(review_server: ReviewServer, browser: Any,
         # Dana's stale button: a clear message, nothing more sent.
         dana.locator("button.cf-publish").click()
         expect(dana.locator(".govuk-error-summary")).to_contain_text(
-            "These changes were sent to IT for review a moment ago by Erin Editor as version 3"
+            "These changes were sent to IT for review a moment ago by Erin Editor as version 4"
         )
         axe(dana)
         assert git(server.remote, "branch", "--list", "service/*").split() == [branch]
@@ -176,7 +176,7 @@ def test_two_designers_in_review_mode(review_server: ReviewServer, browser: Any,
         path = server.it / "form_definitions" / f"{SERVICE}.json"
         doc = json.loads(path.read_text())
         doc["confirmation"]["title"] = "IT: application received"
-        doc["version"] = 4
+        doc["version"] = 5
         path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
         git(server.it, "commit", "--quiet", "-am", "IT rewords the confirmation")
         git(server.it, "push", "--quiet", "origin", "HEAD:main")
@@ -198,7 +198,7 @@ def test_two_designers_in_review_mode(review_server: ReviewServer, browser: Any,
         expect(dana.locator(".cf-updated")).to_be_visible()
         axe(dana)
 
-    # IT loads main (version 4 goes live); rolling back to version 2 asks first.
+    # IT loads main (version 5 goes live); rolling back to version 3 (the shipped one) asks first.
     engine = dbmod.make_engine(f"sqlite:///{server.database}")
     try:
         with dbmod.session(engine) as s:
@@ -210,11 +210,11 @@ def test_two_designers_in_review_mode(review_server: ReviewServer, browser: Any,
         sign_in(rae, server, REVIEWER_EMAIL)
         rae.goto(server(f"/builder/services/{SERVICE}/history"))
         axe(rae)  # the roll back buttons' names contain their visible text (WCAG 2.5.3)
-        rae.get_by_role("button", name="Roll back to this version (version 2)").click()
-        expect(rae.locator("h1")).to_have_text("Roll back to version 2?")
-        expect(rae.locator(".cf-roll-back-what")).to_contain_text("This sends version 5 with version 2's content")
+        rae.get_by_role("button", name="Roll back to this version (version 3)").click()
+        expect(rae.locator("h1")).to_have_text("Roll back to version 3?")
+        expect(rae.locator(".cf-roll-back-what")).to_contain_text("This sends version 6 with version 3's content")
         expect(rae.locator(".cf-summary")).to_contain_text("IT: application received")
         axe(rae)
         rae.locator("a.cf-cancel").click()
         expect(rae.locator("h1")).to_have_text("Version history")
-        assert git(server.remote, "branch", "--list", "service/*").split() == [f"service/{SERVICE}-v3"]
+        assert git(server.remote, "branch", "--list", "service/*").split() == [f"service/{SERVICE}-v4"]
