@@ -251,7 +251,7 @@ class Citizen:
     def scanned(self) -> None:
         """A file question's page needs a virus scanner: an app made with settings of a test's own
         (no clamd address, files in the repository's instance/) gets the run's clamd and the
-        test's folder instead, as its uploads (runtime.web.uploads.files)."""
+        test's folder instead, as its uploads (runtime.web.upload_pages.uploads_of_app)."""
         app = self.client.application
         if app.extensions["civicforms.settings"].clamd_address or self.files is None:
             return

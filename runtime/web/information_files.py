@@ -23,8 +23,7 @@ from ..services import case_files, uploading
 from ..widgets.file import size_in_words
 from .case_status import _information_page
 from .common import db, settings
-from .upload_pages import DRAIN_CAP_BYTES, FORM_OVERHEAD_BYTES, UploadSink
-from .uploads import _drain, files
+from .upload_pages import DRAIN_CAP_BYTES, FORM_OVERHEAD_BYTES, UploadSink, drain, uploads_of_app
 
 bp = Blueprint("information_files", __name__)
 
@@ -78,7 +77,7 @@ def documents_of(row: InformationRequest, errors: dict[str, str]) -> list[dict[s
         mine = [u for u in rows if u.question == field]
         error = errors.get(field)
         if error is None and too_large and request.args.get("document") == str(number):
-            error = uploads.too_large(case_files.document_max_bytes(files()))
+            error = uploads.too_large(case_files.document_max_bytes(uploads_of_app()))
         out.append(
             {
                 "number": number,
@@ -106,7 +105,7 @@ def documents_of(row: InformationRequest, errors: dict[str, str]) -> list[dict[s
 
 def documents_hint() -> str:
     """The limits of a document's files, in plain words."""
-    mb = case_files.document_max_bytes(files()) // (1024 * 1024)
+    mb = case_files.document_max_bytes(uploads_of_app()) // (1024 * 1024)
     return (
         f"Each file must be a JPG, PNG or PDF, smaller than {mb}MB. "
         f"You can upload up to {case_files.MAX_FILES_PER_DOCUMENT} files for each document."
@@ -124,17 +123,17 @@ def _prepare(endpoint: str | None, values: dict[str, Any] | None) -> None:
     its file streams to; a body too large by its Content-Length is thrown away unread."""
     if endpoint not in UPLOADS or request.method != "POST" or not values:
         return
-    limit = case_files.document_max_bytes(files())
+    limit = case_files.document_max_bytes(uploads_of_app())
     length = request.content_length
     if length is not None and length > limit + FORM_OVERHEAD_BYTES:
         if length > DRAIN_CAP_BYTES:
             abort(413)
-        _drain(length)
+        drain(length)
         _, _, page = _found(str(values.get("token", "")), endpoint == UPLOADS[1])
         abort(redirect(f"{page}?error={TOO_LARGE}&document={int(values.get('number', 0))}", 303))
     request.max_content_length = limit + FORM_OVERHEAD_BYTES
     request.max_form_memory_size = 2 * FORM_OVERHEAD_BYTES  # werkzeug counts its 64KB reads: uploads.py
-    request.upload_sink = UploadSink(files().quarantine_dir, limit)  # type: ignore[attr-defined]
+    request.upload_sink = UploadSink(uploads_of_app().quarantine_dir, limit)  # type: ignore[attr-defined]
 
 
 @bp.teardown_request
@@ -161,11 +160,11 @@ def _upload(token: str, number: int, from_status: bool) -> Any:
         abort(400)
     if part.over:
         part.path.unlink(missing_ok=True)
-        return _show(row, case, field, uploads.too_large(case_files.document_max_bytes(files())))
+        return _show(row, case, field, uploads.too_large(case_files.document_max_bytes(uploads_of_app())))
     try:
         kept = case_files.receive_document(
             session=db(),
-            files=files(),
+            files=uploads_of_app(),
             request_id=cast(int, row.id),
             number=number,
             filename=chosen.filename,
@@ -184,7 +183,7 @@ def _remove(token: str, number: int, upload_id: str, from_status: bool) -> Any:
     field = cases.document_field(number)
     try:
         case_files.remove_document(
-            session=db(), files=files(), request_id=cast(int, row.id), number=number, upload_id=upload_id[:32]
+            session=db(), files=uploads_of_app(), request_id=cast(int, row.id), number=number, upload_id=upload_id[:32]
         )
     except case_files.RequestClosed:
         return redirect(page, 303)

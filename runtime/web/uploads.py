@@ -12,19 +12,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, abort, current_app, redirect, request, url_for
+from flask import Blueprint, Flask, abort, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from ..definition import Page
 from ..services import uploading
 from .citizen import CitizenJourney, _choose_first, _expired, _journey, _left_idle
-from .upload_pages import clean_up_upload, drain, file_question, limit_upload, remove_post, upload_post
+from .upload_pages import clean_up_upload, file_question, limit_upload, remove_post, upload_post
 
 bp = Blueprint("uploads", __name__)
 
 UPLOAD = "uploads.upload_file"
-
-_drain = drain  # runtime.web.information_files reads a request's body away with it too
 
 
 def init_app(app: Flask) -> None:
@@ -32,11 +30,6 @@ def init_app(app: Flask) -> None:
     logs a warning then when files would not be scanned)."""
     app.extensions["civicforms.uploads"] = uploading.uploads_for(app.extensions["civicforms.settings"])
     app.register_blueprint(bp)
-
-
-def files() -> uploading.Uploads:
-    """The app's storage, scanner and quarantine folder."""
-    return current_app.extensions["civicforms.uploads"]  # type: ignore[no-any-return]
 
 
 def _page_and_question(journey: CitizenJourney, page_id: str) -> tuple[Page, str]:
