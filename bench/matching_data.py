@@ -569,6 +569,72 @@ def _field_values(
     return {name: _free_text(name, widget, schema, rng)}
 
 
+def _load_journeys() -> Any:
+    """tests/journeys.py: the one place that says how a file question's and an add-another
+    question's steps are posted and stored (bench/run.py loads it the same way)."""
+    from bench.run import JOURNEYS as journeys
+
+    return journeys
+
+
+class _Journeys:
+    """tests/journeys.py, loaded when first used (bench/run.py imports Flask)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_load_journeys(), name)
+
+
+JOURNEYS = _Journeys()
+
+
+def upload_for(definition: Any, name: str) -> Any:
+    """The file a citizen uploads to file question ``name``: tests/journeys.py's photo (a JPEG)
+    or passport scan (a PNG), whichever the question takes."""
+    accept = definition.question(name).accept
+    for file in (JOURNEYS.PHOTO, JOURNEYS.PASSPORT):
+        if file.name.rsplit(".", 1)[1].replace("jpg", "jpeg") in accept:
+            return file
+    raise ValueError(f"{definition.id}: no generated file fits {name!r} (it takes {', '.join(accept)})")
+
+
+def _item_fields(definition: Any, name: str, rng: random.Random, today: date) -> dict[str, Any]:
+    """The fields one item of add-another question ``name`` posts (a generated person, say)."""
+    each = definition.item_definition(name)
+    form: dict[str, Any] = {}
+    for item in each.questions:
+        if each.questions[item].widget == "yes-no":
+            form[item] = rng.choice(["yes", "no"])
+        else:
+            form.update(_field_values(each, item, {}, {}, rng, today))
+    return form
+
+
+def _file_or_item_steps(
+    definition: Any, page: Any, rng: random.Random, today: date
+) -> list[tuple[str, dict[str, Any]]] | None:
+    """A file question's page or an add-another question's steps, as tests/journeys.py posts
+    them (None for any other page). A file question's page posts the file (an ``UploadFile``:
+    a client sends it multipart to the page's upload form). An add-another question's steps
+    add between one and three items (within its schema's ``minItems``/``maxItems``): item 1 on
+    the list's page, "Yes" to adding another, item n on ``<page>/<n>``, then "No"."""
+    widgets = {name: definition.questions[name].widget for name in page.questions}
+    if "file" in widgets.values():
+        return [(page.id, {name: upload_for(definition, name) for name, w in widgets.items() if w == "file"})]
+    listed = [name for name, w in widgets.items() if w == "add-another"]
+    if not listed:
+        return None
+    schema = definition.property_schema(listed[0])
+    low = max(1, int(schema.get("minItems", 1)))
+    count = rng.randint(low, max(low, min(3, int(schema.get("maxItems", 3)))))
+    steps = [(page.id, _item_fields(definition, listed[0], rng, today))]
+    for n in range(2, count + 1):
+        steps += [
+            (page.id, {"add-another": "yes"}),
+            (f"{page.id}/{n}", _item_fields(definition, listed[0], rng, today)),
+        ]
+    return [*steps, (page.id, {"add-another": "no"})]
+
+
 def form_posts_for(
     definition: Any, details: dict[str, str], rng: random.Random, today: date | None = None
 ) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]:
@@ -577,7 +643,9 @@ def form_posts_for(
 
     An identity kind in ``details`` goes to the question the identity maps it to; a yes-no
     question is answered so the journey asks for the details given (and no others, when it can)
-    and never ends on a page that stops it. Raises ValueError if the answers are not complete.
+    and never ends on a page that stops it. A file question's page posts an ``UploadFile`` (send
+    it multipart to the page's upload form) and an add-another question's steps add generated
+    items (``_file_or_item_steps``). Raises ValueError if the answers are not complete.
     """
     from runtime import validation
     from runtime.answers import parse_page
@@ -591,10 +659,19 @@ def form_posts_for(
     unwanted = {p.split(".")[0] for k, p in identity.items() if k not in details} - wanted
     journey = Journey(service, {})
     page = journey.path[0] if journey.path else None
-    posts = []
+    posts: list[tuple[str, dict[str, Any]]] = []
     while page is not None:
         if page.stop:
             raise ValueError(f"{definition.id}: the journey stops at page {page.id!r}")
+        steps = _file_or_item_steps(definition, page, rng, today)
+        if steps is not None:  # the steps' answers as the pages store them (tests/journeys.py)
+            for page_id, fields in steps:
+                _, given = JOURNEYS.step_answers(definition, page_id, fields, journey.answers)
+                if given is not None:
+                    journey = journey.answer(page, given)
+                posts.append((page_id, fields))
+            page = journey.next_page(page)
+            continue
         form = _Form()
         for name in page.questions:
             if definition.questions[name].widget != "yes-no":
@@ -628,7 +705,10 @@ def answers_for(
     definition: Any, details: dict[str, str], rng: random.Random, today: date | None = None
 ) -> dict[str, Any]:
     """Answers that ``definition`` (a document, or a ``runtime.definition.Definition``) accepts,
-    carrying ``details`` where its identity mapping puts them, parsed as the service parses a post."""
+    carrying ``details`` where its identity mapping puts them, parsed as the service parses a post.
+    A file question's answer is the stored shape with a placeholder id (tests/journeys.py's
+    ``step_answers``) naming no stored file: a caller that stores the answers uploads
+    ``upload_for``'s file through the upload use case instead (bench/matching_truth.py's ``send``)."""
     return form_posts_for(definition, details, rng, today)[1]
 
 

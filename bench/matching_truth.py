@@ -47,6 +47,7 @@ import random  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections import defaultdict  # noqa: E402
+from dataclasses import replace  # noqa: E402
 from typing import Any  # noqa: E402
 
 from sqlmodel import select  # noqa: E402
@@ -59,7 +60,7 @@ from runtime.cases import CaseUrls  # noqa: E402
 from runtime.data import form_sessions  # noqa: E402
 from runtime.journey import Journey  # noqa: E402
 from runtime.models import MatchCandidate, MatchingJob, Submission  # noqa: E402
-from runtime.services import submitting  # noqa: E402
+from runtime.services import submitting, uploading  # noqa: E402
 from runtime.validation import compiled  # noqa: E402
 
 PRECISION_TARGET = 0.995
@@ -72,8 +73,12 @@ SWEEP_FLOOR = -60.0
 SWEEP_WEIGHTS = (-10.0, -8.0, -6.0, -4.0, -2.0, 0.0, 2.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 
 
-def send(engine: Any, definitions: dict[str, Any], answers: dict[str, Any], service_id: str) -> str:
-    """One application the whole way: a form session, each page saved, then sent."""
+def send(
+    engine: Any, definitions: dict[str, Any], answers: dict[str, Any], service_id: str, files: uploading.Uploads
+) -> str:
+    """One application the whole way: a form session, each page saved, then sent. A file
+    question's file goes through the upload use case (checked, scanned, stored: its answer is
+    the stored file's, not the generated answer's placeholder)."""
     definition = definitions[service_id]
     with dbmod.session(engine) as s:
         token = submitting.start(session=s, service=definition, minutes=MINUTES)
@@ -82,6 +87,8 @@ def send(engine: Any, definitions: dict[str, Any], answers: dict[str, Any], serv
         journey = Journey(compiled(definition), {})
         while (page := journey.first_incomplete) is not None and not page.stop:
             given = {q: answers[q] for q in page.questions if q in answers}
+            for q in set(given) & set(definition.file_questions):
+                given[q] = _upload(s, files, definition, state, q)
             journey = submitting.save_page(
                 session=s,
                 journey=journey,
@@ -95,6 +102,24 @@ def send(engine: Any, definitions: dict[str, Any], answers: dict[str, Any], serv
             session=s, service=definition, form_session=state, minutes=MINUTES, secret_key=SECRET, urls=URLS
         )
         return sent.reference
+
+
+def _upload(session: Any, files: uploading.Uploads, definition: Any, state: Any, question: str) -> Any:
+    """Upload the generated file for ``question`` (bench/matching_data.py's choice): its answer."""
+    file = matching_data.upload_for(definition, question)
+    path = files.incoming_path()
+    path.write_bytes(file.content)
+    uploading.receive(
+        session=session,
+        files=files,
+        definition=definition,
+        form_session=state,
+        question=question,
+        filename=file.name,
+        path=path,
+        minutes=MINUTES,
+    )
+    return state.answers[question]
 
 
 def run_worker(engine: Any, settings: Any) -> int:
@@ -246,11 +271,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.sweep:
         os.environ["CIVICFORMS_MATCH_REVIEW_WEIGHT"] = str(SWEEP_FLOOR)
     settings = from_environment()
+    if not settings.clamd_address and not settings.allow_unscanned_uploads:
+        parser.error("Blue Badge's files are scanned: set CIVICFORMS_CLAMD_ADDRESS (clamd's socket or host:port)")
     applications = matching_data.residents(args.residents, args.seed)
     truth = matching_data.truth_pairs(applications)
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as workdir:
         url = prepare_database(args.database, Path(workdir))
+        # Blue Badge's files: kept in a folder of this run.
+        files = uploading.uploads_for(
+            replace(settings, upload_dir=Path(workdir) / "uploads", quarantine_dir=Path(workdir) / "quarantine")
+        )
         engine = dbmod.make_engine(url)
         with dbmod.session(engine) as s:
             definitions = {
@@ -262,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         jobs = 0
         for i, application in enumerate(applications, start=1):
             answers = matching_data.answers_for(definitions[application.service_id], application.details, rng)
-            references.append(send(engine, definitions, answers, application.service_id))
+            references.append(send(engine, definitions, answers, application.service_id, files))
             if i % args.batch == 0:
                 tick = time.perf_counter()
                 jobs += run_worker(engine, settings)

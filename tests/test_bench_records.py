@@ -21,6 +21,14 @@ from tests.test_bench import run_bench
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="PostgreSQL only; set TEST_DATABASE_URL")
 
+
+@pytest.fixture(autouse=True)
+def _scanner(clamd_address: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its template submissions go through the citizen pages (bench.casework.template_answers):
+    Blue Badge's files are scanned by clamd."""
+    monkeypatch.setenv("CIVICFORMS_CLAMD_ADDRESS", clamd_address)
+
+
 SEARCHES = {
     'surname prefix ("smi")',
     "whole name (first and surname)",
