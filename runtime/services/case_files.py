@@ -8,7 +8,6 @@ download, a thumbnail on the case page) is in the access log before a byte is se
 
 from __future__ import annotations
 
-import io
 import os
 import secrets
 import unicodedata
@@ -25,8 +24,8 @@ from .. import cases
 from ..data import access
 from ..data.case_files import CLEAN, case_file, valid_upload_id
 from ..models import Case, InformationRequest, Upload, utcnow
-from ..storage import FileNotStored, InvalidKey, Storage, file_key, thumbnail_key
-from ..uploads import KINDS, FileRefused, check_file, filename_for, safe_filename, thumbnail
+from ..storage import FileNotStored, InvalidKey, Storage, file_key
+from ..uploads import KINDS, FileRefused, check_file, filename_for, safe_filename
 from . import uploading
 from .unit_of_work import atomic
 
@@ -203,7 +202,7 @@ def receive_document(
             raise uploading.UploadRefused(field, refused.message) from None
         name = filename_for(filename, checked.kind)
         try:
-            clean = uploading._scan(files, path, service_id)  # noqa: SLF001 (the one scan of an arriving file)
+            clean = uploading.scan(files, path, service_id)
         except uploading.UploadRefused as infected:
             raise uploading.UploadRefused(field, infected.message) from None
     except BaseException:
@@ -236,20 +235,12 @@ def receive_document(
     try:
         with atomic(session):
             _answerable(session, request_id)  # answered meanwhile: nothing kept
-            with path.open("rb") as source:
-                files.storage.put(file_key(upload_id), source, checked.mime)
-            stored.append(file_key(upload_id))
+            row.thumbnail_key = uploading.store_clean(files, upload_id, path, checked.mime, stored)
             row.storage_key = file_key(upload_id)
-            small = thumbnail(path)
-            if small is not None:
-                files.storage.put(thumbnail_key(upload_id), io.BytesIO(small), "image/png")
-                stored.append(thumbnail_key(upload_id))
-                row.thumbnail_key = thumbnail_key(upload_id)
             row.scanned_at = utcnow()
             session.add(row)
     except BaseException:
-        for key in stored:
-            files.storage.delete(key)
+        uploading.delete_stored(files, stored)
         raise
     finally:
         path.unlink(missing_ok=True)

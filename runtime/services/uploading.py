@@ -163,7 +163,7 @@ def receive(
             raise UploadRefused(question, refused.message) from None
         upload_id = secrets.token_hex(16)
         name = uploads.filename_for(filename, checked.kind)
-        clean = _scan(files, path, definition.id)
+        clean = scan(files, path, definition.id)
     except BaseException:
         _remove_file(path)
         raise
@@ -195,7 +195,7 @@ def receive(
         _remove_file(path)
 
 
-def _scan(files: Uploads, path: Path, service_id: str) -> bool | None:
+def scan(files: Uploads, path: Path, service_id: str) -> bool | None:
     """True: clean (or not scanned, by the development setting); None: the scanner is down.
     An infected file raises UploadRefused (the caller deletes it)."""
     if files.scanner is None:
@@ -231,16 +231,16 @@ def _keep(
     try:
         with atomic(session):
             row = _new_row(session, upload_id, form_session, definition, question, name, checked, waiting=False)
-            row.thumbnail_key = _store(files, upload_id, path, checked.mime, stored)
+            row.thumbnail_key = store_clean(files, upload_id, path, checked.mime, stored)
             session.add(row)
             answers = _answer_with(session, form_session, question)
             save_answers(session=session, holder=form_session, answers=answers, minutes=minutes)
     except storage.StorageUnavailable:
-        _delete_stored(files, stored)
+        delete_stored(files, stored)
         log.exception("upload not stored: the storage is unavailable (service %s)", definition.id)
         raise UploadRefused(question, STORAGE_DOWN) from None
     except BaseException:
-        _delete_stored(files, stored)
+        delete_stored(files, stored)
         raise
     session.refresh(row)
     return row
@@ -275,7 +275,7 @@ def _new_row(
     )
 
 
-def _store(files: Uploads, upload_id: str, path: Path, content_type: str, stored: list[str]) -> str | None:
+def store_clean(files: Uploads, upload_id: str, path: Path, content_type: str, stored: list[str]) -> str | None:
     """Put a clean file, and an image's thumbnail, in storage (each key put is added to
     ``stored``, for the caller to delete if its transaction fails); the thumbnail's key or None."""
     storage.put_file(files.storage, file_key(upload_id), path, content_type)
@@ -288,7 +288,7 @@ def _store(files: Uploads, upload_id: str, path: Path, content_type: str, stored
     return thumbnail_key(upload_id)
 
 
-def _delete_stored(files: Uploads, keys: Iterable[str]) -> None:
+def delete_stored(files: Uploads, keys: Iterable[str]) -> None:
     for key in keys:
         try:
             files.storage.delete(key)
@@ -299,7 +299,7 @@ def _delete_stored(files: Uploads, keys: Iterable[str]) -> None:
 def _delete_bytes(files: Uploads, rows: Iterable[Upload]) -> None:
     """A row's bytes, wherever they are: storage (clean) or the quarantine folder (waiting)."""
     for row in rows:
-        _delete_stored(files, [k for k in (row.storage_key, row.thumbnail_key) if k])
+        delete_stored(files, [k for k in (row.storage_key, row.thumbnail_key) if k])
         _remove_file(files.waiting_path(row.id))
 
 
@@ -374,16 +374,16 @@ def rescan(*, session: Session, files: Uploads, uploads_waiting: list[Upload], n
                 found = session.get(Upload, row.id)
                 if found is None or found.status != upload_data.WAITING:
                     continue
-                thumb = _store(files, row.id, path, found.content_type, stored)
+                thumb = store_clean(files, row.id, path, found.content_type, stored)
                 upload_data.mark_clean(session=session, upload=found, storage_key=file_key(row.id), thumbnail_key=thumb)
                 _refresh_answer(session, found)
         except storage.StorageUnavailable:
-            _delete_stored(files, stored)
+            delete_stored(files, stored)
             log.exception("waiting upload %s not stored: the storage is unavailable", row.id)
             waiting.append(row)
             continue
         except BaseException:
-            _delete_stored(files, stored)
+            delete_stored(files, stored)
             raise
         _remove_file(path)
         clean.append(found)
