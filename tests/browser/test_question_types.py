@@ -19,7 +19,7 @@ from runtime import db as dbmod
 from runtime.checker import check
 from runtime.data import published
 from tests.browser.conftest import LiveServer, new_page, serve_citizen_app
-from tests.browser.helpers import arrive, continue_, fill
+from tests.browser.helpers import arrive, continue_, fill, settled
 from tests.journeys import HAPPY_PATHS
 from tests.os_places import KEY, FakeOsPlaces, running
 
@@ -209,6 +209,9 @@ def test_an_address_typed_and_a_provider_that_is_down(
         axe(page)
 
         page.get_by_role("link", name="Find the address by postcode").click()
+        # The typed form has a Postcode box too: wait for the finder before typing into one.
+        expect(page.get_by_role("button", name="Find address")).to_be_visible()
+        settled(page)
         os_places.mode = "500"
         page.get_by_label("Postcode").fill("WB1 2AB")
         page.get_by_role("button", name="Find address").click()

@@ -112,9 +112,9 @@ def test_validate_a_huge_file_quickly(tmp_path: Path) -> None:
     doc["start"]["body"] = ["A paragraph of text that is not very long at all."] * 100_000
     path = write(tmp_path, json.dumps(doc), name="pet-licence")
     assert path.stat().st_size > 5_000_000
-    started = time.monotonic()
+    started = time.thread_time()  # CPU: the same on a loaded machine
     result = run("validate", str(path))
-    assert time.monotonic() - started < 2
+    assert time.thread_time() - started < 2
     assert result.exit_code == 1
     [line] = result.stdout.splitlines()
     assert line.startswith(f"{path}: $: file is too large")

@@ -73,9 +73,9 @@ def test_allof_fan_out_through_defs_is_refused_with_its_size(tmp_path: Path) -> 
 def test_fan_out_is_refused_quickly_even_when_enormous(tmp_path: Path) -> None:
     doc = sample_doc()
     fan_out(doc, width=50, levels=15)  # 50**15 schema objects: evaluating it would never end
-    start = time.perf_counter()
+    start = time.thread_time()
     assert refused(tmp_path, doc)
-    assert time.perf_counter() - start < 2
+    assert time.thread_time() - start < 2
 
 
 def test_a_self_referencing_allof_is_refused_not_a_recursion_error(tmp_path: Path) -> None:
@@ -259,11 +259,11 @@ def test_a_15000_option_checkbox_question_is_refused_quickly_with_a_clear_messag
     doc["questions"]["pet_colours"]["options"] = {v: {"label": "x"} for v in values}
     path = tmp_path / "pet-licence.json"
     path.write_text(json.dumps(doc, separators=(",", ":")), encoding="utf-8")  # under the 512 KB limit
-    start = time.perf_counter()
+    start = time.thread_time()
     result = CliRunner().invoke(main, ["validate", str(path)], catch_exceptions=False)
     assert result.exit_code == 1
     problems = [tuple(line.split(": ", 2)[1:]) for line in result.stdout.strip().splitlines()]
-    took = time.perf_counter() - start
+    took = time.thread_time() - start
     print(f"validate with 15,000 options: {took:.2f} s")  # noqa: T201
     assert problems == [
         (
@@ -280,13 +280,13 @@ def test_the_options_check_is_linear() -> None:
     many_options(doc, MAX_OPTIONS)
     del doc["questions"]["pet_colours"]["options"]["colour_7"]
     doc["questions"]["pet_colours"]["options"]["colour_x"] = {"label": "X"}
-    start = time.perf_counter()
+    start = time.thread_time()
     problems = [(p.path, p.message) for p in check(doc)]
     assert problems == [
         ("$.questions.pet_colours.options", "no label for colour_7"),
         ("$.questions.pet_colours.options", "colour_x not in the enum"),
     ]
-    assert time.perf_counter() - start < 2
+    assert time.thread_time() - start < 2
 
 
 def test_the_most_options_allowed_all_chosen_validate_in_milliseconds() -> None:
@@ -294,9 +294,9 @@ def test_the_most_options_allowed_all_chosen_validate_in_milliseconds() -> None:
     values = many_options(doc, MAX_OPTIONS)
     assert check(doc) == []
     service = CompiledService(Definition(doc))
-    start = time.perf_counter()
+    start = time.thread_time()
     errors = service.validate({"pet_colours": values})
-    took = time.perf_counter() - start
+    took = time.thread_time() - start
     print(f"1,000 chosen out of 1,000 options: {took * 1000:.1f} ms")  # noqa: T201
     assert "pet_colours" not in errors
     assert took < 0.5

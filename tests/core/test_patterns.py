@@ -30,7 +30,7 @@ Doc = dict[str, Any]
 # every two more).
 WORST = ["^(a|aa)+$", "^(a|a?)+$", "^(.*a){12}$", "^\\d*\\d*\\d*\\d*x$"]
 HOSTILE = ["a" * 9_999 + "!", "1" * 10_000, "a" * 10_000]
-BOUND = 0.5  # seconds; RE2 takes about a millisecond
+BOUND = 0.5  # seconds of this thread's CPU (the same on a loaded machine); RE2 takes about a millisecond
 
 
 def validate(tmp_path: Path, doc: Doc) -> Result:
@@ -152,9 +152,9 @@ def test_every_shipped_definition_still_validates() -> None:
 
 
 def _timed(run: Any) -> float:
-    start = time.perf_counter()
+    start = time.thread_time()
     run()
-    return time.perf_counter() - start
+    return time.thread_time() - start
 
 
 @pytest.mark.parametrize("pattern", WORST)
@@ -254,9 +254,9 @@ def test_a_10000_character_answer_to_the_worst_patterns_is_answered_in_milliseco
     for text in HOSTILE:
         token = citizen.csrf(url)
         form = {"full_name": "Ada Lovelace", "crew_notes": text, "csrf_token": token}
-        start = time.perf_counter()
+        start = time.thread_time()  # the test client answers in this thread
         response = citizen.client.post(url, data=form)
-        took = time.perf_counter() - start
+        took = time.thread_time() - start
         print(f"POST with {pattern!r} and {len(text):,} characters: {took * 1000:.1f} ms, {response.status_code}")  # noqa: T201
         assert took < BOUND, (pattern, took)
         matches = compile_pattern(pattern).search(text) is not None

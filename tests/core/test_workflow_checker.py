@@ -434,9 +434,9 @@ def test_a_deeply_nested_guard_is_refused_quickly_without_crashing() -> None:
         guard = {"not": guard}
     doc = with_workflow()
     transitions(doc)[0]["guard"] = guard
-    started = time.perf_counter()
+    started = time.thread_time()
     found = check(doc)
-    assert time.perf_counter() - started < 2
+    assert time.thread_time() - started < 2
     assert [(p.path, p.message) for p in found] == [
         ("$.workflow.transitions[0].guard", "the guard is nested more than 64 levels deep")
     ]
