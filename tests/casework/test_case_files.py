@@ -220,6 +220,19 @@ def test_only_clean_files_of_this_case_are_sent(office: Office, storage: Any) ->
     assert _get(client, f"/cases/{other_reference}/files/{theirs.id}").status_code == 200
 
 
+@pytest.mark.parametrize("tail", ["", "/thumbnail"])
+def test_a_head_request_opens_nothing_and_logs_nothing(office: Office, storage: Any, tail: str) -> None:
+    reference = office.new_case()
+    photo = _add(office, storage, reference)
+    client = office.sign_in(office.staff("Cas Caseworker", "caseworker"))
+    response = client.head(f"/cases/{reference}/files/{photo.id}{tail}")
+    assert response.status_code == 405 and response.headers["Allow"] == "GET"
+    assert "Content-Disposition" not in response.headers and not response.data
+    assert _log(office, access.DOWNLOAD) == [] and _log(office, access.VIEW_THUMBNAIL) == []
+    assert _get(client, f"/cases/{reference}/files/{photo.id}{tail}").status_code == 200
+    assert len(_log(office, access.DOWNLOAD) + _log(office, access.VIEW_THUMBNAIL)) == 1
+
+
 def test_bytes_gone_from_storage_are_a_404_and_nothing_is_logged(office: Office, storage: Any) -> None:
     reference = office.new_case()
     stored = _add(office, storage, reference)

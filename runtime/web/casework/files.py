@@ -88,6 +88,12 @@ def _document_index(question: str) -> int | None:
 
 
 def _send(reference: str, upload_id: str, what: str, disposition: str) -> Response:
+    if request.method == "HEAD":
+        # Flask answers HEAD with the GET view: that would log an opening (and name the file) with
+        # no byte sent. Only a GET opens a file, and is logged.
+        response = Response(status=405)
+        response.headers["Allow"] = "GET"
+        return response
     case = _found(reference)
     try:
         opened = case_files.open_file(
