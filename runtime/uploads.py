@@ -21,8 +21,12 @@ import mmap
 import os
 import re
 import tempfile
+import threading
 import unicodedata
+import warnings
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -337,6 +341,23 @@ _END_OF = {"jpeg": _jpeg_end, "png": _png_end, "pdf": _pdf_end}
 _PIL_FORMAT = {"jpeg": "JPEG", "png": "PNG"}
 
 
+_PILLOW_WARNINGS = threading.Lock()
+
+
+@contextmanager
+def _metadata_warnings_ignored() -> Iterator[None]:
+    """Pillow's warnings on damaged metadata ("Corrupt EXIF data", "Tag data larger than file",
+    "Truncated File Read" inside the EXIF block) ignored, so a photo whose pixels decode is taken
+    wherever it runs: its EXIF is dropped by the re-encoding anyway. Before, it was taken in
+    production (warnings only logged) and refused as damaged where warnings are errors (the tests).
+
+    catch_warnings changes the process's filters: the lock keeps two threads of a threaded server
+    from restoring each other's (a thread's exit could otherwise leave "ignore" in place)."""
+    with _PILLOW_WARNINGS, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        yield
+
+
 def _open_image(path: Path, kind: str) -> Any:
     """The image, its size checked before a pixel is decoded."""
     from PIL import Image
@@ -358,7 +379,7 @@ def _reencode(path: Path, kind: str) -> None:
     from PIL import Image, ImageOps
 
     try:
-        with _open_image(path, kind) as image:
+        with _metadata_warnings_ignored(), _open_image(path, kind) as image:
             if kind == "jpeg" and max(image.size) > KEPT_LONG_SIDE:
                 # JPEG's own scaling: decoded at a half, quarter or eighth of its size, never below
                 # KEPT_LONG_SIDE on its longest side. A 50 megapixel photo is kept at 12.5
@@ -386,9 +407,8 @@ def _reencode(path: Path, kind: str) -> None:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise FileRefused(IMAGE_TOO_BIG) from None
     except (OSError, SyntaxError, ValueError, TypeError, IndexError, KeyError, EOFError, ZeroDivisionError, Warning):
-        # What Pillow raises on a truncated or malformed image. Its warnings (corrupt EXIF, a
-        # truncated chunk) are only logged unless warnings are errors (the tests): then the
-        # file is refused as damaged rather than failing with the warning.
+        # What Pillow raises on a truncated or malformed image; a warning other than a
+        # metadata one (ignored above) where warnings are errors.
         raise FileRefused(DAMAGED) from None
 
 
@@ -442,7 +462,7 @@ def thumbnail(path: Path | str, size: int = 240) -> bytes | None:
     from PIL import Image
 
     try:
-        with Image.open(path, formats=["JPEG", "PNG"]) as image:
+        with _metadata_warnings_ignored(), Image.open(path, formats=["JPEG", "PNG"]) as image:
             if image.width * image.height > MAX_IMAGE_PIXELS:
                 return None
             image.thumbnail((size, size))

@@ -94,6 +94,20 @@ def test_a_photo_is_kept_without_its_metadata(tmp_path: Path) -> None:
         assert not image.getexif() and "comment" not in image.info and "icc_profile" not in image.info
 
 
+@pytest.mark.parametrize(("at", "byte"), [(8, 0xFF), (14, 0x7F), (18, 0xFF)], ids=["entries", "tag-size", "truncated"])
+def test_a_photo_with_damaged_exif_is_kept_without_it_wherever_it_runs(tmp_path: Path, at: int, byte: int) -> None:
+    # Pillow warns on each ("Corrupt EXIF data", "Tag data larger than file", "Truncated File
+    # Read"). The tests make warnings errors, production only logs them: the photo is taken in both.
+    sent = bytearray(jpeg_bytes())
+    sent[sent.index(b"Exif\0\0") + 6 + at] = byte
+    with pytest.raises(UserWarning), Image.open(io.BytesIO(bytes(sent))) as original:
+        original.getexif().get_ifd(0x8825)
+    checked, kept = check(tmp_path, bytes(sent))
+    assert checked.kind == "jpeg" and b"Exif" not in kept and b"PhoneMaker" not in kept
+    with Image.open(io.BytesIO(kept)) as image:
+        assert image.size in ((64, 48), (48, 64)) and not image.getexif()
+
+
 def test_a_large_photo_is_decoded_smaller_and_kept_at_least_4000_pixels_wide(tmp_path: Path) -> None:
     # 8,200 by 4,100: JPEG's own scaling decodes it at half size (a quarter of the pixels, and of
     # the worker's memory), which is still at least KEPT_LONG_SIDE on its longest side.
