@@ -28,7 +28,7 @@ from ..questions import Question
 from ..services import answer_stores, repeating
 from ..widgets.add_another import ADD_ANOTHER, ANOTHER, article, count_words
 from .common import db, settings
-from .journey_pages import JourneyPages
+from .journey_pages import JourneyPages, page_fields
 
 __all__ = ["ITEM_ENDPOINT", "REMOVE_ENDPOINT", "asks_list", "item_page", "list_page", "remove_page"]
 
@@ -120,6 +120,15 @@ def _refused(pages: CitizenPages, page: Page, refused: repeating.ItemError) -> R
 def _number(text: str) -> int | None:
     """An item number as the URL gives it: digits only, and not absurdly long."""
     return int(text) if text.isascii() and text.isdecimal() and len(text) <= 4 else None
+
+
+def posted_fields(service: Definition, name: str, form: Any) -> list[tuple[str, str]]:
+    """What a post to list ``name``'s page or one of its item pages sent that the page reads, as
+    sent: the item's fields, its fingerprint and "Do you need to add another?". Carried through
+    the choice asked of a form left idle (runtime.web.citizen), so Continue saves what was typed."""
+    each = service.item_definition(name)
+    own = [(key, value) for key in (TOKEN, ANOTHER) for value in form.getlist(key)]
+    return [*page_fields(each, each.pages[0], form), *own]
 
 
 def _keep_alive(pages: CitizenPages) -> None:

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, current_app, redirect, request, session, url_for
+from flask import Blueprint, abort, current_app, make_response, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
 from .. import abuse, case_reads, cases, versions
@@ -23,7 +23,7 @@ from ..limits import META_SCHEMA
 from ..models import utcnow
 from ..services import submitting
 from ..validation import CompiledService, compiled
-from .add_another import asks_list, item_page, list_page, remove_page
+from .add_another import asks_list, item_page, list_page, posted_fields, remove_page
 from .address_finder import shown as with_address_lookup
 from .address_finder import step as address_lookup_step
 from .case_status import status_url
@@ -131,24 +131,33 @@ IDLE_CHOICE = "idle-choice"
 NO_CHOICE = "Select whether to continue the application you started or start again"
 
 
-def _choose_before_saving(journey: CitizenJourney, page: Page, error: str | None = None) -> Any:
+def _choose_before_saving(
+    journey: CitizenJourney, page: Page, error: str | None = None, *, item: str | None = None
+) -> Any:
     """A page posted into a form left idle is not saved yet: whoever sent it may not be who
     typed the stored answers, and saving would open them to the sender. The choice is shown
     instead, with the fields of THIS page as they were posted (never a stored answer) in its
     form, which posts back to the page: "Continue" saves them as a normal post of the page
-    would, "Start again" deletes them with the stored answers."""
-    carried = page_fields(journey.service, page, request.form)
+    would, "Start again" deletes them with the stored answers. ``item``: the number of the
+    add-another item page posted to (its URL's), rather than the page itself."""
+    listed = asks_list(journey.service, page)
+    if listed is not None:  # a list's page or an item's: the item's fields (runtime.web.add_another)
+        carried = posted_fields(journey.service, listed, request.form)
+    else:
+        carried = page_fields(journey.service, page, request.form)
     # The post back holds what came in (the page's fields and a token) and the choice: it
     # fits the size limit unless the page's own post was within a few bytes of it.
     size = len(urlencode([*carried, (IDLE_CHOICE, "start-again"), ("csrf_token", "x" * 100)]))
     kept = size <= settings().max_post_bytes
-    change = {"change": "1"} if request.args.get("change") == "1" else {}
+    change: dict[str, Any] = {"change": "1"} if request.args.get("change") == "1" else {}
     return render_page(
         "citizen/start_choice.html",
         service=journey.service,
         choices=START_CHOICES,
         error=error,
-        action=journey.page_url(page, **change),
+        action=journey.page_url(page, **change)
+        if item is None
+        else url_for("citizen.add_another_item", service_id=journey.service.id, page_id=page.id, number=item, **change),
         choice_name=IDLE_CHOICE,
         carried=hidden_inputs(carried) if kept else None,
         unsaved=not kept,
@@ -331,6 +340,7 @@ def question(service_id: str, page_id: str) -> Any:
     listed = asks_list(service, page)
     if listed is not None:
         # An add-another question's list (runtime.web.add_another): each item has pages of its own.
+        _in_use_again(journey, continuing)
         return list_page(journey, page, listed, settings().max_answers_bytes)
 
     asked_file = file_question(page, service.file_questions)
@@ -373,10 +383,15 @@ def question(service_id: str, page_id: str) -> Any:
     return redirect(journey.after_answer_url(page, answered, change=request.args.get("change") == "1"), 303)
 
 
-def _list_journey(service_id: str, page_id: str) -> tuple[CitizenJourney, Page, str] | Response:
+def _list_journey(
+    service_id: str, page_id: str, item: str | None = None
+) -> tuple[CitizenJourney, Page, str] | Response:
     """The journey, page and add-another question of an item's page (as ``question`` finds a
-    page's), or where to go instead."""
-    one_statement_at_a_time()
+    page's), or where to go instead. ``item``: the item page's number, whose post into a form
+    left idle is carried through the choice (a removal is asked again after it)."""
+    choice = request.form.get(IDLE_CHOICE) if request.method == "POST" and item is not None else None
+    if choice != "start-again":
+        one_statement_at_a_time()
     journey = _journey(service_id)
     if journey is None:
         if page_id not in _service(service_id).page_by_id:
@@ -388,8 +403,17 @@ def _list_journey(service_id: str, page_id: str) -> tuple[CitizenJourney, Page, 
     name = asks_list(journey.service, page) if page is not None else None
     if page is None or name is None:
         abort(404)
-    if _left_idle(journey.form_session):
-        return _choose_first(service_id, page_id)  # what is posted is not saved: see _choose_before_saving
+    if item is not None and request.method == "POST" and IDLE_CHOICE in request.form:
+        # The choice made for a form left idle, with the item's fields as they were posted.
+        if choice == "start-again":
+            return _start_new(_service(service_id), replacing=journey.form_session.id)
+        if choice != "continue":
+            return make_response(_choose_before_saving(journey, page, error=NO_CHOICE, item=item))
+        _in_use_again(journey, True)  # and the item's fields are saved as on any post of it
+    elif _left_idle(journey.form_session):
+        if item is not None and request.method == "POST":
+            return make_response(_choose_before_saving(journey, page, item=item))  # what was typed is not lost
+        return _choose_first(service_id, page_id)
     if not journey.journey.can_visit(page):
         return redirect(journey.page_url(journey.journey.first_incomplete), 303)
     return journey, page, name
@@ -398,7 +422,7 @@ def _list_journey(service_id: str, page_id: str) -> tuple[CitizenJourney, Page, 
 @bp.route("/services/<service_id>/<page_id>/<number>", methods=["GET", "POST"])
 def add_another_item(service_id: str, page_id: str, number: str) -> Any:
     """An add-another question's item ``number`` (runtime.web.add_another)."""
-    found = _list_journey(service_id, page_id)
+    found = _list_journey(service_id, page_id, item=number)
     return found if isinstance(found, Response) else item_page(*found, number, settings().max_answers_bytes)
 
 

@@ -15,6 +15,7 @@ from runtime.models import FormSession, Submission
 from tests.conftest import page
 from tests.journeys import ADDRESS, CONTACT
 from tests.runtime.helpers import error_summary, heading, inline_errors
+from tests.runtime.test_shared_computer import choose, idle_minutes, leave_idle, posted_back
 
 SERVICE = "household-members"
 LIST = f"/services/{SERVICE}/household-members"
@@ -279,3 +280,90 @@ def test_an_item_page_of_a_page_that_asks_no_list_is_not_found(citizen, client) 
     _to_list(citizen)
     assert client.get(f"/services/{SERVICE}/your-address/1").status_code == 404
     assert client.get(f"/services/{SERVICE}/no-such-page/1/remove").status_code == 404
+
+
+# -- what was typed into an item's page while the form sat idle is not lost (as a page's is:
+#    tests/runtime/test_shared_computer.py) --------------------------------------------------------
+
+
+def _typed_while_idle(client: Any, db_session: Any, url: str, data: dict[str, Any]) -> Any:
+    """``url``'s page opened, ``data`` typed into it for longer than the idle limit, then sent."""
+    soup = page(client.get(url))
+    hidden = {str(f["name"]): str(f["value"]) for f in soup.select("form input[type=hidden]")}
+    leave_idle(db_session, idle_minutes(client) + 1)
+    return client.post(url, data={**hidden, **data})
+
+
+def _names(db_session: Any) -> list[str]:
+    return [p["full_name"] for p in _answers(db_session).get("household", [])]
+
+
+def test_a_change_to_an_item_typed_past_the_idle_limit_is_saved_on_continue(citizen, client, db_session) -> None:
+    _two_people(citizen, client)
+    choice = _typed_while_idle(client, db_session, f"{LIST}/2", {**AMY, "full_name": "Amy Jones"})
+    assert choice.status_code == 200
+    html = choice.get_data(as_text=True)
+    assert "If you continue, the answers you gave on this page will be kept." in html
+    assert "John Smith" not in html and "Amy Smith" not in html  # nothing stored is shown
+    assert page(choice).select_one("main form")["action"] == f"{LIST}/2"
+    assert _names(db_session) == ["John Smith", "Amy Smith"]  # not saved yet
+    # No choice made: asked again, still holding what was typed (the item's fingerprint too).
+    again = choose(client, choice, "")
+    assert error_summary(page(again)) == [
+        ("Select whether to continue the application you started or start again", "#choice")
+    ]
+    assert posted_back(again, "continue") == posted_back(choice, "continue")
+    assert ("item-fingerprint", _hidden(page(choice), "item-fingerprint")) in posted_back(choice, "continue")
+    response = choose(client, again, "continue")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/household-members")
+    assert _names(db_session) == ["John Smith", "Amy Jones"]
+    # In use again: the list opens without asking.
+    assert heading(page(client.get(LIST))) == "You have added 2 people"
+
+
+def test_the_first_person_typed_on_the_list_s_page_past_the_idle_limit_is_saved_on_continue(
+    citizen, client, db_session
+) -> None:
+    _to_list(citizen)  # nothing added yet: the list's page asks for person 1
+    choice = _typed_while_idle(client, db_session, LIST, JOHN)
+    assert "If you continue, the answers you gave on this page will be kept." in choice.get_data(as_text=True)
+    assert page(choice).select_one("main form")["action"] == LIST
+    assert "household" not in _answers(db_session)
+    response = choose(client, choice, "continue")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/household-members")
+    assert _names(db_session) == ["John Smith"]
+
+
+def test_start_again_discards_an_item_typed_past_the_idle_limit(citizen, client, db_session) -> None:
+    _two_people(citizen, client)
+    old = _answers(db_session)
+    choice = _typed_while_idle(
+        client, db_session, f"{LIST}/3", {"full_name": "Zebracorn Smith", "relationship": "child"}
+    )
+    response = choose(client, choice, "start-again")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/your-address")
+    assert _answers(db_session) == {} != old
+    assert "Zebracorn" not in client.get(LIST, follow_redirects=True).get_data(as_text=True)
+
+
+def test_an_item_post_into_an_idle_form_carries_only_the_item_s_own_fields(citizen, client, db_session) -> None:
+    _two_people(citizen, client)
+    forged = {**AMY, "full_name": "", "address-line1": "1 Forged Road", "bedrooms": "9"}
+    choice = _typed_while_idle(client, db_session, f"{LIST}/2", forged)
+    carried = {name for name, _ in posted_back(choice, "continue")}
+    assert carried == {"full_name", "relationship", "item-fingerprint", "idle-choice"}
+    assert "Forged" not in choice.get_data(as_text=True)
+    # What was typed has an error: after Continue it shows on the item's page, nothing is saved,
+    # and the form is in use again (the list opens without asking).
+    shown = choose(client, choice, "continue")
+    assert shown.status_code == 200
+    assert error_summary(page(shown)) == [("Enter their full name", "#full-name")]
+    assert _names(db_session) == ["John Smith", "Amy Smith"]
+    assert client.get(LIST).status_code == 200
+
+
+def test_a_removal_posted_into_an_idle_form_asks_first_and_removes_nothing(citizen, client, db_session) -> None:
+    _two_people(citizen, client)
+    response = _typed_while_idle(client, db_session, f"{LIST}/1/remove", {"remove-item": "yes"})
+    assert response.status_code == 303 and "continue-or-start-again" in response.headers["Location"]
+    assert _names(db_session) == ["John Smith", "Amy Smith"]
