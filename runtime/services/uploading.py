@@ -338,12 +338,18 @@ class Rescanned:
 def rescan(*, session: Session, files: Uploads, uploads_waiting: list[Upload], now: Any = None) -> Rescanned:
     """Scan again files whose scan could not run: a clean one is stored and joins its question's
     answer (when its form is still unsent); an infected one is deleted with its row. Each file
-    is its own transaction. A scanner still down leaves them waiting."""
+    is its own transaction. A scanner still down leaves them waiting: the first file it fails
+    leaves the rest unasked, so a page (or a worker pass) waits for one connect or timeout at
+    most, not one per file (a hung clamd: CIVICFORMS_CLAMD_TIMEOUT_SECONDS each)."""
     clean: list[Upload] = []
     infected: list[Upload] = []
     waiting: list[Upload] = []
+    scanner_down = False
     for row in uploads_waiting:
         path = files.waiting_path(row.id)
+        if scanner_down:
+            waiting.append(row)
+            continue
         if files.scanner is None:
             verdict: bool | None = True
         else:
@@ -353,6 +359,7 @@ def rescan(*, session: Session, files: Uploads, uploads_waiting: list[Upload], n
                 verdict = result.clean
             except scanning.ScannerUnavailable:
                 waiting.append(row)
+                scanner_down = True
                 continue
             except FileNotFoundError:
                 verdict = False  # its bytes are gone: nothing to keep

@@ -24,6 +24,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from runtime.models import FormSession, Upload
+from runtime.scanning import ClamdScanner
 from runtime.services import uploading
 from runtime.settings import Settings
 from runtime.web import create_citizen_app
@@ -443,6 +444,51 @@ def test_sending_waits_for_a_file_still_waiting_and_the_worker_scans_it(clamd_ap
     assert citizen.submit(SERVICE).status_code == 303
     (submission,) = submissions(db_session)
     assert [f["name"] for f in submission.answers["proof_of_identity"]] == ["a.pdf", "b.pdf"]
+
+
+def test_a_hung_scanner_is_waited_for_once_not_once_a_file(clamd_app, own_clamd, db_session, tmp_path) -> None:
+    """clamd that takes a connection and never answers: the first waiting file's scan times out
+    and the rest are left waiting unasked (one timeout for the page or the worker's pass)."""
+    import socket
+    import threading
+
+    client = clamd_app.test_client()
+    citizen = Citizen(client)
+    walk(citizen, SERVICE, until="proof-of-identity")
+    own_clamd.stop()
+    upload(client, PROOF_PAGE, "a.pdf", pdf_bytes(), field="proof_of_identity")
+    upload(client, PROOF_PAGE, "b.pdf", pdf_bytes(text="Second"), field="proof_of_identity")
+    assert [u.status for u in uploads(db_session)] == ["clean", "waiting", "waiting"]  # the photo, then these
+
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(8)
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                accepted.append(hung.accept()[0])  # read nothing, answer nothing
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    files = replace(
+        uploading.uploads_for(settings_of(clamd_app)),
+        scanner=ClamdScanner(f"127.0.0.1:{hung.getsockname()[1]}", timeout=0.5),
+    )
+    engine = clamd_app.extensions["civicforms.engine"]
+    from runtime.db import session as new_session
+
+    try:
+        done = uploading.rescan_waiting(session_factory=lambda: new_session(engine), files=files)
+    finally:
+        hung.close()
+        for conn in accepted:
+            conn.close()
+    assert (done.clean, done.infected, sorted(u.filename for u in done.waiting)) == ([], [], ["a.pdf", "b.pdf"])
+    assert len(accepted) == 1  # one file asked, one timeout: not one per waiting file
+    assert [u.status for u in uploads(db_session)] == ["clean", "waiting", "waiting"]
 
 
 def test_a_waiting_file_found_infected_later_is_deleted(clamd_app, own_clamd, db_session) -> None:
