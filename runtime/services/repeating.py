@@ -84,8 +84,11 @@ def items_of(definition: Definition, answers: dict[str, Any], name: str) -> Item
 
 
 def item_token(items: Items, index: int) -> str:
-    """What the page about item ``index`` (from 0) carries: the item as shown, and where."""
-    return fingerprint([index, items.items[index]])
+    """What the page about item ``index`` (from 0) carries: the item as shown, where, and how
+    many the list held. With the count, a removal posted twice (a double click, the back button)
+    is refused even when the next item is the same as the removed one (Amy added twice by
+    mistake): the list is shorter by then."""
+    return fingerprint([index, len(items.items), items.items[index]])
 
 
 # What the page adding an item carries. Where it adds is in its address (item n of a list of

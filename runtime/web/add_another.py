@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from flask import redirect, request, url_for
+from flask import abort, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from .. import answers as answer_forms
@@ -26,6 +26,7 @@ from ..definition import Definition, Page
 from ..journey import Journey
 from ..questions import Question
 from ..services import answer_stores, repeating
+from ..services.submitting import AnswersTooLarge
 from ..widgets.add_another import ADD_ANOTHER, ANOTHER, article, count_words
 from .common import db, settings
 from .journey_pages import JourneyPages, page_fields
@@ -304,6 +305,8 @@ def _item(pages: CitizenPages, page: Page, name: str, index: int, max_answers_by
         return pages.render("citizen/add_another_item.html", **context)
     except repeating.ItemError as refused:
         return _refused(pages, page, refused)
+    except AnswersTooLarge:
+        abort(413)  # one form's answers, all pages together, are capped, as a question page's post
     return redirect(_list_url(pages, page), 303)
 
 

@@ -6,13 +6,16 @@ is stored."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 from sqlmodel import select
 
+from runtime import db as dbmod
 from runtime.models import FormSession, Submission
-from tests.conftest import page
+from runtime.web import create_citizen_app
+from tests.conftest import Citizen, page
 from tests.journeys import ADDRESS, CONTACT
 from tests.runtime.helpers import error_summary, heading, inline_errors
 from tests.runtime.test_shared_computer import choose, idle_minutes, leave_idle, posted_back
@@ -367,3 +370,42 @@ def test_a_removal_posted_into_an_idle_form_asks_first_and_removes_nothing(citiz
     response = _typed_while_idle(client, db_session, f"{LIST}/1/remove", {"remove-item": "yes"})
     assert response.status_code == 303 and "continue-or-start-again" in response.headers["Location"]
     assert _names(db_session) == ["John Smith", "Amy Smith"]
+
+
+def test_a_removal_posted_twice_never_removes_the_same_person_added_again(citizen, client, db_session) -> None:
+    """Amy added twice by mistake; "Yes, remove" pressed twice (or posted again from the back
+    button): the second post finds the other Amy where the first was, and is refused."""
+    _two_people(citizen, client)
+    citizen.answer(SERVICE, "household-members", {"add-another": "yes"})
+    assert _post_from(client, f"{LIST}/3", AMY).status_code == 303
+    assert _names(db_session) == ["John Smith", "Amy Smith", "Amy Smith"]
+    soup = page(client.get(f"{LIST}/2/remove"))
+    form = {str(f["name"]): str(f["value"]) for f in soup.select("form input[type=hidden]")}
+    first = client.post(f"{LIST}/2/remove", data={**form, "remove-item": "yes"})
+    assert first.headers["Location"].endswith("?removed=1")
+    again = client.post(f"{LIST}/2/remove", data={**form, "remove-item": "yes"})
+    assert again.status_code == 303 and again.headers["Location"].endswith("?problem=changed")
+    assert _names(db_session) == ["John Smith", "Amy Smith"]
+
+
+def test_an_item_over_the_answers_cap_is_refused_as_too_large_and_not_stored(settings, db_session) -> None:
+    app = create_citizen_app(
+        {
+            "SETTINGS": dataclasses.replace(settings, max_post_bytes=64 * 1024, max_answers_bytes=64 * 1024),
+            "TESTING": True,
+        }
+    )
+    client = app.test_client()
+    try:
+        _to_list(Citizen(client))
+        with dbmod.session(app.extensions["civicforms.engine"]) as db:
+            (row,) = db.exec(select(FormSession)).all()
+            row.answers = {**row.answers, "padding": "x" * (64 * 1024 - 60)}
+            db.add(row)
+            db.commit()
+        response = _post_from(client, LIST, JOHN)
+        assert response.status_code == 413
+        assert "household" not in _answers(db_session)
+    finally:
+        for engine in app.extensions["civicforms.engines"]:
+            engine.dispose()
