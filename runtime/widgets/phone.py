@@ -48,8 +48,8 @@ def normalise_uk_phone(text: str) -> str:
     """A typed phone number in E.164 when it is a UK number; anything else as typed (stripped),
     so that validation says why."""
     number = _parse(text)
-    if number is None or number.country_code != 44:
-        return text.strip()
+    if number is None or number.country_code != 44 or number.extension:
+        return text.strip()  # an extension ("ext 123") has no place in E.164: refused, not dropped
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return e164 if is_uk_phone(e164) else text.strip()
 
@@ -76,6 +76,12 @@ def format_phone(e164: str) -> str:
         else phonenumbers.PhoneNumberFormat.INTERNATIONAL
     )
     return phonenumbers.format_number(number, style)
+
+
+def _with_extension(value: Any) -> bool:
+    """A UK number typed with an extension: "07700 900982 ext 123", "... x123"."""
+    number = _parse(value) if isinstance(value, str) else None
+    return number is not None and number.country_code == 44 and bool(number.extension)
 
 
 def _abroad(value: Any) -> bool:
@@ -106,6 +112,8 @@ class UkPhone(Widget):
 
     def message(self, keyword: str, limit: Any, name: str, cap: str, instance: Any = None) -> str | None:
         if keyword == "format":
+            if _with_extension(instance):
+                return f"Enter {name} without an extension"
             if _abroad(instance):
                 return "Enter a UK phone number, like 01632 960 001 or 07700 900 982"
             return f"Enter {name} in the correct format, like 01632 960 001, 07700 900 982 or +44 808 157 0192"

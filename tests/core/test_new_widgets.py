@@ -257,7 +257,19 @@ def test_uk_phone_numbers_are_stored_in_e164(typed: str, stored: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "typed", ["01234", "999", "07700 900 98", "0770090098200", "+33 1 23 45 67 89", "call me", "1" * 50]
+    "typed",
+    [
+        "01234",
+        "999",
+        "07700 900 98",
+        "0770090098200",
+        "+33 1 23 45 67 89",
+        "call me",
+        "1" * 50,
+        "07700 900982 ext 123",  # an extension is refused, never dropped: E.164 has no place for it
+        "020 7946 0018 x123",
+        "01632 960001 extension 4455",
+    ],
 )
 def test_what_is_not_a_uk_phone_number_stays_as_typed(typed: str) -> None:
     assert normalise_uk_phone(typed) == typed
@@ -277,6 +289,8 @@ def test_phone_numbers_are_shown_as_people_write_them() -> None:
     ("typed", "message"),
     [
         ("+33 1 23 45 67 89", "Enter a UK phone number, like 01632 960 001 or 07700 900 982"),
+        ("07700 900982 ext 123", "Enter mobile number without an extension"),
+        ("020 7946 0018 x123", "Enter mobile number without an extension"),
         (
             "07700 900 98",
             "Enter mobile number in the correct format, like 01632 960 001, 07700 900 982 or +44 808 157 0192",
