@@ -227,8 +227,15 @@ def citizens_export(key: str, output: str, path: Path | None) -> None:
         except OSError as exc:
             raise _BadInput(f"--output: {exc.strerror}: {path}") from None
         with os.fdopen(fd, "wb") as bundle:
-            subject_access.write_bundle(report, report_files(data, report, storage_for(_settings())), bundle)
-        click.echo(f"wrote {path} ({len(report['files'])} files)", err=True)
+            missing = subject_access.write_bundle(report, report_files(data, report, storage_for(_settings())), bundle)
+        kept = len(report["files"]) - len(missing)
+        click.echo(f"wrote {path} ({kept} file{'' if kept == 1 else 's'})", err=True)
+        if missing:
+            click.echo(
+                f"warning: {len(missing)} of the person's files could not be found in storage and are not in "
+                f"the ZIP file; its report says so in their place: {', '.join(missing)}",
+                err=True,
+            )
         return
     text = subject_access.as_json(report) if output == "json" else subject_access.html_document(report)
     if path is None:

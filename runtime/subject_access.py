@@ -359,7 +359,15 @@ def html_body(report: dict[str, Any]) -> str:
             "Files you sent with your forms (in the ZIP version of this report, each is in the folder shown)",
             ["File", "Kind", "Size", "Sent in", "For", "Uploaded", "In the ZIP file"],
             [
-                [f["file"], f["kind"], f["size"], f["sent_in"], f["for"], f["uploaded_at"], f["saved_as"]]
+                [
+                    f["file"],
+                    f["kind"],
+                    f["size"],
+                    f["sent_in"],
+                    f["for"],
+                    f["uploaded_at"],
+                    f["saved_as"] or f.get("not_included", ""),
+                ]
                 for f in report.get("files", [])
             ],
         )
@@ -411,14 +419,36 @@ def html_document(report: dict[str, Any]) -> str:
     )
 
 
-def write_bundle(report: dict[str, Any], files: Sequence[tuple[str, Callable[[], BinaryIO]]], out: IO[bytes]) -> None:
-    """The report as one ZIP file: ``report.json``, ``report.html`` and each file the person sent
-    at its ``saved_as`` path. ``files`` pairs each report file's ``saved_as`` with a function
-    opening its bytes (the caller's storage); they are copied a piece at a time, never read whole."""
+# What the report says of a file whose bytes could not be found when the ZIP file was made.
+NOT_INCLUDED = "Not included: the file could not be found in our storage"
+
+
+def write_bundle(
+    report: dict[str, Any], files: Sequence[tuple[str, Callable[[], BinaryIO]]], out: IO[bytes]
+) -> list[str]:
+    """The report as one ZIP file: each file the person sent at its ``saved_as`` path, then
+    ``report.json`` and ``report.html``. ``files`` pairs each report file's ``saved_as`` with a
+    function opening its bytes (the caller's storage); they are copied a piece at a time, never
+    read whole. A file whose bytes cannot be found (its opener raises LookupError, as storage's
+    FileNotStored is) is left out, and the report written after the files says so in its place,
+    rather than the whole report failing. Returns the ``saved_as`` of the files left out."""
+    missing: list[str] = []
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
-        bundle.writestr("report.json", as_json(report))
-        bundle.writestr("report.html", html_document(report))
         for saved_as, opener in files:
-            with opener() as source, bundle.open(saved_as, "w", force_zip64=True) as target:
+            try:
+                source = opener()
+            except LookupError:
+                missing.append(saved_as)
+                continue
+            with source, bundle.open(saved_as, "w", force_zip64=True) as target:
                 while chunk := source.read(1024 * 1024):
                     target.write(chunk)
+        if missing:
+            shown = [
+                {**f, "saved_as": None, "not_included": NOT_INCLUDED} if f["saved_as"] in missing else f
+                for f in report.get("files", [])
+            ]
+            report = {**report, "files": shown}
+        bundle.writestr("report.json", as_json(report))
+        bundle.writestr("report.html", html_document(report))
+    return missing

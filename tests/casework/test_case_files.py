@@ -448,6 +448,26 @@ def test_the_applicants_answer_needs_a_file_for_each_document(office: Office, st
 # -- the data protection officer: subject access with the files, erasure --------------------------
 
 
+def test_a_subject_access_zip_with_a_file_gone_from_storage_still_comes_and_says_so(
+    office: Office, storage: Any
+) -> None:
+    reference = office.new_case()
+    photo = _add(office, storage, reference, name="Ada passport.png")
+    proof = _add(office, storage, reference, name="lease.pdf", content=PDF_BYTES, content_type="application/pdf")
+    storage.delete(f"files/{proof.id}")
+    dpo = office.sign_in(office.staff("Dee Protection", "dpo"))
+    soup = page(dpo.get(f"/data-protection/subject-access?key={reference}"))
+    data = {str(i["name"]): str(i["value"]) for i in soup.select("form.cf-make-report input[type=hidden]")}
+    with dpo.post("/data-protection/subject-access", data={**data, "format": "zip"}) as response:
+        body = response.get_data()
+    assert response.status_code == 200 and response.mimetype == "application/zip"  # not a 500
+    with zipfile.ZipFile(io.BytesIO(body)) as bundle:
+        report = json.loads(bundle.read("report.json"))
+        assert bundle.read(report["files"][0]["saved_as"]) == photo.content
+        assert report["files"][1]["file"] == "lease.pdf" and report["files"][1]["saved_as"] is None
+        assert "could not be found in our storage" in bundle.read("report.html").decode()
+
+
 def test_the_subject_access_zip_carries_the_files_and_erasure_deletes_them(office: Office, storage: Any) -> None:
     reference = office.new_case()
     photo = _add(office, storage, reference, name="Ada passport.png")

@@ -242,7 +242,7 @@ def test_the_zip_report_carries_the_files_byte_for_byte(
     subject_access.write_bundle(report, case_files.report_files(data, report, storage), out)
     with zipfile.ZipFile(io.BytesIO(out.getvalue())) as bundle:
         names = bundle.namelist()
-        assert names[:2] == ["report.json", "report.html"]
+        assert names[-2:] == ["report.json", "report.html"]  # written after the files: it says which are in
         assert json.loads(bundle.read("report.json"))["files"] == report["files"]
         assert bundle.read(report["files"][0]["saved_as"]) == person["photo"].content
         assert bundle.read(report["files"][1]["saved_as"]) == PDF_BYTES
@@ -294,6 +294,42 @@ def test_the_export_command_writes_a_zip_with_the_files(
     assert os.stat(target).st_mode & 0o777 == 0o600
     with zipfile.ZipFile(target) as bundle:
         assert bundle.read(f"files/{person['case'].reference}/2-tenancy.pdf") == PDF_BYTES
+
+
+def test_a_file_whose_bytes_are_gone_is_left_out_and_the_report_says_so(
+    db_session: Session, storage: Any, person: dict[str, Any]
+) -> None:
+    storage.delete(f"files/{person['lease'].id}")  # lost in a storage restore, say; the photo is there
+    data, report = _report(db_session, person, "zip")
+    out = io.BytesIO()
+    missing = subject_access.write_bundle(report, case_files.report_files(data, report, storage), out)
+    assert missing == [report["files"][1]["saved_as"]]
+    with zipfile.ZipFile(io.BytesIO(out.getvalue())) as bundle:
+        assert bundle.read(report["files"][0]["saved_as"]) == person["photo"].content
+        assert report["files"][1]["saved_as"] not in bundle.namelist()
+        listed = json.loads(bundle.read("report.json"))["files"]
+        assert [(f["file"], f["saved_as"], f.get("not_included")) for f in listed] == [
+            (report["files"][0]["file"], report["files"][0]["saved_as"], None),
+            ("tenancy.pdf", None, subject_access.NOT_INCLUDED),
+        ]
+        html = bundle.read("report.html").decode()
+        assert "tenancy.pdf" in html and subject_access.NOT_INCLUDED in html
+
+
+def test_the_export_command_says_which_files_it_could_not_find(
+    runner: CliRunner, tmp_path: Path, storage: Any, person: dict[str, Any]
+) -> None:
+    storage.delete(f"files/{person['lease'].id}")
+    target = tmp_path / "report.zip"
+    done = runner.invoke(
+        main, ["citizens", "export", str(person["record"]), "--format", "zip", "--output", str(target)]
+    )
+    assert done.exit_code == 0, done.output
+    assert "(1 file)" in done.output
+    assert "warning: 1 of the person's files could not be found in storage" in done.output
+    assert f"files/{person['case'].reference}/2-tenancy.pdf" in done.output
+    with zipfile.ZipFile(target) as bundle:
+        assert json.loads(bundle.read("report.json"))["files"][1]["not_included"] == subject_access.NOT_INCLUDED
 
 
 def test_the_export_command_wants_a_file_for_a_zip(runner: CliRunner, person: dict[str, Any]) -> None:
