@@ -816,3 +816,22 @@ class Upload(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     scanned_at: datetime | None = Field(default=None)
     expires_at: datetime | None = Field(default=None, index=True)
+
+
+class StorageDeletion(SQLModel, table=True):
+    """The bytes of an uploaded file to delete (docs/uploads.md, "Deleting"). Migration 0011.
+
+    Queued in the same transaction that deletes the file's ``upload`` row (a removal, the purge
+    of unsent forms, an erasure, retention), so a row never goes without its bytes following:
+    they are deleted just after the commit, and a storage that fails then leaves this row for
+    ``civicforms worker`` to try again. Every place the bytes might be is derived from the
+    upload's id (storage's ``files/<id>`` and ``thumbnails/<id>``, the quarantine folder's
+    ``<id>``), whatever the row said when it went."""
+
+    __tablename__ = "storage_deletion"
+    id: int | None = Field(default=None, primary_key=True)
+    upload_id: str = Field(max_length=32)
+    queued_at: datetime = Field(default_factory=utcnow)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(default_factory=utcnow, index=True)
+    last_error: str | None = Field(default=None, max_length=500)
