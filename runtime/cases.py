@@ -802,6 +802,16 @@ def open_information_request(session: Session, *, case_id: int) -> InformationRe
     ).first()
 
 
+def request_open(request: InformationRequest, case: Case) -> bool:
+    """Whether the applicant may still answer ``request`` (send files or a reply): not answered,
+    its case not erased, and the case waiting for them, or the request lapsed (its reply-by date
+    passed) while the case is still open (a late answer is taken). An erasure closes the
+    request and ends the wait (runtime.services.retention); the erased check stands besides."""
+    if request.answered_at is not None or case.erased_at is not None:
+        return False
+    return case.waiting_for_citizen or (request.lapsed_at is not None and case.closed_at is None)
+
+
 FREE_TEXT = "reply"  # the key of the applicant's written reply (always offered; required when no questions)
 
 
@@ -917,10 +927,16 @@ def answer_information(
     (its reply-by date passed) is still taken while the case is open, where the case now is.
 
     Raises :class:`InformationError` (answers to fix) or :class:`Conflict` (already answered,
-    or the case was decided).
+    or the case was decided or erased).
     """
     urls = urls or CaseUrls()
-    case = load_case(session, request.case_id)
+    # Locked first, as an erasure locks it: an answer is taken before an erasure (which then
+    # empties it) or refused after it (the erasure closed the request).
+    case = session.exec(
+        select(Case).where(Case.id == request.case_id).with_for_update().execution_options(populate_existing=True)
+    ).first()
+    if case is None or case.erased_at is not None:
+        raise Conflict("This case is no longer waiting for your answers")
     definition = definition_of(session, case)
     workflow = workflow_for(session, case)
     missing = _document_errors(session, request)

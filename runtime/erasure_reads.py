@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from sqlalchemy import ColumnElement, Text, cast, exists
 from sqlmodel import Session, col, or_, select
 
 from .data.case_files import count_case_uploads, files_of_submissions, kind_label
@@ -116,6 +117,28 @@ def held_submissions(*, session: Session, citizen_id: int) -> list[Held]:
     return [Held(sub, case, service, department) for sub, case, service, department in rows]
 
 
+def _holds_leftovers() -> ColumnElement[bool]:
+    """Whether a case (correlated: ``Case`` in the enclosing query) still holds what an erasure
+    removes although it was erased: a file of its submission or of its requests, or an answer
+    to a request (an erasure empties them all). Nothing should put any there after the erasure
+    (it closes the case's open request, and the answer page and its files refuse an erased
+    case); should anything have, the case is to be erased again."""
+    requests = select(InformationRequest.id).where(col(InformationRequest.case_id) == Case.id)
+    files = exists().where(
+        or_(col(Upload.submission_id) == Case.submission_id, col(Upload.request_id).in_(requests.scalar_subquery()))
+    )
+    answers = exists().where(
+        col(InformationRequest.case_id) == Case.id,
+        col(InformationRequest.answers).is_not(None),
+        cast(col(InformationRequest.answers), Text) != "null",  # JSON null: what an erasure leaves
+    )
+    return or_(files, answers)
+
+
+def _still_holding(session: Session, case_id: int) -> bool:
+    return session.exec(select(Case.id).where(col(Case.id) == case_id, _holds_leftovers())).first() is not None
+
+
 def erasure_plan(*, session: Session, citizen_id: int) -> ErasurePlan | None:
     """What erasing this record on request would erase and what a legal hold keeps (None: no
     such record)."""
@@ -129,7 +152,11 @@ def erasure_plan(*, session: Session, citizen_id: int) -> ErasurePlan | None:
         case_holds = holds.get(item.case.id, []) if item.case and item.case.id else []
         if case_holds:
             plan.held.append((item, case_holds))
-        elif item.submission.erased_at is not None and (item.case is None or item.case.erased_at is not None):
+        elif item.submission.erased_at is not None and (
+            item.case is None
+            or item.case.id is None
+            or (item.case.erased_at is not None and not _still_holding(session, item.case.id))
+        ):
             plan.erased.append(item)
         else:
             plan.erasable.append(item)
@@ -176,8 +203,9 @@ def _end_of(day: date) -> datetime:
 def due_for_retention(
     *, session: Session, today: date, periods: dict[str, Retention | None]
 ) -> tuple[list[Due], list[tuple[Due, list[Hold]]]]:
-    """Closed, not yet erased cases past their service's retention period, and those of them a
-    legal hold keeps. Open cases are never due, whatever the period counts from."""
+    """Closed, not yet erased cases past their service's retention period (or erased but still
+    holding files or answers: ``_holds_leftovers``), and those of them a legal hold keeps. Open
+    cases are never due, whatever the period counts from."""
     due: list[Due] = []
     for service_id, period in periods.items():
         if period is None:
@@ -189,7 +217,7 @@ def due_for_retention(
             .where(
                 Case.service_id == service_id,
                 col(Case.closed_at).is_not(None),
-                or_(col(Case.erased_at).is_(None), col(Submission.erased_at).is_(None)),
+                or_(col(Case.erased_at).is_(None), col(Submission.erased_at).is_(None), _holds_leftovers()),
             )
             .order_by(col(Case.id))
         )

@@ -149,18 +149,21 @@ def document_max_bytes(files: uploading.Uploads) -> int:
 
 
 class RequestClosed(uploading.UploadRefused):
-    """The request has been answered (or its case decided): it takes no more files."""
+    """The request has been answered (or its case decided, or erased): it takes no more files."""
 
 
 def _answerable(session: Session, request_id: int) -> tuple[InformationRequest, Case]:
     """The request, read afresh, while the applicant may still answer it (as
-    ``runtime.cases.answer_information`` takes an answer)."""
+    ``runtime.cases.answer_information`` takes an answer). The case row is locked (PostgreSQL)
+    for the rest of the caller's transaction, as an erasure locks it first: a file is either
+    kept before an erasure, which then deletes it, or refused after it."""
     request = session.get(InformationRequest, request_id, populate_existing=True)
-    case = session.get(Case, request.case_id, populate_existing=True) if request is not None else None
-    if request is None or case is None:
-        raise RequestClosed("", "These questions have already been answered")
-    late = request.lapsed_at is not None and case.closed_at is None
-    if request.answered_at is not None or not (case.waiting_for_citizen or late):
+    case = (
+        session.get(Case, request.case_id, populate_existing=True, with_for_update=True)
+        if request is not None
+        else None
+    )
+    if request is None or case is None or not cases.request_open(request, case):
         raise RequestClosed("", "These questions have already been answered")
     return request, case
 

@@ -251,6 +251,12 @@ def _erase(
             case.erased_at = now
             session.add(case)
             counts.cases = 1
+        if case.waiting_for_citizen:
+            # Its open request is closed below: the case waits for nobody now, and staff's
+            # pages opened before this erasure see that it changed.
+            case.waiting_for_citizen = False
+            case.lock_version += 1
+            session.add(case)
         case_search.erase_terms(session, case_id=case.id)
         counts.comments = _rows(
             session.exec(  # type: ignore[call-overload]
@@ -265,6 +271,17 @@ def _erase(
                 .where(col(InformationRequest.case_id) == case.id)
                 .values(message="", answers=None)
             )
+        )
+        # A request still open is closed (as a lapse is): its link takes no more files or
+        # replies (runtime.services.case_files._answerable, runtime.cases.answer_information).
+        session.exec(  # type: ignore[call-overload]
+            update(InformationRequest)
+            .where(
+                col(InformationRequest.case_id) == case.id,
+                col(InformationRequest.answered_at).is_(None),
+                col(InformationRequest.lapsed_at).is_(None),
+            )
+            .values(lapsed_at=now)
         )
         # Released holds' reasons may name people (a hold in force stops the erasure before
         # here): the hold stays, for the record that there was one, its reason goes.

@@ -72,9 +72,9 @@ def _information_page(request_row: Any, case: Case, raw: dict[str, Any], errors:
 
 
 def _answer(request_row: Any, case: Case) -> Any:
-    # A request that lapsed (its reply-by date passed) still takes a late answer while the case is open.
-    late = request_row.lapsed_at is not None and case.closed_at is None
-    if request_row.answered_at is not None or not (case.waiting_for_citizen or late):
+    # A request that lapsed (its reply-by date passed) still takes a late answer while the case
+    # is open; one answered, or whose case was erased (which closed it), takes nothing more.
+    if not cases.request_open(request_row, case):
         return render_page(
             "citizen/information_sent.html",
             service=cases.definition_of(db(), case),

@@ -149,6 +149,8 @@ def _show(row: InformationRequest, case: Case, field: str, message: str) -> Any:
 
 def _upload(token: str, number: int, from_status: bool) -> Any:
     row, case, page = _found(token, from_status)
+    if not cases.request_open(row, case):
+        return redirect(page, 303)  # the page says it is no longer open; the file streamed in is deleted
     _document(row, number)
     field = cases.document_field(number)
     chosen = request.files.get(field)
@@ -179,6 +181,8 @@ def _upload(token: str, number: int, from_status: bool) -> Any:
 
 def _remove(token: str, number: int, upload_id: str, from_status: bool) -> Any:
     row, case, page = _found(token, from_status)
+    if not cases.request_open(row, case):
+        return redirect(page, 303)
     _document(row, number)
     field = cases.document_field(number)
     try:
