@@ -95,6 +95,23 @@ def unsent_upload(*, session: Session, form_session_id: str, upload_id: str) -> 
     return row
 
 
+def lock_holder(*, session: Session, holder_id: str) -> dict[str, Any] | None:
+    """The answers of what holds a form's unsent files (a form session, or a staff member's
+    preview session for "try it"), as they are now, its row locked until the transaction ends:
+    ``SELECT ... FOR NO KEY UPDATE`` on PostgreSQL, which waits for another request writing it
+    (a page's answers, another file). SQLite has one writer at a time: the caller writes first,
+    then reads. None when it has gone."""
+    if holder_id.startswith(PREVIEW):
+        number = holder_id.removeprefix(PREVIEW)
+        if not number.isdigit():
+            return None
+        query = select(PreviewSession.answers).where(col(PreviewSession.id) == int(number))
+    else:
+        query = select(FormSession.answers).where(col(FormSession.id) == holder_id)
+    found = session.exec(query.with_for_update(key_share=True)).first()
+    return None if found is None else dict(found)
+
+
 def delete_upload(*, session: Session, upload: Upload) -> None:
     session.delete(upload)
     session.flush()

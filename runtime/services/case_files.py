@@ -177,6 +177,29 @@ def document_uploads(session: Session, *, request_id: int) -> list[Upload]:
     )
 
 
+def _refuse_if_full(session: Session, request_id: int, field: str, *, coming: int) -> None:
+    """Refuse a file when the document would hold more than MAX_FILES_PER_DOCUMENT: ``coming`` is
+    1 before the file's row is written (the early check, which saves a scan), 0 once it is."""
+    held = [u for u in document_uploads(session, request_id=request_id) if u.question == field]
+    if len(held) + coming > MAX_FILES_PER_DOCUMENT:
+        raise uploading.UploadRefused(field, f"You can only upload {MAX_FILES_PER_DOCUMENT} files for this document")
+
+
+def _add_within_cap(session: Session, row: Upload) -> None:
+    """Write a document's file row, then count the document's files again with the request's row
+    locked (``SELECT ... FOR NO KEY UPDATE`` on PostgreSQL; SQLite has one writer at a time, taken
+    by the row's insert): two tabs that both passed the early count are told apart here."""
+    session.add(row)
+    session.flush()
+    assert row.request_id is not None
+    session.exec(
+        select(InformationRequest.id)
+        .where(col(InformationRequest.id) == row.request_id)
+        .with_for_update(key_share=True)
+    ).first()
+    _refuse_if_full(session, row.request_id, row.question, coming=0)
+
+
 def receive_document(
     *, session: Session, files: uploading.Uploads, request_id: int, number: int, filename: str, path: Path
 ) -> Upload:
@@ -192,11 +215,7 @@ def receive_document(
         documents = request.documents or []
         if not 1 <= number <= len(documents):
             raise uploading.UploadRefused(field, "This document was not asked for")
-        held = [u for u in document_uploads(session, request_id=request_id) if u.question == field]
-        if len(held) >= MAX_FILES_PER_DOCUMENT:
-            raise uploading.UploadRefused(
-                field, f"You can only upload {MAX_FILES_PER_DOCUMENT} files for this document"
-            )
+        _refuse_if_full(session, request_id, field, coming=1)
         service_id = case.service_id
         session.rollback()  # end the reads' transaction: the checks and the scan take a while
         try:
@@ -229,7 +248,7 @@ def receive_document(
         try:
             with atomic(session):
                 _answerable(session, request_id)
-                session.add(row)
+                _add_within_cap(session, row)
         except BaseException:
             waiting.unlink(missing_ok=True)
             raise
@@ -238,6 +257,7 @@ def receive_document(
     try:
         with atomic(session):
             _answerable(session, request_id)  # answered meanwhile: nothing kept
+            _add_within_cap(session, row)  # another tab's files may have filled the document meanwhile
             row.thumbnail_key = uploading.store_clean(files, upload_id, path, checked.mime, stored)
             row.storage_key = file_key(upload_id)
             row.scanned_at = utcnow()

@@ -14,7 +14,10 @@ the size limit). ``receive`` then:
    and ``civicforms worker`` scan it again. Only ``allow_unscanned_uploads`` (development) skips
    the scan;
 4. clean: puts it (and a thumbnail of an image) in storage, and writes the row and the
-   question's answer in one transaction. A failed commit deletes what was put.
+   question's answer in one transaction. A failed commit deletes what was put. That transaction
+   writes the row, then reads the form session's answers again, locked, counts the files again
+   (another tab's may have filled the question during the scan) and changes only the question's
+   answer: what another tab changed meanwhile stays.
 
 Every public function takes the session explicitly and keyword arguments, and owns its
 transaction. Refusals are :class:`UploadRefused` (a field and the citizen's message).
@@ -118,15 +121,36 @@ def _question_of(definition: Definition, question: str) -> None:
         raise UploadRefused(question, "This question does not take a file")
 
 
-def _answer_with(session: Session, form_session: Any, question: str) -> dict[str, Any]:
-    """The form session's answers with ``question``'s answer read again from its rows."""
+def _with_answer(session: Session, answers: dict[str, Any], form_session_id: str, question: str) -> dict[str, Any]:
+    """``answers`` with ``question``'s answer read again from its rows (its clean files)."""
     answer = upload_data.answer_of(
-        upload_data.unsent_uploads(session=session, form_session_id=form_session.id, question=question)
+        upload_data.unsent_uploads(session=session, form_session_id=form_session_id, question=question)
     )
-    answers = {k: v for k, v in form_session.answers.items() if k != question}
+    changed = {k: v for k, v in answers.items() if k != question}
     if answer:
-        answers[question] = answer
-    return answers
+        changed[question] = answer
+    return changed
+
+
+def _lock(session: Session, form_session: Holder) -> dict[str, Any]:
+    """The form session's answers as they are now (not as the request read them: another tab may
+    have changed them while a file was checked and scanned), its row locked until the
+    transaction ends (``upload_data.lock_holder``). Call it after writing the file's row."""
+    answers = upload_data.lock_holder(session=session, holder_id=form_session.id)
+    return dict(form_session.answers) if answers is None else answers
+
+
+def _refuse_if_full(
+    session: Session, definition: Definition, form_session_id: str, question: str, *, coming: int
+) -> None:
+    """Refuse a file when ``question`` or the form would hold more than they take: ``coming`` is
+    1 before the file's row is written (the early check, which saves a scan), 0 once it is."""
+    most = max_files(definition.question(question))
+    held = upload_data.unsent_uploads(session=session, form_session_id=form_session_id, question=question)
+    if len(held) + coming > most:
+        raise UploadRefused(question, f"You can only upload {most} file{'s' if most != 1 else ''}")
+    if upload_data.count_unsent(session=session, form_session_id=form_session_id) + coming > MAX_FILES_PER_FORM:
+        raise UploadRefused(question, TOO_MANY_IN_FORM)
 
 
 def receive(
@@ -148,12 +172,7 @@ def receive(
     try:
         _question_of(definition, question)
         q = definition.question(question)
-        held = upload_data.unsent_uploads(session=session, form_session_id=form_session.id, question=question)
-        most = max_files(q)
-        if len(held) >= most:
-            raise UploadRefused(question, f"You can only upload {most} file{'s' if most != 1 else ''}")
-        if upload_data.count_unsent(session=session, form_session_id=form_session.id) >= MAX_FILES_PER_FORM:
-            raise UploadRefused(question, TOO_MANY_IN_FORM)
+        _refuse_if_full(session, definition, form_session.id, question, coming=1)
         session.rollback()  # end the reads' transaction: the checks and the scan take a while
         try:
             checked = uploads.check_file(
@@ -173,6 +192,8 @@ def receive(
         try:
             with atomic(session):
                 row = _new_row(session, upload_id, form_session, definition, question, name, checked, waiting=True)
+                _lock(session, form_session)  # another tab's file may have filled the question meanwhile
+                _refuse_if_full(session, definition, form_session.id, question, coming=0)
         except BaseException:
             _remove_file(waiting)
             raise
@@ -231,9 +252,13 @@ def _keep(
     try:
         with atomic(session):
             row = _new_row(session, upload_id, form_session, definition, question, name, checked, waiting=False)
+            # The answers as they are now, locked: another tab may have changed them (or sent a
+            # file, filling the question) while this file was checked and scanned.
+            now_answers = _lock(session, form_session)
+            _refuse_if_full(session, definition, form_session.id, question, coming=0)
             row.thumbnail_key = store_clean(files, upload_id, path, checked.mime, stored)
             session.add(row)
-            answers = _answer_with(session, form_session, question)
+            answers = _with_answer(session, now_answers, form_session.id, question)
             save_answers(session=session, holder=form_session, answers=answers, minutes=minutes)
     except storage.StorageUnavailable:
         delete_stored(files, stored)
@@ -322,7 +347,7 @@ def remove(
         if row is None or row.question != question:
             raise UploadRefused(question, "The file has already been removed")
         upload_data.delete_upload(session=session, upload=row)
-        answers = _answer_with(session, form_session, question)
+        answers = _with_answer(session, _lock(session, form_session), form_session.id, question)
         save_answers(session=session, holder=form_session, answers=answers, minutes=minutes)
     _delete_bytes(files, [row])
     return row
@@ -405,13 +430,7 @@ def _refresh_answer(session: Session, row: Upload) -> None:
     form_session = session.get(FormSession, row.form_session_id)
     if form_session is None or form_session.submission_reference is not None:
         return
-    answer = upload_data.answer_of(
-        upload_data.unsent_uploads(session=session, form_session_id=form_session.id, question=row.question)
-    )
-    answers = {k: v for k, v in form_session.answers.items() if k != row.question}
-    if answer:
-        answers[row.question] = answer
-    form_session.answers = answers
+    form_session.answers = _with_answer(session, form_session.answers, form_session.id, row.question)
     session.add(form_session)
     session.flush()
 
