@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import threading
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -169,6 +171,55 @@ def test_the_use_cases_refuse_a_file_and_an_answer_for_an_erased_case(
     db_session.expire_all()
     request = db_session.get(InformationRequest, request_id)
     assert request is not None and request.answered_at is None and request.answers is None
+
+
+def test_a_file_kept_while_an_erasure_waits_is_erased_with_the_case(
+    db_session: Session, files: uploading.Uploads, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file's last transaction locks the case, as the erasure does first: an erasure that
+    starts while the file is being stored waits for it, then deletes it (rows and bytes)."""
+    engine = db_session.get_bind()
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks: SQLite has one writer at a time")
+    case, request_id = _waiting_case(db_session)
+    storing, go_on = threading.Event(), threading.Event()
+    store_clean = uploading.store_clean
+
+    def slow_store(*args: Any, **kwargs: Any) -> Any:
+        storing.set()
+        assert go_on.wait(20)
+        return store_clean(*args, **kwargs)
+
+    monkeypatch.setattr(uploading, "store_clean", slow_store)
+    files.quarantine_dir.mkdir(parents=True, exist_ok=True)
+    path = files.quarantine_dir / "incoming"
+    path.write_bytes(png_bytes())
+    kept: dict[str, Any] = {}
+
+    def upload() -> None:
+        with Session(engine) as s:
+            kept["row"] = case_files.receive_document(
+                session=s, files=files, request_id=request_id, number=1, filename="lease.png", path=path
+            )
+
+    def erase() -> None:
+        with Session(engine) as s:
+            kept["erased"] = _erase_record(s, case, files)
+
+    uploader, eraser = threading.Thread(target=upload), threading.Thread(target=erase)
+    uploader.start()
+    assert storing.wait(20)
+    eraser.start()
+    time.sleep(0.5)
+    waited = eraser.is_alive()  # for the case row the file's transaction holds
+    go_on.set()
+    uploader.join(20)
+    eraser.join(20)
+    assert waited and kept["erased"].files == 1
+    db_session.expire_all()
+    assert db_session.exec(select(Upload)).all() == []
+    assert not files.storage.exists(f"files/{kept['row'].id}")
+    assert not files.storage.exists(f"thumbnails/{kept['row'].id}")
 
 
 def _leave_behind(s: Session, files: uploading.Uploads, case: Case, request_id: int) -> Any:
