@@ -470,6 +470,15 @@ def worker(once: bool) -> None:
                         f"scanned {len(rescanned.clean) + len(rescanned.infected)} waiting upload(s): "
                         f"{len(rescanned.infected)} infected and deleted, {len(rescanned.waiting)} still waiting"
                     )
+                # The bytes of files whose rows went while the storage refused to delete them.
+                gone = uploading.delete_due(
+                    session_factory=lambda: session(engine), files=files, limit=settings.worker_batch_size
+                )
+                if gone.deleted or gone.left:
+                    click.echo(
+                        f"deleted the stored bytes of {gone.deleted} removed file{'s' if gone.deleted != 1 else ''}"
+                        f", {gone.left} to try again"
+                    )
                 result = outbox.run_once(lambda: session(engine), sender, limit=settings.worker_batch_size)
                 with session(engine) as s:
                     matched = matching.run_jobs(s, limit=settings.worker_batch_size, settings=settings)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path, PurePosixPath
@@ -111,17 +111,6 @@ def open_file(
     if what == FILE:
         return Opened(upload, stream, upload.content_type, download_name(upload))
     return Opened(upload, stream, THUMBNAIL_TYPE, f"{PurePosixPath(download_name(upload)).stem}-thumbnail.png")
-
-
-def forget_bytes(files: uploading.Uploads, uploads: Iterable[Upload]) -> None:
-    """Delete the bytes of uploads whose rows an erasure removed, wherever they are: the file
-    and its thumbnail in storage, or the quarantine folder (a file still waiting for its scan).
-    A key already gone is not an error; a storage that fails raises (the erasure rolls back)."""
-    for upload in uploads:
-        for key in (upload.storage_key, upload.thumbnail_key):
-            if key:
-                files.storage.delete(key)
-        files.waiting_path(upload.id).unlink(missing_ok=True)
 
 
 def report_files(
@@ -275,7 +264,8 @@ def remove_document(
     *, session: Session, files: uploading.Uploads, request_id: int, number: int, upload_id: str
 ) -> Upload:
     """Remove one of the files the applicant sent for a document, while the request is open:
-    its row, then its bytes. Raises ``uploading.UploadRefused`` for a file not theirs or gone."""
+    its row (and its bytes' deletion queued), then its bytes. Raises ``uploading.UploadRefused``
+    for a file not theirs or gone."""
     field = cases.document_field(number)
     with atomic(session):
         _answerable(session, request_id)
@@ -285,7 +275,8 @@ def remove_document(
         session.delete(row)
         session.flush()
         session.expunge(row)
-    forget_bytes(files, [row])
+        queued = uploading.queue_deletion(session=session, upload_ids=[row.id])
+    uploading.delete_queued(session=session, files=files, ids=queued)
     return row
 
 

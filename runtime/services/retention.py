@@ -59,7 +59,7 @@ from ..models import (
     Upload,
     utcnow,
 )
-from .case_files import forget_bytes
+from . import uploading
 from .unit_of_work import atomic
 
 if TYPE_CHECKING:
@@ -188,13 +188,15 @@ def _rows(result: Any) -> int:
     return max(int(result.rowcount or 0), 0)
 
 
-def _forget_files(files: Uploads | None, removed: list[Upload]) -> None:
-    """Delete the bytes of the files whose rows an erasure removed (before it commits)."""
+def _forget_files(session: Session, files: Uploads | None, removed: list[Upload], queued: list[int]) -> None:
+    """Queue the deletion of the bytes of the files whose rows an erasure removed, in its
+    transaction (added to ``queued``: the caller deletes them once it has committed, and the
+    worker tries again what the storage refuses then)."""
     if not removed:
         return
     if files is None:
         raise RuntimeError("erasing files needs the storage they are kept in (runtime.services.uploading.uploads_for)")
-    forget_bytes(files, removed)
+    queued += uploading.queue_deletion(session=session, upload_ids=[upload.id for upload in removed])
 
 
 def _erase(
@@ -206,10 +208,13 @@ def _erase(
     now: datetime,
     reason: str | None = None,
     files: Uploads | None = None,
+    queued: list[int] | None = None,
 ) -> Counts | None:
     """Erase one submission's and its case's personal data, in the caller's transaction; None
-    (nothing written) when its case is under a legal hold in force. Its files' bytes are deleted
-    (``files``: storage and quarantine) here, before the caller commits.
+    (nothing written) when its case is under a legal hold in force. The deletion of its files'
+    bytes is queued in the same transaction (their ids added to ``queued``): the caller deletes
+    them once it has committed (``uploading.delete_queued``), and the worker tries again what
+    the storage refuses then, so a storage that fails part way never leaves half an erasure.
 
     The case row is locked first and the holds read after: a hold placed meanwhile (which locks
     the case too) is either seen here or waits for this erasure to commit."""
@@ -334,8 +339,7 @@ def _erase(
     record_data.event(
         session, citizen_id=submission.citizen_id, action="erased", actor_id=actor_id, detail=detail, now=now
     )
-    # Last, once every row is written: a storage failure here rolls the whole erasure back.
-    _forget_files(files, removed)
+    _forget_files(session, files, removed, queued if queued is not None else [])
     return counts
 
 
@@ -400,7 +404,7 @@ def run_retention(
 ) -> RetentionResult:
     """Erase the personal data of every closed case past its service's retention period (its live
     version's), except those under a legal hold; each case in its own transaction, its files'
-    bytes deleted (``files``) before it commits. ``dry_run`` reads only."""
+    bytes deleted (``files``) once it commits. ``dry_run`` reads only."""
     periods = reads.retention_periods(session=session)
     due, held = reads.due_for_retention(session=session, today=today, periods=periods)
     session.rollback()  # end the reads' transaction: each erasure below is its own
@@ -410,6 +414,7 @@ def run_retention(
     if dry_run:
         return result
     for item in due:
+        queued: list[int] = []
         with atomic(session):
             # Read again inside the transaction: a case reopened since the list (_erase checks holds).
             case = session.get(Case, item.case_id)
@@ -423,6 +428,7 @@ def run_retention(
                 actor_id=None,
                 now=moment,
                 files=files,
+                queued=queued,
             )
             if erased is None:
                 continue
@@ -430,6 +436,8 @@ def run_retention(
             result.erased.add(
                 _finish_record(session, citizen_id=case.citizen_id, why=RETENTION, actor_id=None, now=moment)
             )
+        if queued and files is not None:
+            uploading.delete_queued(session=session, files=files, ids=queued)
         if progress is not None:
             progress(item)
     return result
@@ -476,9 +484,38 @@ def erase_record(
 
     ``actor_id`` is the data protection officer (None: IT, from the command line); the erasure is
     in the records' audit log with its counts and reason, and, by a member of staff, in the access
-    log. The files' bytes are deleted (``files``) before the transaction commits. Raises
-    :class:`PrivacyError` (nothing written) for a bad key or reason."""
+    log. The files' bytes are deleted (``files``) once the transaction commits; what the
+    storage refuses then, the worker deletes later. Raises :class:`PrivacyError` (nothing
+    written) for a bad key or reason."""
     moment = now or utcnow()
+    queued: list[int] = []
+    result = _erase_record(
+        session,
+        key=key,
+        reason=reason,
+        actor_id=actor_id,
+        department_id=department_id,
+        now=moment,
+        files=files,
+        queued=queued,
+    )
+    if queued and files is not None:
+        uploading.delete_queued(session=session, files=files, ids=queued)
+    return result
+
+
+def _erase_record(
+    session: Session,
+    *,
+    key: str,
+    reason: str,
+    actor_id: int | None,
+    department_id: int | None,
+    now: datetime,
+    files: Uploads | None,
+    queued: list[int],
+) -> ErasureResult:
+    moment = now
     with atomic(session):
         citizen = resolve_record(session=session, key=key)
         assert citizen.id is not None
@@ -498,6 +535,7 @@ def erase_record(
                 now=moment,
                 reason=text,
                 files=files,
+                queued=queued,
             )
             if done is None:  # held since the plan was read
                 assert item.case is not None and item.case.id is not None

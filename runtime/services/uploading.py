@@ -19,6 +19,12 @@ the size limit). ``receive`` then:
    (another tab's may have filled the question during the scan) and changes only the question's
    answer: what another tab changed meanwhile stays.
 
+A file's bytes are deleted through a queue (``storage_deletion``): the transaction that deletes
+its row queues them (:func:`queue_deletion`), :func:`delete_queued` deletes them just after the
+commit, and what the storage refuses then stays queued for ``civicforms worker``
+(:func:`delete_due`). A row never goes with its bytes left behind for good, and an erasure is
+never half done by a storage that fails part way.
+
 Every public function takes the session explicitly and keyword arguments, and owns its
 transaction. Refusals are :class:`UploadRefused` (a field and the citizen's message).
 """
@@ -37,6 +43,7 @@ from typing import Any
 from sqlmodel import Session
 
 from .. import scanning, storage, uploads
+from ..data import storage_deletions
 from ..data import uploads as upload_data
 from ..definition import Definition
 from ..models import FormSession, Upload, utcnow
@@ -321,11 +328,62 @@ def delete_stored(files: Uploads, keys: Iterable[str]) -> None:
             log.exception("could not delete %s from storage", key)
 
 
-def _delete_bytes(files: Uploads, rows: Iterable[Upload]) -> None:
-    """A row's bytes, wherever they are: storage (clean) or the quarantine folder (waiting)."""
-    for row in rows:
-        delete_stored(files, [k for k in (row.storage_key, row.thumbnail_key) if k])
-        _remove_file(files.waiting_path(row.id))
+def queue_deletion(*, session: Session, upload_ids: Iterable[str]) -> list[int]:
+    """In the transaction that deletes these uploads' rows: queue the deletion of their bytes.
+    The queued deletions' ids, for :func:`delete_queued` once that transaction has committed."""
+    return storage_deletions.queue(session=session, upload_ids=upload_ids)
+
+
+def _delete_bytes_of(files: Uploads, upload_id: str) -> None:
+    """Every place an upload's bytes may be, from its id alone (whatever its row said when it
+    went: a rescan may have stored it since): the file and its thumbnail in storage, and the
+    quarantine folder. A key already gone is not an error; a storage that fails raises."""
+    for key in (file_key(upload_id), thumbnail_key(upload_id)):
+        files.storage.delete(key)
+    files.waiting_path(upload_id).unlink(missing_ok=True)
+
+
+def _try_deletions(session: Session, files: Uploads, queued: list[Any]) -> int:
+    """Delete the bytes of ``queued`` deletions; those done are forgotten, those the storage
+    refused are tried again later (logged). How many are left."""
+    done: list[int] = []
+    left = 0
+    for deletion in queued:
+        try:
+            _delete_bytes_of(files, deletion.upload_id)
+        except Exception as err:  # noqa: BLE001  (kept queued: the worker tries again)
+            log.warning("upload %s's bytes not deleted yet (%s): the worker tries again", deletion.upload_id, err)
+            storage_deletions.failed(session=session, deletion=deletion, error=f"{type(err).__name__}: {err}")
+            left += 1
+        else:
+            done.append(deletion.id)
+    storage_deletions.done(session=session, ids=done)
+    return left
+
+
+def delete_queued(*, session: Session, files: Uploads, ids: Iterable[int]) -> int:
+    """Just after the commit that queued them (:func:`queue_deletion`): delete those bytes now.
+    What the storage refuses stays queued for the worker. How many are left."""
+    wanted = list(ids)
+    if not wanted:
+        return 0
+    with atomic(session):
+        return _try_deletions(session, files, storage_deletions.of_ids(session=session, ids=wanted))
+
+
+@dataclass(frozen=True)
+class Deleted:
+    deleted: int
+    left: int
+
+
+def delete_due(*, session_factory: Callable[[], Session], files: Uploads, limit: int = 500) -> Deleted:
+    """The worker's pass: try again the deletions whose next try is due (the storage refused
+    them before), ``limit`` of them."""
+    with session_factory() as session, atomic(session):
+        queued = storage_deletions.due(session=session, limit=limit)
+        left = _try_deletions(session, files, queued)
+        return Deleted(len(queued) - left, left)
 
 
 def remove(
@@ -338,9 +396,9 @@ def remove(
     upload_id: str,
     minutes: int,
 ) -> Upload:
-    """Remove one of the form's files from ``question``: its row and the answer in one
-    transaction, then its bytes. Raises :class:`UploadRefused` for a file this form does not
-    hold (removed already, another form's, made up)."""
+    """Remove one of the form's files from ``question``: its row, the answer and the deletion
+    of its bytes queued in one transaction, then its bytes. Raises :class:`UploadRefused` for a
+    file this form does not hold (removed already, another form's, made up)."""
     _question_of(definition, question)
     with atomic(session):
         row = upload_data.unsent_upload(session=session, form_session_id=form_session.id, upload_id=upload_id)
@@ -349,7 +407,8 @@ def remove(
         upload_data.delete_upload(session=session, upload=row)
         answers = _with_answer(session, _lock(session, form_session), form_session.id, question)
         save_answers(session=session, holder=form_session, answers=answers, minutes=minutes)
-    _delete_bytes(files, [row])
+        queued = queue_deletion(session=session, upload_ids=[row.id])
+    delete_queued(session=session, files=files, ids=queued)
     return row
 
 
@@ -403,7 +462,9 @@ def rescan(*, session: Session, files: Uploads, uploads_waiting: list[Upload], n
         stored: list[str] = []
         try:
             with atomic(session):
-                found = session.get(Upload, row.id)
+                # Locked before a byte is stored: a removal or purge of it meanwhile waits for this
+                # commit, then queues the deletion of what was stored (keys from the id).
+                found = session.get(Upload, row.id, with_for_update=True)
                 if found is None or found.status != upload_data.WAITING:
                     continue
                 thumb = store_clean(files, row.id, path, found.content_type, stored)
@@ -464,10 +525,10 @@ def purge_forgotten(*, session_factory: Callable[[], Session], files: Uploads, b
         with session_factory() as session:
             with atomic(session):
                 rows = upload_data.forgotten_uploads(session=session, now=utcnow(), limit=batch_size)
-                for row in rows:
-                    session.expunge(row)
-                upload_data.delete_rows(session=session, ids=[row.id for row in rows])
-        _delete_bytes(files, rows)
+                ids = [row.id for row in rows]
+                upload_data.delete_rows(session=session, ids=ids)
+                queued = queue_deletion(session=session, upload_ids=ids)
+            delete_queued(session=session, files=files, ids=queued)
         deleted += len(rows)
         if len(rows) < batch_size:
             return deleted
@@ -478,11 +539,11 @@ def discard(*, session: Session, files: Uploads, form_session_id: str) -> int:
     builder's "try it" when the staff member starts again. Returns how many."""
     with atomic(session):
         rows = upload_data.unsent_uploads(session=session, form_session_id=form_session_id)
-        for row in rows:
-            session.expunge(row)
-        upload_data.delete_rows(session=session, ids=[row.id for row in rows])
-    _delete_bytes(files, rows)
-    return len(rows)
+        ids = [row.id for row in rows]
+        upload_data.delete_rows(session=session, ids=ids)
+        queued = queue_deletion(session=session, upload_ids=ids)
+    delete_queued(session=session, files=files, ids=queued)
+    return len(ids)
 
 
 def waiting_for(*, session: Session, form_session_id: str) -> list[Upload]:

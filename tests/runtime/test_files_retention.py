@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 
 from runtime import subject_access, versions
 from runtime.cli import main
-from runtime.models import InformationRequest, Submission, Upload, utcnow
+from runtime.models import InformationRequest, StorageDeletion, Submission, Upload, utcnow
 from runtime.services import case_files, uploading
 from runtime.services import retention as privacy
 from runtime.settings import Settings
@@ -128,26 +128,52 @@ def test_erasure_on_request_deletes_the_files_rows_and_bytes(
     assert h.scan(db_session) == []  # the file named after the person is gone with its row
 
 
-def test_a_storage_failure_erases_nothing(
+def test_a_storage_failing_part_way_leaves_no_half_erasure_and_the_worker_finishes_it(
     db_session: Session, files: uploading.Uploads, storage: Any, person: dict[str, Any]
 ) -> None:
-    class Broken:
-        def delete(self, key: str) -> None:
-            raise StorageUnavailable("the bucket is not answering")
+    """The storage deletes a key or two, then stops answering: the erasure is done all the same
+    (rows gone, recorded), the bytes it could not delete stay queued, and the worker deletes
+    them once the storage answers again. Before, the erasure rolled back with some bytes gone."""
 
-    with pytest.raises(StorageUnavailable):
-        privacy.erase_record(
-            session=db_session,
-            key=str(person["record"]),
-            reason="DPO-2026-18",
-            actor_id=None,
-            files=dataclasses.replace(files, storage=Broken()),
-        )
-    db_session.rollback()
-    assert len(_rows(db_session)) == 4
+    class FailsPartWay:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def delete(self, key: str) -> None:
+            self.calls += 1
+            if self.calls > 2:
+                raise StorageUnavailable("the bucket is not answering")
+            storage.delete(key)
+
+    result = privacy.erase_record(
+        session=db_session,
+        key=str(person["record"]),
+        reason="DPO-2026-18",
+        actor_id=None,
+        files=dataclasses.replace(files, storage=FailsPartWay()),
+    )
+    assert result.complete and result.erased.files == 3
+    assert _rows(db_session) == {person["theirs"].id}  # erased: no row of the person's files is left
     submission = db_session.get(Submission, person["case"].submission_id)
-    assert submission is not None and submission.erased_at is None and submission.answers
-    assert all(_keys(storage, person["photo"], person["lease"]).values())
+    assert submission is not None and submission.erased_at is not None
+    with db_session.no_autoflush:
+        queued = db_session.exec(select(StorageDeletion)).all()
+    assert len(queued) == 2 and all(d.attempts == 1 and d.last_error for d in queued)  # the first deleted
+    assert any(_keys(storage, person["photo"], person["lease"]).values())  # not all gone yet
+
+    # The storage answers again: the worker's pass (its next try due) deletes the rest.
+    db_session.rollback()
+    for d in queued:
+        d.next_attempt_at = utcnow()
+        db_session.add(d)
+    db_session.commit()
+    done = uploading.delete_due(session_factory=lambda: Session(db_session.get_bind()), files=files)
+    assert (done.deleted, done.left) == (2, 0)
+    assert not any(_keys(storage, person["photo"], person["lease"]).values())
+    assert not files.waiting_path(person["waiting"].id).exists()
+    db_session.expire_all()
+    assert db_session.exec(select(StorageDeletion)).all() == []
+    assert all(_keys(storage, person["theirs"]).values())  # someone else's file untouched
 
 
 def test_an_erasure_that_removes_files_refuses_to_run_without_storage(
