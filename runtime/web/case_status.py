@@ -80,6 +80,7 @@ def _answer(request_row: Any, case: Case) -> Any:
             service=cases.definition_of(db(), case),
             status_url=status_url(case),
             already=True,
+            answered=request_row.answered_at is not None,
         )
     if request_row.documents and request_row.id is not None:
         # A document's file that waited for its virus scan (the scanner was down): try it again.

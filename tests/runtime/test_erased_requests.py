@@ -34,8 +34,8 @@ from tests.runtime.test_case_status import _send, _session, _status_link
 from tests.runtime.test_document_uploads import _ask, _files, _rows, _upload
 from tests.upload_servers import upload_settings
 
-CLOSED = "You have already sent this information"  # the answer page of a request no longer open
-NOT_WAITING = "We are not waiting for anything else from you on this page."
+CLOSED = "This request is closed"  # the answer page of a request closed without an answer
+NOT_WAITING = "We are no longer waiting for this information. You do not need to send anything."
 
 
 # -- the applicant's pages -----------------------------------------------------------------------
