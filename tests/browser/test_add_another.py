@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import new_page
 from tests.browser.helpers import arrive, continue_, fill
+from tests.browser.test_accessibility import leave_idle
 from tests.journeys import ADDRESS, CONTACT
 
 SERVICE = "household-members"
@@ -164,4 +165,43 @@ def test_a_removal_posted_again_from_another_tab_is_refused(live_server: Any, br
         page.reload()
         arrive(page, f"{people}?removed=1")
         expect(page.locator(".cf-add-another-list dt")).to_have_text(["Amy Smith"])
+        axe(page)
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])
+def test_a_person_typed_into_a_form_left_idle_is_kept_on_continue(
+    live_server: Any, browser: Any, axe: Any, js: bool
+) -> None:
+    """A person typed while the form sat idle: the choice comes first (nothing of the form shown),
+    and "Continue" saves the person as typed, with and without htmx."""
+    service_url = live_server(f"/services/{SERVICE}")
+    people = f"{service_url}/household-members"
+    with new_page(browser, java_script_enabled=js) as page:
+        page.goto(service_url)
+        arrive(page, service_url)
+        page.get_by_role("button", name="Start now").click()
+        arrive(page, f"{service_url}/your-address")
+        fill(page, dict(ADDRESS))
+        continue_(page)
+        arrive(page, people)
+        fill(page, JOHN)
+        continue_(page)
+        arrive(page, people)
+        fill(page, {"add-another": "yes"})
+        continue_(page)
+        arrive(page, f"{people}/2")
+        fill(page, {"full_name": "Amy Smith", "relationship": "child"})
+        leave_idle(live_server)  # typed for longer than the idle limit
+        continue_(page)
+
+        arrive(page, f"{people}/2")  # the choice, in answer to the item's post
+        expect(page.locator("h1")).to_have_text("An application has already been started on this device")
+        expect(page.locator("#choice-hint")).to_contain_text("the answers you gave on this page will be kept")
+        expect(page.locator("main")).not_to_contain_text("John Smith")
+        axe(page)
+        page.get_by_label("Continue the application you started").check()
+        page.locator("main form .govuk-button").click()
+        arrive(page, people)
+        expect(page.locator("h1")).to_have_text("You have added 2 people")
+        expect(page.locator(".cf-add-another-list")).to_contain_text("Amy Smith")
         axe(page)
