@@ -236,5 +236,20 @@ def check_max_length(path: str, schema: Any, at: str | None = None) -> Iterator[
         yield at or f"$.schema.properties.{path}", f'free text "{path}" needs a "maxLength"'
 
 
+def check_stored_form(name: str, schema: Any, what: str, stored: str) -> Iterator[tuple[str, str]]:
+    """A question whose answer is stored in a form of its own (``stored``: a UK phone number in
+    E.164, a time as "HH:MM"): length and pattern keywords would be checked against that form,
+    not what the citizen typed ("07700900982" is 13 characters stored), so no answer might pass."""
+    if not isinstance(schema, dict):
+        return
+    for keyword in ("minLength", "maxLength", "pattern"):
+        if keyword in schema:
+            yield (
+                f"$.schema.properties.{name}.{keyword}",
+                f'remove "{keyword}": {what} is checked by its format and stored as {stored}, '
+                "so the keyword would be checked against that, not what was typed",
+            )
+
+
 def matches(pattern: re.Pattern[str], value: Any) -> bool:
     return isinstance(value, str) and pattern.fullmatch(value) is not None

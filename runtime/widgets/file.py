@@ -101,11 +101,17 @@ class FileUpload(Widget):
     ) -> Iterator[tuple[str, str]]:
         where = f"$.schema.properties.{name}"
         items = resolve(schema.get("items"))
-        if not isinstance(items, dict) or items.get("type") != "object" or items.get("format") != "upload":
-            yield f"{where}.items", 'a file question\'s items must be {"type": "object", "format": "upload"}'
+        # Exactly this: the upload use case writes each file's answer, and any other keyword
+        # ("additionalProperties", a "maximum" size) could refuse the answer it wrote, after the scan.
+        if items != {"type": "object", "format": "upload"}:
+            yield f"{where}.items", 'a file question\'s items must be exactly {"type": "object", "format": "upload"}'
         most = schema.get("maxItems")
         if not isinstance(most, int) or isinstance(most, bool) or not 1 <= most <= MAX_FILES:
             yield where, f'a file question needs "maxItems" from 1 to {MAX_FILES}: how many files it takes'
+        else:
+            least = schema.get("minItems", 0)
+            if not isinstance(least, int) or isinstance(least, bool) or not 0 <= least <= most:
+                yield f"{where}.minItems", f'"minItems" must be a whole number from 0 to "maxItems" ({most})'
         accept = question.get("accept")
         if not isinstance(accept, list) or not accept:
             yield (

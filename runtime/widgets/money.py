@@ -60,6 +60,21 @@ def _pence_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _bounds(schema: dict[str, Any]) -> tuple[int | None, int | None]:
+    """The least and the most pence a money property allows (None: no bound, or not in pence)."""
+    lows = [
+        schema[k] + (1 if k == "exclusiveMinimum" else 0)
+        for k in ("minimum", "exclusiveMinimum")
+        if _pence_int(schema.get(k))
+    ]
+    highs = [
+        schema[k] - (1 if k == "exclusiveMaximum" else 0)
+        for k in ("maximum", "exclusiveMaximum")
+        if _pence_int(schema.get(k))
+    ]
+    return (max(lows) if lows else None), (min(highs) if highs else None)
+
+
 @dataclass(frozen=True)
 class Money(Widget):
     def new_property(self) -> dict[str, Any]:
@@ -85,6 +100,9 @@ class Money(Widget):
                 yield f"{at}.{keyword}", f'"{keyword}" may be at most {MAX_PENCE:,} pence'
         if "prefix" in question:
             yield f"$.questions.{name}.prefix", 'a money question always shows "£" before the box: remove "prefix"'
+        lowest, highest = _bounds(schema)
+        if lowest is not None and highest is not None and lowest > highest:
+            yield at, "no amount is both at least the minimum and at most the maximum: no one could answer it"
 
     def types_fit(self, types: set[str]) -> bool:
         return types == {"integer"}

@@ -12,12 +12,13 @@ UK or not, as typed.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import phonenumbers
 
-from .base import Widget
+from .base import Resolve, Widget, check_stored_form
 
 if TYPE_CHECKING:
     from ..questions import Question
@@ -98,6 +99,12 @@ class UkPhone(Widget):
 
     def new_question(self, label: str) -> dict[str, Any]:
         return {"label": label, "widget": self.name, "autocomplete": "tel"}
+
+    def check(
+        self, name: str, question: dict[str, Any], schema: dict[str, Any], prop: Any, resolve: Resolve
+    ) -> Iterator[tuple[str, str]]:
+        yield from super().check(name, question, schema, prop, resolve)
+        yield from check_stored_form(name, schema, "a UK phone number", 'E.164 ("+447700900982")')
 
     def normalise(self, text: str) -> Any:
         return normalise_uk_phone(text)

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .base import Widget
+from .base import Resolve, Widget, check_stored_form
 
 if TYPE_CHECKING:
     from ..questions import Question
@@ -107,6 +108,12 @@ def _out_of_range(value: str) -> bool:
 class Time(Widget):
     def new_property(self) -> dict[str, Any]:
         return {"type": "string", "format": "time-of-day"}
+
+    def check(
+        self, name: str, question: dict[str, Any], schema: dict[str, Any], prop: Any, resolve: Resolve
+    ) -> Iterator[tuple[str, str]]:
+        yield from super().check(name, question, schema, prop, resolve)
+        yield from check_stored_form(name, schema, "a time", '"HH:MM" ("09:30")')
 
     def normalise(self, text: str) -> Any:
         return normalise_time(text)

@@ -62,6 +62,34 @@ def test_a_file_question_needs_accept_max_items_and_upload_items() -> None:
     assert any('needs "maxItems" from 1 to 20' in m for m in messages(doc))
 
 
+@pytest.mark.parametrize(
+    "items",
+    [
+        {"type": "object", "format": "upload", "additionalProperties": False},
+        {"type": "object", "format": "upload", "properties": {"size": {"maximum": 10}}},
+        {"type": "object", "format": "upload", "required": ["caption"]},
+    ],
+)
+def test_a_file_question_s_items_take_no_other_keyword(items: dict[str, Any]) -> None:
+    # Any other keyword could refuse the answer the upload use case writes, after the scan: the
+    # file kept and the page never passed ("Id is not a question in this service").
+    doc = copy.deepcopy(BLUE_BADGE)
+    doc["schema"]["properties"]["photo"]["items"] = items
+    assert any(
+        m.startswith("$.schema.properties.photo.items: a file question's items must be exactly") for m in messages(doc)
+    )
+
+
+@pytest.mark.parametrize(("least", "most"), [(3, 1), (2, 1)])  # a negative or a fraction: the meta-schema
+def test_a_file_question_asks_for_no_more_files_than_it_takes(least: Any, most: int) -> None:
+    doc = copy.deepcopy(BLUE_BADGE)
+    doc["schema"]["properties"]["photo"].update(minItems=least, maxItems=most)
+    assert any(
+        m.startswith('$.schema.properties.photo.minItems: "minItems" must be a whole number from 0 to "maxItems"')
+        for m in messages(doc)
+    ), messages(doc)
+
+
 def test_a_file_question_is_alone_on_its_page() -> None:
     doc = copy.deepcopy(BLUE_BADGE)
     photo = next(p for p in doc["pages"] if p["id"] == "photo")

@@ -199,6 +199,46 @@ def test_money_errors_are_in_pounds(typed: str, message: str) -> None:
     assert errors_for(rent=parse("rent", typed)) == {"rent": message}
 
 
+@pytest.mark.parametrize(
+    "bounds",
+    [
+        {"minimum": 50000, "maximum": 10000},
+        {"exclusiveMinimum": 100, "maximum": 100},
+        {"minimum": 100, "exclusiveMaximum": 100},
+    ],
+)
+def test_money_no_amount_could_answer_is_refused(bounds: dict[str, int]) -> None:
+    doc = _doc()
+    rent = doc["schema"]["properties"]["rent"]
+    for keyword in ("minimum", "maximum"):
+        rent.pop(keyword)
+    rent.update(bounds)
+    assert [(p.path, p.message) for p in check(doc)] == [
+        (
+            "$.schema.properties.rent",
+            "no amount is both at least the minimum and at most the maximum: no one could answer it",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "keyword", "value"),
+    [
+        ("mobile", "maxLength", 11),
+        ("mobile", "pattern", "^07"),
+        ("collection_time", "maxLength", 4),
+        ("collection_time", "minLength", 5),
+    ],
+)
+def test_a_phone_or_a_time_takes_no_length_or_pattern(name: str, keyword: str, value: Any) -> None:
+    # "07700900982" is 13 characters stored (+447700900982): a maxLength of 11 refused every number.
+    doc = _doc()
+    doc["schema"]["properties"][name][keyword] = value
+    [problem] = check(doc)
+    assert problem.path == f"$.schema.properties.{name}.{keyword}"
+    assert problem.message.startswith(f'remove "{keyword}": ')
+
+
 def test_money_is_asked_with_a_pound_sign_before_the_box() -> None:
     params = question_view(DEFINITION, "rent", {}, {}, True)["params"]
     assert params["prefix"] == {"text": "£"} and params["inputmode"] == "decimal"
@@ -333,7 +373,7 @@ def test_hostile_input_stays_text_and_fails_validation(name: str, typed: str) ->
 def test_time_and_uk_phone_need_their_format(widget: str, fmt: str) -> None:
     doc = _doc()
     name = {"time": "collection_time", "uk-phone": "mobile"}[widget]
-    doc["schema"]["properties"][name] = {"type": "string", "maxLength": 20}
+    doc["schema"]["properties"][name] = {"type": "string"}
     assert [p.message for p in check(doc)] == [f'widget "{widget}" needs "format": "{fmt}" on the property']
 
 
