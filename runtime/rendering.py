@@ -91,10 +91,31 @@ def item_table(definition: Definition, name: str, value: Any) -> dict[str, Any] 
     return {"caption": definition.short_label(name), "head": [q.short_label for q in asked], "rows": rows}
 
 
-def answer_columns(definition: Definition) -> list[str]:
+def _item_slots(definition: Definition, name: str, widest: Mapping[str, int] | None) -> int:
+    """How many items' columns an add-another question gets: its ``maxItems``, or more when an
+    older version took more (``widest``), so no case's items are left out."""
+    most = definition.question(name).schema.get("maxItems")
+    slots = most if isinstance(most, int) and not isinstance(most, bool) else 1
+    return max(slots, (widest or {}).get(name, 0))
+
+
+def widest_lists(definitions: Iterable[Definition | None]) -> dict[str, int]:
+    """The most items each add-another question took in any of these definitions (a service's
+    versions): for ``answer_columns`` and ``answer_cells``."""
+    widest: dict[str, int] = {}
+    for definition in definitions:
+        if definition is None:
+            continue
+        for _, name in definition.iter_questions():
+            if _items(definition, name):
+                widest[name] = max(widest.get(name, 0), _item_slots(definition, name, None))
+    return widest
+
+
+def answer_columns(definition: Definition, widest: Mapping[str, int] | None = None) -> list[str]:
     """The answers' column headings of a spreadsheet of ``definition``'s submissions: a column a
     question, and an add-another question's a column per item question per item it can take
-    ("People 1: Full name", ...)."""
+    ("People 1: Full name", ...), or any version took (``widest``: ``widest_lists``)."""
     headings = []
     for _, name in definition.iter_questions():
         asked = _items(definition, name)
@@ -103,15 +124,16 @@ def answer_columns(definition: Definition) -> list[str]:
             continue
         question = definition.question(name)
         plural = question.plural[:1].upper() + question.plural[1:]
-        most = question.schema.get("maxItems")
-        for number in range(1, (most if isinstance(most, int) else 1) + 1):
+        for number in range(1, _item_slots(definition, name, widest) + 1):
             headings.extend(f"{plural} {number}: {q.short_label}" for q in asked)
     return headings
 
 
-def answer_cells(definition: Definition, answers: Mapping[str, Any]) -> list[str]:
-    """One submission's answers under ``answer_columns(definition)``: each as displayed, lines
-    joined with ", "; an item not added leaves its columns empty."""
+def answer_cells(
+    definition: Definition, answers: Mapping[str, Any], widest: Mapping[str, int] | None = None
+) -> list[str]:
+    """One submission's answers under ``answer_columns(definition, widest)``: each as displayed,
+    lines joined with ", "; an item not added leaves its columns empty."""
     cells = []
     for _, name in definition.iter_questions():
         asked = _items(definition, name)
@@ -121,8 +143,7 @@ def answer_cells(definition: Definition, answers: Mapping[str, Any]) -> list[str
         each = definition.item_definition(name)
         given = answers.get(name)
         items = given if isinstance(given, list) else []
-        most = definition.question(name).schema.get("maxItems")
-        for index in range(most if isinstance(most, int) else 1):
+        for index in range(_item_slots(definition, name, widest)):
             item = items[index] if index < len(items) and isinstance(items[index], dict) else {}
             cells.extend(", ".join(answer_forms.display(each, q.name, item.get(q.name))) for q in asked)
     return cells

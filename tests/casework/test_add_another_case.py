@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 
-from runtime import cases
+from runtime import cases, versions
 from runtime import workflow as wf
+from runtime.checker import check
+from runtime.data import published
 from runtime.models import utcnow
+from runtime.settings import PROJECT_ROOT
 from tests.casework.conftest import Office
 from tests.conftest import page
 
@@ -103,3 +107,32 @@ def test_a_request_for_information_does_not_ask_a_list_again(office: Office) -> 
             now=utcnow(),
         )
     assert office.case(reference).lock_version == case.lock_version  # nothing asked
+
+
+def test_the_export_keeps_every_person_of_a_case_sent_on_a_version_that_took_more(office: Office) -> None:
+    """Version 2 takes at most 2 people; a case sent on version 1 (at most 10) has 4: all 4 are
+    in the CSV, each under its own columns, not cut at the live version's maximum."""
+    people = [*ANSWERS["household"], {"full_name": "Cat Smith", "relationship": "child"}]
+    people.append({"full_name": "Dan Smith", "relationship": "other"})
+    reference = office.new_case(
+        name="Jane Smith", email="jane@example.com", service_id=SERVICE, answers={**ANSWERS, "household": people}
+    )
+    doc = json.loads((PROJECT_ROOT / "form_definitions" / f"{SERVICE}.json").read_text())
+    with office.session() as s:
+        doc["version"] = versions.definition(session=s, service_id=SERVICE).version + 1
+        doc["schema"]["properties"]["household"]["maxItems"] = 2
+        assert check(doc) == []
+        published.publish(session=s, doc=doc)
+        s.commit()
+    client = office.sign_in(office.staff("Harry Housing", "caseworker", department=office.department_of(SERVICE)))
+    rows = list(csv.reader(io.StringIO(client.get(f"/export.csv?service={SERVICE}").get_data(as_text=True))))
+    values = dict(zip(rows[0], rows[1], strict=True))
+    assert values["Reference"] == reference
+    assert [values[f"People {n}: Full name"] for n in range(1, 5)] == [
+        "John Smith",
+        '\'=HYPERLINK("http://evil")',
+        "Cat Smith",
+        "Dan Smith",
+    ]
+    assert values["People 4: Relationship"] == "Other relative or someone else"
+    assert rows[0][-1] != "People 2: Date of birth" and "People 10: Full name" in rows[0]

@@ -15,7 +15,7 @@ from flask import current_app, flash, redirect, request, url_for
 from sqlmodel import col, select
 
 from ... import case_reads, cases, rendering
-from ...data import access
+from ...data import access, published
 from ...data import saved_filters as saved_data
 from ...models import Service, utcnow
 from ...services import casework, saved_filters
@@ -367,14 +367,23 @@ def export_inbox() -> Any:
     # One service chosen: its answers too, a column a question (an add-another question's a
     # column per item question per item: "People 1: Full name"), read a batch of cases at a time.
     answered = definitions.get(query.service) if any(s.id == query.service for s in services) else None
+    # Cases sent on an older version may hold more items than the live one takes: a column each.
+    widest = (
+        rendering.widest_lists(
+            definitions.get(query.service, v.version)
+            for v in published.service_versions(session=db(), service_id=query.service)
+        )
+        if answered is not None and any(answered.widget(n) == "add-another" for _, n in answered.iter_questions())
+        else {}
+    )
 
     def lines() -> Iterator[Sequence[Any]]:
-        yield [*CSV_COLUMNS, *(rendering.answer_columns(answered) if answered is not None else ())]
+        yield [*CSV_COLUMNS, *(rendering.answer_columns(answered, widest) if answered is not None else ())]
         found = case_reads.inbox_rows(
             db(), staff_id=cast(int, user.id), now=now, department_ids=departments, filters=filters, cap=MAX_EXPORT
         )
         for row, answers in case_reads.with_answers(db(), found, wanted=answered is not None):
-            cells = rendering.answer_cells(answered, answers) if answered is not None else []
+            cells = rendering.answer_cells(answered, answers, widest) if answered is not None else []
             yield (
                 row.reference,
                 row.citizen_name or "",
