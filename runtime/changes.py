@@ -186,9 +186,31 @@ def changes(
             return [first]
         return [first, *_changes(_empty_like(new), new, describe_condition)]
     old = without_editor_keys(old)
-    if json_equal(canonical(old), canonical(new)):
+    if same_definition(canonical(old), canonical(new)):
         return []
     return _changes(old, new, describe_condition)
+
+
+def item_question_orders(doc: dict[str, Any]) -> dict[str, list[str]]:
+    """The order of the questions about each item, for every add-another question.
+
+    That order is only the key order of the add-another's ``questions``, which ``json_equal``
+    does not see."""
+    return {
+        name: list(q["questions"])
+        for name, q in _questions(doc).items()
+        if q.get("widget") == "add-another" and isinstance(q.get("questions"), dict)
+    }
+
+
+def same_definition(a: Any, b: Any) -> bool:
+    """Whether two definitions say the same thing: equal as JSON, and with the questions about each
+    item in the same order. The one rule for ``changes`` and ``merging.same_content`` (publishing)."""
+    if not json_equal(a, b):
+        return False
+    if isinstance(a, dict) and isinstance(b, dict):
+        return item_question_orders(a) == item_question_orders(b)
+    return True
 
 
 def _empty_like(doc: dict[str, Any]) -> dict[str, Any]:

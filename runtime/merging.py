@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .changes import quoted_label, quoted_title
+from .changes import quoted_label, quoted_title, same_definition
 from .problems import json_equal
 
 
@@ -120,10 +120,11 @@ def without_version(doc: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def same_content(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
-    """Whether two definitions say the same thing, whatever their version numbers."""
+    """Whether two definitions say the same thing, whatever their version numbers (and the order of
+    the questions about each item counts: ``changes.same_definition``)."""
     if a is None or b is None:
         return a is b
-    return json_equal(without_version(a), without_version(b))
+    return same_definition(without_version(a), without_version(b))
 
 
 class _Merger:
