@@ -1340,6 +1340,8 @@ def update_item_question(doc: dict[str, Any], name: str, item: str, **kw: Any) -
     """``update_question`` for a question asked about each item."""
     if kw.get("searchable"):
         raise EditError("searchable", "Caseworkers cannot search cases by an answer about each item")
+    if kw.get("lookup"):
+        raise EditError("lookup", "An address asked about each item cannot be found by postcode: people type it")
     return edit_items(doc, name, lambda items: update_question(items, item, **kw))
 
 
@@ -1374,6 +1376,11 @@ def _conditions_of(doc: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     for i, entry in enumerate(doc["schema"].get("allOf", [])):
         if isinstance(entry, dict):
             yield f"a rule set by IT in the definition file ($.schema.allOf[{i}])", entry.get("if")
+    workflow = doc.get("workflow")
+    transitions = workflow.get("transitions") if isinstance(workflow, dict) else None
+    for t in transitions if isinstance(transitions, list) else []:
+        if isinstance(t, dict) and t.get("guard") is not None:
+            yield f"the condition on action '{t.get('label') or t.get('action')}'", t["guard"]
 
 
 # -- choices ------------------------------------------------------------------------------------

@@ -419,6 +419,11 @@ def _add_another_rules(doc: dict[str, Any]) -> Iterator[Problem]:
         for item, sub in asked.items():
             if item not in items["properties"] or not isinstance(sub, dict):
                 continue
+            if sub.get("lookup") is True:  # the address finder runs on the form's own pages only
+                yield Problem(
+                    f"$.questions.{name}.questions.{item}.lookup",
+                    'an address asked of each item cannot be found by postcode: remove "lookup" (people type it)',
+                )
             for problem in _check_widget(root, item, sub, items["properties"][item]):
                 yield Problem(
                     problem.path.replace(f"$.questions.{item}", f"$.questions.{name}.questions.{item}", 1).replace(
@@ -431,6 +436,11 @@ def _add_another_rules(doc: dict[str, Any]) -> Iterator[Problem]:
         conditions += [(["pages", i, "next", k, "if"], rule["if"]) for k, rule in enumerate(page.get("next", []))]
         for parts, cond in conditions:
             yield from _item_condition_problems(doc, lists, cond, parts)
+    workflow = doc.get("workflow")
+    transitions = workflow.get("transitions") if isinstance(workflow, dict) else None
+    for k, t in enumerate(transitions if isinstance(transitions, list) else []):
+        if isinstance(t, dict) and "guard" in t:  # a workflow action's condition reads answers the same way
+            yield from _item_condition_problems(doc, lists, t["guard"], ["workflow", "transitions", k, "guard"])
 
 
 def _item_condition_problems(

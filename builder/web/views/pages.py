@@ -430,7 +430,8 @@ def _new_type_values(question: dict[str, Any], prop: dict[str, Any]) -> dict[str
 
 def _posted_question(widget: str, *, item: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
     """The form's values (to show again) and the keyword arguments for update_question
-    (``item``: a question about each item of an add-another, which caseworkers cannot search by)."""
+    (``item``: a question about each item of an add-another, which caseworkers cannot search by
+    and whose address cannot be found by postcode)."""
     values: dict[str, Any] = {
         "label": _field("label"),
         "hint": _field("hint"),
@@ -469,7 +470,9 @@ def _posted_question(widget: str, *, item: bool = False) -> tuple[dict[str, Any]
         kwargs.update({key: values[key] for key in ("singular", "plural", "max_items")})
         kwargs["min_items"], kwargs["summary"] = values["min_items"] or None, values["summary"] or None
     if widget == "uk-address":
-        values["lookup"] = request.form.get("lookup") == "yes"
+        # The address finder never runs on an item's page: a question about each item has no tick
+        # box, and saving it clears a "lookup" an older draft may have.
+        values["lookup"] = request.form.get("lookup") == "yes" and not item
         kwargs["lookup"] = values["lookup"]
     if widget == "date":
         values["date_after"], values["date_before"] = _field("date_after"), _field("date_before")
