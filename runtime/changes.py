@@ -649,7 +649,7 @@ def _question_changes(old: dict[str, Any], new: dict[str, Any], name: str) -> It
         yield _change(f"{words} of {short}", a.get(key), b.get(key), f"{path}.{key}")
     yield from _declaration_and_date_rule(a, b, short, path)
     yield from _choice_changes(a, b, quoted_label(new, name), path)
-    yield from _property_changes(_property(old, name), _property(new, name), short, widget_changed, b)
+    yield from _property_changes(_property(old, name), _property(new, name), short, widget_changed, b, a)
     yield from _new_type_changes(old, new, name, short, path)
     if b.get("widget") == "add-another" or a.get("widget") == "add-another":
         yield from _item_changes(old, new, name)
@@ -915,11 +915,19 @@ _COVERED_KEYWORDS = {k for k, _, _ in _LIMITS} | {"type", "format", "pattern", "
 
 
 def _property_changes(
-    a: Any, b: Any, short: str, widget_changed: bool, question: dict[str, Any] | None = None
+    a: Any,
+    b: Any,
+    short: str,
+    widget_changed: bool,
+    question: dict[str, Any] | None = None,
+    old_question: dict[str, Any] | None = None,
 ) -> Iterator[str]:
     if a is None or b is None or "$ref" in a or "$ref" in b:
         return  # a shared $defs schema: reported by its path among the other changes
     widget = (question or {}).get("widget")
+    # Each side's limits as its own widget reads them: pence for money, a plain number otherwise
+    # (a Number question made Money had a maximum of 2000 pounds, not £20.00).
+    old_widget = (old_question if old_question is not None else question or {}).get("widget")
     counted = widget in ("file", "add-another")
     if counted:
         yield from _count_changes(a, b, short, question or {})
@@ -927,8 +935,11 @@ def _property_changes(
         before, after = a.get(key), b.get(key)
         if json_equal(before, after) or (counted and key in ("minItems", "maxItems")):
             continue
-        if widget == "money" and key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-            before, after = (pounds(v) if isinstance(v, int | float) else v for v in (before, after))
+        if key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            if old_widget == "money" and isinstance(before, int | float):
+                before = pounds(before)
+            if widget == "money" and isinstance(after, int | float):
+                after = pounds(after)
         if before is None:
             yield f"Set the {words} of {short} to {after}{unit}"
         elif after is None:

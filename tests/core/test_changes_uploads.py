@@ -208,6 +208,17 @@ def test_money_limits_are_said_in_pounds() -> None:
     assert "Changed the minimum value of 'How much rent do you pay each month?' from £0.00 to £1.00" in sentences
 
 
+def test_a_number_made_money_says_its_old_limit_as_a_number() -> None:
+    old = with_new_types()
+    old["questions"]["rent"]["widget"] = "number"
+    old["schema"]["properties"]["rent"]["maximum"] = 2000  # pounds, as a plain number
+    new = with_new_types()
+    sentences = summarise(old, new)
+    assert "Changed the maximum value of 'How much rent do you pay each month?' from 2000 to £5,000.00" in sentences
+    back = summarise(new, old)
+    assert "Changed the maximum value of 'How much rent do you pay each month?' from £5,000.00 to 2000" in back
+
+
 def test_address_lookup_on_and_off() -> None:
     old = sample_doc()
     new = copy.deepcopy(old)
