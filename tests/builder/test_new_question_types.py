@@ -18,7 +18,7 @@ from runtime.checker import check
 from runtime.data import drafts
 from runtime.limits import MAX_FIELD
 from runtime.widgets import WIDGETS
-from tests.builder.test_pages import BASE, _doc, _error, _post, browser_form
+from tests.builder.test_pages import BASE, SERVICE, _doc, _error, _post, browser_form
 from tests.builder.test_pages import designer as designer  # noqa: F401  (the fixture)
 from tests.conftest import page
 
@@ -586,3 +586,27 @@ def test_oversized_posts_are_cut_and_refused_with_nothing_saved(builder_app: Fla
     assert response.status_code == 400
     assert "characters or less" in _error(page(response), "label")
     assert _doc(builder_app) == before
+
+
+def test_the_answer_naming_each_item_is_kept_when_it_cannot_be_offered(
+    builder_app: Flask, with_list: FlaskClient
+) -> None:
+    """Items IT wrote as a $ref: the builder cannot list them, so it offers no choice of the answer
+    naming each item, and saving the question's other settings keeps the one the file has."""
+    assert add_item(with_list, "text", "Their full name").status_code == 303
+    assert add_item(with_list, "radios", "How are they related to you?").status_code == 303
+    assert send(with_list, LIST_URL, {"summary": "how_are_they_related_to_you"}).status_code == 303
+    with dbmod.session(builder_app.extensions["civicforms.engine"]) as s:
+        draft = drafts.get_draft(session=s, service_id=SERVICE)
+        assert draft is not None and draft.updated_by is not None
+        doc = copy.deepcopy(draft.definition)
+        prop = doc["schema"]["properties"]["people_who_live_with_you"]
+        doc["schema"].setdefault("$defs", {})["person"] = prop["items"]
+        prop["items"] = {"$ref": "#/$defs/person"}
+        drafts.save_draft(session=s, draft=draft, doc=doc, expected_revision=draft.revision, user_id=draft.updated_by)
+        s.commit()
+    assert [p for p in check(_doc(builder_app)) if "people_who_live_with_you" in p.path] == []
+    assert page(with_list.get(LIST_URL)).select_one("select#summary") is None
+    assert send(with_list, LIST_URL, {"label": "Who lives with you now?"}).status_code == 303
+    question = _doc(builder_app)["questions"]["people_who_live_with_you"]
+    assert (question["label"], question["summary"]) == ("Who lives with you now?", "how_are_they_related_to_you")

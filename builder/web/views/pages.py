@@ -469,6 +469,8 @@ def _posted_question(widget: str, *, item: bool = False) -> tuple[dict[str, Any]
             values[key] = _field(key)
         kwargs.update({key: values[key] for key in ("singular", "plural", "max_items")})
         kwargs["min_items"], kwargs["summary"] = values["min_items"] or None, values["summary"] or None
+        if "summary" not in request.form:  # not offered (items IT wrote as a $ref): left as it is
+            kwargs["summary"] = operations.KEEP
     if widget == "uk-address":
         # The address finder never runs on an item's page: a question about each item has no tick
         # box, and saving it clears a "lookup" an older draft may have.
