@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from runtime.data import drafts
+from runtime.data import uploads as upload_data
 from runtime.data.uploads import preview_holder
 from runtime.models import ServiceDraft, utcnow
 from runtime.services import uploading
@@ -95,17 +96,44 @@ class PreviewAnswers:
         self.expires_at = self.updated_at + timedelta(minutes=minutes)
 
 
-def preview_answers(*, session: Session, actor: int, service_id: str, minutes: int) -> PreviewAnswers:
+def preview_answers(
+    *, session: Session, actor: int, service_id: str, minutes: int, files: uploading.Uploads | None = None
+) -> PreviewAnswers:
     """The staff member's "try it" answers for a service (their preview session, made now if
-    they have none yet: its files need an id to be held under)."""
+    they have none yet: its files need an id to be held under).
+
+    Each page of "try it" they use keeps it alive (its ``updated_at``, at most one write a
+    minute); one left idle longer than ``minutes`` (the citizens' session timeout) has expired,
+    as ``civicforms sessions purge`` would find it: it is deleted with its files (their rows
+    now, their bytes through the deletion queue: at once given ``files``, else by the worker)
+    and a new one begun."""
+    queued: list[int] = []
     row = drafts.get_preview_session(session=session, user_id=actor, service_id=service_id)
+    if row is not None and row.id is not None:
+        now = utcnow()
+        idle_since = now - timedelta(minutes=minutes)
+        with atomic(session):
+            if drafts.preview_session_idle(row, idle_since=idle_since) and drafts.delete_idle_preview_sessions(
+                session=session, idle_since=idle_since, limit=1, user_id=actor, service_id=service_id
+            ):
+                queued = _drop_files(session, preview_holder(row.id))
+                session.expunge(row)
+                row = None
+            else:
+                drafts.keep_preview_session(session=session, preview_session=row, now=now)
     if row is None:
         try:
             with atomic(session):
-                drafts.save_preview_session(session=session, user_id=actor, service_id=service_id, answers={})
+                made = drafts.save_preview_session(session=session, user_id=actor, service_id=service_id, answers={})
+                assert made.id is not None
+                # SQLite may give it the id of a preview session deleted since (a draft discarded,
+                # a staff member deactivated): never that one's files, were any still there.
+                queued += _drop_files(session, preview_holder(made.id))
         except IntegrityError:
             pass  # made a moment ago by another of their requests
         row = drafts.get_preview_session(session=session, user_id=actor, service_id=service_id)
+    if files is not None:
+        uploading.delete_queued(session=session, files=files, ids=queued)
     assert row is not None and row.id is not None
     answers = row.answers if isinstance(row.answers, dict) else {}
     return PreviewAnswers(
@@ -116,6 +144,14 @@ def preview_answers(*, session: Session, actor: int, service_id: str, minutes: i
         updated_at=row.updated_at,
         expires_at=utcnow() + timedelta(minutes=minutes),
     )
+
+
+def _drop_files(session: Session, holder: str) -> list[int]:
+    """In the caller's transaction: delete the rows of the files held under ``holder`` and
+    queue the deletion of their bytes (the queued deletions' ids)."""
+    ids = [row.id for row in upload_data.unsent_uploads(session=session, form_session_id=holder)]
+    upload_data.delete_rows(session=session, ids=ids)
+    return uploading.queue_deletion(session=session, upload_ids=ids)
 
 
 def save_try_it_answers(*, session: Session, actor: int, service_id: str, answers: dict[str, Any]) -> None:

@@ -2,7 +2,8 @@
 
 Telling clients apart (``client_address``), the size of the unsent answers the database holds,
 and deleting form sessions: one found expired in a request, one a citizen chose to start again,
-and the expired ones in batches for ``civicforms sessions purge``. No Flask here.
+and the expired ones in batches for ``civicforms sessions purge`` (with the builder's idle "try it"
+preview sessions). No Flask here.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ import ipaddress
 import json
 import time
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import String, cast, delete, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from .data import form_sessions
+from .data import drafts, form_sessions
 from .db import session as new_session
 from .models import FormSession, utcnow
 
@@ -146,4 +147,19 @@ def purge_expired(engine: Engine, *, batch_size: int = 1000, now: datetime | Non
             s.commit()
         deleted += int(result.rowcount or 0)
         if len(ids) < batch_size:
+            return deleted
+
+
+def purge_idle_previews(engine: Engine, *, minutes: int, batch_size: int = 1000, now: datetime | None = None) -> int:
+    """Delete every builder "try it" preview session not used for ``minutes`` (the citizens'
+    session timeout) by ``now``, with its answers, ``batch_size`` rows per transaction; the
+    purge of forgotten files then deletes its files. Returns how many were deleted."""
+    idle_since = (now or utcnow()) - timedelta(minutes=minutes)
+    deleted = 0
+    while True:
+        with new_session(engine) as s:
+            count = drafts.delete_idle_preview_sessions(session=s, idle_since=idle_since, limit=batch_size)
+            s.commit()
+        deleted += count
+        if count < batch_size:
             return deleted

@@ -273,23 +273,32 @@ def sessions() -> None:
     help="Sessions deleted per transaction: each batch commits, so no lock is held for long.",
 )
 def sessions_purge(batch_size: int) -> None:
-    """Delete unsent answers whose session has expired (run it from cron, e.g. hourly)."""
-    from .abuse import purge_expired
+    """Delete unsent answers whose session has expired (run it from cron, e.g. hourly), the
+    builder's "try it" answers left idle as long, and the files of both."""
+    from .abuse import purge_expired, purge_idle_previews
     from .db import make_engine, session
     from .services import uploading
 
     settings = _settings()
+    minutes = settings.session_timeout_minutes
     engine = make_engine(settings.database_url)
     try:
         count = purge_expired(engine, batch_size=batch_size)
+        previews = purge_idle_previews(engine, minutes=minutes, batch_size=batch_size)
         # Their files too, and files left behind by forms sent without them (docs/uploads.md).
         files = uploading.purge_forgotten(
-            session_factory=lambda: session(engine), files=uploading.uploads_for(settings), batch_size=batch_size
+            session_factory=lambda: session(engine),
+            files=uploading.uploads_for(settings),
+            batch_size=batch_size,
+            preview_minutes=minutes,
         )
     finally:
         engine.dispose()
+    # The builder's idle "try it" preview sessions are named when there were some.
+    tried = f", {previews} idle preview session{'s' if previews != 1 else ''}" if previews else ""
     click.echo(
-        f"deleted {count} expired session{'s' if count != 1 else ''} and {files} unsent file{'s' if files != 1 else ''}"
+        f"deleted {count} expired session{'s' if count != 1 else ''}{tried}"
+        f" and {files} unsent file{'s' if files != 1 else ''}"
     )
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from ..definition import content_hash
@@ -508,3 +510,65 @@ def clear_preview_session(*, session: Session, user_id: int, service_id: str) ->
             col(PreviewSession.user_id) == user_id, col(PreviewSession.service_id) == service_id
         )
     )
+
+
+# A preview session idle (``updated_at``) longer than the citizens' session timeout
+# (``settings.session_timeout_minutes``) has expired, like a citizen's form session: its
+# answers are deleted (by "try it" itself, or ``civicforms sessions purge``), and its files are
+# forgotten (``uploads.forgotten_uploads``), their rows and bytes deleted by the purge.
+
+
+def _aware(moment: datetime) -> datetime:
+    """A time read back without its zone (SQLite) is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+KEEP_ALIVE_EVERY = timedelta(minutes=1)
+
+
+def preview_session_idle(preview_session: PreviewSession, *, idle_since: datetime) -> bool:
+    """Whether the preview session has not been used since ``idle_since`` (expired)."""
+    return _aware(preview_session.updated_at) <= idle_since
+
+
+def keep_preview_session(*, session: Session, preview_session: PreviewSession, now: datetime) -> bool:
+    """Push a preview session's ``updated_at`` to ``now`` while "try it"'s pages are used (at
+    most one write a minute; nothing for one deleted meanwhile). True if it was written."""
+    if now - _aware(preview_session.updated_at) < KEEP_ALIVE_EVERY:
+        return False
+    result = session.connection().execute(
+        update(PreviewSession)
+        .where(col(PreviewSession.id) == preview_session.id, col(PreviewSession.updated_at) < now - KEEP_ALIVE_EVERY)
+        .values(updated_at=now)
+    )
+    if not result.rowcount:
+        return False
+    set_committed_value(preview_session, "updated_at", now)
+    return True
+
+
+def delete_idle_preview_sessions(
+    *, session: Session, idle_since: datetime, limit: int, user_id: int | None = None, service_id: str | None = None
+) -> int:
+    """Delete at most ``limit`` preview sessions not used since ``idle_since`` (expired; only
+    ``user_id``'s for ``service_id`` when given), the oldest first, each checked again as it is
+    deleted (one used meanwhile is kept). Returns how many."""
+    query = select(col(PreviewSession.id)).where(col(PreviewSession.updated_at) <= idle_since)
+    if user_id is not None:
+        query = query.where(col(PreviewSession.user_id) == user_id)
+    if service_id is not None:
+        query = query.where(col(PreviewSession.service_id) == service_id)
+    ids = list(session.connection().execute(query.order_by(col(PreviewSession.updated_at)).limit(limit)).scalars())
+    if not ids:
+        return 0
+    result = session.connection().execute(
+        delete(PreviewSession).where(col(PreviewSession.id).in_(ids), col(PreviewSession.updated_at) <= idle_since)
+    )
+    return int(result.rowcount or 0)
+
+
+def delete_preview_sessions_of(*, session: Session, user_id: int) -> int:
+    """Delete every preview session of a staff member (deactivated): their "try it" answers, and
+    so their files at the next purge. Returns how many."""
+    result = session.connection().execute(delete(PreviewSession).where(col(PreviewSession.user_id) == user_id))
+    return int(result.rowcount or 0)

@@ -159,23 +159,28 @@ def attach_to_submission(*, session: Session, form_session_id: str, submission_i
     return int(result.rowcount or 0)
 
 
-def forgotten_uploads(*, session: Session, now: datetime | None = None, limit: int = 1000) -> list[Upload]:
+def forgotten_uploads(
+    *, session: Session, now: datetime | None = None, limit: int = 1000, preview_idle_since: datetime | None = None
+) -> list[Upload]:
     """Unsent files whose form session has gone or expired (purged, started again, timed out),
     and files left behind by a sent form that its answers did not name (a question the
     conditions hid): to be deleted with their bytes. A file's own ``expires_at`` says when it
     would expire as things stand; the form session's, pushed back while the citizen works,
-    decides."""
+    decides. Likewise "try it"'s files whose preview session has gone, or has not been used
+    since ``preview_idle_since`` (expired: ``now`` less the session timeout)."""
     cutoff = now or utcnow()
     live = exists().where(
         col(FormSession.id) == col(Upload.form_session_id),
         col(FormSession.expires_at) > cutoff,
         col(FormSession.submission_reference).is_(None),
     )
-    # "Try it"'s files live as long as the staff member's preview session (Start again, or the
-    # draft discarded or published, deletes it).
-    previewing = exists().where(
-        (literal(PREVIEW) + cast(col(PreviewSession.id), String)) == col(Upload.form_session_id)
-    )
+    # "Try it"'s files live as long as the staff member's preview session: Start again, the
+    # draft discarded or published, the staff member deactivated, or the purge of idle preview
+    # sessions deletes it; one idle past ``preview_idle_since`` no longer holds them either.
+    held = [(literal(PREVIEW) + cast(col(PreviewSession.id), String)) == col(Upload.form_session_id)]
+    if preview_idle_since is not None:
+        held.append(col(PreviewSession.updated_at) > preview_idle_since)
+    previewing = exists().where(*held)
     query = (
         select(Upload)
         .where(

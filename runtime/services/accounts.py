@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from .. import staff as core
-from ..data import departments
+from ..data import departments, drafts
 from ..models import Department, StaffUser
 from .unit_of_work import atomic
 
@@ -167,9 +167,12 @@ def change_roles(*, session: Session, actor: int | None, user_id: int, roles: di
 
 
 def deactivate(*, session: Session, actor: int | None, user_id: int) -> None:
-    """Stop the account signing in (signed out everywhere, unused set-up links void)."""
+    """Stop the account signing in (signed out everywhere, unused set-up links void). Their
+    "try it" answers are deleted, and so the files they tried with at the next purge of
+    forgotten files (``civicforms sessions purge``)."""
     with atomic(session):
         core.deactivate(session=session, user_id=user_id, by=actor)
+        drafts.delete_preview_sessions_of(session=session, user_id=user_id)
 
 
 def reactivate(*, session: Session, actor: int | None, user_id: int) -> None:

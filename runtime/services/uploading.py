@@ -37,6 +37,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -517,14 +518,27 @@ def rescan_waiting(*, session_factory: Callable[[], Session], files: Uploads, li
         return rescan(session=session, files=files, uploads_waiting=waiting)
 
 
-def purge_forgotten(*, session_factory: Callable[[], Session], files: Uploads, batch_size: int = 1000) -> int:
+def purge_forgotten(
+    *,
+    session_factory: Callable[[], Session],
+    files: Uploads,
+    batch_size: int = 1000,
+    preview_minutes: int | None = None,
+) -> int:
     """Delete the files of forms that were never sent (expired, purged, started again) and files
-    a sent form did not carry: their rows, then their bytes. Returns how many."""
+    a sent form did not carry: their rows, then their bytes. Returns how many.
+
+    "Try it"'s files go with their preview session, and, given ``preview_minutes`` (the
+    session timeout), once it has been idle that long."""
     deleted = 0
     while True:
         with session_factory() as session:
             with atomic(session):
-                rows = upload_data.forgotten_uploads(session=session, now=utcnow(), limit=batch_size)
+                now = utcnow()
+                idle_since = now - timedelta(minutes=preview_minutes) if preview_minutes is not None else None
+                rows = upload_data.forgotten_uploads(
+                    session=session, now=now, limit=batch_size, preview_idle_since=idle_since
+                )
                 ids = [row.id for row in rows]
                 upload_data.delete_rows(session=session, ids=ids)
                 queued = queue_deletion(session=session, upload_ids=ids)

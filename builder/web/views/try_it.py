@@ -12,7 +12,9 @@ the answers are kept (``builder.drafting.PreviewAnswers``): an item is added, ch
 and a file uploaded (streamed in, checked, scanned for viruses and stored) and removed, by the
 same use cases as a citizen's. The files are held by the preview session, apart from citizens',
 never reach staff, and are deleted when the staff member starts again (or, with the preview
-session, when the draft is discarded or published: the purge of forgotten files).
+session, when the draft is discarded or published, the staff member is deactivated, or it is
+left idle longer than the citizens' session timeout: the purge of forgotten files). Each page of
+"try it" keeps the preview session alive; one found idle that long begins afresh.
 """
 
 from __future__ import annotations
@@ -107,7 +109,11 @@ def _load(service_id: str) -> tuple[Editing, Trial | None]:
     user = current_user()
     assert user is not None and user.id is not None  # requires() signed them in
     kept = drafting.preview_answers(
-        session=db(), actor=user.id, service_id=service_id, minutes=settings().session_timeout_minutes
+        session=db(),
+        actor=user.id,
+        service_id=service_id,
+        minutes=settings().session_timeout_minutes,
+        files=upload_pages.uploads_of_app(),
     )
     answers = _usable(service, kept.answers)
     for question in service.file_questions:
