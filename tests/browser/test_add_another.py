@@ -124,24 +124,31 @@ def test_add_change_remove_and_send(live_server: Any, browser: Any, axe: Any, js
         axe(page)
 
 
+def _typing_the_second_person(page: Any, service_url: str) -> None:
+    """Start, give the address, add John, say yes to another, and type Amy (not sent yet)."""
+    people = f"{service_url}/household-members"
+    page.goto(service_url)
+    arrive(page, service_url)
+    page.get_by_role("button", name="Start now").click()
+    arrive(page, f"{service_url}/your-address")
+    fill(page, dict(ADDRESS))
+    continue_(page)
+    arrive(page, people)
+    fill(page, JOHN)
+    continue_(page)
+    arrive(page, people)
+    fill(page, {"add-another": "yes"})
+    continue_(page)
+    arrive(page, f"{people}/2")
+    fill(page, {"full_name": "Amy Smith", "relationship": "child"})
+
+
 @pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])
 def test_a_removal_posted_again_from_another_tab_is_refused(live_server: Any, browser: Any, axe: Any, js: bool) -> None:
     service_url = live_server(f"/services/{SERVICE}")
     people = f"{service_url}/household-members"
     with new_page(browser, java_script_enabled=js) as page:
-        page.goto(service_url)
-        page.get_by_role("button", name="Start now").click()
-        arrive(page, f"{service_url}/your-address")
-        fill(page, dict(ADDRESS))
-        continue_(page)
-        arrive(page, people)
-        fill(page, JOHN)
-        continue_(page)
-        arrive(page, people)
-        fill(page, {"add-another": "yes"})
-        continue_(page)
-        arrive(page, f"{people}/2")
-        fill(page, {"full_name": "Amy Smith", "relationship": "child"})
+        _typing_the_second_person(page, service_url)
         continue_(page)
         arrive(page, people)
 
@@ -177,20 +184,7 @@ def test_a_person_typed_into_a_form_left_idle_is_kept_on_continue(
     service_url = live_server(f"/services/{SERVICE}")
     people = f"{service_url}/household-members"
     with new_page(browser, java_script_enabled=js) as page:
-        page.goto(service_url)
-        arrive(page, service_url)
-        page.get_by_role("button", name="Start now").click()
-        arrive(page, f"{service_url}/your-address")
-        fill(page, dict(ADDRESS))
-        continue_(page)
-        arrive(page, people)
-        fill(page, JOHN)
-        continue_(page)
-        arrive(page, people)
-        fill(page, {"add-another": "yes"})
-        continue_(page)
-        arrive(page, f"{people}/2")
-        fill(page, {"full_name": "Amy Smith", "relationship": "child"})
+        _typing_the_second_person(page, service_url)
         leave_idle(live_server)  # typed for longer than the idle limit
         continue_(page)
 
