@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from ..models import StorageDeletion, utcnow
@@ -63,7 +63,3 @@ def failed(*, session: Session, deletion: StorageDeletion, error: str, now: date
     deletion.last_error = error[:500]
     session.add(deletion)
 
-
-def pending(*, session: Session) -> int:
-    """How many deletions are still queued (for the worker's report and the tests)."""
-    return int(session.exec(select(func.count()).select_from(StorageDeletion)).one())
