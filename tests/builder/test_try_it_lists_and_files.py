@@ -212,6 +212,13 @@ def _stored(app: Flask) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
 
 
+def _purge(app: Flask) -> int:
+    """``civicforms sessions purge``'s pass over unsent files."""
+    return uploading.purge_forgotten(
+        session_factory=lambda: dbmod.session(_engine(app)), files=app.extensions["civicforms.uploads"]
+    )
+
+
 def test_upload_files_as_a_citizen_would(builder_app: Flask, badge: tuple[StaffUser, FlaskClient]) -> None:
     """Blue Badge's photo and proof of identity: uploaded (checked, scanned, stored), listed on
     check answers, held by the preview session and never sent."""
@@ -238,9 +245,7 @@ def test_upload_files_as_a_citizen_would(builder_app: Flask, badge: tuple[StaffU
     assert sent.headers["Location"] == f"{PREFIX}{_base(BADGE)}/confirmation"
     assert _count(builder_app, Submission) == 0 and _count(builder_app, FormSession) == 0
     # Still held by the preview session (not forgotten by the purge of citizens' unsent files).
-    purged = uploading.purge_forgotten(
-        session_factory=lambda: dbmod.session(_engine(builder_app)), files=builder_app.extensions["civicforms.uploads"]
-    )
+    purged = _purge(builder_app)
     assert purged == 0 and len(_uploads(builder_app)) == 2
 
 
@@ -297,9 +302,7 @@ def test_files_go_with_the_preview_session_when_the_draft_goes(
     with dbmod.session(_engine(builder_app)) as s:
         drafts.delete_draft(session=s, service_id=BADGE)  # discarded: everyone's preview sessions go
         s.commit()
-    purged = uploading.purge_forgotten(
-        session_factory=lambda: dbmod.session(_engine(builder_app)), files=builder_app.extensions["civicforms.uploads"]
-    )
+    purged = _purge(builder_app)
     assert purged == 2 and _uploads(builder_app) == [] and _stored(builder_app) == []
 
 
