@@ -259,11 +259,13 @@ def _roles_in(session: Session, staff_id: int, department_id: int) -> frozenset[
     )
 
 
-def load_case(session: Session, case_id: int) -> Case:
-    """The case, read afresh; NotFound for an id that is not one."""
+def load_case(session: Session, case_id: int, *, lock: bool = False) -> Case:
+    """The case, read afresh (``lock``: its row locked until the transaction ends, on
+    PostgreSQL); NotFound for an id that is not one."""
     if not isinstance(case_id, int) or not 0 < case_id < 2**31:
         raise NotFound()
-    found = session.exec(select(Case).where(Case.id == case_id).execution_options(populate_existing=True)).first()
+    query = select(Case).where(Case.id == case_id).execution_options(populate_existing=True)
+    found = session.exec(query.with_for_update() if lock else query).first()
     if found is None:
         raise NotFound()
     return found
@@ -932,10 +934,8 @@ def answer_information(
     urls = urls or CaseUrls()
     # Locked first, as an erasure locks it: an answer is taken before an erasure (which then
     # empties it) or refused after it (the erasure closed the request).
-    case = session.exec(
-        select(Case).where(Case.id == request.case_id).with_for_update().execution_options(populate_existing=True)
-    ).first()
-    if case is None or case.erased_at is not None:
+    case = load_case(session, request.case_id, lock=True)
+    if case.erased_at is not None:
         raise Conflict("This case is no longer waiting for your answers")
     definition = definition_of(session, case)
     workflow = workflow_for(session, case)
