@@ -1157,7 +1157,7 @@ def _set_items(doc: dict[str, Any], name: str, widget: str, **kw: Any) -> None:
         prop["maxItems"] = _count(
             "max_items",
             kw["max_items"],
-            f"the most {question.get('plural') or 'items'} people can add",
+            f"the most {question.get('plural') or 'items'} that can be added",
             minimum=1,
             maximum=MOST_ITEMS,
         )
@@ -1165,7 +1165,7 @@ def _set_items(doc: dict[str, Any], name: str, widget: str, **kw: Any) -> None:
         if kw["min_items"] is None or not str(kw["min_items"]).strip():
             prop.pop("minItems", None)
         else:
-            what = f"The fewest {question.get('plural') or 'items'} people must add"
+            what = f"The fewest {question.get('plural') or 'items'} that must be added"
             prop["minItems"] = _int("min_items", kw["min_items"], what, minimum=0, maximum=MOST_ITEMS)
     if prop.get("minItems", 0) > prop.get("maxItems", MOST_ITEMS):
         raise EditError(

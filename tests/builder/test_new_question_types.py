@@ -219,7 +219,7 @@ def test_a_list_has_its_names_numbers_and_the_answer_naming_each_item(
         ({"singular": ""}, "singular", "Enter what one item is called"),
         ({"plural": "   "}, "plural", "Enter what several items are called"),
         ({"singular": "x" * 41}, "singular", "What one item is called must be 40 characters or less"),
-        ({"max_items": ""}, "max-items", "Enter the most people people can add"),
+        ({"max_items": ""}, "max-items", "Enter the most people that can be added"),
         ({"max_items": "51"}, "max-items", "must be 50 or less"),
         ({"max_items": "1e3"}, "max-items", "must be a whole number"),
         ({"min_items": "7"}, "min-items", "The fewest people must be the same as or less than the most"),
