@@ -62,4 +62,3 @@ def failed(*, session: Session, deletion: StorageDeletion, error: str, now: date
     deletion.next_attempt_at = at + wait
     deletion.last_error = error[:500]
     session.add(deletion)
-
